@@ -1,0 +1,77 @@
+/*
+ * The client side of protocol v1, used by netdiskctl and the tests: connect,
+ * handshake, then pipelined requests over one connection.  Replies may
+ * complete out of order; the caller matches them by handle.
+ */
+#ifndef CLIENT_H
+#define CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "handshake.h"
+#include "record.h"
+#include "util.h"
+
+/* Failures a user must be able to tell apart; also netdiskctl's exit codes. */
+enum client_err {
+	CLIENT_OK = 0,
+	CLIENT_ERR_USAGE = 2,		/* bad arguments */
+	CLIENT_ERR_CONNECT = 3,		/* resolve/connect failed */
+	CLIENT_ERR_AUTH = 4,		/* wrong key or no such export */
+	CLIENT_ERR_BUSY = 5,		/* export held by another client */
+	CLIENT_ERR_DENIED = 6,		/* address not allowed, too many clients */
+	CLIENT_ERR_READONLY = 7,	/* write to a read-only export */
+	CLIENT_ERR_RANGE = 8,		/* offset/length out of range or unaligned */
+	CLIENT_ERR_PROTO = 9,		/* version mismatch, broken stream */
+	CLIENT_ERR_IO = 10,		/* server or local I/O error */
+	CLIENT_ERR_INTERNAL = 1,
+};
+
+struct client {
+	int fd;
+	struct record_conn rc;
+	struct hs_export_info info;
+	uint8_t version;
+	char peer[128];			/* "host:port" for messages */
+};
+
+struct client_opts {
+	const uint8_t *key;		/* ND_KEY_LEN bytes */
+	uint8_t client_id[ND_CLIENT_ID_LEN];
+	uint32_t options;		/* ND_OPT_* */
+	int timeout;			/* seconds for connect+handshake; 0 = 30 */
+	uint8_t version_min, version_max;	/* 0: ND_VERSION_MIN/MAX */
+};
+
+/*
+ * Connect and handshake.  Returns CLIENT_OK or a client_err; on failure
+ * err holds a message naming the host and what went wrong.
+ */
+int client_connect(struct client *c, const struct nd_uri *u,
+    const struct client_opts *o, char *err, size_t errlen);
+void client_close(struct client *c);	/* sends DISCONNECT if possible */
+
+/* Send one request (and its WRITE payload).  0 or -1 (errno). */
+int client_send(struct client *c, uint16_t type, uint16_t flags,
+    uint64_t handle, uint64_t offset, uint32_t length, const void *data);
+/*
+ * Receive one reply header.  1 on success with *handle and *error (host
+ * order, enum nd_error) set; the caller then reads a READ's payload with
+ * client_recv_data.  0 on EOF, -1 on error.
+ */
+int client_recv_reply(struct client *c, uint64_t *handle, uint32_t *error);
+int client_recv_data(struct client *c, void *buf, size_t len);
+
+/* Synchronous helpers on top of the above. 0 or an enum nd_error; -1 on a broken connection. */
+int client_read(struct client *c, uint64_t off, uint32_t len, void *buf);
+int client_write(struct client *c, uint64_t off, uint32_t len,
+    const void *buf, int fua);
+int client_simple(struct client *c, uint16_t type, uint16_t flags,
+    uint64_t off, uint32_t len);	/* FLUSH, TRIM, WRITE_ZEROES */
+
+/* enum nd_error -> client_err and a short text. */
+int client_err_from_nd(uint32_t nd_error);
+const char *client_nd_strerror(uint32_t nd_error);
+
+#endif

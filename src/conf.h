@@ -1,0 +1,74 @@
+/*
+ * netdisk.conf: parsed with inih into a fresh struct conf, then validated
+ * in one pass that reports every error as "FILE:LINE: message".
+ */
+#ifndef CONF_H
+#define CONF_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include "netdisk_proto.h"
+
+#define CONF_DEFAULT_PATH	"/etc/netdisk.conf"
+
+struct conf_listen {
+	char host[256];			/* "" = wildcard */
+	char port[8];
+};
+
+/* One allow-list entry: an address and a prefix length. */
+struct conf_net {
+	int family;			/* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	int prefix;
+};
+
+struct conf_export {
+	TAILQ_ENTRY(conf_export) entry;
+	char name[ND_NAME_MAX + 1];
+	int line;			/* of the section header */
+	char *path;
+	uint64_t size;			/* 0: use the existing file's size */
+	int readonly;
+	int has_key;
+	uint8_t key[ND_KEY_LEN];
+	struct conf_net *allow;		/* NULL: everybody */
+	int nallow;
+	int max_clients;		/* 0: unlimited */
+	char *description;
+	int trim;			/* default 1 */
+};
+TAILQ_HEAD(conf_exports, conf_export);
+
+struct conf {
+	char *path;
+	struct conf_listen *listen;	/* default 127.0.0.1 and ::1? see conf.c */
+	int nlisten;
+	char port[8];			/* default port for listen entries */
+	int has_key;
+	uint8_t key[ND_KEY_LEN];
+	char *user, *group;		/* NULL: stay as we are */
+	int max_connections;		/* default 256 */
+	int handshake_timeout;		/* seconds, default 10 */
+	int log_level;			/* LOG_ERR..LOG_DEBUG, default LOG_INFO */
+	char *pidfile;			/* default /run/netdiskd.pid */
+	struct conf_exports exports;
+};
+
+/*
+ * Load and validate.  On success returns the conf and *errors is NULL.
+ * On failure returns NULL and *errors is a malloc'd string of one line
+ * per error, each "FILE:LINE: message\n" (the caller frees it).
+ */
+struct conf *conf_load(const char *path, char **errors);
+void conf_free(struct conf *);		/* wipes keys */
+
+struct conf_export *conf_find_export(struct conf *, const char *name);
+/* 1 if the address may connect to the export. */
+int conf_allowed(const struct conf_export *, const struct sockaddr *);
+/* 1 if two exports' settings are the same (for reload). */
+int conf_export_equal(const struct conf_export *, const struct conf_export *);
+
+#endif

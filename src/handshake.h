@@ -1,0 +1,101 @@
+/*
+ * The v1 handshake (docs/protocol.md, "Handshake"): pure message
+ * processing, no I/O.  The caller moves the fixed-size messages over the
+ * socket.  Every function wipes what it no longer needs; hs_*_clear wipes
+ * the rest.  Functions return 0 on success, -1 on failure.
+ */
+#ifndef HANDSHAKE_H
+#define HANDSHAKE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netdisk_proto.h"
+
+/* Traffic secrets and the keys derived from them, one set per direction. */
+struct hs_traffic {
+	uint8_t secret[ND_HASH_LEN];
+	uint8_t key[ND_KEY_LEN];
+	uint8_t iv[ND_IV_LEN];
+};
+
+struct hs_keys {
+	struct hs_traffic c2s;		/* client -> server */
+	struct hs_traffic s2c;		/* server -> client */
+};
+
+/* What the server announces; host byte order. */
+struct hs_export_info {
+	uint32_t status;		/* enum nd_hs_status */
+	uint32_t flags;
+	uint64_t size;
+	uint32_t min_block;
+	uint32_t pref_block;
+	uint32_t max_payload;
+	uint8_t export_id[ND_EXPORT_ID_LEN];
+};
+
+/* What the client asks for; host byte order. */
+struct hs_request {
+	uint8_t client_id[ND_CLIENT_ID_LEN];
+	uint32_t options;		/* ND_OPT_* */
+	size_t name_len;
+	char name[ND_NAME_MAX + 1];	/* NUL terminated */
+	uint8_t version_min, version_max;
+};
+
+/* The transcript so far and the secrets of one handshake. */
+struct hs_state {
+	uint8_t eph_priv[ND_KEY_LEN];
+	uint8_t eph_pub[ND_KEY_LEN];
+	uint8_t psk[ND_KEY_LEN];
+	uint8_t hs_secret[ND_HASH_LEN];
+	uint8_t ch[ND_CLIENT_HELLO_LEN];
+	uint8_t sh[ND_SERVER_HELLO_LEN];
+	uint8_t version;
+};
+
+/*
+ * Client.  hs_client_hello draws a fresh ephemeral key unless
+ * st->eph_priv was preset and preset_eph is 1 (test vectors only).
+ * hs_client_finish returns -1 if the ServerHello does not authenticate
+ * or is malformed; on success it fills info (check info->status) and, if
+ * the status is ND_HS_OK, the ClientFinished message and the keys.
+ * If the server rejected every offered version, it returns -1 with
+ * errno EPROTONOSUPPORT and *srv_min/*srv_max set (see hs_parse_reject).
+ */
+int hs_client_hello(struct hs_state *st, const uint8_t psk[ND_KEY_LEN],
+    const struct hs_request *req, int preset_eph,
+    uint8_t out[ND_CLIENT_HELLO_LEN]);
+int hs_client_finish(struct hs_state *st,
+    const uint8_t sh[ND_SERVER_HELLO_LEN], struct hs_export_info *info,
+    uint8_t cf[ND_CLIENT_FINISHED_LEN], struct hs_keys *keys);
+/* A version-reject message: 0 and the server's range if it is one. */
+int hs_parse_reject(const uint8_t *msg, size_t len, uint8_t *srv_min,
+    uint8_t *srv_max);
+
+/*
+ * Server.  hs_server_check_hdr checks magic, length and versions of the
+ * first 8 bytes: 0 and *version chosen, or -1 with errno EPROTONOSUPPORT
+ * (no common version: send hs_server_reject), or EBADMSG (not netdisk).
+ * hs_server_open_hello tries the nkeys candidate keys and returns the
+ * index of the key that authenticates the hello, or -1 if none does
+ * (or the payload is malformed).
+ */
+int hs_server_check_hdr(const uint8_t *hdr8, uint8_t *version);
+void hs_server_reject(uint8_t out[ND_VERSION_REJECT_LEN]);
+int hs_server_open_hello(struct hs_state *st,
+    const uint8_t ch[ND_CLIENT_HELLO_LEN],
+    const uint8_t (*keys)[ND_KEY_LEN], size_t nkeys, struct hs_request *req);
+/* Draws a fresh ephemeral key unless preset_eph (test vectors only). */
+int hs_server_hello(struct hs_state *st, const struct hs_export_info *info,
+    int preset_eph, uint8_t out[ND_SERVER_HELLO_LEN]);
+int hs_server_finish(struct hs_state *st,
+    const uint8_t cf[ND_CLIENT_FINISHED_LEN], struct hs_keys *keys);
+
+/* Next traffic secret (KeyUpdate); rederives key and iv. */
+void hs_traffic_update(struct hs_traffic *t);
+void hs_state_clear(struct hs_state *st);
+void hs_keys_clear(struct hs_keys *k);
+
+#endif

@@ -1,0 +1,36 @@
+/* Small parsers shared by netdiskd and netdiskctl.  0 on success, -1 on error. */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netdisk_proto.h"
+
+/* "512", "64K", "64M", "10G", "1T" (powers of 1024; "k"/"KiB"/"KB" too). */
+int parse_size(const char *s, uint64_t *out);
+/* yes/no, true/false, on/off, 1/0, any case. */
+int parse_bool(const char *s, int *out);
+/* Export names: 1..ND_NAME_MAX of [A-Za-z0-9._-], not starting with '.'. */
+int name_valid(const char *s);
+
+/* netdisk://HOST[:PORT]/EXPORT, HOST may be [v6]. */
+struct nd_uri {
+	char host[256];
+	char port[8];		/* default "26547" */
+	char export[ND_NAME_MAX + 1];
+};
+int uri_parse(const char *s, struct nd_uri *u);
+int uri_is_uri(const char *s);	/* starts with netdisk:// */
+
+/*
+ * Keys: 64 hex digits.  key_load_file refuses a file readable or
+ * writable by group or others.  On failure, err says why, naming the
+ * file; the key never appears in err.
+ */
+int key_parse_hex(const char *hex, uint8_t key[ND_KEY_LEN]);
+int key_load_file(const char *path, uint8_t key[ND_KEY_LEN], char *err,
+    size_t errlen);
+void key_format_hex(const uint8_t key[ND_KEY_LEN], char hex[2 * ND_KEY_LEN + 1]);
+
+#endif
