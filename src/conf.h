@@ -32,8 +32,14 @@ struct conf_export {
 	char *path;
 	uint64_t size;			/* 0: use the existing file's size */
 	int readonly;
+	/*
+	 * The export's key: its own (key or keyfile in its section) or, when
+	 * it has none, a copy of [global]'s.  conf_load sets it for every
+	 * export; own_key tells which.
+	 */
 	int has_key;
 	uint8_t key[ND_KEY_LEN];
+	int own_key;
 	struct conf_net *allow;		/* NULL: everybody */
 	int nallow;
 	int max_clients;		/* 0: unlimited */
@@ -43,8 +49,8 @@ struct conf_export {
 TAILQ_HEAD(conf_exports, conf_export);
 
 struct conf {
-	char *path;
-	struct conf_listen *listen;	/* default 127.0.0.1 and ::1? see conf.c */
+	char *path;			/* the file, absolute (for reloads) */
+	struct conf_listen *listen;	/* default: one wildcard entry on port */
 	int nlisten;
 	char port[8];			/* default port for listen entries */
 	int has_key;
@@ -54,19 +60,23 @@ struct conf {
 	int handshake_timeout;		/* seconds, default 10 */
 	int log_level;			/* LOG_ERR..LOG_DEBUG, default LOG_INFO */
 	char *pidfile;			/* default /run/netdiskd.pid */
+	char *control_socket;		/* default /run/netdisk/netdiskd.sock */
 	struct conf_exports exports;
 };
 
 /*
  * Load and validate.  On success returns the conf and *errors is NULL.
  * On failure returns NULL and *errors is a malloc'd string of one line
- * per error, each "FILE:LINE: message\n" (the caller frees it).
+ * per error, each "FILE:LINE: message\n" (the caller frees it), sorted
+ * by line; a file that cannot be read gives "FILE: strerror\n".  Relative
+ * paths (path, keyfile, pidfile, control_socket) come back absolute,
+ * resolved against the config file's directory.  Not thread-safe.
  */
 struct conf *conf_load(const char *path, char **errors);
 void conf_free(struct conf *);		/* wipes keys */
 
 struct conf_export *conf_find_export(struct conf *, const char *name);
-/* 1 if the address may connect to the export. */
+/* 1 if the address (IPv4, IPv6 or IPv4-mapped IPv6) may connect. */
 int conf_allowed(const struct conf_export *, const struct sockaddr *);
 /* 1 if two exports' settings are the same (for reload). */
 int conf_export_equal(const struct conf_export *, const struct conf_export *);

@@ -1,4 +1,8 @@
-/* Small parsers shared by netdiskd and netdiskctl.  0 on success, -1 on error. */
+/*
+ * Small parsers shared by netdiskd and netdiskctl.  The parse_ and key_
+ * functions return 0 on success and -1 on error; name_valid and uri_is_uri
+ * are predicates (1 or 0).
+ */
 #ifndef UTIL_H
 #define UTIL_H
 

@@ -1,0 +1,1370 @@
+/*
+ * netdisk.conf.  inih reads the file through conf_reader(), which counts
+ * lines and follows section headers itself (inih passes neither the line
+ * number nor section names longer than 49 bytes).  conf_handler() hands
+ * each key to its parse function, which fills a fresh struct conf and
+ * records every error; conf_validate() then checks what needs the whole
+ * file.  All errors come back sorted by line as "FILE:LINE: message".
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <ini.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "util.h"
+
+#define CONF_FILE_MAX		(1024 * 1024)
+#define CONF_SPACE		" \t\n\v\f\r"
+#define CONF_LIST_SEP		", \t"
+#define CONF_PIDFILE		"/run/netdiskd.pid"
+#define CONF_CONTROL_SOCKET	"/run/netdisk/netdiskd.sock"
+#define CONF_MAX_CONNECTIONS	256
+#define CONF_HANDSHAKE_TIMEOUT	10
+
+enum conf_section { SEC_NONE, SEC_GLOBAL, SEC_EXPORT, SEC_BAD };
+enum conf_lines { ONE_LINE, LIST_LINES, TEXT_LINES };
+
+struct parser;
+
+struct conf_key {
+	const char *name;
+	void (*parse)(struct parser *, const char *);
+	enum conf_lines lines;		/* may indented lines continue it? */
+};
+
+struct conf_error {
+	int line;
+	size_t seq;
+	char *msg;
+};
+
+struct parser {
+	const char *file;		/* as given: errors name it so */
+	char *dir;			/* absolute; relative paths start here */
+	struct conf *conf;
+
+	char *buf;			/* the whole file */
+	size_t len, pos;
+	int lineno;			/* of the line inih is working on */
+	int cont;			/* it continues the previous key */
+	int expect;			/* it must reach conf_handler() */
+	int prev_key;			/* a key line since the section header */
+
+	enum conf_section sec;
+	char *secname;
+	struct conf_export *export;	/* SEC_EXPORT */
+	const struct conf_key *keys;	/* the section's keys */
+	const struct conf_key *last;	/* the key indented lines continue */
+	uint32_t seen;			/* keys given in this section */
+	int seen_line[32];
+	int key_line;			/* key or keyfile given here */
+	const struct conf_key *list;	/* listen or allow given here */
+	int list_line, list_count;
+	int global_line;		/* of the first [global] */
+	int global_key_line;		/* [global] has key or keyfile */
+	struct conf_exports discard;	/* export sections in error */
+
+	struct conf_error *errs;
+	size_t nerrs;
+	int nomem;
+};
+
+static void conf_err(struct parser *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+static void sec_err(struct parser *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+static void sec_err_at(struct parser *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+static void sec_verr(struct parser *, int, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
+
+/* Errors. */
+
+static void
+conf_verr(struct parser *p, int line, const char *fmt, va_list ap)
+{
+	struct conf_error *errs;
+	char *msg;
+
+	if (vasprintf(&msg, fmt, ap) == -1) {
+		p->nomem = 1;
+		return;
+	}
+	errs = reallocarray(p->errs, p->nerrs + 1, sizeof(*errs));
+	if (errs == NULL) {
+		free(msg);
+		p->nomem = 1;
+		return;
+	}
+	p->errs = errs;
+	errs[p->nerrs].line = line;
+	errs[p->nerrs].seq = p->nerrs;
+	errs[p->nerrs++].msg = msg;
+}
+
+static void
+conf_err(struct parser *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	conf_verr(p, line, fmt, ap);
+	va_end(ap);
+}
+
+/* An error prefixed with the section it is in. */
+static void
+sec_verr(struct parser *p, int line, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (p->sec == SEC_GLOBAL)
+		conf_err(p, line, "[global]: %s", msg);
+	else
+		conf_err(p, line, "export \"%s\": %s", p->secname, msg);
+}
+
+/* An error on the current line, prefixed with its section. */
+static void
+sec_err(struct parser *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sec_verr(p, p->lineno, fmt, ap);
+	va_end(ap);
+}
+
+static void
+sec_err_at(struct parser *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sec_verr(p, line, fmt, ap);
+	va_end(ap);
+}
+
+static int
+err_cmp(const void *a, const void *b)
+{
+	const struct conf_error *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* All errors as "FILE:LINE: message\n" lines, sorted by line. */
+static char *
+err_join(struct parser *p)
+{
+	char *out = NULL;
+	size_t i, size = 0;
+	FILE *f;
+
+	if (p->nomem)
+		conf_err(p, p->lineno, "out of memory");
+	qsort(p->errs, p->nerrs, sizeof(*p->errs), err_cmp);
+	if ((f = open_memstream(&out, &size)) == NULL)
+		return NULL;
+	for (i = 0; i < p->nerrs; i++)
+		fprintf(f, "%s:%d: %s\n", p->file, p->errs[i].line,
+		    p->errs[i].msg);
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Small helpers for the parse functions. */
+
+static char *
+conf_strdup(struct parser *p, const char *s)
+{
+	char *d;
+
+	if ((d = strdup(s)) == NULL)
+		p->nomem = 1;
+	return d;
+}
+
+static void
+conf_setstr(struct parser *p, char **field, const char *s)
+{
+	char *d;
+
+	if ((d = conf_strdup(p, s)) == NULL)
+		return;
+	free(*field);
+	*field = d;
+}
+
+/* dir/name, without doubling a slash. */
+static char *
+path_join(struct parser *p, const char *dir, const char *name)
+{
+	size_t dl = strlen(dir);
+	char *s;
+
+	if (asprintf(&s, "%s%s%s", dir, dl > 0 && dir[dl - 1] == '/' ? "" :
+	    "/", name) == -1) {
+		p->nomem = 1;
+		return NULL;
+	}
+	return s;
+}
+
+/* A path value, made absolute against the config file's directory. */
+static char *
+conf_path(struct parser *p, const char *name, const char *value)
+{
+	if (value[0] == '\0') {
+		sec_err(p, "%s is empty", name);
+		return NULL;
+	}
+	if (value[0] == '/')
+		return conf_strdup(p, value);
+	return path_join(p, p->dir, value);
+}
+
+static void
+conf_setpath(struct parser *p, char **field, const char *name,
+    const char *value)
+{
+	char *path;
+
+	if ((path = conf_path(p, name, value)) != NULL) {
+		free(*field);
+		*field = path;
+	}
+}
+
+/* A whole number in min..max. */
+static void
+conf_int(struct parser *p, const char *name, const char *value, int min,
+    int max, int *out)
+{
+	long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	if ((value[0] != '-' && (value[0] < '0' || value[0] > '9')) ||
+	    *end != '\0')
+		sec_err(p, "%s \"%s\" is not a number", name, value);
+	else if (errno == ERANGE || v < min || v > max) {
+		if (max == INT_MAX)
+			sec_err(p, "%s \"%s\" is out of range (%d or more)",
+			    name, value, min);
+		else
+			sec_err(p, "%s \"%s\" is out of range (%d-%d)", name,
+			    value, min, max);
+	} else
+		*out = (int)v;
+}
+
+static void
+conf_bool(struct parser *p, const char *name, const char *value, int *out)
+{
+	if (parse_bool(value, out) == -1)
+		sec_err(p, "%s \"%s\" is not a boolean (use yes or no)", name,
+		    value);
+}
+
+/* 1..65535, digits only. */
+static int
+port_parse(const char *s, size_t len, char port[8])
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (len == 0 || len > 5)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v < 1 || v > 65535)
+		return -1;
+	snprintf(port, 8, "%lu", v);
+	return 0;
+}
+
+/* Calls add for every comma or space separated word of value. */
+static void
+conf_list(struct parser *p, const char *value,
+    void (*add)(struct parser *, const char *))
+{
+	char *copy, *word, *save;
+
+	if (!p->cont)
+		p->list_line = p->lineno;
+	if ((copy = conf_strdup(p, value)) == NULL)
+		return;
+	for (word = strtok_r(copy, CONF_LIST_SEP, &save); word != NULL;
+	    word = strtok_r(NULL, CONF_LIST_SEP, &save)) {
+		p->list_count++;
+		add(p, word);
+	}
+	free(copy);
+}
+
+/* Keys: both sections. */
+
+/* key and keyfile exclude each other. */
+static int
+key_conflict(struct parser *p, const char *name)
+{
+	if (p->key_line != 0) {
+		sec_err(p, "%s: a key is already set on line %d (use key or "
+		    "keyfile, not both)", name, p->key_line);
+		return 1;
+	}
+	p->key_line = p->lineno;
+	if (p->sec == SEC_GLOBAL)
+		p->global_key_line = p->lineno;
+	else
+		p->export->own_key = 1;	/* even if the key fails to load */
+	return 0;
+}
+
+static void
+key_set(struct parser *p, const uint8_t key[ND_KEY_LEN])
+{
+	if (p->sec == SEC_GLOBAL) {
+		memcpy(p->conf->key, key, ND_KEY_LEN);
+		p->conf->has_key = 1;
+	} else {
+		memcpy(p->export->key, key, ND_KEY_LEN);
+		p->export->has_key = 1;
+		p->export->own_key = 1;
+	}
+}
+
+static void
+opt_key(struct parser *p, const char *value)
+{
+	uint8_t key[ND_KEY_LEN];
+
+	if (key_conflict(p, "key"))
+		return;
+	if (key_parse_hex(value, key) == -1)
+		sec_err(p, "key is not a 256-bit key (expected 64 hex digits)");
+	else
+		key_set(p, key);
+	explicit_bzero(key, sizeof(key));
+}
+
+static void
+opt_keyfile(struct parser *p, const char *value)
+{
+	uint8_t key[ND_KEY_LEN];
+	char err[PATH_MAX + 256];
+	char *path;
+
+	if (key_conflict(p, "keyfile"))
+		return;
+	if ((path = conf_path(p, "keyfile", value)) == NULL)
+		return;
+	if (key_load_file(path, key, err, sizeof(err)) == -1)
+		sec_err(p, "%s", err);
+	else
+		key_set(p, key);
+	explicit_bzero(key, sizeof(key));
+	free(path);
+}
+
+/* Keys: [global]. */
+
+/* "*", "*:PORT", "ADDR", "ADDR:PORT", "V6", "[V6]", "[V6]:PORT". */
+static int
+listen_parse(const char *s, struct conf_listen *l)
+{
+	const char *host = s, *port = NULL, *colon = strchr(s, ':');
+	size_t hlen = strlen(s);
+	uint8_t a[16];
+	int af = AF_INET;
+
+	if (s[0] == '[') {
+		if ((colon = strchr(s, ']')) == NULL ||
+		    (colon[1] != '\0' && colon[1] != ':'))
+			return -1;
+		host = s + 1;
+		hlen = (size_t)(colon - host);
+		port = colon[1] == ':' ? colon + 2 : NULL;
+		af = AF_INET6;
+	} else if (colon != NULL && strchr(colon + 1, ':') != NULL)
+		af = AF_INET6;
+	else if (colon != NULL) {
+		hlen = (size_t)(colon - s);
+		port = colon + 1;
+	}
+	if (hlen == 0 || hlen >= sizeof(l->host))
+		return -1;
+	memcpy(l->host, host, hlen);
+	l->host[hlen] = '\0';
+	if (port != NULL && port_parse(port, strlen(port), l->port) == -1)
+		return -1;
+	if (af == AF_INET && strcmp(l->host, "*") == 0)
+		l->host[0] = '\0';
+	else if (inet_pton(af, l->host, a) != 1)
+		return -1;
+	return 0;
+}
+
+static void
+listen_add(struct parser *p, const char *word)
+{
+	struct conf *c = p->conf;
+	struct conf_listen l, *v;
+
+	memset(&l, 0, sizeof(l));
+	if (listen_parse(word, &l) == -1) {
+		sec_err(p, "listen \"%s\" is not an address (use ADDR, "
+		    "ADDR:PORT, [IPV6]:PORT or *)", word);
+		return;
+	}
+	if ((v = reallocarray(c->listen, c->nlisten + 1, sizeof(*v))) == NULL) {
+		p->nomem = 1;
+		return;
+	}
+	c->listen = v;
+	v[c->nlisten++] = l;
+}
+
+static void
+opt_listen(struct parser *p, const char *value)
+{
+	conf_list(p, value, listen_add);
+}
+
+static void
+opt_port(struct parser *p, const char *value)
+{
+	if (port_parse(value, strlen(value), p->conf->port) == -1)
+		sec_err(p, "port \"%s\" is not a port number (use 1-65535)",
+		    value);
+}
+
+static void
+opt_user(struct parser *p, const char *value)
+{
+	if (getpwnam(value) == NULL)
+		sec_err(p, "user \"%s\" does not exist", value);
+	else
+		conf_setstr(p, &p->conf->user, value);
+}
+
+static void
+opt_group(struct parser *p, const char *value)
+{
+	if (getgrnam(value) == NULL)
+		sec_err(p, "group \"%s\" does not exist", value);
+	else
+		conf_setstr(p, &p->conf->group, value);
+}
+
+static void
+opt_max_connections(struct parser *p, const char *value)
+{
+	conf_int(p, "max_connections", value, 1, INT_MAX,
+	    &p->conf->max_connections);
+}
+
+static void
+opt_handshake_timeout(struct parser *p, const char *value)
+{
+	conf_int(p, "handshake_timeout", value, 1, 3600,
+	    &p->conf->handshake_timeout);
+}
+
+static void
+opt_log_level(struct parser *p, const char *value)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} levels[] = {
+		{ "error", LOG_ERR }, { "warning", LOG_WARNING },
+		{ "info", LOG_INFO }, { "debug", LOG_DEBUG },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		if (strcmp(value, levels[i].name) == 0) {
+			p->conf->log_level = levels[i].level;
+			return;
+		}
+	}
+	sec_err(p, "log_level \"%s\" is not a log level (use error, warning, "
+	    "info or debug)", value);
+}
+
+static void
+opt_pidfile(struct parser *p, const char *value)
+{
+	conf_setpath(p, &p->conf->pidfile, "pidfile", value);
+}
+
+static void
+opt_control_socket(struct parser *p, const char *value)
+{
+	conf_setpath(p, &p->conf->control_socket, "control_socket", value);
+}
+
+/* Keys: export sections. */
+
+static void
+opt_path(struct parser *p, const char *value)
+{
+	conf_setpath(p, &p->export->path, "path", value);
+}
+
+static void
+opt_size(struct parser *p, const char *value)
+{
+	uint64_t size;
+
+	if (parse_size(value, &size) == -1)
+		sec_err(p, "size \"%s\" is not a size (use 512, 64M, 10G)",
+		    value);
+	else if (size == 0)
+		sec_err(p, "size \"%s\" is zero (leave size out to use the "
+		    "file's size)", value);
+	else if (size % ND_MIN_BLOCK != 0)
+		sec_err(p, "size \"%s\" is not a multiple of %d", value,
+		    ND_MIN_BLOCK);
+	else
+		p->export->size = size;
+}
+
+static void
+opt_readonly(struct parser *p, const char *value)
+{
+	conf_bool(p, "readonly", value, &p->export->readonly);
+}
+
+static void
+opt_trim(struct parser *p, const char *value)
+{
+	conf_bool(p, "trim", value, &p->export->trim);
+}
+
+static void
+opt_max_clients(struct parser *p, const char *value)
+{
+	conf_int(p, "max_clients", value, 0, INT_MAX,
+	    &p->export->max_clients);
+}
+
+/* Text continues on indented lines, joined with one space. */
+static void
+opt_description(struct parser *p, const char *value)
+{
+	struct conf_export *e = p->export;
+	char *s;
+
+	if (!p->cont || e->description == NULL) {
+		conf_setstr(p, &e->description, value);
+		return;
+	}
+	if (asprintf(&s, "%s %s", e->description, value) == -1) {
+		p->nomem = 1;
+		return;
+	}
+	free(e->description);
+	e->description = s;
+}
+
+/* Zero the bits past the prefix. */
+static void
+net_mask(uint8_t *addr, int len, int prefix)
+{
+	int i;
+
+	for (i = 0; i < len; i++) {
+		if (prefix >= 8 * (i + 1))
+			continue;
+		if (prefix <= 8 * i)
+			addr[i] = 0;
+		else
+			addr[i] &= (uint8_t)(0xff << (8 * (i + 1) - prefix));
+	}
+}
+
+/* "ADDR" or "ADDR/PREFIX", IPv4 or IPv6. */
+static int
+net_parse(const char *s, struct conf_net *n)
+{
+	const char *slash = strchr(s, '/');
+	size_t alen = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	char addr[INET6_ADDRSTRLEN], *end;
+	long prefix;
+	int max;
+
+	if (alen == 0 || alen >= sizeof(addr))
+		return -1;
+	memcpy(addr, s, alen);
+	addr[alen] = '\0';
+	memset(n, 0, sizeof(*n));
+	n->family = strchr(addr, ':') != NULL ? AF_INET6 : AF_INET;
+	max = n->family == AF_INET ? 32 : 128;
+	if (inet_pton(n->family, addr, n->addr) != 1)
+		return -1;
+	n->prefix = max;
+	if (slash != NULL) {
+		if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3)
+			return -1;
+		prefix = strtol(slash + 1, &end, 10);
+		if (*end != '\0' || prefix > max)
+			return -1;
+		n->prefix = (int)prefix;
+	}
+	net_mask(n->addr, max / 8, n->prefix);
+	return 0;
+}
+
+static void
+allow_add(struct parser *p, const char *word)
+{
+	struct conf_export *e = p->export;
+	struct conf_net n, *v;
+
+	if (net_parse(word, &n) == -1) {
+		sec_err(p, "allow \"%s\" is not an address or network (use "
+		    "e.g. 192.0.2.7, 10.0.0.0/8, 2001:db8::/32)", word);
+		return;
+	}
+	if ((v = reallocarray(e->allow, e->nallow + 1, sizeof(*v))) == NULL) {
+		p->nomem = 1;
+		return;
+	}
+	e->allow = v;
+	v[e->nallow++] = n;
+}
+
+static void
+opt_allow(struct parser *p, const char *value)
+{
+	conf_list(p, value, allow_add);
+}
+
+static const struct conf_key global_keys[] = {
+	{ "listen",		opt_listen,		LIST_LINES },
+	{ "port",		opt_port,		ONE_LINE },
+	{ "key",		opt_key,		ONE_LINE },
+	{ "keyfile",		opt_keyfile,		ONE_LINE },
+	{ "user",		opt_user,		ONE_LINE },
+	{ "group",		opt_group,		ONE_LINE },
+	{ "max_connections",	opt_max_connections,	ONE_LINE },
+	{ "handshake_timeout",	opt_handshake_timeout, ONE_LINE },
+	{ "log_level",		opt_log_level,	ONE_LINE },
+	{ "pidfile",		opt_pidfile,		ONE_LINE },
+	{ "control_socket",	opt_control_socket,	ONE_LINE },
+	{ NULL,			NULL,			ONE_LINE }
+};
+
+static const struct conf_key export_keys[] = {
+	{ "path",		opt_path,		ONE_LINE },
+	{ "size",		opt_size,		ONE_LINE },
+	{ "readonly",		opt_readonly,		ONE_LINE },
+	{ "key",		opt_key,		ONE_LINE },
+	{ "keyfile",		opt_keyfile,		ONE_LINE },
+	{ "allow",		opt_allow,		LIST_LINES },
+	{ "max_clients",	opt_max_clients,	ONE_LINE },
+	{ "description",	opt_description,	TEXT_LINES },
+	{ "trim",		opt_trim,		ONE_LINE },
+	{ NULL,			NULL,			ONE_LINE }
+};
+
+/* Sections. */
+
+/* What must hold once a section has been read. */
+static void
+section_end(struct parser *p)
+{
+	if (p->list != NULL && p->list_count == 0)
+		sec_err_at(p, p->list_line, "%s lists no addresses",
+		    p->list->name);
+	p->sec = SEC_NONE;
+	p->list = NULL;
+	p->list_count = 0;
+	p->last = NULL;
+	p->seen = 0;
+	p->key_line = 0;
+}
+
+static void
+global_begin(struct parser *p)
+{
+	if (p->global_line != 0)
+		conf_err(p, p->lineno, "[global]: duplicate section (first at "
+		    "line %d)", p->global_line);
+	else
+		p->global_line = p->lineno;
+	p->sec = SEC_GLOBAL;
+	p->keys = global_keys;
+}
+
+static void
+export_begin(struct parser *p, const char *name)
+{
+	struct conf_export *e, *old;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		p->nomem = 1;
+		p->sec = SEC_BAD;
+		return;
+	}
+	strlcpy(e->name, name, sizeof(e->name));
+	e->line = p->lineno;
+	e->trim = 1;
+	old = conf_find_export(p->conf, name);
+	if (!name_valid(name))
+		conf_err(p, p->lineno, "export \"%s\": not a valid export name "
+		    "(use 1 to %d of A-Z a-z 0-9 . _ -, not starting with \".\")",
+		    name, ND_NAME_MAX);
+	else if (old != NULL)
+		conf_err(p, p->lineno, "export \"%s\": duplicate section "
+		    "(first at line %d)", name, old->line);
+	if (!name_valid(name) || old != NULL)
+		TAILQ_INSERT_TAIL(&p->discard, e, entry);
+	else
+		TAILQ_INSERT_TAIL(&p->conf->exports, e, entry);
+	p->sec = SEC_EXPORT;
+	p->export = e;
+	p->keys = export_keys;
+}
+
+static void
+section_begin(struct parser *p, const char *name)
+{
+	section_end(p);
+	p->prev_key = 0;
+	free(p->secname);
+	if ((p->secname = conf_strdup(p, name)) == NULL) {
+		p->sec = SEC_BAD;
+		return;
+	}
+	if (strcmp(name, "global") == 0)
+		global_begin(p);
+	else
+		export_begin(p, name);
+}
+
+/*
+ * A "[name]" line, as inih reads it: the name runs to the first "]" that
+ * comes before an inline comment (" ;").
+ */
+static void
+section_line(struct parser *p, const char *s)
+{
+	const char *end, *rest;
+	char *name;
+	int space = 0;
+
+	for (end = s + 1; *end != '\0' && *end != ']'; end++) {
+		if (space && *end == ';')
+			break;
+		space = strchr(CONF_SPACE, *end) != NULL;
+	}
+	if (*end != ']') {
+		section_end(p);
+		p->sec = SEC_BAD;
+		conf_err(p, p->lineno, "section header has no closing \"]\"");
+		return;
+	}
+	rest = end + 1 + strspn(end + 1, CONF_SPACE);
+	if (*rest != '\0' && *rest != ';' && *rest != '#')
+		conf_err(p, p->lineno, "text after the section header");
+	if ((name = strndup(s + 1, (size_t)(end - s - 1))) == NULL) {
+		p->nomem = 1;
+		return;
+	}
+	section_begin(p, name);
+	free(name);
+}
+
+/* Keys and continuation lines, from inih. */
+
+static const struct conf_key *
+key_find(const struct conf_key *keys, const char *name)
+{
+	for (; keys->name != NULL; keys++)
+		if (strcmp(keys->name, name) == 0)
+			return keys;
+	return NULL;
+}
+
+static void
+conf_key(struct parser *p, const char *name, const char *value)
+{
+	const struct conf_key *k;
+	int i;
+
+	p->last = NULL;
+	if (name[0] == '\0') {
+		conf_err(p, p->lineno, "missing key name before \"=\"");
+		return;
+	}
+	if (p->sec == SEC_NONE) {
+		conf_err(p, p->lineno, "key \"%s\" is outside a section (put it "
+		    "under [global] or an export section)", name);
+		return;
+	}
+	if (p->sec == SEC_BAD)
+		return;
+	if ((k = key_find(p->keys, name)) == NULL) {
+		sec_err(p, "unknown key \"%s\"", name);
+		return;
+	}
+	i = (int)(k - p->keys);
+	if (p->seen & (1U << i)) {
+		sec_err(p, "duplicate key \"%s\" (first at line %d)", name,
+		    p->seen_line[i]);
+		return;
+	}
+	p->seen |= 1U << i;
+	p->seen_line[i] = p->lineno;
+	p->last = k;
+	if (k->lines == LIST_LINES)
+		p->list = k;
+	k->parse(p, value);
+}
+
+/* inih leaves inline comments in continuation lines: drop them. */
+static void
+strip_comment(char *s)
+{
+	char *c;
+
+	for (c = s; (c = strchr(c, ';')) != NULL; c++) {
+		if (c > s && strchr(CONF_SPACE, c[-1]) != NULL) {
+			*c = '\0';
+			break;
+		}
+	}
+	c = s + strlen(s);
+	while (c > s && strchr(CONF_SPACE, c[-1]) != NULL)
+		*--c = '\0';
+}
+
+static void
+conf_continue(struct parser *p, const char *value)
+{
+	const struct conf_key *k = p->last;
+	char *copy;
+
+	if (p->sec == SEC_NONE || p->sec == SEC_BAD)
+		return;
+	if (k == NULL) {	/* the key line was in error */
+		if (value[0] == '[' || strchr(value, '=') != NULL)
+			sec_err(p, "indented line continues the key above "
+			    "(do not indent keys or sections)");
+		return;
+	}
+	if (k->lines == ONE_LINE) {
+		sec_err(p, "indented line continues \"%s\", which takes one "
+		    "line (do not indent keys or sections)", k->name);
+		return;
+	}
+	if (k->lines == LIST_LINES && strchr(value, '=') != NULL) {
+		sec_err(p, "indented line continues \"%s\" (do not indent "
+		    "keys or sections)", k->name);
+		return;
+	}
+	if ((copy = conf_strdup(p, value)) == NULL)
+		return;
+	strip_comment(copy);
+	if (copy[0] != '\0')
+		k->parse(p, copy);
+	free(copy);
+}
+
+static int
+conf_handler(void *arg, const char *section, const char *name,
+    const char *value)
+{
+	struct parser *p = arg;
+
+	(void)section;		/* inih truncates it; p->secname is whole */
+	p->expect = 0;
+	if (p->cont)
+		conf_continue(p, value);
+	else {
+		p->prev_key = name[0] != '\0';
+		conf_key(p, name, value);
+	}
+	return 1;
+}
+
+/* Reading lines for inih. */
+
+/* A line inih was to pass on but did not: it has no "=". */
+static void
+reader_check(struct parser *p)
+{
+	if (p->expect)
+		conf_err(p, p->lineno, "expected \"key = value\", a [section] "
+		    "or a comment");
+	p->expect = 0;
+}
+
+/* Classify a line before inih sees it, as inih will. */
+static void
+reader_line(struct parser *p, const char *line)
+{
+	const char *s = line, *start;
+
+	if (p->lineno == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;
+	start = s + strspn(s, CONF_SPACE);
+	p->cont = 0;
+	if (*start == '\0' || *start == ';' || *start == '#')
+		return;
+	if (start > s && p->prev_key)
+		p->cont = p->expect = 1;
+	else if (*start == '[')
+		section_line(p, start);
+	else
+		p->expect = 1;
+}
+
+/* inih's fgets(): one line of the file per call, counted. */
+static char *
+conf_reader(char *str, int num, void *arg)
+{
+	struct parser *p = arg;
+	const char *line = p->buf + p->pos, *nl;
+	size_t len;
+
+	reader_check(p);
+	if (p->pos >= p->len) {
+		explicit_bzero(str, (size_t)num);	/* keys passed here */
+		return NULL;
+	}
+	nl = memchr(line, '\n', p->len - p->pos);
+	len = nl != NULL ? (size_t)(nl - line) + 1 : p->len - p->pos;
+	p->pos += len;
+	p->lineno++;
+	if (memchr(line, '\0', len) != NULL)
+		conf_err(p, p->lineno, "line contains a NUL byte");
+	else if (len + 1 > (size_t)num)
+		conf_err(p, p->lineno, "line is too long (at most %d "
+		    "characters)", num - 2);
+	else {
+		memcpy(str, line, len);
+		str[len] = '\0';
+		reader_line(p, str);
+		return str;
+	}
+	p->cont = 0;
+	strlcpy(str, "\n", (size_t)num);	/* inih skips it as blank */
+	return str;
+}
+
+/* Validation: what needs the whole file. */
+
+static void
+validate_export(struct parser *p, struct conf_export *e)
+{
+	struct conf *c = p->conf;
+	struct conf_export *f;
+
+	if (e->path == NULL)
+		conf_err(p, e->line, "export \"%s\": path is required",
+		    e->name);
+	/* A key that failed to load has been reported already. */
+	if (!e->own_key && c->has_key) {
+		memcpy(e->key, c->key, ND_KEY_LEN);
+		e->has_key = 1;
+	} else if (!e->own_key && p->global_key_line == 0)
+		conf_err(p, e->line, "export \"%s\": no key (set key or "
+		    "keyfile here or in [global])", e->name);
+	TAILQ_FOREACH(f, &c->exports, entry) {
+		if (f == e)
+			break;
+		if (e->path != NULL && f->path != NULL &&
+		    strcmp(e->path, f->path) == 0 && !e->readonly &&
+		    !f->readonly)
+			conf_err(p, e->line, "export \"%s\": path \"%s\" is "
+			    "also writable through export \"%s\"", e->name,
+			    e->path, f->name);
+	}
+}
+
+/* No listen key: the wildcard address.  No port: [global]'s. */
+static void
+validate_listen(struct parser *p)
+{
+	struct conf *c = p->conf;
+	int i;
+
+	if (c->nlisten == 0) {
+		if ((c->listen = calloc(1, sizeof(*c->listen))) == NULL) {
+			p->nomem = 1;
+			return;
+		}
+		c->nlisten = 1;
+	}
+	for (i = 0; i < c->nlisten; i++)
+		if (c->listen[i].port[0] == '\0')
+			strlcpy(c->listen[i].port, c->port,
+			    sizeof(c->listen[i].port));
+}
+
+static void
+conf_validate(struct parser *p)
+{
+	struct conf_export *e;
+
+	if (TAILQ_EMPTY(&p->conf->exports))
+		conf_err(p, p->lineno > 0 ? p->lineno : 1, "no exports (add "
+		    "an export section, e.g. [home] with path = ...)");
+	TAILQ_FOREACH(e, &p->conf->exports, entry)
+		validate_export(p, e);
+	validate_listen(p);
+}
+
+/* Loading. */
+
+static struct conf *
+conf_new(void)
+{
+	struct conf *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	TAILQ_INIT(&c->exports);
+	snprintf(c->port, sizeof(c->port), "%d", ND_DEFAULT_PORT);
+	c->max_connections = CONF_MAX_CONNECTIONS;
+	c->handshake_timeout = CONF_HANDSHAKE_TIMEOUT;
+	c->log_level = LOG_INFO;
+	c->pidfile = strdup(CONF_PIDFILE);
+	c->control_socket = strdup(CONF_CONTROL_SOCKET);
+	if (c->pidfile == NULL || c->control_socket == NULL) {
+		conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* The config file's directory, absolute. */
+static char *
+conf_dir(struct parser *p, const char *path)
+{
+	char cwd[PATH_MAX], *copy, *dir, *res;
+
+	if ((copy = conf_strdup(p, path)) == NULL)
+		return NULL;
+	dir = dirname(copy);
+	if (dir[0] == '/')
+		res = conf_strdup(p, dir);
+	else if (getcwd(cwd, sizeof(cwd)) == NULL)
+		res = NULL;
+	else if (strcmp(dir, ".") == 0)
+		res = conf_strdup(p, cwd);
+	else
+		res = path_join(p, cwd, dir);
+	free(copy);
+	return res;
+}
+
+/* Like realloc, but the old buffer (it may hold keys) is wiped. */
+static int
+buf_grow(struct parser *p, size_t size)
+{
+	char *b;
+
+	if ((b = malloc(size)) == NULL)
+		return -1;
+	if (p->buf != NULL) {
+		memcpy(b, p->buf, p->len);
+		explicit_bzero(p->buf, p->len);
+		free(p->buf);
+	}
+	p->buf = b;
+	return 0;
+}
+
+/* The whole file into p->buf; -1 with errno set. */
+static int
+conf_read(struct parser *p, int fd)
+{
+	size_t size = 0;
+	ssize_t n;
+
+	for (;;) {
+		if (p->len == size) {
+			if (size >= CONF_FILE_MAX) {
+				errno = EFBIG;
+				return -1;
+			}
+			size = size ? 2 * size : 8192;
+			if (buf_grow(p, size) == -1)
+				return -1;
+		}
+		n = read(fd, p->buf + p->len, size - p->len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (int)n;
+		p->len += (size_t)n;
+	}
+}
+
+static char *
+conf_open_error(const char *path, int code)
+{
+	char *s;
+
+	if (asprintf(&s, "%s: %s\n", path, strerror(code)) == -1)
+		return NULL;
+	return s;
+}
+
+static int
+parser_init(struct parser *p, const char *path, char **errors)
+{
+	const char *base = strrchr(path, '/');
+	int fd, rc = -1, saved;
+
+	memset(p, 0, sizeof(*p));
+	p->file = path;
+	TAILQ_INIT(&p->discard);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		rc = conf_read(p, fd);
+		saved = errno;
+		close(fd);
+		errno = saved;
+	}
+	if (rc == 0) {
+		errno = ENOMEM;
+		if ((p->conf = conf_new()) == NULL ||
+		    (p->dir = conf_dir(p, path)) == NULL ||
+		    (p->conf->path = path_join(p, p->dir,
+		    base != NULL ? base + 1 : path)) == NULL)
+			rc = -1;
+	}
+	if (rc == -1)
+		*errors = conf_open_error(path, errno);
+	return rc;
+}
+
+static void
+export_free(struct conf_export *e)
+{
+	explicit_bzero(e->key, sizeof(e->key));
+	free(e->path);
+	free(e->allow);
+	free(e->description);
+	free(e);
+}
+
+static void
+parser_free(struct parser *p)
+{
+	struct conf_export *e;
+	size_t i;
+
+	while ((e = TAILQ_FIRST(&p->discard)) != NULL) {
+		TAILQ_REMOVE(&p->discard, e, entry);
+		export_free(e);
+	}
+	for (i = 0; i < p->nerrs; i++)
+		free(p->errs[i].msg);
+	free(p->errs);
+	if (p->buf != NULL)
+		explicit_bzero(p->buf, p->len);
+	free(p->buf);
+	free(p->secname);
+	free(p->dir);
+}
+
+struct conf *
+conf_load(const char *path, char **errors)
+{
+	struct parser p;
+	struct conf *c;
+
+	*errors = NULL;
+	if (parser_init(&p, path, errors) == -1) {
+		conf_free(p.conf);
+		parser_free(&p);
+		return NULL;
+	}
+	if (ini_parse_stream(conf_reader, &p, conf_handler, &p) < 0)
+		p.nomem = 1;
+	section_end(&p);
+	conf_validate(&p);
+	c = p.conf;
+	if (p.nerrs > 0 || p.nomem) {
+		*errors = err_join(&p);
+		conf_free(c);
+		c = NULL;
+	}
+	parser_free(&p);
+	return c;
+}
+
+void
+conf_free(struct conf *c)
+{
+	struct conf_export *e;
+
+	if (c == NULL)
+		return;
+	while ((e = TAILQ_FIRST(&c->exports)) != NULL) {
+		TAILQ_REMOVE(&c->exports, e, entry);
+		export_free(e);
+	}
+	explicit_bzero(c->key, sizeof(c->key));
+	free(c->path);
+	free(c->listen);
+	free(c->user);
+	free(c->group);
+	free(c->pidfile);
+	free(c->control_socket);
+	free(c);
+}
+
+/* Queries. */
+
+struct conf_export *
+conf_find_export(struct conf *c, const char *name)
+{
+	struct conf_export *e;
+
+	TAILQ_FOREACH(e, &c->exports, entry)
+		if (strcmp(e->name, name) == 0)
+			return e;
+	return NULL;
+}
+
+static int
+net_match(const struct conf_net *n, const uint8_t *addr)
+{
+	int bytes = n->prefix / 8, bits = n->prefix % 8;
+
+	if (memcmp(n->addr, addr, (size_t)bytes) != 0)
+		return 0;
+	return bits == 0 ||
+	    ((n->addr[bytes] ^ addr[bytes]) & (0xff << (8 - bits)) & 0xff) == 0;
+}
+
+/*
+ * The peer as an IPv6 address, IPv4 ones mapped (::ffff:a.b.c.d); *v4 is
+ * set to the IPv4 address inside, if there is one.  -1: not IP.
+ */
+static int
+peer_addr(const struct sockaddr *sa, uint8_t a6[16], const uint8_t **v4)
+{
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+
+	if (sa->sa_family == AF_INET) {
+		memcpy(&sin, sa, sizeof(sin));
+		memcpy(a6, v4mapped, sizeof(v4mapped));
+		memcpy(a6 + 12, &sin.sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(&sin6, sa, sizeof(sin6));
+		memcpy(a6, sin6.sin6_addr.s6_addr, 16);
+	} else
+		return -1;
+	*v4 = memcmp(a6, v4mapped, sizeof(v4mapped)) == 0 ? a6 + 12 : NULL;
+	return 0;
+}
+
+int
+conf_allowed(const struct conf_export *e, const struct sockaddr *sa)
+{
+	uint8_t a6[16];
+	const uint8_t *a4;
+	int i;
+
+	if (e->nallow == 0)
+		return 1;
+	if (peer_addr(sa, a6, &a4) == -1)
+		return 0;
+	for (i = 0; i < e->nallow; i++) {
+		if (e->allow[i].family == AF_INET && a4 != NULL &&
+		    net_match(&e->allow[i], a4))
+			return 1;
+		if (e->allow[i].family == AF_INET6 &&
+		    net_match(&e->allow[i], a6))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+str_equal(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* Constant time in the contents. */
+static int
+key_equal(const uint8_t *a, const uint8_t *b)
+{
+	volatile uint8_t d = 0;
+	size_t i;
+
+	for (i = 0; i < ND_KEY_LEN; i++)
+		d |= a[i] ^ b[i];
+	return d == 0;
+}
+
+static int
+allow_equal(const struct conf_export *a, const struct conf_export *b)
+{
+	int i;
+
+	if (a->nallow != b->nallow)
+		return 0;
+	for (i = 0; i < a->nallow; i++)
+		if (a->allow[i].family != b->allow[i].family ||
+		    a->allow[i].prefix != b->allow[i].prefix ||
+		    memcmp(a->allow[i].addr, b->allow[i].addr, 16) != 0)
+			return 0;
+	return 1;
+}
+
+int
+conf_export_equal(const struct conf_export *a, const struct conf_export *b)
+{
+	int keys = key_equal(a->key, b->key);
+
+	return keys && a->has_key == b->has_key && a->own_key == b->own_key &&
+	    strcmp(a->name, b->name) == 0 && str_equal(a->path, b->path) &&
+	    a->size == b->size && a->readonly == b->readonly &&
+	    allow_equal(a, b) && a->max_clients == b->max_clients &&
+	    str_equal(a->description, b->description) && a->trim == b->trim;
+}

@@ -1,0 +1,101 @@
+/* Small parsers: sizes, booleans, export names. */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util.h"
+
+/* Digits only, at least one, no overflow.  Returns the first non-digit. */
+static const char *
+parse_digits(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *p;
+
+	for (p = s; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return NULL;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (p == s)
+		return NULL;
+	*out = v;
+	return p;
+}
+
+/* "", "B", "K", "KB", "KiB", ... (any case): the power of 1024, or -1. */
+static int
+size_suffix(const char *s)
+{
+	static const char units[] = "KMGT";
+	const char *u = NULL;
+	int shift = 0;
+
+	if (*s == '\0')
+		return 0;
+	if (isalpha((unsigned char)s[0]))
+		u = strchr(units, toupper((unsigned char)s[0]));
+	if (u != NULL) {
+		shift = (int)(u - units + 1) * 10;
+		s++;
+		if (strcasecmp(s, "iB") == 0 || strcasecmp(s, "B") == 0)
+			return shift;
+	} else if (strcasecmp(s, "B") == 0)
+		return 0;
+	return *s == '\0' ? shift : -1;
+}
+
+int
+parse_size(const char *s, uint64_t *out)
+{
+	const char *end;
+	uint64_t v;
+	int shift;
+
+	if (s == NULL || (end = parse_digits(s, &v)) == NULL)
+		return -1;
+	if ((shift = size_suffix(end)) == -1)
+		return -1;
+	if (shift > 0 && v > (UINT64_MAX >> shift))
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
+int
+parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	if (s == NULL)
+		return -1;
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* 1 if s is a valid export name, 0 if not. */
+int
+name_valid(const char *s)
+{
+	size_t len;
+
+	if (s == NULL || s[0] == '.')
+		return 0;
+	len = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-");
+	return len >= 1 && len <= ND_NAME_MAX && s[len] == '\0';
+}

@@ -1,0 +1,318 @@
+/* Sizes, booleans, export names, URIs and keys. */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "tap.h"
+
+#define HEX64 "00112233445566778899aabbccddeeff" \
+	      "0123456789ABCDEFfedcba9876543210"
+
+static char tmpdir[PATH_MAX];
+
+static void
+size_ok(const char *s, uint64_t want)
+{
+	uint64_t v = 0;
+
+	ok(parse_size(s, &v) == 0 && v == want, "size \"%s\" = %llu", s,
+	    (unsigned long long)want);
+}
+
+static void
+size_bad(const char *s)
+{
+	uint64_t v = 12345;
+
+	ok(parse_size(s, &v) == -1 && v == 12345, "size \"%s\" refused",
+	    s != NULL ? s : "(NULL)");
+}
+
+static void
+test_sizes(void)
+{
+	size_ok("0", 0);
+	size_ok("512", 512);
+	size_ok("512B", 512);
+	size_ok("64K", 64ULL << 10);
+	size_ok("64k", 64ULL << 10);
+	size_ok("64KiB", 64ULL << 10);
+	size_ok("64kib", 64ULL << 10);
+	size_ok("64KB", 64ULL << 10);
+	size_ok("64M", 64ULL << 20);
+	size_ok("10G", 10ULL << 30);
+	size_ok("10GiB", 10ULL << 30);
+	size_ok("1T", 1ULL << 40);
+	size_ok("1tb", 1ULL << 40);
+	size_ok("16777215T", 16777215ULL << 40);
+	size_ok("18446744073709551615", UINT64_MAX);
+	size_bad("");
+	size_bad("-1");
+	size_bad("+1");
+	size_bad(" 1");
+	size_bad("1 ");
+	size_bad("10X");
+	size_bad("10 G");
+	size_bad("10GG");
+	size_bad("10Gi");
+	size_bad("10iB");
+	size_bad("1.5G");
+	size_bad("0x10");
+	size_bad("G");
+	size_bad("K");
+	size_bad("18446744073709551616");
+	size_bad("99999999999999999999999");
+	size_bad("16777216T");
+	size_bad("17179869184G");
+	size_bad(NULL);
+}
+
+static void
+test_bools(void)
+{
+	static const char *yes[] = { "yes", "YES", "true", "True", "on", "1" };
+	static const char *no[] = { "no", "No", "false", "FALSE", "off", "0" };
+	static const char *bad[] = { "", "y", "n", "2", "yess", "enabled",
+	    " yes" };
+	size_t i;
+	int v;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		ok(parse_bool(yes[i], &v) == 0 && v == 1, "bool \"%s\" = 1",
+		    yes[i]);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		ok(parse_bool(no[i], &v) == 0 && v == 0, "bool \"%s\" = 0",
+		    no[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(parse_bool(bad[i], &v) == -1, "bool \"%s\" refused", bad[i]);
+}
+
+static void
+test_names(void)
+{
+	char name[ND_NAME_MAX + 2];
+
+	ok(name_valid("home"), "name \"home\"");
+	ok(name_valid("A-z_0.9"), "name \"A-z_0.9\"");
+	ok(name_valid("x"), "name of one character");
+	ok(name_valid("a.b."), "dots after the first character");
+	ok(!name_valid(""), "empty name refused");
+	ok(!name_valid(".hidden"), "leading dot refused");
+	ok(!name_valid("a b"), "space refused");
+	ok(!name_valid("a/b"), "slash refused");
+	ok(!name_valid("caf\xc3\xa9"), "non-ASCII refused");
+	ok(!name_valid(NULL), "NULL refused");
+	memset(name, 'n', ND_NAME_MAX);
+	name[ND_NAME_MAX] = '\0';
+	ok(name_valid(name), "name of %d characters", ND_NAME_MAX);
+	name[ND_NAME_MAX] = 'n';
+	name[ND_NAME_MAX + 1] = '\0';
+	ok(!name_valid(name), "name of %d characters refused", ND_NAME_MAX + 1);
+}
+
+static void
+uri_ok(const char *s, const char *host, const char *port, const char *exp)
+{
+	struct nd_uri u;
+
+	ok(uri_parse(s, &u) == 0 && strcmp(u.host, host) == 0 &&
+	    strcmp(u.port, port) == 0 && strcmp(u.export, exp) == 0,
+	    "uri %s -> host \"%s\" port %s export \"%s\"", s, host, port, exp);
+}
+
+static void
+uri_bad(const char *s)
+{
+	struct nd_uri u;
+
+	ok(uri_parse(s, &u) == -1, "uri \"%s\" refused", s);
+}
+
+static void
+test_uris(void)
+{
+	uri_ok("netdisk://127.0.0.1:1234/home", "127.0.0.1", "1234", "home");
+	uri_ok("netdisk://127.0.0.1/home", "127.0.0.1", "26547", "home");
+	uri_ok("netdisk://[::1]:1234/vm-1.img", "::1", "1234", "vm-1.img");
+	uri_ok("netdisk://[2001:db8::7]/x", "2001:db8::7", "26547", "x");
+	uri_ok("netdisk://nas.example.org:65535/a_b", "nas.example.org",
+	    "65535", "a_b");
+	uri_ok("netdisk://localhost:1/d", "localhost", "1", "d");
+	uri_ok("netdisk://h:00080/d", "h", "80", "d");
+	ok(uri_is_uri("netdisk://h/x") && !uri_is_uri("/dev/sda") &&
+	    !uri_is_uri("netdisk:/h/x") && !uri_is_uri(NULL),
+	    "uri_is_uri tells URIs from paths");
+	uri_bad("netdisk://h:0/x");
+	uri_bad("netdisk://h:65536/x");
+	uri_bad("netdisk://h:123456/x");
+	uri_bad("netdisk://h:/x");
+	uri_bad("netdisk://h:-1/x");
+	uri_bad("netdisk://h:http/x");
+	uri_bad("netdisk://h:80");
+	uri_bad("netdisk://h");
+	uri_bad("netdisk://h/");
+	uri_bad("netdisk://h:80/");
+	uri_bad("netdisk://h/x/y");
+	uri_bad("netdisk://h/x/");
+	uri_bad("netdisk://h/x?y");
+	uri_bad("netdisk://h/.x");
+	uri_bad("netdisk:///x");
+	uri_bad("netdisk://::1/x");
+	uri_bad("netdisk://[::1/x");
+	uri_bad("netdisk://[]/x");
+	uri_bad("netdisk://[nothex]/x");
+	uri_bad("netdisk://[::1]junk/x");
+	uri_bad("netdisk://user@h/x");
+	uri_bad("nbd://h/x");
+	uri_bad("h/x");
+}
+
+static void
+test_key_hex(void)
+{
+	uint8_t key[ND_KEY_LEN], want[ND_KEY_LEN] = {
+		0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+		0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+		0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+		0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10,
+	};
+	char hex[2 * ND_KEY_LEN + 1];
+
+	ok(key_parse_hex(HEX64, key) == 0 && memcmp(key, want, 32) == 0,
+	    "key from 64 hex digits, either case");
+	ok(key_parse_hex("  " HEX64 "\n", key) == 0 &&
+	    memcmp(key, want, 32) == 0, "surrounding whitespace allowed");
+	key_format_hex(want, hex);
+	ok(strcmp(hex, "00112233445566778899aabbccddeeff"
+	    "0123456789abcdeffedcba9876543210") == 0, "key_format_hex");
+	memset(key, 0x5a, sizeof(key));
+	ok(key_parse_hex(HEX64 "0", key) == -1, "65 digits refused");
+	ok(key_parse_hex(HEX64 + 1, key) == -1, "63 digits refused");
+	ok(key_parse_hex("", key) == -1, "empty refused");
+	strlcpy(hex, HEX64, sizeof(hex));
+	hex[17] = 'g';
+	ok(key_parse_hex(hex, key) == -1, "non-hex digit refused");
+	hex[17] = ' ';
+	ok(key_parse_hex(hex, key) == -1, "space inside refused");
+	ok(key_parse_hex(HEX64 " x", key) == -1, "trailing junk refused");
+	ok(key[0] == 0x5a && key[31] == 0x5a, "refused keys leave key as is");
+}
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fputs(text, f) == EOF || fclose(f) == EOF ||
+	    chmod(path, mode) == -1) {
+		perror(path);
+		exit(99);
+	}
+}
+
+static void
+keyfile_refused(const char *name, const char *text, mode_t mode,
+    const char *why)
+{
+	char path[PATH_MAX + 64], err[PATH_MAX + 256], want[PATH_MAX + 256];
+	uint8_t key[ND_KEY_LEN];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	if (text != NULL)
+		write_file(path, text, mode);
+	snprintf(want, sizeof(want), "keyfile \"%s\": %s", path, why);
+	err[0] = '\0';
+	ok(key_load_file(path, key, err, sizeof(err)) == -1 &&
+	    strcmp(err, want) == 0, "keyfile %s refused: %s", name, err);
+}
+
+static void
+test_key_file(void)
+{
+	char path[PATH_MAX + 64], err[256] = "";
+	uint8_t key[ND_KEY_LEN], want[ND_KEY_LEN];
+
+	key_parse_hex(HEX64, want);
+	snprintf(path, sizeof(path), "%s/good.key", tmpdir);
+	write_file(path, HEX64 "\n", 0600);
+	ok(key_load_file(path, key, err, sizeof(err)) == 0 &&
+	    memcmp(key, want, sizeof(key)) == 0, "keyfile with mode 0600");
+	chmod(path, 0400);
+	ok(key_load_file(path, key, err, sizeof(err)) == 0,
+	    "keyfile with mode 0400");
+	keyfile_refused("g.key", HEX64 "\n", 0640, "permissions 0640 are "
+	    "too open (must not be accessible by group or others; chmod 600)");
+	keyfile_refused("o.key", HEX64 "\n", 0604, "permissions 0604 are "
+	    "too open (must not be accessible by group or others; chmod 600)");
+	keyfile_refused("w.key", HEX64 "\n", 0620, "permissions 0620 are "
+	    "too open (must not be accessible by group or others; chmod 600)");
+	keyfile_refused("missing.key", NULL, 0, "No such file or directory");
+	keyfile_refused("short.key", "0011\n", 0600,
+	    "not a 256-bit key (expected 64 hex digits)");
+	keyfile_refused("empty.key", "", 0600,
+	    "not a 256-bit key (expected 64 hex digits)");
+	keyfile_refused("two.key", HEX64 "\n" HEX64 "\n", 0600,
+	    "not a 256-bit key (expected 64 hex digits)");
+	snprintf(path, sizeof(path), "%s/dir.key", tmpdir);
+	mkdir(path, 0700);
+	keyfile_refused("dir.key", NULL, 0, "not a regular file");
+	snprintf(path, sizeof(path), "%s/fifo.key", tmpdir);
+	mkfifo(path, 0600);
+	keyfile_refused("fifo.key", NULL, 0, "not a regular file");
+}
+
+static void
+test_key_file_big(void)
+{
+	char path[PATH_MAX + 64], *text;
+
+	snprintf(path, sizeof(path), "%s/big.key", tmpdir);
+	if ((text = malloc(8193)) == NULL)
+		exit(99);
+	memset(text, ' ', 8192);
+	memcpy(text + 8192 - 65, HEX64 "\n", 65);
+	text[8192] = '\0';
+	write_file(path, text, 0600);
+	free(text);
+	keyfile_refused("big.key", NULL, 0,
+	    "not a 256-bit key (expected 64 hex digits)");
+}
+
+static void
+cleanup(void)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+int
+main(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "%s/unit_util.XXXXXX",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 99;
+	}
+	test_sizes();
+	test_bools();
+	test_names();
+	test_uris();
+	test_key_hex();
+	test_key_file();
+	test_key_file_big();
+	cleanup();
+	return done_testing();
+}
