@@ -1,0 +1,1 @@
+# Fuzz targets: filled in by t/fuzz work.
