@@ -41,7 +41,10 @@ void crypto_hkdf_extract(uint8_t prk[32], const void *salt, size_t saltlen,
 int crypto_hkdf_expand(void *out, size_t outlen, const uint8_t prk[32],
     const void *info, size_t infolen);
 
-/* AES-256-GCM.  open fails (-1) on a bad tag and leaves out unspecified. */
+/*
+ * AES-256-GCM.  open fails (-1) on a bad tag and leaves out unspecified.
+ * out may equal in exactly (in-place); partial overlap is not allowed.
+ */
 struct crypto_aead *crypto_aead_new(const uint8_t key[32]);
 void crypto_aead_free(struct crypto_aead *);	/* wipes; NULL is fine */
 int crypto_aead_seal(struct crypto_aead *, const uint8_t nonce[12],

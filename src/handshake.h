@@ -62,7 +62,8 @@ struct hs_state {
  * or is malformed; on success it fills info (check info->status) and, if
  * the status is ND_HS_OK, the ClientFinished message and the keys.
  * If the server rejected every offered version, it returns -1 with
- * errno EPROTONOSUPPORT and *srv_min/*srv_max set (see hs_parse_reject).
+ * errno EPROTONOSUPPORT; hs_parse_reject on the same bytes gives the
+ * server's range.
  */
 int hs_client_hello(struct hs_state *st, const uint8_t psk[ND_KEY_LEN],
     const struct hs_request *req, int preset_eph,
@@ -79,8 +80,8 @@ int hs_parse_reject(const uint8_t *msg, size_t len, uint8_t *srv_min,
  * first 8 bytes: 0 and *version chosen, or -1 with errno EPROTONOSUPPORT
  * (no common version: send hs_server_reject), or EBADMSG (not netdisk).
  * hs_server_open_hello tries the nkeys candidate keys and returns the
- * index of the key that authenticates the hello, or -1 if none does
- * (or the payload is malformed).
+ * index of the key that authenticates the hello, or -1 with errno EACCES
+ * if none does, EBADMSG if the payload authenticates but is malformed.
  */
 int hs_server_check_hdr(const uint8_t *hdr8, uint8_t *version);
 void hs_server_reject(uint8_t out[ND_VERSION_REJECT_LEN]);

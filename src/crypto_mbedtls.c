@@ -1,0 +1,283 @@
+/*
+ * The crypto interface (crypto.h) on mbedTLS 2.28: SHA-256, HMAC, HKDF,
+ * AES-256-GCM and X25519.  No function keeps state between calls, so
+ * every function may run in many threads at once; a struct crypto_aead
+ * is used by one thread at a time.
+ */
+#include "config.h"
+
+#include <sys/random.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/bignum.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/gcm.h>
+#include <mbedtls/hkdf.h>
+#include <mbedtls/md.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/sha256.h>
+
+#include "crypto.h"
+
+struct crypto_aead {
+	mbedtls_gcm_context gcm;
+};
+
+int
+crypto_random(void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = getrandom(p, len, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+void
+crypto_wipe(void *buf, size_t len)
+{
+	mbedtls_platform_zeroize(buf, len);
+}
+
+int
+crypto_equal(const void *a, const void *b, size_t len)
+{
+	const volatile uint8_t *x = a, *y = b;
+	uint8_t diff = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		diff |= x[i] ^ y[i];
+	return 1 & (((unsigned int)diff - 1) >> 8);
+}
+
+/* Hashing and key derivation. */
+
+static const mbedtls_md_info_t *
+sha256_info(void)
+{
+	return mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+}
+
+void
+crypto_sha256v(uint8_t out[32], const struct crypto_vec *v, size_t n)
+{
+	mbedtls_sha256_context ctx;
+	size_t i;
+	int rv;
+
+	mbedtls_sha256_init(&ctx);
+	rv = mbedtls_sha256_starts_ret(&ctx, 0);
+	for (i = 0; i < n && rv == 0; i++)
+		rv = mbedtls_sha256_update_ret(&ctx, v[i].base, v[i].len);
+	if (rv == 0)
+		rv = mbedtls_sha256_finish_ret(&ctx, out);
+	mbedtls_sha256_free(&ctx);
+	if (rv != 0)
+		abort();	/* only on invalid arguments */
+}
+
+void
+crypto_hmac_sha256(uint8_t out[32], const void *key, size_t keylen,
+    const void *data, size_t len)
+{
+	if (mbedtls_md_hmac(sha256_info(), key, keylen, data, len, out) != 0)
+		abort();
+}
+
+void
+crypto_hkdf_extract(uint8_t prk[32], const void *salt, size_t saltlen,
+    const void *ikm, size_t ikmlen)
+{
+	if (mbedtls_hkdf_extract(sha256_info(), salt, saltlen, ikm, ikmlen,
+	    prk) != 0)
+		abort();
+}
+
+int
+crypto_hkdf_expand(void *out, size_t outlen, const uint8_t prk[32],
+    const void *info, size_t infolen)
+{
+	if (mbedtls_hkdf_expand(sha256_info(), prk, CRYPTO_HASH_LEN, info,
+	    infolen, out, outlen) != 0)
+		return -1;
+	return 0;
+}
+
+/* AES-256-GCM.  seal and open work in place (in == out). */
+
+struct crypto_aead *
+crypto_aead_new(const uint8_t key[32])
+{
+	struct crypto_aead *a;
+
+	if ((a = malloc(sizeof(*a))) == NULL)
+		return NULL;
+	mbedtls_gcm_init(&a->gcm);
+	if (mbedtls_gcm_setkey(&a->gcm, MBEDTLS_CIPHER_ID_AES, key,
+	    8 * CRYPTO_KEY_LEN) != 0) {
+		crypto_aead_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void
+crypto_aead_free(struct crypto_aead *a)
+{
+	if (a == NULL)
+		return;
+	mbedtls_gcm_free(&a->gcm);	/* zeroizes the key schedule */
+	crypto_wipe(a, sizeof(*a));
+	free(a);
+}
+
+int
+crypto_aead_seal(struct crypto_aead *a, const uint8_t nonce[12],
+    const void *ad, size_t adlen, const void *in, size_t len, void *out,
+    uint8_t tag[16])
+{
+	if (mbedtls_gcm_crypt_and_tag(&a->gcm, MBEDTLS_GCM_ENCRYPT, len,
+	    nonce, CRYPTO_IV_LEN, ad, adlen, in, out, CRYPTO_TAG_LEN,
+	    tag) != 0)
+		return -1;
+	return 0;
+}
+
+int
+crypto_aead_open(struct crypto_aead *a, const uint8_t nonce[12],
+    const void *ad, size_t adlen, const void *in, size_t len, void *out,
+    const uint8_t tag[16])
+{
+	/* Compares the tag in constant time; zeroes out on failure. */
+	if (mbedtls_gcm_auth_decrypt(&a->gcm, len, nonce, CRYPTO_IV_LEN, ad,
+	    adlen, tag, CRYPTO_TAG_LEN, in, out) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * X25519 (RFC 7748) on mbedTLS's Montgomery ladder.  Scalars and
+ * u-coordinates are little-endian; the scalar is clamped and the top bit
+ * of the peer's u-coordinate masked, as the RFC requires.  mbedTLS
+ * rejects the low-order points itself; the all-zero check catches the
+ * rest.
+ */
+
+static int
+rng_getrandom(void *ctx, unsigned char *buf, size_t len)
+{
+	(void)ctx;
+	return crypto_random(buf, len) == 0 ? 0 : -1;
+}
+
+static int
+x25519_scalar(mbedtls_mpi *d, const uint8_t priv[32])
+{
+	uint8_t k[32];
+	int rv;
+
+	memcpy(k, priv, sizeof(k));
+	k[0] &= 248;
+	k[31] &= 127;
+	k[31] |= 64;
+	rv = mbedtls_mpi_read_binary_le(d, k, sizeof(k));
+	crypto_wipe(k, sizeof(k));
+	return rv;
+}
+
+static int
+x25519_point(mbedtls_ecp_point *p, const uint8_t u[32])
+{
+	uint8_t x[32];
+
+	memcpy(x, u, sizeof(x));
+	x[31] &= 127;
+	if (mbedtls_mpi_read_binary_le(&p->X, x, sizeof(x)) != 0 ||
+	    mbedtls_mpi_lset(&p->Z, 1) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+is_zero(const uint8_t *p, size_t len)
+{
+	uint8_t acc = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
+/* out = X25519(priv, u); u == NULL means the base point 9. */
+static int
+x25519_mul(uint8_t out[32], const uint8_t priv[32], const uint8_t *u)
+{
+	mbedtls_ecp_group grp;
+	mbedtls_ecp_point p, r;
+	mbedtls_mpi d;
+	int rv = -1;
+
+	mbedtls_ecp_group_init(&grp);
+	mbedtls_ecp_point_init(&p);
+	mbedtls_ecp_point_init(&r);
+	mbedtls_mpi_init(&d);
+	if (mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_CURVE25519) != 0 ||
+	    x25519_scalar(&d, priv) != 0)
+		goto out;
+	if (u != NULL && x25519_point(&p, u) != 0)
+		goto out;
+	if (mbedtls_ecp_mul(&grp, &r, &d, u != NULL ? &p : &grp.G,
+	    rng_getrandom, NULL) != 0 ||
+	    mbedtls_mpi_write_binary_le(&r.X, out, 32) != 0)
+		goto out;
+	rv = is_zero(out, 32) ? -1 : 0;
+out:
+	if (rv != 0)
+		crypto_wipe(out, 32);
+	mbedtls_mpi_free(&d);
+	mbedtls_ecp_point_free(&r);
+	mbedtls_ecp_point_free(&p);
+	mbedtls_ecp_group_free(&grp);
+	return rv;
+}
+
+int
+crypto_x25519_public(uint8_t pub[32], const uint8_t priv[32])
+{
+	return x25519_mul(pub, priv, NULL);
+}
+
+int
+crypto_x25519_keypair(uint8_t priv[32], uint8_t pub[32])
+{
+	if (crypto_random(priv, 32) == -1)
+		return -1;
+	priv[0] &= 248;
+	priv[31] &= 127;
+	priv[31] |= 64;
+	if (crypto_x25519_public(pub, priv) == -1) {
+		crypto_wipe(priv, 32);
+		return -1;
+	}
+	return 0;
+}
+
+int
+crypto_x25519(uint8_t shared[32], const uint8_t priv[32],
+    const uint8_t peer[32])
+{
+	return x25519_mul(shared, priv, peer);
+}

@@ -1,0 +1,638 @@
+/*
+ * The v1 handshake: message construction and checking, and the key
+ * schedule of docs/protocol.md.  No I/O.  Everything taken from the peer
+ * is checked; every failure returns -1 and the caller closes the
+ * connection without saying why.
+ */
+#include "config.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "handshake.h"
+
+#define HDR_LEN		sizeof(struct nd_hello_hdr)
+#define EPH_OFF		offsetof(struct nd_hello_hdr, ephemeral)
+#define LABEL_PREFIX	"nd1 "
+
+static const uint8_t zero_key[ND_HASH_LEN];
+
+static int
+is_zero(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	uint8_t acc = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
+/* Key schedule. */
+
+/* HKDF-Expand-Label with the "nd1 " prefix. */
+static int
+expand_label(void *out, size_t outlen, const uint8_t secret[ND_HASH_LEN],
+    const char *label, const void *ctx, size_t ctxlen)
+{
+	uint8_t info[2 + 1 + 32 + 1 + ND_HASH_LEN];
+	size_t lbl = strlen(LABEL_PREFIX) + strlen(label);
+
+	if (lbl > 32 || ctxlen > ND_HASH_LEN || outlen > UINT16_MAX)
+		return -1;
+	info[0] = outlen >> 8;
+	info[1] = outlen & 0xff;
+	info[2] = lbl;
+	memcpy(info + 3, LABEL_PREFIX, strlen(LABEL_PREFIX));
+	memcpy(info + 3 + strlen(LABEL_PREFIX), label, strlen(label));
+	info[3 + lbl] = ctxlen;
+	if (ctxlen > 0)
+		memcpy(info + 4 + lbl, ctx, ctxlen);
+	return crypto_hkdf_expand(out, outlen, secret, info, 4 + lbl + ctxlen);
+}
+
+/* The traffic secret in t is set; derive its key and iv. */
+static int
+traffic_keys(struct hs_traffic *t)
+{
+	if (expand_label(t->key, ND_KEY_LEN, t->secret, "key", NULL, 0) ||
+	    expand_label(t->iv, ND_IV_LEN, t->secret, "iv", NULL, 0))
+		return -1;
+	return 0;
+}
+
+static int
+traffic_from(struct hs_traffic *t, const uint8_t secret[ND_HASH_LEN],
+    const char *label, const uint8_t th[ND_HASH_LEN])
+{
+	if (expand_label(t->secret, ND_HASH_LEN, secret, label, th,
+	    ND_HASH_LEN) == -1)
+		return -1;
+	return traffic_keys(t);
+}
+
+static void
+early_secret(uint8_t early[ND_HASH_LEN], const uint8_t psk[ND_KEY_LEN])
+{
+	crypto_hkdf_extract(early, zero_key, sizeof(zero_key), psk,
+	    ND_KEY_LEN);
+}
+
+/* Extract(salt = Expand-Label(secret, "derived", "", 32), ikm). */
+static int
+next_secret(uint8_t out[ND_HASH_LEN], const uint8_t secret[ND_HASH_LEN],
+    const uint8_t ikm[ND_HASH_LEN])
+{
+	uint8_t salt[ND_HASH_LEN];
+	int rv;
+
+	rv = expand_label(salt, sizeof(salt), secret, "derived", NULL, 0);
+	if (rv == 0)
+		crypto_hkdf_extract(out, salt, sizeof(salt), ikm, ND_HASH_LEN);
+	crypto_wipe(salt, sizeof(salt));
+	return rv;
+}
+
+static int
+handshake_secret(uint8_t hs[ND_HASH_LEN], const uint8_t psk[ND_KEY_LEN],
+    const uint8_t dh[ND_KEY_LEN])
+{
+	uint8_t early[ND_HASH_LEN];
+	int rv;
+
+	early_secret(early, psk);
+	rv = next_secret(hs, early, dh);
+	crypto_wipe(early, sizeof(early));
+	return rv;
+}
+
+/* The ClientHello key: c_hello = Expand-Label(early, "c hello", th_ch). */
+static int
+client_hello_traffic(struct hs_traffic *t, const uint8_t psk[ND_KEY_LEN],
+    const uint8_t th_ch[ND_HASH_LEN])
+{
+	uint8_t early[ND_HASH_LEN];
+	int rv;
+
+	early_secret(early, psk);
+	rv = traffic_from(t, early, "c hello", th_ch);
+	crypto_wipe(early, sizeof(early));
+	return rv;
+}
+
+/* The ServerHello key: Expand-Label(hs, "s hs", SHA256(CH || SH hdr)). */
+static int
+server_hello_traffic(struct hs_traffic *t, const struct hs_state *st)
+{
+	struct crypto_vec v[] = {
+		{ st->ch, sizeof(st->ch) }, { st->sh, HDR_LEN },
+	};
+	uint8_t th[ND_HASH_LEN];
+
+	crypto_sha256v(th, v, 2);
+	return traffic_from(t, st->hs_secret, "s hs", th);
+}
+
+/* CF = HMAC(Expand-Label(hs, "c finished", "", 32), SHA256(CH || SH)). */
+static int
+client_finished(uint8_t cf[ND_CLIENT_FINISHED_LEN], const struct hs_state *st)
+{
+	struct crypto_vec v[] = {
+		{ st->ch, sizeof(st->ch) }, { st->sh, sizeof(st->sh) },
+	};
+	uint8_t fk[ND_HASH_LEN], th[ND_HASH_LEN];
+	int rv;
+
+	crypto_sha256v(th, v, 2);
+	rv = expand_label(fk, sizeof(fk), st->hs_secret, "c finished", NULL, 0);
+	if (rv == 0)
+		crypto_hmac_sha256(cf, fk, sizeof(fk), th, sizeof(th));
+	crypto_wipe(fk, sizeof(fk));
+	return rv;
+}
+
+static int
+application_keys(struct hs_keys *k, const struct hs_state *st,
+    const uint8_t cf[ND_CLIENT_FINISHED_LEN])
+{
+	struct crypto_vec v[] = {
+		{ st->ch, sizeof(st->ch) }, { st->sh, sizeof(st->sh) },
+		{ cf, ND_CLIENT_FINISHED_LEN },
+	};
+	uint8_t th[ND_HASH_LEN], master[ND_HASH_LEN];
+	int rv;
+
+	crypto_sha256v(th, v, 3);
+	rv = next_secret(master, st->hs_secret, zero_key);
+	if (rv == 0)
+		rv = traffic_from(&k->c2s, master, "c ap", th);
+	if (rv == 0)
+		rv = traffic_from(&k->s2c, master, "s ap", th);
+	crypto_wipe(master, sizeof(master));
+	if (rv != 0)
+		hs_keys_clear(k);
+	return rv;
+}
+
+void
+hs_traffic_update(struct hs_traffic *t)
+{
+	uint8_t next[ND_HASH_LEN];
+
+	/* Fixed lengths: HKDF-Expand cannot fail here. */
+	if (expand_label(next, sizeof(next), t->secret, "upd", NULL, 0))
+		abort();
+	memcpy(t->secret, next, sizeof(next));
+	crypto_wipe(next, sizeof(next));
+	if (traffic_keys(t) == -1)
+		abort();
+}
+
+/* AES-256-GCM with a traffic key: nonce = iv, AD = the hello header. */
+
+/* Seals msg's len payload bytes in place; the tag follows them. */
+static int
+traffic_seal(const struct hs_traffic *t, uint8_t *msg, size_t len)
+{
+	struct crypto_aead *a;
+	int rv;
+
+	if ((a = crypto_aead_new(t->key)) == NULL)
+		return -1;
+	rv = crypto_aead_seal(a, t->iv, msg, HDR_LEN, msg + HDR_LEN, len,
+	    msg + HDR_LEN, msg + HDR_LEN + len);
+	crypto_aead_free(a);
+	return rv;
+}
+
+static int
+traffic_open(const struct hs_traffic *t, const uint8_t *msg, size_t len,
+    void *out)
+{
+	struct crypto_aead *a;
+	int rv;
+
+	if ((a = crypto_aead_new(t->key)) == NULL)
+		return -1;
+	rv = crypto_aead_open(a, t->iv, msg, HDR_LEN, msg + HDR_LEN, len,
+	    out, msg + HDR_LEN + len);
+	crypto_aead_free(a);
+	return rv;
+}
+
+/* Message headers and payloads. */
+
+static void
+hdr_build(uint8_t *out, uint8_t vmin, uint8_t vmax, uint16_t len,
+    const uint8_t eph[ND_KEY_LEN])
+{
+	struct nd_hello_hdr h;
+
+	h.magic = htobe32(ND_HELLO_MAGIC);
+	h.version_min = vmin;
+	h.version_max = vmax;
+	h.length = htobe16(len);
+	if (eph != NULL)
+		memcpy(h.ephemeral, eph, ND_KEY_LEN);
+	else
+		memset(h.ephemeral, 0, ND_KEY_LEN);
+	memcpy(out, &h, sizeof(h));
+}
+
+static int
+request_valid(const struct hs_request *r)
+{
+	if (r->name_len < 1 || r->name_len > ND_NAME_MAX ||
+	    memchr(r->name, '\0', r->name_len) != NULL)
+		return -1;
+	if (r->version_min == 0 && r->version_max == 0)
+		return 0;	/* this implementation's range */
+	if (r->version_min < 1 || r->version_min > r->version_max)
+		return -1;
+	return 0;
+}
+
+static void
+client_payload_encode(const struct hs_request *r, struct nd_client_payload *p)
+{
+	memset(p, 0, sizeof(*p));
+	memcpy(p->client_id, r->client_id, ND_CLIENT_ID_LEN);
+	p->options = htobe32(r->options);
+	p->name_len = htobe16(r->name_len);
+	memcpy(p->name, r->name, r->name_len);
+}
+
+static int
+client_payload_decode(const struct nd_client_payload *p, const uint8_t *hdr,
+    struct hs_request *r)
+{
+	size_t n = be16toh(p->name_len);
+
+	if (n < 1 || n > ND_NAME_MAX || p->reserved != 0 ||
+	    memchr(p->name, '\0', n) != NULL ||
+	    !is_zero(p->name + n, ND_NAME_MAX - n))
+		return -1;
+	memset(r, 0, sizeof(*r));
+	memcpy(r->client_id, p->client_id, ND_CLIENT_ID_LEN);
+	r->options = be32toh(p->options);
+	r->name_len = n;
+	memcpy(r->name, p->name, n);
+	r->version_min = hdr[offsetof(struct nd_hello_hdr, version_min)];
+	r->version_max = hdr[offsetof(struct nd_hello_hdr, version_max)];
+	return 0;
+}
+
+static int
+is_pow2(uint32_t x)
+{
+	return x != 0 && (x & (x - 1)) == 0;
+}
+
+/* An announcement either side may send or accept. */
+static int
+info_valid(const struct hs_export_info *i)
+{
+	if (i->status > ND_HS_UNAVAILABLE)
+		return -1;
+	if (i->status != ND_HS_OK)
+		return i->flags == 0 && i->size == 0 && i->min_block == 0 &&
+		    i->pref_block == 0 && i->max_payload == 0 &&
+		    is_zero(i->export_id, ND_EXPORT_ID_LEN) ? 0 : -1;
+	if ((i->flags & ~ND_FLAG_ALL) || !is_pow2(i->min_block) ||
+	    i->min_block < ND_MIN_BLOCK || i->min_block > 4096 ||
+	    !is_pow2(i->pref_block) || i->pref_block < i->min_block ||
+	    i->max_payload < i->min_block)
+		return -1;
+	return 0;
+}
+
+/* A non-OK status carries nothing else. */
+static void
+server_payload_encode(const struct hs_export_info *i,
+    struct nd_server_payload *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->status = htobe32(i->status);
+	if (i->status != ND_HS_OK)
+		return;
+	p->flags = htobe32(i->flags);
+	p->size = htobe64(i->size);
+	p->min_block = htobe32(i->min_block);
+	p->pref_block = htobe32(i->pref_block);
+	p->max_payload = htobe32(i->max_payload);
+	memcpy(p->export_id, i->export_id, ND_EXPORT_ID_LEN);
+}
+
+static int
+server_payload_decode(const struct nd_server_payload *p,
+    struct hs_export_info *i)
+{
+	i->status = be32toh(p->status);
+	i->flags = be32toh(p->flags);
+	i->size = be64toh(p->size);
+	i->min_block = be32toh(p->min_block);
+	i->pref_block = be32toh(p->pref_block);
+	i->max_payload = be32toh(p->max_payload);
+	memcpy(i->export_id, p->export_id, ND_EXPORT_ID_LEN);
+	if (p->reserved != 0)
+		return -1;
+	return info_valid(i);
+}
+
+static int
+ephemeral(struct hs_state *st, int preset_eph)
+{
+	if (preset_eph)
+		return crypto_x25519_public(st->eph_pub, st->eph_priv);
+	return crypto_x25519_keypair(st->eph_priv, st->eph_pub);
+}
+
+/* Client. */
+
+int
+hs_client_hello(struct hs_state *st, const uint8_t psk[ND_KEY_LEN],
+    const struct hs_request *req, int preset_eph,
+    uint8_t out[ND_CLIENT_HELLO_LEN])
+{
+	struct nd_client_payload pl;
+	struct hs_traffic t;
+	struct crypto_vec v = { st->ch, HDR_LEN };
+	uint8_t th[ND_HASH_LEN];
+	uint8_t vmin = req->version_min, vmax = req->version_max;
+	int rv = -1;
+
+	if (request_valid(req) == -1 || ephemeral(st, preset_eph) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (vmin == 0 && vmax == 0) {
+		vmin = ND_VERSION_MIN;
+		vmax = ND_VERSION_MAX;
+	}
+	memcpy(st->psk, psk, ND_KEY_LEN);
+	hdr_build(st->ch, vmin, vmax, ND_CLIENT_HELLO_LEN, st->eph_pub);
+	client_payload_encode(req, &pl);
+	memcpy(st->ch + HDR_LEN, &pl, sizeof(pl));
+	crypto_sha256v(th, &v, 1);
+	if (client_hello_traffic(&t, psk, th) == 0 &&
+	    traffic_seal(&t, st->ch, sizeof(pl)) == 0) {
+		memcpy(out, st->ch, ND_CLIENT_HELLO_LEN);
+		rv = 0;
+	}
+	crypto_wipe(&pl, sizeof(pl));
+	crypto_wipe(&t, sizeof(t));
+	return rv;
+}
+
+/* The ServerHello header answers the ClientHello in st. */
+static int
+client_check_sh_hdr(struct hs_state *st, const uint8_t *sh)
+{
+	struct nd_hello_hdr h;
+	struct nd_hello_hdr c;
+
+	memcpy(&h, sh, sizeof(h));
+	memcpy(&c, st->ch, sizeof(c));
+	if (be32toh(h.magic) != ND_HELLO_MAGIC ||
+	    be16toh(h.length) != ND_SERVER_HELLO_LEN ||
+	    h.version_min != h.version_max ||
+	    h.version_min < c.version_min || h.version_min > c.version_max ||
+	    h.version_min < ND_VERSION_MIN || h.version_min > ND_VERSION_MAX)
+		return -1;
+	st->version = h.version_min;
+	return 0;
+}
+
+/* Authenticates and decrypts the ServerHello into info. */
+static int
+client_open_sh(struct hs_state *st, const uint8_t *sh,
+    struct hs_export_info *info)
+{
+	struct nd_server_payload pl;
+	struct hs_traffic t;
+	uint8_t dh[ND_KEY_LEN];
+	int rv = -1;
+
+	if (client_check_sh_hdr(st, sh) == -1 ||
+	    crypto_x25519(dh, st->eph_priv, sh + EPH_OFF) == -1)
+		return -1;
+	memcpy(st->sh, sh, ND_SERVER_HELLO_LEN);
+	if (handshake_secret(st->hs_secret, st->psk, dh) == 0 &&
+	    server_hello_traffic(&t, st) == 0 &&
+	    traffic_open(&t, st->sh, sizeof(pl), &pl) == 0 &&
+	    server_payload_decode(&pl, info) == 0)
+		rv = 0;
+	crypto_wipe(dh, sizeof(dh));
+	crypto_wipe(&t, sizeof(t));
+	crypto_wipe(&pl, sizeof(pl));
+	return rv;
+}
+
+int
+hs_client_finish(struct hs_state *st,
+    const uint8_t sh[ND_SERVER_HELLO_LEN], struct hs_export_info *info,
+    uint8_t cf[ND_CLIENT_FINISHED_LEN], struct hs_keys *keys)
+{
+	uint8_t srv_min, srv_max;
+	int rv = -1;
+
+	memset(keys, 0, sizeof(*keys));
+	memset(cf, 0, ND_CLIENT_FINISHED_LEN);
+	if (hs_parse_reject(sh, ND_VERSION_REJECT_LEN, &srv_min,
+	    &srv_max) == 0) {
+		memset(info, 0, sizeof(*info));
+		errno = EPROTONOSUPPORT;
+		return -1;
+	}
+	if (client_open_sh(st, sh, info) == 0) {
+		rv = 0;
+		if (info->status == ND_HS_OK &&
+		    (client_finished(cf, st) == -1 ||
+		    application_keys(keys, st, cf) == -1))
+			rv = -1;
+	}
+	crypto_wipe(st->eph_priv, sizeof(st->eph_priv));
+	crypto_wipe(st->psk, sizeof(st->psk));
+	crypto_wipe(st->hs_secret, sizeof(st->hs_secret));
+	if (rv == -1) {
+		memset(info, 0, sizeof(*info));
+		memset(cf, 0, ND_CLIENT_FINISHED_LEN);
+		errno = EBADMSG;
+	}
+	return rv;
+}
+
+int
+hs_parse_reject(const uint8_t *msg, size_t len, uint8_t *srv_min,
+    uint8_t *srv_max)
+{
+	struct nd_hello_hdr h;
+
+	if (len < ND_VERSION_REJECT_LEN)
+		goto bad;
+	memcpy(&h, msg, sizeof(h));
+	if (be32toh(h.magic) != ND_HELLO_MAGIC ||
+	    be16toh(h.length) != ND_VERSION_REJECT_LEN ||
+	    h.version_min > h.version_max ||
+	    !is_zero(h.ephemeral, sizeof(h.ephemeral)))
+		goto bad;
+	*srv_min = h.version_min;
+	*srv_max = h.version_max;
+	return 0;
+bad:
+	errno = EBADMSG;
+	return -1;
+}
+
+/* Server. */
+
+int
+hs_server_check_hdr(const uint8_t *hdr8, uint8_t *version)
+{
+	uint32_t magic;
+	uint16_t len;
+	uint8_t vmin = hdr8[4], vmax = hdr8[5], v;
+
+	memcpy(&magic, hdr8, sizeof(magic));
+	memcpy(&len, hdr8 + 6, sizeof(len));
+	if (be32toh(magic) != ND_HELLO_MAGIC || vmin > vmax) {
+		errno = EBADMSG;
+		return -1;
+	}
+	v = vmax < ND_VERSION_MAX ? vmax : ND_VERSION_MAX;
+	if (v < vmin || v < ND_VERSION_MIN) {
+		errno = EPROTONOSUPPORT;
+		return -1;
+	}
+	if (be16toh(len) != ND_CLIENT_HELLO_LEN) {	/* v1's length */
+		errno = EBADMSG;
+		return -1;
+	}
+	*version = v;
+	return 0;
+}
+
+void
+hs_server_reject(uint8_t out[ND_VERSION_REJECT_LEN])
+{
+	hdr_build(out, ND_VERSION_MIN, ND_VERSION_MAX, ND_VERSION_REJECT_LEN,
+	    NULL);
+}
+
+/* Opens the ClientHello's payload with one candidate key. */
+static int
+try_key(const uint8_t key[ND_KEY_LEN], const uint8_t *ch,
+    const uint8_t th_ch[ND_HASH_LEN], struct nd_client_payload *pl)
+{
+	struct hs_traffic t;
+	int rv = -1;
+
+	if (client_hello_traffic(&t, key, th_ch) == 0)
+		rv = traffic_open(&t, ch, sizeof(*pl), pl);
+	crypto_wipe(&t, sizeof(t));
+	return rv;
+}
+
+int
+hs_server_open_hello(struct hs_state *st,
+    const uint8_t ch[ND_CLIENT_HELLO_LEN],
+    const uint8_t (*keys)[ND_KEY_LEN], size_t nkeys, struct hs_request *req)
+{
+	struct nd_client_payload pl;
+	struct crypto_vec v = { ch, HDR_LEN };
+	uint8_t th[ND_HASH_LEN];
+	size_t i;
+
+	if (nkeys > INT_MAX || hs_server_check_hdr(ch, &st->version) == -1)
+		return -1;
+	crypto_sha256v(th, &v, 1);
+	for (i = 0; i < nkeys; i++)
+		if (try_key(keys[i], ch, th, &pl) == 0)
+			break;
+	if (i == nkeys) {
+		errno = EACCES;
+		return -1;
+	}
+	if (client_payload_decode(&pl, ch, req) == -1) {
+		crypto_wipe(&pl, sizeof(pl));
+		errno = EBADMSG;
+		return -1;
+	}
+	crypto_wipe(&pl, sizeof(pl));
+	memcpy(st->psk, keys[i], ND_KEY_LEN);
+	memcpy(st->ch, ch, ND_CLIENT_HELLO_LEN);
+	return (int)i;
+}
+
+int
+hs_server_hello(struct hs_state *st, const struct hs_export_info *info,
+    int preset_eph, uint8_t out[ND_SERVER_HELLO_LEN])
+{
+	struct nd_server_payload pl;
+	struct hs_traffic t;
+	uint8_t dh[ND_KEY_LEN];
+	int rv = -1;
+
+	if ((info->status == ND_HS_OK && info_valid(info) == -1) ||
+	    info->status > ND_HS_UNAVAILABLE || ephemeral(st, preset_eph)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (crypto_x25519(dh, st->eph_priv, st->ch + EPH_OFF) == -1) {
+		errno = EBADMSG;	/* a low-order client key */
+		goto out;
+	}
+	hdr_build(st->sh, st->version, st->version, ND_SERVER_HELLO_LEN,
+	    st->eph_pub);
+	server_payload_encode(info, &pl);
+	memcpy(st->sh + HDR_LEN, &pl, sizeof(pl));
+	if (handshake_secret(st->hs_secret, st->psk, dh) == 0 &&
+	    server_hello_traffic(&t, st) == 0 &&
+	    traffic_seal(&t, st->sh, sizeof(pl)) == 0) {
+		memcpy(out, st->sh, ND_SERVER_HELLO_LEN);
+		rv = 0;
+	}
+	crypto_wipe(&t, sizeof(t));
+	crypto_wipe(&pl, sizeof(pl));
+out:
+	crypto_wipe(dh, sizeof(dh));
+	crypto_wipe(st->eph_priv, sizeof(st->eph_priv));
+	crypto_wipe(st->psk, sizeof(st->psk));
+	return rv;
+}
+
+int
+hs_server_finish(struct hs_state *st,
+    const uint8_t cf[ND_CLIENT_FINISHED_LEN], struct hs_keys *keys)
+{
+	uint8_t expect[ND_CLIENT_FINISHED_LEN];
+	int rv = -1;
+
+	memset(keys, 0, sizeof(*keys));
+	if (client_finished(expect, st) == 0 &&
+	    crypto_equal(expect, cf, sizeof(expect)) &&
+	    application_keys(keys, st, cf) == 0)
+		rv = 0;
+	crypto_wipe(expect, sizeof(expect));
+	crypto_wipe(st->hs_secret, sizeof(st->hs_secret));
+	if (rv == -1)
+		errno = EBADMSG;
+	return rv;
+}
+
+void
+hs_state_clear(struct hs_state *st)
+{
+	crypto_wipe(st, sizeof(*st));
+}
+
+void
+hs_keys_clear(struct hs_keys *k)
+{
+	crypto_wipe(k, sizeof(*k));
+}

@@ -1,0 +1,361 @@
+/*
+ * The record layer: a byte stream in TLS 1.3 records (RFC 8446 section
+ * 5) with AES-256-GCM over a blocking socket.  The sending and the
+ * receiving side share nothing but the socket and rekey_limit, so one
+ * thread may send while another receives.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "record.h"
+
+#define REC_BUF_LEN	(ND_REC_HDR_LEN + ND_REC_MAX_CIPHERTEXT)
+#define REC_MIN_CIPHERTEXT	(1 + ND_TAG_LEN)
+
+/* KeyUpdate: handshake type 24, length 1, update_not_requested. */
+static const uint8_t key_update[ND_KEY_UPDATE_LEN] = { 0x18, 0, 0, 1, 0 };
+
+/* Keys per direction. */
+
+static int
+dir_init(struct record_dir *d, const struct hs_traffic *t)
+{
+	d->traffic = *t;
+	d->seq = 0;
+	d->aead = crypto_aead_new(t->key);
+	return d->aead != NULL ? 0 : -1;
+}
+
+static int
+dir_update(struct record_dir *d)
+{
+	hs_traffic_update(&d->traffic);
+	crypto_aead_free(d->aead);
+	d->seq = 0;
+	if ((d->aead = crypto_aead_new(d->traffic.key)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+dir_free(struct record_dir *d)
+{
+	crypto_aead_free(d->aead);
+	crypto_wipe(d, sizeof(*d));
+}
+
+/* nonce = iv XOR (4 zero bytes || be64(seq)). */
+static void
+dir_nonce(const struct record_dir *d, uint8_t nonce[ND_IV_LEN])
+{
+	int i;
+
+	memcpy(nonce, d->traffic.iv, ND_IV_LEN);
+	for (i = 0; i < 8; i++)
+		nonce[ND_IV_LEN - 1 - i] ^= (d->seq >> (8 * i)) & 0xff;
+}
+
+int
+record_init(struct record_conn *rc, int fd, const struct hs_keys *keys,
+    int is_server)
+{
+	memset(rc, 0, sizeof(*rc));
+	rc->fd = fd;
+	rc->rekey_limit = ND_REC_REKEY_LIMIT;
+	if (dir_init(&rc->tx, is_server ? &keys->s2c : &keys->c2s) == -1 ||
+	    dir_init(&rc->rx, is_server ? &keys->c2s : &keys->s2c) == -1 ||
+	    (rc->txbuf = malloc(REC_BUF_LEN)) == NULL ||
+	    (rc->rxbuf = malloc(REC_BUF_LEN)) == NULL) {
+		record_free(rc);
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+void
+record_free(struct record_conn *rc)
+{
+	int fd = rc->fd;
+
+	dir_free(&rc->tx);
+	dir_free(&rc->rx);
+	if (rc->txbuf != NULL)
+		crypto_wipe(rc->txbuf, REC_BUF_LEN);
+	if (rc->rxbuf != NULL)
+		crypto_wipe(rc->rxbuf, REC_BUF_LEN);
+	free(rc->txbuf);
+	free(rc->rxbuf);
+	memset(rc, 0, sizeof(*rc));
+	rc->fd = fd;
+}
+
+/* Sending. */
+
+static int
+write_all(int fd, const uint8_t *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Seals the len content bytes at txbuf + header as one record; sends it. */
+static int
+send_record(struct record_conn *rc, size_t len, uint8_t type)
+{
+	uint8_t *h = rc->txbuf, *body = h + ND_REC_HDR_LEN;
+	uint8_t nonce[ND_IV_LEN];
+	size_t clen = len + 1 + ND_TAG_LEN;
+
+	body[len] = type;
+	h[0] = ND_REC_TYPE_DATA;
+	h[1] = ND_REC_LEGACY_VERSION >> 8;
+	h[2] = ND_REC_LEGACY_VERSION & 0xff;
+	h[3] = clen >> 8;
+	h[4] = clen & 0xff;
+	dir_nonce(&rc->tx, nonce);
+	if (crypto_aead_seal(rc->tx.aead, nonce, h, ND_REC_HDR_LEN, body,
+	    len + 1, body, body + len + 1) == -1) {
+		errno = EIO;
+		return -1;
+	}
+	rc->tx.seq++;
+	return write_all(rc->fd, h, ND_REC_HDR_LEN + clen);
+}
+
+/* The last record number under a key carries a KeyUpdate. */
+static int
+rekey_if_due(struct record_conn *rc)
+{
+	if (rc->tx.seq + 1 < rc->rekey_limit)
+		return 0;
+	memcpy(rc->txbuf + ND_REC_HDR_LEN, key_update, sizeof(key_update));
+	if (send_record(rc, sizeof(key_update), ND_REC_TYPE_HANDSHAKE) == -1 ||
+	    dir_update(&rc->tx) == -1)
+		return -1;
+	rc->tx_updates++;
+	return 0;
+}
+
+struct iov_cursor {
+	const struct iovec *iov;
+	int cnt;
+	size_t off;
+};
+
+static int
+cursor_done(struct iov_cursor *c)
+{
+	while (c->cnt > 0 && c->off == c->iov->iov_len) {
+		c->iov++;
+		c->cnt--;
+		c->off = 0;
+	}
+	return c->cnt == 0;
+}
+
+/* Copies up to max bytes from the cursor into out; the count. */
+static size_t
+cursor_copy(struct iov_cursor *c, uint8_t *out, size_t max)
+{
+	size_t fill = 0, n;
+
+	while (fill < max && !cursor_done(c)) {
+		n = c->iov->iov_len - c->off;
+		if (n > max - fill)
+			n = max - fill;
+		memcpy(out + fill, (const uint8_t *)c->iov->iov_base + c->off,
+		    n);
+		c->off += n;
+		fill += n;
+	}
+	return fill;
+}
+
+int
+record_sendv(struct record_conn *rc, const struct iovec *iov, int iovcnt)
+{
+	struct iov_cursor c = { iov, iovcnt, 0 };
+	size_t n;
+
+	if (iovcnt < 0 || rc->rekey_limit < 2) {
+		errno = EINVAL;
+		return -1;
+	}
+	do {
+		if (rekey_if_due(rc) == -1)
+			return -1;
+		n = cursor_copy(&c, rc->txbuf + ND_REC_HDR_LEN,
+		    ND_REC_MAX_PLAINTEXT);
+		if (send_record(rc, n, ND_REC_TYPE_DATA) == -1)
+			return -1;
+	} while (!cursor_done(&c));
+	return 0;
+}
+
+int
+record_send(struct record_conn *rc, const void *buf, size_t len)
+{
+	struct iovec iov = { (void *)buf, len };
+
+	return record_sendv(rc, &iov, 1);
+}
+
+/* Receiving. */
+
+/* Exactly len bytes: 1, 0 on EOF before the first, -1 (EPROTO: EOF after). */
+static int
+read_full(int fd, uint8_t *p, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		n = read(fd, p + got, len - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0 && got == 0)
+			return 0;
+		if (n == 0) {
+			errno = EPROTO;
+			return -1;
+		}
+		got += n;
+	}
+	return 1;
+}
+
+/* The ciphertext length of a valid header, else 0. */
+static size_t
+header_length(const uint8_t *h)
+{
+	size_t len = (size_t)h[3] << 8 | h[4];
+
+	if (h[0] != ND_REC_TYPE_DATA || h[1] != ND_REC_LEGACY_VERSION >> 8 ||
+	    h[2] != (ND_REC_LEGACY_VERSION & 0xff) ||
+	    len < REC_MIN_CIPHERTEXT || len > ND_REC_MAX_CIPHERTEXT)
+		return 0;
+	return len;
+}
+
+/* Strips the zero padding: the content length and the real type. */
+static int
+inner_type(const uint8_t *p, size_t n, size_t *len, uint8_t *type)
+{
+	while (n > 0 && p[n - 1] == 0)
+		n--;
+	if (n == 0) {
+		errno = EBADMSG;
+		return -1;
+	}
+	*type = p[n - 1];
+	*len = n - 1;
+	return 1;
+}
+
+/* Reads and decrypts one record into rxbuf: 1, 0 on EOF before it, -1. */
+static int
+read_record(struct record_conn *rc, size_t *len, uint8_t *type)
+{
+	uint8_t *h = rc->rxbuf, *body = h + ND_REC_HDR_LEN;
+	uint8_t nonce[ND_IV_LEN];
+	size_t clen;
+	int r;
+
+	if ((r = read_full(rc->fd, h, ND_REC_HDR_LEN)) != 1)
+		return r;
+	if ((clen = header_length(h)) == 0 || rc->rx.seq >= rc->rekey_limit) {
+		errno = EBADMSG;
+		return -1;
+	}
+	if ((r = read_full(rc->fd, body, clen)) != 1) {
+		if (r == 0)
+			errno = EPROTO;
+		return -1;
+	}
+	clen -= ND_TAG_LEN;
+	dir_nonce(&rc->rx, nonce);
+	if (crypto_aead_open(rc->rx.aead, nonce, h, ND_REC_HDR_LEN, body,
+	    clen, body, body + clen) == -1) {
+		errno = EBADMSG;
+		return -1;
+	}
+	rc->rx.seq++;
+	return inner_type(body, clen, len, type);
+}
+
+/* Processes the next record: 1, 0 on EOF at a record boundary, -1. */
+static int
+next_record(struct record_conn *rc)
+{
+	const uint8_t *body = rc->rxbuf + ND_REC_HDR_LEN;
+	size_t len;
+	uint8_t type;
+	int r;
+
+	if ((r = read_record(rc, &len, &type)) != 1)
+		return r;
+	if (type == ND_REC_TYPE_DATA) {
+		rc->rxpos = ND_REC_HDR_LEN;
+		rc->rxlen = ND_REC_HDR_LEN + len;
+		return 1;
+	}
+	if (type == ND_REC_TYPE_HANDSHAKE && len == sizeof(key_update) &&
+	    memcmp(body, key_update, sizeof(key_update)) == 0) {
+		if (dir_update(&rc->rx) == -1)
+			return -1;
+		rc->rx_updates++;
+		return 1;
+	}
+	errno = EBADMSG;
+	return -1;
+}
+
+int
+record_recv(struct record_conn *rc, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	size_t got = 0, n;
+	int r;
+
+	while (got < len) {
+		if (rc->rxpos == rc->rxlen) {
+			if ((r = next_record(rc)) == 1)
+				continue;
+			if (r == 0 && got == 0)
+				return 0;
+			if (r == 0)
+				errno = EPROTO;
+			rc->rxpos = rc->rxlen = 0;
+			return -1;
+		}
+		n = rc->rxlen - rc->rxpos;
+		if (n > len - got)
+			n = len - got;
+		memcpy(p + got, rc->rxbuf + rc->rxpos, n);
+		rc->rxpos += n;
+		got += n;
+	}
+	return 1;
+}
