@@ -1,0 +1,97 @@
+#!/bin/bash
+# run-guest.sh - boot one kernel test guest under QEMU and judge the run
+#
+# Usage: run-guest.sh [-t SECONDS] [-l LOGFILE] [-a CMDLINE] [-v]
+#            VMLINUZ INITRAMFS
+#
+#   -t SECONDS  hard limit for the whole boot, test and power-off (120)
+#   -l LOGFILE  keep the serial console log there (default: a temporary file)
+#   -a CMDLINE  more kernel command line
+#   -v          print the whole console log afterwards
+#
+# QEMU emulates the CPU (TCG, no KVM): -cpu max, 1 GiB, 2 CPUs, no network
+# card (the guest has loopback only), the console on ttyS0 into the log.
+# The kernel runs with panic=-1 panic_on_warn=1 oops=panic, so a warning or
+# an oops ends the guest at once (-no-reboot).
+#
+# Exit status: the guest test's status, as /init printed it in its end
+# marker (see mkinitramfs.sh); 1 if the console log shows a kernel problem
+# (WARNING:, BUG:, Oops, lockdep, hung task, panic...) whatever the test
+# said; 124 on timeout; 125 if the guest ended without an end marker.  On
+# any failure the last 60 lines of the console log go to stderr.
+
+set -u
+export LC_ALL=C
+
+END_MARKER="NETDISK-KTEST-END"
+PROBLEMS='WARNING:|BUG:|kernel BUG at|Oops|lockdep|possible circular locking|hung_task|blocked for more than|Kernel panic|general protection fault|UBSAN:|KASAN:|refcount_t:|list_add corruption|list_del corruption'
+limit=120
+log=""
+append=""
+verbose=no
+
+usage() {
+	echo "usage: run-guest.sh [-t SECONDS] [-l LOGFILE] [-a CMDLINE] [-v]" \
+	    "VMLINUZ INITRAMFS" >&2
+	exit 2
+}
+
+# fail STATUS MESSAGE: report with the end of the console log.
+fail() {
+	echo "run-guest: $2" >&2
+	if test -s "$log"; then
+		echo "run-guest: last 60 lines of the console log ($log):" >&2
+		tail -n 60 "$log" | tr -d '\r' >&2
+	fi
+	exit "$1"
+}
+
+while getopts t:l:a:v opt; do
+	case $opt in
+	t) limit=$OPTARG ;;
+	l) log=$OPTARG ;;
+	a) append="$append $OPTARG" ;;
+	v) verbose=yes ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+test $# = 2 || usage
+kernel=$1 initrd=$2
+test -f "$kernel" || fail 125 "$kernel: no such file"
+test -f "$initrd" || fail 125 "$initrd: no such file"
+command -v qemu-system-x86_64 >/dev/null ||
+    fail 125 "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
+if test -z "$log"; then
+	log=$(mktemp "${TMPDIR:-/tmp}/run-guest.XXXXXX") || exit 125
+	trap 'rm -f "$log"' EXIT
+fi
+: >"$log"
+
+timeout -k 5 "$limit" qemu-system-x86_64 \
+    -accel tcg -cpu max -m 1024 -smp 2 \
+    -nodefaults -nographic -no-reboot -nic none \
+    -serial "file:$log" \
+    -kernel "$kernel" -initrd "$initrd" \
+    -append "console=ttyS0 panic=-1 panic_on_warn=1 oops=panic$append" \
+    </dev/null >"$log.qemu" 2>&1
+qemu_status=$?
+qemu_out=$(cat "$log.qemu")
+rm -f "$log.qemu"
+
+test $verbose = yes && tr -d '\r' <"$log"
+if grep -aEq "$PROBLEMS" "$log"; then
+	echo "run-guest: kernel problems in the console log:" >&2
+	grep -aEn "$PROBLEMS" "$log" | tr -d '\r' | head -n 20 >&2
+	fail 1 "the kernel reported a problem"
+fi
+test $qemu_status = 124 || test $qemu_status = 137 &&
+    fail 124 "timed out after $limit s"
+status=$(grep -aEo "^$END_MARKER status=[0-9]+" "$log" | tail -n 1 |
+    sed 's/.*=//')
+if test -z "$status"; then
+	test -n "$qemu_out" && echo "$qemu_out" >&2
+	fail 125 "no end marker (qemu exited with status $qemu_status)"
+fi
+test "$status" = 0 || fail "$status" "the guest test exited with status $status"
+exit 0
