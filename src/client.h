@@ -50,7 +50,8 @@ struct client_opts {
  */
 int client_connect(struct client *c, const struct nd_uri *u,
     const struct client_opts *o, char *err, size_t errlen);
-void client_close(struct client *c);	/* sends DISCONNECT if possible */
+/* Sends DISCONNECT if possible and waits up to 5 s for the server to close. */
+void client_close(struct client *c);
 
 /* Send one request (and its WRITE payload).  0 or -1 (errno). */
 int client_send(struct client *c, uint16_t type, uint16_t flags,
@@ -61,6 +62,7 @@ int client_send(struct client *c, uint16_t type, uint16_t flags,
  * client_recv_data.  0 on EOF, -1 on error.
  */
 int client_recv_reply(struct client *c, uint64_t *handle, uint32_t *error);
+/* 0 on success, -1 on failure (EOF counts as one, errno EPROTO). */
 int client_recv_data(struct client *c, void *buf, size_t len);
 
 /* Synchronous helpers on top of the above. 0 or an enum nd_error; -1 on a broken connection. */
