@@ -1,0 +1,1629 @@
+/*
+ * badclient: a misbehaving netdisk client for t/hostile.sh.
+ *
+ *   badclient [-t SECONDS] -k KEYFILE URI MODE
+ *   badclient -l
+ *
+ * Each MODE attacks netdiskd in one way and checks that the server reacts
+ * as docs/protocol.md says.  It exits 0 if the server behaved, 1 with a
+ * message on stderr if it did not, 2 on a usage error.  -t is the
+ * server's handshake_timeout (default 2).  -l lists the modes.
+ *
+ * The valid sessions use the fixed client id below, so that modes run one
+ * after another never find the export busy with their own predecessor.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <endian.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netdisk_proto.h"
+#include "crypto.h"
+#include "handshake.h"
+#include "record.h"
+#include "request.h"
+#include "util.h"
+
+#define CH_LEN		ND_CLIENT_HELLO_LEN
+#define SH_LEN		ND_SERVER_HELLO_LEN
+#define IO_TIMEOUT_MS	5000
+#define FLOOD_CONNS	50
+#define PIPELINE_DEPTH	ND_MAX_INFLIGHT
+#define BLOCK		4096
+
+static const uint8_t client_id[ND_CLIENT_ID_LEN] = "badclient-id-v1";
+
+static struct {
+	struct nd_uri uri;
+	uint8_t psk[ND_KEY_LEN];
+	int hs_timeout;			/* the server's handshake_timeout, s */
+	const char *mode;
+} cx;
+
+struct session {
+	int fd;
+	struct hs_state st;
+	struct hs_keys keys;
+	struct hs_export_info info;
+	struct record_conn rc;
+	int rc_ready;
+	uint8_t ch[CH_LEN];
+	uint64_t handle;
+};
+
+/* ------------------------------------------------------------ reporting */
+
+static int __attribute__((format(printf, 1, 2)))
+fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "badclient: %s: ", cx.mode);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static void __attribute__((format(printf, 1, 2)))
+note(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("badclient: %s: ", cx.mode);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* A handshake the server rejects at once must close well before the timeout. */
+static int
+fast_ms(void)
+{
+	return cx.hs_timeout * 750;
+}
+
+/* ------------------------------------------------------------ sockets */
+
+static int
+tcp_connect(void)
+{
+	struct addrinfo hints, *res, *ai;
+	struct timeval tv = { .tv_sec = IO_TIMEOUT_MS / 1000 };
+	int fd = -1, one = 1;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(cx.uri.host, cx.uri.port, &hints, &res) != 0)
+		return -1;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+		if (fd == -1)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static int
+send_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+enum read_end { READ_DONE, READ_EOF, READ_TIMEOUT, READ_ERROR };
+
+/*
+ * Read up to len bytes within ms milliseconds.  Returns the count read;
+ * *end says why it stopped.  A connection reset counts as EOF.
+ */
+static size_t
+read_upto(int fd, void *buf, size_t len, int ms, enum read_end *end)
+{
+	long deadline = now_ms() + ms;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t got = 0;
+	ssize_t n;
+
+	*end = READ_DONE;
+	while (got < len) {
+		long left = deadline - now_ms();
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+			*end = READ_TIMEOUT;
+			break;
+		}
+		n = recv(fd, (uint8_t *)buf + got, len - got, MSG_DONTWAIT);
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		*end = n == 0 || errno == ECONNRESET ? READ_EOF : READ_ERROR;
+		break;
+	}
+	return got;
+}
+
+/*
+ * The server must close the connection within ms without sending a byte.
+ * what names the provocation for the message.
+ */
+static int
+expect_closed(int fd, int ms, const char *what)
+{
+	uint8_t buf[512];
+	enum read_end end;
+	long t0 = now_ms();
+	size_t n;
+
+	n = read_upto(fd, buf, sizeof(buf), ms, &end);
+	if (n > 0)
+		return fail("server sent %zu bytes after %s instead of closing",
+		    n, what);
+	if (end == READ_TIMEOUT)
+		return fail("server kept the connection open %d ms after %s",
+		    ms, what);
+	if (end == READ_ERROR)
+		return fail("reading after %s: %s", what, strerror(errno));
+	note("server closed %ld ms after %s", now_ms() - t0, what);
+	return 0;
+}
+
+/* ------------------------------------------------------------ key schedule */
+
+/* Expand-Label(secret, label, context, L) of docs/protocol.md. */
+static void
+expand_label(void *out, size_t outlen, const uint8_t secret[ND_HASH_LEN],
+    const char *label, const uint8_t *ctx, size_t ctxlen)
+{
+	uint8_t info[2 + 1 + 64 + 1 + ND_HASH_LEN];
+	size_t n = 0, ll = 4 + strlen(label);
+
+	info[n++] = (uint8_t)(outlen >> 8);
+	info[n++] = (uint8_t)outlen;
+	info[n++] = (uint8_t)ll;
+	memcpy(info + n, "nd1 ", 4);
+	memcpy(info + n + 4, label, ll - 4);
+	n += ll;
+	info[n++] = (uint8_t)ctxlen;
+	if (ctxlen > 0)
+		memcpy(info + n, ctx, ctxlen);
+	n += ctxlen;
+	crypto_hkdf_expand(out, outlen, secret, info, n);
+}
+
+static void
+sha256(uint8_t out[ND_HASH_LEN], const void *a, size_t alen, const void *b,
+    size_t blen)
+{
+	struct crypto_vec v[2] = { { a, alen }, { b, blen } };
+
+	crypto_sha256v(out, v, b != NULL ? 2 : 1);
+}
+
+static void
+early_secret(uint8_t early[ND_HASH_LEN], const uint8_t psk[ND_KEY_LEN])
+{
+	static const uint8_t zero[ND_HASH_LEN];
+
+	crypto_hkdf_extract(early, zero, sizeof(zero), psk, ND_KEY_LEN);
+}
+
+/* key and iv of a handshake message, from its traffic secret. */
+static void
+traffic_key(const uint8_t secret[ND_HASH_LEN], uint8_t key[ND_KEY_LEN],
+    uint8_t iv[ND_IV_LEN])
+{
+	expand_label(key, ND_KEY_LEN, secret, "key", NULL, 0);
+	expand_label(iv, ND_IV_LEN, secret, "iv", NULL, 0);
+}
+
+/* What a hand-made ClientHello contains. */
+struct ch_spec {
+	uint8_t eph_priv[ND_KEY_LEN];
+	uint8_t version_min, version_max;
+	uint16_t length;
+	int zero_eph;			/* all-zero ephemeral in the header */
+	struct nd_client_payload pl;
+};
+
+static void
+ch_spec_init(struct ch_spec *sp, const char *name, uint32_t options)
+{
+	size_t len = strlen(name);
+
+	memset(sp, 0, sizeof(*sp));
+	crypto_random(sp->eph_priv, sizeof(sp->eph_priv));
+	sp->version_min = ND_VERSION_MIN;
+	sp->version_max = ND_VERSION_MAX;
+	sp->length = CH_LEN;
+	memcpy(sp->pl.client_id, client_id, ND_CLIENT_ID_LEN);
+	sp->pl.options = htobe32(options);
+	sp->pl.name_len = htobe16((uint16_t)len);
+	memcpy(sp->pl.name, name, len < ND_NAME_MAX ? len : ND_NAME_MAX);
+}
+
+/* A ClientHello built from the specification alone, not from handshake.c. */
+static int
+ch_build(const uint8_t psk[ND_KEY_LEN], const struct ch_spec *sp,
+    uint8_t out[CH_LEN])
+{
+	struct nd_hello_hdr hdr;
+	struct crypto_aead *aead;
+	uint8_t early[ND_HASH_LEN], th[ND_HASH_LEN], c_hello[ND_HASH_LEN];
+	uint8_t key[ND_KEY_LEN], iv[ND_IV_LEN];
+	int rv;
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.magic = htobe32(ND_HELLO_MAGIC);
+	hdr.version_min = sp->version_min;
+	hdr.version_max = sp->version_max;
+	hdr.length = htobe16(sp->length);
+	if (!sp->zero_eph && crypto_x25519_public(hdr.ephemeral, sp->eph_priv))
+		return -1;
+	memcpy(out, &hdr, sizeof(hdr));
+	early_secret(early, psk);
+	sha256(th, &hdr, sizeof(hdr), NULL, 0);
+	expand_label(c_hello, sizeof(c_hello), early, "c hello", th, sizeof(th));
+	traffic_key(c_hello, key, iv);
+	if ((aead = crypto_aead_new(key)) == NULL)
+		return -1;
+	rv = crypto_aead_seal(aead, iv, &hdr, sizeof(hdr), &sp->pl,
+	    sizeof(sp->pl), out + sizeof(hdr),
+	    out + sizeof(hdr) + sizeof(sp->pl));
+	crypto_aead_free(aead);
+	return rv;
+}
+
+/* Decrypt a ServerHello answering a hand-made ClientHello. */
+static int
+sh_open(const uint8_t psk[ND_KEY_LEN], const uint8_t eph_priv[ND_KEY_LEN],
+    const uint8_t ch[CH_LEN], const uint8_t sh[SH_LEN],
+    struct nd_server_payload *pl)
+{
+	const struct nd_hello_hdr *hdr = (const void *)sh;
+	struct crypto_aead *aead;
+	uint8_t early[ND_HASH_LEN], derived[ND_HASH_LEN], dh[ND_KEY_LEN];
+	uint8_t hs[ND_HASH_LEN], th[ND_HASH_LEN], s_hs[ND_HASH_LEN];
+	uint8_t key[ND_KEY_LEN], iv[ND_IV_LEN];
+	int rv;
+
+	if (be32toh(hdr->magic) != ND_HELLO_MAGIC ||
+	    be16toh(hdr->length) != SH_LEN)
+		return -1;
+	early_secret(early, psk);
+	expand_label(derived, sizeof(derived), early, "derived", NULL, 0);
+	if (crypto_x25519(dh, eph_priv, hdr->ephemeral) != 0)
+		return -1;
+	crypto_hkdf_extract(hs, derived, sizeof(derived), dh, sizeof(dh));
+	sha256(th, ch, CH_LEN, sh, sizeof(*hdr));
+	expand_label(s_hs, sizeof(s_hs), hs, "s hs", th, sizeof(th));
+	traffic_key(s_hs, key, iv);
+	if ((aead = crypto_aead_new(key)) == NULL)
+		return -1;
+	rv = crypto_aead_open(aead, iv, sh, sizeof(*hdr), sh + sizeof(*hdr),
+	    sizeof(*pl), pl, sh + sizeof(*hdr) + sizeof(*pl));
+	crypto_aead_free(aead);
+	return rv;
+}
+
+/* ------------------------------------------------------------ sessions */
+
+static void
+hs_req_init(struct hs_request *rq, const char *name, uint32_t options)
+{
+	memset(rq, 0, sizeof(*rq));
+	memcpy(rq->client_id, client_id, ND_CLIENT_ID_LEN);
+	rq->options = options;
+	rq->name_len = strnlen(name, ND_NAME_MAX);
+	memcpy(rq->name, name, rq->name_len);
+	rq->version_min = ND_VERSION_MIN;
+	rq->version_max = ND_VERSION_MAX;
+}
+
+static void
+sess_init(struct session *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->handle = 1;
+}
+
+/* Connect and build (not send) a ClientHello for rq under psk. */
+static int
+sess_connect(struct session *s, const uint8_t psk[ND_KEY_LEN],
+    const struct hs_request *rq)
+{
+	if (hs_client_hello(&s->st, psk, rq, 0, s->ch) != 0)
+		return fail("hs_client_hello failed");
+	if ((s->fd = tcp_connect()) == -1)
+		return fail("cannot connect to %s:%s: %s", cx.uri.host,
+		    cx.uri.port, strerror(errno));
+	return 0;
+}
+
+/* Receive the ServerHello; 0 with s->info filled, or 1 (failed). */
+static int
+sess_recv_sh(struct session *s, uint8_t cf[ND_CLIENT_FINISHED_LEN])
+{
+	uint8_t sh[SH_LEN];
+	enum read_end end;
+	size_t n;
+
+	n = read_upto(s->fd, sh, sizeof(sh), IO_TIMEOUT_MS, &end);
+	if (n != sizeof(sh))
+		return fail("ServerHello: got %zu of %zu bytes (%s)", n,
+		    sizeof(sh), end == READ_TIMEOUT ? "timeout" : "closed");
+	if (hs_client_finish(&s->st, sh, &s->info, cf, &s->keys) != 0)
+		return fail("the ServerHello does not authenticate");
+	return 0;
+}
+
+/* After the ClientHello was sent: finish the handshake, start records. */
+static int
+sess_finish(struct session *s)
+{
+	uint8_t cf[ND_CLIENT_FINISHED_LEN];
+
+	if (sess_recv_sh(s, cf) != 0)
+		return 1;
+	if (s->info.status != ND_HS_OK)
+		return fail("handshake status %u", s->info.status);
+	if (send_all(s->fd, cf, sizeof(cf)) != 0)
+		return fail("sending ClientFinished: %s", strerror(errno));
+	if (record_init(&s->rc, s->fd, &s->keys, 0) != 0)
+		return fail("record_init failed");
+	s->rc_ready = 1;
+	return 0;
+}
+
+static int
+sess_open_as(struct session *s, const char *name, uint32_t options)
+{
+	struct hs_request rq;
+
+	hs_req_init(&rq, name, options);
+	if (sess_connect(s, cx.psk, &rq) != 0)
+		return 1;
+	if (send_all(s->fd, s->ch, sizeof(s->ch)) != 0)
+		return fail("sending ClientHello: %s", strerror(errno));
+	return sess_finish(s);
+}
+
+static int
+sess_open(struct session *s)
+{
+	sess_init(s);
+	return sess_open_as(s, cx.uri.export, 0);
+}
+
+static void
+sess_close(struct session *s, int disconnect)
+{
+	struct nd_request w;
+	struct request r = { .type = ND_CMD_DISCONNECT };
+
+	if (s->rc_ready) {
+		if (disconnect) {
+			request_encode(&r, &w);
+			record_send(&s->rc, &w, sizeof(w));
+		}
+		record_free(&s->rc);
+		s->rc_ready = 0;
+	}
+	if (s->fd != -1)
+		close(s->fd);
+	s->fd = -1;
+	hs_state_clear(&s->st);
+	hs_keys_clear(&s->keys);
+}
+
+/* ------------------------------------------------------------ requests */
+
+static int
+send_wire(struct session *s, const struct nd_request *w, const void *data,
+    size_t dlen)
+{
+	struct iovec iov[2] = {
+		{ (void *)w, sizeof(*w) }, { (void *)data, dlen },
+	};
+
+	if (record_sendv(&s->rc, iov, dlen > 0 ? 2 : 1) != 0)
+		return fail("sending a request: %s", strerror(errno));
+	return 0;
+}
+
+static int
+send_req(struct session *s, uint16_t type, uint16_t flags, uint64_t handle,
+    uint64_t off, uint32_t len, const void *data, size_t dlen)
+{
+	struct request r = {
+		.type = type, .flags = flags, .handle = handle,
+		.offset = off, .length = len,
+	};
+	struct nd_request w;
+
+	request_encode(&r, &w);
+	return send_wire(s, &w, data, dlen);
+}
+
+/*
+ * Receive one reply header.  1 with *r set; 0 on a closed connection
+ * (clean or not); -1 (failed, message printed) on anything else.
+ */
+static int
+recv_reply(struct session *s, struct reply *r)
+{
+	struct nd_reply w;
+	int n;
+
+	n = record_recv(&s->rc, &w, sizeof(w));
+	if (n == 0 || (n == -1 && (errno == EPROTO || errno == ECONNRESET)))
+		return 0;
+	if (n == -1) {
+		fail("receiving a reply: %s", errno == EAGAIN ?
+		    "timed out" : strerror(errno));
+		return -1;
+	}
+	if (reply_decode(&w, r) != 0) {
+		fail("reply with a bad magic");
+		return -1;
+	}
+	return 1;
+}
+
+/* One request, one reply with its handle and error want (READ data read). */
+static int
+expect_reply(struct session *s, const char *what, uint16_t type,
+    uint16_t flags, uint64_t off, uint32_t len, const void *data,
+    size_t dlen, uint32_t want)
+{
+	static uint8_t buf[ND_MAX_PAYLOAD];
+	uint64_t h = s->handle++;
+	struct reply r;
+	int n;
+
+	if (send_req(s, type, flags, h, off, len, data, dlen) != 0)
+		return 1;
+	if ((n = recv_reply(s, &r)) != 1)
+		return n == 0 ? fail("%s: server closed the connection", what) : 1;
+	if (r.handle != h)
+		return fail("%s: reply for handle %llu, expected %llu", what,
+		    (unsigned long long)r.handle, (unsigned long long)h);
+	if (r.error != want)
+		return fail("%s: error %u, expected %u", what, r.error, want);
+	if (type == ND_CMD_READ && r.error == ND_OK && len <= sizeof(buf) &&
+	    record_recv(&s->rc, buf, len) != 1)
+		return fail("%s: reading the data: %s", what, strerror(errno));
+	return 0;
+}
+
+static void
+fill_pattern(uint8_t *buf, size_t len, uint64_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = (uint8_t)(seed * 131 + i * 7 + (i >> 9));
+}
+
+/* The connection still works: a verified write + read (or a read). */
+static int
+still_usable(struct session *s, const char *after)
+{
+	static uint64_t round;
+	uint8_t out[BLOCK], in[BLOCK];
+	uint64_t off = 64 * 1024, h = s->handle++;
+	struct reply r;
+	char what[160];
+
+	snprintf(what, sizeof(what), "read after %s", after);
+	if (s->info.flags & ND_FLAG_READ_ONLY)
+		return expect_reply(s, what, ND_CMD_READ, 0, 0, BLOCK, NULL,
+		    0, ND_OK);
+	fill_pattern(out, sizeof(out), ++round);
+	snprintf(what, sizeof(what), "write after %s", after);
+	if (expect_reply(s, what, ND_CMD_WRITE, 0, off, BLOCK, out, BLOCK,
+	    ND_OK) != 0)
+		return 1;
+	if (send_req(s, ND_CMD_READ, 0, h, off, BLOCK, NULL, 0) != 0)
+		return 1;
+	if (recv_reply(s, &r) != 1 || r.handle != h || r.error != ND_OK ||
+	    record_recv(&s->rc, in, sizeof(in)) != 1)
+		return fail("read back after %s failed", after);
+	if (memcmp(in, out, sizeof(in)) != 0)
+		return fail("read back after %s: wrong data", after);
+	return 0;
+}
+
+/* After a request that breaks the stream: the server must hang up. */
+static int
+expect_hangup(struct session *s, const char *what)
+{
+	struct reply r;
+	int n;
+
+	while ((n = recv_reply(s, &r)) == 1) {
+		if (r.error == ND_OK)
+			return fail("%s: answered with success", what);
+		note("%s: error reply %u before closing", what, r.error);
+	}
+	if (n != 0)
+		return 1;
+	note("%s: server closed the connection", what);
+	return 0;
+}
+
+/* ------------------------------------------------------------ records */
+
+/* A record sealed by hand: returns its length in out. */
+static size_t
+seal_record(const struct hs_traffic *t, uint64_t seq, uint8_t outer,
+    uint16_t legacy, const void *content, size_t len, uint8_t inner,
+    uint8_t *out)
+{
+	uint8_t nonce[ND_IV_LEN], pt[ND_REC_MAX_PLAINTEXT + 1];
+	struct crypto_aead *aead;
+	size_t ctlen = len + 1 + ND_TAG_LEN;
+	int i;
+
+	memcpy(nonce, t->iv, sizeof(nonce));
+	for (i = 0; i < 8; i++)
+		nonce[ND_IV_LEN - 1 - i] ^= (uint8_t)(seq >> (8 * i));
+	out[0] = outer;
+	out[1] = (uint8_t)(legacy >> 8);
+	out[2] = (uint8_t)legacy;
+	out[3] = (uint8_t)(ctlen >> 8);
+	out[4] = (uint8_t)ctlen;
+	memcpy(pt, content, len);
+	pt[len] = inner;
+	aead = crypto_aead_new(t->key);
+	if (aead == NULL || crypto_aead_seal(aead, nonce, out, ND_REC_HDR_LEN,
+	    pt, len + 1, out + ND_REC_HDR_LEN,
+	    out + ND_REC_HDR_LEN + len + 1) != 0) {
+		crypto_aead_free(aead);
+		return 0;
+	}
+	crypto_aead_free(aead);
+	return ND_REC_HDR_LEN + ctlen;
+}
+
+/* A READ request of the first block, as a record sealed by hand. */
+static size_t
+read_record(struct session *s, uint64_t handle, uint8_t outer,
+    uint16_t legacy, uint8_t inner, uint8_t *out)
+{
+	struct request r = {
+		.type = ND_CMD_READ, .handle = handle, .length = ND_MIN_BLOCK,
+	};
+	struct nd_request w;
+	size_t n;
+
+	request_encode(&r, &w);
+	n = seal_record(&s->rc.tx.traffic, s->rc.tx.seq, outer, legacy, &w,
+	    sizeof(w), inner, out);
+	s->rc.tx.seq++;
+	return n;
+}
+
+/*
+ * Send one hand-sealed valid record and check the reply: proves the
+ * hand-made records are right before the tampered ones are judged.
+ */
+static int
+manual_record_ok(struct session *s, uint8_t *rec, size_t *reclen)
+{
+	uint8_t buf[ND_MIN_BLOCK];
+	uint64_t h = s->handle++;
+	struct reply r;
+
+	*reclen = read_record(s, h, ND_REC_TYPE_DATA, ND_REC_LEGACY_VERSION,
+	    ND_REC_TYPE_DATA, rec);
+	if (*reclen == 0 || send_all(s->fd, rec, *reclen) != 0)
+		return fail("sending a hand-sealed record failed");
+	if (recv_reply(s, &r) != 1 || r.handle != h || r.error != ND_OK ||
+	    record_recv(&s->rc, buf, sizeof(buf)) != 1)
+		return fail("a correct hand-sealed record was not answered");
+	return 0;
+}
+
+/* Send raw bytes in the data phase; the server must close, answering nothing. */
+static int
+record_attack(struct session *s, const uint8_t *bytes, size_t len,
+    const char *what)
+{
+	if (send_all(s->fd, bytes, len) != 0)
+		return fail("sending %s: %s", what, strerror(errno));
+	return expect_closed(s->fd, IO_TIMEOUT_MS, what);
+}
+
+/* ------------------------------------------------------------ modes: handshake */
+
+static int
+mode_raw(const void *bytes, size_t len, int shut, int ms, const char *what)
+{
+	int fd, rv;
+
+	if ((fd = tcp_connect()) == -1)
+		return fail("connect: %s", strerror(errno));
+	if (send_all(fd, bytes, len) != 0) {
+		close(fd);
+		return fail("send: %s", strerror(errno));
+	}
+	if (shut)
+		shutdown(fd, SHUT_WR);
+	rv = expect_closed(fd, ms, what);
+	close(fd);
+	return rv;
+}
+
+static int
+mode_garbage(void)
+{
+	uint8_t buf[256];
+
+	crypto_random(buf, sizeof(buf));
+	buf[0] = 'X';		/* never the magic */
+	return mode_raw(buf, sizeof(buf), 0, fast_ms(), "256 random bytes");
+}
+
+static int
+mode_http(void)
+{
+	const char req[] = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+	return mode_raw(req, sizeof(req) - 1, 0, fast_ms(), "an HTTP request");
+}
+
+/* A real ClientHello for the URI's export, not sent. */
+static int
+real_ch(uint8_t ch[CH_LEN])
+{
+	struct hs_state st;
+	struct hs_request rq;
+	int rv;
+
+	memset(&st, 0, sizeof(st));
+	hs_req_init(&rq, cx.uri.export, 0);
+	rv = hs_client_hello(&st, cx.psk, &rq, 0, ch);
+	hs_state_clear(&st);
+	return rv == 0 ? 0 : fail("hs_client_hello failed");
+}
+
+static int
+mode_hello_truncated(void)
+{
+	uint8_t ch[CH_LEN];
+
+	if (real_ch(ch) != 0)
+		return 1;
+	return mode_raw(ch, 100, 1, fast_ms(),
+	    "100 bytes of a ClientHello and EOF");
+}
+
+static int
+stall(size_t len, const char *what)
+{
+	uint8_t ch[CH_LEN];
+	int fd, rv, limit = (cx.hs_timeout + 3) * 1000;
+	long t0, dt;
+
+	if (real_ch(ch) != 0)
+		return 1;
+	if ((fd = tcp_connect()) == -1)
+		return fail("connect: %s", strerror(errno));
+	t0 = now_ms();
+	if (send_all(fd, ch, len) != 0) {
+		close(fd);
+		return fail("send: %s", strerror(errno));
+	}
+	rv = expect_closed(fd, limit, what);
+	dt = now_ms() - t0;
+	close(fd);
+	if (rv == 0 && dt < cx.hs_timeout * 500L)
+		return fail("closed after %ld ms, long before the %d s "
+		    "handshake timeout", dt, cx.hs_timeout);
+	return rv;
+}
+
+static int
+mode_hello_stall(void)
+{
+	return stall(100, "100 bytes of a ClientHello and silence");
+}
+
+static int
+mode_magic_stall(void)
+{
+	return stall(3, "3 bytes of the magic and silence");
+}
+
+/* The first 8 bytes of a real ClientHello with another length field. */
+static int
+bad_length(uint16_t length)
+{
+	uint8_t ch[CH_LEN];
+	char what[80];
+
+	if (real_ch(ch) != 0)
+		return 1;
+	ch[6] = (uint8_t)(length >> 8);
+	ch[7] = (uint8_t)length;
+	snprintf(what, sizeof(what), "a hello header with length %u", length);
+	return mode_raw(ch, 8, 0, fast_ms(), what);
+}
+
+static int mode_len_big(void) { return bad_length(CH_LEN + 1); }
+static int mode_len_small(void) { return bad_length(CH_LEN - 1); }
+static int mode_len_hdr(void) { return bad_length(sizeof(struct nd_hello_hdr)); }
+static int mode_len_zero(void) { return bad_length(0); }
+static int mode_len_max(void) { return bad_length(0xffff); }
+
+/* Offer [lo, hi]; the server must send a version reject with its range. */
+static int
+version_reject(uint8_t lo, uint8_t hi)
+{
+	uint8_t ch[CH_LEN], rej[ND_VERSION_REJECT_LEN + 1], smin, smax;
+	static const uint8_t zero[ND_KEY_LEN];
+	const struct nd_hello_hdr *h = (const void *)rej;
+	enum read_end end;
+	size_t n;
+	int fd;
+
+	if (real_ch(ch) != 0)
+		return 1;
+	ch[4] = lo;
+	ch[5] = hi;
+	if ((fd = tcp_connect()) == -1)
+		return fail("connect: %s", strerror(errno));
+	if (send_all(fd, ch, 8) != 0) {
+		close(fd);
+		return fail("send: %s", strerror(errno));
+	}
+	n = read_upto(fd, rej, sizeof(rej), IO_TIMEOUT_MS, &end);
+	close(fd);
+	if (n != ND_VERSION_REJECT_LEN)
+		return fail("versions %u..%u: got %zu bytes, expected a %zu-byte "
+		    "version reject and EOF (%s)", lo, hi, n,
+		    ND_VERSION_REJECT_LEN, end == READ_TIMEOUT ?
+		    "timeout" : "closed");
+	if (end != READ_EOF)
+		return fail("versions %u..%u: no EOF after the reject", lo, hi);
+	if (hs_parse_reject(rej, n, &smin, &smax) != 0)
+		return fail("versions %u..%u: hs_parse_reject refuses the "
+		    "reject", lo, hi);
+	if (be32toh(h->magic) != ND_HELLO_MAGIC ||
+	    be16toh(h->length) != ND_VERSION_REJECT_LEN ||
+	    memcmp(h->ephemeral, zero, sizeof(zero)) != 0)
+		return fail("versions %u..%u: malformed reject", lo, hi);
+	if (smin != ND_VERSION_MIN || smax != ND_VERSION_MAX)
+		return fail("versions %u..%u: reject announces %u..%u, "
+		    "expected %u..%u", lo, hi, smin, smax, ND_VERSION_MIN,
+		    ND_VERSION_MAX);
+	note("versions %u..%u rejected; server speaks %u..%u", lo, hi, smin,
+	    smax);
+	return 0;
+}
+
+static int mode_version_high(void) { return version_reject(ND_VERSION_MAX + 1, 255); }
+static int mode_version_zero(void) { return version_reject(0, 0); }
+
+/* A client offering 1..9 must get version 1 and a working session. */
+static int
+mode_version_wide(void)
+{
+	struct hs_request rq;
+	struct session s;
+	int rv;
+
+	sess_init(&s);
+	hs_req_init(&rq, cx.uri.export, 0);
+	rq.version_max = 9;
+	if (sess_connect(&s, cx.psk, &rq) != 0)
+		return 1;
+	if (send_all(s.fd, s.ch, sizeof(s.ch)) != 0)
+		return fail("send: %s", strerror(errno));
+	rv = sess_finish(&s);
+	if (rv == 0 && s.st.version != ND_VERSION_1)
+		rv = fail("server chose version %u", s.st.version);
+	if (rv == 0)
+		rv = still_usable(&s, "a 1..9 version offer");
+	sess_close(&s, 1);
+	return rv;
+}
+
+/* A ClientHello the server cannot accept: it must close, answering nothing. */
+static int
+bad_hello(const uint8_t ch[CH_LEN], const char *what)
+{
+	return mode_raw(ch, CH_LEN, 0, fast_ms(), what);
+}
+
+static int
+mode_wrong_key(void)
+{
+	struct hs_state st;
+	struct hs_request rq;
+	uint8_t key[ND_KEY_LEN], ch[CH_LEN];
+
+	crypto_random(key, sizeof(key));
+	memset(&st, 0, sizeof(st));
+	hs_req_init(&rq, cx.uri.export, 0);
+	if (hs_client_hello(&st, key, &rq, 0, ch) != 0)
+		return fail("hs_client_hello failed");
+	hs_state_clear(&st);
+	return bad_hello(ch, "a hello under the wrong key");
+}
+
+static int
+mode_unknown_export(void)
+{
+	struct hs_state st;
+	struct hs_request rq;
+	uint8_t ch[CH_LEN];
+
+	memset(&st, 0, sizeof(st));
+	hs_req_init(&rq, "no-such-export", 0);
+	if (hs_client_hello(&st, cx.psk, &rq, 0, ch) != 0)
+		return fail("hs_client_hello failed");
+	hs_state_clear(&st);
+	return bad_hello(ch, "a hello for an unknown export");
+}
+
+static int
+tampered_hello(size_t at, const char *what)
+{
+	uint8_t ch[CH_LEN];
+
+	if (real_ch(ch) != 0)
+		return 1;
+	ch[at] ^= 0x01;
+	return bad_hello(ch, what);
+}
+
+static int mode_tamper_ch_eph(void) { return tampered_hello(8 + 5, "a hello with a flipped ephemeral bit"); }
+static int mode_tamper_ch_payload(void) { return tampered_hello(40 + 20, "a hello with a flipped payload bit"); }
+static int mode_tamper_ch_tag(void) { return tampered_hello(CH_LEN - 1, "a hello with a flipped tag bit"); }
+
+/* The hand-made hello equals handshake.c's and opens a session. */
+static int
+mode_manual_ch(void)
+{
+	struct ch_spec sp;
+	struct hs_request rq;
+	struct session s;
+	uint8_t mine[CH_LEN];
+	int rv;
+
+	sess_init(&s);
+	ch_spec_init(&sp, cx.uri.export, 0);
+	hs_req_init(&rq, cx.uri.export, 0);
+	memcpy(s.st.eph_priv, sp.eph_priv, ND_KEY_LEN);
+	if (hs_client_hello(&s.st, cx.psk, &rq, 1, s.ch) != 0)
+		return fail("hs_client_hello with a preset key failed");
+	if (ch_build(cx.psk, &sp, mine) != 0)
+		return fail("building the hello by hand failed");
+	if (memcmp(mine, s.ch, CH_LEN) != 0)
+		return fail("handshake.c's ClientHello differs from the one "
+		    "built from the key schedule in docs/protocol.md");
+	if ((s.fd = tcp_connect()) == -1)
+		return fail("connect: %s", strerror(errno));
+	if (send_all(s.fd, mine, CH_LEN) != 0)
+		return fail("send: %s", strerror(errno));
+	rv = sess_finish(&s);
+	if (rv == 0)
+		rv = still_usable(&s, "a hand-made hello");
+	sess_close(&s, 1);
+	return rv;
+}
+
+static int
+manual_bad_hello(void (*spoil)(struct ch_spec *), const char *what)
+{
+	struct ch_spec sp;
+	uint8_t ch[CH_LEN];
+
+	ch_spec_init(&sp, cx.uri.export, 0);
+	spoil(&sp);
+	if (ch_build(cx.psk, &sp, ch) != 0)
+		return fail("building the hello failed");
+	return bad_hello(ch, what);
+}
+
+static void spoil_zero_eph(struct ch_spec *sp) { sp->zero_eph = 1; }
+static void spoil_name_empty(struct ch_spec *sp) { sp->pl.name_len = 0; }
+static void spoil_name_long(struct ch_spec *sp) { sp->pl.name_len = htobe16(ND_NAME_MAX + 1); }
+static void spoil_name_nul(struct ch_spec *sp) { sp->pl.name[1] = '\0'; }
+static void spoil_padding(struct ch_spec *sp) { sp->pl.name[ND_NAME_MAX - 1] = 'x'; }
+static void spoil_reserved(struct ch_spec *sp) { sp->pl.reserved = htobe16(1); }
+
+static int mode_zero_eph(void) { return manual_bad_hello(spoil_zero_eph, "a hello with an all-zero X25519 key"); }
+static int mode_name_empty(void) { return manual_bad_hello(spoil_name_empty, "a hello with name_len 0"); }
+static int mode_name_long(void) { return manual_bad_hello(spoil_name_long, "a hello with name_len 129"); }
+static int mode_name_nul(void) { return manual_bad_hello(spoil_name_nul, "a hello with a NUL in the name"); }
+static int mode_name_padding(void) { return manual_bad_hello(spoil_padding, "a hello with garbage after the name"); }
+static int mode_reserved(void) { return manual_bad_hello(spoil_reserved, "a hello with a non-zero reserved field"); }
+
+/* Unknown option bits: a ServerHello with status BAD_OPTIONS, then EOF. */
+static int
+mode_bad_options(void)
+{
+	struct nd_server_payload pl;
+	struct ch_spec sp;
+	uint8_t ch[CH_LEN], sh[SH_LEN];
+	enum read_end end;
+	size_t n;
+	int fd, rv;
+
+	ch_spec_init(&sp, cx.uri.export, 0x80000000U | (ND_OPT_ALL + 1));
+	if (ch_build(cx.psk, &sp, ch) != 0)
+		return fail("building the hello failed");
+	if ((fd = tcp_connect()) == -1)
+		return fail("connect: %s", strerror(errno));
+	if (send_all(fd, ch, CH_LEN) != 0) {
+		close(fd);
+		return fail("send: %s", strerror(errno));
+	}
+	n = read_upto(fd, sh, sizeof(sh), IO_TIMEOUT_MS, &end);
+	if (n != SH_LEN) {
+		close(fd);
+		return fail("got %zu bytes, expected a ServerHello", n);
+	}
+	if (sh_open(cx.psk, sp.eph_priv, ch, sh, &pl) != 0) {
+		close(fd);
+		return fail("the ServerHello does not authenticate");
+	}
+	if (be32toh(pl.status) != ND_HS_BAD_OPTIONS) {
+		close(fd);
+		return fail("status %u, expected ND_HS_BAD_OPTIONS",
+		    be32toh(pl.status));
+	}
+	if (pl.flags != 0 || pl.size != 0) {
+		close(fd);
+		return fail("a refusal carries flags or size");
+	}
+	rv = expect_closed(fd, fast_ms(), "the BAD_OPTIONS ServerHello");
+	close(fd);
+	return rv;
+}
+
+/* A recorded ClientHello sent again must not lead to a session. */
+static int
+mode_replay(void)
+{
+	struct session s;
+	uint8_t ch[CH_LEN], sh[SH_LEN], cf[ND_CLIENT_FINISHED_LEN];
+	uint8_t rec[64];
+	enum read_end end;
+	size_t n;
+	int fd, rv;
+
+	if (sess_open(&s) != 0)
+		return 1;
+	memcpy(ch, s.ch, CH_LEN);
+	rv = still_usable(&s, "the original handshake");
+	sess_close(&s, 1);
+	if (rv != 0)
+		return rv;
+	usleep(100 * 1000);
+	if ((fd = tcp_connect()) == -1)
+		return fail("connect: %s", strerror(errno));
+	if (send_all(fd, ch, CH_LEN) != 0) {
+		close(fd);
+		return fail("send: %s", strerror(errno));
+	}
+	n = read_upto(fd, sh, sizeof(sh), IO_TIMEOUT_MS, &end);
+	if (n == 0 && end == READ_EOF) {
+		note("server refused the replayed hello");
+		close(fd);
+		return 0;
+	}
+	if (n != SH_LEN) {
+		close(fd);
+		return fail("replayed hello: got %zu bytes (%s)", n,
+		    end == READ_TIMEOUT ? "no close" : "then EOF");
+	}
+	/* An attacker lacks the ephemeral key: finish with a guess. */
+	note("server answered the replayed hello; finishing with a forged CF");
+	crypto_random(cf, sizeof(cf));
+	crypto_random(rec, sizeof(rec));
+	rec[0] = ND_REC_TYPE_DATA;
+	rec[1] = 3;
+	rec[2] = 3;
+	rec[3] = 0;
+	rec[4] = sizeof(rec) - ND_REC_HDR_LEN;
+	if (send_all(fd, cf, sizeof(cf)) != 0 ||
+	    send_all(fd, rec, sizeof(rec)) != 0) {
+		note("server closed after the forged ClientFinished");
+		close(fd);
+		return 0;
+	}
+	rv = expect_closed(fd, IO_TIMEOUT_MS, "a forged ClientFinished");
+	close(fd);
+	return rv;
+}
+
+/* A wrong ClientFinished: the server closes without a byte of data. */
+static int
+mode_cf_bad(void)
+{
+	struct session s;
+	uint8_t cf[ND_CLIENT_FINISHED_LEN];
+	int rv;
+
+	sess_init(&s);
+	{
+		struct hs_request rq;
+
+		hs_req_init(&rq, cx.uri.export, 0);
+		if (sess_connect(&s, cx.psk, &rq) != 0)
+			return 1;
+	}
+	if (send_all(s.fd, s.ch, CH_LEN) != 0)
+		return fail("send: %s", strerror(errno));
+	if (sess_recv_sh(&s, cf) != 0)
+		return 1;
+	if (s.info.status != ND_HS_OK)
+		return fail("handshake status %u", s.info.status);
+	cf[7] ^= 0x80;
+	if (send_all(s.fd, cf, sizeof(cf)) != 0)
+		return fail("send: %s", strerror(errno));
+	/* A request under the real keys must not be served either. */
+	if (record_init(&s.rc, s.fd, &s.keys, 0) == 0) {
+		s.rc_ready = 1;
+		send_req(&s, ND_CMD_READ, 0, 1, 0, ND_MIN_BLOCK, NULL, 0);
+	}
+	rv = expect_closed(s.fd, IO_TIMEOUT_MS, "a wrong ClientFinished");
+	sess_close(&s, 0);
+	return rv;
+}
+
+static int
+mode_cf_truncated(void)
+{
+	struct session s;
+	uint8_t cf[ND_CLIENT_FINISHED_LEN];
+	struct hs_request rq;
+	long t0;
+	int rv;
+
+	sess_init(&s);
+	hs_req_init(&rq, cx.uri.export, 0);
+	if (sess_connect(&s, cx.psk, &rq) != 0)
+		return 1;
+	if (send_all(s.fd, s.ch, CH_LEN) != 0)
+		return fail("send: %s", strerror(errno));
+	if (sess_recv_sh(&s, cf) != 0)
+		return 1;
+	t0 = now_ms();
+	if (send_all(s.fd, cf, 16) != 0)
+		return fail("send: %s", strerror(errno));
+	rv = expect_closed(s.fd, (cx.hs_timeout + 3) * 1000,
+	    "half a ClientFinished and silence");
+	if (rv == 0 && now_ms() - t0 < cx.hs_timeout * 500L)
+		rv = fail("closed long before the handshake timeout");
+	sess_close(&s, 0);
+	return rv;
+}
+
+/* ------------------------------------------------------------ modes: records */
+
+/* Open a session, prove hand-sealed records work, then send attack(). */
+static int
+record_mode(int (*attack)(struct session *, const uint8_t *, size_t))
+{
+	struct session s;
+	uint8_t rec[ND_REC_HDR_LEN + 64];
+	size_t len;
+	int rv;
+
+	if (sess_open(&s) != 0)
+		return 1;
+	rv = manual_record_ok(&s, rec, &len);
+	if (rv == 0)
+		rv = attack(&s, rec, len);
+	sess_close(&s, 0);
+	return rv;
+}
+
+static int
+attack_flip(struct session *s, size_t at, const char *what)
+{
+	uint8_t rec[ND_REC_HDR_LEN + 64];
+	size_t len;
+
+	len = read_record(s, s->handle++, ND_REC_TYPE_DATA,
+	    ND_REC_LEGACY_VERSION, ND_REC_TYPE_DATA, rec);
+	rec[at < len ? at : len - 1] ^= 0x04;	/* SIZE_MAX: the last tag byte */
+	return record_attack(s, rec, len, what);
+}
+
+static int atk_tamper(struct session *s, const uint8_t *r, size_t l) { return attack_flip(s, ND_REC_HDR_LEN + 9, "a record with a flipped ciphertext bit"); }
+static int atk_tamper_tag(struct session *s, const uint8_t *r, size_t l) { return attack_flip(s, SIZE_MAX, "a record with a flipped tag bit"); }
+static int atk_version(struct session *s, const uint8_t *r, size_t l) { return attack_flip(s, 2, "a record with legacy version 0x0307"); }
+
+static int
+atk_replay(struct session *s, const uint8_t *rec, size_t len)
+{
+	return record_attack(s, rec, len, "the previous record replayed");
+}
+
+static int
+atk_header(struct session *s, uint8_t type, uint16_t length, const char *what)
+{
+	uint8_t buf[ND_REC_HDR_LEN + 100];
+
+	crypto_random(buf, sizeof(buf));
+	buf[0] = type;
+	buf[1] = 3;
+	buf[2] = 3;
+	buf[3] = (uint8_t)(length >> 8);
+	buf[4] = (uint8_t)length;
+	return record_attack(s, buf, sizeof(buf), what);
+}
+
+static int atk_oversize(struct session *s, const uint8_t *r, size_t l) { return atk_header(s, ND_REC_TYPE_DATA, ND_REC_MAX_CIPHERTEXT + 1, "a record header with length max + 1"); }
+static int atk_length_max(struct session *s, const uint8_t *r, size_t l) { return atk_header(s, ND_REC_TYPE_DATA, 0xffff, "a record header with length 65535"); }
+static int atk_undersize(struct session *s, const uint8_t *r, size_t l) { return atk_header(s, ND_REC_TYPE_DATA, ND_TAG_LEN, "a record header with length 16"); }
+static int atk_zero(struct session *s, const uint8_t *r, size_t l) { return atk_header(s, ND_REC_TYPE_DATA, 0, "a record header with length 0"); }
+static int atk_badtype(struct session *s, const uint8_t *r, size_t l) { return atk_header(s, 21, 40, "a record of outer type 21"); }
+
+static int
+atk_inner_type(struct session *s, const uint8_t *r, size_t l)
+{
+	uint8_t rec[ND_REC_HDR_LEN + 64];
+	size_t len;
+
+	len = read_record(s, s->handle++, ND_REC_TYPE_DATA,
+	    ND_REC_LEGACY_VERSION, 21, rec);
+	return record_attack(s, rec, len, "a record of inner type 21");
+}
+
+static int
+atk_handshake_type(struct session *s, const uint8_t *r, size_t l)
+{
+	uint8_t rec[ND_REC_HDR_LEN + 64];
+	size_t len;
+
+	len = read_record(s, s->handle++, ND_REC_TYPE_DATA,
+	    ND_REC_LEGACY_VERSION, ND_REC_TYPE_HANDSHAKE, rec);
+	return record_attack(s, rec, len,
+	    "a type-22 record that is not a KeyUpdate");
+}
+
+static int mode_rec_tamper(void) { return record_mode(atk_tamper); }
+static int mode_rec_tamper_tag(void) { return record_mode(atk_tamper_tag); }
+static int mode_rec_version(void) { return record_mode(atk_version); }
+static int mode_rec_replay(void) { return record_mode(atk_replay); }
+static int mode_rec_oversize(void) { return record_mode(atk_oversize); }
+static int mode_rec_length_max(void) { return record_mode(atk_length_max); }
+static int mode_rec_undersize(void) { return record_mode(atk_undersize); }
+static int mode_rec_zero(void) { return record_mode(atk_zero); }
+static int mode_rec_badtype(void) { return record_mode(atk_badtype); }
+static int mode_rec_inner_type(void) { return record_mode(atk_inner_type); }
+static int mode_rec_not_keyupdate(void) { return record_mode(atk_handshake_type); }
+
+/* ------------------------------------------------------------ modes: requests */
+
+static int
+broken_request(void (*spoil)(struct nd_request *), const char *what)
+{
+	struct request r = { .type = ND_CMD_READ, .handle = 77,
+	    .length = ND_MIN_BLOCK };
+	struct session s;
+	struct nd_request w;
+	int rv;
+
+	if (sess_open(&s) != 0)
+		return 1;
+	rv = still_usable(&s, "the handshake");
+	if (rv == 0) {
+		request_encode(&r, &w);
+		spoil(&w);
+		rv = send_wire(&s, &w, NULL, 0);
+	}
+	if (rv == 0)
+		rv = expect_hangup(&s, what);
+	sess_close(&s, 0);
+	return rv;
+}
+
+static void spoil_magic(struct nd_request *w) { w->magic = htobe32(ND_REPLY_MAGIC); }
+static void spoil_req_reserved(struct nd_request *w) { w->reserved = htobe32(1); }
+
+static int mode_req_badmagic(void) { return broken_request(spoil_magic, "a request with a bad magic"); }
+static int mode_req_reserved(void) { return broken_request(spoil_req_reserved, "a request with a non-zero reserved field"); }
+
+struct bad_req {
+	const char *what;
+	uint16_t type, flags;
+	uint64_t off;
+	uint32_t len;
+	size_t dlen;		/* WRITE payload bytes sent */
+	uint32_t want;
+};
+
+static int
+run_bad_requests(struct session *s, const struct bad_req *t, size_t n)
+{
+	static uint8_t payload[ND_MAX_PAYLOAD];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (expect_reply(s, t[i].what, t[i].type, t[i].flags,
+		    t[i].off, t[i].len, payload, t[i].dlen, t[i].want) != 0)
+			return 1;
+		if (still_usable(s, t[i].what) != 0)
+			return 1;
+		note("%s: error %u, connection still usable", t[i].what,
+		    t[i].want);
+	}
+	return 0;
+}
+
+static int
+mode_req_errors(void)
+{
+	struct session s;
+	uint64_t end;
+	int rv;
+
+	if (sess_open(&s) != 0)
+		return 1;
+	end = s.info.size;
+	{
+		const struct bad_req t[] = {
+			{ "unknown command 6", 6, 0, 0, 512, 0, ND_EINVAL },
+			{ "unknown command 0xffff", 0xffff, 0, 0, 512, 0, ND_EINVAL },
+			{ "READ with flag 0x8000", ND_CMD_READ, 0x8000, 0, 512, 0, ND_EINVAL },
+			{ "READ with FUA", ND_CMD_READ, ND_CMD_FLAG_FUA, 0, 512, 0, ND_EINVAL },
+			{ "READ at offset 100", ND_CMD_READ, 0, 100, 512, 0, ND_EINVAL },
+			{ "READ of 100 bytes", ND_CMD_READ, 0, 0, 100, 0, ND_EINVAL },
+			{ "READ of 0 bytes", ND_CMD_READ, 0, 0, 0, 0, ND_EINVAL },
+			{ "READ at the end", ND_CMD_READ, 0, end, 512, 0, ND_EOVERFLOW },
+			{ "READ across the end", ND_CMD_READ, 0, end - 512, 1024, 0, ND_EOVERFLOW },
+			{ "READ wrapping uint64", ND_CMD_READ, 0, UINT64_MAX - 511, 1024, 0, ND_EOVERFLOW },
+			{ "READ above max_payload", ND_CMD_READ, 0, 0, ND_MAX_PAYLOAD + 512, 0, ND_EINVAL },
+			{ "WRITE at offset 100", ND_CMD_WRITE, 0, 100, 512, 512, ND_EINVAL },
+			{ "WRITE of 100 bytes", ND_CMD_WRITE, 0, 0, 100, 100, ND_EINVAL },
+			{ "WRITE with flag 0x0002", ND_CMD_WRITE, 0x0002, 0, 512, 512, ND_EINVAL },
+			{ "WRITE across the end", ND_CMD_WRITE, 0, end - 512, 4096, 4096, ND_EOVERFLOW },
+			{ "WRITE far beyond the end", ND_CMD_WRITE, 0, end * 4, 512, 512, ND_EOVERFLOW },
+			{ "WRITE of max_payload beyond the end", ND_CMD_WRITE, 0, end, ND_MAX_PAYLOAD, ND_MAX_PAYLOAD, ND_EOVERFLOW },
+			{ "TRIM at offset 512 of 100 bytes", ND_CMD_TRIM, 0, 512, 100, 0, ND_EINVAL },
+			{ "TRIM with FUA", ND_CMD_TRIM, ND_CMD_FLAG_FUA, 0, 512, 0, ND_EINVAL },
+			{ "TRIM across the end", ND_CMD_TRIM, 0, end - 512, 1024, 0, ND_EOVERFLOW },
+			{ "WRITE_ZEROES at offset 1", ND_CMD_WRITE_ZEROES, 0, 1, 512, 0, ND_EINVAL },
+			{ "WRITE_ZEROES across the end", ND_CMD_WRITE_ZEROES, 0, end, 512, 0, ND_EOVERFLOW },
+			{ "FLUSH at offset 512", ND_CMD_FLUSH, 0, 512, 0, 0, ND_EINVAL },
+			{ "FLUSH", ND_CMD_FLUSH, 0, 0, 0, 0, ND_OK },
+			{ "WRITE_ZEROES with FUA", ND_CMD_WRITE_ZEROES, ND_CMD_FLAG_FUA, 0, 4096, 0, ND_OK },
+		};
+
+		rv = run_bad_requests(&s, t, sizeof(t) / sizeof(t[0]));
+	}
+	sess_close(&s, 1);
+	return rv;
+}
+
+/* On a read-only export: every write is EPERM, the connection lives on. */
+static int
+mode_req_readonly(void)
+{
+	struct session s;
+	int rv;
+
+	if (sess_open(&s) != 0)
+		return 1;
+	if (!(s.info.flags & ND_FLAG_READ_ONLY)) {
+		sess_close(&s, 1);
+		return fail("export %s is not read-only", cx.uri.export);
+	}
+	{
+		const struct bad_req t[] = {
+			{ "WRITE on a read-only export", ND_CMD_WRITE, 0, 0, 4096, 4096, ND_EPERM },
+			{ "WRITE+FUA on a read-only export", ND_CMD_WRITE, ND_CMD_FLAG_FUA, 4096, 512, 512, ND_EPERM },
+			{ "TRIM on a read-only export", ND_CMD_TRIM, 0, 0, 4096, 0, ND_EPERM },
+			{ "WRITE_ZEROES on a read-only export", ND_CMD_WRITE_ZEROES, 0, 0, 4096, 0, ND_EPERM },
+			{ "FLUSH on a read-only export", ND_CMD_FLUSH, 0, 0, 0, 0, ND_OK },
+		};
+
+		rv = run_bad_requests(&s, t, sizeof(t) / sizeof(t[0]));
+	}
+	sess_close(&s, 1);
+	return rv;
+}
+
+/* A WRITE longer than max_payload: EINVAL, then the server hangs up. */
+static int
+mode_req_toobig(void)
+{
+	struct session s;
+	struct reply r;
+	uint32_t len;
+	int n, rv = 0;
+
+	if (sess_open(&s) != 0)
+		return 1;
+	len = s.info.max_payload + ND_MIN_BLOCK;
+	if (send_req(&s, ND_CMD_WRITE, 0, 4242, 0, len, NULL, 0) != 0) {
+		sess_close(&s, 0);
+		return 1;
+	}
+	n = recv_reply(&s, &r);
+	if (n != 1)
+		rv = n == 0 ? fail("closed without an EINVAL reply") : 1;
+	else if (r.handle != 4242 || r.error != ND_EINVAL)
+		rv = fail("reply handle %llu error %u, expected 4242 and EINVAL",
+		    (unsigned long long)r.handle, r.error);
+	if (rv == 0)
+		rv = expect_hangup(&s, "a WRITE above max_payload");
+	sess_close(&s, 0);
+	return rv;
+}
+
+/* Send n requests of one type without waiting, then collect n replies. */
+static int
+pipeline(struct session *s, uint16_t type, uint8_t *blocks, int n)
+{
+	static uint8_t seen[PIPELINE_DEPTH];
+	uint8_t buf[BLOCK];
+	struct reply r;
+	int i, rv, inorder = 1;
+
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < n; i++)
+		if (send_req(s, type, 0, 1000 + i, (uint64_t)i * BLOCK, BLOCK,
+		    blocks + i * BLOCK, type == ND_CMD_WRITE ? BLOCK : 0) != 0)
+			return 1;
+	for (i = 0; i < n; i++) {
+		if ((rv = recv_reply(s, &r)) != 1)
+			return rv == 0 ? fail("closed after %d of %d replies",
+			    i, n) : 1;
+		if (r.handle < 1000 || r.handle >= 1000U + (unsigned)n ||
+		    seen[r.handle - 1000]++)
+			return fail("unexpected or repeated handle %llu",
+			    (unsigned long long)r.handle);
+		if (r.error != ND_OK)
+			return fail("handle %llu: error %u",
+			    (unsigned long long)r.handle, r.error);
+		if (r.handle != 1000U + (unsigned)i)
+			inorder = 0;
+		if (type != ND_CMD_READ)
+			continue;
+		if (record_recv(&s->rc, buf, sizeof(buf)) != 1)
+			return fail("reading data of handle %llu",
+			    (unsigned long long)r.handle);
+		if (memcmp(buf, blocks + (r.handle - 1000) * BLOCK, BLOCK))
+			return fail("handle %llu: wrong data",
+			    (unsigned long long)r.handle);
+	}
+	note("%d pipelined %s: every handle answered once%s", n,
+	    request_cmd_name(type), inorder ? " (in order)" : " (out of order)");
+	return 0;
+}
+
+static int
+mode_pipeline(void)
+{
+	static uint8_t blocks[PIPELINE_DEPTH * BLOCK];
+	struct session s;
+	int i, rv;
+
+	for (i = 0; i < PIPELINE_DEPTH; i++)
+		fill_pattern(blocks + i * BLOCK, BLOCK, (uint64_t)i * 7919 + 1);
+	if (sess_open(&s) != 0)
+		return 1;
+	if (s.info.size < sizeof(blocks)) {
+		sess_close(&s, 1);
+		return fail("export smaller than %zu bytes", sizeof(blocks));
+	}
+	rv = pipeline(&s, ND_CMD_WRITE, blocks, PIPELINE_DEPTH);
+	if (rv == 0)
+		rv = pipeline(&s, ND_CMD_READ, blocks, PIPELINE_DEPTH);
+	if (rv == 0)
+		rv = still_usable(&s, "128 pipelined requests");
+	sess_close(&s, 1);
+	return rv;
+}
+
+/*
+ * 50 connections that never send a byte: the server keeps serving others
+ * and closes each of them after its handshake timeout.
+ */
+static int
+mode_flood(void)
+{
+	int fds[FLOOD_CONNS], i, rv = 0, open_left;
+	struct session s;
+	long deadline;
+
+	for (i = 0; i < FLOOD_CONNS; i++)
+		if ((fds[i] = tcp_connect()) == -1)
+			return fail("connection %d: %s", i, strerror(errno));
+	if (sess_open(&s) != 0)
+		rv = 1;
+	else
+		rv = still_usable(&s, "50 idle connections");
+	sess_close(&s, 1);
+	deadline = now_ms() + (cx.hs_timeout + 4) * 1000L;
+	open_left = FLOOD_CONNS;
+	for (i = 0; i < FLOOD_CONNS; i++) {
+		uint8_t b;
+		enum read_end end;
+		long left = deadline - now_ms();
+
+		if (read_upto(fds[i], &b, 1, left > 0 ? (int)left : 1, &end) > 0)
+			rv = fail("idle connection %d got data", i);
+		else if (end == READ_EOF)
+			open_left--;
+		close(fds[i]);
+	}
+	if (open_left > 0)
+		return fail("%d of %d idle connections still open %d s after "
+		    "the handshake timeout", open_left, FLOOD_CONNS, 4);
+	if (rv == 0)
+		note("all %d idle connections closed by the server", FLOOD_CONNS);
+	return rv;
+}
+
+/* ------------------------------------------------------------ main */
+
+static const struct {
+	const char *name;
+	int (*run)(void);
+} modes[] = {
+	{ "garbage", mode_garbage },
+	{ "http", mode_http },
+	{ "hello-truncated", mode_hello_truncated },
+	{ "hello-stall", mode_hello_stall },
+	{ "magic-stall", mode_magic_stall },
+	{ "len-big", mode_len_big },
+	{ "len-small", mode_len_small },
+	{ "len-hdr", mode_len_hdr },
+	{ "len-zero", mode_len_zero },
+	{ "len-max", mode_len_max },
+	{ "version-high", mode_version_high },
+	{ "version-zero", mode_version_zero },
+	{ "version-wide", mode_version_wide },
+	{ "wrong-key", mode_wrong_key },
+	{ "unknown-export", mode_unknown_export },
+	{ "tamper-ch-eph", mode_tamper_ch_eph },
+	{ "tamper-ch-payload", mode_tamper_ch_payload },
+	{ "tamper-ch-tag", mode_tamper_ch_tag },
+	{ "manual-ch", mode_manual_ch },
+	{ "zero-eph", mode_zero_eph },
+	{ "name-empty", mode_name_empty },
+	{ "name-long", mode_name_long },
+	{ "name-nul", mode_name_nul },
+	{ "name-padding", mode_name_padding },
+	{ "reserved", mode_reserved },
+	{ "bad-options", mode_bad_options },
+	{ "replay", mode_replay },
+	{ "cf-bad", mode_cf_bad },
+	{ "cf-truncated", mode_cf_truncated },
+	{ "rec-tamper", mode_rec_tamper },
+	{ "rec-tamper-tag", mode_rec_tamper_tag },
+	{ "rec-version", mode_rec_version },
+	{ "rec-replay", mode_rec_replay },
+	{ "rec-oversize", mode_rec_oversize },
+	{ "rec-length-max", mode_rec_length_max },
+	{ "rec-undersize", mode_rec_undersize },
+	{ "rec-zero", mode_rec_zero },
+	{ "rec-badtype", mode_rec_badtype },
+	{ "rec-inner-type", mode_rec_inner_type },
+	{ "rec-not-keyupdate", mode_rec_not_keyupdate },
+	{ "req-badmagic", mode_req_badmagic },
+	{ "req-reserved", mode_req_reserved },
+	{ "req-errors", mode_req_errors },
+	{ "req-readonly", mode_req_readonly },
+	{ "req-toobig", mode_req_toobig },
+	{ "pipeline", mode_pipeline },
+	{ "flood", mode_flood },
+};
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: badclient [-t SECONDS] -k KEYFILE URI MODE\n"
+	    "       badclient -l\n");
+	exit(2);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *keyfile = NULL;
+	char err[256];
+	size_t i;
+	int ch;
+
+	cx.hs_timeout = 2;
+	cx.mode = "badclient";
+	while ((ch = getopt(argc, argv, "k:lt:")) != -1) {
+		switch (ch) {
+		case 'k':
+			keyfile = optarg;
+			break;
+		case 'l':
+			for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+				printf("%s\n", modes[i].name);
+			return 0;
+		case 't':
+			cx.hs_timeout = atoi(optarg);
+			if (cx.hs_timeout < 1 || cx.hs_timeout > 60)
+				usage();
+			break;
+		default:
+			usage();
+		}
+	}
+	if (keyfile == NULL || argc - optind != 2)
+		usage();
+	if (uri_parse(argv[optind], &cx.uri) != 0) {
+		fprintf(stderr, "badclient: %s: not a netdisk URI\n", argv[optind]);
+		return 2;
+	}
+	if (key_load_file(keyfile, cx.psk, err, sizeof(err)) != 0) {
+		fprintf(stderr, "badclient: %s\n", err);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	alarm(60);
+	cx.mode = argv[optind + 1];
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(modes[i].name, cx.mode) == 0)
+			return modes[i].run() == 0 ? 0 : 1;
+	fprintf(stderr, "badclient: unknown mode %s\n", cx.mode);
+	return 2;
+}
