@@ -1,0 +1,200 @@
+/*
+ * netdiskd: serves the exports of netdisk.conf to netdisk clients.
+ * main() only wires the parts together and unwinds in reverse order.
+ */
+#include "config.h"
+
+#include <sys/signalfd.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <libutil.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "server.h"
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: %s [-fhn] [-c file]\n", getprogname());
+	exit(status);
+}
+
+/* Print every error of a configuration that does not load. */
+static struct conf *
+load_conf(const char *path)
+{
+	struct conf *conf;
+	char *errors = NULL;
+
+	if ((conf = conf_load(path, &errors)) == NULL) {
+		fputs(errors != NULL ? errors : "cannot load configuration\n",
+		    stderr);
+		free(errors);
+	}
+	return conf;
+}
+
+/* Absolute, so that a reload works after daemon() changed directory. */
+static char *
+conf_abspath(const char *path)
+{
+	char *abs;
+
+	if ((abs = realpath(path, NULL)) == NULL &&
+	    (abs = strdup(path)) == NULL)
+		fatal("strdup");
+	return abs;
+}
+
+static void
+drop_privileges(const struct conf *conf)
+{
+	struct passwd *pw = NULL;
+	struct group *gr;
+	gid_t gid;
+
+	if (conf->user == NULL && conf->group == NULL)
+		return;
+	if (conf->user != NULL && (pw = getpwnam(conf->user)) == NULL)
+		fatalx("user \"%s\" does not exist", conf->user);
+	if (conf->group != NULL) {
+		if ((gr = getgrnam(conf->group)) == NULL)
+			fatalx("group \"%s\" does not exist", conf->group);
+		gid = gr->gr_gid;
+	} else
+		gid = pw->pw_gid;
+	if (pw != NULL ? initgroups(pw->pw_name, gid) == -1 :
+	    setgroups(1, &gid) == -1)
+		fatal("cannot set the supplementary groups");
+	if (setresgid(gid, gid, gid) == -1)
+		fatal("cannot change group to %u", (unsigned)gid);
+	if (pw != NULL && setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("cannot change user to %s", pw->pw_name);
+	if (pw != NULL && pw->pw_uid != 0 && setuid(0) != -1)
+		fatalx("still able to regain root after dropping privileges");
+	log_debug("running as %s:%u", conf->user ? conf->user : "(same)",
+	    (unsigned)gid);
+}
+
+/* The pidfile, taken before anything else: it also refuses a second daemon. */
+static struct pidfh *
+pidfile_take(const struct conf *conf)
+{
+	struct pidfh *pfh;
+	pid_t other;
+
+	pfh = pidfile_open(conf->pidfile, 0644, &other);
+	if (pfh == NULL && errno == EEXIST)
+		fatalx("already running as pid %d (%s)", (int)other,
+		    conf->pidfile);
+	if (pfh == NULL)
+		fatal("pidfile %s", conf->pidfile);
+	return pfh;
+}
+
+static void
+daemonize(struct pidfh *pfh, const struct conf *conf)
+{
+	if (daemon(0, 0) == -1)
+		fatal("daemon");
+	log_init(0, LOG_DAEMON);
+	if (pidfile_write(pfh) == -1)
+		log_warn("pidfile %s", conf->pidfile);
+}
+
+/* SIGTERM, SIGINT and SIGHUP go to a signalfd the server polls. */
+static void
+block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, set, NULL) == -1)
+		fatal("sigprocmask");
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int
+run(struct conf *conf, const char *conf_path, int foreground)
+{
+	struct server *srv;
+	struct pidfh *pfh = NULL;
+	sigset_t set;
+	int sigfd, r;
+
+	log_init(1, LOG_DAEMON);
+	log_procname(getprogname());
+	log_setlevel(conf->log_level);
+	block_signals(&set);
+	if (!foreground)
+		pfh = pidfile_take(conf);
+	if ((srv = server_create(conf, conf_path)) == NULL) {
+		if (pfh != NULL)
+			pidfile_remove(pfh);
+		fatalx("cannot start");
+	}
+	if (!foreground)
+		daemonize(pfh, conf);
+	drop_privileges(conf);
+	if ((sigfd = signalfd(-1, &set, SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	r = server_run(srv, sigfd);
+	close(sigfd);
+	server_destroy(srv);
+	if (pfh != NULL)
+		pidfile_remove(pfh);
+	log_info("exiting");
+	return r == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *path = CONF_DEFAULT_PATH;
+	struct conf *conf;
+	char *abspath;
+	int ch, foreground = 0, check = 0, status;
+
+	while ((ch = getopt(argc, argv, "c:fhn")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'h':
+			usage(0);
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc)
+		usage(2);
+	abspath = conf_abspath(path);
+	if ((conf = load_conf(path)) == NULL)
+		status = 1;
+	else if (check) {
+		printf("configuration OK\n");
+		status = 0;
+	} else
+		status = run(conf, abspath, foreground);
+	conf_free(conf);
+	free(abspath);
+	return status;
+}

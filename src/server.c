@@ -1,0 +1,886 @@
+#include "config.h"
+
+#include <sys/queue.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "crypto.h"
+#include "export.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+#include "workq.h"
+
+#define SERVER_MAX_LISTENERS	64
+#define REPLAY_SLOTS		4096	/* client ephemeral keys remembered */
+#define SHUTDOWN_GRACE		30	/* seconds before stuck sessions are cut */
+#define HANDSHAKE_GRACE_MS	2000	/* for hellos still on their way */
+#define ACCEPT_BATCH		64	/* accepts per wakeup */
+#define ACCEPT_PAUSE_MS		1000	/* after running out of descriptors */
+#define AUTH_LOG_BURST		10
+#define AUTH_LOG_INTERVAL	10	/* seconds */
+
+struct listener {
+	int fd;
+	struct sockaddr_storage want;	/* the configured address, resolved */
+	socklen_t wantlen;
+	char name[SERVER_ADDRSTRLEN];	/* the bound address */
+};
+
+struct table_entry {
+	struct export *export;
+	size_t keyidx;
+};
+
+struct export_table {
+	atomic_int refs;
+	struct table_entry *entries;
+	size_t nentries;
+	uint8_t (*keys)[ND_KEY_LEN];
+	size_t nkeys;
+};
+
+struct replay_cache {
+	pthread_mutex_t lock;
+	uint8_t keys[REPLAY_SLOTS][ND_KEY_LEN];
+	size_t next, used;
+};
+
+struct server {
+	char *conf_path;
+	struct listener listeners[SERVER_MAX_LISTENERS];
+	int nlisteners;
+	struct workq *wq;
+	int quit;
+	int64_t accept_resume;		/* monotonic ms; 0: accepting */
+
+	pthread_mutex_t lock;		/* what follows */
+	pthread_cond_t cond;		/* a session left */
+	struct export_table *table;
+	TAILQ_HEAD(, session) sessions;
+	int nsessions;
+	int max_connections, hs_timeout;
+
+	struct replay_cache replay;
+	struct ratelim authlog, refusedlog;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static socklen_t
+sockaddr_len(const struct sockaddr *sa)
+{
+	return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in);
+}
+
+void
+server_addr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char host[NI_MAXHOST], serv[NI_MAXSERV];
+
+	if (getnameinfo(sa, sockaddr_len(sa), host, sizeof(host), serv,
+	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		snprintf(buf, len, "(unknown address)");
+	else if (sa->sa_family == AF_INET6)
+		snprintf(buf, len, "[%s]:%s", host, serv);
+	else
+		snprintf(buf, len, "%s:%s", host, serv);
+}
+
+/* The export table. */
+
+static struct export_table *
+table_new(size_t nexports)
+{
+	struct export_table *t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	atomic_init(&t->refs, 1);
+	t->entries = calloc(nexports + 1, sizeof(*t->entries));
+	t->keys = calloc(nexports + 1, sizeof(*t->keys));
+	if (t->entries == NULL || t->keys == NULL) {
+		server_table_put(t);
+		return NULL;
+	}
+	return t;
+}
+
+void
+server_table_put(struct export_table *t)
+{
+	size_t i;
+
+	if (t == NULL || atomic_fetch_sub(&t->refs, 1) != 1)
+		return;
+	for (i = 0; i < t->nentries; i++)
+		export_put(t->entries[i].export);
+	if (t->keys != NULL)
+		crypto_wipe(t->keys, t->nkeys * sizeof(*t->keys));
+	free(t->keys);
+	free(t->entries);
+	free(t);
+}
+
+struct export_table *
+server_table_get(struct server *srv)
+{
+	struct export_table *t;
+
+	pthread_mutex_lock(&srv->lock);
+	t = srv->table;
+	atomic_fetch_add(&t->refs, 1);
+	pthread_mutex_unlock(&srv->lock);
+	return t;
+}
+
+size_t
+server_table_keys(const struct export_table *t,
+    const uint8_t (**keys)[ND_KEY_LEN])
+{
+	*keys = (const uint8_t (*)[ND_KEY_LEN])t->keys;
+	return t->nkeys;
+}
+
+static struct table_entry *
+table_lookup(const struct export_table *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; t != NULL && i < t->nentries; i++)
+		if (strcmp(t->entries[i].export->conf.name, name) == 0)
+			return &t->entries[i];
+	return NULL;
+}
+
+struct export *
+server_table_find(const struct export_table *t, const char *name,
+    size_t keyidx, const char **why)
+{
+	struct table_entry *te;
+
+	if ((te = table_lookup(t, name)) == NULL) {
+		*why = "unknown export";
+		return NULL;
+	}
+	if (te->keyidx != keyidx) {
+		*why = "key not valid for export";
+		return NULL;
+	}
+	return export_ref(te->export);
+}
+
+/* Index of key among the candidate keys, added if new. */
+static size_t
+table_add_key(struct export_table *t, const uint8_t key[ND_KEY_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < t->nkeys; i++)
+		if (crypto_equal(t->keys[i], key, ND_KEY_LEN))
+			return i;
+	memcpy(t->keys[t->nkeys], key, ND_KEY_LEN);
+	return t->nkeys++;
+}
+
+/* The running export if its settings are unchanged, else a new one. */
+static struct export *
+table_export(const struct export_table *old, const struct conf_export *ce,
+    const uint8_t *gkey, const uint8_t *key)
+{
+	struct table_entry *te = table_lookup(old, ce->name);
+	struct export *prev = te != NULL ? te->export : NULL;
+	struct export *e;
+	char err[512];
+
+	if (prev != NULL && conf_export_equal(&prev->conf, ce) &&
+	    crypto_equal(prev->key, key, ND_KEY_LEN))
+		return export_ref(prev);
+	if ((e = export_open(ce, gkey, prev, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return NULL;
+	}
+	log_info("export \"%s\": %s, %llu bytes%s", e->conf.name,
+	    e->conf.path, (unsigned long long)e->size,
+	    e->conf.readonly ? ", read-only" : "");
+	return e;
+}
+
+static struct export_table *
+table_build(const struct conf *conf, const struct export_table *old)
+{
+	const uint8_t *gkey = conf->has_key ? conf->key : NULL, *key;
+	struct conf_export *ce;
+	struct export_table *t;
+	struct table_entry *te;
+	size_t n = 0;
+
+	TAILQ_FOREACH(ce, &conf->exports, entry)
+		n++;
+	if ((t = table_new(n)) == NULL) {
+		log_warnx("out of memory");
+		return NULL;
+	}
+	if (gkey != NULL)
+		table_add_key(t, gkey);
+	TAILQ_FOREACH(ce, &conf->exports, entry) {
+		if ((key = ce->has_key ? ce->key : gkey) == NULL) {
+			log_warnx("export \"%s\": no key", ce->name);
+			goto fail;
+		}
+		te = &t->entries[t->nentries];
+		if ((te->export = table_export(old, ce, gkey, key)) == NULL)
+			goto fail;
+		te->keyidx = table_add_key(t, key);
+		t->nentries++;
+	}
+	return t;
+fail:
+	server_table_put(t);
+	return NULL;
+}
+
+/* Mark the exports of old that new does not keep. */
+static void
+table_retire(const struct export_table *old, const struct export_table *new)
+{
+	struct table_entry *te;
+	size_t i;
+
+	for (i = 0; old != NULL && i < old->nentries; i++) {
+		te = table_lookup(new, old->entries[i].export->conf.name);
+		if (te != NULL && te->export == old->entries[i].export)
+			continue;
+		atomic_store(&old->entries[i].export->retired, 1);
+		log_info("export \"%s\": %s", old->entries[i].export->conf.name,
+		    te != NULL ? "reconfigured" : "removed");
+	}
+}
+
+/* Listening sockets. */
+
+static int
+listen_find(const struct listener *set, int n, const struct sockaddr *sa,
+    socklen_t len)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (set[i].wantlen == len && memcmp(&set[i].want, sa, len) == 0)
+			return i;
+	return -1;
+}
+
+static int
+listen_socket(const struct listener *l)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&l->want;
+	int fd, on = 1, error;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    (sa->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &on, sizeof(on)) == -1) ||
+	    bind(fd, sa, l->wantlen) == -1 || listen(fd, SOMAXCONN) == -1) {
+		error = errno;
+		close(fd);
+		errno = error;
+		return -1;
+	}
+	return fd;
+}
+
+static int
+listen_open(struct listener *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	server_addr_str((struct sockaddr *)&l->want, l->name, sizeof(l->name));
+	if ((l->fd = listen_socket(l)) == -1)
+		return -1;
+	if (getsockname(l->fd, (struct sockaddr *)&ss, &len) == 0)
+		server_addr_str((struct sockaddr *)&ss, l->name,
+		    sizeof(l->name));
+	log_info("listening on %s", l->name);
+	return 0;
+}
+
+/* Add addr to set, reusing the socket of old if it has the address. */
+static int
+listen_add(struct server *srv, struct listener *set, int *n,
+    const struct addrinfo *ai)
+{
+	struct listener *l = &set[*n];
+	int i;
+
+	if (listen_find(set, *n, ai->ai_addr, ai->ai_addrlen) != -1)
+		return 0;		/* listed twice */
+	if (*n == SERVER_MAX_LISTENERS) {
+		log_warnx("more than %d listen addresses", SERVER_MAX_LISTENERS);
+		errno = E2BIG;
+		return -1;
+	}
+	memcpy(&l->want, ai->ai_addr, ai->ai_addrlen);
+	l->wantlen = ai->ai_addrlen;
+	i = listen_find(srv->listeners, srv->nlisteners, ai->ai_addr,
+	    ai->ai_addrlen);
+	if (i != -1)
+		*l = srv->listeners[i];
+	else if (listen_open(l) == -1) {
+		log_warn("cannot listen on %s", l->name);
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
+/*
+ * Every address of one listen entry.  An address of a family the host
+ * lacks is skipped, as long as another one of the entry can be opened.
+ */
+static int
+listen_entry(struct server *srv, const struct conf_listen *cl,
+    struct listener *set, int *n)
+{
+	struct addrinfo hints, *res, *ai;
+	int error, opened = 0, failed = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	error = getaddrinfo(cl->host[0] ? cl->host : NULL, cl->port, &hints,
+	    &res);
+	if (error != 0) {
+		log_warnx("listen on %s port %s: %s", cl->host[0] ? cl->host :
+		    "*", cl->port, gai_strerror(error));
+		return -1;
+	}
+	for (ai = res; ai != NULL && !failed; ai = ai->ai_next) {
+		if (listen_add(srv, set, n, ai) == 0)
+			opened++;
+		else if (errno != EAFNOSUPPORT && errno != EADDRNOTAVAIL)
+			failed = 1;
+	}
+	freeaddrinfo(res);
+	return failed || opened == 0 ? -1 : 0;
+}
+
+static int
+listen_has_fd(const struct listener *set, int n, int fd)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (set[i].fd == fd)
+			return 1;
+	return 0;
+}
+
+/* Close the sockets of a that b does not use. */
+static void
+listen_close_unused(const struct listener *a, int na,
+    const struct listener *b, int nb, int verbose)
+{
+	int i;
+
+	for (i = 0; i < na; i++) {
+		if (listen_has_fd(b, nb, a[i].fd))
+			continue;
+		close(a[i].fd);
+		if (verbose)
+			log_info("no longer listening on %s", a[i].name);
+	}
+}
+
+/* The listeners conf asks for, in set: 0, or -1 with nothing changed. */
+static int
+listen_build(struct server *srv, const struct conf *conf,
+    struct listener *set, int *n)
+{
+	int i;
+
+	*n = 0;
+	for (i = 0; i < conf->nlisten; i++) {
+		if (listen_entry(srv, &conf->listen[i], set, n) == -1) {
+			listen_close_unused(set, *n, srv->listeners,
+			    srv->nlisteners, 0);
+			return -1;
+		}
+	}
+	if (*n == 0) {
+		log_warnx("no address to listen on");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+listen_commit(struct server *srv, const struct listener *set, int n)
+{
+	listen_close_unused(srv->listeners, srv->nlisteners, set, n, 1);
+	memcpy(srv->listeners, set, n * sizeof(*set));
+	srv->nlisteners = n;
+}
+
+/* Configuration: start-up and reload. */
+
+static int
+server_apply(struct server *srv, const struct conf *conf)
+{
+	struct listener set[SERVER_MAX_LISTENERS];
+	struct export_table *t, *old;
+	int n;
+
+	if ((t = table_build(conf, srv->table)) == NULL)
+		return -1;
+	if (listen_build(srv, conf, set, &n) == -1) {
+		server_table_put(t);
+		return -1;
+	}
+	listen_commit(srv, set, n);
+	pthread_mutex_lock(&srv->lock);
+	old = srv->table;
+	srv->table = t;
+	srv->max_connections = conf->max_connections;
+	srv->hs_timeout = conf->handshake_timeout;
+	pthread_mutex_unlock(&srv->lock);
+	table_retire(old, t);
+	server_table_put(old);
+	log_setlevel(conf->log_level);
+	return 0;
+}
+
+static void
+server_log_errors(char *errors)
+{
+	char *line, *next;
+
+	for (line = errors; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		log_warnx("%s", line);
+	}
+}
+
+static void
+server_reload(struct server *srv)
+{
+	struct conf *conf;
+	char *errors = NULL;
+
+	log_info("reloading %s", srv->conf_path);
+	if ((conf = conf_load(srv->conf_path, &errors)) == NULL) {
+		server_log_errors(errors);
+		free(errors);
+	} else if (server_apply(srv, conf) == 0) {
+		log_info("configuration reloaded");
+		conf_free(conf);
+		return;
+	} else
+		conf_free(conf);
+	log_warnx("reload failed: keeping the running configuration");
+}
+
+struct server *
+server_create(const struct conf *conf, const char *conf_path)
+{
+	struct server *srv;
+	pthread_condattr_t ca;
+
+	if ((srv = calloc(1, sizeof(*srv))) == NULL ||
+	    (srv->conf_path = strdup(conf_path)) == NULL) {
+		log_warnx("out of memory");
+		free(srv);
+		return NULL;
+	}
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&srv->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	TAILQ_INIT(&srv->sessions);
+	pthread_mutex_init(&srv->replay.lock, NULL);
+	ratelim_init(&srv->authlog, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
+	ratelim_init(&srv->refusedlog, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
+	if (server_apply(srv, conf) == -1) {
+		server_destroy(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+void
+server_destroy(struct server *srv)
+{
+	if (srv == NULL)
+		return;
+	workq_destroy(srv->wq);
+	listen_close_unused(srv->listeners, srv->nlisteners, NULL, 0, 0);
+	server_table_put(srv->table);
+	ratelim_destroy(&srv->refusedlog);
+	ratelim_destroy(&srv->authlog);
+	pthread_mutex_destroy(&srv->replay.lock);
+	pthread_cond_destroy(&srv->cond);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv->conf_path);
+	free(srv);
+}
+
+/* What the sessions share. */
+
+int
+server_replayed(struct server *srv, const uint8_t eph[ND_KEY_LEN])
+{
+	struct replay_cache *rc = &srv->replay;
+	int seen = 0;
+	size_t i;
+
+	pthread_mutex_lock(&rc->lock);
+	for (i = 0; i < rc->used && !seen; i++)
+		seen = memcmp(rc->keys[i], eph, ND_KEY_LEN) == 0;
+	if (!seen) {
+		memcpy(rc->keys[rc->next], eph, ND_KEY_LEN);
+		rc->next = (rc->next + 1) % REPLAY_SLOTS;
+		if (rc->used < REPLAY_SLOTS)
+			rc->used++;
+	}
+	pthread_mutex_unlock(&rc->lock);
+	return seen;
+}
+
+void
+server_auth_failed(struct server *srv, const char *peer, const char *fmt,
+    ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!ratelim_pass(&srv->authlog, "authentication failures"))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("%s: authentication failed: %s", peer, msg);
+}
+
+void
+server_session_done(struct server *srv, struct session *s)
+{
+	pthread_mutex_lock(&srv->lock);
+	TAILQ_REMOVE(&srv->sessions, s, entry);
+	srv->nsessions--;
+	pthread_cond_broadcast(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+/* Accepting. */
+
+/* A new session, or NULL with the reason logged. */
+static struct session *
+server_add_session(struct server *srv, int fd, const struct sockaddr *sa,
+    socklen_t len)
+{
+	struct session *s = NULL;
+	char peer[SERVER_ADDRSTRLEN];
+	int max;
+
+	pthread_mutex_lock(&srv->lock);
+	max = srv->max_connections;
+	if (max <= 0 || srv->nsessions < max) {
+		s = session_new(srv, srv->wq, fd, sa, len, srv->hs_timeout);
+		if (s != NULL) {
+			TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
+			srv->nsessions++;
+		}
+	}
+	pthread_mutex_unlock(&srv->lock);
+	if (s != NULL)
+		return s;
+	server_addr_str(sa, peer, sizeof(peer));
+	if (max > 0 && !ratelim_pass(&srv->refusedlog, "refused connections"))
+		return NULL;
+	if (max > 0)
+		log_warnx("%s: connection refused: too many connections "
+		    "(max_connections %d)", peer, max);
+	else
+		log_warnx("%s: connection refused: out of memory", peer);
+	return NULL;
+}
+
+static void
+server_new_session(struct server *srv, int fd, const struct sockaddr *sa,
+    socklen_t len)
+{
+	struct session *s;
+
+	if ((s = server_add_session(srv, fd, sa, len)) == NULL) {
+		close(fd);
+		return;
+	}
+	log_info("%s: connection accepted", s->peer);
+	if (session_start(s) == -1) {
+		log_warn("%s: closed: cannot start a thread", s->peer);
+		server_session_done(srv, s);
+		close(fd);
+		session_free(s);
+	}
+}
+
+/* 0 to go on accepting, -1 to stop for now. */
+static int
+server_accept_error(struct server *srv, const struct listener *l)
+{
+	switch (errno) {
+	case EINTR:
+	case ECONNABORTED:
+	case EPROTO:
+	case EPERM:
+		return 0;
+	case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+	case EWOULDBLOCK:
+#endif
+		return -1;
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		srv->accept_resume = mono_ms() + ACCEPT_PAUSE_MS;
+		break;
+	}
+	log_warn("accept on %s", l->name);
+	return -1;
+}
+
+static void
+server_accept(struct server *srv, const struct listener *l, int max)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, i;
+
+	for (i = 0; i < max; i++) {
+		len = sizeof(ss);
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+		if (fd != -1)
+			server_new_session(srv, fd, (struct sockaddr *)&ss, len);
+		else if (server_accept_error(srv, l) == -1)
+			return;
+	}
+}
+
+/* The loop. */
+
+static int
+min_timeout(int a, int b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+static void
+server_signal(struct server *srv, int sigfd)
+{
+	struct signalfd_siginfo si;
+	ssize_t n;
+
+	n = read(sigfd, &si, sizeof(si));
+	if (n != (ssize_t)sizeof(si)) {
+		if (n == -1 && errno != EINTR && errno != EAGAIN)
+			fatal("read signalfd");
+		return;
+	}
+	if (si.ssi_signo == SIGHUP) {
+		server_reload(srv);
+		return;
+	}
+	log_info("received SIG%s: shutting down",
+	    sigabbrev_np((int)si.ssi_signo));
+	srv->quit = 1;
+}
+
+/* Listeners to poll: none while accepting is paused; *timeout until it resumes. */
+static int
+server_pollfds(struct server *srv, struct pollfd *pfd, int *timeout)
+{
+	int64_t now;
+	int i;
+
+	*timeout = -1;
+	if (srv->accept_resume != 0) {
+		if ((now = mono_ms()) < srv->accept_resume) {
+			*timeout = (int)(srv->accept_resume - now);
+			return 0;
+		}
+		srv->accept_resume = 0;
+	}
+	for (i = 0; i < srv->nlisteners; i++) {
+		pfd[i].fd = srv->listeners[i].fd;
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+	}
+	return srv->nlisteners;
+}
+
+static void
+server_poll(struct server *srv, int sigfd)
+{
+	struct pollfd pfd[1 + SERVER_MAX_LISTENERS];
+	int i, n, timeout;
+
+	pfd[0].fd = sigfd;
+	pfd[0].events = POLLIN;
+	pfd[0].revents = 0;
+	n = 1 + server_pollfds(srv, pfd + 1, &timeout);
+	timeout = min_timeout(timeout, ratelim_flush(&srv->authlog,
+	    "authentication failures"));
+	timeout = min_timeout(timeout, ratelim_flush(&srv->refusedlog,
+	    "refused connections"));
+	if (poll(pfd, n, timeout) == -1) {
+		if (errno != EINTR)
+			fatal("poll");
+		return;
+	}
+	if (pfd[0].revents & POLLIN) {
+		server_signal(srv, sigfd);
+		return;		/* a reload may have changed the listeners */
+	}
+	for (i = 1; i < n; i++)
+		if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
+			server_accept(srv, &srv->listeners[i - 1],
+			    ACCEPT_BATCH);
+}
+
+/* Called locked: wait until no session is left or the deadline passes. */
+static void
+server_wait_sessions(struct server *srv, const struct timespec *deadline)
+{
+	while (srv->nsessions > 0) {
+		if (deadline == NULL)
+			pthread_cond_wait(&srv->cond, &srv->lock);
+		else if (pthread_cond_timedwait(&srv->cond, &srv->lock,
+		    deadline) == ETIMEDOUT)
+			return;
+	}
+}
+
+static void
+server_deadline(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Tell every session to stop (now: also the handshakes), then wait. */
+static void
+server_stop_all(struct server *srv, int now, int ms)
+{
+	struct session *s;
+	struct timespec deadline;
+
+	server_deadline(&deadline, ms);
+	TAILQ_FOREACH(s, &srv->sessions, entry)
+		session_stop(s, now);
+	server_wait_sessions(srv, &deadline);
+}
+
+/*
+ * Sessions stop reading requests and finish the ones in flight; clients
+ * in the middle of a handshake get "unavailable" if their hello arrives
+ * soon.  Sessions whose clients do not read their replies are cut off.
+ */
+static void
+server_stop_sessions(struct server *srv)
+{
+	struct session *s;
+
+	pthread_mutex_lock(&srv->lock);
+	server_stop_all(srv, 0, HANDSHAKE_GRACE_MS);
+	server_stop_all(srv, 1, SHUTDOWN_GRACE * 1000);
+	if (srv->nsessions > 0) {
+		log_warnx("%d sessions still busy after %d seconds: cutting "
+		    "them off", srv->nsessions, SHUTDOWN_GRACE);
+		TAILQ_FOREACH(s, &srv->sessions, entry)
+			session_abort(s);
+		server_wait_sessions(srv, NULL);
+	}
+	pthread_mutex_unlock(&srv->lock);
+}
+
+/*
+ * Close the listeners.  The connections already in their backlog are
+ * accepted first: their sessions answer "unavailable" instead of a reset.
+ */
+static void
+server_stop_listening(struct server *srv)
+{
+	int i;
+
+	for (i = 0; i < srv->nlisteners; i++)
+		server_accept(srv, &srv->listeners[i], SOMAXCONN);
+	listen_close_unused(srv->listeners, srv->nlisteners, NULL, 0, 0);
+	srv->nlisteners = 0;
+}
+
+static void
+server_sync_exports(struct server *srv)
+{
+	struct export *e;
+	size_t i;
+
+	for (i = 0; i < srv->table->nentries; i++) {
+		e = srv->table->entries[i].export;
+		if (!e->conf.readonly && export_flush(e) == ND_OK)
+			log_debug("export \"%s\": synced", e->conf.name);
+	}
+}
+
+int
+server_run(struct server *srv, int sigfd)
+{
+	if ((srv->wq = workq_create(0)) == NULL)
+		return -1;
+	while (!srv->quit)
+		server_poll(srv, sigfd);
+	server_stop_listening(srv);
+	server_stop_sessions(srv);
+	workq_destroy(srv->wq);
+	srv->wq = NULL;
+	server_sync_exports(srv);
+	return 0;
+}

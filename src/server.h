@@ -1,0 +1,65 @@
+/*
+ * The server: listening sockets, the accept loop, the table of exports
+ * built from the configuration, reload (SIGHUP) and shutdown (SIGTERM,
+ * SIGINT), and the state the sessions share: the handshake replay cache
+ * and the rate-limited authentication-failure log.
+ */
+#ifndef SERVER_H
+#define SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "conf.h"
+#include "netdisk_proto.h"
+
+/* "ADDR:PORT" or "[ADDR]:PORT", NUL included. */
+#define SERVER_ADDRSTRLEN	64
+
+struct server;
+struct session;
+struct export;
+struct export_table;
+
+/*
+ * Open every export and listening socket of conf (logging what fails);
+ * no thread is started yet, so the caller may still fork.  conf_path
+ * is read again at each reload.  conf is not kept.
+ */
+struct server *server_create(const struct conf *conf, const char *conf_path);
+/*
+ * Serve until SIGTERM or SIGINT arrives on sigfd (a signalfd for
+ * SIGTERM, SIGINT and SIGHUP), then stop accepting, let the sessions
+ * finish their requests and sync every export.  0, or -1 if the server
+ * could not start.
+ */
+int server_run(struct server *, int sigfd);
+void server_destroy(struct server *);
+
+void server_addr_str(const struct sockaddr *, char *buf, size_t len);
+
+/* For the sessions. */
+
+/* A reference to the current export table. */
+struct export_table *server_table_get(struct server *);
+void server_table_put(struct export_table *);
+/* The candidate keys of the handshake, deduplicated. */
+size_t server_table_keys(const struct export_table *,
+    const uint8_t (**keys)[ND_KEY_LEN]);
+/*
+ * A reference to the export called name if key number keyidx is its key;
+ * else NULL and why says which ("unknown export" or "key not valid").
+ */
+struct export *server_table_find(const struct export_table *,
+    const char *name, size_t keyidx, const char **why);
+
+/* 1 if this client ephemeral key was seen before; else remembers it. */
+int server_replayed(struct server *, const uint8_t eph[ND_KEY_LEN]);
+/* "PEER: authentication failed: REASON", rate-limited. */
+void server_auth_failed(struct server *, const char *peer,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The session's last call into the server: it leaves the session list. */
+void server_session_done(struct server *, struct session *);
+
+#endif

@@ -1,0 +1,721 @@
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#define LIBBSD_OPENBSD_VIS	/* strnvis(dst, src, size, flags) */
+#include <vis.h>
+
+#include "crypto.h"
+#include "export.h"
+#include "handshake.h"
+#include "log.h"
+#include "record.h"
+#include "request.h"
+#include "server.h"
+#include "session.h"
+#include "workq.h"
+
+#define KEEPALIVE_IDLE		60	/* seconds */
+#define KEEPALIVE_INTVL		10
+#define KEEPALIVE_CNT		6
+
+/* One request on its way through the worker queue. */
+struct sess_req {
+	struct workq_job job;		/* first */
+	struct session *s;
+	struct request req;
+	uint32_t len;			/* of data */
+	uint8_t data[];			/* READ result or WRITE payload */
+};
+
+/* What one handshake holds; wiped at the end. */
+struct sess_hs {
+	struct hs_state st;
+	struct hs_request req;
+	struct hs_keys keys;
+	struct export_table *table;
+	uint8_t ch[ND_CLIENT_HELLO_LEN];
+	uint8_t sh[ND_SERVER_HELLO_LEN];
+	uint8_t cf[ND_CLIENT_FINISHED_LEN];
+};
+
+static void *sess_main(void *);
+
+/* Socket helpers. */
+
+static void
+sess_timeouts(int fd, int rcv_sec, int snd_sec)
+{
+	struct timeval rcv = { rcv_sec, 0 }, snd = { snd_sec, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd));
+}
+
+static void
+sess_sockopts(int fd)
+{
+	int on = 1, idle = KEEPALIVE_IDLE, intvl = KEEPALIVE_INTVL;
+	int cnt = KEEPALIVE_CNT;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
+/* 1: all of len read; 0: EOF before the first byte; -1: error (errno). */
+static int
+sess_read_full(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = recv(fd, p + done, len - done, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0) {
+			errno = EPROTO;
+			return done == 0 ? 0 : -1;
+		}
+		done += (size_t)n;
+	}
+	return 1;
+}
+
+static int
+sess_write_full(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Why the session must stop reading, or NULL if it need not. */
+static const char *
+sess_stop_why(struct session *s)
+{
+	int stopping, error;
+
+	pthread_mutex_lock(&s->lock);
+	stopping = s->stopping;
+	pthread_mutex_unlock(&s->lock);
+	if (stopping)
+		return "server shutting down";
+	if ((error = atomic_load(&s->send_error)) == 0)
+		return NULL;
+	snprintf(s->why, sizeof(s->why), "cannot send a reply: %s",
+	    strerror(error));
+	return s->why;
+}
+
+/* The reason a read failed: r is 0 (EOF) or -1 (errno). */
+static const char *
+sess_read_why(struct session *s, int r, const char *what)
+{
+	int error = errno;
+	const char *why;
+
+	if ((why = sess_stop_why(s)) != NULL)
+		return why;
+	if (r == 0)
+		return "client disconnected";
+	if (error == EBADMSG)
+		return "bad record";
+	if (error == EAGAIN || error == EWOULDBLOCK)
+		snprintf(s->why, sizeof(s->why), "%s timed out", what);
+	else if (error == EPROTO)
+		snprintf(s->why, sizeof(s->why), "%s truncated", what);
+	else
+		snprintf(s->why, sizeof(s->why), "%s: %s", what,
+		    strerror(error));
+	return s->why;
+}
+
+/* The same, for a read that must not end at EOF. */
+static const char *
+sess_trunc_why(struct session *s, int r, const char *what)
+{
+	if (r == 0)
+		errno = EPROTO;
+	return sess_read_why(s, -1, what);
+}
+
+static void
+sess_hex(const uint8_t *p, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+/* Handshake. */
+
+/* The first 8 bytes and the rest of the ClientHello: NULL or why not. */
+static const char *
+sess_read_hello(struct session *s, struct sess_hs *hs)
+{
+	uint8_t reject[ND_VERSION_REJECT_LEN];
+	int r;
+
+	if ((r = sess_read_full(s->fd, hs->ch, 8)) != 1)
+		return sess_read_why(s, r, "hello");
+	if (hs_server_check_hdr(hs->ch, &hs->st.version) == -1) {
+		if (errno != EPROTONOSUPPORT)
+			return "not a netdisk hello";
+		log_info("%s: unsupported versions %u-%u offered", s->peer,
+		    hs->ch[4], hs->ch[5]);
+		hs_server_reject(reject);
+		sess_write_full(s->fd, reject, sizeof(reject));
+		return "unsupported version";
+	}
+	r = sess_read_full(s->fd, hs->ch + 8, sizeof(hs->ch) - 8);
+	if (r != 1)
+		return sess_trunc_why(s, r, "hello");
+	return NULL;
+}
+
+static const char *
+sess_auth_failed(struct session *s, const char *reason)
+{
+	server_auth_failed(s->srv, s->peer, "%s", reason);
+	return "authentication failed";
+}
+
+/* Authenticate the hello and find its export: NULL or why not. */
+static const char *
+sess_authenticate(struct session *s, struct sess_hs *hs)
+{
+	const uint8_t (*keys)[ND_KEY_LEN];
+	const struct nd_hello_hdr *hdr = (const void *)hs->ch;
+	const char *why;
+	char name[ND_NAME_MAX * 4 + 1];
+	size_t nkeys;
+	int idx;
+
+	hs->table = server_table_get(s->srv);
+	nkeys = server_table_keys(hs->table, &keys);
+	idx = hs_server_open_hello(&hs->st, hs->ch, keys, nkeys, &hs->req);
+	if (idx < 0 && errno == EBADMSG)
+		return sess_auth_failed(s, "malformed hello payload");
+	if (idx < 0)
+		return sess_auth_failed(s, "no key authenticates the hello "
+		    "(wrong key, unknown export or tampered)");
+	if (server_replayed(s->srv, hdr->ephemeral))
+		return sess_auth_failed(s, "replayed hello");
+	s->export = server_table_find(hs->table, hs->req.name, (size_t)idx,
+	    &why);
+	if (s->export != NULL)
+		return NULL;
+	strnvis(name, hs->req.name, sizeof(name), VIS_SAFE | VIS_OCTAL |
+	    VIS_CSTYLE | VIS_DQ);
+	snprintf(s->why, sizeof(s->why), "%s \"%s\"", why, name);
+	return sess_auth_failed(s, s->why);
+}
+
+/* Claim the export for the client: enum nd_hs_status. */
+static uint32_t
+sess_claim(struct session *s, const struct hs_request *req)
+{
+	struct export *e = s->export;
+	uint8_t holder[ND_CLIENT_ID_LEN];
+	char hex[2 * ND_CLIENT_ID_LEN + 1];
+	uint32_t status;
+
+	memcpy(s->client_id, req->client_id, ND_CLIENT_ID_LEN);
+	s->shared = e->conf.readonly || (req->options & ND_OPT_READ_ONLY);
+	status = export_claim(e, s->client_id, s->shared, holder);
+	if (status == ND_HS_BUSY) {
+		sess_hex(holder, sizeof(holder), hex);
+		log_info("%s: export \"%s\" busy: held by client %s", s->peer,
+		    e->conf.name, hex);
+	} else if (status == ND_HS_TOO_MANY)
+		log_info("%s: export \"%s\": too many clients (max_clients %d)",
+		    s->peer, e->conf.name, e->conf.max_clients);
+	s->claimed = status == ND_HS_OK;
+	return status;
+}
+
+/* Whether this client may use the export now: enum nd_hs_status. */
+static uint32_t
+sess_admit(struct session *s, const struct hs_request *req)
+{
+	struct export *e = s->export;
+	const char *why = NULL;
+
+	if (!conf_allowed(&e->conf, (struct sockaddr *)&s->peer_addr)) {
+		log_info("%s: export \"%s\": address not allowed", s->peer,
+		    e->conf.name);
+		return ND_HS_DENIED;
+	}
+	if (req->options & ~ND_OPT_ALL) {
+		log_info("%s: export \"%s\": unknown options 0x%x", s->peer,
+		    e->conf.name, req->options);
+		return ND_HS_BAD_OPTIONS;
+	}
+	if (atomic_load(&e->retired))
+		why = "being reconfigured";
+	else if (sess_stop_why(s) != NULL)
+		why = "server shutting down";
+	if (why != NULL) {
+		log_info("%s: export \"%s\": unavailable: %s", s->peer,
+		    e->conf.name, why);
+		return ND_HS_UNAVAILABLE;
+	}
+	return sess_claim(s, req);
+}
+
+static void
+sess_export_info(struct session *s, uint32_t status,
+    struct hs_export_info *info)
+{
+	struct export *e = s->export;
+
+	memset(info, 0, sizeof(*info));
+	info->status = status;
+	if (status != ND_HS_OK)
+		return;
+	info->flags = e->flags;
+	if (s->shared)
+		info->flags |= ND_FLAG_READ_ONLY;
+	info->size = e->size;
+	info->min_block = ND_MIN_BLOCK;
+	info->pref_block = ND_PREF_BLOCK;
+	info->max_payload = ND_MAX_PAYLOAD;
+	memcpy(info->export_id, e->id, ND_EXPORT_ID_LEN);
+	s->limits.size = info->size;
+	s->limits.min_block = info->min_block;
+	s->limits.max_payload = info->max_payload;
+	s->limits.flags = info->flags;
+}
+
+static const char *
+sess_status_why(uint32_t status)
+{
+	switch (status) {
+	case ND_HS_BUSY:
+		return "export busy";
+	case ND_HS_DENIED:
+		return "address not allowed";
+	case ND_HS_TOO_MANY:
+		return "too many clients";
+	case ND_HS_BAD_OPTIONS:
+		return "unknown options";
+	}
+	return "export unavailable";
+}
+
+/* ServerHello, then the ClientFinished: NULL or why not. */
+static const char *
+sess_finish(struct session *s, struct sess_hs *hs)
+{
+	struct hs_export_info info;
+	uint32_t status;
+	int r;
+
+	status = sess_admit(s, &hs->req);
+	sess_export_info(s, status, &info);
+	if (hs_server_hello(&hs->st, &info, 0, hs->sh) == -1)
+		return errno == EBADMSG ? "bad client ephemeral key" :
+		    "cannot build the server hello";
+	if (sess_write_full(s->fd, hs->sh, sizeof(hs->sh)) == -1)
+		return sess_read_why(s, -1, "server hello");
+	if (status != ND_HS_OK)
+		return sess_status_why(status);
+	if ((r = sess_read_full(s->fd, hs->cf, sizeof(hs->cf))) != 1)
+		return sess_trunc_why(s, r, "client finished");
+	if (hs_server_finish(&hs->st, hs->cf, &hs->keys) == -1)
+		return sess_auth_failed(s, "bad client finished");
+	if (record_init(&s->rc, s->fd, &hs->keys, 1) == -1)
+		return "out of memory";
+	s->rc_ready = 1;
+	return NULL;
+}
+
+static const char *
+sess_handshake(struct session *s)
+{
+	struct sess_hs *hs;
+	const char *why;
+	char hex[2 * ND_CLIENT_ID_LEN + 1];
+
+	if ((hs = calloc(1, sizeof(*hs))) == NULL)
+		return "out of memory";
+	sess_timeouts(s->fd, s->hs_timeout, s->hs_timeout);
+	if ((why = sess_read_hello(s, hs)) == NULL &&
+	    (why = sess_authenticate(s, hs)) == NULL)
+		why = sess_finish(s, hs);
+	hs_state_clear(&hs->st);
+	hs_keys_clear(&hs->keys);
+	if (hs->table != NULL)
+		server_table_put(hs->table);
+	crypto_wipe(hs, sizeof(*hs));
+	free(hs);
+	if (why != NULL)
+		return why;
+	sess_timeouts(s->fd, 0, SESSION_SEND_TIMEOUT);
+	sess_sockopts(s->fd);
+	sess_hex(s->client_id, sizeof(s->client_id), hex);
+	log_info("%s: authenticated: export \"%s\" client %s", s->peer,
+	    s->export->conf.name, hex);
+	return NULL;
+}
+
+/* Data phase. */
+
+static void
+sess_send_reply(struct session *s, uint64_t handle, uint32_t error,
+    const void *data, size_t len)
+{
+	struct reply rep = { .error = error, .handle = handle };
+	struct nd_reply w;
+	int failed = 0;
+	struct iovec iov[2] = {
+		{ &w, sizeof(w) }, { (void *)(uintptr_t)data, len },
+	};
+
+	reply_encode(&rep, &w);
+	pthread_mutex_lock(&s->send_lock);
+	if (atomic_load(&s->send_error) == 0 &&
+	    record_sendv(&s->rc, iov, len > 0 ? 2 : 1) == -1) {
+		atomic_store(&s->send_error, errno != 0 ? errno : EIO);
+		shutdown(s->fd, SHUT_RDWR);	/* wakes a reading reader */
+		failed = 1;
+	}
+	pthread_mutex_unlock(&s->send_lock);
+	if (failed) {			/* and a waiting one */
+		pthread_mutex_lock(&s->lock);
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+/* Wait until the request fits in the session's budget, then count it. */
+static int
+sess_reserve(struct session *s, size_t bytes)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->stopping && !atomic_load(&s->send_error) &&
+	    (s->inflight >= ND_MAX_INFLIGHT || (s->inflight > 0 &&
+	    s->inflight_bytes + bytes > SESSION_MAX_INFLIGHT_BYTES)))
+		pthread_cond_wait(&s->cond, &s->lock);
+	if (s->stopping || atomic_load(&s->send_error))
+		r = -1;
+	else {
+		s->inflight++;
+		s->inflight_bytes += bytes;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static void
+sess_release(struct session *s, size_t bytes)
+{
+	pthread_mutex_lock(&s->lock);
+	s->inflight--;
+	s->inflight_bytes -= bytes;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Free a request and give its budget back.  The session may go away after. */
+static void
+sess_req_done(struct sess_req *r)
+{
+	struct session *s = r->s;
+	size_t bytes = r->len;
+
+	free(r);
+	sess_release(s, bytes);
+}
+
+static uint32_t
+sess_exec(struct export *e, const struct request *q, void *data)
+{
+	int fua = (q->flags & ND_CMD_FLAG_FUA) != 0;
+
+	switch (q->type) {
+	case ND_CMD_READ:
+		return export_read(e, data, q->length, q->offset);
+	case ND_CMD_WRITE:
+		return export_write(e, data, q->length, q->offset, fua);
+	case ND_CMD_FLUSH:
+		return export_flush(e);
+	case ND_CMD_TRIM:
+		return export_trim(e, q->offset, q->length);
+	case ND_CMD_WRITE_ZEROES:
+		return export_zero(e, q->offset, q->length, fua);
+	}
+	return ND_EINVAL;
+}
+
+static void
+sess_job(struct workq_job *job)
+{
+	struct sess_req *r = (struct sess_req *)job;
+	struct session *s = r->s;
+	uint32_t error;
+
+	if (atomic_load(&s->send_error))
+		error = ND_EIO;		/* nobody to tell the result to */
+	else
+		error = sess_exec(s->export, &r->req, r->data);
+	sess_send_reply(s, r->req.handle, error, r->data,
+	    r->req.type == ND_CMD_READ && error == ND_OK ? r->len : 0);
+	sess_req_done(r);
+}
+
+/*
+ * Run a request on the reader's thread if that cannot block for long: a
+ * READ the page cache holds, a plain page-aligned WRITE (which needs no
+ * read-modify-write).  This saves two thread switches per request.  1 if
+ * done and answered, 0 to hand it to a worker.
+ */
+static int
+sess_inline(struct session *s, struct sess_req *r)
+{
+	const struct request *q = &r->req;
+	uint32_t error;
+
+	if (q->type == ND_CMD_READ) {
+		if (!export_read_cached(s->export, r->data, r->len, q->offset))
+			return 0;
+		sess_send_reply(s, q->handle, ND_OK, r->data, r->len);
+		return 1;
+	}
+	if (q->type != ND_CMD_WRITE || (q->flags & ND_CMD_FLAG_FUA) ||
+	    ((q->offset | q->length) & (ND_PREF_BLOCK - 1)))
+		return 0;
+	error = export_write(s->export, r->data, r->len, q->offset, 0);
+	sess_send_reply(s, q->handle, error, NULL, 0);
+	return 1;
+}
+
+static struct sess_req *
+sess_req_new(struct session *s, const struct request *q, uint32_t len)
+{
+	struct sess_req *r;
+
+	if ((r = malloc(sizeof(*r) + len)) == NULL)
+		return NULL;
+	r->job.fn = sess_job;
+	r->s = s;
+	r->req = *q;
+	r->len = len;
+	return r;
+}
+
+/* One request: NULL, or why the session must end. */
+static const char *
+sess_request(struct session *s, const struct request *q)
+{
+	uint32_t error = request_check(q, &s->limits);
+	uint32_t len = 0;
+	struct sess_req *r;
+	int rv;
+
+	if (q->type == ND_CMD_WRITE && !request_has_payload(q, &s->limits)) {
+		sess_send_reply(s, q->handle, ND_EINVAL, NULL, 0);
+		snprintf(s->why, sizeof(s->why), "WRITE of %u bytes exceeds "
+		    "max_payload %u", q->length, s->limits.max_payload);
+		return s->why;
+	}
+	if (q->type == ND_CMD_WRITE || (q->type == ND_CMD_READ && !error))
+		len = q->length;
+	if (sess_reserve(s, len) == -1)
+		return sess_stop_why(s);
+	if ((r = sess_req_new(s, q, len)) == NULL) {
+		sess_release(s, len);
+		sess_send_reply(s, q->handle, ND_ENOMEM, NULL, 0);
+		return "out of memory";		/* cannot skip a payload */
+	}
+	if (q->type == ND_CMD_WRITE &&
+	    (rv = record_recv(&s->rc, r->data, len)) != 1) {
+		sess_req_done(r);
+		return sess_trunc_why(s, rv, "WRITE payload");
+	}
+	if (error != ND_OK) {
+		log_debug("%s: %s: error %u", s->peer,
+		    request_cmd_name(q->type), error);
+		sess_send_reply(s, q->handle, error, NULL, 0);
+		sess_req_done(r);
+	} else if (sess_inline(s, r))
+		sess_req_done(r);
+	else
+		workq_submit(s->wq, &r->job);
+	return NULL;
+}
+
+/* Read requests until the client leaves or the session must stop. */
+static const char *
+sess_serve(struct session *s)
+{
+	struct nd_request w;
+	struct request q;
+	const char *why;
+	int r;
+
+	for (;;) {
+		if ((why = sess_stop_why(s)) != NULL)
+			return why;
+		if ((r = record_recv(&s->rc, &w, sizeof(w))) != 1)
+			return sess_read_why(s, r, "request");
+		if (request_decode(&w, &q) == -1)
+			return "bad request magic";
+		if (q.type == ND_CMD_DISCONNECT)
+			return "client disconnected";
+		if ((why = sess_request(s, &q)) != NULL)
+			return why;
+	}
+}
+
+/* Wait for the requests in flight: their replies are sent or fail. */
+static void
+sess_drain(struct session *s)
+{
+	pthread_mutex_lock(&s->lock);
+	while (s->inflight > 0)
+		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void
+sess_teardown(struct session *s)
+{
+	if (s->claimed)
+		export_release(s->export, s->client_id, s->shared);
+	if (s->export != NULL)
+		export_put(s->export);
+	if (s->rc_ready)
+		record_free(&s->rc);
+	s->export = NULL;
+	s->claimed = s->rc_ready = 0;
+}
+
+static void *
+sess_main(void *arg)
+{
+	struct session *s = arg;
+	const char *why;
+
+	why = sess_handshake(s);
+	pthread_mutex_lock(&s->lock);
+	s->handshaking = 0;	/* session_stop may now cut reads */
+	pthread_mutex_unlock(&s->lock);
+	if (why == NULL)
+		why = sess_serve(s);
+	sess_drain(s);
+	log_info("%s: closed: %s", s->peer, why);
+	sess_teardown(s);
+	server_session_done(s->srv, s);
+	close(s->fd);
+	session_free(s);
+	return NULL;
+}
+
+/* Life cycle. */
+
+struct session *
+session_new(struct server *srv, struct workq *wq, int fd,
+    const struct sockaddr *peer, socklen_t peerlen, int hs_timeout)
+{
+	struct session *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->srv = srv;
+	s->wq = wq;
+	s->fd = fd;
+	if (peerlen > sizeof(s->peer_addr))
+		peerlen = sizeof(s->peer_addr);
+	memcpy(&s->peer_addr, peer, peerlen);
+	server_addr_str(peer, s->peer, sizeof(s->peer));
+	s->hs_timeout = hs_timeout;
+	s->handshaking = 1;
+	pthread_mutex_init(&s->send_lock, NULL);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	return s;
+}
+
+int
+session_start(struct session *s)
+{
+	pthread_attr_t attr;
+	pthread_t tid;
+	int error;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, SESSION_STACK_SIZE);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	error = pthread_create(&tid, &attr, sess_main, s);
+	pthread_attr_destroy(&attr);
+	if (error != 0) {
+		errno = error;
+		return -1;
+	}
+	return 0;
+}
+
+void
+session_free(struct session *s)
+{
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->send_lock);
+	free(s);
+}
+
+void
+session_stop(struct session *s, int now)
+{
+	int cut;
+
+	pthread_mutex_lock(&s->lock);
+	s->stopping = 1;
+	cut = now || !s->handshaking;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	if (cut)
+		shutdown(s->fd, SHUT_RD);
+}
+
+void
+session_abort(struct session *s)
+{
+	session_stop(s, 1);
+	shutdown(s->fd, SHUT_RDWR);
+}

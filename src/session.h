@@ -1,0 +1,71 @@
+/*
+ * One client connection: the handshake, then a reader that decodes the
+ * requests and hands them to the worker queue; the workers do the I/O and
+ * send the replies.  Each session runs on its own detached thread.
+ */
+#ifndef SESSION_H
+#define SESSION_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include "netdisk_proto.h"
+#include "record.h"
+#include "request.h"
+#include "server.h"
+
+struct workq;
+
+/* Bytes of request buffers in flight per connection (besides ND_MAX_INFLIGHT). */
+#define SESSION_MAX_INFLIGHT_BYTES	(32U * 1024 * 1024)
+#define SESSION_STACK_SIZE		(256 * 1024)
+/* Seconds a reply may wait for the client to read: a stuck client must not hold the workers forever. */
+#define SESSION_SEND_TIMEOUT		60
+
+struct session {
+	TAILQ_ENTRY(session) entry;	/* the server's list */
+	struct server *srv;
+	struct workq *wq;
+	int fd;
+	struct sockaddr_storage peer_addr;
+	char peer[SERVER_ADDRSTRLEN];
+	int hs_timeout;			/* seconds */
+	char why[ND_NAME_MAX * 4 + 128];	/* reason the session closed */
+
+	/* Set by the handshake. */
+	struct export *export;
+	uint8_t client_id[ND_CLIENT_ID_LEN];
+	int claimed, shared;
+	struct request_limits limits;
+	struct record_conn rc;
+	int rc_ready;
+
+	pthread_mutex_t send_lock;	/* rc.tx */
+	atomic_int send_error;		/* errno of a failed send, else 0 */
+
+	pthread_mutex_t lock;		/* what follows */
+	pthread_cond_t cond;
+	int handshaking;
+	int stopping;
+	unsigned inflight;
+	size_t inflight_bytes;
+};
+
+struct session *session_new(struct server *, struct workq *, int fd,
+    const struct sockaddr *peer, socklen_t peerlen, int hs_timeout);
+/* Start the session's thread.  -1 (errno): the caller frees the session. */
+int session_start(struct session *);
+void session_free(struct session *);	/* does not close fd */
+/*
+ * Stop reading requests; the ones in flight complete and are answered.
+ * A handshake in progress goes on and answers "unavailable", unless now.
+ */
+void session_stop(struct session *, int now);
+/* Stop sending too: for a client that does not read its replies. */
+void session_abort(struct session *);
+
+#endif
