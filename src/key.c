@@ -44,7 +44,7 @@ key_parse_hex(const char *hex, uint8_t key[ND_KEY_LEN])
 		hi = hexval((unsigned char)hex[2 * i]);
 		lo = hexval((unsigned char)hex[2 * i + 1]);
 		bad |= (hi | lo) < 0;
-		tmp[i] = (uint8_t)((hi << 4) | (lo & 0xf));
+		tmp[i] = (uint8_t)(((hi & 0xf) << 4) | (lo & 0xf));
 	}
 	if (!bad)
 		memcpy(key, tmp, ND_KEY_LEN);
