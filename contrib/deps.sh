@@ -1,0 +1,54 @@
+#!/bin/sh
+# Installs the Debian packages netdisk needs that are not installed yet.
+#
+#   contrib/deps.sh            build and test dependencies
+#   contrib/deps.sh --bench    the same, plus what contrib/bench.sh needs
+#
+# Only missing packages are installed, and "apt-get update" runs only if
+# something is missing.  Needs root (or sudo) when something is missing.
+set -eu
+
+# Build: compiler, Autotools, the three libraries, mandoc for the man pages.
+BUILD="build-essential autoconf automake pkg-config libmbedtls-dev libinih-dev libbsd-dev mandoc"
+# Tests: coreutils (sha256sum, dd, stat, truncate) and util-linux
+# (fallocate), present on every Debian install but listed for stripped-down
+# images; e2fsprogs (filefrag: holes in copied files) and jq (checks JSON
+# output), without which some test cases are skipped.
+TEST="coreutils util-linux e2fsprogs jq"
+# Benchmarks (optional, installed by contrib/bench.sh itself): fio with its
+# libnbd ioengine as the userspace NBD client, nbd-server as the plaintext
+# NBD peer (jq, above, reads fio's JSON output).
+BENCH="fio nbd-server"
+
+want="$BUILD $TEST"
+case "${1:-}" in
+--bench)	want="$want $BENCH" ;;
+"")		;;
+*)		echo "usage: contrib/deps.sh [--bench]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$s" = installed ] || missing="$missing $p"
+done
+
+if [ -z "$missing" ]; then
+	echo "deps.sh: all dependencies are installed"
+	exit 0
+fi
+
+echo "deps.sh: installing:$missing"
+if [ "$(id -u)" -eq 0 ]; then
+	SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+	SUDO="sudo"
+else
+	echo "deps.sh: not root and no sudo; as root run: apt-get install$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+    --no-install-recommends $missing
