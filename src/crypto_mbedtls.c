@@ -1,8 +1,10 @@
 /*
  * The crypto interface (crypto.h) on mbedTLS 2.28: SHA-256, HMAC, HKDF,
- * AES-256-GCM and X25519.  No function keeps state between calls, so
- * every function may run in many threads at once; a struct crypto_aead
- * is used by one thread at a time.
+ * AES-256-GCM and X25519.  AES-256-GCM runs on AES-NI and PCLMULQDQ
+ * (aesgcm_x86.c) when the CPU has them, else on mbedTLS (crypto_aead_select
+ * and NETDISK_AEAD choose for tests and comparisons).  No function
+ * keeps state between calls, so every function may run in many threads
+ * at once; a struct crypto_aead is used by one thread at a time.
  */
 #include "config.h"
 
@@ -20,11 +22,24 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/sha256.h>
 
+#include "aesgcm_x86.h"
 #include "crypto.h"
 
+/* Aligned for the key schedule in vector registers. */
+#define AEAD_ALIGN	64
+
 struct crypto_aead {
-	mbedtls_gcm_context gcm;
+	enum crypto_aead_impl impl;	/* not AUTO */
+	union {
+		mbedtls_gcm_context gcm;
+#ifdef AESGCM_X86
+		struct aesgcm_x86 x86;
+#endif
+	} u;
 };
+
+/* crypto_aead_select's choice; read and written atomically. */
+static int aead_choice = CRYPTO_AEAD_AUTO;
 
 int
 crypto_random(void *buf, size_t len)
@@ -117,15 +132,97 @@ crypto_hkdf_expand(void *out, size_t outlen, const uint8_t prk[32],
 
 /* AES-256-GCM.  seal and open work in place (in == out). */
 
+/* The best implementation this CPU runs. */
+static enum crypto_aead_impl
+aead_best(void)
+{
+	switch (aesgcm_x86_supported()) {
+	case AESGCM_X86_VAES:
+		return CRYPTO_AEAD_VAES;
+	case AESGCM_X86_AESNI:
+		return CRYPTO_AEAD_AESNI;
+	default:
+		return CRYPTO_AEAD_MBEDTLS;
+	}
+}
+
+int
+crypto_aead_select(enum crypto_aead_impl impl)
+{
+	enum crypto_aead_impl best = aead_best();
+
+	switch (impl) {
+	case CRYPTO_AEAD_VAES:
+		if (best != CRYPTO_AEAD_VAES)
+			return -1;
+		break;
+	case CRYPTO_AEAD_AESNI:
+		if (best == CRYPTO_AEAD_MBEDTLS)
+			return -1;
+		break;
+	case CRYPTO_AEAD_AUTO:
+	case CRYPTO_AEAD_MBEDTLS:
+		break;
+	default:
+		return -1;
+	}
+	__atomic_store_n(&aead_choice, impl, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* The implementation for a new context. */
+static enum crypto_aead_impl
+aead_impl(void)
+{
+	enum crypto_aead_impl best;
+	int impl = __atomic_load_n(&aead_choice, __ATOMIC_RELAXED);
+	const char *env;
+
+	if (impl != CRYPTO_AEAD_AUTO)
+		return impl;
+	best = aead_best();
+	if ((env = getenv("NETDISK_AEAD")) == NULL)
+		return best;
+	if (strcmp(env, "mbedtls") == 0)
+		return CRYPTO_AEAD_MBEDTLS;
+	if (strcmp(env, "aesni") == 0 && best == CRYPTO_AEAD_VAES)
+		return CRYPTO_AEAD_AESNI;
+	return best;
+}
+
+const char *
+crypto_aead_impl_name(const struct crypto_aead *a)
+{
+	switch (a->impl) {
+	case CRYPTO_AEAD_AESNI:
+		return "x86-aesni";
+	case CRYPTO_AEAD_VAES:
+		return "x86-vaes";
+	default:
+		return "mbedtls";
+	}
+}
+
 struct crypto_aead *
 crypto_aead_new(const uint8_t key[32])
 {
 	struct crypto_aead *a;
+	void *p;
 
-	if ((a = malloc(sizeof(*a))) == NULL)
+	if (posix_memalign(&p, AEAD_ALIGN, sizeof(*a)) != 0)
 		return NULL;
-	mbedtls_gcm_init(&a->gcm);
-	if (mbedtls_gcm_setkey(&a->gcm, MBEDTLS_CIPHER_ID_AES, key,
+	a = p;
+	a->impl = aead_impl();
+#ifdef AESGCM_X86
+	if (a->impl != CRYPTO_AEAD_MBEDTLS) {
+		aesgcm_x86_init(&a->u.x86, key, a->impl == CRYPTO_AEAD_VAES ?
+		    AESGCM_X86_VAES : AESGCM_X86_AESNI);
+		return a;
+	}
+#endif
+	a->impl = CRYPTO_AEAD_MBEDTLS;
+	mbedtls_gcm_init(&a->u.gcm);
+	if (mbedtls_gcm_setkey(&a->u.gcm, MBEDTLS_CIPHER_ID_AES, key,
 	    8 * CRYPTO_KEY_LEN) != 0) {
 		crypto_aead_free(a);
 		return NULL;
@@ -138,7 +235,8 @@ crypto_aead_free(struct crypto_aead *a)
 {
 	if (a == NULL)
 		return;
-	mbedtls_gcm_free(&a->gcm);	/* zeroizes the key schedule */
+	if (a->impl == CRYPTO_AEAD_MBEDTLS)
+		mbedtls_gcm_free(&a->u.gcm);	/* zeroizes the key schedule */
 	crypto_wipe(a, sizeof(*a));
 	free(a);
 }
@@ -148,7 +246,12 @@ crypto_aead_seal(struct crypto_aead *a, const uint8_t nonce[12],
     const void *ad, size_t adlen, const void *in, size_t len, void *out,
     uint8_t tag[16])
 {
-	if (mbedtls_gcm_crypt_and_tag(&a->gcm, MBEDTLS_GCM_ENCRYPT, len,
+#ifdef AESGCM_X86
+	if (a->impl != CRYPTO_AEAD_MBEDTLS)
+		return aesgcm_x86_seal(&a->u.x86, nonce, ad, adlen, in, len,
+		    out, tag);
+#endif
+	if (mbedtls_gcm_crypt_and_tag(&a->u.gcm, MBEDTLS_GCM_ENCRYPT, len,
 	    nonce, CRYPTO_IV_LEN, ad, adlen, in, out, CRYPTO_TAG_LEN,
 	    tag) != 0)
 		return -1;
@@ -160,8 +263,13 @@ crypto_aead_open(struct crypto_aead *a, const uint8_t nonce[12],
     const void *ad, size_t adlen, const void *in, size_t len, void *out,
     const uint8_t tag[16])
 {
-	/* Compares the tag in constant time; zeroes out on failure. */
-	if (mbedtls_gcm_auth_decrypt(&a->gcm, len, nonce, CRYPTO_IV_LEN, ad,
+	/* Both compare the tag in constant time and zero out on failure. */
+#ifdef AESGCM_X86
+	if (a->impl != CRYPTO_AEAD_MBEDTLS)
+		return aesgcm_x86_open(&a->u.x86, nonce, ad, adlen, in, len,
+		    out, tag);
+#endif
+	if (mbedtls_gcm_auth_decrypt(&a->u.gcm, len, nonce, CRYPTO_IV_LEN, ad,
 	    adlen, tag, CRYPTO_TAG_LEN, in, out) != 0)
 		return -1;
 	return 0;
