@@ -29,6 +29,10 @@ int ctl_zero(const struct ctl_cmd *, int, char **);
 int ctl_flush(const struct ctl_cmd *, int, char **);
 int ctl_copy(const struct ctl_cmd *, int, char **);
 int ctl_bench(const struct ctl_cmd *, int, char **);
+/* The kernel client's devices; $NETDISK_SYSFS replaces /sys (for tests). */
+int ctl_attach(const struct ctl_cmd *, int, char **);
+int ctl_detach(const struct ctl_cmd *, int, char **);
+int ctl_list(const struct ctl_cmd *, int, char **);
 
 /* "netdiskctl: message" on stderr; ctl_warn appends strerror(errno). */
 void ctl_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -24,6 +24,10 @@ static const struct ctl_cmd cmds[] = {
 	{ "bench", ctl_bench, "[-k KEYFILE] [--rw MODE] [--bs SIZE] "
 	    "[--qd N] [--conns N] [--time SECONDS] [--json] "
 	    "[--destructive] URI" },
+	{ "attach", ctl_attach, "[-k KEYFILE] [--conns N] [--ro] "
+	    "[--dead-timeout SECONDS] URI" },
+	{ "detach", ctl_detach, "DEVICE" },
+	{ "list", ctl_list, "[--json]" },
 };
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
 
@@ -39,6 +43,8 @@ usage(FILE *f)
 	fprintf(f, "       netdiskctl -h | --help\n");
 	fprintf(f, "URI: netdisk://HOST[:PORT]/EXPORT; the key is read from "
 	    "-k KEYFILE or $NETDISK_KEYFILE\n");
+	fprintf(f, "DEVICE: /dev/netdiskN, netdiskN or N (the kernel client's "
+	    "devices)\n");
 	return f == stdout ? CLIENT_OK : CLIENT_ERR_USAGE;
 }
 
