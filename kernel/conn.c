@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The TCP connections of a device: connect and handshake, the
+ * receive worker, reset on failure (requeue what was in flight), and
+ * reconnect with backoff and a fresh handshake until dead_timeout.
+ */
+#include <linux/blk-mq.h>
+#include <linux/in.h>
+#include <linux/jiffies.h>
+#include <linux/kthread.h>
+#include <linux/net.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/tcp.h>
+#include <net/net_namespace.h>
+#include <net/sock.h>
+
+#include "netdisk.h"
+
+#define BACKOFF_MIN_MS	100
+#define BACKOFF_MAX_MS	2000
+
+/*
+ * Resets and reconnects.  The receive loops are kthreads, not work items:
+ * a workqueue's rescuer runs its items one after the other, and a receive
+ * loop never ends while its connection lives.
+ */
+static struct workqueue_struct *nd_ctl_wq;
+
+int nd_wq_init(void)
+{
+	nd_ctl_wq = alloc_workqueue("netdisk_ctl", WQ_MEM_RECLAIM |
+				    WQ_UNBOUND, 0);
+	return nd_ctl_wq ? 0 : -ENOMEM;
+}
+
+void nd_wq_exit(void)
+{
+	destroy_workqueue(nd_ctl_wq);
+}
+
+/*
+ * Not on nd_ctl_wq: the kill waits for the connections' works there, and
+ * under memory pressure that queue may be down to its rescuer thread.
+ */
+void nd_dev_queue_kill(struct nd_device *dev)
+{
+	queue_work(system_unbound_wq, &dev->kill_work);
+}
+
+static void sock_set_timeouts(struct socket *sock, long timeo)
+{
+	lock_sock(sock->sk);
+	sock->sk->sk_sndtimeo = timeo;
+	sock->sk->sk_rcvtimeo = timeo;
+	release_sock(sock->sk);
+}
+
+static int status_errno(u32 status)
+{
+	switch (status) {
+	case ND_HS_BUSY:
+		return -EBUSY;
+	case ND_HS_DENIED:
+		return -EACCES;
+	case ND_HS_TOO_MANY:
+		return -EUSERS;
+	case ND_HS_BAD_OPTIONS:
+		return -EINVAL;
+	default:
+		return -EAGAIN;
+	}
+}
+
+/* Receive the ServerHello: header first, the rest if it is no reject. */
+static int recv_server_hello(struct socket *sock, struct nd_hs *hs)
+{
+	size_t hlen = sizeof(struct nd_hello_hdr);
+	int err;
+
+	err = nd_sock_recv(sock, hs->sh, hlen);
+	if (err == -EPIPE || err == -ECONNRESET)
+		return -EKEYREJECTED;	/* closed during the handshake */
+	if (err)
+		return err;
+	err = nd_hs_check_server_hdr(hs);
+	if (err)
+		return err;
+	return nd_sock_recv(sock, hs->sh + hlen, sizeof(hs->sh) - hlen);
+}
+
+static int handshake(struct nd_device *dev, struct socket *sock,
+		     struct nd_hs *hs, struct nd_export_info *info,
+		     struct nd_keys *keys)
+{
+	struct nd_config *cfg = &dev->cfg;
+	int err;
+
+	err = nd_hs_client_hello(hs, cfg->key, cfg->client_id,
+				 cfg->ro ? ND_OPT_READ_ONLY : 0, cfg->export,
+				 cfg->export_len, false);
+	if (!err)
+		err = nd_sock_send(sock, hs->ch, sizeof(hs->ch));
+	if (!err)
+		err = recv_server_hello(sock, hs);
+	if (err == -EAGAIN)
+		err = -ETIMEDOUT;	/* the socket timeout expired */
+	if (err == -EPROTONOSUPPORT)
+		pr_err("%s: no common protocol version: server speaks %u..%u, netdisk.ko %u..%u\n",
+		       dev->name, hs->srv_version_min, hs->srv_version_max,
+		       ND_VERSION_MIN, ND_VERSION_MAX);
+	if (!err)
+		err = nd_hs_client_finish(hs, info, keys);
+	if (!err && info->status != ND_HS_OK)
+		err = status_errno(info->status);
+	if (!err)
+		err = nd_sock_send(sock, hs->cf, sizeof(hs->cf));
+	return err == -EAGAIN ? -ETIMEDOUT : err;
+}
+
+static void sock_setup(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+
+	sk->sk_allocation = GFP_NOIO;
+	sk->sk_use_task_frag = false;
+	tcp_sock_set_nodelay(sk);
+	sock_set_keepalive(sk);
+	sock_set_timeouts(sock, ND_CONNECT_TIMEOUT);
+}
+
+/*
+ * Connect to the device's server and run the handshake.  On success,
+ * *sockp is the connected socket (blocking, no timeouts), info what the
+ * server announced and keys the traffic keys.  Errors: the socket's,
+ * -EKEYREJECTED (closed during the handshake: wrong key or unknown
+ * export), -EBUSY/-EACCES/-EUSERS/-EINVAL/-EAGAIN (status), -EBADMSG,
+ * -EPROTO, -EPROTONOSUPPORT.
+ */
+int nd_conn_open(struct nd_device *dev, struct socket **sockp,
+		 struct nd_export_info *info, struct nd_keys *keys)
+{
+	struct socket *sock;
+	struct nd_hs *hs;
+	int err;
+
+	hs = kzalloc(sizeof(*hs), GFP_KERNEL);
+	if (!hs)
+		return -ENOMEM;
+	err = sock_create_kern(&init_net, dev->cfg.addr.ss_family,
+			       SOCK_STREAM, IPPROTO_TCP, &sock);
+	if (err)
+		goto out;
+	sock_setup(sock);
+	err = kernel_connect(sock, (struct sockaddr *)&dev->cfg.addr,
+			     dev->cfg.addrlen, 0);
+	if (err == -EINPROGRESS || err == -EAGAIN)
+		err = -ETIMEDOUT;
+	if (!err)
+		err = handshake(dev, sock, hs, info, keys);
+	if (err) {
+		memzero_explicit(keys, sizeof(*keys));
+		sock_release(sock);
+		goto out;
+	}
+	sock_set_timeouts(sock, MAX_SCHEDULE_TIMEOUT);
+	*sockp = sock;
+out:
+	nd_hs_wipe(hs);
+	kfree(hs);
+	return err;
+}
+
+static const char *recv_reason(int err)
+{
+	switch (err) {
+	case -EPIPE:
+		return "server closed the connection";
+	case -ECONNRESET:
+		return "connection reset";
+	case -EBADMSG:
+		return "bad record";
+	case -EPROTO:
+		return "protocol error";
+	case -ESHUTDOWN:
+		return "server shutting down";
+	default:
+		return "receive error";
+	}
+}
+
+/* The receive loop of one connection, until the connection fails. */
+static int recv_thread(void *data)
+{
+	struct nd_conn *conn = data;
+	unsigned int noio = memalloc_noio_save();
+	int err;
+
+	do {
+		err = nd_io_recv(conn);
+	} while (!err);
+	memalloc_noio_restore(noio);
+	if (atomic_read(&conn->state) == ND_CONN_UP &&
+	    !nd_dev_gone(conn->dev))
+		pr_warn_ratelimited("%s: connection %u: %s (%d)\n",
+				    conn->dev->name, conn->index,
+				    recv_reason(err), err);
+	nd_conn_fail(conn);
+	return 0;	/* reaped by stop_receiver() */
+}
+
+static int start_receiver(struct nd_conn *conn)
+{
+	struct task_struct *task;
+
+	task = kthread_create(recv_thread, conn, "%s-recv%u", conn->dev->name,
+			      conn->index);
+	if (IS_ERR(task))
+		return PTR_ERR(task);
+	get_task_struct(task);		/* it may exit before kthread_stop */
+	conn->recv_task = task;
+	wake_up_process(task);
+	return 0;
+}
+
+/* The socket is shut down: wait for the receive loop to end. */
+static void stop_receiver(struct nd_conn *conn)
+{
+	if (!conn->recv_task)
+		return;
+	kthread_stop(conn->recv_task);
+	put_task_struct(conn->recv_task);
+	conn->recv_task = NULL;
+}
+
+/* A connection is either UP with sock and rec, or has neither. */
+void nd_conn_release(struct nd_conn *conn)
+{
+	if (!conn->sock)
+		return;
+	nd_rec_free(&conn->rec);
+	sock_release(conn->sock);
+	conn->sock = NULL;
+}
+
+struct requeue_ctx {
+	struct nd_conn *conn;
+	bool fail;
+};
+
+static bool requeue_one(struct request *rq, void *data)
+{
+	struct requeue_ctx *ctx = data;
+	struct nd_pdu *cmd = blk_mq_rq_to_pdu(rq);
+
+	if (rq->mq_hctx != ctx->conn->hctx)
+		return true;
+	mutex_lock(&cmd->lock);
+	if (!cmd->inflight || cmd->conn != ctx->conn) {
+		mutex_unlock(&cmd->lock);
+		return true;
+	}
+	cmd->inflight = false;
+	if (ctx->fail) {
+		cmd->status = BLK_STS_IOERR;
+		mutex_unlock(&cmd->lock);
+		blk_mq_complete_request(rq);
+	} else {
+		mutex_unlock(&cmd->lock);
+		blk_mq_requeue_request(rq, false);
+	}
+	return true;
+}
+
+static void requeue_inflight(struct nd_conn *conn, bool fail)
+{
+	struct requeue_ctx ctx = { conn, fail };
+
+	blk_mq_tagset_busy_iter(&conn->dev->tag_set, requeue_one, &ctx);
+}
+
+/* Does another connection of this hardware queue carry requests? */
+static bool queue_has_conn_up(struct nd_conn *conn)
+{
+	struct nd_device *dev = conn->dev;
+	unsigned int i;
+
+	for (i = conn->index % dev->nhw; i < dev->nconns; i += dev->nhw)
+		if (atomic_read(&dev->conns[i].state) == ND_CONN_UP)
+			return true;
+	return false;
+}
+
+/* Hold requests back while no connection of the queue is up. */
+static void conn_stop_queue(struct nd_conn *conn)
+{
+	mutex_lock(&conn->dev->queue_lock);
+	if (!queue_has_conn_up(conn))
+		blk_mq_stop_hw_queue(conn->hctx);
+	mutex_unlock(&conn->dev->queue_lock);
+}
+
+/* Let the hardware queue run again: requests go out or fail. */
+static void conn_restart_queue(struct nd_conn *conn)
+{
+	mutex_lock(&conn->dev->queue_lock);
+	blk_mq_start_stopped_hw_queue(conn->hctx, true);
+	mutex_unlock(&conn->dev->queue_lock);
+	blk_mq_kick_requeue_list(conn->dev->disk->queue);
+}
+
+static void reset_work(struct work_struct *work)
+{
+	struct nd_conn *conn = container_of(work, struct nd_conn, reset_work);
+	struct nd_device *dev = conn->dev;
+	bool gone;
+
+	conn_stop_queue(conn);
+	if (conn->sock)
+		kernel_sock_shutdown(conn->sock, SHUT_RDWR);
+	stop_receiver(conn);
+	mutex_lock(&conn->tx_lock);
+	nd_conn_release(conn);
+	mutex_unlock(&conn->tx_lock);
+
+	gone = nd_dev_gone(dev);
+	requeue_inflight(conn, gone);
+	if (gone) {
+		atomic_set(&conn->state, ND_CONN_DEAD);
+		conn_restart_queue(conn);
+		return;
+	}
+	conn->down_since = jiffies;
+	conn->backoff_ms = BACKOFF_MIN_MS;
+	atomic_set(&conn->state, ND_CONN_DOWN);
+	pr_info("%s: connection %u lost, reconnecting\n", dev->name,
+		conn->index);
+	queue_delayed_work(nd_ctl_wq, &conn->reconnect_work,
+			   msecs_to_jiffies(conn->backoff_ms));
+}
+
+/* Start the reset of an UP connection; any context. */
+void nd_conn_fail(struct nd_conn *conn)
+{
+	if (atomic_cmpxchg(&conn->state, ND_CONN_UP, ND_CONN_FAILING) ==
+	    ND_CONN_UP)
+		queue_work(nd_ctl_wq, &conn->reset_work);
+}
+
+/* Install a connected, authenticated socket and start receiving. */
+int nd_conn_start(struct nd_conn *conn, struct socket *sock,
+		  const struct nd_keys *keys)
+{
+	int err;
+
+	mutex_lock(&conn->tx_lock);
+	err = nd_rec_init(&conn->rec, sock, keys);
+	if (!err) {
+		conn->sock = sock;
+		atomic_set(&conn->state, ND_CONN_UP);
+		err = start_receiver(conn);
+		if (err) {
+			atomic_set(&conn->state, ND_CONN_DOWN);
+			nd_rec_free(&conn->rec);
+			conn->sock = NULL;
+		}
+	}
+	mutex_unlock(&conn->tx_lock);
+	return err;
+}
+
+static int reconnect(struct nd_conn *conn)
+{
+	struct nd_device *dev = conn->dev;
+	struct nd_export_info info;
+	struct socket *sock;
+	struct nd_keys keys;
+	unsigned int noio;
+	int err;
+
+	noio = memalloc_noio_save();
+	err = nd_conn_open(dev, &sock, &info, &keys);
+	memalloc_noio_restore(noio);
+	if (err)
+		return err;
+	err = nd_dev_check_same(dev, &info);
+	if (!err && nd_dev_gone(dev))
+		err = -ENODEV;
+	if (!err)
+		err = nd_conn_start(conn, sock, &keys);
+	memzero_explicit(&keys, sizeof(keys));
+	if (err)
+		sock_release(sock);
+	return err;
+}
+
+static void reconnect_work(struct work_struct *work)
+{
+	struct nd_conn *conn = container_of(to_delayed_work(work),
+					    struct nd_conn, reconnect_work);
+	struct nd_device *dev = conn->dev;
+	unsigned long deadline;
+	int err;
+
+	if (nd_dev_gone(dev))
+		return;
+	err = reconnect(conn);
+	if (!err) {
+		atomic_inc(&dev->reconnects);
+		pr_info("%s: connection %u reconnected\n", dev->name,
+			conn->index);
+		conn_restart_queue(conn);
+		return;
+	}
+	if (err == -ESTALE || err == -ENODEV)
+		return;		/* nd_dev_check_same killed the device */
+	deadline = conn->down_since + dev->cfg.dead_timeout * HZ;
+	if (time_after_eq(jiffies, deadline)) {
+		pr_err("%s: connection %u: server not back within %u s (last error %d), failing I/O\n",
+		       dev->name, conn->index, dev->cfg.dead_timeout, err);
+		nd_dev_kill(dev);
+		return;
+	}
+	conn->backoff_ms = min_t(unsigned int, conn->backoff_ms * 2,
+				 BACKOFF_MAX_MS);
+	queue_delayed_work(nd_ctl_wq, &conn->reconnect_work,
+			   min(msecs_to_jiffies(conn->backoff_ms),
+			       deadline - jiffies + 1));
+}
+
+/*
+ * Tell the server that nothing more comes (detach), without waiting more
+ * than a second for room in the socket buffer.
+ */
+void nd_conn_disconnect(struct nd_conn *conn)
+{
+	struct nd_request req = {
+		.magic = cpu_to_be32(ND_REQUEST_MAGIC),
+		.type = cpu_to_be16(ND_CMD_DISCONNECT),
+	};
+
+	mutex_lock(&conn->tx_lock);
+	if (atomic_read(&conn->state) == ND_CONN_UP && conn->sock) {
+		sock_set_timeouts(conn->sock, HZ);
+		if (!nd_rec_write(&conn->rec, &req, sizeof(req)))
+			nd_rec_flush(&conn->rec);
+	}
+	mutex_unlock(&conn->tx_lock);
+}
+
+void nd_conn_init(struct nd_conn *conn, struct nd_device *dev,
+		  unsigned int index)
+{
+	conn->dev = dev;
+	conn->index = index;
+	atomic_set(&conn->state, ND_CONN_DOWN);
+	mutex_init(&conn->tx_lock);
+	INIT_WORK(&conn->reset_work, reset_work);
+	INIT_DELAYED_WORK(&conn->reconnect_work, reconnect_work);
+}
+
+/*
+ * Stop a connection for good once the device is dead or being removed
+ * (nd_dev_gone): what was in flight fails, and so does new I/O.  Not from
+ * the connection's own works.
+ */
+void nd_conn_shutdown(struct nd_conn *conn)
+{
+	flush_work(&conn->reset_work);
+	cancel_delayed_work_sync(&conn->reconnect_work);
+	nd_conn_fail(conn);
+	flush_work(&conn->reset_work);
+	cancel_delayed_work_sync(&conn->reconnect_work);
+	atomic_set(&conn->state, ND_CONN_DEAD);
+	if (conn->hctx)
+		conn_restart_queue(conn);
+}
