@@ -138,8 +138,7 @@ struct ctl_pipe {
 	pthread_cond_t cond;
 	pthread_t tx, rx;
 	struct ctl_slot *qhead, *qtail;	/* waiting to be sent */
-	struct ctl_slot *sending;	/* being sent right now */
-	uint8_t *inflight;		/* by handle */
+	uint8_t *inflight;		/* by handle: idle, being sent, in flight */
 	unsigned ninflight;
 	int closing, failed, err;	/* err: errno of the failure */
 };

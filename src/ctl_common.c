@@ -18,9 +18,21 @@
 #include "client.h"
 #include "crypto.h"
 #include "ctl.h"
+#include "record.h"
+#include "request.h"
 #include "util.h"
 
 #define CTL_PROGNAME	"netdiskctl"
+/*
+ * Requests the sender takes from the queue for one send, and the WRITE
+ * data after which it takes no more: large requests gain nothing from
+ * waiting for each other.
+ */
+#define CTL_TX_BATCH		64
+#define CTL_TX_BATCH_BYTES	(256 * 1024)
+
+/* A pipe's inflight[] by handle. */
+enum { SLOT_IDLE, SLOT_INFLIGHT, SLOT_SENDING };
 
 static void
 vwarn_common(int with_errno, const char *fmt, va_list ap)
@@ -349,7 +361,19 @@ ctl_pool_drain(struct ctl_pool *pool)
 		sem_post(&pool->avail);
 }
 
-/* The pipe: one connection, a sender and a receiver thread. */
+/*
+ * The pipe: one connection, a sender and a receiver thread.
+ *
+ * The sender takes every request queued and sends them with one
+ * record_sendv: as few records and system calls as they fit in.  The
+ * receiver takes the replies from what one read brings; the requests its
+ * completions queue again wake the sender only once no more replies are
+ * at hand, so that they go out together.
+ */
+
+/* The pipe whose receiver this thread is, and whether it held a wakeup. */
+static __thread struct ctl_pipe *rx_self;
+static __thread int rx_held;
 
 static void
 pipe_break(struct ctl_pipe *p, int err)
@@ -392,63 +416,127 @@ ctl_pipe_submit(struct ctl_pipe *p, struct ctl_slot *s)
 	else
 		p->qhead = s;
 	p->qtail = s;
-	pthread_cond_broadcast(&p->cond);
+	if (rx_self == p)
+		rx_held = 1;	/* the receiver wakes the sender later */
+	else
+		pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* Under the lock: the next slot to send, NULL when the sender is done. */
-static struct ctl_slot *
-tx_next(struct ctl_pipe *p)
+/*
+ * The receiver, before it may wait: the sender gets what it held back.
+ * Signalled without the lock, so the sender does not wake into a held
+ * lock: it either saw the slots queued or was waiting already.
+ */
+static void
+rx_kick(struct ctl_pipe *p)
+{
+	if (!rx_held)
+		return;
+	rx_held = 0;
+	pthread_cond_broadcast(&p->cond);
+}
+
+/*
+ * Under the lock: up to CTL_TX_BATCH queued slots, now in flight and
+ * owned by the sender until it is done with them; 0 when it is done.
+ */
+static int
+tx_take(struct ctl_pipe *p, struct ctl_slot **batch)
 {
 	struct ctl_slot *s;
+	size_t bytes = 0;
+	int64_t now;
+	int n;
 
 	while (p->qhead == NULL && !p->closing && !p->failed)
 		pthread_cond_wait(&p->cond, &p->lock);
-	if (p->failed || p->qhead == NULL)
-		return NULL;
-	s = p->qhead;
-	p->qhead = s->next;
+	if (p->failed)
+		return 0;
+	now = ctl_now_ns();
+	for (n = 0; n < CTL_TX_BATCH && bytes < CTL_TX_BATCH_BYTES &&
+	    (s = p->qhead) != NULL; n++) {
+		if (s->type == ND_CMD_WRITE)
+			bytes += s->length;
+		p->qhead = s->next;
+		s->next = NULL;
+		s->sent_ns = now;
+		p->inflight[s->idx] = SLOT_SENDING;
+		p->ninflight++;
+		batch[n] = s;
+	}
 	if (p->qhead == NULL)
 		p->qtail = NULL;
-	s->next = NULL;
-	p->inflight[s->idx] = 1;
-	p->ninflight++;
-	p->sending = s;
-	pthread_cond_broadcast(&p->cond);
-	return s;
+	return n;
 }
 
-/* After a send: a broken pipe's receiver left this slot to us. */
-static struct ctl_slot *
-tx_sent(struct ctl_pipe *p, struct ctl_slot *s)
+/* Sends the n requests (and WRITE payloads) of batch: 0 or -1 (errno). */
+static int
+tx_send(struct ctl_pipe *p, struct ctl_slot **batch, int n)
 {
-	p->sending = NULL;
-	if (!p->failed || !p->inflight[s->idx])
-		return NULL;
-	p->inflight[s->idx] = 0;
-	p->ninflight--;
-	return s;
+	struct nd_request w[CTL_TX_BATCH];
+	struct iovec iov[2 * CTL_TX_BATCH];
+	struct request q;
+	int i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		q = (struct request){ .flags = batch[i]->flags,
+		    .type = batch[i]->type, .handle = batch[i]->idx,
+		    .offset = batch[i]->offset, .length = batch[i]->length };
+		request_encode(&q, &w[i]);
+		iov[k].iov_base = &w[i];
+		iov[k++].iov_len = sizeof(w[i]);
+		if (q.type != ND_CMD_WRITE)
+			continue;
+		iov[k].iov_base = batch[i]->buf;
+		iov[k++].iov_len = q.length;
+	}
+	return record_sendv(&p->c->rc, iov, k);
+}
+
+/*
+ * After a send, under the lock: the slots still the sender's are in
+ * flight, or if the pipe broke, failed (the receiver left them to us).
+ */
+static struct ctl_slot *
+tx_sent(struct ctl_pipe *p, struct ctl_slot **batch, int n)
+{
+	struct ctl_slot *orphans = NULL;
+	unsigned idx;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		idx = batch[i]->idx;
+		if (p->inflight[idx] != SLOT_SENDING)
+			continue;	/* answered already */
+		if (!p->failed) {
+			p->inflight[idx] = SLOT_INFLIGHT;
+			continue;
+		}
+		p->inflight[idx] = SLOT_IDLE;
+		p->ninflight--;
+		batch[i]->next = orphans;
+		orphans = batch[i];
+	}
+	return orphans;
 }
 
 static void *
 tx_main(void *arg)
 {
 	struct ctl_pipe *p = arg;
-	struct ctl_slot *s, *orphan, *queued;
-	int r;
+	struct ctl_slot *batch[CTL_TX_BATCH], *orphans, *queued;
+	int n;
 
 	pthread_mutex_lock(&p->lock);
-	while ((s = tx_next(p)) != NULL) {
+	while ((n = tx_take(p, batch)) > 0) {
 		pthread_mutex_unlock(&p->lock);
-		s->sent_ns = ctl_now_ns();
-		r = client_send(p->c, s->type, s->flags, s->idx, s->offset,
-		    s->length, s->buf);
-		if (r == -1)
+		if (tx_send(p, batch, n) == -1)
 			pipe_break(p, errno);
 		pthread_mutex_lock(&p->lock);
-		if ((orphan = tx_sent(p, s)) != NULL) {
+		if ((orphans = tx_sent(p, batch, n)) != NULL) {
 			pthread_mutex_unlock(&p->lock);
-			complete_list(p, orphan);
+			complete_list(p, orphans);
 			pthread_mutex_lock(&p->lock);
 		}
 	}
@@ -459,7 +547,7 @@ tx_main(void *arg)
 	return NULL;
 }
 
-/* Fails every slot in flight except the one the sender still holds. */
+/* Fails every slot in flight except those the sender still holds. */
 static void
 rx_fail_inflight(struct ctl_pipe *p)
 {
@@ -469,9 +557,9 @@ rx_fail_inflight(struct ctl_pipe *p)
 	pthread_mutex_lock(&p->lock);
 	for (i = 0; i < p->pool->n; i++) {
 		s = &p->pool->slots[i];
-		if (!p->inflight[i] || s == p->sending)
+		if (p->inflight[i] != SLOT_INFLIGHT)
 			continue;
-		p->inflight[i] = 0;
+		p->inflight[i] = SLOT_IDLE;
 		p->ninflight--;
 		s->next = list;
 		list = s;
@@ -480,16 +568,22 @@ rx_fail_inflight(struct ctl_pipe *p)
 	complete_list(p, list);
 }
 
-/* 1 if the receiver has something to wait for. */
+/*
+ * 1 if the receiver has a reply to wait for: one in flight, or one
+ * queued, which the sender will send (so the receiver need not wait
+ * for the sender to wake it).
+ */
 static int
 rx_wait(struct ctl_pipe *p)
 {
 	int more;
 
+	rx_kick(p);
 	pthread_mutex_lock(&p->lock);
-	while (p->ninflight == 0 && !p->closing && !p->failed)
+	while (p->ninflight == 0 && p->qhead == NULL && !p->closing &&
+	    !p->failed)
 		pthread_cond_wait(&p->cond, &p->lock);
-	more = !p->failed && p->ninflight > 0;
+	more = !p->failed && (p->ninflight > 0 || p->qhead != NULL);
 	pthread_mutex_unlock(&p->lock);
 	return more;
 }
@@ -501,13 +595,21 @@ rx_claim(struct ctl_pipe *p, uint64_t handle)
 	struct ctl_slot *s = NULL;
 
 	pthread_mutex_lock(&p->lock);
-	if (handle < p->pool->n && p->inflight[handle]) {
-		p->inflight[handle] = 0;
+	if (handle < p->pool->n && p->inflight[handle] != SLOT_IDLE) {
+		p->inflight[handle] = SLOT_IDLE;
 		p->ninflight--;
 		s = &p->pool->slots[handle];
 	}
 	pthread_mutex_unlock(&p->lock);
 	return s;
+}
+
+/* Before the receiver reads len bytes that may not be here yet. */
+static void
+rx_need(struct ctl_pipe *p, size_t len)
+{
+	if (rx_held && !record_recv_ready(&p->c->rc, len))
+		rx_kick(p);
 }
 
 /* Receives one reply (and READ data); 0, or -1 with errno. */
@@ -519,6 +621,7 @@ rx_one(struct ctl_pipe *p)
 	uint32_t error;
 	int r;
 
+	rx_need(p, sizeof(struct nd_reply));
 	r = client_recv_reply(p->c, &handle, &error);
 	if (r != 1) {
 		if (r == 0)
@@ -530,12 +633,14 @@ rx_one(struct ctl_pipe *p)
 		return -1;
 	}
 	s->error = error;
-	if (s->type == ND_CMD_READ && error == ND_OK &&
-	    client_recv_data(p->c, s->buf, s->length) == -1) {
-		r = errno;
-		complete_list(p, s);
-		errno = r;
-		return -1;
+	if (s->type == ND_CMD_READ && error == ND_OK) {
+		rx_need(p, s->length);
+		if (client_recv_data(p->c, s->buf, s->length) == -1) {
+			r = errno;
+			complete_list(p, s);
+			errno = r;
+			return -1;
+		}
 	}
 	p->done(p, s, p->arg);
 	return 0;
@@ -546,12 +651,15 @@ rx_main(void *arg)
 {
 	struct ctl_pipe *p = arg;
 
+	rx_self = p;
 	while (rx_wait(p)) {
 		if (rx_one(p) == -1) {
 			pipe_break(p, errno);
 			break;
 		}
 	}
+	rx_kick(p);
+	rx_self = NULL;
 	rx_fail_inflight(p);
 	return NULL;
 }

@@ -3,6 +3,14 @@
  * 5) with AES-256-GCM over a blocking socket.  The sending and the
  * receiving side share nothing but the socket and rekey_limit, so one
  * thread may send while another receives.
+ *
+ * A send seals its records one after the other into txbuf and writes the
+ * buffer when the next record might not fit, and at the end: one system
+ * call per RECORD_TX_BUF bytes instead of one per record.  The receiver
+ * reads as much as the socket has into rxbuf and opens one record at a
+ * time when the stream needs it, so a record is opened (and rx.seq
+ * counts it) exactly as if it were read alone; only the reading is
+ * shared.
  */
 #include "config.h"
 
@@ -73,8 +81,8 @@ record_init(struct record_conn *rc, int fd, const struct hs_keys *keys,
 	rc->rekey_limit = ND_REC_REKEY_LIMIT;
 	if (dir_init(&rc->tx, is_server ? &keys->s2c : &keys->c2s) == -1 ||
 	    dir_init(&rc->rx, is_server ? &keys->c2s : &keys->s2c) == -1 ||
-	    (rc->txbuf = malloc(REC_BUF_LEN)) == NULL ||
-	    (rc->rxbuf = malloc(REC_BUF_LEN)) == NULL) {
+	    (rc->txbuf = malloc(RECORD_TX_BUF)) == NULL ||
+	    (rc->rxbuf = malloc(RECORD_RX_BUF)) == NULL) {
 		record_free(rc);
 		errno = ENOMEM;
 		return -1;
@@ -90,9 +98,9 @@ record_free(struct record_conn *rc)
 	dir_free(&rc->tx);
 	dir_free(&rc->rx);
 	if (rc->txbuf != NULL)
-		crypto_wipe(rc->txbuf, REC_BUF_LEN);
+		crypto_wipe(rc->txbuf, RECORD_TX_BUF);
 	if (rc->rxbuf != NULL)
-		crypto_wipe(rc->rxbuf, REC_BUF_LEN);
+		crypto_wipe(rc->rxbuf, RECORD_RX_BUF);
 	free(rc->txbuf);
 	free(rc->rxbuf);
 	memset(rc, 0, sizeof(*rc));
@@ -118,11 +126,30 @@ write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* Seals the len content bytes at txbuf + header as one record; sends it. */
+/* Writes the sealed records in txbuf. */
 static int
-send_record(struct record_conn *rc, size_t len, uint8_t type)
+flush_tx(struct record_conn *rc)
 {
-	uint8_t *h = rc->txbuf, *body = h + ND_REC_HDR_LEN;
+	size_t len = rc->txlen;
+
+	rc->txlen = 0;
+	return write_all(rc->fd, rc->txbuf, len);
+}
+
+/* Makes room in txbuf for one more record; the record's start. */
+static uint8_t *
+tx_room(struct record_conn *rc)
+{
+	if (RECORD_TX_BUF - rc->txlen < REC_BUF_LEN && flush_tx(rc) == -1)
+		return NULL;
+	return rc->txbuf + rc->txlen;
+}
+
+/* Seals the len content bytes after the header at h as one record. */
+static int
+seal_record(struct record_conn *rc, uint8_t *h, size_t len, uint8_t type)
+{
+	uint8_t *body = h + ND_REC_HDR_LEN;
 	uint8_t nonce[ND_IV_LEN];
 	size_t clen = len + 1 + ND_TAG_LEN;
 
@@ -139,18 +166,23 @@ send_record(struct record_conn *rc, size_t len, uint8_t type)
 		return -1;
 	}
 	rc->tx.seq++;
-	return write_all(rc->fd, h, ND_REC_HDR_LEN + clen);
+	rc->txlen += ND_REC_HDR_LEN + clen;
+	return 0;
 }
 
 /* The last record number under a key carries a KeyUpdate. */
 static int
 rekey_if_due(struct record_conn *rc)
 {
+	uint8_t *h;
+
 	if (rc->tx.seq + 1 < rc->rekey_limit)
 		return 0;
-	memcpy(rc->txbuf + ND_REC_HDR_LEN, key_update, sizeof(key_update));
-	if (send_record(rc, sizeof(key_update), ND_REC_TYPE_HANDSHAKE) == -1 ||
-	    dir_update(&rc->tx) == -1)
+	if ((h = tx_room(rc)) == NULL)
+		return -1;
+	memcpy(h + ND_REC_HDR_LEN, key_update, sizeof(key_update));
+	if (seal_record(rc, h, sizeof(key_update), ND_REC_TYPE_HANDSHAKE) ==
+	    -1 || dir_update(&rc->tx) == -1)
 		return -1;
 	rc->tx_updates++;
 	return 0;
@@ -191,25 +223,37 @@ cursor_copy(struct iov_cursor *c, uint8_t *out, size_t max)
 	return fill;
 }
 
+/* Seals all of the cursor's bytes into records, writing as txbuf fills. */
+static int
+seal_all(struct record_conn *rc, struct iov_cursor *c)
+{
+	uint8_t *h;
+	size_t n;
+
+	do {
+		if (rekey_if_due(rc) == -1 || (h = tx_room(rc)) == NULL)
+			return -1;
+		n = cursor_copy(c, h + ND_REC_HDR_LEN, ND_REC_MAX_PLAINTEXT);
+		if (seal_record(rc, h, n, ND_REC_TYPE_DATA) == -1)
+			return -1;
+	} while (!cursor_done(c));
+	return 0;
+}
+
 int
 record_sendv(struct record_conn *rc, const struct iovec *iov, int iovcnt)
 {
 	struct iov_cursor c = { iov, iovcnt, 0 };
-	size_t n;
 
 	if (iovcnt < 0 || rc->rekey_limit < 2) {
 		errno = EINVAL;
 		return -1;
 	}
-	do {
-		if (rekey_if_due(rc) == -1)
-			return -1;
-		n = cursor_copy(&c, rc->txbuf + ND_REC_HDR_LEN,
-		    ND_REC_MAX_PLAINTEXT);
-		if (send_record(rc, n, ND_REC_TYPE_DATA) == -1)
-			return -1;
-	} while (!cursor_done(&c));
-	return 0;
+	if (seal_all(rc, &c) == -1) {
+		rc->txlen = 0;
+		return -1;
+	}
+	return flush_tx(rc);
 }
 
 int
@@ -222,26 +266,53 @@ record_send(struct record_conn *rc, const void *buf, size_t len)
 
 /* Receiving. */
 
-/* Exactly len bytes: 1, 0 on EOF before the first, -1 (EPROTO: EOF after). */
+/*
+ * Reads what the socket has, at least one byte, to the end of rxbuf:
+ * 1, 0 on EOF, -1.
+ */
 static int
-read_full(int fd, uint8_t *p, size_t len)
+fill_rx(struct record_conn *rc)
 {
-	size_t got = 0;
 	ssize_t n;
 
-	while (got < len) {
-		n = read(fd, p + got, len - got);
+	for (;;) {
+		n = read(rc->fd, rc->rxbuf + rc->rxfill,
+		    RECORD_RX_BUF - rc->rxfill);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1)
 			return -1;
-		if (n == 0 && got == 0)
+		if (n == 0)
 			return 0;
-		if (n == 0) {
+		rc->rxfill += (size_t)n;
+		return 1;
+	}
+}
+
+/*
+ * Until the next len bytes of records are in rxbuf: 1, 0 on EOF before
+ * any byte of the record, -1 (EPROTO: EOF inside it).  The opened
+ * record before rxnext is used up, so what follows may move to the start.
+ */
+static int
+need_rx(struct record_conn *rc, size_t len)
+{
+	int r;
+
+	if (rc->rxnext + len > RECORD_RX_BUF) {
+		memmove(rc->rxbuf, rc->rxbuf + rc->rxnext,
+		    rc->rxfill - rc->rxnext);
+		rc->rxfill -= rc->rxnext;
+		rc->rxnext = 0;
+	}
+	while (rc->rxfill - rc->rxnext < len) {
+		if ((r = fill_rx(rc)) == 1)
+			continue;
+		if (r == 0 && rc->rxfill == rc->rxnext)
+			return 0;
+		if (r == 0)
 			errno = EPROTO;
-			return -1;
-		}
-		got += n;
+		return -1;
 	}
 	return 1;
 }
@@ -274,26 +345,34 @@ inner_type(const uint8_t *p, size_t n, size_t *len, uint8_t *type)
 	return 1;
 }
 
-/* Reads and decrypts one record into rxbuf: 1, 0 on EOF before it, -1. */
+/*
+ * Reads and opens the next record in place: 1 with its content at
+ * rxbuf + *pos, 0 on EOF before it, -1.
+ */
 static int
-read_record(struct record_conn *rc, size_t *len, uint8_t *type)
+read_record(struct record_conn *rc, size_t *pos, size_t *len, uint8_t *type)
 {
-	uint8_t *h = rc->rxbuf, *body = h + ND_REC_HDR_LEN;
-	uint8_t nonce[ND_IV_LEN];
+	uint8_t *h, *body, nonce[ND_IV_LEN];
 	size_t clen;
 	int r;
 
-	if ((r = read_full(rc->fd, h, ND_REC_HDR_LEN)) != 1)
+	if (rc->rxnext == rc->rxfill)
+		rc->rxnext = rc->rxfill = 0;
+	if ((r = need_rx(rc, ND_REC_HDR_LEN)) != 1)
 		return r;
+	h = rc->rxbuf + rc->rxnext;
 	if ((clen = header_length(h)) == 0 || rc->rx.seq >= rc->rekey_limit) {
 		errno = EBADMSG;
 		return -1;
 	}
-	if ((r = read_full(rc->fd, body, clen)) != 1) {
+	if ((r = need_rx(rc, ND_REC_HDR_LEN + clen)) != 1) {
 		if (r == 0)
 			errno = EPROTO;
 		return -1;
 	}
+	h = rc->rxbuf + rc->rxnext;	/* need_rx may have moved it */
+	body = h + ND_REC_HDR_LEN;
+	rc->rxnext += ND_REC_HDR_LEN + clen;
 	clen -= ND_TAG_LEN;
 	dir_nonce(&rc->rx, nonce);
 	if (crypto_aead_open(rc->rx.aead, nonce, h, ND_REC_HDR_LEN, body,
@@ -302,6 +381,7 @@ read_record(struct record_conn *rc, size_t *len, uint8_t *type)
 		return -1;
 	}
 	rc->rx.seq++;
+	*pos = (size_t)(body - rc->rxbuf);
 	return inner_type(body, clen, len, type);
 }
 
@@ -309,20 +389,19 @@ read_record(struct record_conn *rc, size_t *len, uint8_t *type)
 static int
 next_record(struct record_conn *rc)
 {
-	const uint8_t *body = rc->rxbuf + ND_REC_HDR_LEN;
-	size_t len;
+	size_t pos, len;
 	uint8_t type;
 	int r;
 
-	if ((r = read_record(rc, &len, &type)) != 1)
+	if ((r = read_record(rc, &pos, &len, &type)) != 1)
 		return r;
 	if (type == ND_REC_TYPE_DATA) {
-		rc->rxpos = ND_REC_HDR_LEN;
-		rc->rxlen = ND_REC_HDR_LEN + len;
+		rc->rxpos = pos;
+		rc->rxlen = pos + len;
 		return 1;
 	}
 	if (type == ND_REC_TYPE_HANDSHAKE && len == sizeof(key_update) &&
-	    memcmp(body, key_update, sizeof(key_update)) == 0) {
+	    memcmp(rc->rxbuf + pos, key_update, sizeof(key_update)) == 0) {
 		if (dir_update(&rc->rx) == -1)
 			return -1;
 		rc->rx_updates++;
@@ -348,6 +427,7 @@ record_recv(struct record_conn *rc, void *buf, size_t len)
 			if (r == 0)
 				errno = EPROTO;
 			rc->rxpos = rc->rxlen = 0;
+			rc->rxnext = rc->rxfill = 0;
 			return -1;
 		}
 		n = rc->rxlen - rc->rxpos;
@@ -358,4 +438,19 @@ record_recv(struct record_conn *rc, void *buf, size_t len)
 		got += n;
 	}
 	return 1;
+}
+
+int
+record_recv_ready(const struct record_conn *rc, size_t len)
+{
+	size_t have = rc->rxlen - rc->rxpos, pos = rc->rxnext, clen;
+
+	while (have < len && rc->rxfill - pos >= ND_REC_HDR_LEN) {
+		clen = header_length(rc->rxbuf + pos);
+		if (clen == 0 || rc->rxfill - pos - ND_REC_HDR_LEN < clen)
+			break;
+		have += clen - REC_MIN_CIPHERTEXT;
+		pos += ND_REC_HDR_LEN + clen;
+	}
+	return have >= len;
 }

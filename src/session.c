@@ -29,11 +29,17 @@
 #define KEEPALIVE_INTVL		10
 #define KEEPALIVE_CNT		6
 
-/* One request on its way through the worker queue. */
+/*
+ * One request from the reader to the reply queue, maybe through the
+ * worker queue.  It counts in the session's inflight until it is sent.
+ */
 struct sess_req {
 	struct workq_job job;		/* first */
+	STAILQ_ENTRY(sess_req) next;	/* in the reply queue */
 	struct session *s;
 	struct request req;
+	struct nd_reply reply;		/* once answered */
+	uint32_t rlen;			/* bytes of data after the reply */
 	uint32_t len;			/* of data */
 	uint8_t data[];			/* READ result or WRITE payload */
 };
@@ -393,34 +399,118 @@ sess_handshake(struct session *s)
 
 /* Data phase. */
 
-static void
-sess_send_reply(struct session *s, uint64_t handle, uint32_t error,
-    const void *data, size_t len)
+/* Writes n replies and frees them: the bytes of budget they held. */
+static size_t
+sess_write_batch(struct session *s, struct sess_req **batch, int n)
 {
-	struct reply rep = { .error = error, .handle = handle };
-	struct nd_reply w;
-	int failed = 0;
-	struct iovec iov[2] = {
-		{ &w, sizeof(w) }, { (void *)(uintptr_t)data, len },
-	};
+	struct iovec iov[2 * SESSION_SEND_BATCH];
+	size_t bytes = 0;
+	int i, k = 0;
 
-	reply_encode(&rep, &w);
-	pthread_mutex_lock(&s->send_lock);
+	for (i = 0; i < n; i++) {
+		iov[k].iov_base = &batch[i]->reply;
+		iov[k++].iov_len = sizeof(batch[i]->reply);
+		if (batch[i]->rlen == 0)
+			continue;
+		iov[k].iov_base = batch[i]->data;
+		iov[k++].iov_len = batch[i]->rlen;
+	}
 	if (atomic_load(&s->send_error) == 0 &&
-	    record_sendv(&s->rc, iov, len > 0 ? 2 : 1) == -1) {
+	    record_sendv(&s->rc, iov, k) == -1) {
 		atomic_store(&s->send_error, errno != 0 ? errno : EIO);
 		shutdown(s->fd, SHUT_RDWR);	/* wakes a reading reader */
-		failed = 1;
 	}
-	pthread_mutex_unlock(&s->send_lock);
-	if (failed) {			/* and a waiting one */
-		pthread_mutex_lock(&s->lock);
-		pthread_cond_broadcast(&s->cond);
-		pthread_mutex_unlock(&s->lock);
+	for (i = 0; i < n; i++) {
+		bytes += batch[i]->len;
+		free(batch[i]);
 	}
+	return bytes;
 }
 
-/* Wait until the request fits in the session's budget, then count it. */
+/*
+ * Sends the queued replies.  Called locked with no sender and replies
+ * queued; the caller is the sender until they are all out, and returns
+ * locked.  A failed send ends the connection: what is queued then is
+ * dropped, since nobody can read it.
+ */
+static void
+sess_send_locked(struct session *s)
+{
+	struct sess_req *batch[SESSION_SEND_BATCH];
+	size_t bytes;
+	int n;
+
+	s->sending = 1;
+	do {
+		for (n = 0; n < SESSION_SEND_BATCH &&
+		    !STAILQ_EMPTY(&s->replies); n++) {
+			batch[n] = STAILQ_FIRST(&s->replies);
+			STAILQ_REMOVE_HEAD(&s->replies, next);
+			s->reply_bytes -= sizeof(batch[n]->reply) +
+			    batch[n]->rlen;
+		}
+		s->nreplies -= (unsigned)n;
+		pthread_mutex_unlock(&s->lock);
+		bytes = sess_write_batch(s, batch, n);
+		pthread_mutex_lock(&s->lock);
+		s->inflight -= (unsigned)n;
+		s->inflight_bytes -= bytes;
+		pthread_cond_broadcast(&s->cond);
+	} while (!STAILQ_EMPTY(&s->replies));
+	s->sending = 0;
+}
+
+/*
+ * Sends what is queued unless another thread is at it.  For the reader,
+ * before it may wait: it is no longer there to send what it held back.
+ */
+static void
+sess_flush(struct session *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->reader_busy = 0;
+	if (!s->sending && !STAILQ_EMPTY(&s->replies))
+		sess_send_locked(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * Queues the reply to r.  While the reader is busy with requests at hand
+ * it sends the queue before it waits for more (sess_flush), so replies
+ * stay queued until then, or until enough of them wait; otherwise the
+ * thread that answers sends, unless another is at it.
+ */
+static void
+sess_answer(struct sess_req *r, uint32_t error)
+{
+	struct session *s = r->s;
+	struct reply rep = { .error = error, .handle = r->req.handle };
+
+	reply_encode(&rep, &r->reply);
+	r->rlen = r->req.type == ND_CMD_READ && error == ND_OK ? r->len : 0;
+	pthread_mutex_lock(&s->lock);
+	STAILQ_INSERT_TAIL(&s->replies, r, next);
+	s->reply_bytes += sizeof(r->reply) + r->rlen;
+	s->nreplies++;
+	if (!s->sending && (!s->reader_busy ||
+	    s->reply_bytes >= SESSION_REPLY_BATCH ||
+	    s->nreplies >= SESSION_REPLY_HOLD))
+		sess_send_locked(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Before the reader may wait for the next len bytes from the client. */
+static void
+sess_need(struct session *s, size_t len)
+{
+	if (!record_recv_ready(&s->rc, len))
+		sess_flush(s);
+}
+
+/*
+ * Wait until the request fits in the session's budget, then count it.
+ * Replies held back count too: they go out before the reader waits.
+ */
 static int
 sess_reserve(struct session *s, size_t bytes)
 {
@@ -429,8 +519,14 @@ sess_reserve(struct session *s, size_t bytes)
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping && !atomic_load(&s->send_error) &&
 	    (s->inflight >= ND_MAX_INFLIGHT || (s->inflight > 0 &&
-	    s->inflight_bytes + bytes > SESSION_MAX_INFLIGHT_BYTES)))
-		pthread_cond_wait(&s->cond, &s->lock);
+	    s->inflight_bytes + bytes > SESSION_MAX_INFLIGHT_BYTES))) {
+		s->reader_busy = 0;
+		if (!s->sending && !STAILQ_EMPTY(&s->replies))
+			sess_send_locked(s);
+		else
+			pthread_cond_wait(&s->cond, &s->lock);
+	}
+	s->reader_busy = 1;
 	if (s->stopping || atomic_load(&s->send_error))
 		r = -1;
 	else {
@@ -439,6 +535,15 @@ sess_reserve(struct session *s, size_t bytes)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return r;
+}
+
+/* Counts a reply that must go out whatever the budget says. */
+static void
+sess_count(struct session *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->inflight++;
+	pthread_mutex_unlock(&s->lock);
 }
 
 static void
@@ -451,7 +556,7 @@ sess_release(struct session *s, size_t bytes)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Free a request and give its budget back.  The session may go away after. */
+/* Free an unanswered request and give its budget back. */
 static void
 sess_req_done(struct sess_req *r)
 {
@@ -493,9 +598,7 @@ sess_job(struct workq_job *job)
 		error = ND_EIO;		/* nobody to tell the result to */
 	else
 		error = sess_exec(s->export, &r->req, r->data);
-	sess_send_reply(s, r->req.handle, error, r->data,
-	    r->req.type == ND_CMD_READ && error == ND_OK ? r->len : 0);
-	sess_req_done(r);
+	sess_answer(r, error);
 }
 
 /*
@@ -513,14 +616,14 @@ sess_inline(struct session *s, struct sess_req *r)
 	if (q->type == ND_CMD_READ) {
 		if (!export_read_cached(s->export, r->data, r->len, q->offset))
 			return 0;
-		sess_send_reply(s, q->handle, ND_OK, r->data, r->len);
+		sess_answer(r, ND_OK);
 		return 1;
 	}
 	if (q->type != ND_CMD_WRITE || (q->flags & ND_CMD_FLAG_FUA) ||
 	    ((q->offset | q->length) & (ND_PREF_BLOCK - 1)))
 		return 0;
 	error = export_write(s->export, r->data, r->len, q->offset, 0);
-	sess_send_reply(s, q->handle, error, NULL, 0);
+	sess_answer(r, error);
 	return 1;
 }
 
@@ -538,6 +641,18 @@ sess_req_new(struct session *s, const struct request *q, uint32_t len)
 	return r;
 }
 
+/* An error reply on the way out of the session; skipped without memory. */
+static void
+sess_answer_last(struct session *s, const struct request *q, uint32_t error)
+{
+	struct sess_req *r;
+
+	if ((r = sess_req_new(s, q, 0)) == NULL)
+		return;
+	sess_count(s);
+	sess_answer(r, error);
+}
+
 /* One request: NULL, or why the session must end. */
 static const char *
 sess_request(struct session *s, const struct request *q)
@@ -548,7 +663,7 @@ sess_request(struct session *s, const struct request *q)
 	int rv;
 
 	if (q->type == ND_CMD_WRITE && !request_has_payload(q, &s->limits)) {
-		sess_send_reply(s, q->handle, ND_EINVAL, NULL, 0);
+		sess_answer_last(s, q, ND_EINVAL);
 		snprintf(s->why, sizeof(s->why), "WRITE of %u bytes exceeds "
 		    "max_payload %u", q->length, s->limits.max_payload);
 		return s->why;
@@ -559,22 +674,21 @@ sess_request(struct session *s, const struct request *q)
 		return sess_stop_why(s);
 	if ((r = sess_req_new(s, q, len)) == NULL) {
 		sess_release(s, len);
-		sess_send_reply(s, q->handle, ND_ENOMEM, NULL, 0);
+		sess_answer_last(s, q, ND_ENOMEM);
 		return "out of memory";		/* cannot skip a payload */
 	}
-	if (q->type == ND_CMD_WRITE &&
-	    (rv = record_recv(&s->rc, r->data, len)) != 1) {
-		sess_req_done(r);
-		return sess_trunc_why(s, rv, "WRITE payload");
+	if (q->type == ND_CMD_WRITE) {
+		sess_need(s, len);
+		if ((rv = record_recv(&s->rc, r->data, len)) != 1) {
+			sess_req_done(r);
+			return sess_trunc_why(s, rv, "WRITE payload");
+		}
 	}
 	if (error != ND_OK) {
 		log_debug("%s: %s: error %u", s->peer,
 		    request_cmd_name(q->type), error);
-		sess_send_reply(s, q->handle, error, NULL, 0);
-		sess_req_done(r);
-	} else if (sess_inline(s, r))
-		sess_req_done(r);
-	else
+		sess_answer(r, error);
+	} else if (!sess_inline(s, r))
 		workq_submit(s->wq, &r->job);
 	return NULL;
 }
@@ -591,6 +705,7 @@ sess_serve(struct session *s)
 	for (;;) {
 		if ((why = sess_stop_why(s)) != NULL)
 			return why;
+		sess_need(s, sizeof(w));
 		if ((r = record_recv(&s->rc, &w, sizeof(w))) != 1)
 			return sess_read_why(s, r, "request");
 		if (request_decode(&w, &q) == -1)
@@ -602,13 +717,21 @@ sess_serve(struct session *s)
 	}
 }
 
-/* Wait for the requests in flight: their replies are sent or fail. */
+/*
+ * Wait for the requests in flight: their replies are sent or fail, and
+ * no thread is sending any more.
+ */
 static void
 sess_drain(struct session *s)
 {
 	pthread_mutex_lock(&s->lock);
-	while (s->inflight > 0)
-		pthread_cond_wait(&s->cond, &s->lock);
+	s->reader_busy = 0;
+	while (s->inflight > 0 || s->sending) {
+		if (!s->sending && !STAILQ_EMPTY(&s->replies))
+			sess_send_locked(s);
+		else
+			pthread_cond_wait(&s->cond, &s->lock);
+	}
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -665,7 +788,7 @@ session_new(struct server *srv, struct workq *wq, int fd,
 	server_addr_str(peer, s->peer, sizeof(s->peer));
 	s->hs_timeout = hs_timeout;
 	s->handshaking = 1;
-	pthread_mutex_init(&s->send_lock, NULL);
+	STAILQ_INIT(&s->replies);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	return s;
@@ -695,7 +818,6 @@ session_free(struct session *s)
 {
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
-	pthread_mutex_destroy(&s->send_lock);
 	free(s);
 }
 

@@ -1,7 +1,10 @@
 /*
  * One client connection: the handshake, then a reader that decodes the
- * requests and hands them to the worker queue; the workers do the I/O and
- * send the replies.  Each session runs on its own detached thread.
+ * requests and runs those that cannot block itself, handing the others to
+ * the worker queue.  Answered requests wait in the session's reply queue;
+ * whoever answers one while no thread is sending becomes the sender and
+ * writes everything queued, as few records and system calls as it takes.
+ * Each session runs on its own detached thread.
  */
 #ifndef SESSION_H
 #define SESSION_H
@@ -25,6 +28,17 @@ struct workq;
 #define SESSION_STACK_SIZE		(256 * 1024)
 /* Seconds a reply may wait for the client to read: a stuck client must not hold the workers forever. */
 #define SESSION_SEND_TIMEOUT		60
+/*
+ * Replies held back while the reader has more requests at hand, in bytes
+ * and in number: then they go out, so that the client gets work
+ * meanwhile.
+ */
+#define SESSION_REPLY_BATCH		(64 * 1024)
+#define SESSION_REPLY_HOLD		16
+/* Replies one send takes from the queue. */
+#define SESSION_SEND_BATCH		64
+
+struct sess_req;
 
 struct session {
 	TAILQ_ENTRY(session) entry;	/* the server's list */
@@ -44,15 +58,19 @@ struct session {
 	struct record_conn rc;
 	int rc_ready;
 
-	pthread_mutex_t send_lock;	/* rc.tx */
 	atomic_int send_error;		/* errno of a failed send, else 0 */
 
 	pthread_mutex_t lock;		/* what follows */
 	pthread_cond_t cond;
 	int handshaking;
 	int stopping;
-	unsigned inflight;
+	unsigned inflight;		/* requests read and not yet sent */
 	size_t inflight_bytes;
+	STAILQ_HEAD(, sess_req) replies;	/* answered, to be sent */
+	size_t reply_bytes;		/* in replies */
+	unsigned nreplies;
+	int sending;			/* a thread owns rc.tx and sends replies */
+	int reader_busy;		/* has requests at hand; sends before it waits */
 };
 
 struct session *session_new(struct server *, struct workq *, int fd,
