@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages netdisk needs that are not installed yet.
 #
-#   contrib/deps.sh            build and test dependencies
+#   contrib/deps.sh            build and test dependencies (kernel tests
+#                              included)
 #   contrib/deps.sh --bench    the same, plus what contrib/bench.sh needs
 #
 # Only missing packages are installed, and "apt-get update" runs only if
@@ -15,12 +16,19 @@ BUILD="build-essential autoconf automake pkg-config libmbedtls-dev libinih-dev l
 # images; e2fsprogs (filefrag: holes in copied files) and jq (checks JSON
 # output), without which some test cases are skipped.
 TEST="coreutils util-linux e2fsprogs jq"
+# Kernel tests (t/kernel): QEMU, static busybox, cpio and kmod for the
+# guests' initramfs, xz/zstd for Debian's compressed modules, pahole for
+# the 6.12 kernel build tree, fio inside the guests (e2fsprogs, above,
+# gives them mkfs.ext4 and e2fsck).  t/kernel/fetch-kernels.sh installs
+# the same host tools when one is missing, plus the gcc-N the kernel
+# headers were configured with (gcc-12 on Debian 12, in build-essential).
+KERNEL="qemu-system-x86 busybox-static cpio kmod xz-utils zstd pahole fio"
 # Benchmarks (optional, installed by contrib/bench.sh itself): fio with its
 # libnbd ioengine as the userspace NBD client, nbd-server as the plaintext
 # NBD peer (jq, above, reads fio's JSON output).
 BENCH="fio nbd-server"
 
-want="$BUILD $TEST"
+want="$BUILD $TEST $KERNEL"
 case "${1:-}" in
 --bench)	want="$want $BENCH" ;;
 "")		;;

@@ -1,15 +1,18 @@
 #!/bin/bash
 # run-guest.sh - boot one kernel test guest under QEMU and judge the run
 #
-# Usage: run-guest.sh [-t SECONDS] [-l LOGFILE] [-a CMDLINE] [-v]
-#            VMLINUZ INITRAMFS
+# Usage: run-guest.sh [-t SECONDS] [-l LOGFILE] [-r FILE] [-c CPUS]
+#            [-a CMDLINE] [-v] VMLINUZ INITRAMFS
 #
 #   -t SECONDS  hard limit for the whole boot, test and power-off (120)
 #   -l LOGFILE  keep the serial console log there (default: a temporary file)
+#   -r FILE     a second serial port, the guest's /dev/ttyS1, into FILE: a
+#               channel for test results that kernel messages cannot split
+#   -c CPUS     virtual CPUs (2)
 #   -a CMDLINE  more kernel command line
 #   -v          print the whole console log afterwards
 #
-# QEMU emulates the CPU (TCG, no KVM): -cpu max, 1 GiB, 2 CPUs, no network
+# QEMU emulates the CPU (TCG, no KVM): -cpu max, 1 GiB, 2 CPUs (-c), no network
 # card (the guest has loopback only), the console on ttyS0 into the log.
 # The kernel runs with panic=-1 panic_on_warn=1 oops=panic, so a warning or
 # an oops ends the guest at once (-no-reboot).
@@ -27,12 +30,14 @@ END_MARKER="NETDISK-KTEST-END"
 PROBLEMS='WARNING:|BUG:|kernel BUG at|Oops|lockdep|possible circular locking|hung_task|blocked for more than|Kernel panic|general protection fault|UBSAN:|KASAN:|refcount_t:|list_add corruption|list_del corruption'
 limit=120
 log=""
+results=""
+cpus=2
 append=""
 verbose=no
 
 usage() {
-	echo "usage: run-guest.sh [-t SECONDS] [-l LOGFILE] [-a CMDLINE] [-v]" \
-	    "VMLINUZ INITRAMFS" >&2
+	echo "usage: run-guest.sh [-t SECONDS] [-l LOGFILE] [-r FILE] [-c CPUS]" \
+	    "[-a CMDLINE] [-v] VMLINUZ INITRAMFS" >&2
 	exit 2
 }
 
@@ -46,10 +51,12 @@ fail() {
 	exit "$1"
 }
 
-while getopts t:l:a:v opt; do
+while getopts t:l:r:c:a:v opt; do
 	case $opt in
 	t) limit=$OPTARG ;;
 	l) log=$OPTARG ;;
+	r) results=$OPTARG ;;
+	c) cpus=$OPTARG ;;
 	a) append="$append $OPTARG" ;;
 	v) verbose=yes ;;
 	*) usage ;;
@@ -67,11 +74,16 @@ if test -z "$log"; then
 	trap 'rm -f "$log"' EXIT
 fi
 : >"$log"
+serial2=()
+if test -n "$results"; then
+	: >"$results" || fail 125 "cannot write $results"
+	serial2=(-serial "file:$results")
+fi
 
 timeout -k 5 "$limit" qemu-system-x86_64 \
-    -accel tcg -cpu max -m 1024 -smp 2 \
+    -accel tcg -cpu max -m 1024 -smp "$cpus" \
     -nodefaults -nographic -no-reboot -nic none \
-    -serial "file:$log" \
+    -serial "file:$log" "${serial2[@]}" \
     -kernel "$kernel" -initrd "$initrd" \
     -append "console=ttyS0 panic=-1 panic_on_warn=1 oops=panic$append" \
     </dev/null >"$log.qemu" 2>&1

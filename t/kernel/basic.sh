@@ -1,0 +1,22 @@
+#!/bin/bash
+# basic.sh - netdisk.ko in a guest of each kernel series: the protocol test
+# vectors in the kernel, KeyUpdates every 3 records, attach with modprobe
+# parameters and with netdiskctl (list, detach), size, read-only flag and
+# queue limits as the server announces them, ext4 (mkfs, files, e2fsck
+# -fn, sha256 after a fresh attach), a read-only export, refused attaches
+# and their messages, the key nowhere in the kernel log, sysfs or /proc,
+# attach/detach lines balanced.
+# The checks are in guest-basic.sh; lib.sh boots the guests.
+
+here=$(cd "$(dirname "$0")" && pwd)
+: "${top_srcdir:=$(cd "$here/../.." && pwd)}"
+# shellcheck source=../functions.sh
+. "$top_srcdir/t/functions.sh"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+kt_start mkfs.ext4 e2fsck
+files=(mkfs.ext4=/sbin/mkfs.ext4 e2fsck=/sbin/e2fsck)
+test -f /etc/mke2fs.conf && files+=(/etc/mke2fs.conf)
+kt_run_all guest-basic.sh 240 -- "${files[@]}"
+kt_end

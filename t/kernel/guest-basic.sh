@@ -1,0 +1,275 @@
+# guest-basic.sh - the guest side of t/kernel/basic.sh (busybox sh)
+#
+# The protocol test vectors in the kernel; KeyUpdates every 3 records
+# (rekey_limit=3) with data intact; attach with modprobe parameters and
+# with netdiskctl (list, list --json, detach); each device as the server
+# describes its export; ext4 written, checked and read back through a fresh attach; a read-only
+# export; refused attaches (wrong key, unknown export, busy, refused,
+# unreachable) with their messages and no device left; the key nowhere in
+# the kernel log, sysfs or /proc; every attach line with its detach line.
+# Results as guest-lib.sh describes.
+
+. /guest-lib.sh
+
+# device_as_announced DEV EXPORT LABEL: capacity, read-only flag, block
+# sizes, largest request, write cache, FUA, discard and write zeroes of DEV
+# as "netdiskctl info EXPORT" reported them.
+device_as_announced() {
+	local q=/sys/block/$1/queue flags want got
+
+	flags=" $(sed -n 's/^flags: //p' "$W/info.$2") "
+	want="size=$(info_field "$2" size)"
+	want="$want ro=$(test "$(info_field "$2" readonly)" = yes && echo 1 || echo 0)"
+	want="$want lbs=$(info_field "$2" block_size)"
+	want="$want pbs=$(info_field "$2" preferred_block_size)"
+	want="$want max_kb=$(($(info_field "$2" max_payload) / 1024))"
+	case $flags in
+	*" flush "*) want="$want cache=write back" ;;
+	*) want="$want cache=write through" ;;
+	esac
+	case $flags in
+	*" flush "*) case $flags in *" fua "*) want="$want fua=1" ;; *) want="$want fua=0" ;; esac ;;
+	*) want="$want fua=0" ;;
+	esac
+	case $flags in *" trim "*) want="$want discard=yes" ;; *) want="$want discard=no" ;; esac
+	case $flags in
+	*" write_zeroes "*) want="$want zeroes=yes" ;;
+	*) want="$want zeroes=no" ;;
+	esac
+	got="size=$(blockdev --getsize64 "/dev/$1") ro=$(cat "/sys/block/$1/ro")"
+	got="$got lbs=$(cat $q/logical_block_size) pbs=$(cat $q/physical_block_size)"
+	got="$got max_kb=$(cat $q/max_hw_sectors_kb) cache=$(cat $q/write_cache)"
+	got="$got fua=$(cat $q/fua)"
+	got="$got discard=$(test "$(cat $q/discard_max_hw_bytes)" -gt 0 && echo yes || echo no)"
+	got="$got zeroes=$(test "$(cat $q/write_zeroes_max_bytes)" -gt 0 && echo yes || echo no)"
+	is "$3: /dev/$1 is the export as the server announced it" "$got" "$want"
+}
+
+# sha_dev DEV OFFSET_MIB LENGTH_MIB: sha256 of a range of a block device,
+# read with O_DIRECT (not for files: tmpfs has no O_DIRECT before 6.6).
+sha_dev() {
+	dd if="$1" bs=1M skip="$2" count="$3" iflag=direct 2>/dev/null |
+	    sha256sum | cut -d' ' -f1
+}
+
+setup
+demo_size=$(info_field demo size)
+
+run netdiskctl attach -k key $URI/demo
+is "netdiskctl attach without the module: exit 1" "$st" 1
+is "... message" "$err" "netdiskctl: netdisk kernel module not loaded (modprobe netdisk)"
+
+# ---- the protocol test vectors, in the kernel; then records with a
+# KeyUpdate every 3 records each way (rekey_limit=3)
+log_mark
+run modprobe netdisk selftest=1 rekey_limit=3
+check "modprobe netdisk selftest=1 rekey_limit=3" test $st = 0 || show
+is "the shared protocol test vectors pass in the kernel" \
+    "$(log_since | grep 'netdisk: selftest' | sed 's/^\[[^]]*\] //')" \
+    "netdisk: selftest passed"
+run netdiskctl attach -k key --conns 2 $URI/demo
+is "rekey_limit=3: netdiskctl attach --conns 2: /dev/netdisk0" "$st $out" "0 /dev/netdisk0" || show
+dd if=/dev/urandom of=data bs=64k count=64 2>/dev/null
+run dd if=data of=/dev/netdisk0 bs=64k oflag=direct
+check "... 4 MiB written (a KeyUpdate every 3 records)" test $st = 0 || show
+is "... and read back" "$(sha_dev /dev/netdisk0 0 4)" "$(sha256sum <data | cut -d' ' -f1)"
+is "... no reconnect, still connected" \
+    "$(attr netdisk0 reconnects) $(attr netdisk0 state)" "0 connected"
+run netdiskctl detach netdisk0
+check "... detach" test $st = 0 || show
+run rmmod netdisk
+check "rmmod netdisk" test $st = 0 || show
+
+# ---- attach with modprobe parameters
+log_mark
+run modprobe netdisk address=127.0.0.1 port=$PORT export=demo key="$(cat bad.key)"
+check "modprobe with the wrong key fails" test $st != 0
+like "... modprobe says the key was rejected" "$err" "Key was rejected by service"
+like "... the kernel log says why" "$(log_since | grep 'netdisk: 127')" \
+    "netdisk: 127\\.0\\.0\\.1:$PORT/demo: authentication failed \\(wrong key or no such export\\)"
+check "... no module left loaded, no device" \
+    test ! -d /sys/module/netdisk -a "$(ndevs)" = 0
+
+log_mark
+run modprobe netdisk address=127.0.0.1 port=$PORT export=demo key="$(cat key)" conns=2
+check "modprobe netdisk address= port= export= key= conns=2 attaches" \
+    test $st = 0 -a -b /dev/netdisk0 || show
+is "... kernel log: attached" "$(log_since | grep -o 'netdisk0: attached.*')" \
+    "netdisk0: attached 127.0.0.1:$PORT/demo"
+is "... sysfs: server, export, state, connections" \
+    "$(attr netdisk0 server) $(attr netdisk0 export) $(attr netdisk0 state) $(attr netdisk0 connections)" \
+    "127.0.0.1:$PORT demo connected 2"
+device_as_announced netdisk0 demo "modprobe attach"
+check "... the key parameter is not in sysfs" \
+    test ! -e /sys/module/netdisk/parameters/key
+dd if=/dev/urandom of=data bs=1M count=4 2>/dev/null
+want=$(sha256sum <data | cut -d' ' -f1)
+run dd if=data of=/dev/netdisk0 bs=1M seek=8 oflag=direct
+check "... 4 MiB written with O_DIRECT" test $st = 0 || show
+is "... and read back with O_DIRECT" "$(sha_dev /dev/netdisk0 8 4)" "$want"
+is "... the server's file holds them" \
+    "$(dd if=demo.img bs=1M skip=8 count=4 2>/dev/null | sha256sum | cut -d' ' -f1)" "$want"
+check "no key in the kernel log, sysfs, /proc/*/cmdline or environ (modprobe attach)" \
+    key_leaks "modprobe attach"
+log_mark
+run rmmod netdisk
+check "rmmod netdisk detaches the modprobe device" \
+    test $st = 0 -a ! -e /sys/block/netdisk0 -a ! -d /sys/module/netdisk || show
+is "... kernel log: detached" "$(log_since | grep -o 'netdisk0: detached.*')" \
+    "netdisk0: detached"
+
+# ---- attach with netdiskctl
+run modprobe netdisk
+check "modprobe netdisk (no device)" test $st = 0 -a "$(ndevs)" = 0 || show
+run netdiskctl attach -k key $URI/demo
+is "netdiskctl attach prints /dev/netdisk0" "$st $out" "0 /dev/netdisk0" || show
+device_as_announced netdisk0 demo "netdiskctl attach"
+conns=$(attr netdisk0 connections)
+is "... one connection per CPU by default" "$conns" "$(grep -c '^processor' /proc/cpuinfo)"
+run netdiskctl list
+is "netdiskctl list shows it" "$out" \
+    "/dev/netdisk0 server=127.0.0.1:$PORT export=demo state=connected connections=$conns size=$demo_size reconnects=0"
+run netdiskctl list --json
+is "netdiskctl list --json" "$out" \
+    "[{\"device\":\"/dev/netdisk0\",\"server\":\"127.0.0.1:$PORT\",\"export\":\"demo\",\"state\":\"connected\",\"connections\":$conns,\"size\":$demo_size,\"reconnects\":0}]"
+is "... data written by the modprobe device are there" "$(sha_dev /dev/netdisk0 8 4)" "$want"
+
+# ---- ext4: write, check, read back through a fresh attach
+run mkfs.ext4 -q -F /dev/netdisk0
+check "mkfs.ext4 /dev/netdisk0" test $st = 0 || show
+mkdir -p /mnt
+run mount -t ext4 /dev/netdisk0 /mnt
+check "mount" test $st = 0 || show
+mkdir -p /mnt/small /mnt/big/deep
+for n in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+	dd if=/dev/urandom of=/mnt/small/f$n bs=$((n * 409 + 1)) count=1 2>/dev/null
+done
+for n in 1 2 3 4; do
+	dd if=/dev/urandom of=/mnt/big/deep/g$n bs=64k count=$((n * 24 + 1)) 2>/dev/null
+done
+dd if=/dev/urandom of=/mnt/big/odd bs=1000001 count=3 2>/dev/null
+(cd /mnt && find . -type f | sort | xargs sha256sum) >sums
+nfiles=$(wc -l <sums)
+run umount /mnt
+check "umount after writing $nfiles files" test $st = 0 -a "$nfiles" = 25 || show
+run netdiskctl detach /dev/netdisk0
+check "detach" test $st = 0 -a ! -e /sys/block/netdisk0 || show
+run netdiskctl detach /dev/netdisk0
+is "detach again: exit 2" "$st" 2
+is "... message" "$err" "netdiskctl: /dev/netdisk0: not attached"
+run netdiskctl attach -k key $URI/demo
+is "attach again (nothing cached in the guest)" "$st $out" "0 /dev/netdisk0" || show
+run e2fsck -fn /dev/netdisk0
+check "e2fsck -fn: clean" test $st = 0 || { show; diag_file $W/run.out; }
+run mount -t ext4 /dev/netdisk0 /mnt
+check "mount again" test $st = 0 || show
+run sh -c "cd /mnt && sha256sum -c $W/sums"
+check "sha256 of every file unchanged" test $st = 0 || diag_file $W/run.out
+is "... and no file more or less" "$(find /mnt -type f | wc -l)" "$nfiles"
+run umount /mnt
+check "umount" test $st = 0 || show
+
+# ---- a read-only export
+run netdiskctl attach -k key $URI/ro
+is "netdiskctl attach of the read-only export: /dev/netdisk1" "$st $out" "0 /dev/netdisk1" || show
+device_as_announced netdisk1 ro "read-only export"
+is "... the device is read-only" "$(cat /sys/block/netdisk1/ro) $(blockdev --getro /dev/netdisk1)" "1 1"
+is "... its content is the server's file" \
+    "$(dd if=/dev/netdisk1 bs=64k iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)" "$ro_sha"
+run dd if=/dev/zero of=/dev/netdisk1 bs=4k count=1 oflag=direct
+check "... a write is refused" test $st != 0 || show
+like "... with EPERM, EROFS or EACCES" "$err" \
+    "Operation not permitted|Read-only file system|Permission denied"
+is "... the server's file is unchanged" "$(sha256sum <ro.img | cut -d' ' -f1)" "$ro_sha"
+
+# a read-only client of the read-write export, over IPv6, the key file
+# from NETDISK_KEYFILE
+NETDISK_KEYFILE=$W/key run netdiskctl attach --ro "netdisk://[::1]/demo"
+is "netdiskctl attach --ro of demo over IPv6: /dev/netdisk2" "$st $out" "0 /dev/netdisk2" || show
+is "... server [::1]:$PORT, read-only" \
+    "$(attr netdisk2 server) $(cat /sys/block/netdisk2/ro)" "[::1]:$PORT 1"
+run dd if=/dev/zero of=/dev/netdisk2 bs=4k count=1 oflag=direct
+check "... a write is refused" test $st != 0 || show
+run mount -t ext4 -o ro /dev/netdisk2 /mnt
+check "... the ext4 written through netdisk0 mounts read-only" test $st = 0 || show
+run sh -c "cd /mnt && sha256sum -c $W/sums"
+check "... every file reads back" test $st = 0 || diag_file $W/run.out
+umount /mnt
+
+# ---- refused attaches: the message, no device left
+msg="netdiskctl: 127.0.0.1:$PORT: authentication failed (wrong key or no such export)"
+log_mark
+run netdiskctl attach -k bad.key $URI/demo
+is "wrong key: exit 4" "$st" 4
+is "... message" "$err" "$msg"
+is "... no device, no output" "$(ndevs) $out" "3 "
+like "... kernel log" "$(log_since | grep 'netdisk: ')" \
+    "netdisk: 127\\.0\\.0\\.1:$PORT/demo: authentication failed \\(wrong key or no such export\\)"
+log_mark
+run netdiskctl attach -k key $URI/nosuch
+is "unknown export: exit 4" "$st" 4
+is "... message" "$err" "$msg"
+is "... no device" "$(ndevs)" 3
+like "... kernel log" "$(log_since | grep 'netdisk: ')" \
+    "netdisk: 127\\.0\\.0\\.1:$PORT/nosuch: authentication failed \\(wrong key or no such export\\)"
+# the control file itself (the shell's echo: no process has the key in
+# its arguments)
+log_mark
+echo "address=127.0.0.1 export=demo key=$(cat bad.key)" 2>$W/add.err >/sys/bus/netdisk/add
+st=$?
+check "wrong key written to /sys/bus/netdisk/add: the write fails" test $st != 0
+like "... with EKEYREJECTED" "$(cat $W/add.err)" "Key was rejected by service"
+is "... no device" "$(ndevs)" 3
+log_mark
+run netdiskctl attach -k key $URI/demo
+is "second read-write client of demo: exit 5" "$st" 5
+is "... message" "$err" "netdiskctl: 127.0.0.1:$PORT: export busy (in use by another client)"
+is "... no device" "$(ndevs)" 3
+like "... kernel log" "$(log_since | grep 'netdisk: ')" "/demo: export busy"
+run netdiskctl attach -k key netdisk://127.0.0.1:1/demo
+is "connection refused: exit 3" "$st" 3
+is "... message" "$err" "netdiskctl: 127.0.0.1:1: connection refused"
+is "... no device" "$(ndevs)" 3
+run timeout 60 netdiskctl attach -k key netdisk://10.99.0.1/demo
+is "unreachable server: exit 3" "$st" 3
+like "... message" "$err" "^netdiskctl: 10\\.99\\.0\\.1:$PORT: server unreachable"
+is "... no device" "$(ndevs)" 3
+
+check "no key in the kernel log, sysfs, /proc/*/cmdline or environ (3 devices)" \
+    key_leaks "3 devices attached"
+
+# an attach that waits for a stopped server: its process shows no key
+run netdiskctl detach netdisk1
+check "detach netdisk1" test $st = 0 -a ! -e /sys/block/netdisk1 || show
+kill -STOP "$SRV"
+netdiskctl attach -k key --ro --conns 2 netdisk://localhost/ro >$W/bg.out 2>$W/bg.err &
+apid=$!
+sleep 2
+check "an attach to a stopped server waits in the kernel" test -d /proc/$apid
+check "... meanwhile no key in /proc/*/cmdline or environ or the kernel log" \
+    key_leaks "attach in progress" nosys
+kill -CONT "$SRV"
+wait $apid
+st=$?
+is "... and succeeds once the server runs: /dev/netdisk1" "$st $(cat $W/bg.out)" "0 /dev/netdisk1" ||
+    diag_file $W/bg.err
+is "... 2 connections, read-only" \
+    "$(attr netdisk1 connections) $(cat /sys/block/netdisk1/ro)" "2 1"
+
+# ---- detach everything, unload
+for d in netdisk2 /dev/netdisk1 0; do
+	run netdiskctl detach $d
+	check "netdiskctl detach $d" test $st = 0 || show
+done
+run netdiskctl list
+is "no device left" "$(ndevs) $st [$out]" "0 0 []"
+run rmmod netdisk
+check "rmmod netdisk" test $st = 0 -a ! -d /sys/module/netdisk || show
+check "no key in the kernel log, sysfs, /proc/*/cmdline or environ (the end)" \
+    key_leaks "the end"
+bad=$(attach_balance)
+is "every attached line of the kernel log has its detached line" "$bad" ""
+diag "netdisk lines of the kernel log:"
+dmesg | grep -E 'netdisk[0-9]*:' | grep -v 'taint' | sed 's/^/  /' >$W/klog
+diag_file $W/klog 40
+finish

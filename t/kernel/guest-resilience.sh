@@ -1,0 +1,193 @@
+# guest-resilience.sh - the guest side of t/kernel/resilience.sh (busybox sh)
+#
+# fio --verify=crc32c random read/write over 4 connections; netdiskd
+# killed with SIGKILL during a verified fio write and restarted 3 s later
+# (no I/O error, the data verify); the server gone past dead_timeout (EIO,
+# nothing hangs, the device stays until detached); detach during I/O and
+# with a mounted filesystem; rmmod; every attach line with its detach line.
+# The guest has 4 CPUs, so 4 connections have a hardware queue each.
+# Results as guest-lib.sh describes.
+
+. /guest-lib.sh
+
+FIO="fio --name=nd --filename=/dev/netdisk0 --direct=1 --ioengine=libaio
+	--bs=4k --iodepth=16 --eta=never --output=$W/fio.out"
+# 4 jobs, 8 MiB each, side by side (overlapping jobs would fail verify)
+FIO4="--numjobs=4 --size=8M --offset_increment=8M --group_reporting"
+VERIFY="--verify=crc32c --verify_fatal=1 --do_verify=1"
+
+# alive PID: running, not a zombie.
+alive() {
+	test -e "/proc/$1" && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
+not_alive() {
+	! alive "$1"
+}
+
+# reap PID SECONDS: wait for a background job for at most SECONDS; its
+# status in $st (124 if it had to be killed; busybox timeout's status is
+# 143 when it kills, so the checks take any status over 123 as a hang).
+reap() {
+	if wait_until "$2" not_alive "$1"; then
+		wait "$1"
+		st=$?
+	else
+		kill -KILL "$1" 2>/dev/null
+		st=124
+	fi
+}
+
+# fio_errors: the error lines of fio's output (--output) and its stdout
+# and stderr (fio.log).
+fio_errors() {
+	cat $W/fio.out $W/fio.log 2>/dev/null | grep -E 'err= *[1-9]|verify|error'
+}
+
+# fio_diag: fio's status and output.
+fio_diag() {
+	diag "fio exit $st"
+	diag_file $W/fio.log 10
+	diag_file $W/fio.out 30
+}
+
+# attach ARGS...: netdiskctl attach -k key ARGS $URI/demo, as /dev/netdisk0.
+attach() {
+	run netdiskctl attach -k key "$@" $URI/demo
+	is "netdiskctl attach $*: /dev/netdisk0" "$st $out" "0 /dev/netdisk0" || show
+}
+
+setup
+run modprobe netdisk
+check "modprobe netdisk" test $st = 0 || show
+
+# ---- fio over 4 connections
+n0=$(grep -c 'authenticated: export "demo"' netdiskd.log)
+attach --conns 4
+is "... 4 connections, 4 hardware queues, connected" \
+    "$(attr netdisk0 connections) $(ls /sys/block/netdisk0/mq | wc -l) $(attr netdisk0 state)" \
+    "4 4 connected"
+is "... netdiskd authenticated 4 connections" \
+    "$(($(grep -c 'authenticated: export "demo"' netdiskd.log) - n0))" 4
+t0=$(now)
+# shellcheck disable=SC2086
+$FIO $FIO4 $VERIFY --rw=randrw >$W/fio.log 2>&1
+st=$?
+check "fio --verify=crc32c randrw, 4 jobs over 4 connections ($(since "$t0") s)" \
+    test $st = 0 -a -z "$(fio_errors)" || fio_diag
+
+# ---- SIGKILL during a verified write, restart 3 s later
+log_mark
+w0=$(written_kib netdisk0)
+t0=$(now)
+# shellcheck disable=SC2086
+$FIO $FIO4 $VERIFY --rw=randwrite >$W/fio.log 2>&1 &
+fpid=$!
+wait_until 60 written_at_least netdisk0 $((w0 + 4096))
+w1=$(written_kib netdisk0)
+alive $fpid
+a=$?
+check "fio is writing ($((w1 - w0)) of 32768 KiB written) when netdiskd gets SIGKILL" \
+    test $((w1 - w0)) -ge 4096 -a $((w1 - w0)) -lt 32768 -a $a = 0
+kill_server KILL
+sleep 3
+start_server
+reap $fpid 120
+check "fio finishes without an I/O error and the data verify ($(since "$t0") s)" \
+    test $st = 0 -a -z "$(fio_errors)" || fio_diag
+wait_until 10 test "$(attr netdisk0 state)" = connected
+is "... all 4 connections back" \
+    "$(attr netdisk0 state) $(attr netdisk0 connections)" "connected 4"
+check "... reconnects counted ($(attr netdisk0 reconnects))" \
+    test "$(attr netdisk0 reconnects)" -ge 4
+log_since >$W/klog
+check "... the kernel log shows the connections lost and back" \
+    grep -q 'netdisk0: connection [0-9]* reconnected' $W/klog
+check "... and no I/O error" \
+    test -z "$(grep -E 'I/O error|netdisk0: dead' $W/klog)" || diag_file $W/klog
+
+run netdiskctl detach netdisk0
+check "detach" test $st = 0 || show
+
+# ---- the server gone past dead_timeout
+attach --conns 4 --dead-timeout 5
+is "... dead_timeout 5" "$(attr netdisk0 dead_timeout)" 5
+log_mark
+w0=$(written_kib netdisk0)
+# shellcheck disable=SC2086
+$FIO $FIO4 $VERIFY --rw=randwrite >$W/fio.log 2>&1 &
+fpid=$!
+wait_until 60 written_at_least netdisk0 $((w0 + 2048))
+check "fio is writing when netdiskd gets SIGKILL for good" alive $fpid
+kill_server KILL
+t0=$(now)
+reap $fpid 60
+t1=$(since "$t0")
+fio_errors | grep -q 'Input/output error'
+g=$?
+check "fio fails with EIO ($t1 s after SIGKILL)" test $st != 0 -a $st -lt 124 -a $g = 0 ||
+    fio_diag
+check "... after dead_timeout (5 s), within 30 s" \
+    awk -v t="$t1" 'BEGIN { exit !(t >= 4.5 && t <= 30) }'
+is "... the device is dead" "$(attr netdisk0 state)" dead
+t0=$(now)
+run timeout 20 dd if=/dev/netdisk0 of=/dev/null bs=4k count=1 iflag=direct
+t1=$(since "$t0")
+fast=$(awk -v t="$t1" 'BEGIN { print (t <= 5) ? "yes" : "no" }')
+check "... new I/O fails at once ($t1 s)" \
+    test $st != 0 -a $st -lt 124 -a $fast = yes || show
+like "... with EIO" "$err" "Input/output error"
+log_since >$W/klog
+like "... the kernel log says why" "$(grep -E 'netdisk0: (connection [0-9]+: server not back|dead)' $W/klog | head -n 2)" \
+    "server not back within 5 s"
+t0=$(now)
+run timeout 30 netdiskctl detach netdisk0
+check "... a dead device detaches ($(since "$t0") s)" \
+    test $st = 0 -a ! -e /sys/block/netdisk0 || show
+start_server
+
+# ---- detach during I/O
+attach --conns 4
+w0=$(written_kib netdisk0)
+# shellcheck disable=SC2086
+$FIO $FIO4 --rw=randrw --time_based --runtime=120 >$W/fio.log 2>&1 &
+fpid=$!
+wait_until 60 written_at_least netdisk0 $((w0 + 2048))
+check "fio is running when netdisk0 is detached" alive $fpid
+t0=$(now)
+run timeout 30 netdiskctl detach netdisk0
+check "detach during fio ($(since "$t0") s)" \
+    test $st = 0 -a ! -e /sys/block/netdisk0 || show
+reap $fpid 30
+check "... fio's I/O fails, fio ends ($(since "$t0") s)" test $st != 0 -a $st -lt 124 ||
+    fio_diag
+
+attach --conns 2
+run mkfs.ext4 -q -F /dev/netdisk0
+check "mkfs.ext4" test $st = 0 || show
+mkdir -p /mnt
+run mount -t ext4 /dev/netdisk0 /mnt
+check "mount" test $st = 0 || show
+dd if=/dev/zero of=/mnt/big bs=64k count=4000 2>/dev/null &
+dpid=$!
+wait_until 30 test -s /mnt/big
+sleep 1
+t0=$(now)
+run timeout 30 netdiskctl detach netdisk0
+check "detach with ext4 mounted and a writer ($(since "$t0") s)" \
+    test $st = 0 -a ! -e /sys/block/netdisk0 || show
+reap $dpid 30
+check "... the writer ends" test $st -lt 124
+run timeout 30 umount /mnt
+check "... umount afterwards" test $st = 0 || show
+
+# ---- unload
+is "no device left" "$(ndevs)" 0
+run timeout 30 rmmod netdisk
+check "rmmod netdisk" test $st = 0 -a ! -d /sys/module/netdisk || show
+bad=$(attach_balance)
+is "every attached line of the kernel log has its detached line" "$bad" ""
+dmesg | grep -E 'netdisk[0-9]*:' | grep -v 'taint' | sed 's/^/  /' >$W/klog
+diag "netdisk lines of the kernel log:"
+diag_file $W/klog 60
+finish
