@@ -25,6 +25,9 @@
 #include "session.h"
 #include "workq.h"
 
+/* What a read-only session announces besides ND_FLAG_READ_ONLY: no write features. */
+#define RO_SESSION_FLAGS	(ND_FLAG_FLUSH | ND_FLAG_MULTI_CONN)
+
 #define KEEPALIVE_IDLE		60	/* seconds */
 #define KEEPALIVE_INTVL		10
 #define KEEPALIVE_CNT		6
@@ -313,7 +316,7 @@ sess_export_info(struct session *s, uint32_t status,
 		return;
 	info->flags = e->flags;
 	if (s->shared)
-		info->flags |= ND_FLAG_READ_ONLY;
+		info->flags = (e->flags & RO_SESSION_FLAGS) | ND_FLAG_READ_ONLY;
 	info->size = e->size;
 	info->min_block = ND_MIN_BLOCK;
 	info->pref_block = ND_PREF_BLOCK;
