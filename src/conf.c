@@ -294,26 +294,6 @@ conf_bool(struct parser *p, const char *name, const char *value, int *out)
 		    value);
 }
 
-/* 1..65535, digits only. */
-static int
-port_parse(const char *s, size_t len, char port[8])
-{
-	unsigned long v = 0;
-	size_t i;
-
-	if (len == 0 || len > 5)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v < 1 || v > 65535)
-		return -1;
-	snprintf(port, 8, "%lu", v);
-	return 0;
-}
-
 /* Calls add for every comma or space separated word of value. */
 static void
 conf_list(struct parser *p, const char *value,
@@ -427,7 +407,7 @@ listen_parse(const char *s, struct conf_listen *l)
 		return -1;
 	memcpy(l->host, host, hlen);
 	l->host[hlen] = '\0';
-	if (port != NULL && port_parse(port, strlen(port), l->port) == -1)
+	if (port != NULL && uri_port_parse(port, strlen(port), l->port) == -1)
 		return -1;
 	if (af == AF_INET && strcmp(l->host, "*") == 0)
 		l->host[0] = '\0';
@@ -465,7 +445,7 @@ opt_listen(struct parser *p, const char *value)
 static void
 opt_port(struct parser *p, const char *value)
 {
-	if (port_parse(value, strlen(value), p->conf->port) == -1)
+	if (uri_port_parse(value, strlen(value), p->conf->port) == -1)
 		sec_err(p, "port \"%s\" is not a port number (use 1-65535)",
 		    value);
 }

@@ -679,21 +679,6 @@ dev_read(int index, struct dev_info *d)
 	return 0;
 }
 
-static void
-json_string(const char *s)
-{
-	putchar('"');
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 /* A decimal attribute as a JSON number, null if it is not one. */
 static void
 json_number(const char *s)
@@ -711,11 +696,11 @@ list_json(const struct dev_info *d, int first)
 {
 	printf("%s{\"device\":\"/dev/" DEV_PREFIX "%d\",\"server\":",
 	    first ? "" : ",", d->index);
-	json_string(d->server);
+	ctl_json_string(d->server);
 	printf(",\"export\":");
-	json_string(d->export);
+	ctl_json_string(d->export);
 	printf(",\"state\":");
-	json_string(d->state);
+	ctl_json_string(d->state);
 	printf(",\"connections\":");
 	json_number(d->conns);
 	printf(",\"size\":%" PRIu64 ",\"reconnects\":", d->size);

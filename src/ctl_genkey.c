@@ -11,23 +11,6 @@
 #include "ctl.h"
 #include "util.h"
 
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Creates FILE 0600; never replaces an existing file. */
 static int
 open_out(const char *path)
@@ -51,7 +34,7 @@ emit(const char *path, const char *line, size_t len)
 
 	if (path != NULL && (fd = open_out(path)) == -1)
 		return CLIENT_ERR_INTERNAL;
-	if (write_all(fd, line, len) == -1 ||
+	if (ctl_write_all(fd, line, len) == -1 ||
 	    (path != NULL && fsync(fd) == -1)) {
 		ctl_warn("%s", path != NULL ? path : "stdout");
 		if (path != NULL) {

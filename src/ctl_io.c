@@ -131,39 +131,7 @@ chunk_len(const struct client *c)
 	return c->info.max_payload - c->info.max_payload % c->info.min_block;
 }
 
-static int
-write_out(int fd, const uint8_t *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* info */
-
-static void
-json_string(const char *s)
-{
-	putchar('"');
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
 
 static const struct {
 	uint32_t flag;
@@ -181,7 +149,7 @@ info_json(const char *name, const struct hs_export_info *i)
 	size_t k;
 
 	printf("{\"export\":");
-	json_string(name);
+	ctl_json_string(name);
 	printf(",\"size\":%" PRIu64 ",\"readonly\":%s,\"block_size\":%u,"
 	    "\"preferred_block_size\":%u,\"max_payload\":%u", i->size,
 	    (i->flags & ND_FLAG_READ_ONLY) ? "true" : "false", i->min_block,
@@ -251,7 +219,8 @@ read_slice(const uint8_t *buf, uint64_t pos, uint32_t n, uint64_t off,
 
 	if (to <= from)
 		return 0;
-	if (write_out(STDOUT_FILENO, buf + (from - pos), to - from) == -1) {
+	if (ctl_write_all(STDOUT_FILENO, buf + (from - pos),
+	    to - from) == -1) {
 		ctl_warn("stdout");
 		return CLIENT_ERR_IO;
 	}

@@ -23,6 +23,7 @@
 
 #include "crypto.h"
 #include "record.h"
+#include "sockio.h"
 
 #define REC_BUF_LEN	(ND_REC_HDR_LEN + ND_REC_MAX_CIPHERTEXT)
 #define REC_MIN_CIPHERTEXT	(1 + ND_TAG_LEN)
@@ -109,23 +110,6 @@ record_free(struct record_conn *rc)
 
 /* Sending. */
 
-static int
-write_all(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /* Writes the sealed records in txbuf. */
 static int
 flush_tx(struct record_conn *rc)
@@ -133,7 +117,7 @@ flush_tx(struct record_conn *rc)
 	size_t len = rc->txlen;
 
 	rc->txlen = 0;
-	return write_all(rc->fd, rc->txbuf, len);
+	return sock_write_full(rc->fd, rc->txbuf, len);
 }
 
 /* Makes room in txbuf for one more record; the record's start. */

@@ -23,6 +23,7 @@
 #include "request.h"
 #include "server.h"
 #include "session.h"
+#include "sockio.h"
 #include "workq.h"
 
 /* What a read-only session announces besides ND_FLAG_READ_ONLY: no write features. */
@@ -82,47 +83,6 @@ sess_sockopts(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-}
-
-/* 1: all of len read; 0: EOF before the first byte; -1: error (errno). */
-static int
-sess_read_full(int fd, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = recv(fd, p + done, len - done, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0) {
-			errno = EPROTO;
-			return done == 0 ? 0 : -1;
-		}
-		done += (size_t)n;
-	}
-	return 1;
-}
-
-static int
-sess_write_full(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* Why the session must stop reading, or NULL if it need not. */
@@ -197,7 +157,7 @@ sess_read_hello(struct session *s, struct sess_hs *hs)
 	uint8_t reject[ND_VERSION_REJECT_LEN];
 	int r;
 
-	if ((r = sess_read_full(s->fd, hs->ch, 8)) != 1)
+	if ((r = sock_read_full(s->fd, hs->ch, 8)) != 1)
 		return sess_read_why(s, r, "hello");
 	if (hs_server_check_hdr(hs->ch, &hs->st.version) == -1) {
 		if (errno != EPROTONOSUPPORT)
@@ -205,10 +165,10 @@ sess_read_hello(struct session *s, struct sess_hs *hs)
 		log_info("%s: unsupported versions %u-%u offered", s->peer,
 		    hs->ch[4], hs->ch[5]);
 		hs_server_reject(reject);
-		sess_write_full(s->fd, reject, sizeof(reject));
+		sock_write_full(s->fd, reject, sizeof(reject));
 		return "unsupported version";
 	}
-	r = sess_read_full(s->fd, hs->ch + 8, sizeof(hs->ch) - 8);
+	r = sock_read_full(s->fd, hs->ch + 8, sizeof(hs->ch) - 8);
 	if (r != 1)
 		return sess_trunc_why(s, r, "hello");
 	return NULL;
@@ -357,11 +317,11 @@ sess_finish(struct session *s, struct sess_hs *hs)
 	if (hs_server_hello(&hs->st, &info, 0, hs->sh) == -1)
 		return errno == EBADMSG ? "bad client ephemeral key" :
 		    "cannot build the server hello";
-	if (sess_write_full(s->fd, hs->sh, sizeof(hs->sh)) == -1)
+	if (sock_write_full(s->fd, hs->sh, sizeof(hs->sh)) == -1)
 		return sess_read_why(s, -1, "server hello");
 	if (status != ND_HS_OK)
 		return sess_status_why(status);
-	if ((r = sess_read_full(s->fd, hs->cf, sizeof(hs->cf))) != 1)
+	if ((r = sock_read_full(s->fd, hs->cf, sizeof(hs->cf))) != 1)
 		return sess_trunc_why(s, r, "client finished");
 	if (hs_server_finish(&hs->st, hs->cf, &hs->keys) == -1)
 		return sess_auth_failed(s, "bad client finished");

@@ -19,9 +19,8 @@ uri_is_uri(const char *s)
 	return s != NULL && strncasecmp(s, URI_SCHEME, strlen(URI_SCHEME)) == 0;
 }
 
-/* 1..65535, digits only, at most len bytes; normalised into port. */
-static int
-uri_port(const char *s, size_t len, char port[8])
+int
+uri_port_parse(const char *s, size_t len, char port[8])
 {
 	unsigned long v = 0;
 	size_t i;
@@ -88,7 +87,8 @@ uri_parse(const char *s, struct nd_uri *u)
 	if (p == NULL || (slash = strchr(p, '/')) == NULL)
 		return -1;
 	if (*p == ':') {
-		if (uri_port(p + 1, (size_t)(slash - p - 1), u->port) == -1)
+		if (uri_port_parse(p + 1, (size_t)(slash - p - 1),
+		    u->port) == -1)
 			return -1;
 	} else if (p != slash)
 		return -1;

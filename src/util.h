@@ -26,6 +26,8 @@ struct nd_uri {
 };
 int uri_parse(const char *s, struct nd_uri *u);
 int uri_is_uri(const char *s);	/* starts with netdisk:// */
+/* Port 1..65535: the len digits at s, normalised ("080" -> "80"). */
+int uri_port_parse(const char *s, size_t len, char port[8]);
 
 /*
  * Keys: 64 hex digits.  key_load_file refuses a file readable or

@@ -36,7 +36,7 @@ set -u
 src=$top_srcdir
 lf=$top_builddir/t/fuzz/lf
 # The library sources the targets need (the parsers and what they call).
-lib_sources="crypto_mbedtls aesgcm_x86 handshake record util uri key conf request"
+lib_sources="crypto_mbedtls aesgcm_x86 sockio handshake record util uri key conf request"
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cflags="-std=gnu11 -g -O1 -fno-omit-frame-pointer $san
 	-Wall -Wextra -Wno-unused-parameter
