@@ -57,5 +57,7 @@ int crypto_aead_open(struct crypto_aead *, const uint8_t nonce[12],
 void crypto_wipe(void *, size_t);
 /* Constant time; 1 if equal. */
 int crypto_equal(const void *, const void *, size_t);
+/* Constant time; 1 if all len bytes are zero. */
+int crypto_is_zero(const void *, size_t);
 
 #endif

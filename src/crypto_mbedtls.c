@@ -318,9 +318,10 @@ x25519_point(mbedtls_ecp_point *p, const uint8_t u[32])
 	return 0;
 }
 
-static int
-is_zero(const uint8_t *p, size_t len)
+int
+crypto_is_zero(const void *buf, size_t len)
 {
+	const uint8_t *p = buf;
 	uint8_t acc = 0;
 	size_t i;
 
@@ -351,7 +352,7 @@ x25519_mul(uint8_t out[32], const uint8_t priv[32], const uint8_t *u)
 	    rng_getrandom, NULL) != 0 ||
 	    mbedtls_mpi_write_binary_le(&r.X, out, 32) != 0)
 		goto out;
-	rv = is_zero(out, 32) ? -1 : 0;
+	rv = crypto_is_zero(out, 32) ? -1 : 0;
 out:
 	if (rv != 0)
 		crypto_wipe(out, 32);

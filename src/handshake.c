@@ -21,18 +21,6 @@
 
 static const uint8_t zero_key[ND_HASH_LEN];
 
-static int
-is_zero(const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	uint8_t acc = 0;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		acc |= p[i];
-	return acc == 0;
-}
-
 /* Key schedule. */
 
 /* HKDF-Expand-Label with the "nd1 " prefix. */
@@ -275,7 +263,7 @@ client_payload_decode(const struct nd_client_payload *p, const uint8_t *hdr,
 
 	if (n < 1 || n > ND_NAME_MAX || p->reserved != 0 ||
 	    memchr(p->name, '\0', n) != NULL ||
-	    !is_zero(p->name + n, ND_NAME_MAX - n))
+	    !crypto_is_zero(p->name + n, ND_NAME_MAX - n))
 		return -1;
 	memset(r, 0, sizeof(*r));
 	memcpy(r->client_id, p->client_id, ND_CLIENT_ID_LEN);
@@ -302,7 +290,7 @@ info_valid(const struct hs_export_info *i)
 	if (i->status != ND_HS_OK)
 		return i->flags == 0 && i->size == 0 && i->min_block == 0 &&
 		    i->pref_block == 0 && i->max_payload == 0 &&
-		    is_zero(i->export_id, ND_EXPORT_ID_LEN) ? 0 : -1;
+		    crypto_is_zero(i->export_id, ND_EXPORT_ID_LEN) ? 0 : -1;
 	if ((i->flags & ~ND_FLAG_ALL) || !is_pow2(i->min_block) ||
 	    i->min_block < ND_MIN_BLOCK || i->min_block > 4096 ||
 	    !is_pow2(i->pref_block) || i->pref_block < i->min_block ||
@@ -479,7 +467,7 @@ hs_parse_reject(const uint8_t *msg, size_t len, uint8_t *srv_min,
 	if (be32toh(h.magic) != ND_HELLO_MAGIC ||
 	    be16toh(h.length) != ND_VERSION_REJECT_LEN ||
 	    h.version_min > h.version_max ||
-	    !is_zero(h.ephemeral, sizeof(h.ephemeral)))
+	    !crypto_is_zero(h.ephemeral, sizeof(h.ephemeral)))
 		goto bad;
 	*srv_min = h.version_min;
 	*srv_max = h.version_max;
