@@ -144,6 +144,7 @@ cat >"$dir/netdisk.conf" <<EOF
 listen = 127.0.0.1:$nd_port
 keyfile = $dir/netdisk.key
 pidfile = $dir/netdiskd.pid
+control_socket = $dir/netdiskd.sock
 
 [data]
 path = $dir/data.img

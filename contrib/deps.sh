@@ -1,8 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages netdisk needs that are not installed yet.
 #
-#   contrib/deps.sh            build and test dependencies (kernel tests
-#                              included)
+#   contrib/deps.sh            build and test dependencies (kernel and
+#                              package tests included)
 #   contrib/deps.sh --bench    the same, plus what contrib/bench.sh needs
 #
 # Only missing packages are installed, and "apt-get update" runs only if
@@ -13,9 +13,10 @@ set -eu
 BUILD="build-essential autoconf automake pkg-config libmbedtls-dev libinih-dev libbsd-dev mandoc"
 # Tests: coreutils (sha256sum, dd, stat, truncate) and util-linux
 # (fallocate), present on every Debian install but listed for stripped-down
-# images; e2fsprogs (filefrag: holes in copied files) and jq (checks JSON
-# output), without which some test cases are skipped.
-TEST="coreutils util-linux e2fsprogs jq"
+# images; e2fsprogs (filefrag: holes in copied files), jq (checks JSON
+# output) and socat (receives netdiskd's readiness notifications), without
+# which some test cases are skipped.
+TEST="coreutils util-linux e2fsprogs jq socat"
 # Kernel tests (t/kernel): QEMU, static busybox, cpio and kmod for the
 # guests' initramfs, xz/zstd for Debian's compressed modules, pahole for
 # the 6.12 kernel build tree, fio inside the guests (e2fsprogs, above,
@@ -23,12 +24,19 @@ TEST="coreutils util-linux e2fsprogs jq"
 # the same host tools when one is missing, plus the gcc-N the kernel
 # headers were configured with (gcc-12 on Debian 12, in build-essential).
 KERNEL="qemu-system-x86 busybox-static cpio kmod xz-utils zstd pahole fio"
+# Service files and packages (t/install.sh, t/package.sh): systemd for
+# systemd-analyze verify, systemd-sysusers and systemd-tmpfiles (present
+# on Debian, listed for containers), shellcheck for the OpenRC scripts,
+# and the build dependencies of debian/control for dpkg-buildpackage:
+# debhelper (dh_installsysusers too), dh-dkms (dh_dkms) with dkms,
+# fakeroot.
+PACKAGE="systemd shellcheck debhelper dh-dkms dkms fakeroot dpkg-dev"
 # Benchmarks (optional, installed by contrib/bench.sh itself): fio with its
 # libnbd ioengine as the userspace NBD client, nbd-server as the plaintext
 # NBD peer (jq, above, reads fio's JSON output).
 BENCH="fio nbd-server"
 
-want="$BUILD $TEST $KERNEL"
+want="$BUILD $TEST $KERNEL $PACKAGE"
 case "${1:-}" in
 --bench)	want="$want $BENCH" ;;
 "")		;;

@@ -273,6 +273,7 @@ listen = 127.0.0.1
 port = 26547
 keyfile = key
 pidfile = netdiskd.pid
+control_socket = netdiskd.sock
 [data]
 path = data.img
 readonly = yes

@@ -506,8 +506,9 @@ struct nd_device *nd_dev_add(struct nd_config *cfg)
 	mutex_lock(&nd_devs_lock);
 	list_add_tail(&dev->list, &nd_devs);
 	mutex_unlock(&nd_devs_lock);
-	pr_info("%s: attached %pISpc/%s\n", dev->name, &dev->cfg.addr,
-		dev->cfg.export);
+	pr_info("%s: attached %pISpc/%s%s%s\n", dev->name, &dev->cfg.addr,
+		dev->cfg.export, dev->cfg.name[0] ? " name=" : "",
+		dev->cfg.name);
 	return dev;
 
 err_stop:

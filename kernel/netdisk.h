@@ -22,6 +22,7 @@
 #define ND_MAX_CONNS		16
 #define ND_DEFAULT_DEAD_TIMEOUT	120	/* seconds */
 #define ND_MAX_DEAD_TIMEOUT	86400
+#define ND_DEV_NAME_MAX		31	/* name=: [A-Za-z0-9._-] */
 #define ND_PART_SHIFT		4	/* 16 minors per device */
 #define ND_IO_TIMEOUT		(30 * HZ)
 #define ND_CONNECT_TIMEOUT	(10 * HZ)	/* connect and handshake */
@@ -213,6 +214,7 @@ struct nd_config {
 	unsigned int conns;
 	unsigned int dead_timeout;	/* seconds */
 	bool ro;
+	char name[ND_DEV_NAME_MAX + 1];	/* netdisktab entry, "" for none */
 };
 
 struct nd_device {

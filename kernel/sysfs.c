@@ -8,8 +8,11 @@
  *
  * and the per-device attributes in /sys/block/netdiskN/netdisk/.  A key
  * written to add is wiped from the write buffer and never readable back.
+ * An optional name=NAME (netdiskctl's table entry) is kept as the
+ * attribute "name" for netdiskctl attach -a and detach -a to match.
  */
 #include <linux/blkdev.h>
+#include <linux/ctype.h>
 #include <linux/device.h>
 #include <linux/inet.h>
 #include <linux/in.h>
@@ -79,6 +82,24 @@ int nd_config_set_export(struct nd_config *cfg, const char *name)
 	return 0;
 }
 
+/* 1 to ND_DEV_NAME_MAX of [A-Za-z0-9._-], as in netdisktab(5). */
+static int set_name(struct nd_config *cfg, const char *name)
+{
+	size_t i, len = strlen(name);
+
+	if (len < 1 || len > ND_DEV_NAME_MAX)
+		goto bad;
+	for (i = 0; i < len; i++)
+		if (!isalnum(name[i]) && !strchr("._-", name[i]))
+			goto bad;
+	memcpy(cfg->name, name, len + 1);
+	return 0;
+bad:
+	pr_err(ND_DRV_NAME ": add: name must have 1 to %u characters of A-Z a-z 0-9 . _ -\n",
+	       ND_DEV_NAME_MAX);
+	return -EINVAL;
+}
+
 struct add_line {
 	char *address;
 	u16 port;
@@ -114,6 +135,8 @@ static int parse_option(struct nd_config *cfg, struct add_line *al,
 			return -EINVAL;
 		return 0;
 	}
+	if (!strcmp(name, "name"))
+		return set_name(cfg, val);
 	if (!strcmp(name, "client_id")) {
 		cfg->client_id_set = true;
 		if (strlen(val) != 2 * ND_CLIENT_ID_LEN)
@@ -262,6 +285,13 @@ static ssize_t export_show(struct device *d, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(export);
 
+static ssize_t name_show(struct device *d, struct device_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%s\n", to_nd(d)->cfg.name);
+}
+static DEVICE_ATTR_RO(name);
+
 static ssize_t client_id_show(struct device *d, struct device_attribute *attr,
 			      char *buf)
 {
@@ -315,6 +345,7 @@ static struct attribute *nd_disk_attrs[] = {
 	&dev_attr_reconnects.attr,
 	&dev_attr_dead_timeout.attr,
 	&dev_attr_export_id.attr,
+	&dev_attr_name.attr,
 	NULL,
 };
 

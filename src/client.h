@@ -25,6 +25,7 @@ enum client_err {
 	CLIENT_ERR_RANGE = 8,		/* offset/length out of range or unaligned */
 	CLIENT_ERR_PROTO = 9,		/* version mismatch, broken stream */
 	CLIENT_ERR_IO = 10,		/* server or local I/O error */
+	CLIENT_ERR_CONFIG = 11,		/* a configuration with errors: reload, netdisktab */
 	CLIENT_ERR_INTERNAL = 1,
 };
 

@@ -37,7 +37,6 @@
 #define CONF_SPACE		" \t\n\v\f\r"
 #define CONF_LIST_SEP		", \t"
 #define CONF_PIDFILE		"/run/netdiskd.pid"
-#define CONF_CONTROL_SOCKET	"/run/netdisk/netdiskd.sock"
 #define CONF_MAX_CONNECTIONS	256
 #define CONF_HANDSHAKE_TIMEOUT	10
 
@@ -1022,9 +1021,6 @@ conf_validate(struct parser *p)
 {
 	struct conf_export *e;
 
-	if (TAILQ_EMPTY(&p->conf->exports))
-		conf_err(p, p->lineno > 0 ? p->lineno : 1, "no exports (add "
-		    "an export section, e.g. [home] with path = ...)");
 	TAILQ_FOREACH(e, &p->conf->exports, entry)
 		validate_export(p, e);
 	validate_listen(p);

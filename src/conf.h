@@ -12,6 +12,7 @@
 #include "netdisk_proto.h"
 
 #define CONF_DEFAULT_PATH	"/etc/netdisk.conf"
+#define CONF_CONTROL_SOCKET	"/run/netdisk/netdiskd.sock"
 
 struct conf_listen {
 	char host[256];			/* "" = wildcard */

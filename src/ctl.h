@@ -33,6 +33,9 @@ int ctl_bench(const struct ctl_cmd *, int, char **);
 int ctl_attach(const struct ctl_cmd *, int, char **);
 int ctl_detach(const struct ctl_cmd *, int, char **);
 int ctl_list(const struct ctl_cmd *, int, char **);
+int ctl_status(const struct ctl_cmd *, int, char **);
+int ctl_reload(const struct ctl_cmd *, int, char **);
+int ctl_restart(const struct ctl_cmd *, int, char **);
 
 /* "netdiskctl: message" on stderr; ctl_warn appends strerror(errno). */
 void ctl_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));

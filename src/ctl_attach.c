@@ -1,9 +1,11 @@
 /*
  * netdiskctl attach, detach and list: the kernel client (netdisk.ko)
  * through its control files, /sys/bus/netdisk/{add,remove}, and the
- * attributes under /sys/block/netdiskN/netdisk/.  $NETDISK_SYSFS replaces
- * "/sys", so that a test can point these commands at a directory tree of
- * its own.
+ * attributes under /sys/block/netdiskN/netdisk/.  attach -a, attach NAME
+ * and detach -a work from the entries of netdisktab (tab.h); a device
+ * attached from an entry keeps its name in the attribute "name".
+ * $NETDISK_SYSFS replaces "/sys", so that a test can point these commands
+ * at a directory tree of its own.
  */
 #include "config.h"
 
@@ -27,12 +29,14 @@
 #include "client.h"
 #include "crypto.h"
 #include "ctl.h"
+#include "tab.h"
 #include "util.h"
 
 #define SYSFS_DEFAULT	"/sys"
 #define ADD_FILE	"bus/netdisk/add"
 #define REMOVE_FILE	"bus/netdisk/remove"
 #define DEV_PREFIX	"netdisk"
+#define NAME_ATTR	DEV_PREFIX "/name"	/* the entry's name, or "" */
 #define ATTR_MAX	256		/* longest attribute value we read */
 #define ADD_LINE_MAX	512
 #define NOT_LOADED	"netdisk kernel module not loaded (modprobe netdisk)"
@@ -41,12 +45,15 @@
 #define ATTACH_MAX_DEAD_TIMEOUT	86400
 
 struct attach {
-	struct ctl_args args;
+	struct ctl_args args;		/* the key file: -k, or the entry's */
 	long conns;			/* -1: the module's default */
 	long dead_timeout;		/* -1: the module's default */
 	int ro;
+	int all;			/* -a */
+	const char *tabfile;		/* -t; NULL: TAB_DEFAULT_PATH */
+	const char *name;		/* the table entry; NULL for a URI */
 	struct nd_uri u;
-	char peer[300];			/* "host:port" for messages */
+	char peer[340];			/* "[NAME: ]host:port" for messages */
 	uint8_t client_id[ND_CLIENT_ID_LEN];
 	char client_hex[2 * ND_CLIENT_ID_LEN + 1];
 };
@@ -181,12 +188,57 @@ list_indexes(int **out, size_t *count)
 	return 0;
 }
 
+/* The device whose name is name: its index, -1 if none, -2 on error. */
+static int
+find_named(const char *name)
+{
+	char got[ATTR_MAX];
+	size_t i, n;
+	int *v, found = -1;
+
+	if (list_indexes(&v, &n) == -1)
+		return -2;
+	for (i = 0; i < n && found == -1; i++)
+		if (read_attr(v[i], NAME_ATTR, got, sizeof(got)) == 0 &&
+		    strcmp(got, name) == 0)
+			found = v[i];
+	free(v);
+	return found;
+}
+
+/*
+ * The table, or NULL with its errors printed ("FILE:LINE: message" lines)
+ * and what was not done.
+ */
+static struct tab *
+table_load(const char *path, const char *undone)
+{
+	struct tab *t;
+	char *errors;
+
+	if ((t = tab_load(path, &errors)) != NULL)
+		return t;
+	if (errors != NULL)
+		fputs(errors, stderr);
+	else
+		ctl_warnx("%s: out of memory", path);
+	free(errors);
+	ctl_warnx("nothing %s", undone);
+	return NULL;
+}
+
 /* attach */
 
 static int
 attach_opt(const struct ctl_cmd *cmd, struct attach *a, int ch, char **argv)
 {
 	switch (ch) {
+	case 'a':
+		a->all = 1;
+		return CLIENT_OK;
+	case 't':
+		a->tabfile = optarg;
+		return CLIENT_OK;
 	case 'c':
 		return ctl_parse_int("--conns", optarg, 1, ATTACH_MAX_CONNS,
 		    &a->conns) ? CLIENT_ERR_USAGE : CLIENT_OK;
@@ -199,6 +251,33 @@ attach_opt(const struct ctl_cmd *cmd, struct attach *a, int ch, char **argv)
 		return CLIENT_OK;
 	}
 	return ctl_common_opt(cmd, ch, argv, &a->args);
+}
+
+/* "host:port" or "[v6]:port", after "NAME: " for a table entry. */
+static void
+attach_peer(struct attach *a)
+{
+	char host[300];
+
+	if (strchr(a->u.host, ':') != NULL)
+		snprintf(host, sizeof(host), "[%s]", a->u.host);
+	else
+		strlcpy(host, a->u.host, sizeof(host));
+	snprintf(a->peer, sizeof(a->peer), "%s%s%s:%s",
+	    a->name != NULL ? a->name : "", a->name != NULL ? ": " : "",
+	    host, a->u.port);
+}
+
+/* -a or NAME: the table has the key file and the options. */
+static int
+attach_table_args(struct attach *a)
+{
+	if (a->args.keyfile == NULL && a->conns == -1 &&
+	    a->dead_timeout == -1 && !a->ro)
+		return CLIENT_OK;
+	ctl_warnx("attach: -k, --conns, --ro and --dead-timeout go with a "
+	    "URI; a table entry has its own key file and options");
+	return CLIENT_ERR_USAGE;
 }
 
 static int
@@ -214,23 +293,27 @@ attach_parse(const struct ctl_cmd *cmd, struct attach *a, int argc,
 	};
 	int ch, r;
 
-	while ((ch = getopt_long(argc, argv, CTL_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, CTL_COMMON_SHORTOPTS "at:",
+	    longopts, NULL)) != -1)
 		if ((r = attach_opt(cmd, a, ch, argv)) != CLIENT_OK)
 			return r;
-	if ((r = ctl_operands(cmd, argc, 1)) != CLIENT_OK)
+	if ((r = ctl_operands(cmd, argc, a->all ? 0 : 1)) != CLIENT_OK)
 		return r;
+	if (!a->all && strstr(argv[optind], "://") == NULL)
+		a->name = argv[optind];
+	if (a->all || a->name != NULL)
+		return attach_table_args(a);
+	if (a->tabfile != NULL) {
+		ctl_warnx("attach: -t goes with -a or an entry NAME, not with "
+		    "a URI");
+		return CLIENT_ERR_USAGE;
+	}
 	if (uri_parse(argv[optind], &a->u) == -1) {
 		ctl_warnx("\"%s\" is not a netdisk URI "
 		    "(netdisk://HOST[:PORT]/EXPORT)", argv[optind]);
 		return CLIENT_ERR_USAGE;
 	}
-	if (strchr(a->u.host, ':') != NULL)
-		snprintf(a->peer, sizeof(a->peer), "[%s]:%s", a->u.host,
-		    a->u.port);
-	else
-		snprintf(a->peer, sizeof(a->peer), "%s:%s", a->u.host,
-		    a->u.port);
+	attach_peer(a);
 	return CLIENT_OK;
 }
 
@@ -264,8 +347,11 @@ add_line(const struct attach *a, const char *addr,
     const uint8_t key[ND_KEY_LEN], char *line, size_t len)
 {
 	char hex[2 * ND_KEY_LEN + 1], conns[32] = "", dead[32] = "";
+	char name[TAB_NAME_MAX + 8] = "";
 	int n;
 
+	if (a->name != NULL)
+		snprintf(name, sizeof(name), " name=%s", a->name);
 	if (a->conns != -1)
 		snprintf(conns, sizeof(conns), " conns=%ld", a->conns);
 	if (a->dead_timeout != -1)
@@ -273,8 +359,8 @@ add_line(const struct attach *a, const char *addr,
 		    a->dead_timeout);
 	key_format_hex(key, hex);
 	n = snprintf(line, len, "address=%s port=%s export=%s key=%s%s ro=%d"
-	    "%s client_id=%s\n", addr, a->u.port, a->u.export, hex, conns,
-	    a->ro, dead, a->client_hex);
+	    "%s client_id=%s%s\n", addr, a->u.port, a->u.export, hex, conns,
+	    a->ro, dead, a->client_hex, name);
 	crypto_wipe(hex, sizeof(hex));
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
@@ -439,7 +525,10 @@ attach_resolve(const struct attach *a, struct addrinfo **res)
 	return CLIENT_OK;
 }
 
-/* The device the module made for our client id, as /dev/netdiskN. */
+/*
+ * The device the module made for our client id: "/dev/netdiskN", or
+ * "NAME: attached /dev/netdiskN" for a table entry.
+ */
 static int
 attach_report(const struct attach *a)
 {
@@ -452,6 +541,8 @@ attach_report(const struct attach *a)
 	for (i = 0; i < n; i++) {
 		if (read_attr(v[i], DEV_PREFIX "/client_id", id,
 		    sizeof(id)) == 0 && strcmp(id, a->client_hex) == 0) {
+			if (a->name != NULL)
+				printf("%s: attached ", a->name);
 			printf("/dev/" DEV_PREFIX "%d\n", v[i]);
 			r = CLIENT_OK;
 			break;
@@ -482,6 +573,24 @@ attach_id(struct attach *a)
 	return CLIENT_OK;
 }
 
+/*
+ * The key from -k or $NETDISK_KEYFILE, or the entry's key file; checked
+ * and read the same way.
+ */
+static int
+attach_key(const struct attach *a, uint8_t key[ND_KEY_LEN])
+{
+	char err[512];
+
+	if (a->name == NULL)
+		return ctl_load_key(&a->args, key);
+	if (key_load_file(a->args.keyfile, key, err, sizeof(err)) == 0)
+		return CLIENT_OK;
+	crypto_wipe(key, ND_KEY_LEN);
+	ctl_warnx("%s: %s", a->name, err);
+	return CLIENT_ERR_USAGE;
+}
+
 /* Resolves, loads the key, and attaches; the key is wiped on every path. */
 static int
 attach_run(struct attach *a)
@@ -498,7 +607,7 @@ attach_run(struct attach *a)
 		close(fd);
 		return r;
 	}
-	if ((r = ctl_load_key(&a->args, key)) == CLIENT_OK) {
+	if ((r = attach_key(a, key)) == CLIENT_OK) {
 		err = attach_addrs(fd, a, res, key);
 		crypto_wipe(key, sizeof(key));
 		if (err == -1) {
@@ -513,17 +622,91 @@ attach_run(struct attach *a)
 	return r == CLIENT_OK ? attach_report(a) : r;
 }
 
+static void
+attach_init(struct attach *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->conns = -1;
+	a->dead_timeout = -1;
+}
+
+/* One entry, unless a device has its name already. */
+static int
+attach_entry(const struct tab_entry *e)
+{
+	struct attach a;
+	int index;
+
+	if ((index = find_named(e->name)) == -2)
+		return CLIENT_ERR_INTERNAL;
+	if (index >= 0) {
+		printf("%s: already attached as /dev/" DEV_PREFIX "%d\n",
+		    e->name, index);
+		return fflush(stdout) == EOF ? CLIENT_ERR_IO : CLIENT_OK;
+	}
+	attach_init(&a);
+	a.name = e->name;
+	a.u = e->uri;
+	a.args.keyfile = e->keyfile;
+	a.conns = e->conns;
+	a.dead_timeout = e->dead_timeout;
+	a.ro = (e->flags & TAB_RO) != 0;
+	attach_peer(&a);
+	return attach_run(&a);
+}
+
+/* Every entry but the noauto ones; the first failure's exit code. */
+static int
+attach_all(const struct tab *t)
+{
+	size_t i;
+	int r = CLIENT_OK, er;
+
+	for (i = 0; i < t->nentries; i++) {
+		if (t->entries[i].flags & TAB_NOAUTO)
+			continue;
+		er = attach_entry(&t->entries[i]);
+		if (r == CLIENT_OK)
+			r = er;
+	}
+	return r;
+}
+
+/* attach -a, or attach NAME. */
+static int
+attach_table(const struct attach *a)
+{
+	const char *path = a->tabfile != NULL ? a->tabfile : TAB_DEFAULT_PATH;
+	const struct tab_entry *e = NULL;
+	struct tab *t;
+	int r, fd;
+
+	if ((t = table_load(path, "attached")) == NULL)
+		return CLIENT_ERR_CONFIG;
+	if (a->name != NULL && (e = tab_find(t, a->name)) == NULL) {
+		ctl_warnx("%s: no entry \"%s\"", path, a->name);
+		r = CLIENT_ERR_USAGE;
+	} else if ((fd = open_add()) == -1)
+		r = CLIENT_ERR_INTERNAL;	/* not once per entry */
+	else {
+		close(fd);
+		r = e != NULL ? attach_entry(e) : attach_all(t);
+	}
+	tab_free(t);
+	return r;
+}
+
 int
 ctl_attach(const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	struct attach a;
 	int r;
 
-	memset(&a, 0, sizeof(a));
-	a.conns = -1;
-	a.dead_timeout = -1;
+	attach_init(&a);
 	if ((r = attach_parse(cmd, &a, argc, argv)) != CLIENT_OK)
 		return r;
+	if (a.all || a.name != NULL)
+		return attach_table(&a);
 	return attach_run(&a);
 }
 
@@ -594,21 +777,77 @@ dev_present(int index)
 	return access(path, F_OK) == 0;
 }
 
-int
-ctl_detach(const struct ctl_cmd *cmd, int argc, char **argv)
+/* detach -a: every device whose name is that of an entry. */
+static int
+detach_table(const char *path)
+{
+	char name[ATTR_MAX];
+	struct tab *t;
+	size_t i, n;
+	int *v, r = CLIENT_OK, er;
+
+	if ((t = table_load(path, "detached")) == NULL)
+		return CLIENT_ERR_CONFIG;
+	if (list_indexes(&v, &n) == -1) {
+		tab_free(t);
+		return CLIENT_ERR_INTERNAL;
+	}
+	for (i = 0; i < n; i++) {
+		if (read_attr(v[i], NAME_ATTR, name, sizeof(name)) == -1 ||
+		    tab_find(t, name) == NULL)
+			continue;
+		if ((er = detach_write(v[i])) == CLIENT_OK)
+			printf("%s: detached /dev/" DEV_PREFIX "%d\n", name,
+			    v[i]);
+		else if (r == CLIENT_OK)
+			r = er;
+	}
+	free(v);
+	tab_free(t);
+	if (fflush(stdout) == EOF && r == CLIENT_OK)
+		r = CLIENT_ERR_IO;
+	return r;
+}
+
+static int
+detach_parse(const struct ctl_cmd *cmd, int argc, char **argv, int *all,
+    const char **tabfile)
 {
 	struct ctl_args args = { NULL };
 	static const struct option longopts[] = {
 		CTL_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	int ch, r, index;
+	int ch, r;
 
-	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1)
-		if ((r = ctl_common_opt(cmd, ch, argv, &args)) != CLIENT_OK)
+	while ((ch = getopt_long(argc, argv, ":hat:", longopts, NULL)) != -1) {
+		if (ch == 'a')
+			*all = 1;
+		else if (ch == 't')
+			*tabfile = optarg;
+		else if ((r = ctl_common_opt(cmd, ch, argv, &args)) != 0)
 			return r;
-	if ((r = ctl_operands(cmd, argc, 1)) != CLIENT_OK)
+	}
+	if ((r = ctl_operands(cmd, argc, *all ? 0 : 1)) != CLIENT_OK)
 		return r;
+	if (!*all && *tabfile != NULL) {
+		ctl_warnx("detach: -t goes with -a");
+		return CLIENT_ERR_USAGE;
+	}
+	return CLIENT_OK;
+}
+
+int
+ctl_detach(const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	const char *tabfile = NULL;
+	int r, index, all = 0;
+
+	if ((r = detach_parse(cmd, argc, argv, &all, &tabfile)) != CLIENT_OK)
+		return r;
+	if (all)
+		return detach_table(tabfile != NULL ? tabfile :
+		    TAB_DEFAULT_PATH);
 	if ((index = dev_arg_index(argv[optind])) == -1) {
 		ctl_warnx("\"%s\" is not a netdisk device (use /dev/netdisk0, "
 		    "netdisk0 or 0)", argv[optind]);
@@ -627,6 +866,7 @@ struct dev_info {
 	int index;
 	char server[ATTR_MAX], export[ATTR_MAX], state[ATTR_MAX];
 	char conns[ATTR_MAX], reconnects[ATTR_MAX], sectors[ATTR_MAX];
+	char name[ATTR_MAX];		/* "": none, or a module without names */
 	uint64_t size;
 };
 
@@ -674,6 +914,8 @@ dev_read(int index, struct dev_info *d)
 		    attrs[i].name);
 		return -1;
 	}
+	if (read_attr(index, NAME_ATTR, d->name, sizeof(d->name)) == -1)
+		d->name[0] = '\0';
 	if (attr_u64(d->sectors, &sectors) == 0 && sectors <= UINT64_MAX / 512)
 		d->size = sectors * 512;
 	return 0;
@@ -705,6 +947,11 @@ list_json(const struct dev_info *d, int first)
 	json_number(d->conns);
 	printf(",\"size\":%" PRIu64 ",\"reconnects\":", d->size);
 	json_number(d->reconnects);
+	printf(",\"name\":");
+	if (d->name[0] != '\0')
+		ctl_json_string(d->name);
+	else
+		printf("null");
 	printf("}");
 }
 
@@ -712,8 +959,9 @@ static void
 list_text(const struct dev_info *d)
 {
 	printf("/dev/" DEV_PREFIX "%d server=%s export=%s state=%s "
-	    "connections=%s size=%" PRIu64 " reconnects=%s\n", d->index,
-	    d->server, d->export, d->state, d->conns, d->size, d->reconnects);
+	    "connections=%s size=%" PRIu64 " reconnects=%s%s%s\n", d->index,
+	    d->server, d->export, d->state, d->conns, d->size, d->reconnects,
+	    d->name[0] != '\0' ? " name=" : "", d->name);
 }
 
 static int

@@ -445,10 +445,33 @@ export_open(const struct conf_export *ce, const uint8_t *key,
 	    export_make_id(e, err, errlen) == -1)
 		goto fail;
 	export_set_flags(e);
+	e->opened = time(NULL);
 	return e;
 fail:
 	export_free(e);
 	return NULL;
+}
+
+void
+export_account(struct export *e, uint16_t type, uint32_t len, uint32_t error)
+{
+	struct export_stats *st = &e->stats;
+
+	if (error != ND_OK) {
+		atomic_fetch_add_explicit(&st->errors, 1, memory_order_relaxed);
+		return;
+	}
+	if (type == ND_CMD_READ) {
+		atomic_fetch_add_explicit(&st->read_requests, 1,
+		    memory_order_relaxed);
+		atomic_fetch_add_explicit(&st->read_bytes, len,
+		    memory_order_relaxed);
+	} else if (type == ND_CMD_WRITE || type == ND_CMD_WRITE_ZEROES) {
+		atomic_fetch_add_explicit(&st->write_requests, 1,
+		    memory_order_relaxed);
+		atomic_fetch_add_explicit(&st->write_bytes, len,
+		    memory_order_relaxed);
+	}
 }
 
 struct export *

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "conf.h"
 #include "netdisk_proto.h"
@@ -39,6 +40,13 @@ int ratelim_flush(struct ratelim *, const char *what);
 
 struct export_claims;
 
+/* What the export served since it was opened (counted by the sessions). */
+struct export_stats {
+	atomic_uint_fast64_t read_requests, read_bytes;
+	atomic_uint_fast64_t write_requests, write_bytes;
+	atomic_uint_fast64_t errors;
+};
+
 struct export {
 	struct conf_export conf;	/* own copy; entry unused */
 	uint8_t key[ND_KEY_LEN];	/* the export's key, else the global one */
@@ -46,6 +54,9 @@ struct export {
 	uint32_t flags;			/* ND_FLAG_* */
 	uint8_t id[ND_EXPORT_ID_LEN];
 	atomic_int retired;		/* changed or removed by a reload */
+	const char *retired_why;	/* "reconfigured", "removed", "restarted" */
+	time_t opened;			/* wall clock */
+	struct export_stats stats;
 
 	/* Internal to export.c. */
 	atomic_int refs;
@@ -78,6 +89,13 @@ uint32_t export_write(struct export *, const void *buf, uint32_t len,
 uint32_t export_flush(struct export *);
 uint32_t export_trim(struct export *, uint64_t off, uint32_t len);
 uint32_t export_zero(struct export *, uint64_t off, uint32_t len, int fua);
+
+/*
+ * Count an answered request in the export's stats: READ in read, WRITE
+ * and WRITE_ZEROES in written, any error reply in errors.
+ */
+void export_account(struct export *, uint16_t type, uint32_t len,
+    uint32_t error);
 
 /*
  * Claim the export for client id: ND_HS_OK, ND_HS_BUSY (a read-write

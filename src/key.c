@@ -55,14 +55,7 @@ key_parse_hex(const char *hex, uint8_t key[ND_KEY_LEN])
 void
 key_format_hex(const uint8_t key[ND_KEY_LEN], char hex[2 * ND_KEY_LEN + 1])
 {
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < ND_KEY_LEN; i++) {
-		hex[2 * i] = digits[key[i] >> 4];
-		hex[2 * i + 1] = digits[key[i] & 0xf];
-	}
-	hex[2 * ND_KEY_LEN] = '\0';
+	hex_format(key, ND_KEY_LEN, hex);
 }
 
 /* A regular file that neither group nor others may access. */

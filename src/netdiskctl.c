@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "client.h"
+#include "conf.h"
 #include "ctl.h"
+#include "tab.h"
 
 static const struct ctl_cmd cmds[] = {
 	{ "genkey", ctl_genkey, "[-o FILE]" },
@@ -24,10 +26,17 @@ static const struct ctl_cmd cmds[] = {
 	{ "bench", ctl_bench, "[-k KEYFILE] [--rw MODE] [--bs SIZE] "
 	    "[--qd N] [--conns N] [--time SECONDS] [--json] "
 	    "[--destructive] URI" },
+	/* attach and detach have more forms, one a line. */
 	{ "attach", ctl_attach, "[-k KEYFILE] [--conns N] [--ro] "
-	    "[--dead-timeout SECONDS] URI" },
-	{ "detach", ctl_detach, "DEVICE" },
+	    "[--dead-timeout SECONDS] URI\n"
+	    "       netdiskctl attach -a [-t TABFILE]\n"
+	    "       netdiskctl attach [-t TABFILE] NAME" },
+	{ "detach", ctl_detach, "DEVICE\n"
+	    "       netdiskctl detach -a [-t TABFILE]" },
 	{ "list", ctl_list, "[--json]" },
+	{ "status", ctl_status, "[-s SOCKET] [--json]" },
+	{ "reload", ctl_reload, "[-s SOCKET]" },
+	{ "restart", ctl_restart, "[-s SOCKET] EXPORT" },
 };
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
 
@@ -45,6 +54,9 @@ usage(FILE *f)
 	    "-k KEYFILE or $NETDISK_KEYFILE\n");
 	fprintf(f, "DEVICE: /dev/netdiskN, netdiskN or N (the kernel client's "
 	    "devices)\n");
+	fprintf(f, "SOCKET: netdiskd's control socket (default %s)\n",
+	    CONF_CONTROL_SOCKET);
+	fprintf(f, "NAME: an entry of TABFILE (default %s)\n", TAB_DEFAULT_PATH);
 	return f == stdout ? CLIENT_OK : CLIENT_ERR_USAGE;
 }
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "control.h"
 #include "log.h"
 #include "server.h"
 
@@ -57,33 +58,58 @@ conf_abspath(const char *path)
 	return abs;
 }
 
+/* The user and group netdiskd runs as, looked up before anything starts. */
+struct creds {
+	int change;
+	char *user;			/* NULL: keep the user */
+	uid_t uid;			/* (uid_t)-1: keep */
+	gid_t gid;			/* (gid_t)-1: keep */
+};
+
 static void
-drop_privileges(const struct conf *conf)
+creds_lookup(const struct conf *conf, struct creds *cr)
 {
 	struct passwd *pw = NULL;
 	struct group *gr;
-	gid_t gid;
 
+	memset(cr, 0, sizeof(*cr));
+	cr->uid = (uid_t)-1;
+	cr->gid = (gid_t)-1;
 	if (conf->user == NULL && conf->group == NULL)
 		return;
-	if (conf->user != NULL && (pw = getpwnam(conf->user)) == NULL)
-		fatalx("user \"%s\" does not exist", conf->user);
+	cr->change = 1;
+	if (conf->user != NULL) {
+		if ((pw = getpwnam(conf->user)) == NULL)
+			fatalx("user \"%s\" does not exist", conf->user);
+		cr->user = conf->user;
+		cr->uid = pw->pw_uid;
+		cr->gid = pw->pw_gid;
+	}
 	if (conf->group != NULL) {
 		if ((gr = getgrnam(conf->group)) == NULL)
 			fatalx("group \"%s\" does not exist", conf->group);
-		gid = gr->gr_gid;
-	} else
-		gid = pw->pw_gid;
-	if (pw != NULL ? initgroups(pw->pw_name, gid) == -1 :
+		cr->gid = gr->gr_gid;
+	}
+}
+
+static void
+drop_privileges(const struct creds *cr)
+{
+	gid_t gid = cr->gid;
+
+	if (!cr->change)
+		return;
+	if (cr->user != NULL ? initgroups(cr->user, gid) == -1 :
 	    setgroups(1, &gid) == -1)
 		fatal("cannot set the supplementary groups");
 	if (setresgid(gid, gid, gid) == -1)
 		fatal("cannot change group to %u", (unsigned)gid);
-	if (pw != NULL && setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
-		fatal("cannot change user to %s", pw->pw_name);
-	if (pw != NULL && pw->pw_uid != 0 && setuid(0) != -1)
+	if (cr->user != NULL &&
+	    setresuid(cr->uid, cr->uid, cr->uid) == -1)
+		fatal("cannot change user to %s", cr->user);
+	if (cr->user != NULL && cr->uid != 0 && setuid(0) != -1)
 		fatalx("still able to regain root after dropping privileges");
-	log_debug("running as %s:%u", conf->user ? conf->user : "(same)",
+	log_debug("running as %s:%u", cr->user ? cr->user : "(same)",
 	    (unsigned)gid);
 }
 
@@ -131,28 +157,34 @@ run(struct conf *conf, const char *conf_path, int foreground)
 {
 	struct server *srv;
 	struct pidfh *pfh = NULL;
+	struct creds cr;
 	sigset_t set;
-	int sigfd, r;
+	int sigfd, ctlfd, r;
 
 	log_init(1, LOG_DAEMON);
 	log_procname(getprogname());
 	log_setlevel(conf->log_level);
 	block_signals(&set);
+	creds_lookup(conf, &cr);
 	if (!foreground)
 		pfh = pidfile_take(conf);
-	if ((srv = server_create(conf, conf_path)) == NULL) {
+	if ((ctlfd = control_open(conf->control_socket, cr.uid, cr.gid)) == -1 ||
+	    (srv = server_create(conf, conf_path)) == NULL) {
+		control_close(ctlfd, conf->control_socket);
 		if (pfh != NULL)
 			pidfile_remove(pfh);
 		fatalx("cannot start");
 	}
+	server_set_control(srv, ctlfd);
 	if (!foreground)
 		daemonize(pfh, conf);
-	drop_privileges(conf);
+	drop_privileges(&cr);
 	if ((sigfd = signalfd(-1, &set, SFD_CLOEXEC)) == -1)
 		fatal("signalfd");
 	r = server_run(srv, sigfd);
 	close(sigfd);
 	server_destroy(srv);
+	control_close(ctlfd, conf->control_socket);
 	if (pfh != NULL)
 		pidfile_remove(pfh);
 	log_info("exiting");

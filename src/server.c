@@ -18,11 +18,14 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "control.h"
 #include "crypto.h"
 #include "export.h"
 #include "log.h"
 #include "server.h"
 #include "session.h"
+#include "status.h"
+#include "notify.h"
 #include "workq.h"
 
 #define SERVER_MAX_LISTENERS	64
@@ -62,6 +65,11 @@ struct replay_cache {
 
 struct server {
 	char *conf_path;
+	time_t started;
+	int ctl_fd;			/* the control socket, or -1 */
+	/* Settings only a restart of the daemon applies. */
+	char *fixed[4];			/* control_socket, user, group, pidfile */
+	FILE *report;			/* a control client's copy of the errors */
 	struct listener listeners[SERVER_MAX_LISTENERS];
 	int nlisteners;
 	struct workq *wq;
@@ -107,6 +115,46 @@ server_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 		snprintf(buf, len, "[%s]:%s", host, serv);
 	else
 		snprintf(buf, len, "%s:%s", host, serv);
+}
+
+/* Warnings of a reload or restart: logged, and told the control client. */
+static void __attribute__((format(printf, 3, 0)))
+srv_vwarn(struct server *srv, int error, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (error != 0)
+		log_warnx("%s: %s", msg, strerror(error));
+	else
+		log_warnx("%s", msg);
+	if (srv->report == NULL)
+		return;
+	if (error != 0)
+		fprintf(srv->report, "%s: %s\n", msg, strerror(error));
+	else
+		fprintf(srv->report, "%s\n", msg);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+srv_warnx(struct server *srv, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	srv_vwarn(srv, 0, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+srv_warn(struct server *srv, const char *fmt, ...)
+{
+	int error = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	srv_vwarn(srv, error, fmt, ap);
+	va_end(ap);
 }
 
 /* The export table. */
@@ -207,8 +255,8 @@ table_add_key(struct export_table *t, const uint8_t key[ND_KEY_LEN])
 
 /* The running export if its settings are unchanged, else a new one. */
 static struct export *
-table_export(const struct export_table *old, const struct conf_export *ce,
-    const uint8_t *gkey, const uint8_t *key)
+table_export(struct server *srv, const struct export_table *old,
+    const struct conf_export *ce, const uint8_t *gkey, const uint8_t *key)
 {
 	struct table_entry *te = table_lookup(old, ce->name);
 	struct export *prev = te != NULL ? te->export : NULL;
@@ -219,7 +267,7 @@ table_export(const struct export_table *old, const struct conf_export *ce,
 	    crypto_equal(prev->key, key, ND_KEY_LEN))
 		return export_ref(prev);
 	if ((e = export_open(ce, gkey, prev, err, sizeof(err))) == NULL) {
-		log_warnx("%s", err);
+		srv_warnx(srv, "%s", err);
 		return NULL;
 	}
 	log_info("export \"%s\": %s, %llu bytes%s", e->conf.name,
@@ -229,7 +277,8 @@ table_export(const struct export_table *old, const struct conf_export *ce,
 }
 
 static struct export_table *
-table_build(const struct conf *conf, const struct export_table *old)
+table_build(struct server *srv, const struct conf *conf,
+    const struct export_table *old)
 {
 	const uint8_t *gkey = conf->has_key ? conf->key : NULL, *key;
 	struct conf_export *ce;
@@ -240,18 +289,18 @@ table_build(const struct conf *conf, const struct export_table *old)
 	TAILQ_FOREACH(ce, &conf->exports, entry)
 		n++;
 	if ((t = table_new(n)) == NULL) {
-		log_warnx("out of memory");
+		srv_warnx(srv, "out of memory");
 		return NULL;
 	}
 	if (gkey != NULL)
 		table_add_key(t, gkey);
 	TAILQ_FOREACH(ce, &conf->exports, entry) {
 		if ((key = ce->has_key ? ce->key : gkey) == NULL) {
-			log_warnx("export \"%s\": no key", ce->name);
+			srv_warnx(srv, "export \"%s\": no key", ce->name);
 			goto fail;
 		}
 		te = &t->entries[t->nentries];
-		if ((te->export = table_export(old, ce, gkey, key)) == NULL)
+		if ((te->export = table_export(srv, old, ce, gkey, key)) == NULL)
 			goto fail;
 		te->keyidx = table_add_key(t, key);
 		t->nentries++;
@@ -262,21 +311,64 @@ fail:
 	return NULL;
 }
 
-/* Mark the exports of old that new does not keep. */
+/*
+ * Mark the exports of old that new does not keep: why says what became
+ * of those new still has ("reconfigured" or "restarted").
+ */
 static void
-table_retire(const struct export_table *old, const struct export_table *new)
+table_retire(const struct export_table *old, const struct export_table *new,
+    const char *why)
 {
 	struct table_entry *te;
+	struct export *e;
 	size_t i;
 
 	for (i = 0; old != NULL && i < old->nentries; i++) {
-		te = table_lookup(new, old->entries[i].export->conf.name);
-		if (te != NULL && te->export == old->entries[i].export)
+		e = old->entries[i].export;
+		te = table_lookup(new, e->conf.name);
+		if (te != NULL && te->export == e)
 			continue;
-		atomic_store(&old->entries[i].export->retired, 1);
-		log_info("export \"%s\": %s", old->entries[i].export->conf.name,
-		    te != NULL ? "reconfigured" : "removed");
+		e->retired_why = te != NULL ? why : "removed";
+		atomic_store(&e->retired, 1);
+		log_info("export \"%s\": %s", e->conf.name, e->retired_why);
 	}
+}
+
+/*
+ * A copy of t in which the export called name is opened anew (its
+ * clients' claims carried over).  NULL if it cannot be opened.
+ */
+static struct export_table *
+table_reopen(struct server *srv, const struct export_table *t,
+    const char *name)
+{
+	struct export_table *n;
+	struct export *e;
+	char err[512];
+	size_t i;
+
+	if ((n = table_new(t->nentries)) == NULL) {
+		srv_warnx(srv, "out of memory");
+		return NULL;
+	}
+	memcpy(n->keys, t->keys, t->nkeys * sizeof(*t->keys));
+	n->nkeys = t->nkeys;
+	for (i = 0; i < t->nentries; i++, n->nentries++) {
+		e = t->entries[i].export;
+		n->entries[i].keyidx = t->entries[i].keyidx;
+		if (strcmp(e->conf.name, name) != 0) {
+			n->entries[i].export = export_ref(e);
+			continue;
+		}
+		n->entries[i].export = export_open(&e->conf, e->key, e, err,
+		    sizeof(err));
+		if (n->entries[i].export == NULL) {
+			srv_warnx(srv, "%s", err);
+			server_table_put(n);
+			return NULL;
+		}
+	}
+	return n;
 }
 
 /* Listening sockets. */
@@ -342,7 +434,8 @@ listen_add(struct server *srv, struct listener *set, int *n,
 	if (listen_find(set, *n, ai->ai_addr, ai->ai_addrlen) != -1)
 		return 0;		/* listed twice */
 	if (*n == SERVER_MAX_LISTENERS) {
-		log_warnx("more than %d listen addresses", SERVER_MAX_LISTENERS);
+		srv_warnx(srv, "more than %d listen addresses",
+		    SERVER_MAX_LISTENERS);
 		errno = E2BIG;
 		return -1;
 	}
@@ -353,7 +446,7 @@ listen_add(struct server *srv, struct listener *set, int *n,
 	if (i != -1)
 		*l = srv->listeners[i];
 	else if (listen_open(l) == -1) {
-		log_warn("cannot listen on %s", l->name);
+		srv_warn(srv, "cannot listen on %s", l->name);
 		return -1;
 	}
 	(*n)++;
@@ -378,7 +471,7 @@ listen_entry(struct server *srv, const struct conf_listen *cl,
 	error = getaddrinfo(cl->host[0] ? cl->host : NULL, cl->port, &hints,
 	    &res);
 	if (error != 0) {
-		log_warnx("listen on %s port %s: %s", cl->host[0] ? cl->host :
+		srv_warnx(srv, "listen on %s port %s: %s", cl->host[0] ? cl->host :
 		    "*", cl->port, gai_strerror(error));
 		return -1;
 	}
@@ -435,7 +528,7 @@ listen_build(struct server *srv, const struct conf *conf,
 		}
 	}
 	if (*n == 0) {
-		log_warnx("no address to listen on");
+		srv_warnx(srv, "no address to listen on");
 		return -1;
 	}
 	return 0;
@@ -449,16 +542,47 @@ listen_commit(struct server *srv, const struct listener *set, int n)
 	srv->nlisteners = n;
 }
 
-/* Configuration: start-up and reload. */
+/* Configuration: start-up, reload and restart of one export. */
+
+/* Stop the sessions of exports that were retired. */
+static void
+server_stop_retired(struct server *srv)
+{
+	struct session *s;
+	int n = 0;
+
+	pthread_mutex_lock(&srv->lock);
+	TAILQ_FOREACH(s, &srv->sessions, entry)
+		n += session_retire(s);
+	pthread_mutex_unlock(&srv->lock);
+	if (n > 0)
+		log_info("disconnecting %d session%s of retired exports", n,
+		    n == 1 ? "" : "s");
+}
+
+/* Make t the export table; the exports it drops are retired. */
+static void
+server_swap(struct server *srv, struct export_table *t, const char *why)
+{
+	struct export_table *old;
+
+	pthread_mutex_lock(&srv->lock);
+	old = srv->table;
+	srv->table = t;
+	pthread_mutex_unlock(&srv->lock);
+	table_retire(old, t, why);
+	server_table_put(old);
+	server_stop_retired(srv);
+}
 
 static int
 server_apply(struct server *srv, const struct conf *conf)
 {
 	struct listener set[SERVER_MAX_LISTENERS];
-	struct export_table *t, *old;
+	struct export_table *t;
 	int n;
 
-	if ((t = table_build(conf, srv->table)) == NULL)
+	if ((t = table_build(srv, conf, srv->table)) == NULL)
 		return -1;
 	if (listen_build(srv, conf, set, &n) == -1) {
 		server_table_put(t);
@@ -466,46 +590,208 @@ server_apply(struct server *srv, const struct conf *conf)
 	}
 	listen_commit(srv, set, n);
 	pthread_mutex_lock(&srv->lock);
-	old = srv->table;
-	srv->table = t;
 	srv->max_connections = conf->max_connections;
 	srv->hs_timeout = conf->handshake_timeout;
 	pthread_mutex_unlock(&srv->lock);
-	table_retire(old, t);
-	server_table_put(old);
+	server_swap(srv, t, "reconfigured");
 	log_setlevel(conf->log_level);
+	if (t->nentries == 0)
+		log_warnx("no exports: add an export section to %s and reload",
+		    srv->conf_path);
 	return 0;
 }
 
+static const char *const fixed_keys[] = {
+	"control_socket", "user", "group", "pidfile"
+};
+
 static void
-server_log_errors(char *errors)
+server_fixed_values(const struct conf *conf, const char *v[4])
+{
+	v[0] = conf->control_socket;
+	v[1] = conf->user;
+	v[2] = conf->group;
+	v[3] = conf->pidfile;
+}
+
+/* Remember the settings a reload cannot change: 0, or -1 out of memory. */
+static int
+server_fix(struct server *srv, const struct conf *conf)
+{
+	const char *v[4];
+	int i;
+
+	server_fixed_values(conf, v);
+	for (i = 0; i < 4; i++)
+		if (v[i] != NULL && (srv->fixed[i] = strdup(v[i])) == NULL)
+			return -1;
+	return 0;
+}
+
+/* Warn about changed settings that wait for a restart of netdiskd. */
+static void
+server_check_fixed(struct server *srv, const struct conf *conf)
+{
+	const char *v[4];
+	int i;
+
+	server_fixed_values(conf, v);
+	for (i = 0; i < 4; i++) {
+		if ((v[i] == NULL) == (srv->fixed[i] == NULL) &&
+		    (v[i] == NULL || strcmp(v[i], srv->fixed[i]) == 0))
+			continue;
+		log_warnx("%s changed: takes effect when netdiskd restarts",
+		    fixed_keys[i]);
+		if (srv->report != NULL)
+			fprintf(srv->report, "note: %s changed: takes effect "
+			    "when netdiskd restarts\n", fixed_keys[i]);
+	}
+}
+
+static void
+server_report_errors(struct server *srv, char *errors)
 {
 	char *line, *next;
 
 	for (line = errors; line != NULL && *line != '\0'; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
-		log_warnx("%s", line);
+		srv_warnx(srv, "%s", line);
 	}
 }
 
-static void
-server_reload(struct server *srv)
+int
+server_reload(struct server *srv, FILE *report)
 {
 	struct conf *conf;
 	char *errors = NULL;
+	int r = -1;
 
+	srv->report = report;
 	log_info("reloading %s", srv->conf_path);
+	notify_reloading();
 	if ((conf = conf_load(srv->conf_path, &errors)) == NULL) {
-		server_log_errors(errors);
+		server_report_errors(srv, errors);
 		free(errors);
-	} else if (server_apply(srv, conf) == 0) {
+	} else if ((r = server_apply(srv, conf)) == 0) {
+		server_check_fixed(srv, conf);
 		log_info("configuration reloaded");
-		conf_free(conf);
-		return;
-	} else
-		conf_free(conf);
-	log_warnx("reload failed: keeping the running configuration");
+	}
+	conf_free(conf);
+	if (r == -1)
+		log_warnx("reload failed: keeping the running configuration");
+	notify_ready(srv->table->nentries);
+	srv->report = NULL;
+	return r;
+}
+
+int
+server_restart_export(struct server *srv, const char *name, FILE *report)
+{
+	struct export_table *t;
+
+	if (table_lookup(srv->table, name) == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	srv->report = report;
+	log_info("export \"%s\": restarting", name);
+	t = table_reopen(srv, srv->table, name);
+	srv->report = NULL;
+	if (t == NULL) {
+		errno = EIO;
+		return -1;
+	}
+	server_swap(srv, t, "restarted");
+	return 0;
+}
+
+/* Status. */
+
+static struct status_export *
+status_lookup(struct status *st, const struct export_table *t,
+    const struct export *e)
+{
+	size_t i;
+
+	for (i = 0; i < t->nentries; i++)
+		if (t->entries[i].export == e)
+			return &st->exports[i];
+	return NULL;
+}
+
+static void
+status_fill_export(struct status_export *se, const struct export *e)
+{
+	const struct export_stats *c = &e->stats;
+
+	snprintf(se->name, sizeof(se->name), "%s", e->conf.name);
+	se->path = e->conf.path;
+	se->size = e->size;
+	se->readonly = e->conf.readonly;
+	se->opened = e->opened;
+	se->read_requests = atomic_load(&c->read_requests);
+	se->read_bytes = atomic_load(&c->read_bytes);
+	se->write_requests = atomic_load(&c->write_requests);
+	se->write_bytes = atomic_load(&c->write_bytes);
+	se->errors = atomic_load(&c->errors);
+}
+
+/* The clients of every current export.  0, or -1 out of memory. */
+static int
+status_sessions(struct server *srv, struct status *st)
+{
+	struct session_info si;
+	struct status_export *se;
+	struct session *s;
+	int r = 0;
+
+	pthread_mutex_lock(&srv->lock);
+	TAILQ_FOREACH(s, &srv->sessions, entry) {
+		if (!session_info(s, &si) ||
+		    (se = status_lookup(st, srv->table, si.export)) == NULL)
+			continue;
+		if (status_add_client(se, si.client_id, &si.addr,
+		    si.since) == -1)
+			r = -1;
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return r;
+}
+
+/*
+ * A snapshot of the exports, their counters and their clients; the
+ * strings point into the server's table, valid until the next reload or
+ * restart (the control socket's caller prints it at once).
+ */
+int
+server_status(struct server *srv, struct status *st)
+{
+	const struct export_table *t = srv->table;
+	int i;
+
+	memset(st, 0, sizeof(*st));
+	st->pid = getpid();
+	st->config = srv->conf_path;
+	st->started = srv->started;
+	st->exports = calloc(t->nentries + 1, sizeof(*st->exports));
+	st->listen = calloc(srv->nlisteners + 1, sizeof(*st->listen));
+	if (st->exports == NULL || st->listen == NULL)
+		goto fail;
+	for (i = 0; i < srv->nlisteners; i++)
+		snprintf(st->listen[i], sizeof(st->listen[i]), "%s",
+		    srv->listeners[i].name);
+	st->nlisten = srv->nlisteners;
+	for (st->nexports = 0; (size_t)st->nexports < t->nentries;
+	    st->nexports++)
+		status_fill_export(&st->exports[st->nexports],
+		    t->entries[st->nexports].export);
+	if (status_sessions(srv, st) == 0)
+		return 0;
+fail:
+	status_free(st);
+	errno = ENOMEM;
+	return -1;
 }
 
 struct server *
@@ -520,6 +806,8 @@ server_create(const struct conf *conf, const char *conf_path)
 		free(srv);
 		return NULL;
 	}
+	srv->ctl_fd = -1;
+	srv->started = time(NULL);
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -529,6 +817,11 @@ server_create(const struct conf *conf, const char *conf_path)
 	pthread_mutex_init(&srv->replay.lock, NULL);
 	ratelim_init(&srv->authlog, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
 	ratelim_init(&srv->refusedlog, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
+	if (server_fix(srv, conf) == -1) {
+		log_warnx("out of memory");
+		server_destroy(srv);
+		return NULL;
+	}
 	if (server_apply(srv, conf) == -1) {
 		server_destroy(srv);
 		return NULL;
@@ -537,8 +830,16 @@ server_create(const struct conf *conf, const char *conf_path)
 }
 
 void
+server_set_control(struct server *srv, int fd)
+{
+	srv->ctl_fd = fd;
+}
+
+void
 server_destroy(struct server *srv)
 {
+	int i;
+
 	if (srv == NULL)
 		return;
 	workq_destroy(srv->wq);
@@ -549,6 +850,8 @@ server_destroy(struct server *srv)
 	pthread_mutex_destroy(&srv->replay.lock);
 	pthread_cond_destroy(&srv->cond);
 	pthread_mutex_destroy(&srv->lock);
+	for (i = 0; i < 4; i++)
+		free(srv->fixed[i]);
 	free(srv->conf_path);
 	free(srv);
 }
@@ -721,7 +1024,7 @@ server_signal(struct server *srv, int sigfd)
 		return;
 	}
 	if (si.ssi_signo == SIGHUP) {
-		server_reload(srv);
+		server_reload(srv, NULL);
 		return;
 	}
 	log_info("received SIG%s: shutting down",
@@ -755,13 +1058,14 @@ server_pollfds(struct server *srv, struct pollfd *pfd, int *timeout)
 static void
 server_poll(struct server *srv, int sigfd)
 {
-	struct pollfd pfd[1 + SERVER_MAX_LISTENERS];
+	struct pollfd pfd[2 + SERVER_MAX_LISTENERS];
 	int i, n, timeout;
 
 	pfd[0].fd = sigfd;
-	pfd[0].events = POLLIN;
-	pfd[0].revents = 0;
-	n = 1 + server_pollfds(srv, pfd + 1, &timeout);
+	pfd[1].fd = srv->ctl_fd;	/* poll ignores -1 */
+	pfd[0].events = pfd[1].events = POLLIN;
+	pfd[0].revents = pfd[1].revents = 0;
+	n = 2 + server_pollfds(srv, pfd + 2, &timeout);
 	timeout = min_timeout(timeout, ratelim_flush(&srv->authlog,
 	    "authentication failures"));
 	timeout = min_timeout(timeout, ratelim_flush(&srv->refusedlog,
@@ -775,9 +1079,13 @@ server_poll(struct server *srv, int sigfd)
 		server_signal(srv, sigfd);
 		return;		/* a reload may have changed the listeners */
 	}
-	for (i = 1; i < n; i++)
+	if (pfd[1].revents & POLLIN) {
+		control_accept(srv, srv->ctl_fd);
+		return;
+	}
+	for (i = 2; i < n; i++)
 		if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
-			server_accept(srv, &srv->listeners[i - 1],
+			server_accept(srv, &srv->listeners[i - 2],
 			    ACCEPT_BATCH);
 }
 
@@ -875,8 +1183,10 @@ server_run(struct server *srv, int sigfd)
 {
 	if ((srv->wq = workq_create(0)) == NULL)
 		return -1;
+	notify_ready(srv->table->nentries);
 	while (!srv->quit)
 		server_poll(srv, sigfd);
+	notify_stopping();
 	server_stop_listening(srv);
 	server_stop_sessions(srv);
 	workq_destroy(srv->wq);

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "conf.h"
@@ -36,6 +37,26 @@ struct server *server_create(const struct conf *conf, const char *conf_path);
  */
 int server_run(struct server *, int sigfd);
 void server_destroy(struct server *);
+/* The control socket server_run also serves (control.h), or -1. */
+void server_set_control(struct server *, int fd);
+
+/*
+ * For the control socket (and SIGHUP): what fails is logged and, if
+ * report is not NULL, written to it too, one line each.
+ *
+ * Reload: parse and validate the configuration file, then swap it in;
+ * 0, or -1 with the running configuration kept.
+ */
+int server_reload(struct server *, FILE *report);
+/*
+ * Reopen the export called name and disconnect its clients.  0, or -1
+ * with errno ENOENT (no such export) or EIO (it cannot be opened: the
+ * running one is kept).
+ */
+int server_restart_export(struct server *, const char *name, FILE *report);
+struct status;
+/* A snapshot for the status report: 0, or -1 (ENOMEM). */
+int server_status(struct server *, struct status *);
 
 void server_addr_str(const struct sockaddr *, char *buf, size_t len);
 

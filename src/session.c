@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #define LIBBSD_OPENBSD_VIS	/* strnvis(dst, src, size, flags) */
 #include <vis.h>
@@ -24,6 +25,7 @@
 #include "server.h"
 #include "session.h"
 #include "sockio.h"
+#include "util.h"
 #include "workq.h"
 
 /* What a read-only session announces besides ND_FLAG_READ_ONLY: no write features. */
@@ -94,6 +96,11 @@ sess_stop_why(struct session *s)
 	pthread_mutex_lock(&s->lock);
 	stopping = s->stopping;
 	pthread_mutex_unlock(&s->lock);
+	if (stopping && s->export != NULL && atomic_load(&s->export->retired)) {
+		snprintf(s->why, sizeof(s->why), "export %s",
+		    s->export->retired_why);
+		return s->why;
+	}
 	if (stopping)
 		return "server shutting down";
 	if ((error = atomic_load(&s->send_error)) == 0)
@@ -133,19 +140,6 @@ sess_trunc_why(struct session *s, int r, const char *what)
 	if (r == 0)
 		errno = EPROTO;
 	return sess_read_why(s, -1, what);
-}
-
-static void
-sess_hex(const uint8_t *p, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * len] = '\0';
 }
 
 /* Handshake. */
@@ -225,7 +219,7 @@ sess_claim(struct session *s, const struct hs_request *req)
 	s->shared = e->conf.readonly || (req->options & ND_OPT_READ_ONLY);
 	status = export_claim(e, s->client_id, s->shared, holder);
 	if (status == ND_HS_BUSY) {
-		sess_hex(holder, sizeof(holder), hex);
+		hex_format(holder, sizeof(holder), hex);
 		log_info("%s: export \"%s\" busy: held by client %s", s->peer,
 		    e->conf.name, hex);
 	} else if (status == ND_HS_TOO_MANY)
@@ -354,7 +348,7 @@ sess_handshake(struct session *s)
 		return why;
 	sess_timeouts(s->fd, 0, SESSION_SEND_TIMEOUT);
 	sess_sockopts(s->fd);
-	sess_hex(s->client_id, sizeof(s->client_id), hex);
+	hex_format(s->client_id, sizeof(s->client_id), hex);
 	log_info("%s: authenticated: export \"%s\" client %s", s->peer,
 	    s->export->conf.name, hex);
 	return NULL;
@@ -450,6 +444,7 @@ sess_answer(struct sess_req *r, uint32_t error)
 	struct reply rep = { .error = error, .handle = r->req.handle };
 
 	reply_encode(&rep, &r->reply);
+	export_account(s->export, r->req.type, r->req.length, error);
 	r->rlen = r->req.type == ND_CMD_READ && error == ND_OK ? r->len : 0;
 	pthread_mutex_lock(&s->lock);
 	STAILQ_INSERT_TAIL(&s->replies, r, next);
@@ -698,9 +693,31 @@ sess_drain(struct session *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/*
+ * The session serves its export from now on: the status report shows it
+ * and a reload that retires the export stops it.  NULL, or why not: the
+ * export was retired while the handshake ran.
+ */
+static const char *
+sess_serving(struct session *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->serving = 1;
+	s->since = time(NULL);
+	pthread_mutex_unlock(&s->lock);
+	if (atomic_load(&s->export->retired)) {
+		session_stop(s, 0);
+		return sess_stop_why(s);
+	}
+	return NULL;
+}
+
 static void
 sess_teardown(struct session *s)
 {
+	pthread_mutex_lock(&s->lock);
+	s->serving = 0;
+	pthread_mutex_unlock(&s->lock);
 	if (s->claimed)
 		export_release(s->export, s->client_id, s->shared);
 	if (s->export != NULL)
@@ -721,6 +738,8 @@ sess_main(void *arg)
 	pthread_mutex_lock(&s->lock);
 	s->handshaking = 0;	/* session_stop may now cut reads */
 	pthread_mutex_unlock(&s->lock);
+	if (why == NULL)
+		why = sess_serving(s);
 	if (why == NULL)
 		why = sess_serve(s);
 	sess_drain(s);
@@ -803,4 +822,33 @@ session_abort(struct session *s)
 {
 	session_stop(s, 1);
 	shutdown(s->fd, SHUT_RDWR);
+}
+
+int
+session_retire(struct session *s)
+{
+	int hit;
+
+	pthread_mutex_lock(&s->lock);
+	hit = s->serving && atomic_load(&s->export->retired);
+	pthread_mutex_unlock(&s->lock);
+	if (hit)
+		session_stop(s, 0);
+	return hit;
+}
+
+int
+session_info(struct session *s, struct session_info *info)
+{
+	int serving;
+
+	pthread_mutex_lock(&s->lock);
+	if ((serving = s->serving)) {
+		info->export = s->export;
+		memcpy(info->client_id, s->client_id, ND_CLIENT_ID_LEN);
+		info->addr = s->peer_addr;
+		info->since = s->since;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return serving;
 }

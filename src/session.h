@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "netdisk_proto.h"
 #include "record.h"
@@ -63,6 +64,8 @@ struct session {
 	pthread_mutex_t lock;		/* what follows */
 	pthread_cond_t cond;
 	int handshaking;
+	int serving;			/* authenticated, export set */
+	time_t since;			/* wall clock, once serving */
 	int stopping;
 	unsigned inflight;		/* requests read and not yet sent */
 	size_t inflight_bytes;
@@ -85,5 +88,20 @@ void session_free(struct session *);	/* does not close fd */
 void session_stop(struct session *, int now);
 /* Stop sending too: for a client that does not read its replies. */
 void session_abort(struct session *);
+/*
+ * After a reload: stops the session (as session_stop) if the export it
+ * serves was retired.  1 if it did.
+ */
+int session_retire(struct session *);
+
+/* What the status report shows of a session. */
+struct session_info {
+	const struct export *export;	/* to compare only */
+	uint8_t client_id[ND_CLIENT_ID_LEN];
+	struct sockaddr_storage addr;
+	time_t since;
+};
+/* 1 and *info filled if the session serves an export, else 0. */
+int session_info(struct session *, struct session_info *info);
 
 #endif

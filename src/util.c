@@ -99,3 +99,17 @@ name_valid(const char *s)
 	    "0123456789._-");
 	return len >= 1 && len <= ND_NAME_MAX && s[len] == '\0';
 }
+
+void
+hex_format(const void *p, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * len] = '\0';
+}

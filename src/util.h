@@ -17,6 +17,8 @@ int parse_size(const char *s, uint64_t *out);
 int parse_bool(const char *s, int *out);
 /* Export names: 1..ND_NAME_MAX of [A-Za-z0-9._-], not starting with '.'. */
 int name_valid(const char *s);
+/* len bytes as 2 * len lowercase hex digits and a NUL in out. */
+void hex_format(const void *p, size_t len, char *out);
 
 /* netdisk://HOST[:PORT]/EXPORT, HOST may be [v6]. */
 struct nd_uri {

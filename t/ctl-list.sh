@@ -43,7 +43,7 @@ tap_is "list: nothing on stderr" "$(cat "$T/err")" ""
 
 tap_status "list --json: exit 0" 0 netdiskctl list --json
 tap_is "list --json: an array of objects with every key" "$(cat "$T/out")" \
-'[{"device":"/dev/netdisk0","server":"127.0.0.1:26547","export":"demo","state":"connected","connections":2,"size":268435456,"reconnects":0},{"device":"/dev/netdisk3","server":"192.0.2.1:4000","export":"we\"ird\\name","state":"reconnecting","connections":1,"size":16777216,"reconnects":5},{"device":"/dev/netdisk10","server":"[::1]:26547","export":"scratch","state":"dead","connections":0,"size":1048576,"reconnects":7}]'
+'[{"device":"/dev/netdisk0","server":"127.0.0.1:26547","export":"demo","state":"connected","connections":2,"size":268435456,"reconnects":0,"name":null},{"device":"/dev/netdisk3","server":"192.0.2.1:4000","export":"we\"ird\\name","state":"reconnecting","connections":1,"size":16777216,"reconnects":5,"name":null},{"device":"/dev/netdisk10","server":"[::1]:26547","export":"scratch","state":"dead","connections":0,"size":1048576,"reconnects":7,"name":null}]'
 if command -v jq >/dev/null 2>&1; then
 	tap_is "list --json: valid JSON (jq)" \
 	    "$(jq -r '.[1].export + " " + (.[2].size | tostring)' "$T/out")" \

@@ -22,6 +22,7 @@
 #   track_pid PID...               killed on exit if still running
 #   pid_alive PID                  running and not a zombie
 #   wait_pid_status PID [SECONDS]  wait with a time limit (124: killed)
+#   wait_grep ERE FILE [SECONDS] [COUNT]   until FILE has COUNT matching lines
 #
 # Data:
 #   random_file FILE LENGTH, sha_of FILE [OFFSET LENGTH], sha_zero LENGTH,
@@ -32,7 +33,8 @@
 #   free_port                      an unused TCP port on 127.0.0.1
 #   make_key FILE                  netdiskctl genkey -o FILE
 #   write_conf FILE [KEY=VALUE...] [global]: listen on 127.0.0.1:$ND_PORT,
-#                                  keyfile $ND_KEY, a pidfile in $T
+#                                  keyfile $ND_KEY, a pidfile and the control
+#                                  socket ($ND_CTL) in $T
 #   add_export FILE NAME [KEY=VALUE...]   an export section; path defaults
 #                                  to $T/NAME.img
 #   start_netdiskd CONF [LOG]      netdiskd -f -c CONF in the background,
@@ -298,6 +300,7 @@ make_key() {
 ND_PORT=$(free_port) || bail_out "no free TCP port"
 ND_KEY="$T/netdisk.key"
 ND_LOG="$T/netdiskd.log"
+ND_CTL="$T/netdiskd.sock"
 ND_PID=""
 
 uri() {
@@ -314,7 +317,8 @@ conf_lines() {
 }
 
 # write_conf FILE [KEY=VALUE...]: the global section.  Defaults: listen on
-# 127.0.0.1:$ND_PORT, the key $ND_KEY, a pidfile in $T.  A KEY=VALUE
+# 127.0.0.1:$ND_PORT, the key $ND_KEY, a pidfile in $T, the control
+# socket $ND_CTL.  A KEY=VALUE
 # argument adds a line; "-KEY" drops a default.
 write_conf() {
 	local file=$1 kv drop=" "
@@ -331,6 +335,7 @@ write_conf() {
 		case $drop in *" listen "*) ;; *) echo "listen = 127.0.0.1:$ND_PORT" ;; esac
 		case $drop in *" keyfile "*) ;; *) echo "keyfile = $ND_KEY" ;; esac
 		case $drop in *" pidfile "*) ;; *) echo "pidfile = $T/netdiskd.pid" ;; esac
+		case $drop in *" control_socket "*) ;; *) echo "control_socket = $ND_CTL" ;; esac
 		for kv in "$@"; do
 			case $kv in
 			-*) ;;
@@ -418,6 +423,19 @@ wait_log() {
 
 	for i in $(seq $((${2:-10} * 10))); do
 		grep -Eq -- "$1" "$ND_LOG" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_grep ERE FILE [SECONDS] [COUNT]: wait until FILE has COUNT (1)
+# lines matching ERE.
+wait_grep() {
+	local i n
+
+	for i in $(seq $((${3:-10} * 10))); do
+		n=$(grep -Ec -- "$1" "$2" 2>/dev/null)
+		test "${n:-0}" -ge "${4:-1}" && return 0
 		sleep 0.1
 	done
 	return 1

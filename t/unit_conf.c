@@ -503,7 +503,7 @@ test_bad_sizes(void)
 static void
 test_bad_sections(void)
 {
-	bad("keys outside a section, broken headers, no exports",
+	bad("keys outside a section, broken headers",
 	    "# comment\n"
 	    "port = 1\n"
 	    "[global\n"
@@ -523,9 +523,7 @@ test_bad_sections(void)
 	    "@:7: [global]: duplicate section (first at line 5)\n"
 	    "@:8: export \".hidden\": not a valid export name (use 1 to 128 of "
 	    "A-Z a-z 0-9 . _ -, not starting with \".\")\n"
-	    "@:10: export \".hidden\": unknown key \"nokey\"\n"
-	    "@:10: no exports (add an export section, e.g. [home] with "
-	    "path = ...)\n");
+	    "@:10: export \".hidden\": unknown key \"nokey\"\n");
 	bad("duplicate export, missing path and key",
 	    "[a]\nsize = 1M\n[b]\npath = b.img\nkey = nothex\n"
 	    "[a]\npath = a\n[c d]\npath = c\n",
@@ -537,8 +535,23 @@ test_bad_sections(void)
 	    "@:6: export \"a\": duplicate section (first at line 1)\n"
 	    "@:8: export \"c d\": not a valid export name (use 1 to 128 of "
 	    "A-Z a-z 0-9 . _ -, not starting with \".\")\n");
-	bad("empty file", "", "@:1: no exports (add an export section, e.g. "
-	    "[home] with path = ...)\n");
+}
+
+/* No export yet: netdiskd starts and a reload adds them. */
+static void
+test_no_exports(void)
+{
+	struct conf *c;
+
+	c = good("empty file", "empty.conf", "");
+	ok(c != NULL && TAILQ_EMPTY(&c->exports) && !c->has_key,
+	    "empty file: no exports, no key");
+	conf_free(c);
+	c = good("[global] only", "global.conf", "[global]\nport = 1234\n");
+	ok(c != NULL && TAILQ_EMPTY(&c->exports) &&
+	    strcmp(c->listen[0].port, "1234") == 0,
+	    "[global] only: no exports, listens on its port");
+	conf_free(c);
 }
 
 static void
@@ -603,9 +616,7 @@ test_continuations(void)
 	    "@:4: [global]: indented line continues the key above (do not "
 	    "indent keys or sections)\n"
 	    "@:5: [global]: indented line continues the key above (do not "
-	    "indent keys or sections)\n"
-	    "@:5: no exports (add an export section, e.g. [home] with "
-	    "path = ...)\n");
+	    "indent keys or sections)\n");
 }
 
 static void
@@ -744,6 +755,7 @@ main(void)
 	test_bad_values();
 	test_bad_sizes();
 	test_bad_sections();
+	test_no_exports();
 	test_bad_keyfiles();
 	test_continuations();
 	test_bad_lines();

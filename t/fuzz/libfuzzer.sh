@@ -24,7 +24,7 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=.}"
 : "${FUZZ_SECONDS:=60}"
-: "${FUZZ_TARGETS:=fuzz_conf fuzz_uri fuzz_hello fuzz_server_hello fuzz_record fuzz_request}"
+: "${FUZZ_TARGETS:=fuzz_conf fuzz_uri fuzz_hello fuzz_server_hello fuzz_record fuzz_request fuzz_tab}"
 : "${FUZZ_CC:=clang}"
 : "${FUZZ_FLAGS:=}"
 : "${INIH_CFLAGS=$(pkg-config --cflags inih 2>/dev/null)}"
@@ -36,7 +36,7 @@ set -u
 src=$top_srcdir
 lf=$top_builddir/t/fuzz/lf
 # The library sources the targets need (the parsers and what they call).
-lib_sources="crypto_mbedtls aesgcm_x86 sockio handshake record util uri key conf request"
+lib_sources="crypto_mbedtls aesgcm_x86 sockio handshake record util uri key conf request tab"
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cflags="-std=gnu11 -g -O1 -fno-omit-frame-pointer $san
 	-Wall -Wextra -Wno-unused-parameter

@@ -9,24 +9,26 @@
 FUZZ_COMMON = t/fuzz/driver.c t/fuzz/fuzz_util.c t/fuzz/fuzz.h
 
 check_PROGRAMS += t/fuzz/fuzz_conf t/fuzz/fuzz_uri t/fuzz/fuzz_hello \
-	t/fuzz/fuzz_server_hello t/fuzz/fuzz_record t/fuzz/fuzz_request
+	t/fuzz/fuzz_server_hello t/fuzz/fuzz_record t/fuzz/fuzz_request \
+	t/fuzz/fuzz_tab
 t_fuzz_fuzz_conf_SOURCES = t/fuzz/fuzz_conf.c $(FUZZ_COMMON)
 t_fuzz_fuzz_uri_SOURCES = t/fuzz/fuzz_uri.c $(FUZZ_COMMON)
 t_fuzz_fuzz_hello_SOURCES = t/fuzz/fuzz_hello.c $(FUZZ_COMMON)
 t_fuzz_fuzz_server_hello_SOURCES = t/fuzz/fuzz_server_hello.c $(FUZZ_COMMON)
 t_fuzz_fuzz_record_SOURCES = t/fuzz/fuzz_record.c $(FUZZ_COMMON)
 t_fuzz_fuzz_request_SOURCES = t/fuzz/fuzz_request.c $(FUZZ_COMMON)
+t_fuzz_fuzz_tab_SOURCES = t/fuzz/fuzz_tab.c $(FUZZ_COMMON)
 
 TESTS += t/fuzz/run.sh
 
 EXTRA_DIST += t/fuzz/run.sh t/fuzz/libfuzzer.sh t/fuzz/corpus \
-	t/fuzz/fuzz_conf.dict t/fuzz/fuzz_uri.dict
+	t/fuzz/fuzz_conf.dict t/fuzz/fuzz_uri.dict t/fuzz/fuzz_tab.dict
 
 CLEANFILES += t/fuzz/crash-*
 
 FUZZ_SECONDS = 60
 FUZZ_TARGETS = fuzz_conf fuzz_uri fuzz_hello fuzz_server_hello \
-	fuzz_record fuzz_request
+	fuzz_record fuzz_request fuzz_tab
 
 fuzz:
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \

@@ -4,8 +4,9 @@
 # parameters and with netdiskctl (list, detach), size, read-only flag and
 # queue limits as the server announces them, ext4 (mkfs, files, e2fsck
 # -fn, sha256 after a fresh attach), a read-only export, refused attaches
-# and their messages, the key nowhere in the kernel log, sysfs or /proc,
-# attach/detach lines balanced.
+# and their messages, netdisktab (attach -a, attach NAME, detach -a, a
+# bad table, names in sysfs), the key nowhere in the kernel log, sysfs or
+# /proc, attach/detach lines balanced.
 # The checks are in guest-basic.sh; lib.sh boots the guests.
 
 here=$(cd "$(dirname "$0")" && pwd)

@@ -5,8 +5,12 @@
 # with netdiskctl (list, list --json, detach); each device as the server
 # describes its export; ext4 written, checked and read back through a fresh attach; a read-only
 # export; refused attaches (wrong key, unknown export, busy, refused,
-# unreachable) with their messages and no device left; the key nowhere in
-# the kernel log, sysfs or /proc; every attach line with its detach line.
+# unreachable) with their messages and no device left; netdisktab:
+# attach -a (noauto and attached entries left out), attach NAME, the
+# names in sysfs, list and the kernel log, detach -a (devices attached by
+# URI left alone), a bad table refused with FILE:LINE, bad names refused
+# by the module; the key nowhere in the kernel log, sysfs or /proc; every
+# attach line with its detach line.
 # Results as guest-lib.sh describes.
 
 . /guest-lib.sh
@@ -131,7 +135,7 @@ is "netdiskctl list shows it" "$out" \
     "/dev/netdisk0 server=127.0.0.1:$PORT export=demo state=connected connections=$conns size=$demo_size reconnects=0"
 run netdiskctl list --json
 is "netdiskctl list --json" "$out" \
-    "[{\"device\":\"/dev/netdisk0\",\"server\":\"127.0.0.1:$PORT\",\"export\":\"demo\",\"state\":\"connected\",\"connections\":$conns,\"size\":$demo_size,\"reconnects\":0}]"
+    "[{\"device\":\"/dev/netdisk0\",\"server\":\"127.0.0.1:$PORT\",\"export\":\"demo\",\"state\":\"connected\",\"connections\":$conns,\"size\":$demo_size,\"reconnects\":0,\"name\":null}]"
 is "... data written by the modprobe device are there" "$(sha_dev /dev/netdisk0 8 4)" "$want"
 
 # ---- ext4: write, check, read back through a fresh attach
@@ -263,6 +267,101 @@ for d in netdisk2 /dev/netdisk1 0; do
 done
 run netdiskctl list
 is "no device left" "$(ndevs) $st [$out]" "0 0 []"
+
+# ---- netdisktab: attach -a, attach NAME, detach -a
+mkdir -p /etc
+cat >/etc/netdisktab <<EOF
+# the devices of the test
+disk   netdisk://127.0.0.1:$PORT/demo  $W/key  conns=2
+media  netdisk://[::1]:$PORT/ro        $W/key  ro,dead_timeout=30
+spare  netdisk://localhost/ro          $W/key  noauto   # by name only
+EOF
+log_mark
+run netdiskctl attach -a
+is "netdiskctl attach -a: disk and media attached, spare (noauto) not" \
+    "$st $out" "0 disk: attached /dev/netdisk0
+media: attached /dev/netdisk1" || show
+is "... two devices, named in sysfs" \
+    "$(ndevs) $(attr netdisk0 name) $(attr netdisk1 name)" "2 disk media"
+is "... the entries' options: conns=2; ro, dead_timeout=30" \
+    "$(attr netdisk0 connections) $(cat /sys/block/netdisk0/ro) $(attr netdisk1 server) $(cat /sys/block/netdisk1/ro) $(attr netdisk1 dead_timeout)" \
+    "2 0 [::1]:$PORT 1 30"
+is "... kernel log: attached, with the names" \
+    "$(log_since | grep -o 'netdisk[0-9]: attached.*')" \
+    "netdisk0: attached 127.0.0.1:$PORT/demo name=disk
+netdisk1: attached [::1]:$PORT/ro name=media"
+is "... disk reads the server's file" "$(sha_dev /dev/netdisk0 8 4)" \
+    "$(dd if=demo.img bs=1M skip=8 count=4 2>/dev/null | sha256sum | cut -d' ' -f1)"
+is "... media reads the read-only export" \
+    "$(dd if=/dev/netdisk1 bs=64k iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)" \
+    "$ro_sha"
+run netdiskctl list
+like "... netdiskctl list shows disk's name" "$out" \
+    "^/dev/netdisk0 server=127\\.0\\.0\\.1:$PORT export=demo .* name=disk\$"
+like "... and media's" "$out" \
+    "^/dev/netdisk1 server=\\[::1\\]:$PORT export=ro .* name=media\$"
+log_mark
+run netdiskctl attach -a
+is "attach -a again: nothing new, a note for each" "$st $out" \
+    "0 disk: already attached as /dev/netdisk0
+media: already attached as /dev/netdisk1" || show
+is "... still two devices, no attach in the kernel log" \
+    "$(ndevs) $(log_since | grep -c 'attached')" "2 0"
+run netdiskctl attach spare
+is "netdiskctl attach spare (noauto, by name)" "$st $out" \
+    "0 spare: attached /dev/netdisk2" || show
+is "... named spare, read-only, the module's default connections" \
+    "$(attr netdisk2 name) $(cat /sys/block/netdisk2/ro) $(attr netdisk2 connections)" \
+    "spare 1 $(grep -c '^processor' /proc/cpuinfo)"
+run netdiskctl attach -k key $URI/ro
+is "a device attached by URI: /dev/netdisk3, no name" \
+    "$st $out [$(attr netdisk3 name)]" "0 /dev/netdisk3 []" || show
+run netdiskctl detach -a
+is "netdiskctl detach -a: the three devices of the table" "$st $out" \
+    "0 disk: detached /dev/netdisk0
+media: detached /dev/netdisk1
+spare: detached /dev/netdisk2" || show
+is "... the device attached by URI left alone" \
+    "$(ndevs) $(attr netdisk3 export)" "1 ro"
+run netdiskctl detach netdisk3
+check "netdiskctl detach netdisk3" test $st = 0 -a "$(ndevs)" = 0 || show
+run netdiskctl detach -a
+is "detach -a with nothing attached: exit 0, silent" "$st [$out$err]" "0 []"
+
+# a bad table: every bad line, nothing attached
+cat >$W/bad.tab <<EOF
+disk   netdisk://127.0.0.1:$PORT/demo  $W/key  conns=2
+media  netdisk://127.0.0.1:$PORT/ro    key     conns=0
+disk   netdisk://127.0.0.1:$PORT/ro    $W/key  ro,fast
+EOF
+run netdiskctl attach -a -t $W/bad.tab
+is "attach -a of a bad table: exit 11" "$st" 11
+is "... FILE:LINE for every error, nothing attached" "$err" \
+    "$W/bad.tab:2: entry \"media\": keyfile \"key\" is not an absolute path
+$W/bad.tab:2: entry \"media\": conns \"0\" is not in 1..16
+$W/bad.tab:3: entry \"disk\": duplicate name (first at line 1)
+$W/bad.tab:3: entry \"disk\": unknown option \"fast\" (use conns=N, ro, dead_timeout=S or noauto)
+netdiskctl: nothing attached"
+is "... no device" "$(ndevs) [$out]" "0 []"
+run netdiskctl attach -t $W/bad.tab disk
+is "attach NAME of a good entry of a bad table: exit 11, no device" \
+    "$st $(ndevs)" "11 0"
+
+# names the module refuses (the shell's echo: the key in no process's
+# arguments)
+for name in a/b abcdefghijklmnopqrstuvwxyz012345 ""; do
+	log_mark
+	echo "address=127.0.0.1 port=$PORT export=ro key=$(cat key) name=$name" \
+	    2>$W/add.err >/sys/bus/netdisk/add
+	st=$?
+	like "name=\"$name\" written to /sys/bus/netdisk/add: EINVAL" \
+	    "$st $(cat $W/add.err)" "^[1-9][0-9]* .*Invalid argument"
+	like "... the kernel log says why" \
+	    "$(log_since | grep 'netdisk: add: name')" \
+	    "netdisk: add: name must have 1 to 31 characters of A-Z a-z 0-9 \\. _ -"
+done
+is "... no device" "$(ndevs)" 0
+
 run rmmod netdisk
 check "rmmod netdisk" test $st = 0 -a ! -d /sys/module/netdisk || show
 check "no key in the kernel log, sysfs, /proc/*/cmdline or environ (the end)" \

@@ -269,6 +269,7 @@ listen = 127.0.0.1, [::1]
 port = $PORT
 keyfile = key
 pidfile = netdiskd.pid
+control_socket = netdiskd.sock
 [demo]
 path = demo.img
 size = ${1:-256M}

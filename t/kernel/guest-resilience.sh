@@ -1,6 +1,8 @@
 # guest-resilience.sh - the guest side of t/kernel/resilience.sh (busybox sh)
 #
-# fio --verify=crc32c random read/write over 4 connections; netdiskd
+# fio --verify=crc32c random read/write over 4 connections; a reload
+# that changes another export and netdiskctl restart of it while fio
+# verifies (the other device reconnects, fio sees nothing); netdiskd
 # killed with SIGKILL during a verified fio write and restarted 3 s later
 # (no I/O error, the data verify); the server gone past dead_timeout (EIO,
 # nothing hangs, the device stays until detached); detach during I/O and
@@ -75,6 +77,54 @@ $FIO $FIO4 $VERIFY --rw=randrw >$W/fio.log 2>&1
 st=$?
 check "fio --verify=crc32c randrw, 4 jobs over 4 connections ($(since "$t0") s)" \
     test $st = 0 -a -z "$(fio_errors)" || fio_diag
+
+# ---- reload and restart with kernel clients: demo keeps its sessions
+# with fio verifying across a SIGHUP that changes ro (which restarts, its
+# client reconnecting by itself), then netdiskctl restart ro.
+run netdiskctl attach -k key --ro --conns 2 $URI/ro
+is "attach ro read-only, 2 connections: /dev/netdisk1" "$st $out" "0 /dev/netdisk1" || show
+rd0=$(attr netdisk0 reconnects)
+rr0=$(attr netdisk1 reconnects)
+w0=$(written_kib netdisk0)
+t0=$(now)
+# shellcheck disable=SC2086
+$FIO $FIO4 $VERIFY --rw=randrw >$W/fio.log 2>&1 &
+fpid=$!
+wait_until 60 written_at_least netdisk0 $((w0 + 2048))
+check "fio is verifying demo when ro's settings change and SIGHUP arrives" \
+    alive $fpid
+echo "max_clients = 8" >>$W/netdisk.conf
+kill -HUP "$SRV"
+check "... netdiskd reloads" \
+    wait_until 20 grep -q 'configuration reloaded' $W/netdiskd.log
+check "... ro restarts, demo is untouched" \
+    test "$(grep -c 'export "ro": reconfigured' $W/netdiskd.log)" = 1 -a \
+    "$(grep -c 'export "demo": reconfigured' $W/netdiskd.log)" = 0
+wait_until 30 test "$(attr netdisk1 reconnects)" -ge "$((rr0 + 2))"
+wait_until 10 test "$(attr netdisk1 state)" = connected
+is "... ro's client reconnects by itself, both connections" \
+    "$(attr netdisk1 state) $(($(attr netdisk1 reconnects) - rr0))" "connected 2"
+reap $fpid 120
+check "... fio on demo ends without an error, data verified ($(since "$t0") s)" \
+    test $st = 0 -a -z "$(fio_errors)" || fio_diag
+is "... demo's connections never dropped" \
+    "$(attr netdisk0 state) $(($(attr netdisk0 reconnects) - rd0))" "connected 0"
+is "... ro's data read through the reconnected device" \
+    "$(dd if=/dev/netdisk1 bs=64k 2>/dev/null | sha256sum | cut -d' ' -f1)" "$ro_sha"
+run netdiskctl status -s $W/netdiskd.sock --json
+echo "$out" | grep -q '"name":"demo".*"connections":4.*"name":"ro".*"connections":2'
+g=$?
+check "netdiskctl status: demo has one client with 4 connections, ro one with 2" \
+    test $st = 0 -a $g = 0 || show
+run netdiskctl restart -s $W/netdiskd.sock ro
+check "netdiskctl restart ro" test $st = 0 || show
+wait_until 30 test "$(attr netdisk1 reconnects)" -ge "$((rr0 + 4))"
+wait_until 10 test "$(attr netdisk1 state)" = connected
+is "... ro's client reconnects again, demo's stays" \
+    "$(attr netdisk1 state) $(($(attr netdisk1 reconnects) - rr0)) $(($(attr netdisk0 reconnects) - rd0))" \
+    "connected 4 0"
+run netdiskctl detach netdisk1
+check "detach ro" test $st = 0 || show
 
 # ---- SIGKILL during a verified write, restart 3 s later
 log_mark

@@ -1,0 +1,225 @@
+/*
+ * netdiskctl status, reload and restart: requests to a running netdiskd
+ * over its control socket (control.h has the protocol).
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "conf.h"
+#include "control.h"
+#include "ctl.h"
+#include "sockio.h"
+
+struct service {
+	const char *socket;
+	int json;
+};
+
+static int
+service_parse(const struct ctl_cmd *cmd, struct service *sv, int argc,
+    char **argv, int operands)
+{
+	static const struct option longopts[] = {
+		CTL_COMMON_LONGOPTS,
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ctl_args args = { 0 };
+	int ch;
+
+	sv->socket = CONF_CONTROL_SOCKET;
+	sv->json = 0;
+	while ((ch = getopt_long(argc, argv, ":hs:", longopts, NULL)) != -1) {
+		if (ch == 's')
+			sv->socket = optarg;
+		else if (ch == 'j' && strcmp(cmd->name, "status") == 0)
+			sv->json = 1;
+		else if (ch == 'j') {
+			ctl_warnx("%s: unknown option --json", cmd->name);
+			return ctl_usage(cmd);
+		} else if (ctl_common_opt(cmd, ch, argv, &args) != 0)
+			return CLIENT_ERR_USAGE;
+	}
+	return ctl_operands(cmd, argc, operands);
+}
+
+/* Connect to the control socket: the descriptor, or -1 (message printed). */
+static int
+service_connect(const char *path)
+{
+	struct sockaddr_un sun;
+	struct timeval tv = { .tv_sec = CONTROL_WAIT };
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		ctl_warnx("control socket %s: path too long", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		ctl_warn("socket");
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			ctl_warnx("cannot reach netdiskd at %s: %s (is it "
+			    "running? see control_socket in netdisk.conf)",
+			    path, strerror(errno));
+		else
+			ctl_warn("cannot reach netdiskd at %s", path);
+		close(fd);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* The whole answer, NUL-terminated: 0, or -1 (message printed). */
+static int
+service_read_all(int fd, const char *path, char **out, size_t *outlen)
+{
+	size_t len = 0, cap = 0;
+	char *buf = NULL, *n;
+	ssize_t r;
+
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap ? 2 * cap : 8192;
+			if ((n = realloc(buf, cap)) == NULL) {
+				ctl_warn("answer of netdiskd");
+				free(buf);
+				return -1;
+			}
+			buf = n;
+		}
+		if ((r = read(fd, buf + len, cap - len - 1)) == 0)
+			break;
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			ctl_warn("no answer from netdiskd at %s", path);
+			free(buf);
+			return -1;
+		}
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+/* The exit code for an answer's first line. */
+static int
+service_code(const char *head)
+{
+	static const struct {
+		const char *kind;
+		int code;
+	} kinds[] = {
+		{ CONTROL_ERR_CONFIG, CLIENT_ERR_CONFIG },
+		{ CONTROL_ERR_NO_EXPORT, CLIENT_ERR_AUTH },
+		{ CONTROL_ERR_FAILED, CLIENT_ERR_IO },
+		{ CONTROL_ERR_REQUEST, CLIENT_ERR_PROTO },
+	};
+	size_t i, n = strlen(CONTROL_ERR);
+
+	if (strcmp(head, CONTROL_OK) == 0)
+		return CLIENT_OK;
+	if (strncmp(head, CONTROL_ERR, n) == 0 && head[n] == ' ')
+		for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+			if (strcmp(head + n + 1, kinds[i].kind) == 0)
+				return kinds[i].code;
+	return -1;
+}
+
+/*
+ * Send one request and print the answer: its text on stdout if it
+ * succeeded, on stderr if not.  The exit code.
+ */
+static int
+service_request(const char *path, const char *request)
+{
+	char *answer, *body;
+	size_t len;
+	int fd, code;
+
+	if ((fd = service_connect(path)) == -1)
+		return CLIENT_ERR_CONNECT;
+	if (sock_write_full(fd, request, strlen(request)) == -1 ||
+	    sock_write_full(fd, "\n", 1) == -1) {
+		ctl_warn("cannot send to netdiskd at %s", path);
+		close(fd);
+		return CLIENT_ERR_CONNECT;
+	}
+	code = service_read_all(fd, path, &answer, &len);
+	close(fd);
+	if (code == -1)
+		return CLIENT_ERR_CONNECT;
+	if ((body = strchr(answer, '\n')) == NULL ||
+	    (*body++ = '\0', code = service_code(answer)) == -1) {
+		ctl_warnx("netdiskd at %s: not an answer", path);
+		free(answer);
+		return CLIENT_ERR_PROTO;
+	}
+	fputs(body, code == CLIENT_OK ? stdout : stderr);
+	free(answer);
+	return code;
+}
+
+int
+ctl_status(const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	struct service sv;
+	int r;
+
+	if ((r = service_parse(cmd, &sv, argc, argv, 0)) != CLIENT_OK)
+		return r;
+	return service_request(sv.socket, sv.json ? "status json" : "status");
+}
+
+int
+ctl_reload(const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	struct service sv;
+	int r;
+
+	if ((r = service_parse(cmd, &sv, argc, argv, 0)) != CLIENT_OK)
+		return r;
+	return service_request(sv.socket, "reload");
+}
+
+int
+ctl_restart(const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	char request[CONTROL_LINE_MAX];
+	const char *name;
+	struct service sv;
+	int r;
+
+	if ((r = service_parse(cmd, &sv, argc, argv, 1)) != CLIENT_OK)
+		return r;
+	name = argv[optind];
+	if (*name == '\0' || strlen(name) > ND_NAME_MAX ||
+	    strchr(name, '\n') != NULL) {
+		ctl_warnx("restart: \"%s\" is not an export name", name);
+		return CLIENT_ERR_USAGE;
+	}
+	snprintf(request, sizeof(request), "restart %s", name);
+	return service_request(sv.socket, request);
+}

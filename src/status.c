@@ -1,0 +1,237 @@
+#include "config.h"
+
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "status.h"
+#include "util.h"
+
+static struct status_client *
+status_find_client(struct status_export *e, const uint8_t *id)
+{
+	int i;
+
+	for (i = 0; i < e->nclients; i++)
+		if (memcmp(e->clients[i].id, id, ND_CLIENT_ID_LEN) == 0)
+			return &e->clients[i];
+	return NULL;
+}
+
+int
+status_add_client(struct status_export *e, const uint8_t *id,
+    const struct sockaddr_storage *addr, time_t since)
+{
+	struct status_client *c, *n;
+
+	if ((c = status_find_client(e, id)) != NULL) {
+		c->connections++;
+		if (since < c->since)
+			c->since = since;
+		return 0;
+	}
+	if (e->nclients == e->cap) {
+		n = reallocarray(e->clients, e->cap ? 2 * e->cap : 4,
+		    sizeof(*n));
+		if (n == NULL)
+			return -1;
+		e->clients = n;
+		e->cap = e->cap ? 2 * e->cap : 4;
+	}
+	c = &e->clients[e->nclients++];
+	memcpy(c->id, id, ND_CLIENT_ID_LEN);
+	c->addr = *addr;
+	c->connections = 1;
+	c->since = since;
+	return 0;
+}
+
+void
+status_free(struct status *st)
+{
+	int i;
+
+	for (i = 0; i < st->nexports; i++)
+		free(st->exports[i].clients);
+	free(st->exports);
+	free(st->listen);
+	memset(st, 0, sizeof(*st));
+}
+
+/* Formatting helpers. */
+
+static void
+status_host(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	socklen_t sl = ss->ss_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+
+	if (getnameinfo((const struct sockaddr *)ss, sl, buf, len, NULL, 0,
+	    NI_NUMERICHOST) != 0)
+		snprintf(buf, len, "unknown");
+}
+
+static void
+status_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "unknown");
+}
+
+static const char *
+status_human(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)bytes;
+	int u = -1;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+/* Text. */
+
+static void
+status_text_export(FILE *f, const struct status_export *e)
+{
+	char human[32], hex[2 * ND_CLIENT_ID_LEN + 1], host[NI_MAXHOST];
+	char since[32];
+	int i;
+
+	fprintf(f, "export \"%s\": %s, %llu bytes (%s), %s\n", e->name,
+	    e->path, (unsigned long long)e->size,
+	    status_human(e->size, human, sizeof(human)),
+	    e->readonly ? "read-only" : "read-write");
+	fprintf(f, "  read: %llu requests, %llu bytes; written: %llu "
+	    "requests, %llu bytes; errors: %llu\n",
+	    (unsigned long long)e->read_requests,
+	    (unsigned long long)e->read_bytes,
+	    (unsigned long long)e->write_requests,
+	    (unsigned long long)e->write_bytes,
+	    (unsigned long long)e->errors);
+	if (e->nclients == 0)
+		fprintf(f, "  no clients\n");
+	for (i = 0; i < e->nclients; i++) {
+		hex_format(e->clients[i].id, ND_CLIENT_ID_LEN, hex);
+		status_host(&e->clients[i].addr, host, sizeof(host));
+		status_time(e->clients[i].since, since, sizeof(since));
+		fprintf(f, "  client %s from %s, %d connection%s, since %s\n",
+		    hex, host, e->clients[i].connections,
+		    e->clients[i].connections == 1 ? "" : "s", since);
+	}
+}
+
+void
+status_text(FILE *f, const struct status *st)
+{
+	char started[32];
+	int i;
+
+	status_time(st->started, started, sizeof(started));
+	fprintf(f, "netdiskd pid %d, running since %s, config %s\n",
+	    (int)st->pid, started, st->config);
+	fprintf(f, "listening on");
+	for (i = 0; i < st->nlisten; i++)
+		fprintf(f, " %s", st->listen[i]);
+	fprintf(f, "\n");
+	for (i = 0; i < st->nexports; i++)
+		status_text_export(f, &st->exports[i]);
+}
+
+/* JSON. */
+
+static void
+status_json_string(FILE *f, const char *s)
+{
+	const unsigned char *p;
+
+	fputc('"', f);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static void
+status_json_client(FILE *f, const struct status_client *c)
+{
+	char hex[2 * ND_CLIENT_ID_LEN + 1], host[NI_MAXHOST], since[32];
+
+	hex_format(c->id, ND_CLIENT_ID_LEN, hex);
+	status_host(&c->addr, host, sizeof(host));
+	status_time(c->since, since, sizeof(since));
+	fprintf(f, "{\"client_id\":\"%s\",\"address\":", hex);
+	status_json_string(f, host);
+	fprintf(f, ",\"connections\":%d,\"since\":\"%s\"}", c->connections,
+	    since);
+}
+
+static void
+status_json_export(FILE *f, const struct status_export *e)
+{
+	char opened[32];
+	int i;
+
+	status_time(e->opened, opened, sizeof(opened));
+	fprintf(f, "{\"name\":");
+	status_json_string(f, e->name);
+	fprintf(f, ",\"path\":");
+	status_json_string(f, e->path);
+	fprintf(f, ",\"size\":%llu,\"readonly\":%s,\"opened\":\"%s\","
+	    "\"read_requests\":%llu,\"read_bytes\":%llu,"
+	    "\"write_requests\":%llu,\"write_bytes\":%llu,\"errors\":%llu,"
+	    "\"clients\":[", (unsigned long long)e->size,
+	    e->readonly ? "true" : "false", opened,
+	    (unsigned long long)e->read_requests,
+	    (unsigned long long)e->read_bytes,
+	    (unsigned long long)e->write_requests,
+	    (unsigned long long)e->write_bytes,
+	    (unsigned long long)e->errors);
+	for (i = 0; i < e->nclients; i++) {
+		if (i > 0)
+			fputc(',', f);
+		status_json_client(f, &e->clients[i]);
+	}
+	fprintf(f, "]}");
+}
+
+void
+status_json(FILE *f, const struct status *st)
+{
+	char started[32];
+	int i;
+
+	status_time(st->started, started, sizeof(started));
+	fprintf(f, "{\"pid\":%d,\"started\":\"%s\",\"config\":", (int)st->pid,
+	    started);
+	status_json_string(f, st->config);
+	fprintf(f, ",\"listen\":[");
+	for (i = 0; i < st->nlisten; i++) {
+		if (i > 0)
+			fputc(',', f);
+		status_json_string(f, st->listen[i]);
+	}
+	fprintf(f, "],\"exports\":[");
+	for (i = 0; i < st->nexports; i++) {
+		if (i > 0)
+			fputc(',', f);
+		status_json_export(f, &st->exports[i]);
+	}
+	fprintf(f, "]}\n");
+}

@@ -1,0 +1,57 @@
+/*
+ * The status report of netdiskd: a snapshot of the exports, their
+ * counters and their clients, taken by the server and printed here as
+ * text for people or as JSON for scripts (netdiskctl status).
+ */
+#ifndef STATUS_H
+#define STATUS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "netdisk_proto.h"
+
+/* One client id on one export, with all its connections. */
+struct status_client {
+	uint8_t id[ND_CLIENT_ID_LEN];
+	struct sockaddr_storage addr;	/* of its first connection */
+	int connections;
+	time_t since;			/* its oldest connection */
+};
+
+struct status_export {
+	char name[ND_NAME_MAX + 1];
+	const char *path;
+	uint64_t size;
+	int readonly;
+	time_t opened;
+	uint64_t read_requests, read_bytes;
+	uint64_t write_requests, write_bytes;
+	uint64_t errors;
+	struct status_client *clients;
+	int nclients;
+	int cap;
+};
+
+struct status {
+	pid_t pid;
+	const char *config;
+	time_t started;
+	char (*listen)[64];
+	int nlisten;
+	struct status_export *exports;
+	int nexports;
+};
+
+/* Add one connection of client id to e: 0, or -1 out of memory. */
+int status_add_client(struct status_export *e, const uint8_t *id,
+    const struct sockaddr_storage *addr, time_t since);
+void status_free(struct status *);
+
+void status_text(FILE *, const struct status *);
+void status_json(FILE *, const struct status *);
+
+#endif

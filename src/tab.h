@@ -1,0 +1,65 @@
+/*
+ * netdisktab: the devices "netdiskctl attach -a" attaches, in the spirit
+ * of nbdtab(5).  One entry a line, whitespace-separated fields:
+ *
+ *   NAME  URI  KEYFILE  [OPTIONS]
+ *
+ * NAME is 1..TAB_NAME_MAX of [A-Za-z0-9._-], unique in the file; URI is
+ * netdisk://HOST[:PORT]/EXPORT; KEYFILE an absolute path (the key is read
+ * when attaching, not here); OPTIONS "-" or a comma-separated list of
+ * conns=N, ro, dead_timeout=S and noauto.  Blank lines and everything from
+ * a field that starts with "#" to the end of its line are ignored.  The
+ * parser knows nothing of the kernel: docs/netdisktab.5 is the reference.
+ */
+#ifndef TAB_H
+#define TAB_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+#define TAB_DEFAULT_PATH	"/etc/netdisktab"
+#define TAB_NAME_MAX		31
+#define TAB_LINE_MAX		4096	/* characters, newline excluded */
+#define TAB_MAX_CONNS		16
+#define TAB_MAX_DEAD_TIMEOUT	86400
+
+/* Entry flags. */
+#define TAB_RO			0x1	/* attach read-only */
+#define TAB_NOAUTO		0x2	/* not by attach -a, only by name */
+#define TAB_FLAGS_ALL		(TAB_RO | TAB_NOAUTO)
+
+struct tab_entry {
+	char name[TAB_NAME_MAX + 1];
+	struct nd_uri uri;
+	char *keyfile;			/* absolute */
+	long conns;			/* -1: the module's default */
+	long dead_timeout;		/* -1: the module's default */
+	unsigned int flags;		/* TAB_* */
+	int line;
+};
+
+struct tab {
+	struct tab_entry *entries;	/* in the file's order */
+	size_t nentries;
+};
+
+/*
+ * Load a table.  On success returns it and *errors is NULL.  On failure
+ * returns NULL and *errors is a malloc'd string of one line per error,
+ * "FILE:LINE: message\n", in line order, every bad line of the file
+ * reported; a file that cannot be read gives "FILE: strerror\n".  Only
+ * when memory runs out are both NULL (errno ENOMEM).
+ */
+struct tab *tab_load(const char *path, char **errors);
+/* The same for len bytes of text that errors call file. */
+struct tab *tab_parse(const char *file, const char *text, size_t len,
+    char **errors);
+void tab_free(struct tab *);
+
+/* The entry called name, or NULL. */
+const struct tab_entry *tab_find(const struct tab *, const char *name);
+/* 1 if s is a valid entry name: 1..TAB_NAME_MAX of [A-Za-z0-9._-]. */
+int tab_name_valid(const char *s);
+
+#endif
