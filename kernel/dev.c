@@ -55,16 +55,32 @@ static void kill_work(struct work_struct *work)
 	pr_err("%s: dead, I/O fails until detached\n", dev->name);
 }
 
-/* After a reconnect: -ESTALE (and the device killed) if the export changed. */
-int nd_dev_check_same(struct nd_device *dev, const struct nd_export_info *info)
+/* The export grew while the connection was down: the device grows too. */
+static void grow(struct nd_device *dev, u64 size)
+{
+	bool grew = false;
+
+	spin_lock(&dev->lock);
+	if (size > dev->info.size) {
+		dev->info.size = size;
+		grew = true;
+	}
+	spin_unlock(&dev->lock);
+	if (!grew)
+		return;
+	pr_info("%s: export grew to %llu bytes\n", dev->name, size);
+	set_capacity_and_notify(dev->disk, size >> SECTOR_SHIFT);
+}
+
+/* Whether the export changed in a way the device cannot follow (logged). */
+static bool export_differs(struct nd_device *dev, const struct nd_export_info *info)
 {
 	const struct nd_export_info *old = &dev->info;
+	u64 size = READ_ONCE(old->size);
 
-	if (READ_ONCE(dev->dead))
-		return -ESTALE;		/* another connection said why */
-	if (old->size != info->size)
-		pr_err("%s: export size changed from %llu to %llu bytes, not resuming\n",
-		       dev->name, old->size, info->size);
+	if (info->size < size)
+		pr_err("%s: export shrank from %llu to %llu bytes, not resuming\n",
+		       dev->name, size, info->size);
 	else if (memcmp(old->export_id, info->export_id, ND_EXPORT_ID_LEN))
 		pr_err("%s: export identity changed (%*phN, was %*phN), not resuming\n",
 		       dev->name, ND_EXPORT_ID_LEN, info->export_id,
@@ -76,9 +92,24 @@ int nd_dev_check_same(struct nd_device *dev, const struct nd_export_info *info)
 		pr_err("%s: export read-only flag changed, not resuming\n",
 		       dev->name);
 	else
-		return 0;
-	nd_dev_kill(dev);
-	return -ESTALE;
+		return false;
+	return true;
+}
+
+/*
+ * After a reconnect: -ESTALE (and the device killed) if the export
+ * changed in a way the device cannot follow; a grown export is followed.
+ */
+int nd_dev_check_same(struct nd_device *dev, const struct nd_export_info *info)
+{
+	if (READ_ONCE(dev->dead))
+		return -ESTALE;		/* another connection said why */
+	if (export_differs(dev, info)) {
+		nd_dev_kill(dev);
+		return -ESTALE;
+	}
+	grow(dev, info->size);
+	return 0;
 }
 
 const char *nd_dev_state(struct nd_device *dev)

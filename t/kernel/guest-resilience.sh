@@ -2,7 +2,8 @@
 #
 # fio --verify=crc32c random read/write over 4 connections; a reload
 # that changes another export and netdiskctl restart of it while fio
-# verifies (the other device reconnects, fio sees nothing); netdiskd
+# verifies (the other device reconnects, fio sees nothing); an export
+# added by a reload and grown by the next (the device grows); netdiskd
 # killed with SIGKILL during a verified fio write and restarted 3 s later
 # (no I/O error, the data verify); the server gone past dead_timeout (EIO,
 # nothing hangs, the device stays until detached); detach during I/O and
@@ -125,6 +126,33 @@ is "... ro's client reconnects again, demo's stays" \
     "connected 4 0"
 run netdiskctl detach netdisk1
 check "detach ro" test $st = 0 || show
+
+# ---- an export added by a reload, then grown by another: the device
+# grows with it
+printf '[grow]\npath = grow.img\nsize = 20M\n' >>$W/netdisk.conf
+kill -HUP "$SRV"
+wait_until 20 test "$(grep -c 'configuration reloaded' $W/netdiskd.log)" -ge 2
+run netdiskctl attach -k key --conns 2 $URI/grow
+is "a reload adds export grow: attached as /dev/netdisk1" "$st $out" "0 /dev/netdisk1" || show
+is "... of 20 MiB" "$(cat /sys/block/netdisk1/size)" 40960
+log_mark
+sed -i 's/^size = 20M$/size = 40M/' $W/netdisk.conf
+kill -HUP "$SRV"
+wait_until 30 test "$(cat /sys/block/netdisk1/size)" = 81920
+wait_until 10 test "$(attr netdisk1 state)" = connected
+is "... a reload grows it to 40 MiB: the device follows, connected" \
+    "$(cat /sys/block/netdisk1/size) $(attr netdisk1 state)" "81920 connected"
+log_since >$W/klog
+check "... the kernel log says so" \
+    grep -q 'netdisk1: export grew to 41943040 bytes' $W/klog || diag_file $W/klog
+dd if=/dev/urandom of=$W/blk bs=1M count=1 2>/dev/null
+run dd if=$W/blk of=/dev/netdisk1 bs=1M seek=32 oflag=direct
+check "... the new space takes a write" test $st = 0 || show
+is "... and reads it back" \
+    "$(dd if=/dev/netdisk1 bs=1M skip=32 count=1 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)" \
+    "$(sha256sum <$W/blk | cut -d' ' -f1)"
+run netdiskctl detach netdisk1
+check "detach grow" test $st = 0 || show
 
 # ---- SIGKILL during a verified write, restart 3 s later
 log_mark
