@@ -67,6 +67,32 @@ control_clear(const char *path, const struct sockaddr_un *sun)
 	return 0;
 }
 
+/*
+ * Create the socket's directory if it is missing (its parent must
+ * exist), for the service user and group: mode 0750.
+ */
+static int
+control_mkdir(const char *path, uid_t uid, gid_t gid)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	strlcpy(dir, path, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0750) == -1)
+		return errno == EEXIST ? 0 : (log_warn("control socket "
+		    "directory %s", dir), -1);
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	    chown(dir, uid, gid) == -1) {
+		log_warn("control socket directory %s", dir);
+		return -1;
+	}
+	log_info("created %s for the control socket", dir);
+	return 0;
+}
+
 int
 control_open(const char *path, uid_t uid, gid_t gid)
 {
@@ -74,7 +100,9 @@ control_open(const char *path, uid_t uid, gid_t gid)
 	mode_t old;
 	int fd;
 
-	if (control_addr(path, &sun) == -1 || control_clear(path, &sun) == -1)
+	if (control_addr(path, &sun) == -1 ||
+	    control_mkdir(path, uid, gid) == -1 ||
+	    control_clear(path, &sun) == -1)
 		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {

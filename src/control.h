@@ -28,8 +28,9 @@ struct server;
 
 /*
  * Create the socket at path, owned by uid:gid ((uid_t)-1 and (gid_t)-1:
- * unchanged), mode 0660.  A stale socket is replaced; one a running
- * daemon answers on is not.  The listening descriptor, or -1 (logged).
+ * unchanged), mode 0660, and its directory if missing (mode 0750, the
+ * same owner).  A stale socket is replaced; one a running daemon answers
+ * on is not.  The listening descriptor, or -1 (logged).
  */
 int control_open(const char *path, uid_t uid, gid_t gid);
 /* Close it and remove the socket file. */

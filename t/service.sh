@@ -11,7 +11,7 @@ if test "$(id -u)" != 0; then
 	echo "1..0 # SKIP needs root to change user"
 	exit 0
 fi
-tap_plan 20
+tap_plan 21
 
 make_key "$ND_KEY" || bail_out "netdiskctl genkey -o failed"
 export NETDISK_KEYFILE=$ND_KEY
@@ -45,9 +45,9 @@ user=nobody group=nogroup
 uid=$(id -u $user) gid=$(getent group $group | cut -d: -f3)
 touch "$T/a.img" "$T/b.img" "$T/c.img"
 chown $user:$group "$T/a.img" "$T/b.img" "$T/c.img" "$ND_KEY"
-# The socket's directory belongs to the service user (as tmpfiles.d makes
-# /run/netdisk), so that it can remove the socket when it stops.
-mkdir "$T/run" && chown $user:$group "$T/run"
+# netdiskd creates the socket's directory for the service user (as
+# tmpfiles.d makes /run/netdisk), so that it can remove the socket when
+# it stops.
 ND_CTL=$T/run/netdiskd.sock
 write_conf "$T/netdisk.conf" user=$user group=$group
 add_export "$T/netdisk.conf" a size=8M
@@ -62,6 +62,8 @@ tap_is "... and no capabilities" \
     "$(awk '/^CapEff:/ {print $2}' /proc/$ND_PID/status)" 0000000000000000
 tap_is "the control socket belongs to $user:$group, mode 0660" \
     "$(stat -c '%U:%G %a' "$ND_CTL")" "$user:$group 660"
+tap_is "... in a directory netdiskd made for them, mode 0750" \
+    "$(stat -c '%U:%G %a' "$T/run")" "$user:$group 750"
 head -c 4096 /dev/urandom >"$T/blk"
 tap_ok "a client writes to a" netdiskctl write "$(uri a)" 0 <"$T/blk"
 add_export "$T/netdisk.conf" b size=8M
