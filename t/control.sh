@@ -4,8 +4,9 @@
 . "$(dirname "$0")/functions.sh"
 
 requires jq
+requires socat
 requires setpriv
-tap_plan 37
+tap_plan 43
 
 make_key "$ND_KEY" || bail_out "netdiskctl genkey -o failed"
 export NETDISK_KEYFILE=$ND_KEY
@@ -115,6 +116,26 @@ tap_status "restart without an export name: exit 2" 2 \
     netdiskctl restart -s "$ND_CTL"
 tap_status "reload takes no operand: exit 2" 2 \
     netdiskctl reload -s "$ND_CTL" extra
+
+# What else may arrive on the socket.
+printf 'bogus\n' | socat -t 5 - UNIX-CONNECT:"$ND_CTL" >"$T/raw" 2>&1
+tap_is "an unknown request gets an error naming it" "$(cat "$T/raw")" \
+    "$(printf 'error request\nunknown request "bogus"')"
+printf 'restart a\\nb\033\n' | socat -t 5 - UNIX-CONNECT:"$ND_CTL" >"$T/raw" 2>&1
+tap_is "a strange export name is quoted safely" "$(cat "$T/raw")" \
+    "$(printf 'error no-export\nno export "a\\\\nb\\033"')"
+head -c 2000 /dev/zero | tr '\0' x | socat -t 5 - UNIX-CONNECT:"$ND_CTL" >"$T/raw" 2>&1
+tap_is "an overlong line is dropped without an answer" "$(cat "$T/raw")" ""
+socat -t 10 UNIX-CONNECT:"$ND_CTL" EXEC:'sleep 8' &
+track_pid $!
+sleep 0.5
+t0=$(date +%s%N)
+tap_ok "a silent control client does not stop the server for long" \
+    netdiskctl read "$(uri ro)" 0 4096
+t1=$(date +%s%N)
+tap_ok "... (served after $(( (t1 - t0) / 1000000 )) ms, at most the 2 s timeout)" \
+    test $(( (t1 - t0) / 1000000 )) -lt 4000
+tap_ok "status still works afterwards" st
 
 # Permissions: mode 0660 root:root lets group root in, nobody else.
 chmod 711 "$T"

@@ -6,7 +6,7 @@
 # alone, and a broken file changes nothing.
 . "$(dirname "$0")/functions.sh"
 
-tap_plan 32
+tap_plan 36
 
 make_key "$ND_KEY" || bail_out "netdiskctl genkey -o failed"
 export NETDISK_KEYFILE=$ND_KEY
@@ -92,6 +92,17 @@ netdiskctl status -s "$ND_CTL" --json >"$T/st3" 2>"$T/err"
 tap_is "the running configuration is unchanged" \
     "$(jq -c '[.exports[] | [.name, (.clients | length), .size]]' "$T/st3")" \
     '[["a",1,16777216],["b",1,33554432],["c",0,8388608]]'
+
+# A valid file whose new export cannot be opened: refused as a whole.
+cp "$T/good.conf" "$conf"
+mkdir "$T/dir.img"
+add_export "$conf" d path="$T/dir.img"
+tap_status "netdiskctl reload with an export that cannot be opened: exit 11" 11 \
+    netdiskctl reload -s "$ND_CTL"
+tap_like "... names the export and its path" "$(cat "$T/err")" \
+    "export \"d\": $T/dir.img"
+tap_status "... d is not served" 4 netdiskctl info "$(uri d)"
+tap_ok "... c still is" netdiskctl info "$(uri c)"
 
 # Back to version 1 with netdiskctl reload: c is removed, b shrinks back.
 conf_v 1 "127.0.0.1:$ND_PORT"
