@@ -29,8 +29,10 @@ KERNEL="qemu-system-x86 busybox-static cpio kmod xz-utils zstd pahole fio"
 # on Debian, listed for containers), shellcheck for the OpenRC scripts,
 # and the build dependencies of debian/control for dpkg-buildpackage:
 # debhelper (dh_installsysusers too), dh-dkms (dh_dkms) with dkms,
-# fakeroot.
-PACKAGE="systemd shellcheck debhelper dh-dkms dkms fakeroot dpkg-dev"
+# fakeroot; openrc for openrc-run (t/openrc.sh runs the OpenRC script in a
+# mount namespace of its own; installing it changes nothing of the host's
+# init system).
+PACKAGE="systemd shellcheck debhelper dh-dkms dkms fakeroot dpkg-dev openrc"
 # Benchmarks (optional, installed by contrib/bench.sh itself): fio with its
 # libnbd ioengine as the userspace NBD client, nbd-server as the plaintext
 # NBD peer (jq, above, reads fio's JSON output).
