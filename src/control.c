@@ -6,6 +6,10 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,29 @@
 #include "server.h"
 #include "sockio.h"
 #include "status.h"
+
+struct control_client {
+	int fd;
+	size_t len;			/* of line so far */
+	int64_t deadline;		/* monotonic ms */
+	char line[CONTROL_LINE_MAX];
+};
+
+struct control {
+	char *path;
+	int fd;				/* listening */
+	struct control_client clients[CONTROL_MAX_CLIENTS];
+	int nclients;
+};
+
+static int64_t
+control_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int
 control_addr(const char *path, struct sockaddr_un *sun)
@@ -93,24 +120,21 @@ control_mkdir(const char *path, uid_t uid, gid_t gid)
 	return 0;
 }
 
-int
-control_open(const char *path, uid_t uid, gid_t gid)
+/* The listening socket at path: its descriptor, or -1 (logged). */
+static int
+control_listen(const char *path, const struct sockaddr_un *sun, uid_t uid,
+    gid_t gid)
 {
-	struct sockaddr_un sun;
 	mode_t old;
 	int fd;
 
-	if (control_addr(path, &sun) == -1 ||
-	    control_mkdir(path, uid, gid) == -1 ||
-	    control_clear(path, &sun) == -1)
-		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		log_warn("control socket");
 		return -1;
 	}
 	old = umask(0117);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	if (bind(fd, (const struct sockaddr *)sun, sizeof(*sun)) == -1) {
 		umask(old);
 		log_warn("control socket %s", path);
 		close(fd);
@@ -121,45 +145,52 @@ control_open(const char *path, uid_t uid, gid_t gid)
 	    gid != (gid_t)-1) && chown(path, uid, gid) == -1) ||
 	    listen(fd, 16) == -1) {
 		log_warn("control socket %s", path);
-		control_close(fd, path);
+		close(fd);
+		unlink(path);
 		return -1;
 	}
-	log_info("control socket %s", path);
 	return fd;
 }
 
-void
-control_close(int fd, const char *path)
+struct control *
+control_open(const char *path, uid_t uid, gid_t gid)
 {
-	if (fd == -1)
-		return;
-	close(fd);
-	if (unlink(path) == -1 && errno != ENOENT)
-		log_debug("control socket %s: %s", path, strerror(errno));
+	struct sockaddr_un sun;
+	struct control *c;
+
+	if (control_addr(path, &sun) == -1 ||
+	    control_mkdir(path, uid, gid) == -1 ||
+	    control_clear(path, &sun) == -1)
+		return NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->path = strdup(path)) == NULL) {
+		log_warn("control socket");
+		free(c);
+		return NULL;
+	}
+	if ((c->fd = control_listen(path, &sun, uid, gid)) == -1) {
+		free(c->path);
+		free(c);
+		return NULL;
+	}
+	log_info("control socket %s", path);
+	return c;
 }
 
-/* Read the request line: its length without "\n", or -1. */
-static int
-control_read_line(int fd, char *line, size_t size)
+void
+control_close(struct control *c)
 {
-	size_t len = 0;
-	ssize_t n;
-	char *nl;
+	int i;
 
-	while (len < size - 1) {
-		n = read(fd, line + len, size - 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		len += (size_t)n;
-		line[len] = '\0';
-		if ((nl = memchr(line, '\n', len)) != NULL) {
-			*nl = '\0';
-			return (int)(nl - line);
-		}
-	}
-	return -1;
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nclients; i++)
+		close(c->clients[i].fd);
+	close(c->fd);
+	if (unlink(c->path) == -1 && errno != ENOENT)
+		log_debug("control socket %s: %s", c->path, strerror(errno));
+	free(c->path);
+	free(c);
 }
 
 static void
@@ -246,18 +277,19 @@ control_dispatch(struct server *srv, int fd, char *line, FILE *out,
 	}
 }
 
-/* Answer one request on fd: status line, then the body. */
+/*
+ * Answer the request in line on fd: status line, then the body.  The
+ * socket blocks for this, with a send timeout: the answer normally fits
+ * in its buffer.
+ */
 static void
-control_serve(struct server *srv, int fd)
+control_answer(struct server *srv, int fd, char *line)
 {
-	char line[CONTROL_LINE_MAX], *head = NULL, *text = NULL;
+	struct timeval tv = { .tv_sec = CONTROL_TIMEOUT };
+	char *head = NULL, *text = NULL;
 	size_t headlen = 0, textlen = 0;
 	FILE *out, *body;
 
-	if (control_read_line(fd, line, sizeof(line)) == -1) {
-		log_debug("control: no request line");
-		return;
-	}
 	if ((out = open_memstream(&head, &headlen)) == NULL ||
 	    (body = open_memstream(&text, &textlen)) == NULL) {
 		if (out != NULL)
@@ -268,7 +300,9 @@ control_serve(struct server *srv, int fd)
 	}
 	control_dispatch(srv, fd, line, out, body);
 	if ((fclose(out) | fclose(body)) == 0 &&
-	    (sock_write_full(fd, head, headlen) == -1 ||
+	    (fcntl(fd, F_SETFL, 0) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1 ||
+	    sock_write_full(fd, head, headlen) == -1 ||
 	    sock_write_full(fd, text, textlen) == -1))
 		log_debug("control: cannot send the answer: %s",
 		    strerror(errno));
@@ -276,22 +310,116 @@ control_serve(struct server *srv, int fd)
 	free(text);
 }
 
-void
-control_accept(struct server *srv, int lfd)
+static void
+control_drop(struct control *c, int i)
 {
-	struct timeval tv = { .tv_sec = CONTROL_TIMEOUT };
+	close(c->clients[i].fd);
+	c->clients[i] = c->clients[--c->nclients];
+}
+
+/*
+ * Read what client i sent: 1 while its line is incomplete, 0 when it is
+ * done with (answered, or dropped for a broken or overlong request).
+ */
+static int
+control_read(struct control *c, struct server *srv, int i)
+{
+	struct control_client *cl = &c->clients[i];
+	ssize_t n;
+	char *nl;
+
+	n = read(cl->fd, cl->line + cl->len, sizeof(cl->line) - 1 - cl->len);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return 1;
+	if (n <= 0) {
+		log_debug("control: no request line");
+		return 0;
+	}
+	cl->len += (size_t)n;
+	cl->line[cl->len] = '\0';
+	if ((nl = memchr(cl->line, '\n', cl->len)) != NULL) {
+		*nl = '\0';
+		control_answer(srv, cl->fd, cl->line);
+		return 0;
+	}
+	if (cl->len == sizeof(cl->line) - 1) {
+		log_debug("control: request line too long");
+		return 0;
+	}
+	return 1;
+}
+
+static void
+control_accept(struct control *c)
+{
+	struct control_client *cl;
 	int fd;
 
-	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-		    errno != ECONNABORTED)
-			log_warn("control socket: accept");
-		return;
+	while (c->nclients < CONTROL_MAX_CLIENTS) {
+		fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_warn("control socket: accept");
+			return;
+		}
+		cl = &c->clients[c->nclients++];
+		cl->fd = fd;
+		cl->len = 0;
+		cl->deadline = control_now() + CONTROL_TIMEOUT * 1000;
 	}
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
-		log_warn("control socket: timeouts");
-	else
-		control_serve(srv, fd);
-	close(fd);
+}
+
+int
+control_pollfds(struct control *c, struct pollfd *pfd, int *timeout)
+{
+	int64_t now = control_now(), left;
+	int i, n = 0;
+
+	if (c->nclients < CONTROL_MAX_CLIENTS) {
+		pfd[n].fd = c->fd;
+		pfd[n].events = POLLIN;
+		pfd[n++].revents = 0;
+	}
+	for (i = 0; i < c->nclients; i++) {
+		pfd[n].fd = c->clients[i].fd;
+		pfd[n].events = POLLIN;
+		pfd[n++].revents = 0;
+		left = c->clients[i].deadline - now;
+		if (left < 0)
+			left = 0;
+		if (*timeout < 0 || left < *timeout)
+			*timeout = (int)left;
+	}
+	return n;
+}
+
+void
+control_events(struct control *c, struct server *srv,
+    const struct pollfd *pfd, int n)
+{
+	int64_t now = control_now();
+	int i, j, accept = 0;
+
+	for (j = 0; j < n; j++) {
+		if (pfd[j].fd == c->fd) {
+			accept = (pfd[j].revents & POLLIN) != 0;
+			continue;
+		}
+		for (i = 0; i < c->nclients; i++)
+			if (c->clients[i].fd == pfd[j].fd)
+				break;
+		if (i == c->nclients)
+			continue;
+		if ((pfd[j].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    control_read(c, srv, i) == 0)
+			control_drop(c, i);
+		else if (c->clients[i].deadline <= now) {
+			log_debug("control: no request within %d s",
+			    CONTROL_TIMEOUT);
+			control_drop(c, i);
+		}
+	}
+	if (accept)
+		control_accept(c);
 }

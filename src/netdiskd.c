@@ -159,7 +159,8 @@ run(struct conf *conf, const char *conf_path, int foreground)
 	struct pidfh *pfh = NULL;
 	struct creds cr;
 	sigset_t set;
-	int sigfd, ctlfd, r;
+	struct control *ctl;
+	int sigfd, r;
 
 	log_init(1, LOG_DAEMON);
 	log_procname(getprogname());
@@ -168,14 +169,14 @@ run(struct conf *conf, const char *conf_path, int foreground)
 	creds_lookup(conf, &cr);
 	if (!foreground)
 		pfh = pidfile_take(conf);
-	if ((ctlfd = control_open(conf->control_socket, cr.uid, cr.gid)) == -1 ||
+	if ((ctl = control_open(conf->control_socket, cr.uid, cr.gid)) == NULL ||
 	    (srv = server_create(conf, conf_path)) == NULL) {
-		control_close(ctlfd, conf->control_socket);
+		control_close(ctl);
 		if (pfh != NULL)
 			pidfile_remove(pfh);
 		fatalx("cannot start");
 	}
-	server_set_control(srv, ctlfd);
+	server_set_control(srv, ctl);
 	if (!foreground)
 		daemonize(pfh, conf);
 	drop_privileges(&cr);
@@ -184,7 +185,7 @@ run(struct conf *conf, const char *conf_path, int foreground)
 	r = server_run(srv, sigfd);
 	close(sigfd);
 	server_destroy(srv);
-	control_close(ctlfd, conf->control_socket);
+	control_close(ctl);
 	if (pfh != NULL)
 		pidfile_remove(pfh);
 	log_info("exiting");

@@ -66,7 +66,7 @@ struct replay_cache {
 struct server {
 	char *conf_path;
 	time_t started;
-	int ctl_fd;			/* the control socket, or -1 */
+	struct control *ctl;		/* the control socket, or NULL */
 	/* Settings only a restart of the daemon applies. */
 	char *fixed[4];			/* control_socket, user, group, pidfile */
 	FILE *report;			/* a control client's copy of the errors */
@@ -806,7 +806,6 @@ server_create(const struct conf *conf, const char *conf_path)
 		free(srv);
 		return NULL;
 	}
-	srv->ctl_fd = -1;
 	srv->started = time(NULL);
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -830,9 +829,9 @@ server_create(const struct conf *conf, const char *conf_path)
 }
 
 void
-server_set_control(struct server *srv, int fd)
+server_set_control(struct server *srv, struct control *ctl)
 {
-	srv->ctl_fd = fd;
+	srv->ctl = ctl;
 }
 
 void
@@ -1058,19 +1057,20 @@ server_pollfds(struct server *srv, struct pollfd *pfd, int *timeout)
 static void
 server_poll(struct server *srv, int sigfd)
 {
-	struct pollfd pfd[2 + SERVER_MAX_LISTENERS];
-	int i, n, timeout;
+	struct pollfd pfd[2 + CONTROL_MAX_CLIENTS + SERVER_MAX_LISTENERS];
+	int i, k = 0, n, timeout;
 
 	pfd[0].fd = sigfd;
-	pfd[1].fd = srv->ctl_fd;	/* poll ignores -1 */
-	pfd[0].events = pfd[1].events = POLLIN;
-	pfd[0].revents = pfd[1].revents = 0;
-	n = 2 + server_pollfds(srv, pfd + 2, &timeout);
+	pfd[0].events = POLLIN;
+	pfd[0].revents = 0;
+	n = 1 + server_pollfds(srv, pfd + 1, &timeout);
+	if (srv->ctl != NULL)
+		k = control_pollfds(srv->ctl, pfd + n, &timeout);
 	timeout = min_timeout(timeout, ratelim_flush(&srv->authlog,
 	    "authentication failures"));
 	timeout = min_timeout(timeout, ratelim_flush(&srv->refusedlog,
 	    "refused connections"));
-	if (poll(pfd, n, timeout) == -1) {
+	if (poll(pfd, n + k, timeout) == -1) {
 		if (errno != EINTR)
 			fatal("poll");
 		return;
@@ -1079,14 +1079,12 @@ server_poll(struct server *srv, int sigfd)
 		server_signal(srv, sigfd);
 		return;		/* a reload may have changed the listeners */
 	}
-	if (pfd[1].revents & POLLIN) {
-		control_accept(srv, srv->ctl_fd);
-		return;
-	}
-	for (i = 2; i < n; i++)
+	for (i = 1; i < n; i++)
 		if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
-			server_accept(srv, &srv->listeners[i - 2],
+			server_accept(srv, &srv->listeners[i - 1],
 			    ACCEPT_BATCH);
+	if (k > 0)
+		control_events(srv->ctl, srv, pfd + n, k);
 }
 
 /* Called locked: wait until no session is left or the deadline passes. */

@@ -37,8 +37,9 @@ struct server *server_create(const struct conf *conf, const char *conf_path);
  */
 int server_run(struct server *, int sigfd);
 void server_destroy(struct server *);
-/* The control socket server_run also serves (control.h), or -1. */
-void server_set_control(struct server *, int fd);
+struct control;
+/* The control socket server_run also serves (control.h), or NULL. */
+void server_set_control(struct server *, struct control *);
 
 /*
  * For the control socket (and SIGHUP): what fails is logged and, if
