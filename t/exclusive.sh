@@ -3,6 +3,8 @@
 # serves many.
 . "$(dirname "$0")/functions.sh"
 
+requires jq
+
 tap_plan 19
 
 make_key "$ND_KEY" || bail_out "netdiskctl genkey -o failed"
@@ -15,12 +17,12 @@ add_export "$T/netdisk.conf" ro size=8M readonly=yes
 start_netdiskd "$T/netdisk.conf"
 export NETDISK_KEYFILE=$ND_KEY
 
-netdiskctl bench "$(uri rw)" --rw randwrite --destructive --time 3 --qd 4 \
-    >"$T/bench.out" 2>"$T/bench.err" &
-bench=$!
-track_pid $bench
+# The holder: a client writing and verifying until told to stop.
+steady -k "$ND_KEY" -f "$T/stop" "$(uri rw)" >"$T/holder.out" 2>"$T/holder.err" &
+holder=$!
+track_pid $holder
 wait_log 'authenticated: export "rw"' 10
-tap_ok "bench holds the read-write export" pid_alive $bench
+tap_ok "a client holds the read-write export" pid_alive $holder
 
 head -c 4096 /dev/urandom >"$T/blk"
 tap_status "a second writer gets exit 5" 5 netdiskctl write "$(uri rw)" 0 <"$T/blk"
@@ -32,10 +34,11 @@ netdiskctl read "$(uri rw)" 0 4096 >"$T/back" 2>"$T/err"
 tap_is "a reader (attached read-only) shares the held export" "$?" 0
 tap_ok "the log says who holds the export" \
     grep -Eq 'export "rw" busy: held by client [0-9a-f]{32}' "$ND_LOG"
-tap_ok "the holder is still running while refused" pid_alive $bench
+tap_ok "the holder is still running while refused" pid_alive $holder
 
-wait_pid_status $bench 30
-tap_is "bench exits 0" $? 0 || tap_diag_file "$T/bench.err"
+touch "$T/stop"
+wait_pid_status $holder 30
+tap_is "the holder exits 0, its data verified" $? 0 || tap_diag_file "$T/holder.err"
 
 # The export is released when the holder's connections close; the daemon
 # notices that a moment after the client exits.
@@ -54,19 +57,18 @@ tap_status "one client may use several connections (bench --conns 3)" 0 \
 
 # Read-only: three concurrent readers.
 pids=""
+n0=$(grep -c 'authenticated: export "ro"' "$ND_LOG")
 for i in 1 2 3; do
-	netdiskctl bench "$(uri ro)" --rw randread --time 2 --qd 4 \
+	netdiskctl bench "$(uri ro)" --rw randread --time 5 --qd 4 \
 	    >"$T/ro$i.out" 2>"$T/ro$i.err" &
 	pids="$pids $!"
 done
-track_pid "$pids"
-wait_log 'authenticated: export "ro"' 10
-sleep 0.5
-alive=0
-for p in $pids; do
-	pid_alive "$p" && alive=$((alive + 1))
-done
-tap_is "three benches read the read-only export at once" "$alive" 3
+track_pid $pids
+wait_grep 'authenticated: export "ro"' "$ND_LOG" 15 $((n0 + 3))
+clients=$(netdiskctl status -s "$ND_CTL" --json |
+    jq '.exports[] | select(.name == "ro") | .clients | length')
+tap_is "three benches read the read-only export at once (status: 3 clients)" \
+    "$clients" 3
 netdiskctl read "$(uri ro)" 1M 1M >"$T/back" 2>"$T/err"
 tap_is "a fourth reader of the read-only export is served meanwhile" \
     "$(sha_of "$T/back")" "$(sha_of "$T/ro.img" 1048576 1048576)"
