@@ -137,8 +137,9 @@ t0=$(date +%s%N)
 tap_ok "10 silent control clients do not hold up the clients of exports" \
     netdiskctl read "$(uri ro)" 0 4096
 t1=$(date +%s%N)
-tap_ok "... (served in $(( (t1 - t0) / 1000000 )) ms)" \
-    test $(( (t1 - t0) / 1000000 )) -lt 1000
+# Blocking on them would take their 2 s timeout, 8 at a time.
+tap_ok "... (served in $(( (t1 - t0) / 1000000 )) ms, before their 2 s timeout)" \
+    test $(( (t1 - t0) / 1000000 )) -lt 1800
 tap_ok "status still works, once the silent ones time out" st
 for i in $(seq 100); do
 	test "$(nsock)" = "$base" && break
