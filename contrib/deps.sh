@@ -31,8 +31,10 @@ KERNEL="qemu-system-x86 busybox-static cpio kmod xz-utils zstd pahole fio"
 # debhelper (dh_installsysusers too), dh-dkms (dh_dkms) with dkms,
 # fakeroot; openrc for openrc-run (t/openrc.sh runs the OpenRC script in a
 # mount namespace of its own; installing it changes nothing of the host's
-# init system).
-PACKAGE="systemd shellcheck debhelper dh-dkms dkms fakeroot dpkg-dev openrc"
+# init system); debootstrap, systemd-container (systemd-nspawn) and
+# bsdutils (script) to boot the packages under systemd in a container.
+PACKAGE="systemd shellcheck debhelper dh-dkms dkms fakeroot dpkg-dev openrc
+	debootstrap systemd-container bsdutils"
 # Benchmarks (optional, installed by contrib/bench.sh itself): fio with its
 # libnbd ioengine as the userspace NBD client, nbd-server as the plaintext
 # NBD peer (jq, above, reads fio's JSON output).

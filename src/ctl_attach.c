@@ -672,7 +672,21 @@ attach_all(const struct tab *t)
 	return r;
 }
 
-/* attach -a, or attach NAME. */
+/* The number of entries attach -a attaches. */
+static size_t
+tab_auto_entries(const struct tab *t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->nentries; i++)
+		n += !(t->entries[i].flags & TAB_NOAUTO);
+	return n;
+}
+
+/*
+ * attach -a, or attach NAME.  A table with nothing to attach succeeds
+ * without the module: the boot service of a fresh install must not fail.
+ */
 static int
 attach_table(const struct attach *a)
 {
@@ -686,7 +700,9 @@ attach_table(const struct attach *a)
 	if (a->name != NULL && (e = tab_find(t, a->name)) == NULL) {
 		ctl_warnx("%s: no entry \"%s\"", path, a->name);
 		r = CLIENT_ERR_USAGE;
-	} else if ((fd = open_add()) == -1)
+	} else if (e == NULL && tab_auto_entries(t) == 0)
+		r = CLIENT_OK;
+	else if ((fd = open_add()) == -1)
 		r = CLIENT_ERR_INTERNAL;	/* not once per entry */
 	else {
 		close(fd);

@@ -8,7 +8,7 @@
 # module is tested under QEMU (t/kernel/guest-basic.sh).
 . "$(dirname "$0")/functions.sh"
 
-tap_plan 55
+tap_plan 57
 
 S="$T/sys"
 TAB="$T/netdisktab"
@@ -196,6 +196,11 @@ NETDISK_SYSFS="$T/nomod" tap_status "attach -a without the module: exit 1" 1 \
     netdiskctl attach -a -t "$TAB"
 tap_is "... says so once" "$(cat "$T/err")" \
     "netdiskctl: netdisk kernel module not loaded (modprobe netdisk)"
+NETDISK_SYSFS="$T/nomod" tap_status \
+    "attach -a of the shipped table (comments only) without the module: exit 0" 0 \
+    netdiskctl attach -a -t "$top_srcdir/etc/netdisktab"
+tap_is "... nothing to say (the boot service of a fresh install succeeds)" \
+    "$(cat "$T/out" "$T/err")" ""
 NETDISK_SYSFS="$T/nomod" tap_status \
     "detach -a without the module and devices: exit 0" 0 \
     netdiskctl detach -a -t "$TAB"

@@ -7,7 +7,9 @@
 # maintainer scripts included (they honour DPKG_ROOT: the user, the
 # socket directory and the unit links land in the scratch root), and
 # their units pass systemd-analyze verify there.  netdisk-dkms is only
-# unpacked: its postinst would run dkms on this machine.
+# unpacked: its postinst would run dkms on this machine.  Then the two
+# packages are installed by dpkg in a Debian 12 container booted with
+# systemd (systemd-nspawn) and used there (t/systemd-guest.sh).
 #
 # Skipped in a sanitizer build (the packages do not depend on how this
 # tree was configured, so the other builds test them) and with
@@ -44,7 +46,9 @@ version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$top_srcdir/kernel/dkms.con
 S=$T/build/netdisk-$version
 mkdir "$T/build"
 
-tap_plan 27
+# Checks of t/systemd-guest.sh, under systemd in a container.
+NGUEST=23
+tap_plan $((27 + NGUEST))
 
 # ---------------------------------------------------------------- build
 tap_ok "make distdir: a copy of the source tree" nomake make -C "$top_builddir" \
@@ -123,7 +127,7 @@ tap_ok "... its dkms.conf names netdisk $version" sh -c \
 # the machine (debhelper 13.11's snippet checks /run/systemd/system, not
 # DPKG_ROOT): not there.
 if test -d /run/systemd/system; then
-	for i in $(seq 15); do
+	for i in $(seq $((15 + NGUEST))); do
 		tap_skip "dpkg --root install" "this machine runs systemd"
 	done
 	exit 0
@@ -186,3 +190,52 @@ tap_is "... and their files" \
     "$(find "$R/usr" "$R/lib" "$R/etc/netdisk.conf" "$R/etc/netdisktab" \
         ! -type d 2>/dev/null)" ""
 
+# ---------------------------------------------------------------- systemd
+# The packages under a running systemd: a Debian 12 root file system
+# (debootstrap, cached by t/systemd-rootfs.sh) booted by systemd-nspawn
+# with a private network and a throw-away overlay over the cached tree;
+# t/systemd-guest.sh installs the packages with dpkg and uses the
+# services as an administrator would.  systemd-nspawn gets a terminal
+# from script(1) and a cgroup2 hierarchy in a mount namespace of its own.
+guest_skip() {
+	for i in $(seq $NGUEST); do
+		tap_skip "under systemd" "$1"
+	done
+	exit 0
+}
+for tool in debootstrap systemd-nspawn script unshare; do
+	command -v $tool >/dev/null 2>&1 || guest_skip "$tool not found"
+done
+# The packages' dependencies, first alternatives, without versions.
+deps=$( (dpkg-deb -f "$deb_d" Depends; dpkg-deb -f "$deb_c" Depends) |
+    tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/ //g' | grep . | sort -u)
+rootfs=${NETDISK_CACHE:-/var/cache/netdisk-ktest}/rootfs-bookworm
+# shellcheck disable=SC2086
+"$top_srcdir/t/systemd-rootfs.sh" "$rootfs" $deps >"$T/rootfs.log" 2>&1 ||
+    guest_skip "no Debian root file system: $(tail -n 1 "$T/rootfs.log")"
+mkdir "$T/debs" "$T/guest"
+cp "$deb_d" "$deb_c" "$T/debs/"
+unshare -m sh -c 'mount -t cgroup2 none /sys/fs/cgroup &&
+    SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 exec timeout 300 script -qec \
+    "systemd-nspawn -q -D $1 -b --volatile=overlay --private-network \
+    --register=no --keep-unit --bind-ro=$2:/debs --bind=$3:/out \
+    --bind-ro=$4:/netdisk-test.sh" /dev/null' sh "$rootfs" "$T/debs" \
+    "$T/guest" "$top_srcdir/t/systemd-guest.sh" >"$T/nspawn.log" 2>&1
+st=$?
+if ! grep -q '^# done' "$T/guest/tap" 2>/dev/null &&
+    ! grep -q '^ok' "$T/guest/tap" 2>/dev/null; then
+	tap_diag_file "$T/nspawn.log" 20
+	guest_skip "systemd did not boot in a container here (exit $st)"
+fi
+n=0
+while IFS= read -r line; do
+	case $line in
+	"ok - "*) tap_pass "systemd: ${line#ok - }"; n=$((n + 1)) ;;
+	"not ok - "*) tap_fail "systemd: ${line#not ok - }"; n=$((n + 1)) ;;
+	"#"*) echo "$line" ;;
+	esac
+done <"$T/guest/tap"
+while test $n -lt $NGUEST; do
+	tap_fail "systemd: a check that did not run (the guest stopped early)"
+	n=$((n + 1))
+done
