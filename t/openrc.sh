@@ -16,7 +16,7 @@ if ! test -d /run/openrc; then
 	echo "1..0 # SKIP /run/openrc missing (openrc not set up)"
 	exit 0
 fi
-tap_plan 17
+tap_plan 22
 
 make_key "$ND_KEY" || bail_out "netdiskctl genkey -o failed"
 export NETDISK_KEYFILE=$ND_KEY
@@ -40,10 +40,11 @@ EOC
 write_conf "$T/netdisk.conf"
 add_export "$T/netdisk.conf" a size=8M
 
-# orc COMMAND: openrc-run on the script, with the test's state directory.
+# orc COMMAND [SCRIPT]: openrc-run on the script ($S), with the test's
+# state directory.
 orc() {
 	unshare -m sh -c 'mount --bind "$0" /run/openrc && exec "$1" "$2"' \
-	    "$T/svcdir" "$S" "$1"
+	    "$T/svcdir" "${2:-$S}" "$1"
 }
 
 tap_ok "start" orc start
@@ -87,3 +88,17 @@ gone() {
 tap_ok "... netdiskd is gone" gone "$ND_PID"
 tap_ok "... and so is its control socket" test ! -e "$ND_CTL"
 tap_like "status after stop" "$(orc status 2>&1)" "status: stopped"
+
+# netdisk-attach with the shipped table (nothing to attach, no module
+# needed), then with a broken one.
+A=$T/init.d/netdisk-attach
+sed -e "s|@sbindir@|$sbindir|g" -e "s|@sysconfdir@|$T|g" \
+    "$top_srcdir/etc/openrc/netdisk-attach.in" >"$A"
+chmod 755 "$A"
+cp "$top_srcdir/etc/netdisktab" "$T/netdisktab"
+tap_ok "netdisk-attach start with the shipped netdisktab" orc start "$A"
+tap_like "... started" "$(orc status "$A" 2>&1)" "status: started"
+tap_ok "netdisk-attach stop" orc stop "$A"
+echo "home netdisk://127.0.0.1/home relative.key" >>"$T/netdisktab"
+tap_status "netdisk-attach start with a broken netdisktab fails" 1 orc start "$A"
+tap_like "... naming the line" "$(cat "$T/out" "$T/err")" "$T/netdisktab:[0-9]+: "
