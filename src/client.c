@@ -24,6 +24,7 @@
 #include "client.h"
 #include "crypto.h"
 #include "request.h"
+#include "util.h"
 
 #define CLIENT_DEFAULT_TIMEOUT	30		/* seconds */
 #define CLIENT_MAX_PAYLOAD	(32U << 20)	/* sanity bound */
@@ -59,20 +60,11 @@ lc_strerror(int e, char *buf, size_t len)
 	return buf;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds left before the deadline, at least 0. */
 static int
 left_ms(int64_t deadline)
 {
-	int64_t left = deadline - now_ms();
+	int64_t left = deadline - mono_ms();
 
 	return left < 0 ? 0 : (int)left;
 }
@@ -382,7 +374,7 @@ client_connect(struct client *c, const struct nd_uri *u,
     const struct client_opts *o, char *err, size_t errlen)
 {
 	int timeout = o->timeout > 0 ? o->timeout : CLIENT_DEFAULT_TIMEOUT;
-	int64_t deadline = now_ms() + (int64_t)timeout * 1000;
+	int64_t deadline = mono_ms() + (int64_t)timeout * 1000;
 	struct hs_ctx h;
 	int r, one = 1;
 
@@ -415,7 +407,7 @@ client_connect(struct client *c, const struct nd_uri *u,
 static void
 wait_server_close(int fd)
 {
-	int64_t deadline = now_ms() + CLIENT_CLOSE_WAIT_MS;
+	int64_t deadline = mono_ms() + CLIENT_CLOSE_WAIT_MS;
 	uint8_t scratch[4096];
 	ssize_t n;
 

@@ -22,6 +22,7 @@
 #include "server.h"
 #include "sockio.h"
 #include "status.h"
+#include "util.h"
 
 struct control_client {
 	int fd;
@@ -36,15 +37,6 @@ struct control {
 	struct control_client clients[CONTROL_MAX_CLIENTS];
 	int nclients;
 };
-
-static int64_t
-control_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 control_addr(const char *path, struct sockaddr_un *sun)
@@ -366,14 +358,14 @@ control_accept(struct control *c)
 		cl = &c->clients[c->nclients++];
 		cl->fd = fd;
 		cl->len = 0;
-		cl->deadline = control_now() + CONTROL_TIMEOUT * 1000;
+		cl->deadline = mono_ms() + CONTROL_TIMEOUT * 1000;
 	}
 }
 
 int
 control_pollfds(struct control *c, struct pollfd *pfd, int *timeout)
 {
-	int64_t now = control_now(), left;
+	int64_t now = mono_ms(), left;
 	int i, n = 0;
 
 	if (c->nclients < CONTROL_MAX_CLIENTS) {
@@ -398,7 +390,7 @@ void
 control_events(struct control *c, struct server *srv,
     const struct pollfd *pfd, int n)
 {
-	int64_t now = control_now();
+	int64_t now = mono_ms();
 	int i, j, accept = 0;
 
 	for (j = 0; j < n; j++) {

@@ -19,6 +19,7 @@
 #include "crypto.h"
 #include "export.h"
 #include "log.h"
+#include "util.h"
 
 #define EXPORT_ERR_BURST	10	/* I/O error lines per interval */
 #define EXPORT_ERR_INTERVAL	10	/* seconds */
@@ -33,15 +34,6 @@
 static const uint8_t zeroes[EXPORT_ZERO_CHUNK];
 
 /* Rate limiting. */
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void
 ratelim_init(struct ratelim *rl, unsigned burst, int interval)

@@ -27,6 +27,7 @@
 #include "status.h"
 #include "notify.h"
 #include "workq.h"
+#include "util.h"
 
 #define SERVER_MAX_LISTENERS	64
 #define REPLAY_SLOTS		4096	/* client ephemeral keys remembered */
@@ -86,15 +87,6 @@ struct server {
 	struct replay_cache replay;
 	struct ratelim authlog, refusedlog;
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static socklen_t
 sockaddr_len(const struct sockaddr *sa)

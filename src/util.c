@@ -1,10 +1,11 @@
-/* Small parsers: sizes, booleans, export names. */
+/* Small helpers: sizes, booleans, export names, hex, the monotonic clock. */
 #include "config.h"
 
 #include <ctype.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -112,4 +113,13 @@ hex_format(const void *p, size_t len, char *out)
 		out[2 * i + 1] = digits[b[i] & 15];
 	}
 	out[2 * len] = '\0';
+}
+
+int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -1,5 +1,5 @@
 /*
- * Small parsers shared by netdiskd and netdiskctl.  The parse_ and key_
+ * Small helpers shared by netdiskd and netdiskctl.  The parse_ and key_
  * functions return 0 on success and -1 on error; name_valid and uri_is_uri
  * are predicates (1 or 0).
  */
@@ -17,6 +17,8 @@ int parse_size(const char *s, uint64_t *out);
 int parse_bool(const char *s, int *out);
 /* Export names: 1..ND_NAME_MAX of [A-Za-z0-9._-], not starting with '.'. */
 int name_valid(const char *s);
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t mono_ms(void);
 /* len bytes as 2 * len lowercase hex digits and a NUL in out. */
 void hex_format(const void *p, size_t len, char *out);
 
