@@ -61,6 +61,24 @@ nd_compat_alloc_disk(struct blk_mq_tag_set *set,
 		lim.features |= BLK_FEAT_FUA;
 	return blk_mq_alloc_disk(set, &lim, queuedata);
 }
+
+/* After a reconnect: the export's discard, write zeroes, flush and FUA. */
+static inline int nd_compat_update_features(struct request_queue *q,
+					    const struct nd_queue_limits *nl)
+{
+	struct queue_limits lim = queue_limits_start_update(q);
+
+	lim.max_hw_discard_sectors = nl->max_discard_sectors;
+	lim.discard_granularity = nl->max_discard_sectors ?
+		nl->logical_block_size : 0;
+	lim.max_write_zeroes_sectors = nl->max_write_zeroes_sectors;
+	lim.features &= ~(BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA);
+	if (nl->write_cache)
+		lim.features |= BLK_FEAT_WRITE_CACHE;
+	if (nl->write_cache && nl->fua)
+		lim.features |= BLK_FEAT_FUA;
+	return queue_limits_commit_update(q, &lim);
+}
 #else
 static inline void nd_compat_set_limits(struct request_queue *q,
 					const struct nd_queue_limits *nl)
@@ -78,6 +96,17 @@ static inline void nd_compat_set_limits(struct request_queue *q,
 	blk_queue_write_cache(q, nl->write_cache, nl->write_cache && nl->fua);
 	blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
 	blk_queue_flag_clear(QUEUE_FLAG_ADD_RANDOM, q);
+}
+
+static inline int nd_compat_update_features(struct request_queue *q,
+					    const struct nd_queue_limits *nl)
+{
+	blk_queue_max_discard_sectors(q, nl->max_discard_sectors);
+	q->limits.discard_granularity = nl->max_discard_sectors ?
+		nl->logical_block_size : 0;
+	blk_queue_max_write_zeroes_sectors(q, nl->max_write_zeroes_sectors);
+	blk_queue_write_cache(q, nl->write_cache, nl->write_cache && nl->fua);
+	return 0;
 }
 
 static inline struct gendisk *

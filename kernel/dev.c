@@ -96,9 +96,13 @@ static bool export_differs(struct nd_device *dev, const struct nd_export_info *i
 	return true;
 }
 
+static void follow_features(struct nd_device *dev,
+			    const struct nd_export_info *info);
+
 /*
  * After a reconnect: -ESTALE (and the device killed) if the export
- * changed in a way the device cannot follow; a grown export is followed.
+ * changed in a way the device cannot follow; a grown export and changed
+ * features (trim, write zeroes, flush, FUA) are followed.
  */
 int nd_dev_check_same(struct nd_device *dev, const struct nd_export_info *info)
 {
@@ -109,6 +113,7 @@ int nd_dev_check_same(struct nd_device *dev, const struct nd_export_info *info)
 		return -ESTALE;
 	}
 	grow(dev, info->size);
+	follow_features(dev, info);
 	return 0;
 }
 
@@ -372,6 +377,37 @@ static void fill_limits(struct nd_device *dev, struct nd_queue_limits *lim)
 		lim->max_write_zeroes_sectors = big;
 	lim->write_cache = info->flags & ND_FLAG_FLUSH;
 	lim->fua = info->flags & ND_FLAG_FUA;
+}
+
+#define FEATURE_FLAGS	(ND_FLAG_TRIM | ND_FLAG_WRITE_ZEROES | ND_FLAG_FLUSH | \
+			 ND_FLAG_FUA)
+
+/* The export's features changed while the connection was down. */
+static void follow_features(struct nd_device *dev,
+			    const struct nd_export_info *info)
+{
+	struct nd_queue_limits lim;
+	bool changed = false;
+	u32 flags;
+
+	spin_lock(&dev->lock);
+	flags = (dev->info.flags & ~FEATURE_FLAGS) |
+		(info->flags & FEATURE_FLAGS);
+	if (flags != dev->info.flags) {
+		dev->info.flags = flags;
+		changed = true;
+	}
+	spin_unlock(&dev->lock);
+	if (!changed)
+		return;
+	pr_info("%s: export features changed: trim %s, write zeroes %s, flush %s, fua %s\n",
+		dev->name, flags & ND_FLAG_TRIM ? "on" : "off",
+		flags & ND_FLAG_WRITE_ZEROES ? "on" : "off",
+		flags & ND_FLAG_FLUSH ? "on" : "off",
+		flags & ND_FLAG_FUA ? "on" : "off");
+	fill_limits(dev, &lim);
+	if (nd_compat_update_features(dev->disk->queue, &lim))
+		pr_err("%s: cannot update the queue limits\n", dev->name);
 }
 
 static int alloc_disk(struct nd_device *dev)

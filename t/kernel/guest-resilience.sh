@@ -3,7 +3,8 @@
 # fio --verify=crc32c random read/write over 4 connections; a reload
 # that changes another export and netdiskctl restart of it while fio
 # verifies (the other device reconnects, fio sees nothing); an export
-# added by a reload and grown by the next (the device grows); netdiskd
+# added by a reload, grown by the next (the device grows), its trim
+# turned off by a third (the device stops discarding); netdiskd
 # killed with SIGKILL during a verified fio write and restarted 3 s later
 # (no I/O error, the data verify); the server gone past dead_timeout (EIO,
 # nothing hangs, the device stays until detached); detach during I/O and
@@ -151,6 +152,19 @@ check "... the new space takes a write" test $st = 0 || show
 is "... and reads it back" \
     "$(dd if=/dev/netdisk1 bs=1M skip=32 count=1 iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)" \
     "$(sha256sum <$W/blk | cut -d' ' -f1)"
+d0=$(cat /sys/block/netdisk1/queue/discard_max_bytes)
+log_mark
+echo "trim = no" >>$W/netdisk.conf
+kill -HUP "$SRV"
+wait_until 30 test "$(cat /sys/block/netdisk1/queue/discard_max_bytes)" = 0
+wait_until 10 test "$(attr netdisk1 state)" = connected
+check "a reload sets trim = no: the device stops discarding ($d0 -> $(cat /sys/block/netdisk1/queue/discard_max_bytes) bytes), connected" \
+    test "$d0" -gt 0 -a "$(cat /sys/block/netdisk1/queue/discard_max_bytes)" = 0 -a \
+    "$(attr netdisk1 state)" = connected
+log_since >$W/klog
+check "... the kernel log says so" \
+    grep -q 'netdisk1: export features changed: trim off, write zeroes on, flush on, fua on' $W/klog ||
+    diag_file $W/klog
 run netdiskctl detach netdisk1
 check "detach grow" test $st = 0 || show
 
