@@ -1070,49 +1070,6 @@ conf_dir(struct parser *p, const char *path)
 	return res;
 }
 
-/* Like realloc, but the old buffer (it may hold keys) is wiped. */
-static int
-buf_grow(struct parser *p, size_t size)
-{
-	char *b;
-
-	if ((b = malloc(size)) == NULL)
-		return -1;
-	if (p->buf != NULL) {
-		memcpy(b, p->buf, p->len);
-		explicit_bzero(p->buf, p->len);
-		free(p->buf);
-	}
-	p->buf = b;
-	return 0;
-}
-
-/* The whole file into p->buf; -1 with errno set. */
-static int
-conf_read(struct parser *p, int fd)
-{
-	size_t size = 0;
-	ssize_t n;
-
-	for (;;) {
-		if (p->len == size) {
-			if (size >= CONF_FILE_MAX) {
-				errno = EFBIG;
-				return -1;
-			}
-			size = size ? 2 * size : 8192;
-			if (buf_grow(p, size) == -1)
-				return -1;
-		}
-		n = read(fd, p->buf + p->len, size - p->len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return (int)n;
-		p->len += (size_t)n;
-	}
-}
-
 static char *
 conf_open_error(const char *path, int code)
 {
@@ -1127,17 +1084,12 @@ static int
 parser_init(struct parser *p, const char *path, char **errors)
 {
 	const char *base = strrchr(path, '/');
-	int fd, rc = -1, saved;
+	int rc;
 
 	memset(p, 0, sizeof(*p));
 	p->file = path;
 	TAILQ_INIT(&p->discard);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
-		rc = conf_read(p, fd);
-		saved = errno;
-		close(fd);
-		errno = saved;
-	}
+	rc = file_read_all(path, CONF_FILE_MAX, &p->buf, &p->len);
 	if (rc == 0) {
 		errno = ENOMEM;
 		if ((p->conf = conf_new()) == NULL ||

@@ -408,52 +408,15 @@ tab_parse(const char *file, const char *text, size_t len, char **errors)
 	return NULL;
 }
 
-/* The whole file, at most TAB_FILE_MAX bytes; -1 with errno set. */
-static int
-read_file(int fd, char **buf, size_t *len)
-{
-	size_t size = 0;
-	ssize_t n;
-	char *b;
-
-	*buf = NULL;
-	*len = 0;
-	for (;;) {
-		if (*len == size) {
-			if (size >= TAB_FILE_MAX) {
-				errno = EFBIG;
-				return -1;
-			}
-			size = size ? 2 * size : 8192;
-			if ((b = realloc(*buf, size)) == NULL)
-				return -1;
-			*buf = b;
-		}
-		n = read(fd, *buf + *len, size - *len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return (int)n;
-		*len += (size_t)n;
-	}
-}
-
 struct tab *
 tab_load(const char *path, char **errors)
 {
 	struct tab *t = NULL;
-	char *buf = NULL;
+	char *buf;
 	size_t len;
-	int fd, rc = -1, saved;
 
 	*errors = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
-		rc = read_file(fd, &buf, &len);
-		saved = errno;
-		close(fd);
-		errno = saved;
-	}
-	if (rc == 0)
+	if (file_read_all(path, TAB_FILE_MAX, &buf, &len) == 0)
 		t = tab_parse(path, buf, len, errors);
 	else if (asprintf(errors, "%s: %s\n", path, strerror(errno)) == -1)
 		*errors = NULL;

@@ -2,10 +2,14 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -122,4 +126,69 @@ mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Like realloc, but the old buffer is wiped. */
+static int
+buf_grow(char **buf, size_t len, size_t size)
+{
+	char *b;
+
+	if ((b = malloc(size)) == NULL)
+		return -1;
+	if (*buf != NULL) {
+		memcpy(b, *buf, len);
+		explicit_bzero(*buf, len);
+		free(*buf);
+	}
+	*buf = b;
+	return 0;
+}
+
+static int
+fd_read_all(int fd, size_t max, char **buf, size_t *len)
+{
+	size_t size = 0;
+	ssize_t n;
+
+	for (;;) {
+		if (*len == size) {
+			if (size >= max) {
+				errno = EFBIG;
+				return -1;
+			}
+			size = size ? 2 * size : 8192;
+			if (buf_grow(buf, *len, size) == -1)
+				return -1;
+		}
+		n = read(fd, *buf + *len, size - *len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (int)n;
+		*len += (size_t)n;
+	}
+}
+
+int
+file_read_all(const char *path, size_t max, char **buf, size_t *len)
+{
+	int fd, rc, saved;
+
+	*buf = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fd_read_all(fd, max, buf, len);
+	saved = errno;
+	close(fd);
+	if (rc == -1) {
+		if (*buf != NULL)
+			explicit_bzero(*buf, *len);
+		free(*buf);
+		*buf = NULL;
+		*len = 0;
+	}
+	errno = saved;
+	return rc;
 }

@@ -17,6 +17,13 @@ int parse_size(const char *s, uint64_t *out);
 int parse_bool(const char *s, int *out);
 /* Export names: 1..ND_NAME_MAX of [A-Za-z0-9._-], not starting with '.'. */
 int name_valid(const char *s);
+/*
+ * The whole file at path, at most max bytes, in a malloc'd *buf (the
+ * caller frees it; buffers outgrown while reading are wiped, as a
+ * configuration may hold keys).  0, or -1 with errno set (EFBIG: over
+ * max).
+ */
+int file_read_all(const char *path, size_t max, char **buf, size_t *len);
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t mono_ms(void);
 /* len bytes as 2 * len lowercase hex digits and a NUL in out. */
