@@ -69,8 +69,6 @@ const char *ctl_human(uint64_t bytes, char *buf, size_t len);
 int64_t ctl_now_ns(void);
 /* Writes all len bytes to fd (a file or pipe); 0 or -1 (errno). */
 int ctl_write_all(int fd, const void *buf, size_t len);
-/* s as a JSON string, quotes and escapes included, to stdout. */
-void ctl_json_string(const char *s);
 
 /*
  * The key comes from the file named by -k or $NETDISK_KEYFILE, never

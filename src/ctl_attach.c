@@ -954,18 +954,18 @@ list_json(const struct dev_info *d, int first)
 {
 	printf("%s{\"device\":\"/dev/" DEV_PREFIX "%d\",\"server\":",
 	    first ? "" : ",", d->index);
-	ctl_json_string(d->server);
+	json_string(stdout, d->server);
 	printf(",\"export\":");
-	ctl_json_string(d->export);
+	json_string(stdout, d->export);
 	printf(",\"state\":");
-	ctl_json_string(d->state);
+	json_string(stdout, d->state);
 	printf(",\"connections\":");
 	json_number(d->conns);
 	printf(",\"size\":%" PRIu64 ",\"reconnects\":", d->size);
 	json_number(d->reconnects);
 	printf(",\"name\":");
 	if (d->name[0] != '\0')
-		ctl_json_string(d->name);
+		json_string(stdout, d->name);
 	else
 		printf("null");
 	printf("}");

@@ -187,21 +187,6 @@ ctl_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-void
-ctl_json_string(const char *s)
-{
-	putchar('"');
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 int
 ctl_load_key(const struct ctl_args *a, uint8_t key[ND_KEY_LEN])
 {

@@ -149,7 +149,7 @@ info_json(const char *name, const struct hs_export_info *i)
 	size_t k;
 
 	printf("{\"export\":");
-	ctl_json_string(name);
+	json_string(stdout, name);
 	printf(",\"size\":%" PRIu64 ",\"readonly\":%s,\"block_size\":%u,"
 	    "\"preferred_block_size\":%u,\"max_payload\":%u", i->size,
 	    (i->flags & ND_FLAG_READ_ONLY) ? "true" : "false", i->min_block,

@@ -152,23 +152,6 @@ status_text(FILE *f, const struct status *st)
 /* JSON. */
 
 static void
-status_json_string(FILE *f, const char *s)
-{
-	const unsigned char *p;
-
-	fputc('"', f);
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
-static void
 status_json_client(FILE *f, const struct status_client *c)
 {
 	char hex[2 * ND_CLIENT_ID_LEN + 1], host[NI_MAXHOST], since[32];
@@ -177,7 +160,7 @@ status_json_client(FILE *f, const struct status_client *c)
 	status_host(&c->addr, host, sizeof(host));
 	status_time(c->since, since, sizeof(since));
 	fprintf(f, "{\"client_id\":\"%s\",\"address\":", hex);
-	status_json_string(f, host);
+	json_string(f, host);
 	fprintf(f, ",\"connections\":%d,\"since\":\"%s\"}", c->connections,
 	    since);
 }
@@ -190,9 +173,9 @@ status_json_export(FILE *f, const struct status_export *e)
 
 	status_time(e->opened, opened, sizeof(opened));
 	fprintf(f, "{\"name\":");
-	status_json_string(f, e->name);
+	json_string(f, e->name);
 	fprintf(f, ",\"path\":");
-	status_json_string(f, e->path);
+	json_string(f, e->path);
 	fprintf(f, ",\"size\":%llu,\"readonly\":%s,\"opened\":\"%s\","
 	    "\"read_requests\":%llu,\"read_bytes\":%llu,"
 	    "\"write_requests\":%llu,\"write_bytes\":%llu,\"errors\":%llu,"
@@ -220,12 +203,12 @@ status_json(FILE *f, const struct status *st)
 	status_time(st->started, started, sizeof(started));
 	fprintf(f, "{\"pid\":%d,\"started\":\"%s\",\"config\":", (int)st->pid,
 	    started);
-	status_json_string(f, st->config);
+	json_string(f, st->config);
 	fprintf(f, ",\"listen\":[");
 	for (i = 0; i < st->nlisten; i++) {
 		if (i > 0)
 			fputc(',', f);
-		status_json_string(f, st->listen[i]);
+		json_string(f, st->listen[i]);
 	}
 	fprintf(f, "],\"exports\":[");
 	for (i = 0; i < st->nexports; i++) {

@@ -1,4 +1,4 @@
-/* Small helpers: sizes, booleans, export names, hex, the monotonic clock. */
+/* Small helpers: sizes, booleans, export names, hex, JSON strings, files, the clock. */
 #include "config.h"
 
 #include <ctype.h>
@@ -191,4 +191,21 @@ file_read_all(const char *path, size_t max, char **buf, size_t *len)
 	}
 	errno = saved;
 	return rc;
+}
+
+void
+json_string(FILE *f, const char *s)
+{
+	const unsigned char *p;
+
+	fputc('"', f);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
 }

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "netdisk_proto.h"
 
@@ -24,6 +25,11 @@ int name_valid(const char *s);
  * max).
  */
 int file_read_all(const char *path, size_t max, char **buf, size_t *len);
+/*
+ * s as a JSON string to f, quotes included: '"' and '\\' escaped with a
+ * backslash, control characters and DEL as \u00XX.
+ */
+void json_string(FILE *f, const char *s);
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t mono_ms(void);
 /* len bytes as 2 * len lowercase hex digits and a NUL in out. */

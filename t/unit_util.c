@@ -297,6 +297,26 @@ cleanup(void)
 		fprintf(stderr, "could not remove %s\n", tmpdir);
 }
 
+static void
+test_json_string(void)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if ((f = open_memstream(&out, &len)) == NULL) {
+		ok(0, "open_memstream");
+		return;
+	}
+	json_string(f, "a\"b\\c\n\x01\x7f\xc3\xa9");
+	fclose(f);
+	ok(out != NULL && strcmp(out,
+	    "\"a\\\"b\\\\c\\u000a\\u0001\\u007f\xc3\xa9\"") == 0,
+	    "json_string escapes quotes, backslashes, controls and DEL, "
+	    "keeps UTF-8: %s", out ? out : "(null)");
+	free(out);
+}
+
 int
 main(void)
 {
@@ -313,6 +333,7 @@ main(void)
 	test_key_hex();
 	test_key_file();
 	test_key_file_big();
+	test_json_string();
 	cleanup();
 	return done_testing();
 }
