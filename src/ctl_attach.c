@@ -365,14 +365,18 @@ add_line(const struct attach *a, const char *addr,
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+/*
+ * Open the module's control file (ADD_FILE or REMOVE_FILE) for writing:
+ * the descriptor, or -1 with a message ("not loaded" when it is missing).
+ */
 static int
-open_add(void)
+open_bus_file(const char *file)
 {
 	char path[PATH_MAX];
 	int fd;
 
-	if (sysfs_path(path, sizeof(path), ADD_FILE) == -1) {
-		ctl_warn("%s/%s", sysfs_root(), ADD_FILE);
+	if (sysfs_path(path, sizeof(path), "%s", file) == -1) {
+		ctl_warn("%s/%s", sysfs_root(), file);
 		return -1;
 	}
 	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1) {
@@ -601,7 +605,7 @@ attach_run(struct attach *a)
 
 	if ((r = attach_id(a)) != CLIENT_OK)
 		return r;
-	if ((fd = open_add()) == -1)
+	if ((fd = open_bus_file(ADD_FILE)) == -1)
 		return CLIENT_ERR_INTERNAL;
 	if ((r = attach_resolve(a, &res)) != CLIENT_OK) {
 		close(fd);
@@ -702,7 +706,7 @@ attach_table(const struct attach *a)
 		r = CLIENT_ERR_USAGE;
 	} else if (e == NULL && tab_auto_entries(t) == 0)
 		r = CLIENT_OK;
-	else if ((fd = open_add()) == -1)
+	else if ((fd = open_bus_file(ADD_FILE)) == -1)
 		r = CLIENT_ERR_INTERNAL;	/* not once per entry */
 	else {
 		close(fd);
@@ -751,21 +755,12 @@ dev_arg_index(const char *arg)
 static int
 detach_write(int index)
 {
-	char path[PATH_MAX], name[32];
+	char name[32];
 	ssize_t n;
 	int fd, err;
 
-	if (sysfs_path(path, sizeof(path), REMOVE_FILE) == -1) {
-		ctl_warn("%s/%s", sysfs_root(), REMOVE_FILE);
+	if ((fd = open_bus_file(REMOVE_FILE)) == -1)
 		return CLIENT_ERR_INTERNAL;
-	}
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			ctl_warnx(NOT_LOADED);
-		else
-			ctl_warn("%s", path);
-		return CLIENT_ERR_INTERNAL;
-	}
 	snprintf(name, sizeof(name), DEV_PREFIX "%d", index);
 	n = write(fd, name, strlen(name));
 	err = errno;
