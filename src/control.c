@@ -41,15 +41,11 @@ struct control {
 static int
 control_addr(const char *path, struct sockaddr_un *sun)
 {
-	memset(sun, 0, sizeof(*sun));
-	sun->sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun->sun_path)) {
-		log_warnx("control socket %s: path too long (at most %zu "
-		    "bytes)", path, sizeof(sun->sun_path) - 1);
-		return -1;
-	}
-	strlcpy(sun->sun_path, path, sizeof(sun->sun_path));
-	return 0;
+	if (sock_unix_addr(path, sun) == 0)
+		return 0;
+	log_warnx("control socket %s: path too long (at most %zu bytes)",
+	    path, sizeof(sun->sun_path) - 1);
+	return -1;
 }
 
 /* Remove a socket nobody answers on: 0, or -1 (logged) if it must stay. */

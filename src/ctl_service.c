@@ -63,13 +63,10 @@ service_connect(const char *path)
 	struct timeval tv = { .tv_sec = CONTROL_WAIT };
 	int fd;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
+	if (sock_unix_addr(path, &sun) == -1) {
 		ctl_warnx("control socket %s: path too long", path);
 		return -1;
 	}
-	memcpy(sun.sun_path, path, strlen(path));
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
 		ctl_warn("socket");
 		return -1;

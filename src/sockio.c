@@ -2,10 +2,12 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "sockio.h"
 
@@ -46,5 +48,18 @@ sock_write_full(int fd, const void *buf, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+int
+sock_unix_addr(const char *path, struct sockaddr_un *sun)
+{
+	size_t len = strlen(path);
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (len >= sizeof(sun->sun_path))
+		return -1;
+	memcpy(sun->sun_path, path, len);
 	return 0;
 }

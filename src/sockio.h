@@ -1,6 +1,7 @@
 /*
  * Blocking socket transfers that move exactly the bytes asked for,
- * retrying after EINTR and short transfers.
+ * retrying after EINTR and short transfers; the address of a local
+ * (AF_UNIX) socket.
  */
 #ifndef SOCKIO_H
 #define SOCKIO_H
@@ -18,5 +19,9 @@ int sock_read_full(int fd, void *buf, size_t len);
  * not SIGPIPE).  0: all written; -1: error (errno).
  */
 int sock_write_full(int fd, const void *buf, size_t len);
+
+struct sockaddr_un;
+/* The address of the socket file path: 0, or -1 if path is too long. */
+int sock_unix_addr(const char *path, struct sockaddr_un *sun);
 
 #endif
