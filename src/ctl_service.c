@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "control.h"
 #include "ctl.h"
 #include "sockio.h"
+#include "util.h"
 
 struct service {
 	const char *socket;
@@ -90,33 +92,24 @@ service_connect(const char *path)
 static int
 service_read_all(int fd, const char *path, char **out, size_t *outlen)
 {
-	size_t len = 0, cap = 0;
-	char *buf = NULL, *n;
-	ssize_t r;
+	char *buf, *n;
+	size_t len;
 
-	for (;;) {
-		if (cap - len < 4096) {
-			cap = cap ? 2 * cap : 8192;
-			if ((n = realloc(buf, cap)) == NULL) {
-				ctl_warn("answer of netdiskd");
-				free(buf);
-				return -1;
-			}
-			buf = n;
-		}
-		if ((r = read(fd, buf + len, cap - len - 1)) == 0)
-			break;
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
+	if (fd_read_all(fd, SIZE_MAX, &buf, &len) == -1) {
+		if (errno == ENOMEM)
+			ctl_warn("answer of netdiskd");
+		else
 			ctl_warn("no answer from netdiskd at %s", path);
-			free(buf);
-			return -1;
-		}
-		len += (size_t)r;
+		free(buf);
+		return -1;
 	}
-	buf[len] = '\0';
-	*out = buf;
+	if ((n = realloc(buf, len + 1)) == NULL) {
+		ctl_warn("answer of netdiskd");
+		free(buf);
+		return -1;
+	}
+	n[len] = '\0';
+	*out = n;
 	*outlen = len;
 	return 0;
 }

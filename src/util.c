@@ -145,12 +145,14 @@ buf_grow(char **buf, size_t len, size_t size)
 	return 0;
 }
 
-static int
+int
 fd_read_all(int fd, size_t max, char **buf, size_t *len)
 {
 	size_t size = 0;
 	ssize_t n;
 
+	*buf = NULL;
+	*len = 0;
 	for (;;) {
 		if (*len == size) {
 			if (size >= max) {

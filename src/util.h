@@ -26,6 +26,11 @@ int name_valid(const char *s);
  */
 int file_read_all(const char *path, size_t max, char **buf, size_t *len);
 /*
+ * The same from fd until EOF.  On failure *buf may hold what was read:
+ * the caller frees it.
+ */
+int fd_read_all(int fd, size_t max, char **buf, size_t *len);
+/*
  * s as a JSON string to f, quotes included: '"' and '\\' escaped with a
  * backslash, control characters and DEL as \u00XX.
  */
