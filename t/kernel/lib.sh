@@ -156,30 +156,6 @@ kt_results() {
 	done <"$2"
 }
 
-# kt_guest_run SERIES CONSOLE RESULTS VMLINUZ INITRD: run-guest.sh, its
-# status.  A guest kernel that crashes before it starts /init has not run
-# anything of netdisk (the module is loaded by the guest script): that is
-# the emulator's (seen once: an int3 Oops in a static-key update under
-# TCG with 4 vCPUs).  Such a boot is reported and run again, once; any
-# other failure, and a second such crash, count as they are.
-kt_guest_run() {
-	local s=$1 con=$2 res=$3 rs
-
-	"$KT_SRC/run-guest.sh" -t "$kt_limit" -l "$con" -r "$res" \
-	    -a "$KT_CMDLINE" "${kt_opts[@]}" "$4" "$5" 2>"$T/guest.err"
-	rs=$?
-	if test $rs != 0 && ! grep -aq 'Run /init as init process' "$con"; then
-		tap_diag "$s: the guest kernel crashed before starting /init, with no netdisk code run; booting once more"
-		grep -aE 'Oops|BUG:|panic|RIP:' "$con" | head -n 5 |
-		    sed 's/^/#   /'
-		mv "$con" "$con.crashed-boot"
-		"$KT_SRC/run-guest.sh" -t "$kt_limit" -l "$con" -r "$res" \
-		    -a "$KT_CMDLINE" "${kt_opts[@]}" "$4" "$5" 2>"$T/guest.err"
-		rs=$?
-	fi
-	return $rs
-}
-
 # kt_series SERIES VERSION VMLINUZ KDIR MODDIR: one series, as kt_run_all.
 kt_series() {
 	local s=$1 ver=$2 vmlinuz=$3 kdir=$4 moddir=$5 t0 rs failed0
@@ -201,8 +177,10 @@ kt_series() {
 	tap_diag "$s: initramfs $(du -m "$img" | cut -f1) MB in $(kt_elapsed "$t0") s"
 	t0=$(kt_now)
 	failed0=$tap_failed
-	kt_guest_run "$s" "$con" "$res" "$vmlinuz" "$img"
+	"$KT_SRC/run-guest.sh" -t "$kt_limit" -l "$con" -r "$res" \
+	    -a "$KT_CMDLINE" "${kt_opts[@]}" "$vmlinuz" "$img" 2>"$T/guest.err"
 	rs=$?
+	grep -A5 'booting once more' "$T/guest.err" | sed "s/^/# $s: /"
 	kt_results "$s" "$res"
 	if test $rs = 0 && test $kt_done = yes; then
 		tap_pass "$s: guest run: $kt_checks checks, ended in time, no kernel warning, oops or hung task ($(kt_elapsed "$t0") s)"
