@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
 /*
- * netdisk protocol v1: the wire format, shared by netdiskd, netdiskctl and
+ * netdisk protocol v2: the wire format, shared by netdiskd, netdiskctl and
  * the netdisk.ko kernel module.  docs/protocol.md is the specification;
  * this header is its machine-readable half.
  *
@@ -22,10 +22,14 @@
 
 #define ND_DEFAULT_PORT		26547
 
-/* Protocol versions this header describes. */
-#define ND_VERSION_1		1
-#define ND_VERSION_MIN		ND_VERSION_1
-#define ND_VERSION_MAX		ND_VERSION_1
+/*
+ * Protocol versions this header describes.  Version 1 had no connection
+ * slots, so a server could not fence a broken session's requests; nobody
+ * speaks it any more.
+ */
+#define ND_VERSION_2		2
+#define ND_VERSION_MIN		ND_VERSION_2
+#define ND_VERSION_MAX		ND_VERSION_2
 
 /* Sizes of the cryptographic objects (X25519, AES-256-GCM, SHA-256). */
 #define ND_KEY_LEN		32	/* PSK, X25519 keys, AES-256 keys */
@@ -62,12 +66,19 @@ ND_STATIC_ASSERT(sizeof(struct nd_hello_hdr) == 40, "nd_hello_hdr size");
 #define ND_OPT_READ_ONLY	(1U << 0)	/* attach read-only */
 #define ND_OPT_ALL		(ND_OPT_READ_ONLY)
 
+/*
+ * Connection slots of one client id: a connection keeps its slot on every
+ * reconnect, and a new session of (client id, slot) fences the older ones
+ * (docs/protocol.md, "Fencing").
+ */
+#define ND_CONN_SLOTS		64
+
 /* Encrypted part of the ClientHello, under the PSK-derived hello key. */
 struct nd_client_payload {
 	__u8 client_id[ND_CLIENT_ID_LEN];
 	__be32 options;
 	__be16 name_len;	/* 1..ND_NAME_MAX */
-	__be16 reserved;	/* zero */
+	__be16 conn;		/* connection slot, 0..ND_CONN_SLOTS-1 */
 	__u8 name[ND_NAME_MAX];	/* export name, zero padded */
 };
 ND_STATIC_ASSERT(sizeof(struct nd_client_payload) == 152, "nd_client_payload size");
@@ -81,9 +92,12 @@ enum nd_hs_status {
 	ND_HS_BUSY = 1,		/* read-write export held by another client id */
 	ND_HS_DENIED = 2,	/* peer address not in the export's allow list */
 	ND_HS_TOO_MANY = 3,	/* export's max_clients reached */
-	ND_HS_BAD_OPTIONS = 4,	/* unknown option bits */
+	ND_HS_BAD_OPTIONS = 4,	/* unknown option bits, conn out of range */
 	ND_HS_UNAVAILABLE = 5,	/* export cannot be opened or is shutting down */
+	ND_HS_RETRY = 6,	/* an earlier session of this client id and slot
+				 * is still finishing requests; try again */
 };
+#define ND_HS_STATUS_MAX	ND_HS_RETRY
 
 /* Export flags (nd_server_payload.flags). */
 #define ND_FLAG_READ_ONLY	(1U << 0)

@@ -68,6 +68,8 @@ static int status_errno(u32 status)
 		return -EUSERS;
 	case ND_HS_BAD_OPTIONS:
 		return -EINVAL;
+	case ND_HS_RETRY:	/* the slot's old session still drains */
+		return -EAGAIN;
 	default:
 		return -EAGAIN;
 	}
@@ -90,16 +92,16 @@ static int recv_server_hello(struct socket *sock, struct nd_hs *hs)
 	return nd_sock_recv(sock, hs->sh + hlen, sizeof(hs->sh) - hlen);
 }
 
-static int handshake(struct nd_device *dev, struct socket *sock,
-		     struct nd_hs *hs, struct nd_export_info *info,
-		     struct nd_keys *keys)
+static int handshake(struct nd_device *dev, unsigned int slot,
+		     struct socket *sock, struct nd_hs *hs,
+		     struct nd_export_info *info, struct nd_keys *keys)
 {
 	struct nd_config *cfg = &dev->cfg;
 	int err;
 
 	err = nd_hs_client_hello(hs, cfg->key, cfg->client_id,
-				 cfg->ro ? ND_OPT_READ_ONLY : 0, cfg->export,
-				 cfg->export_len, false);
+				 cfg->ro ? ND_OPT_READ_ONLY : 0, slot,
+				 cfg->export, cfg->export_len, false);
 	if (!err)
 		err = nd_sock_send(sock, hs->ch, sizeof(hs->ch));
 	if (!err)
@@ -131,15 +133,20 @@ static void sock_setup(struct socket *sock)
 }
 
 /*
- * Connect to the device's server and run the handshake.  On success,
+ * Connect to the device's server and run the handshake of connection
+ * slot (the connection's index, the same on every reconnect).  On success,
  * *sockp is the connected socket (blocking, no timeouts), info what the
  * server announced and keys the traffic keys.  Errors: the socket's,
  * -EKEYREJECTED (closed during the handshake: wrong key or unknown
- * export), -EBUSY/-EACCES/-EUSERS/-EINVAL/-EAGAIN (status), -EBADMSG,
+ * export), -EBUSY/-EACCES/-EUSERS/-EINVAL/-EAGAIN (status; -EAGAIN also
+ * for ND_HS_RETRY: the slot's earlier session still drains), -EBADMSG,
  * -EPROTO, -EPROTONOSUPPORT.
  */
-int nd_conn_open(struct nd_device *dev, struct socket **sockp,
-		 struct nd_export_info *info, struct nd_keys *keys)
+static_assert(ND_MAX_CONNS <= ND_CONN_SLOTS, "one slot per connection");
+
+int nd_conn_open(struct nd_device *dev, unsigned int slot,
+		 struct socket **sockp, struct nd_export_info *info,
+		 struct nd_keys *keys)
 {
 	struct socket *sock;
 	struct nd_hs *hs;
@@ -158,7 +165,7 @@ int nd_conn_open(struct nd_device *dev, struct socket **sockp,
 	if (err == -EINPROGRESS || err == -EAGAIN)
 		err = -ETIMEDOUT;
 	if (!err)
-		err = handshake(dev, sock, hs, info, keys);
+		err = handshake(dev, slot, sock, hs, info, keys);
 	if (err) {
 		memzero_explicit(keys, sizeof(*keys));
 		sock_release(sock);
@@ -380,7 +387,7 @@ static int reconnect(struct nd_conn *conn)
 	int err;
 
 	noio = memalloc_noio_save();
-	err = nd_conn_open(dev, &sock, &info, &keys);
+	err = nd_conn_open(dev, conn->index, &sock, &info, &keys);
 	memalloc_noio_restore(noio);
 	if (err)
 		return err;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The cryptographic primitives of protocol v1 on top of the kernel crypto
+ * The cryptographic primitives of protocol v2 on top of the kernel crypto
  * API: SHA-256 (lib/crypto), HMAC-SHA256 and HKDF (hmac(sha256) shash),
  * AES-256-GCM (gcm(aes) AEAD).  X25519 is used directly from
  * <crypto/curve25519.h> by handshake.c.

@@ -343,14 +343,14 @@ static int open_connections(struct nd_device *dev, struct attach *at)
 	unsigned int i;
 	int err;
 
-	err = nd_conn_open(dev, &at->socks[0], &dev->info, &at->keys[0]);
+	err = nd_conn_open(dev, 0, &at->socks[0], &dev->info, &at->keys[0]);
 	if (!err)
 		err = check_usable(dev);
 	if (err)
 		return err;
 	dev->nconns = conn_count(dev);
 	for (i = 1; i < dev->nconns; i++) {
-		err = nd_conn_open(dev, &at->socks[i], &info, &at->keys[i]);
+		err = nd_conn_open(dev, i, &at->socks[i], &info, &at->keys[i]);
 		if (err)
 			return err;
 		if (info.size != dev->info.size || info.flags != dev->info.flags ||

@@ -1,19 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# gen-vectors.sh V1TXT: print a C header with every "name = hex" line of
-# the protocol test vectors (t/vectors/v1.txt) as
+# gen-vectors.sh V2TXT: print a C header with every "name = hex" line of
+# the protocol test vectors (t/vectors/v2.txt) as
 #   static const u8 ndv_name[] = { ... };
 # for kernel/selftest.c.  Comments (#) and blank lines are skipped; any
 # other line is an error, so a malformed file fails the build.
 
 set -eu
-test $# -eq 1 || { echo "usage: gen-vectors.sh V1TXT" >&2; exit 2; }
+test $# -eq 1 || { echo "usage: gen-vectors.sh V2TXT" >&2; exit 2; }
 
 awk -v src="$1" '
 BEGIN {
 	print "/* SPDX-License-Identifier: GPL-2.0 */"
-	print "/* Generated from t/vectors/v1.txt by kernel/gen-vectors.sh: do not edit. */"
+	print "/* Generated from t/vectors/v2.txt by kernel/gen-vectors.sh: do not edit. */"
 	print "#ifndef ND_VECTORS_H"
 	print "#define ND_VECTORS_H"
 	print ""

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The client side of the v1 handshake (docs/protocol.md, "Handshake"):
+ * The client side of the v2 handshake (docs/protocol.md, "Handshake"):
  * message construction, checks and the key schedule, no I/O.  conn.c moves
- * the messages; selftest.c checks them against t/vectors/v1.txt.
+ * the messages; selftest.c checks them against t/vectors/v2.txt.
  */
 #include <crypto/curve25519.h>
 #include <linux/errno.h>
@@ -66,23 +66,25 @@ out:
 
 static void fill_client_payload(struct nd_client_payload *pl,
 				const u8 client_id[ND_CLIENT_ID_LEN],
-				u32 options, const char *name,
+				u32 options, u16 conn, const char *name,
 				unsigned int name_len)
 {
 	memset(pl, 0, sizeof(*pl));
 	memcpy(pl->client_id, client_id, ND_CLIENT_ID_LEN);
 	pl->options = cpu_to_be32(options);
 	pl->name_len = cpu_to_be16(name_len);
+	pl->conn = cpu_to_be16(conn);
 	memcpy(pl->name, name, name_len);
 }
 
 /*
- * Build the ClientHello in hs->ch.  A fresh ephemeral key is drawn unless
- * preset_eph (the self-test presets hs->eph_priv).
+ * Build the ClientHello of connection slot conn in hs->ch.  A fresh
+ * ephemeral key is drawn unless preset_eph (the self-test presets
+ * hs->eph_priv).
  */
 int nd_hs_client_hello(struct nd_hs *hs, const u8 psk[ND_KEY_LEN],
 		       const u8 client_id[ND_CLIENT_ID_LEN], u32 options,
-		       const char *name, unsigned int name_len,
+		       u16 conn, const char *name, unsigned int name_len,
 		       bool preset_eph)
 {
 	struct nd_hello_hdr *hdr = (struct nd_hello_hdr *)hs->ch;
@@ -91,7 +93,8 @@ int nd_hs_client_hello(struct nd_hs *hs, const u8 psk[ND_KEY_LEN],
 	int err;
 
 	if (name_len < 1 || name_len > ND_NAME_MAX ||
-	    memchr(name, '\0', name_len) || (options & ~ND_OPT_ALL))
+	    memchr(name, '\0', name_len) || (options & ~ND_OPT_ALL) ||
+	    conn >= ND_CONN_SLOTS)
 		return -EINVAL;
 	if (!preset_eph)
 		curve25519_generate_secret(hs->eph_priv);
@@ -102,7 +105,7 @@ int nd_hs_client_hello(struct nd_hs *hs, const u8 psk[ND_KEY_LEN],
 	if (!curve25519_generate_public(hdr->ephemeral, hs->eph_priv))
 		return -EINVAL;
 	fill_client_payload((struct nd_client_payload *)(hdr + 1), client_id,
-			    options, name, name_len);
+			    options, conn, name, name_len);
 
 	err = nd_hkdf_extract(hs->early, zeros, sizeof(zeros), psk,
 			      ND_KEY_LEN);
@@ -160,7 +163,7 @@ static int parse_server_payload(const struct nd_server_payload *pl,
 	info->max_payload = be32_to_cpu(pl->max_payload);
 	memcpy(info->export_id, pl->export_id, ND_EXPORT_ID_LEN);
 
-	if (pl->reserved || info->status > ND_HS_UNAVAILABLE)
+	if (pl->reserved || info->status > ND_HS_STATUS_MAX)
 		return -EPROTO;
 	if (info->status != ND_HS_OK)
 		return 0;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * netdisk.ko: a block device on a netdisk export (netdiskd), spoken to
- * with protocol v1 over TCP.  This file only wires the parts together:
+ * with protocol v2 over TCP.  This file only wires the parts together:
  * module parameters, init and exit.
  *
  *   modprobe netdisk address=127.0.0.1 export=demo key=HEX

@@ -64,7 +64,7 @@ int nd_aead_seal(struct nd_aead *a, const u8 nonce[ND_IV_LEN], u8 *buf,
 int nd_aead_open(struct nd_aead *a, const u8 nonce[ND_IV_LEN], u8 *buf,
 		 unsigned int adlen, unsigned int textlen);
 
-/* handshake.c: the v1 client handshake, no I/O */
+/* handshake.c: the v2 client handshake, no I/O */
 struct nd_traffic {
 	u8 secret[ND_HASH_LEN];
 	u8 key[ND_KEY_LEN];
@@ -102,7 +102,7 @@ struct nd_hs {
 
 int nd_hs_client_hello(struct nd_hs *hs, const u8 psk[ND_KEY_LEN],
 		       const u8 client_id[ND_CLIENT_ID_LEN], u32 options,
-		       const char *name, unsigned int name_len,
+		       u16 conn, const char *name, unsigned int name_len,
 		       bool preset_eph);
 int nd_hs_check_server_hdr(struct nd_hs *hs);
 int nd_hs_client_finish(struct nd_hs *hs, struct nd_export_info *info,
@@ -174,8 +174,9 @@ struct nd_conn {
 	struct delayed_work reconnect_work;
 };
 
-int nd_conn_open(struct nd_device *dev, struct socket **sockp,
-		 struct nd_export_info *info, struct nd_keys *keys);
+int nd_conn_open(struct nd_device *dev, unsigned int slot,
+		 struct socket **sockp, struct nd_export_info *info,
+		 struct nd_keys *keys);
 void nd_conn_init(struct nd_conn *conn, struct nd_device *dev,
 		  unsigned int index);
 int nd_conn_start(struct nd_conn *conn, struct socket *sock,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The protocol v1 test vectors (t/vectors/v1.txt, compiled in as
+ * The protocol v2 test vectors (t/vectors/v2.txt, compiled in as
  * nd_vectors.h by gen-vectors.sh) against this module's primitives, key
  * schedule, handshake and record layer.  Run at load with selftest=1; the
  * first mismatch fails the load.
@@ -270,6 +270,7 @@ static int st_handshake(struct nd_hs *hs)
 	memcpy(hs->eph_priv, ndv_client_eph_priv, ND_KEY_LEN);
 	err = nd_hs_client_hello(hs, ndv_psk, ndv_client_id,
 				 get_unaligned_be32(pl + 16),
+				 get_unaligned_be16(pl + 22),
 				 (const char *)pl + 24,
 				 get_unaligned_be16(pl + 20), true);
 	if (!err)

@@ -1,5 +1,5 @@
 /*
- * The client side of protocol v1: resolve and connect with a deadline,
+ * The client side of protocol v2: resolve and connect with a deadline,
  * run the handshake, check what the server announced, then move requests
  * and replies through the record layer.
  */
@@ -30,6 +30,8 @@
 #define CLIENT_MAX_PAYLOAD	(32U << 20)	/* sanity bound */
 #define CLIENT_SYNC_HANDLE	1
 #define CLIENT_CLOSE_WAIT_MS	5000	/* for the server's EOF */
+#define CLIENT_RETRY_MS		100	/* first wait after ND_HS_RETRY */
+#define CLIENT_RETRY_MAX_MS	1000	/* longest */
 
 static int
 fail(char *err, size_t errlen, int code, const char *peer,
@@ -188,6 +190,7 @@ fill_request(struct hs_request *req, const struct nd_uri *u,
 	memset(req, 0, sizeof(*req));
 	memcpy(req->client_id, o->client_id, ND_CLIENT_ID_LEN);
 	req->options = o->options;
+	req->conn = o->conn;
 	req->name_len = strlen(u->export);
 	memcpy(req->name, u->export, req->name_len);
 	req->version_min = o->version_min ? o->version_min : ND_VERSION_MIN;
@@ -254,11 +257,15 @@ status_error(struct client *c, uint32_t status, char *err, size_t errlen)
 		    "too many clients");
 	case ND_HS_BAD_OPTIONS:
 		return fail(err, errlen, CLIENT_ERR_PROTO, c->peer,
-		    "server rejected the connection options");
+		    "server rejected the connection options or slot");
 	case ND_HS_UNAVAILABLE:
 		return fail(err, errlen, CLIENT_ERR_IO, c->peer,
 		    "export unavailable (cannot be opened or server "
 		    "shutting down)");
+	case ND_HS_RETRY:
+		return fail(err, errlen, CLIENT_ERR_BUSY, c->peer,
+		    "an earlier connection of this client is still finishing "
+		    "requests on the server (try again)");
 	}
 	return fail(err, errlen, CLIENT_ERR_PROTO, c->peer,
 	    "unknown handshake status %u", status);
@@ -369,12 +376,10 @@ format_peer(struct client *c, const struct nd_uri *u)
 		    u->port);
 }
 
-int
-client_connect(struct client *c, const struct nd_uri *u,
-    const struct client_opts *o, char *err, size_t errlen)
+static int
+connect_once(struct client *c, const struct nd_uri *u,
+    const struct client_opts *o, int64_t deadline, char *err, size_t errlen)
 {
-	int timeout = o->timeout > 0 ? o->timeout : CLIENT_DEFAULT_TIMEOUT;
-	int64_t deadline = mono_ms() + (int64_t)timeout * 1000;
 	struct hs_ctx h;
 	int r, one = 1;
 
@@ -395,6 +400,24 @@ client_connect(struct client *c, const struct nd_uri *u,
 	if (r != CLIENT_OK) {
 		close(c->fd);
 		c->fd = -1;
+	}
+	return r;
+}
+
+int
+client_connect(struct client *c, const struct nd_uri *u,
+    const struct client_opts *o, char *err, size_t errlen)
+{
+	int timeout = o->timeout > 0 ? o->timeout : CLIENT_DEFAULT_TIMEOUT;
+	int64_t deadline = mono_ms() + (int64_t)timeout * 1000;
+	int r, wait = CLIENT_RETRY_MS;
+
+	while ((r = connect_once(c, u, o, deadline, err, errlen)) !=
+	    CLIENT_OK && c->info.status == ND_HS_RETRY &&
+	    left_ms(deadline) > wait) {
+		usleep((useconds_t)wait * 1000);
+		wait = wait * 2 > CLIENT_RETRY_MAX_MS ? CLIENT_RETRY_MAX_MS :
+		    wait * 2;
 	}
 	return r;
 }

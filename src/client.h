@@ -1,5 +1,5 @@
 /*
- * The client side of protocol v1, used by netdiskctl and the tests: connect,
+ * The client side of protocol v2, used by netdiskctl and the tests: connect,
  * handshake, then pipelined requests over one connection.  Replies may
  * complete out of order; the caller matches them by handle.
  */
@@ -41,13 +41,17 @@ struct client_opts {
 	const uint8_t *key;		/* ND_KEY_LEN bytes */
 	uint8_t client_id[ND_CLIENT_ID_LEN];
 	uint32_t options;		/* ND_OPT_* */
+	uint16_t conn;			/* connection slot, < ND_CONN_SLOTS */
 	int timeout;			/* seconds for connect+handshake; 0 = 30 */
 	uint8_t version_min, version_max;	/* 0: ND_VERSION_MIN/MAX */
 };
 
 /*
  * Connect and handshake.  Returns CLIENT_OK or a client_err; on failure
- * err holds a message naming the host and what went wrong.
+ * err holds a message naming the host and what went wrong.  While the
+ * server answers ND_HS_RETRY (an earlier session of this client id and
+ * slot is still finishing requests) it tries again, backing off, until
+ * the timeout; then CLIENT_ERR_BUSY.
  */
 int client_connect(struct client *c, const struct nd_uri *u,
     const struct client_opts *o, char *err, size_t errlen);

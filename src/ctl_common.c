@@ -207,22 +207,30 @@ ctl_load_key(const struct ctl_args *a, uint8_t key[ND_KEY_LEN])
 	return CLIENT_OK;
 }
 
-/* One random client id per invocation, shared by all its connections. */
+/*
+ * One random client id per invocation, shared by all its connections;
+ * each connection gets a slot of its own.
+ */
 static int
-client_id(uint8_t id[ND_CLIENT_ID_LEN])
+client_id(uint8_t id[ND_CLIENT_ID_LEN], uint16_t *conn)
 {
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	static uint8_t ours[ND_CLIENT_ID_LEN];
 	static int have;
+	static uint16_t next;
 	int r = 0;
 
 	pthread_mutex_lock(&lock);
 	if (!have && crypto_random(ours, sizeof(ours)) == 0)
 		have = 1;
-	if (have)
-		memcpy(id, ours, sizeof(ours));
-	else
+	if (!have)
 		r = -1;
+	else if (next >= ND_CONN_SLOTS)
+		r = -2;
+	else {
+		memcpy(id, ours, sizeof(ours));
+		*conn = next++;
+	}
 	pthread_mutex_unlock(&lock);
 	return r;
 }
@@ -244,7 +252,11 @@ ctl_open(const char *uri, const uint8_t key[ND_KEY_LEN], uint32_t options,
 	memset(&o, 0, sizeof(o));
 	o.key = key;
 	o.options = options;
-	if (client_id(o.client_id) == -1) {
+	if ((r = client_id(o.client_id, &o.conn)) == -2) {
+		ctl_warnx("%s: more than %d connections", uri, ND_CONN_SLOTS);
+		return CLIENT_ERR_USAGE;
+	}
+	if (r == -1) {
 		ctl_warnx("cannot draw a random client id");
 		return CLIENT_ERR_INTERNAL;
 	}

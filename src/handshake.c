@@ -1,5 +1,5 @@
 /*
- * The v1 handshake: message construction and checking, and the key
+ * The v2 handshake: message construction and checking, and the key
  * schedule of docs/protocol.md.  No I/O.  Everything taken from the peer
  * is checked; every failure returns -1 and the caller closes the
  * connection without saying why.
@@ -252,6 +252,7 @@ client_payload_encode(const struct hs_request *r, struct nd_client_payload *p)
 	memcpy(p->client_id, r->client_id, ND_CLIENT_ID_LEN);
 	p->options = htobe32(r->options);
 	p->name_len = htobe16(r->name_len);
+	p->conn = htobe16(r->conn);
 	memcpy(p->name, r->name, r->name_len);
 }
 
@@ -261,13 +262,14 @@ client_payload_decode(const struct nd_client_payload *p, const uint8_t *hdr,
 {
 	size_t n = be16toh(p->name_len);
 
-	if (n < 1 || n > ND_NAME_MAX || p->reserved != 0 ||
+	if (n < 1 || n > ND_NAME_MAX ||
 	    memchr(p->name, '\0', n) != NULL ||
 	    !crypto_is_zero(p->name + n, ND_NAME_MAX - n))
 		return -1;
 	memset(r, 0, sizeof(*r));
 	memcpy(r->client_id, p->client_id, ND_CLIENT_ID_LEN);
 	r->options = be32toh(p->options);
+	r->conn = be16toh(p->conn);
 	r->name_len = n;
 	memcpy(r->name, p->name, n);
 	r->version_min = hdr[offsetof(struct nd_hello_hdr, version_min)];
@@ -285,7 +287,7 @@ is_pow2(uint32_t x)
 static int
 info_valid(const struct hs_export_info *i)
 {
-	if (i->status > ND_HS_UNAVAILABLE)
+	if (i->status > ND_HS_STATUS_MAX)
 		return -1;
 	if (i->status != ND_HS_OK)
 		return i->flags == 0 && i->size == 0 && i->min_block == 0 &&
@@ -497,12 +499,20 @@ hs_server_check_hdr(const uint8_t *hdr8, uint8_t *version)
 		errno = EPROTONOSUPPORT;
 		return -1;
 	}
-	if (be16toh(len) != ND_CLIENT_HELLO_LEN) {	/* v1's length */
+	if (be16toh(len) != ND_CLIENT_HELLO_LEN) {	/* v2's length */
 		errno = EBADMSG;
 		return -1;
 	}
 	*version = v;
 	return 0;
+}
+
+uint32_t
+hs_request_check(const struct hs_request *req)
+{
+	if ((req->options & ~ND_OPT_ALL) || req->conn >= ND_CONN_SLOTS)
+		return ND_HS_BAD_OPTIONS;
+	return ND_HS_OK;
 }
 
 void

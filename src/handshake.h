@@ -1,5 +1,5 @@
 /*
- * The v1 handshake (docs/protocol.md, "Handshake"): pure message
+ * The v2 handshake (docs/protocol.md, "Handshake"): pure message
  * processing, no I/O.  The caller moves the fixed-size messages over the
  * socket.  Every function wipes what it no longer needs; hs_*_clear wipes
  * the rest.  Functions return 0 on success, -1 on failure.
@@ -39,6 +39,7 @@ struct hs_export_info {
 struct hs_request {
 	uint8_t client_id[ND_CLIENT_ID_LEN];
 	uint32_t options;		/* ND_OPT_* */
+	uint16_t conn;			/* connection slot */
 	size_t name_len;
 	char name[ND_NAME_MAX + 1];	/* NUL terminated */
 	uint8_t version_min, version_max;
@@ -84,6 +85,11 @@ int hs_parse_reject(const uint8_t *msg, size_t len, uint8_t *srv_min,
  * if none does, EBADMSG if the payload authenticates but is malformed.
  */
 int hs_server_check_hdr(const uint8_t *hdr8, uint8_t *version);
+/*
+ * What an authenticated request may get: ND_HS_OK, or ND_HS_BAD_OPTIONS
+ * for unknown option bits or a connection slot out of range.
+ */
+uint32_t hs_request_check(const struct hs_request *req);
 void hs_server_reject(uint8_t out[ND_VERSION_REJECT_LEN]);
 int hs_server_open_hello(struct hs_state *st,
     const uint8_t ch[ND_CLIENT_HELLO_LEN],

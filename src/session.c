@@ -241,9 +241,10 @@ sess_admit(struct session *s, const struct hs_request *req)
 		    e->conf.name);
 		return ND_HS_DENIED;
 	}
-	if (req->options & ~ND_OPT_ALL) {
-		log_info("%s: export \"%s\": unknown options 0x%x", s->peer,
-		    e->conf.name, req->options);
+	if (hs_request_check(req) != ND_HS_OK) {
+		log_info("%s: export \"%s\": unknown options 0x%x or "
+		    "connection slot %u out of range (0-%d)", s->peer,
+		    e->conf.name, req->options, req->conn, ND_CONN_SLOTS - 1);
 		return ND_HS_BAD_OPTIONS;
 	}
 	if (atomic_load(&e->retired))
@@ -293,7 +294,9 @@ sess_status_why(uint32_t status)
 	case ND_HS_TOO_MANY:
 		return "too many clients";
 	case ND_HS_BAD_OPTIONS:
-		return "unknown options";
+		return "unknown options or connection slot";
+	case ND_HS_RETRY:
+		return "an earlier session of the slot is still finishing";
 	}
 	return "export unavailable";
 }

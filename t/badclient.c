@@ -858,7 +858,7 @@ version_reject(uint8_t lo, uint8_t hi)
 static int mode_version_high(void) { return version_reject(ND_VERSION_MAX + 1, 255); }
 static int mode_version_zero(void) { return version_reject(0, 0); }
 
-/* A client offering 1..9 must get version 1 and a working session. */
+/* A client offering 1..9 must get version 2 and a working session. */
 static int
 mode_version_wide(void)
 {
@@ -874,7 +874,7 @@ mode_version_wide(void)
 	if (send_all(s.fd, s.ch, sizeof(s.ch)) != 0)
 		return fail("send: %s", strerror(errno));
 	rv = sess_finish(&s);
-	if (rv == 0 && s.st.version != ND_VERSION_1)
+	if (rv == 0 && s.st.version != ND_VERSION_2)
 		rv = fail("server chose version %u", s.st.version);
 	if (rv == 0)
 		rv = still_usable(&s, "a 1..9 version offer");
@@ -985,18 +985,19 @@ static void spoil_name_empty(struct ch_spec *sp) { sp->pl.name_len = 0; }
 static void spoil_name_long(struct ch_spec *sp) { sp->pl.name_len = htobe16(ND_NAME_MAX + 1); }
 static void spoil_name_nul(struct ch_spec *sp) { sp->pl.name[1] = '\0'; }
 static void spoil_padding(struct ch_spec *sp) { sp->pl.name[ND_NAME_MAX - 1] = 'x'; }
-static void spoil_reserved(struct ch_spec *sp) { sp->pl.reserved = htobe16(1); }
 
 static int mode_zero_eph(void) { return manual_bad_hello(spoil_zero_eph, "a hello with an all-zero X25519 key"); }
 static int mode_name_empty(void) { return manual_bad_hello(spoil_name_empty, "a hello with name_len 0"); }
 static int mode_name_long(void) { return manual_bad_hello(spoil_name_long, "a hello with name_len 129"); }
 static int mode_name_nul(void) { return manual_bad_hello(spoil_name_nul, "a hello with a NUL in the name"); }
 static int mode_name_padding(void) { return manual_bad_hello(spoil_padding, "a hello with garbage after the name"); }
-static int mode_reserved(void) { return manual_bad_hello(spoil_reserved, "a hello with a non-zero reserved field"); }
 
-/* Unknown option bits: a ServerHello with status BAD_OPTIONS, then EOF. */
+/*
+ * Unknown option bits or a connection slot out of range: a ServerHello
+ * with status BAD_OPTIONS, then EOF.
+ */
 static int
-mode_bad_options(void)
+refused_options(uint32_t options, uint16_t conn)
 {
 	struct nd_server_payload pl;
 	struct ch_spec sp;
@@ -1005,7 +1006,8 @@ mode_bad_options(void)
 	size_t n;
 	int fd, rv;
 
-	ch_spec_init(&sp, cx.uri.export, 0x80000000U | (ND_OPT_ALL + 1));
+	ch_spec_init(&sp, cx.uri.export, options);
+	sp.pl.conn = htobe16(conn);
 	if (ch_build(cx.psk, &sp, ch) != 0)
 		return fail("building the hello failed");
 	if ((fd = tcp_connect()) == -1)
@@ -1036,6 +1038,9 @@ mode_bad_options(void)
 	close(fd);
 	return rv;
 }
+
+static int mode_bad_options(void) { return refused_options(0x80000000U | (ND_OPT_ALL + 1), 0); }
+static int mode_conn_range(void) { return refused_options(0, ND_CONN_SLOTS); }
 
 /* A recorded ClientHello sent again must not lead to a session. */
 static int
@@ -1547,7 +1552,7 @@ static const struct {
 	{ "name-long", mode_name_long },
 	{ "name-nul", mode_name_nul },
 	{ "name-padding", mode_name_padding },
-	{ "reserved", mode_reserved },
+	{ "conn-range", mode_conn_range },
 	{ "bad-options", mode_bad_options },
 	{ "replay", mode_replay },
 	{ "cf-bad", mode_cf_bad },

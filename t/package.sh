@@ -96,7 +96,7 @@ src=/usr/src/netdisk-$version
 tap_ok "netdisk-dkms has the module source for DKMS and netdisk(4)" \
     has "$deb_k" "$src/dkms.conf" "$src/Kbuild" "$src/Makefile" \
     "$src/main.c" "$src/compat.h" "$src/gen-vectors.sh" \
-    "$src/include/netdisk_proto.h" "$src/t/vectors/v1.txt" \
+    "$src/include/netdisk_proto.h" "$src/t/vectors/v2.txt" \
     /usr/share/man/man4/netdisk.4.gz
 tap_ok "no program in netdisk-dkms, no module source elsewhere" sh -c '
     ! dpkg-deb -c "$1" | grep -q /usr/sbin/ &&

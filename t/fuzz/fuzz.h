@@ -2,7 +2,7 @@
  * Fuzz targets: the libFuzzer entry point every target defines, the
  * optional seed generator, and helpers shared by the targets
  * (fuzz_util.c): reading structured values from the input, checking
- * invariants, and the v1 key schedule recomputed from docs/protocol.md
+ * invariants, and the v2 key schedule recomputed from docs/protocol.md
  * with crypto.h alone, so that a target can seal fuzz bytes into
  * messages and records the code under test will decrypt.
  */

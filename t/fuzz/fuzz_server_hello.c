@@ -64,7 +64,7 @@ info_valid(const struct hs_export_info *i)
 {
 	uint32_t m = i->min_block, p = i->pref_block;
 
-	if (i->status > ND_HS_UNAVAILABLE)
+	if (i->status > ND_HS_STATUS_MAX)
 		return 0;
 	if (i->status != ND_HS_OK)
 		return i->flags == 0 && i->size == 0 && m == 0 && p == 0 &&
@@ -98,7 +98,7 @@ info_equal(const struct hs_export_info *a, const struct hs_export_info *b)
 	    memcmp(a->export_id, b->export_id, ND_EXPORT_ID_LEN) == 0;
 }
 
-/* The header a v1 client accepts, after offering version 1 only. */
+/* The header a v2 client accepts, after offering version 2 only. */
 static int
 hdr_valid(const uint8_t *msg)
 {
@@ -107,7 +107,7 @@ hdr_valid(const uint8_t *msg)
 	memcpy(&h, msg, sizeof(h));
 	return be32toh(h.magic) == ND_HELLO_MAGIC &&
 	    be16toh(h.length) == ND_SERVER_HELLO_LEN &&
-	    h.version_min == ND_VERSION_1 && h.version_max == ND_VERSION_1;
+	    h.version_min == ND_VERSION_2 && h.version_max == ND_VERSION_2;
 }
 
 /* ClientFinished and the traffic keys, from docs/protocol.md. */
@@ -198,7 +198,7 @@ read_sh(const uint8_t *data, size_t size, uint8_t sh[ND_SERVER_HELLO_LEN],
 		fuzz_bytes(&in, sh, ND_SERVER_HELLO_LEN);
 		return;
 	}
-	fuzz_hello_hdr(&h, ND_VERSION_1, ND_VERSION_1, ND_SERVER_HELLO_LEN,
+	fuzz_hello_hdr(&h, ND_VERSION_2, ND_VERSION_2, ND_SERVER_HELLO_LEN,
 	    fx.server_pub);
 	if (*mode & MODE_HDR)
 		fuzz_bytes(&in, &h, 8);
@@ -276,7 +276,7 @@ seed_sealed(fuzz_emit_fn emit, void *arg, const char *name, uint8_t mode,
 
 	fuzz_put_u8(&b, mode);
 	if (mode & MODE_HDR) {
-		fuzz_hello_hdr(&h, ND_VERSION_1, ND_VERSION_1,
+		fuzz_hello_hdr(&h, ND_VERSION_2, ND_VERSION_2,
 		    ND_SERVER_HELLO_LEN, NULL);
 		fuzz_put(&b, &h, 8);
 	}
@@ -315,7 +315,7 @@ fuzz_seeds(fuzz_emit_fn emit, void *arg)
 	hs_server_reject(rej + 1);
 	emit(arg, "raw-reject", rej, sizeof(rej));
 	memset(sh, 0, sizeof(sh));
-	fuzz_hello_hdr(&h, ND_VERSION_1, ND_VERSION_1, ND_SERVER_HELLO_LEN,
+	fuzz_hello_hdr(&h, ND_VERSION_2, ND_VERSION_2, ND_SERVER_HELLO_LEN,
 	    NULL);
 	memcpy(sh + 1, &h, sizeof(h));
 	emit(arg, "raw-zero-eph", sh, sizeof(sh));

@@ -1,6 +1,6 @@
 /*
  * Helpers shared by the fuzz targets: input reading, output buffers,
- * fixed keys, and the v1 key schedule recomputed from docs/protocol.md
+ * fixed keys, and the v2 key schedule recomputed from docs/protocol.md
  * with the crypto primitives alone (not with handshake.c, whose checks
  * are what the targets exercise).
  */

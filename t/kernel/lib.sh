@@ -18,7 +18,7 @@
 #   kt_end                      the plan; the exit status
 #
 # The module is built in $top_builddir/t/kernel/build-SERIES from a copy of
-# kernel/, include/netdisk_proto.h and t/vectors/v1.txt (the source tree
+# kernel/, include/netdisk_proto.h and t/vectors/v2.txt (the source tree
 # stays untouched and may be read-only), with KCFLAGS=-Werror; a lock lets
 # tests that run in parallel share it.  The console and result logs of the
 # last run stay in $top_builddir/t/kernel/logs/.
@@ -102,7 +102,7 @@ kt_sync_source() {
 		test -f "$top_srcdir/kernel/$n" || rm -f "$f"
 	done
 	kt_copy "$top_srcdir/include/netdisk_proto.h" "$d/include" &&
-	    kt_copy "$top_srcdir/t/vectors/v1.txt" "$d/t/vectors"
+	    kt_copy "$top_srcdir/t/vectors/v2.txt" "$d/t/vectors"
 }
 
 # kt_build SERIES VERSION KDIR: netdisk.ko for that kernel in $kt_ko; one
