@@ -410,15 +410,19 @@ client_connect(struct client *c, const struct nd_uri *u,
 {
 	int timeout = o->timeout > 0 ? o->timeout : CLIENT_DEFAULT_TIMEOUT;
 	int64_t deadline = mono_ms() + (int64_t)timeout * 1000;
-	int r, wait = CLIENT_RETRY_MS;
+	int r, wait = CLIENT_RETRY_MS, retried = 0;
 
 	while ((r = connect_once(c, u, o, deadline, err, errlen)) !=
 	    CLIENT_OK && c->info.status == ND_HS_RETRY &&
 	    left_ms(deadline) > wait) {
+		retried = 1;
 		usleep((useconds_t)wait * 1000);
 		wait = wait * 2 > CLIENT_RETRY_MAX_MS ? CLIENT_RETRY_MAX_MS :
 		    wait * 2;
 	}
+	/* Out of time while the server still drains: say so. */
+	if (r != CLIENT_OK && retried && left_ms(deadline) == 0)
+		r = status_error(c, ND_HS_RETRY, err, errlen);
 	return r;
 }
 

@@ -111,6 +111,8 @@ struct export_claims {
 	uint8_t excl_id[ND_CLIENT_ID_LEN];
 	struct claim_client *clients;
 	int nclients, cap;
+	LIST_HEAD(, export_slot) slots;	/* of the sessions, for fencing */
+	uint64_t slot_gen;		/* of the last one entered */
 };
 
 static void
@@ -134,6 +136,7 @@ claims_new(void)
 	pthread_mutex_init(&c->lock, NULL);
 	cond_init_monotonic(&c->released);
 	atomic_init(&c->refs, 1);
+	LIST_INIT(&c->slots);
 	return c;
 }
 
@@ -209,6 +212,19 @@ claims_take(struct export_claims *c, const uint8_t id[ND_CLIENT_ID_LEN],
 	return ND_HS_OK;
 }
 
+/* The monotonic clock ms milliseconds from now. */
+static void
+deadline_after(struct timespec *deadline, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, deadline);
+	deadline->tv_sec += ms / 1000;
+	deadline->tv_nsec += (ms % 1000) * 1000000L;
+	if (deadline->tv_nsec >= 1000000000L) {
+		deadline->tv_sec++;
+		deadline->tv_nsec -= 1000000000L;
+	}
+}
+
 uint32_t
 export_claim(struct export *e, const uint8_t id[ND_CLIENT_ID_LEN],
     int shared, uint8_t holder[ND_CLIENT_ID_LEN])
@@ -217,13 +233,7 @@ export_claim(struct export *e, const uint8_t id[ND_CLIENT_ID_LEN],
 	struct timespec deadline;
 	uint32_t status;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += EXPORT_CLAIM_WAIT_MS / 1000;
-	deadline.tv_nsec += (EXPORT_CLAIM_WAIT_MS % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	deadline_after(&deadline, EXPORT_CLAIM_WAIT_MS);
 	pthread_mutex_lock(&c->lock);
 	while ((status = claims_check(c, id, shared, e->conf.max_clients)) !=
 	    ND_HS_OK && pthread_cond_timedwait(&c->released, &c->lock,
@@ -249,6 +259,73 @@ export_release(struct export *e, const uint8_t id[ND_CLIENT_ID_LEN],
 		*cl = c->clients[--c->nclients];
 	if (!shared && c->excl_conns > 0)
 		c->excl_conns--;
+	pthread_cond_broadcast(&c->released);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Fencing. */
+
+/*
+ * Called locked: fences the older sessions of the slot; 1 if one of them
+ * has not drained.
+ */
+static int
+claims_fence(struct export_claims *c, struct export_slot *slot)
+{
+	struct export_slot *o;
+	int busy = 0;
+
+	LIST_FOREACH(o, &c->slots, entry) {
+		if (o->gen >= slot->gen || o->conn != slot->conn ||
+		    memcmp(o->id, slot->id, ND_CLIENT_ID_LEN) != 0)
+			continue;
+		o->superseded = 1;
+		o->fence(o);
+		if (!o->drained(o))
+			busy = 1;
+	}
+	return busy;
+}
+
+uint32_t
+export_slot_enter(struct export *e, struct export_slot *slot, int wait_ms)
+{
+	struct export_claims *c = e->claims;
+	struct timespec deadline;
+	int busy, timedout = 0;
+
+	deadline_after(&deadline, wait_ms);
+	pthread_mutex_lock(&c->lock);
+	slot->gen = ++c->slot_gen;
+	slot->superseded = 0;
+	LIST_INSERT_HEAD(&c->slots, slot, entry);
+	while ((busy = slot->superseded || claims_fence(c, slot)) &&
+	    !timedout && !slot->superseded)
+		timedout = pthread_cond_timedwait(&c->released, &c->lock,
+		    &deadline) != 0;
+	if (busy)
+		LIST_REMOVE(slot, entry);
+	pthread_mutex_unlock(&c->lock);
+	return busy ? ND_HS_RETRY : ND_HS_OK;
+}
+
+void
+export_slot_leave(struct export *e, struct export_slot *slot)
+{
+	struct export_claims *c = e->claims;
+
+	pthread_mutex_lock(&c->lock);
+	LIST_REMOVE(slot, entry);
+	pthread_cond_broadcast(&c->released);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+export_slot_drained(struct export *e)
+{
+	struct export_claims *c = e->claims;
+
+	pthread_mutex_lock(&c->lock);
 	pthread_cond_broadcast(&c->released);
 	pthread_mutex_unlock(&c->lock);
 }

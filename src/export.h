@@ -6,9 +6,14 @@
  * Exports are reference counted: the server's export table holds one
  * reference, every session another.  A reload that changes or removes an
  * export retires the old object; sessions keep using it until they close.
+ *
+ * The claims also keep the connection slots of the sessions, for fencing
+ * (docs/protocol.md, section 10.5).
  */
 #ifndef EXPORT_H
 #define EXPORT_H
+
+#include <sys/queue.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -107,5 +112,35 @@ uint32_t export_claim(struct export *, const uint8_t id[ND_CLIENT_ID_LEN],
     int shared, uint8_t holder[ND_CLIENT_ID_LEN]);
 void export_release(struct export *, const uint8_t id[ND_CLIENT_ID_LEN],
     int shared);
+
+/*
+ * A session's connection slot, (client id, conn).  The session fills in
+ * id, conn and two functions that export.c calls with the claims locked:
+ * fence makes the session start no more requests and shuts its
+ * connection down; drained is 1 once none of its requests is executing.
+ */
+struct export_slot {
+	uint8_t id[ND_CLIENT_ID_LEN];
+	uint16_t conn;
+	void (*fence)(struct export_slot *);
+	int (*drained)(struct export_slot *);
+	/* Internal to export.c. */
+	LIST_ENTRY(export_slot) entry;
+	uint64_t gen;			/* order of entry */
+	int superseded;			/* fenced by a newer session */
+};
+
+/*
+ * Take slot: fence every older session of the same (id, conn), on this
+ * export or on those it replaced or was replaced by, and wait up to
+ * wait_ms until they have drained.  ND_HS_OK with the slot taken (give
+ * it back with export_slot_leave), or ND_HS_RETRY without: they did not
+ * drain in time, or a newer session of the slot came meanwhile.
+ */
+uint32_t export_slot_enter(struct export *, struct export_slot *,
+    int wait_ms);
+void export_slot_leave(struct export *, struct export_slot *);
+/* A fenced session has drained: wakes export_slot_enter. */
+void export_slot_drained(struct export *);
 
 #endif

@@ -577,7 +577,7 @@ hs_server_hello(struct hs_state *st, const struct hs_export_info *info,
 	int rv = -1;
 
 	if ((info->status == ND_HS_OK && info_valid(info) == -1) ||
-	    info->status > ND_HS_UNAVAILABLE || ephemeral(st, preset_eph)) {
+	    info->status > ND_HS_STATUS_MAX || ephemeral(st, preset_eph)) {
 		errno = EINVAL;
 		return -1;
 	}

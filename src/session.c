@@ -34,6 +34,8 @@
 #define KEEPALIVE_IDLE		60	/* seconds */
 #define KEEPALIVE_INTVL		10
 #define KEEPALIVE_CNT		6
+/* Longest wait for a fenced session of the slot to drain (or half the handshake timeout). */
+#define FENCE_WAIT_MS		2000
 
 /*
  * One request from the reader to the reply queue, maybe through the
@@ -91,11 +93,14 @@ sess_sockopts(int fd)
 static const char *
 sess_stop_why(struct session *s)
 {
-	int stopping, error;
+	int stopping, fenced, error;
 
 	pthread_mutex_lock(&s->lock);
 	stopping = s->stopping;
+	fenced = s->fenced;
 	pthread_mutex_unlock(&s->lock);
+	if (fenced)
+		return "superseded by a newer connection of the client's slot";
 	if (stopping && s->export != NULL && atomic_load(&s->export->retired)) {
 		snprintf(s->why, sizeof(s->why), "export %s",
 		    s->export->retired_why);
@@ -206,6 +211,103 @@ sess_authenticate(struct session *s, struct sess_hs *hs)
 	return sess_auth_failed(s, s->why);
 }
 
+/* Fencing. */
+
+/* Called with the export's claims locked, by a newer session of the slot. */
+static void
+sess_slot_fence(struct export_slot *slot)
+{
+	struct session *s = (struct session *)((char *)slot -
+	    offsetof(struct session, slot));
+	int first;
+
+	pthread_mutex_lock(&s->lock);
+	first = !s->fenced;
+	s->fenced = 1;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	if (first)
+		log_info("%s: fenced: a newer connection of the client took "
+		    "slot %u", s->peer, slot->conn);
+	shutdown(s->fd, SHUT_RDWR);
+}
+
+static int
+sess_slot_drained(struct export_slot *slot)
+{
+	struct session *s = (struct session *)((char *)slot -
+	    offsetof(struct session, slot));
+	int drained;
+
+	pthread_mutex_lock(&s->lock);
+	drained = s->fenced && s->executing == 0;
+	pthread_mutex_unlock(&s->lock);
+	return drained;
+}
+
+/* The session starts no more requests: its client has gone. */
+static void
+sess_fence(struct session *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->fenced = 1;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Before a request touches the store: 0, or -1 if the session is fenced. */
+static int
+sess_begin(struct session *s)
+{
+	int r = -1;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->fenced) {
+		s->executing++;
+		r = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static void
+sess_end(struct session *s)
+{
+	int drained;
+
+	pthread_mutex_lock(&s->lock);
+	s->executing--;
+	drained = s->fenced && s->executing == 0;
+	pthread_mutex_unlock(&s->lock);
+	if (drained)
+		export_slot_drained(s->export);
+}
+
+/* Take the client's slot once its earlier sessions drained: enum nd_hs_status. */
+static uint32_t
+sess_take_slot(struct session *s, const struct hs_request *req)
+{
+	int wait_ms = s->hs_timeout * 1000 / 2;
+	char hex[2 * ND_CLIENT_ID_LEN + 1];
+	uint32_t status;
+
+	memcpy(s->slot.id, req->client_id, ND_CLIENT_ID_LEN);
+	s->slot.conn = req->conn;
+	s->slot.fence = sess_slot_fence;
+	s->slot.drained = sess_slot_drained;
+	if (wait_ms > FENCE_WAIT_MS)
+		wait_ms = FENCE_WAIT_MS;
+	status = export_slot_enter(s->export, &s->slot, wait_ms);
+	s->slotted = status == ND_HS_OK;
+	if (status == ND_HS_RETRY) {
+		hex_format(req->client_id, ND_CLIENT_ID_LEN, hex);
+		log_info("%s: export \"%s\": client %s slot %u: an earlier "
+		    "session still executes requests after %d ms", s->peer,
+		    s->export->conf.name, hex, req->conn, wait_ms);
+	}
+	return status;
+}
+
 /* Claim the export for the client: enum nd_hs_status. */
 static uint32_t
 sess_claim(struct session *s, const struct hs_request *req)
@@ -225,6 +327,9 @@ sess_claim(struct session *s, const struct hs_request *req)
 	} else if (status == ND_HS_TOO_MANY)
 		log_info("%s: export \"%s\": too many clients (max_clients %d)",
 		    s->peer, e->conf.name, e->conf.max_clients);
+	if (status == ND_HS_OK &&
+	    (status = sess_take_slot(s, req)) != ND_HS_OK)
+		export_release(e, s->client_id, s->shared);
 	s->claimed = status == ND_HS_OK;
 	return status;
 }
@@ -450,6 +555,14 @@ sess_answer(struct sess_req *r, uint32_t error)
 	export_account(s->export, r->req.type, r->req.length, error);
 	r->rlen = r->req.type == ND_CMD_READ && error == ND_OK ? r->len : 0;
 	pthread_mutex_lock(&s->lock);
+	if (s->fenced) {		/* nobody to tell */
+		s->inflight--;
+		s->inflight_bytes -= r->len;
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+		free(r);
+		return;
+	}
 	STAILQ_INSERT_TAIL(&s->replies, r, next);
 	s->reply_bytes += sizeof(r->reply) + r->rlen;
 	s->nreplies++;
@@ -478,7 +591,7 @@ sess_reserve(struct session *s, size_t bytes)
 	int r = 0;
 
 	pthread_mutex_lock(&s->lock);
-	while (!s->stopping && !atomic_load(&s->send_error) &&
+	while (!s->stopping && !s->fenced && !atomic_load(&s->send_error) &&
 	    (s->inflight >= ND_MAX_INFLIGHT || (s->inflight > 0 &&
 	    s->inflight_bytes + bytes > SESSION_MAX_INFLIGHT_BYTES))) {
 		s->reader_busy = 0;
@@ -488,7 +601,7 @@ sess_reserve(struct session *s, size_t bytes)
 			pthread_cond_wait(&s->cond, &s->lock);
 	}
 	s->reader_busy = 1;
-	if (s->stopping || atomic_load(&s->send_error))
+	if (s->stopping || s->fenced || atomic_load(&s->send_error))
 		r = -1;
 	else {
 		s->inflight++;
@@ -555,10 +668,15 @@ sess_job(struct workq_job *job)
 	struct session *s = r->s;
 	uint32_t error;
 
+	if (sess_begin(s) == -1) {
+		sess_req_done(r);	/* fenced: dropped unstarted */
+		return;
+	}
 	if (atomic_load(&s->send_error))
 		error = ND_EIO;		/* nobody to tell the result to */
 	else
 		error = sess_exec(s->export, &r->req, r->data);
+	sess_end(s);
 	sess_answer(r, error);
 }
 
@@ -573,17 +691,26 @@ sess_inline(struct session *s, struct sess_req *r)
 {
 	const struct request *q = &r->req;
 	uint32_t error;
+	int cached;
 
-	if (q->type == ND_CMD_READ) {
-		if (!export_read_cached(s->export, r->data, r->len, q->offset))
-			return 0;
-		sess_answer(r, ND_OK);
+	if (q->type != ND_CMD_READ && (q->type != ND_CMD_WRITE ||
+	    (q->flags & ND_CMD_FLAG_FUA) ||
+	    ((q->offset | q->length) & (ND_PREF_BLOCK - 1))))
+		return 0;
+	if (sess_begin(s) == -1) {
+		sess_req_done(r);	/* fenced: dropped unstarted */
 		return 1;
 	}
-	if (q->type != ND_CMD_WRITE || (q->flags & ND_CMD_FLAG_FUA) ||
-	    ((q->offset | q->length) & (ND_PREF_BLOCK - 1)))
-		return 0;
+	if (q->type == ND_CMD_READ) {
+		cached = export_read_cached(s->export, r->data, r->len,
+		    q->offset);
+		sess_end(s);
+		if (cached)
+			sess_answer(r, ND_OK);
+		return cached;
+	}
 	error = export_write(s->export, r->data, r->len, q->offset, 0);
+	sess_end(s);
 	sess_answer(r, error);
 	return 1;
 }
@@ -654,9 +781,13 @@ sess_request(struct session *s, const struct request *q)
 	return NULL;
 }
 
-/* Read requests until the client leaves or the session must stop. */
+/*
+ * Read requests until the client leaves or the session must stop.  A
+ * DISCONNECT or a server stop is an orderly end (*orderly = 1): what was
+ * read is still done; any other end fences the session.
+ */
 static const char *
-sess_serve(struct session *s)
+sess_serve(struct session *s, int *orderly)
 {
 	struct nd_request w;
 	struct request q;
@@ -671,11 +802,25 @@ sess_serve(struct session *s)
 			return sess_read_why(s, r, "request");
 		if (request_decode(&w, &q) == -1)
 			return "bad request magic";
-		if (q.type == ND_CMD_DISCONNECT)
+		if (q.type == ND_CMD_DISCONNECT) {
+			*orderly = 1;
 			return "client disconnected";
+		}
 		if ((why = sess_request(s, &q)) != NULL)
 			return why;
 	}
+}
+
+/* Was the session stopped by the server (shutdown, reload)? */
+static int
+sess_stopped(struct session *s)
+{
+	int stopping;
+
+	pthread_mutex_lock(&s->lock);
+	stopping = s->stopping;
+	pthread_mutex_unlock(&s->lock);
+	return stopping;
 }
 
 /*
@@ -721,6 +866,8 @@ sess_teardown(struct session *s)
 	pthread_mutex_lock(&s->lock);
 	s->serving = 0;
 	pthread_mutex_unlock(&s->lock);
+	if (s->slotted)
+		export_slot_leave(s->export, &s->slot);
 	if (s->claimed)
 		export_release(s->export, s->client_id, s->shared);
 	if (s->export != NULL)
@@ -728,7 +875,7 @@ sess_teardown(struct session *s)
 	if (s->rc_ready)
 		record_free(&s->rc);
 	s->export = NULL;
-	s->claimed = s->rc_ready = 0;
+	s->claimed = s->slotted = s->rc_ready = 0;
 }
 
 static void *
@@ -736,6 +883,7 @@ sess_main(void *arg)
 {
 	struct session *s = arg;
 	const char *why;
+	int orderly = 0;
 
 	why = sess_handshake(s);
 	pthread_mutex_lock(&s->lock);
@@ -744,7 +892,9 @@ sess_main(void *arg)
 	if (why == NULL)
 		why = sess_serving(s);
 	if (why == NULL)
-		why = sess_serve(s);
+		why = sess_serve(s, &orderly);
+	if (!orderly && !sess_stopped(s))
+		sess_fence(s);
 	sess_drain(s);
 	log_info("%s: closed: %s", s->peer, why);
 	sess_teardown(s);

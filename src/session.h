@@ -5,6 +5,11 @@
  * whoever answers one while no thread is sending becomes the sender and
  * writes everything queued, as few records and system calls as it takes.
  * Each session runs on its own detached thread.
+ *
+ * Fencing (docs/protocol.md, 8.6 and 10.5): a session whose reader meets
+ * the end of the stream, an error or a bad record, or that a newer
+ * session of its client id and slot supersedes, starts none of the
+ * requests it holds and sends no more replies; those executing finish.
  */
 #ifndef SESSION_H
 #define SESSION_H
@@ -17,6 +22,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "export.h"
 #include "netdisk_proto.h"
 #include "record.h"
 #include "request.h"
@@ -55,6 +61,8 @@ struct session {
 	struct export *export;
 	uint8_t client_id[ND_CLIENT_ID_LEN];
 	int claimed, shared;
+	struct export_slot slot;	/* taken if slotted */
+	int slotted;
 	struct request_limits limits;
 	struct record_conn rc;
 	int rc_ready;
@@ -67,6 +75,8 @@ struct session {
 	int serving;			/* authenticated, export set */
 	time_t since;			/* wall clock, once serving */
 	int stopping;
+	int fenced;			/* starts no request, sends no reply */
+	unsigned executing;		/* requests in the store right now */
 	unsigned inflight;		/* requests read and not yet sent */
 	size_t inflight_bytes;
 	STAILQ_HEAD(, sess_req) replies;	/* answered, to be sent */

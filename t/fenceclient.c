@@ -3,9 +3,10 @@
  * under t/storefault.so) through a broken connection while the export's
  * store is stalled, and reports what the server let through.
  *
- *   fenceclient -k KEYFILE -d STOREFAULT_DIR stale URI
- *   fenceclient pattern A|B       one block of the pattern, to stdout
+ *   fenceclient -k KEYFILE -d STOREFAULT_DIR stale|queued|slots URI
+ *   fenceclient pattern A|B|C|D   one block of the pattern, to stdout
  *
+ * stale:
  * Connection 1 writes pattern A to block 0 while the store is stalled (a
  * plain page-aligned WRITE: the session's reader runs it itself, so it
  * is executing once STOREFAULT_DIR/stalled exists), queues WRITEs of
@@ -19,11 +20,31 @@
  *   read back: B | A | other
  *
  * The caller checks the backing file afterwards: block 0 holds B, blocks
- * 1..QUEUED are unwritten.  Exit 0 if the run went through, 1 if a step
- * failed, 2 on a usage error.
+ * 1..QUEUED are unwritten.
+ *
+ * queued: one connection sends MANY FUA WRITEs of pattern A to blocks
+ * 10..10+MANY-1 while the store is stalled (the reader hands them to the
+ * worker threads, fewer than MANY, which stall in the store), then ends
+ * its stream (shutdown for writing: the server's reader meets the end of
+ * the stream, while replies could still be sent); a moment later the
+ * stall is removed, and later still the connection closed.  The caller
+ * checks that only as many blocks as there are workers (at most 32) got
+ * written.
+ *
+ * slots: connections in slots 0 and 1 of one client id; slot 1 writes C
+ * to block 60 while the store is stalled; slot 0 is dropped and
+ * reconnects.  Lines:
+ *
+ *   slot 0 reconnect while slot 1 stalled: admitted | refused
+ *   slot 1 write: ok | error ...
+ *   slot 1 read back: C | other
+ *   slot 0 write and read back: ok | error ...
+ *
+ * Exit 0 if the run went through, 1 if a step failed, 2 on a usage error.
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -40,6 +61,9 @@
 
 #define BLOCK		4096
 #define QUEUED		8		/* writes queued behind the stalled one */
+#define MANY		40		/* FUA writes: more than the workers */
+#define MANY_FIRST	10		/* their first block */
+#define SLOT_BLOCK	60		/* slot 1 writes C here, slot 0 D after it */
 #define STALL_WAIT_MS	10000
 #define STALLED_TIMEOUT	3		/* s: connect while the store is stalled */
 #define CONNECT_TIMEOUT	15		/* s: once the stall is over */
@@ -115,6 +139,7 @@ fc_connect(struct fc *f, struct client *c, int timeout, int quiet)
 	int r;
 
 	f->opts.timeout = timeout;
+	f->opts.conn = 0;
 	r = client_connect(c, &f->u, &f->opts, err, sizeof(err));
 	if (r != CLIENT_OK && !quiet)
 		fprintf(stderr, "fenceclient: %s\n", err);
@@ -220,12 +245,144 @@ fc_stale(struct fc *f)
 	return rv;
 }
 
+/* MANY FUA writes, more than the workers, on a stalled store; dropped. */
+static int
+fc_queued(struct fc *f)
+{
+	struct client c;
+	uint8_t a[BLOCK];
+	uint64_t i;
+
+	fill(a, 'A');
+	if (fc_connect(f, &c, CONNECT_TIMEOUT, 0) == -1)
+		return 1;
+	if (stall_set(f, 1) == -1)
+		goto fail;
+	for (i = 0; i < MANY; i++)
+		if (client_send(&c, ND_CMD_WRITE, ND_CMD_FLAG_FUA, 1 + i,
+		    (MANY_FIRST + i) * BLOCK, BLOCK, a) == -1)
+			goto fail;
+	if (stall_wait(f) == -1 || shutdown(c.fd, SHUT_WR) == -1)
+		goto fail;
+	usleep(300000);		/* the reader meets the end of the stream */
+	if (stall_set(f, 0) == -1)
+		goto fail;
+	usleep(500000);		/* what runs, runs */
+	fc_drop(&c);
+	return 0;
+fail:
+	fprintf(stderr, "fenceclient: queued writes: %s\n", strerror(errno));
+	fc_drop(&c);
+	stall_set(f, 0);
+	return 1;
+}
+
+/* Connect in a slot; quiet failures are printed as TAP comments. */
+static int
+fc_connect_slot(struct fc *f, struct client *c, uint16_t conn, int timeout,
+    int quiet)
+{
+	char err[512];
+	int r;
+
+	f->opts.timeout = timeout;
+	f->opts.conn = conn;
+	r = client_connect(c, &f->u, &f->opts, err, sizeof(err));
+	if (r != CLIENT_OK)
+		fprintf(quiet ? stdout : stderr, "%s%s\n",
+		    quiet ? "# " : "fenceclient: ", err);
+	return r == CLIENT_OK ? 0 : -1;
+}
+
+/* Slot 1's stalled write, answered once the stall is removed. */
+static int
+fc_slot1_finish(struct fc *f, struct client *c1, const uint8_t *cc)
+{
+	uint8_t got[BLOCK];
+	uint64_t handle;
+	uint32_t error;
+	int r;
+
+	if (stall_set(f, 0) == -1 ||
+	    client_recv_reply(c1, &handle, &error) != 1) {
+		printf("slot 1 write: error: connection: %s\n",
+		    strerror(errno));
+		return -1;
+	}
+	if (error != ND_OK) {
+		printf("slot 1 write: error: %s\n", client_nd_strerror(error));
+		return -1;
+	}
+	printf("slot 1 write: ok\n");
+	if ((r = client_read(c1, SLOT_BLOCK * BLOCK, BLOCK, got)) != 0) {
+		printf("slot 1 read back: error %d\n", r);
+		return -1;
+	}
+	printf("slot 1 read back: %s\n", memcmp(got, cc, BLOCK) == 0 ? "C" :
+	    "other");
+	return 0;
+}
+
+/* Slot 0, reconnected: D to the block after slot 1's, read back. */
+static int
+fc_slot0_check(struct client *c0)
+{
+	uint8_t d[BLOCK], got[BLOCK];
+	int r;
+
+	fill(d, 'D');
+	if ((r = client_write(c0, (SLOT_BLOCK + 1) * BLOCK, BLOCK, d, 0)) != 0 ||
+	    (r = client_read(c0, (SLOT_BLOCK + 1) * BLOCK, BLOCK, got)) != 0) {
+		printf("slot 0 write and read back: error %d\n", r);
+		return -1;
+	}
+	printf("slot 0 write and read back: %s\n", memcmp(got, d, BLOCK) ?
+	    "error: wrong data" : "ok");
+	return 0;
+}
+
+static int
+fc_slots(struct fc *f)
+{
+	struct client c0, c1;
+	uint8_t cc[BLOCK];
+	int admitted, rv = 0;
+
+	fill(cc, 'C');
+	if (fc_connect_slot(f, &c0, 0, CONNECT_TIMEOUT, 0) == -1)
+		return 1;
+	if (fc_connect_slot(f, &c1, 1, CONNECT_TIMEOUT, 0) == -1) {
+		client_close(&c0);
+		return 1;
+	}
+	if (stall_set(f, 1) == -1 || client_send(&c1, ND_CMD_WRITE, 0, 1,
+	    SLOT_BLOCK * BLOCK, BLOCK, cc) == -1 || stall_wait(f) == -1) {
+		fprintf(stderr, "fenceclient: slot 1: %s\n", strerror(errno));
+		stall_set(f, 0);
+		return 1;
+	}
+	fc_drop(&c0);
+	admitted = fc_connect_slot(f, &c0, 0, STALLED_TIMEOUT, 1) == 0;
+	printf("slot 0 reconnect while slot 1 stalled: %s\n", admitted ?
+	    "admitted" : "refused");
+	if (fc_slot1_finish(f, &c1, cc) == -1)
+		rv = 1;
+	if (!admitted &&
+	    fc_connect_slot(f, &c0, 0, CONNECT_TIMEOUT, 0) == -1)
+		rv = 1;
+	else if (fc_slot0_check(&c0) == -1)
+		rv = 1;
+	client_close(&c0);	/* nothing if it is not connected */
+	client_close(&c1);
+	return rv;
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: fenceclient -k KEYFILE -d STOREFAULT_DIR "
-	    "stale URI\n"
-	    "       fenceclient pattern A|B\n");
+	    "stale|queued|slots URI\n"
+	    "       fenceclient pattern A|B|C|D\n");
 	exit(2);
 }
 
@@ -234,7 +391,7 @@ fc_pattern(const char *which)
 {
 	uint8_t buf[BLOCK];
 
-	if (strcmp(which, "A") != 0 && strcmp(which, "B") != 0)
+	if (strlen(which) != 1 || strchr("ABCD", which[0]) == NULL)
 		usage();
 	fill(buf, (uint8_t)which[0]);
 	return fwrite(buf, BLOCK, 1, stdout) == 1 && fflush(stdout) == 0 ?
@@ -247,6 +404,7 @@ main(int argc, char *argv[])
 	struct fc f;
 	uint8_t key[ND_KEY_LEN];
 	const char *keyfile = NULL;
+	const char *mode;
 	char err[512];
 	int ch, rv;
 
@@ -266,8 +424,11 @@ main(int argc, char *argv[])
 		}
 	}
 	if (optind != argc - 2 || keyfile == NULL || f.dir == NULL ||
-	    strcmp(argv[optind], "stale") != 0 ||
 	    uri_parse(argv[optind + 1], &f.u) == -1)
+		usage();
+	mode = argv[optind];
+	if (strcmp(mode, "stale") != 0 && strcmp(mode, "queued") != 0 &&
+	    strcmp(mode, "slots") != 0)
 		usage();
 	if (key_load_file(keyfile, key, err, sizeof(err)) == -1) {
 		fprintf(stderr, "fenceclient: %s\n", err);
@@ -276,7 +437,12 @@ main(int argc, char *argv[])
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	f.opts.key = key;
 	crypto_random(f.opts.client_id, sizeof(f.opts.client_id));
-	rv = fc_stale(&f);
+	if (strcmp(mode, "stale") == 0)
+		rv = fc_stale(&f);
+	else if (strcmp(mode, "queued") == 0)
+		rv = fc_queued(&f);
+	else
+		rv = fc_slots(&f);
 	crypto_wipe(key, sizeof(key));
 	return rv;
 }

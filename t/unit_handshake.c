@@ -1230,7 +1230,11 @@ test_status(void)
 	ok(all_zero(&r.ck, sizeof(r.ck)) && all_zero(r.cf, 32),
 	    "non-OK status: no keys, no ClientFinished");
 	run_init(&r);
-	r.info.status = 9;
+	r.info.status = ND_HS_RETRY;
+	ok(run_full(&r) == 0 && r.cinfo.status == ND_HS_RETRY,
+	    "status RETRY: the server sends it, the client sees it");
+	run_init(&r);
+	r.info.status = ND_HS_STATUS_MAX + 1;
 	ok(run_full(&r) == -1, "the server refuses to send an unknown status");
 	run_init(&r);
 	r.info.min_block = 100;
