@@ -34,7 +34,10 @@
 #define KEEPALIVE_IDLE		60	/* seconds */
 #define KEEPALIVE_INTVL		10
 #define KEEPALIVE_CNT		6
-/* Longest wait for a fenced session of the slot to drain (or half the handshake timeout). */
+/*
+ * Longest wait for the fenced sessions of a slot to drain, unless half
+ * the handshake timeout is shorter.
+ */
 #define FENCE_WAIT_MS		2000
 
 /*
@@ -283,7 +286,7 @@ sess_end(struct session *s)
 		export_slot_drained(s->export);
 }
 
-/* Take the client's slot once its earlier sessions drained: enum nd_hs_status. */
+/* Take the client's slot once its older sessions drained: nd_hs_status. */
 static uint32_t
 sess_take_slot(struct session *s, const struct hs_request *req)
 {

@@ -60,12 +60,12 @@
 #include "util.h"
 
 #define BLOCK		4096
-#define QUEUED		8		/* writes queued behind the stalled one */
+#define QUEUED		8		/* writes queued behind it */
 #define MANY		40		/* FUA writes: more than the workers */
 #define MANY_FIRST	10		/* their first block */
-#define SLOT_BLOCK	60		/* slot 1 writes C here, slot 0 D after it */
+#define SLOT_BLOCK	60		/* slot 1: C here; slot 0: D after */
 #define STALL_WAIT_MS	10000
-#define STALLED_TIMEOUT	3		/* s: connect while the store is stalled */
+#define STALLED_TIMEOUT	3		/* s: connect while stalled */
 #define CONNECT_TIMEOUT	15		/* s: once the stall is over */
 
 struct fc {
@@ -328,11 +328,12 @@ static int
 fc_slot0_check(struct client *c0)
 {
 	uint8_t d[BLOCK], got[BLOCK];
+	uint64_t off = (SLOT_BLOCK + 1) * BLOCK;
 	int r;
 
 	fill(d, 'D');
-	if ((r = client_write(c0, (SLOT_BLOCK + 1) * BLOCK, BLOCK, d, 0)) != 0 ||
-	    (r = client_read(c0, (SLOT_BLOCK + 1) * BLOCK, BLOCK, got)) != 0) {
+	if ((r = client_write(c0, off, BLOCK, d, 0)) != 0 ||
+	    (r = client_read(c0, off, BLOCK, got)) != 0) {
 		printf("slot 0 write and read back: error %d\n", r);
 		return -1;
 	}
