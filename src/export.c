@@ -279,6 +279,8 @@ claims_fence(struct export_claims *c, struct export_slot *slot)
 		if (o->gen >= slot->gen || o->conn != slot->conn ||
 		    memcmp(o->id, slot->id, ND_CLIENT_ID_LEN) != 0)
 			continue;
+		if (!o->superseded)	/* it may be waiting to enter */
+			pthread_cond_broadcast(&c->released);
 		o->superseded = 1;
 		o->fence(o);
 		if (!o->drained(o))

@@ -1,0 +1,246 @@
+/*
+ * Fencing on an export's claims (src/export.c, export_slot_*), with fake
+ * sessions: which sessions a new one fences, how long it waits for them
+ * to drain, ND_HS_RETRY, a superseded waiter, and an export that replaced
+ * another (a reload or restart) sharing the slots.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "export.h"
+#include "tap.h"
+#include "util.h"
+
+struct fake {
+	struct export_slot slot;	/* first */
+	atomic_int nfenced;		/* calls of fence */
+	atomic_int executing;		/* requests "in the store" */
+};
+
+/* One export_slot_enter on a thread of its own. */
+struct entering {
+	struct export *e;
+	struct fake *f;
+	int wait_ms;
+	uint32_t status;
+	int64_t ms;			/* it took */
+};
+
+static void
+fake_fence(struct export_slot *slot)
+{
+	atomic_fetch_add(&((struct fake *)slot)->nfenced, 1);
+}
+
+static int
+fake_drained(struct export_slot *slot)
+{
+	struct fake *f = (struct fake *)slot;
+
+	return atomic_load(&f->nfenced) > 0 && atomic_load(&f->executing) == 0;
+}
+
+static void
+fake_init(struct fake *f, uint8_t id, uint16_t conn)
+{
+	memset(f, 0, sizeof(*f));
+	memset(f->slot.id, id, ND_CLIENT_ID_LEN);
+	f->slot.conn = conn;
+	f->slot.fence = fake_fence;
+	f->slot.drained = fake_drained;
+}
+
+static uint32_t
+enter_timed(struct export *e, struct fake *f, int wait_ms, int64_t *ms)
+{
+	int64_t t0 = mono_ms();
+	uint32_t st;
+
+	st = export_slot_enter(e, &f->slot, wait_ms);
+	*ms = mono_ms() - t0;
+	return st;
+}
+
+static void *
+enter_thread(void *arg)
+{
+	struct entering *en = arg;
+
+	en->status = enter_timed(en->e, en->f, en->wait_ms, &en->ms);
+	return NULL;
+}
+
+static struct export *
+open_export(const char *path, struct export *prev)
+{
+	static uint8_t key[ND_KEY_LEN];
+	struct conf_export ce;
+	struct export *e;
+	char err[512];
+
+	memset(&ce, 0, sizeof(ce));
+	strcpy(ce.name, "fence");
+	ce.path = (char *)path;
+	ce.size = 1 << 20;
+	ce.trim = 1;
+	if ((e = export_open(&ce, key, prev, err, sizeof(err))) == NULL) {
+		printf("Bail out! %s\n", err);
+		exit(1);
+	}
+	return e;
+}
+
+/* Other ids and other slots are left alone; the same slot is fenced. */
+static void
+test_who(struct export *e)
+{
+	struct fake a, b, c, d;
+	uint32_t st;
+	int64_t ms;
+
+	fake_init(&a, 1, 0);
+	fake_init(&b, 1, 1);
+	fake_init(&c, 2, 0);
+	fake_init(&d, 1, 0);
+	ok(export_slot_enter(e, &a.slot, 100) == ND_HS_OK &&
+	    export_slot_enter(e, &b.slot, 100) == ND_HS_OK &&
+	    export_slot_enter(e, &c.slot, 100) == ND_HS_OK,
+	    "id 1 slot 0, id 1 slot 1, id 2 slot 0 enter");
+	ok(atomic_load(&a.nfenced) == 0 && atomic_load(&b.nfenced) == 0 &&
+	    atomic_load(&c.nfenced) == 0, "none of them is fenced");
+	st = enter_timed(e, &d, 2000, &ms);
+	ok(st == ND_HS_OK && ms < 1000,
+	    "id 1 slot 0 again: OK at once, the old one has drained (%lld ms)",
+	    (long long)ms);
+	ok(atomic_load(&a.nfenced) > 0, "the old session of the slot is fenced");
+	ok(atomic_load(&b.nfenced) == 0 && atomic_load(&c.nfenced) == 0 &&
+	    atomic_load(&d.nfenced) == 0,
+	    "another slot of the id and another id are not");
+	export_slot_leave(e, &a.slot);
+	export_slot_leave(e, &b.slot);
+	export_slot_leave(e, &c.slot);
+	export_slot_leave(e, &d.slot);
+}
+
+static void *
+drain_later(void *arg)
+{
+	struct entering *en = arg;
+
+	usleep(200000);
+	atomic_store(&en->f->executing, 0);
+	export_slot_drained(en->e);
+	return NULL;
+}
+
+/* An old session still executing: RETRY after the wait, OK once drained. */
+static void
+test_wait(struct export *e)
+{
+	struct fake old, n1, n2;
+	struct entering en;
+	pthread_t t;
+	uint32_t st;
+	int64_t ms;
+
+	fake_init(&old, 3, 5);
+	fake_init(&n1, 3, 5);
+	fake_init(&n2, 3, 5);
+	ok(export_slot_enter(e, &old.slot, 100) == ND_HS_OK, "old enters");
+	atomic_store(&old.executing, 1);
+	st = enter_timed(e, &n1, 300, &ms);
+	ok(st == ND_HS_RETRY && ms >= 250,
+	    "old still executing: RETRY after the 300 ms wait (%lld ms)",
+	    (long long)ms);
+	ok(atomic_load(&old.nfenced) > 0, "old is fenced all the same");
+	en.e = e;
+	en.f = &old;
+	pthread_create(&t, NULL, drain_later, &en);
+	st = enter_timed(e, &n2, 5000, &ms);
+	ok(st == ND_HS_OK && ms < 2000,
+	    "old drains 200 ms later: OK then (%lld ms)", (long long)ms);
+	pthread_join(t, NULL);
+	export_slot_leave(e, &old.slot);
+	export_slot_leave(e, &n2.slot);
+}
+
+/* A newer session supersedes one that waits: the waiter gives up. */
+static void
+test_superseded(struct export *e)
+{
+	struct fake old, waiter, newer;
+	struct entering en;
+	pthread_t t;
+	int64_t ms;
+
+	fake_init(&old, 4, 0);
+	fake_init(&waiter, 4, 0);
+	fake_init(&newer, 4, 0);
+	export_slot_enter(e, &old.slot, 100);
+	atomic_store(&old.executing, 1);
+	en.e = e;
+	en.f = &waiter;
+	en.wait_ms = 3000;
+	pthread_create(&t, NULL, enter_thread, &en);
+	usleep(200000);
+	ok(enter_timed(e, &newer, 200, &ms) == ND_HS_RETRY,
+	    "newer: RETRY, old still executes");
+	pthread_join(t, NULL);
+	ok(en.status == ND_HS_RETRY && en.ms < 1500,
+	    "the superseded waiter gives up with RETRY (%lld ms)",
+	    (long long)en.ms);
+	ok(atomic_load(&waiter.nfenced) > 0, "the waiter was fenced");
+	ok(atomic_load(&newer.nfenced) == 0,
+	    "the older waiter never fenced the newer session");
+	atomic_store(&old.executing, 0);
+	ok(export_slot_enter(e, &newer.slot, 1000) == ND_HS_OK,
+	    "newer enters once old drained");
+	export_slot_leave(e, &old.slot);
+	export_slot_leave(e, &newer.slot);
+}
+
+/* The export that replaces another at a reload shares its slots. */
+static void
+test_reload(struct export *e1, struct export *e2)
+{
+	struct fake a, b;
+
+	fake_init(&a, 5, 7);
+	fake_init(&b, 5, 7);
+	export_slot_enter(e1, &a.slot, 100);
+	ok(export_slot_enter(e2, &b.slot, 1000) == ND_HS_OK &&
+	    atomic_load(&a.nfenced) > 0,
+	    "a session of the new export fences the old export's");
+	export_slot_leave(e1, &a.slot);
+	export_slot_leave(e2, &b.slot);
+}
+
+int
+main(void)
+{
+	char path[] = "/tmp/unit_fence.XXXXXX";
+	struct export *e, *e2;
+	int fd;
+
+	if ((fd = mkstemp(path)) == -1) {
+		printf("Bail out! mkstemp: %s\n", strerror(errno));
+		return 1;
+	}
+	close(fd);
+	e = open_export(path, NULL);
+	test_who(e);
+	test_wait(e);
+	test_superseded(e);
+	e2 = open_export(path, e);
+	test_reload(e, e2);
+	export_put(e2);
+	export_put(e);
+	unlink(path);
+	return done_testing();
+}
