@@ -826,6 +826,32 @@ sess_stopped(struct session *s)
 	return stopping;
 }
 
+static int
+sess_job_of(const struct workq_job *job, void *s)
+{
+	return ((const struct sess_req *)job)->s == s;
+}
+
+static void
+sess_job_drop(struct workq_job *job)
+{
+	sess_req_done((struct sess_req *)job);
+}
+
+/* A fenced session's queued requests leave the worker queue at once. */
+static void
+sess_cancel(struct session *s)
+{
+	int fenced, n;
+
+	pthread_mutex_lock(&s->lock);
+	fenced = s->fenced;
+	pthread_mutex_unlock(&s->lock);
+	if (fenced && (n = workq_cancel(s->wq, sess_job_of, s,
+	    sess_job_drop)) > 0)
+		log_debug("%s: %d queued requests dropped", s->peer, n);
+}
+
 /*
  * Wait for the requests in flight: their replies are sent or fail, and
  * no thread is sending any more.
@@ -898,6 +924,7 @@ sess_main(void *arg)
 		why = sess_serve(s, &orderly);
 	if (!orderly && !sess_stopped(s))
 		sess_fence(s);
+	sess_cancel(s);
 	sess_drain(s);
 	log_info("%s: closed: %s", s->peer, why);
 	sess_teardown(s);

@@ -110,6 +110,33 @@ workq_submit(struct workq *wq, struct workq_job *job)
 	pthread_mutex_unlock(&wq->lock);
 }
 
+int
+workq_cancel(struct workq *wq, int (*match)(const struct workq_job *, void *),
+    void *arg, void (*drop)(struct workq_job *))
+{
+	STAILQ_HEAD(, workq_job) keep = STAILQ_HEAD_INITIALIZER(keep);
+	STAILQ_HEAD(, workq_job) gone = STAILQ_HEAD_INITIALIZER(gone);
+	struct workq_job *job;
+	int n = 0;
+
+	pthread_mutex_lock(&wq->lock);
+	while ((job = STAILQ_FIRST(&wq->jobs)) != NULL) {
+		STAILQ_REMOVE_HEAD(&wq->jobs, entry);
+		if (match(job, arg))
+			STAILQ_INSERT_TAIL(&gone, job, entry);
+		else
+			STAILQ_INSERT_TAIL(&keep, job, entry);
+	}
+	STAILQ_CONCAT(&wq->jobs, &keep);
+	pthread_mutex_unlock(&wq->lock);
+	while ((job = STAILQ_FIRST(&gone)) != NULL) {
+		STAILQ_REMOVE_HEAD(&gone, entry);
+		drop(job);
+		n++;
+	}
+	return n;
+}
+
 void
 workq_destroy(struct workq *wq)
 {

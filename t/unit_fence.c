@@ -2,7 +2,8 @@
  * Fencing on an export's claims (src/export.c, export_slot_*), with fake
  * sessions: which sessions a new one fences, how long it waits for them
  * to drain, ND_HS_RETRY, a superseded waiter, and an export that replaced
- * another (a reload or restart) sharing the slots.
+ * another (a reload or restart) sharing the slots.  And workq_cancel
+ * (src/workq.c), which takes a fenced session's jobs off the queue.
  */
 #include "config.h"
 
@@ -16,6 +17,7 @@
 #include "export.h"
 #include "tap.h"
 #include "util.h"
+#include "workq.h"
 
 struct fake {
 	struct export_slot slot;	/* first */
@@ -221,6 +223,73 @@ test_reload(struct export *e1, struct export *e2)
 	export_slot_leave(e2, &b.slot);
 }
 
+/* A job of owner 1 or 2; the blocker holds the only worker. */
+struct tjob {
+	struct workq_job job;		/* first */
+	int owner;
+	atomic_int *ran, *dropped;
+};
+
+static atomic_int gate;
+
+static void
+tjob_run(struct workq_job *job)
+{
+	atomic_fetch_add(((struct tjob *)job)->ran, 1);
+}
+
+static void
+blocker_run(struct workq_job *job)
+{
+	(void)job;
+	while (!atomic_load(&gate))
+		usleep(1000);
+}
+
+static int
+tjob_of(const struct workq_job *job, void *owner)
+{
+	return job->fn == tjob_run &&
+	    ((const struct tjob *)job)->owner == *(int *)owner;
+}
+
+static void
+tjob_drop(struct workq_job *job)
+{
+	atomic_fetch_add(((struct tjob *)job)->dropped, 1);
+}
+
+static void
+test_workq_cancel(void)
+{
+	struct workq_job blocker = { .fn = blocker_run };
+	atomic_int ran[3] = { 0 }, dropped[3] = { 0 };
+	struct tjob jobs[8];
+	struct workq *wq;
+	int i, one = 1, n;
+
+	if ((wq = workq_create(1)) == NULL) {
+		printf("Bail out! workq_create failed\n");
+		exit(1);
+	}
+	workq_submit(wq, &blocker);
+	for (i = 0; i < 8; i++) {
+		jobs[i].job.fn = tjob_run;
+		jobs[i].owner = 1 + i % 2;
+		jobs[i].ran = &ran[jobs[i].owner];
+		jobs[i].dropped = &dropped[jobs[i].owner];
+		workq_submit(wq, &jobs[i].job);
+	}
+	n = workq_cancel(wq, tjob_of, &one, tjob_drop);
+	atomic_store(&gate, 1);
+	workq_destroy(wq);	/* runs what is queued */
+	ok(n == 4 && atomic_load(&dropped[1]) == 4 &&
+	    atomic_load(&ran[1]) == 0,
+	    "workq_cancel drops owner 1's 4 queued jobs: none runs");
+	ok(atomic_load(&ran[2]) == 4 && atomic_load(&dropped[2]) == 0,
+	    "owner 2's 4 jobs still run");
+}
+
 int
 main(void)
 {
@@ -242,5 +311,6 @@ main(void)
 	export_put(e2);
 	export_put(e);
 	unlink(path);
+	test_workq_cancel();
 	return done_testing();
 }
