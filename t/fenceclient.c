@@ -65,7 +65,7 @@
 #define MANY_FIRST	10		/* their first block */
 #define SLOT_BLOCK	60		/* slot 1: C here; slot 0: D after */
 #define STALL_WAIT_MS	10000
-#define STALLED_TIMEOUT	3		/* s: connect while stalled */
+#define STALLED_TIMEOUT	5		/* s: connect while stalled */
 #define CONNECT_TIMEOUT	15		/* s: once the stall is over */
 
 struct fc {
@@ -264,7 +264,7 @@ fc_queued(struct fc *f)
 			goto fail;
 	if (stall_wait(f) == -1 || shutdown(c.fd, SHUT_WR) == -1)
 		goto fail;
-	usleep(300000);		/* the reader meets the end of the stream */
+	usleep(1000000);	/* the reader meets the end of the stream */
 	if (stall_set(f, 0) == -1)
 		goto fail;
 	usleep(500000);		/* what runs, runs */
