@@ -123,7 +123,10 @@ sess_read_why(struct session *s, int r, const char *what)
 		return "client disconnected";
 	if (error == EBADMSG)
 		return "bad record";
-	if (error == EAGAIN || error == EWOULDBLOCK)
+	if (error == ETIMEDOUT)
+		snprintf(s->why, sizeof(s->why), "%s: handshake timed out "
+		    "(handshake_timeout %d s)", what, s->hs_timeout);
+	else if (error == EAGAIN || error == EWOULDBLOCK)
 		snprintf(s->why, sizeof(s->why), "%s timed out", what);
 	else if (error == EPROTO)
 		snprintf(s->why, sizeof(s->why), "%s truncated", what);
@@ -151,7 +154,7 @@ sess_read_hello(struct session *s, struct sess_hs *hs)
 	uint8_t reject[ND_VERSION_REJECT_LEN];
 	int r;
 
-	if ((r = sock_read_full(s->fd, hs->ch, 8)) != 1)
+	if ((r = sock_read_until(s->fd, hs->ch, 8, s->hs_deadline)) != 1)
 		return sess_read_why(s, r, "hello");
 	if (hs_server_check_hdr(hs->ch, &hs->st.version) == -1) {
 		if (errno != EPROTONOSUPPORT)
@@ -159,10 +162,12 @@ sess_read_hello(struct session *s, struct sess_hs *hs)
 		log_info("%s: unsupported versions %u-%u offered", s->peer,
 		    hs->ch[4], hs->ch[5]);
 		hs_server_reject(reject);
-		sock_write_full(s->fd, reject, sizeof(reject));
+		sock_write_until(s->fd, reject, sizeof(reject),
+		    s->hs_deadline);
 		return "unsupported version";
 	}
-	r = sock_read_full(s->fd, hs->ch + 8, sizeof(hs->ch) - 8);
+	r = sock_read_until(s->fd, hs->ch + 8, sizeof(hs->ch) - 8,
+	    s->hs_deadline);
 	if (r != 1)
 		return sess_trunc_why(s, r, "hello");
 	return NULL;
@@ -311,11 +316,13 @@ sess_finish(struct session *s, struct sess_hs *hs)
 	if (hs_server_hello(&hs->st, &info, 0, hs->sh) == -1)
 		return errno == EBADMSG ? "bad client ephemeral key" :
 		    "cannot build the server hello";
-	if (sock_write_full(s->fd, hs->sh, sizeof(hs->sh)) == -1)
+	if (sock_write_until(s->fd, hs->sh, sizeof(hs->sh),
+	    s->hs_deadline) == -1)
 		return sess_read_why(s, -1, "server hello");
 	if (status != ND_HS_OK)
 		return sess_status_why(status);
-	if ((r = sock_read_full(s->fd, hs->cf, sizeof(hs->cf))) != 1)
+	if ((r = sock_read_until(s->fd, hs->cf, sizeof(hs->cf),
+	    s->hs_deadline)) != 1)
 		return sess_trunc_why(s, r, "client finished");
 	if (hs_server_finish(&hs->st, hs->cf, &hs->keys) == -1)
 		return sess_auth_failed(s, "bad client finished");
@@ -334,7 +341,6 @@ sess_handshake(struct session *s)
 
 	if ((hs = calloc(1, sizeof(*hs))) == NULL)
 		return "out of memory";
-	sess_timeouts(s->fd, s->hs_timeout, s->hs_timeout);
 	if ((why = sess_read_hello(s, hs)) == NULL &&
 	    (why = sess_authenticate(s, hs)) == NULL)
 		why = sess_finish(s, hs);
@@ -769,6 +775,7 @@ session_new(struct server *srv, struct workq *wq, int fd,
 	memcpy(&s->peer_addr, peer, peerlen);
 	server_addr_str(peer, s->peer, sizeof(s->peer));
 	s->hs_timeout = hs_timeout;
+	s->hs_deadline = mono_ms() + (int64_t)hs_timeout * 1000;
 	s->handshaking = 1;
 	STAILQ_INIT(&s->replies);
 	pthread_mutex_init(&s->lock, NULL);

@@ -49,6 +49,7 @@ struct session {
 	struct sockaddr_storage peer_addr;
 	char peer[SERVER_ADDRSTRLEN];
 	int hs_timeout;			/* seconds */
+	int64_t hs_deadline;		/* mono_ms(): the whole handshake ends */
 	char why[ND_NAME_MAX * 4 + 128];	/* reason the session closed */
 
 	/* Set by the handshake. */

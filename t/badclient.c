@@ -1,7 +1,8 @@
 /*
  * badclient: a misbehaving netdisk client for t/hostile.sh.
  *
- *   badclient [-t SECONDS] -k KEYFILE URI MODE
+ *   badclient [-t SECONDS] [-s ADDR] [-n COUNT] [-d SECONDS] -k KEYFILE
+ *       URI MODE
  *   badclient -l
  *
  * Each MODE attacks netdiskd in one way and checks that the server reacts
@@ -9,11 +10,21 @@
  * message on stderr if it did not, 2 on a usage error.  -t is the
  * server's handshake_timeout (default 2).  -l lists the modes.
  *
+ * The connection floods (flood, fill, trickle) open their attacking
+ * connections from the source address -s (default: any), so that a test
+ * can tell them from its well-behaved clients.  fill and trickle open
+ * -n connections (default 1) and keep them open for -d seconds (default
+ * 0: open them once), opening again, a second later, each one the server
+ * closes; fill sends nothing, trickle sends a ClientHello one byte every
+ * half second.  Either passes if the server closed every connection
+ * within the handshake timeout (plus a margin) of its opening.
+ *
  * The valid sessions use the fixed client id below, so that modes run one
  * after another never find the export busy with their own predecessor.
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <netinet/in.h>
@@ -21,6 +32,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <poll.h>
@@ -53,6 +65,9 @@ static struct {
 	uint8_t psk[ND_KEY_LEN];
 	int hs_timeout;			/* the server's handshake_timeout, s */
 	const char *mode;
+	const char *src;		/* -s: source of the floods, or NULL */
+	int nconns;			/* -n */
+	int duration;			/* -d, seconds */
 } cx;
 
 struct session {
@@ -138,6 +153,50 @@ tcp_connect(void)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* A blocking connection to ai from the address cx.src, or -1. */
+static int
+connect_from(const struct addrinfo *ai)
+{
+	struct addrinfo hints, *src;
+	int fd, error;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = ai->ai_family;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST;
+	if (getaddrinfo(cx.src, NULL, &hints, &src) != 0)
+		return -1;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd != -1 && (bind(fd, src->ai_addr, src->ai_addrlen) == -1 ||
+	    connect(fd, ai->ai_addr, ai->ai_addrlen) == -1)) {
+		error = errno;
+		close(fd);
+		errno = error;
+		fd = -1;
+	}
+	freeaddrinfo(src);
+	return fd;
+}
+
+/* A connection from the source address -s, if one was given. */
+static int
+attack_connect(void)
+{
+	struct addrinfo hints, *res, *ai;
+	int fd = -1;
+
+	if (cx.src == NULL)
+		return tcp_connect();
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(cx.uri.host, cx.uri.port, &hints, &res) != 0)
+		return -1;
+	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)
+		fd = connect_from(ai);
+	freeaddrinfo(res);
 	return fd;
 }
 
@@ -1489,7 +1548,7 @@ mode_flood(void)
 	long deadline;
 
 	for (i = 0; i < FLOOD_CONNS; i++)
-		if ((fds[i] = tcp_connect()) == -1)
+		if ((fds[i] = attack_connect()) == -1)
 			return fail("connection %d: %s", i, strerror(errno));
 	if (sess_open(&s) != 0)
 		rv = 1;
@@ -1516,6 +1575,187 @@ mode_flood(void)
 		note("all %d idle connections closed by the server", FLOOD_CONNS);
 	return rv;
 }
+
+/* ------------------------------------------------------------ modes: holding slots */
+
+#define TRICKLE_MS	500	/* between two bytes of a trickled hello */
+#define REOPEN_MS	1000	/* before a closed slot is opened again */
+#define REFUSED_MS	500	/* a connection closed sooner was refused */
+#define HOLD_MARGIN_MS	2000	/* tolerated beyond the handshake timeout */
+#define HOLD_TICK_MS	100
+
+/* One attacking connection, opened again whenever the server closes it. */
+struct hold {
+	int fd;			/* -1: closed */
+	int started;		/* opened at least once */
+	long opened;		/* when, ms */
+	long next;		/* next byte (open) or next opening (closed) */
+	size_t sent;
+};
+
+struct hold_stats {
+	long opened, refused, timed_out, longest;
+	int failed;
+};
+
+/* Room for n more descriptors: the soft limit raised as far as it goes. */
+static void
+raise_nofile(int n)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_cur >= (rlim_t)n + 64)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ||
+	    rl.rlim_max >= (rlim_t)n + 64 ? (rlim_t)n + 64 : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static int
+hold_open(struct hold *h, int i, long now, struct hold_stats *st)
+{
+	h->started = 1;
+	if ((h->fd = attack_connect()) == -1)
+		return fail("connection %d: %s", i, strerror(errno));
+	fcntl(h->fd, F_SETFL, fcntl(h->fd, F_GETFL) | O_NONBLOCK);
+	h->opened = h->next = now;
+	h->sent = 0;
+	st->opened++;
+	return 0;
+}
+
+static void
+hold_closed(struct hold *h, long now, struct hold_stats *st)
+{
+	long life = now - h->opened;
+
+	close(h->fd);
+	h->fd = -1;
+	h->next = now + REOPEN_MS;
+	if (life < REFUSED_MS)
+		st->refused++;
+	else
+		st->timed_out++;
+	if (life > st->longest)
+		st->longest = life;
+}
+
+/* A byte of the hello on each connection whose turn it is. */
+static void
+hold_trickle(struct hold *h, int n, const uint8_t ch[CH_LEN], long now,
+    struct hold_stats *st)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (h[i].fd == -1 || h[i].next > now)
+			continue;
+		if (send(h[i].fd, ch + h[i].sent % CH_LEN, 1,
+		    MSG_DONTWAIT | MSG_NOSIGNAL) == 1) {
+			h[i].sent++;
+			h[i].next += TRICKLE_MS;
+		} else if (errno != EAGAIN && errno != EINTR)
+			hold_closed(&h[i], now, st);
+	}
+}
+
+/* Open what is due; 0, or -1 when nothing is open or due any more. */
+static int
+hold_open_due(struct hold *h, int n, long now, long stop,
+    struct hold_stats *st)
+{
+	int i, busy = 0;
+
+	for (i = 0; i < n && !st->failed; i++) {
+		if (h[i].fd == -1 && (!h[i].started || now < stop) &&
+		    h[i].next <= now && hold_open(&h[i], i, now, st) != 0)
+			st->failed = 1;
+		if (h[i].fd != -1 || now < stop)
+			busy = 1;
+	}
+	return busy ? 0 : -1;
+}
+
+/* Wait a tick for the server to close connections; check the deadline. */
+static void
+hold_poll(struct hold *h, int n, struct pollfd *pfd, int *idx,
+    struct hold_stats *st)
+{
+	long now = now_ms(), limit = cx.hs_timeout * 1000L + HOLD_MARGIN_MS;
+	uint8_t buf[64];
+	ssize_t r;
+	int i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (h[i].fd == -1)
+			continue;
+		if (now - h[i].opened > limit) {
+			st->failed = fail("connection %d still open %ld ms after "
+			    "it was opened (handshake timeout %d s)", i,
+			    now - h[i].opened, cx.hs_timeout);
+			hold_closed(&h[i], now, st);
+			continue;
+		}
+		pfd[k].fd = h[i].fd;
+		pfd[k].events = POLLIN;
+		idx[k++] = i;
+	}
+	if (poll(pfd, (nfds_t)k, HOLD_TICK_MS) <= 0)
+		return;
+	now = now_ms();
+	for (i = 0; i < k; i++) {
+		if (pfd[i].revents == 0)
+			continue;
+		r = recv(pfd[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r > 0)
+			st->failed = fail("connection %d got %zd bytes from the "
+			    "server", idx[i], r);
+		if (r > 0 || r == 0 || (errno != EAGAIN && errno != EINTR))
+			hold_closed(&h[idx[i]], now, st);
+	}
+}
+
+static int
+hold_slots(int trickle)
+{
+	struct hold_stats st = { 0 };
+	struct hold *h;
+	struct pollfd *pfd;
+	uint8_t ch[CH_LEN];
+	long stop = now_ms() + cx.duration * 1000L;
+	int *idx, i, n = cx.nconns;
+
+	if (trickle && real_ch(ch) != 0)
+		return 1;
+	raise_nofile(n);
+	h = calloc((size_t)n, sizeof(*h));
+	pfd = calloc((size_t)n, sizeof(*pfd));
+	idx = calloc((size_t)n, sizeof(*idx));
+	if (h == NULL || pfd == NULL || idx == NULL)
+		return fail("out of memory");
+	for (i = 0; i < n; i++)
+		h[i].fd = -1;
+	while (!st.failed && hold_open_due(h, n, now_ms(), stop, &st) == 0) {
+		if (trickle)
+			hold_trickle(h, n, ch, now_ms(), &st);
+		hold_poll(h, n, pfd, idx, &st);
+	}
+	for (i = 0; i < n; i++)
+		if (h[i].fd != -1)
+			close(h[i].fd);
+	free(idx);
+	free(pfd);
+	free(h);
+	if (!st.failed)
+		note("%ld connections: %ld refused at once, %ld closed later, "
+		    "the longest after %ld ms", st.opened, st.refused,
+		    st.timed_out, st.longest);
+	return st.failed;
+}
+
+static int mode_fill(void) { return hold_slots(0); }
+static int mode_trickle(void) { return hold_slots(1); }
 
 /* ------------------------------------------------------------ main */
 
@@ -1570,12 +1810,15 @@ static const struct {
 	{ "req-toobig", mode_req_toobig },
 	{ "pipeline", mode_pipeline },
 	{ "flood", mode_flood },
+	{ "fill", mode_fill },
+	{ "trickle", mode_trickle },
 };
 
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: badclient [-t SECONDS] -k KEYFILE URI MODE\n"
+	fprintf(stderr, "usage: badclient [-t SECONDS] [-s ADDR] [-n COUNT] "
+	    "[-d SECONDS] -k KEYFILE URI MODE\n"
 	    "       badclient -l\n");
 	exit(2);
 }
@@ -1589,9 +1832,23 @@ main(int argc, char *argv[])
 	int ch;
 
 	cx.hs_timeout = 2;
+	cx.nconns = 1;
 	cx.mode = "badclient";
-	while ((ch = getopt(argc, argv, "k:lt:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:k:ln:s:t:")) != -1) {
 		switch (ch) {
+		case 'd':
+			cx.duration = atoi(optarg);
+			if (cx.duration < 0 || cx.duration > 600)
+				usage();
+			break;
+		case 'n':
+			cx.nconns = atoi(optarg);
+			if (cx.nconns < 1 || cx.nconns > 100000)
+				usage();
+			break;
+		case 's':
+			cx.src = optarg;
+			break;
 		case 'k':
 			keyfile = optarg;
 			break;
@@ -1619,7 +1876,7 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	alarm(60);
+	alarm(60 + cx.duration);
 	cx.mode = argv[optind + 1];
 	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 		if (strcmp(modes[i].name, cx.mode) == 0)

@@ -1,7 +1,10 @@
 #!/bin/bash
-# netdiskd against a hostile client: every attack of t/badclient must be
-# handled as the protocol says, while a well-behaved client keeps writing
-# and verifying its data, and the daemon must still be serving afterwards.
+# netdiskd against a hostile client: every attack of t/badclient (its
+# connection floods from 127.0.0.2) must be handled as the protocol says,
+# while a well-behaved client keeps writing and verifying its data, and
+# the daemon must still be serving afterwards.  The trickle attack (a
+# hello sent one byte every half second) must be cut off by the one
+# deadline of the whole handshake.
 . "$(dirname "$0")/functions.sh"
 
 requires badclient
@@ -58,7 +61,8 @@ for m in $modes; do
 	req-readonly) export=ro ;;
 	*) export=victim ;;
 	esac
-	badclient -t 2 -k "$ND_KEY" "$(uri $export)" "$m" >"$T/bad.out" 2>"$T/bad.err"
+	badclient -t 2 -s 127.0.0.2 -k "$ND_KEY" "$(uri $export)" "$m" \
+	    >"$T/bad.out" 2>"$T/bad.err"
 	st=$?
 	if test $st -eq 0; then
 		tap_pass "attack $m handled"
