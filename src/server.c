@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -17,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "conf.h"
 #include "control.h"
 #include "crypto.h"
@@ -37,6 +39,8 @@
 #define ACCEPT_PAUSE_MS		1000	/* after running out of descriptors */
 #define AUTH_LOG_BURST		10
 #define AUTH_LOG_INTERVAL	10	/* seconds */
+/* Descriptors besides sessions: stdio, the log, workers, the resolver. */
+#define FD_SPARE		32
 
 struct listener {
 	int fd;
@@ -82,10 +86,13 @@ struct server {
 	struct export_table *table;
 	TAILQ_HEAD(, session) sessions;
 	int nsessions;
+	int nserved;			/* sessions past admission */
+	struct admission *adm;		/* the others: handshakes */
 	int max_connections, hs_timeout;
+	int max_handshakes, max_hs_per_addr;
 
 	struct replay_cache replay;
-	struct ratelim authlog, refusedlog;
+	struct ratelim authlog, refusedlog, hslog;
 };
 
 static socklen_t
@@ -567,6 +574,32 @@ server_swap(struct server *srv, struct export_table *t, const char *why)
 	server_stop_retired(srv);
 }
 
+/*
+ * Every session and handshake the caps allow must find a descriptor:
+ * raise the soft limit as far as needed and allowed, else say so.  The
+ * rest (exports, listeners) is counted in others.
+ */
+static void
+server_check_nofile(const struct conf *conf, size_t others)
+{
+	struct rlimit rl;
+	rlim_t need;
+
+	need = (rlim_t)conf->max_connections + (rlim_t)conf->max_handshakes +
+	    others + CONTROL_MAX_CLIENTS + FD_SPARE;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ?
+	    rl.rlim_max : need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= need)
+		return;
+	log_warnx("max_connections %d and max_handshakes %d need %llu file "
+	    "descriptors, but the limit is %llu: connections are refused "
+	    "while none is left (raise the limit, e.g. LimitNOFILE=)",
+	    conf->max_connections, conf->max_handshakes,
+	    (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+}
+
 static int
 server_apply(struct server *srv, const struct conf *conf)
 {
@@ -584,7 +617,10 @@ server_apply(struct server *srv, const struct conf *conf)
 	pthread_mutex_lock(&srv->lock);
 	srv->max_connections = conf->max_connections;
 	srv->hs_timeout = conf->handshake_timeout;
+	srv->max_handshakes = conf->max_handshakes;
+	srv->max_hs_per_addr = conf->max_handshakes_per_address;
 	pthread_mutex_unlock(&srv->lock);
+	server_check_nofile(conf, t->nentries + (size_t)n);
 	server_swap(srv, t, "reconfigured");
 	log_setlevel(conf->log_level);
 	if (t->nentries == 0)
@@ -808,7 +844,9 @@ server_create(const struct conf *conf, const char *conf_path)
 	pthread_mutex_init(&srv->replay.lock, NULL);
 	ratelim_init(&srv->authlog, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
 	ratelim_init(&srv->refusedlog, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
-	if (server_fix(srv, conf) == -1) {
+	ratelim_init(&srv->hslog, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
+	if ((srv->adm = admission_new()) == NULL ||
+	    server_fix(srv, conf) == -1) {
 		log_warnx("out of memory");
 		server_destroy(srv);
 		return NULL;
@@ -836,8 +874,10 @@ server_destroy(struct server *srv)
 	workq_destroy(srv->wq);
 	listen_close_unused(srv->listeners, srv->nlisteners, NULL, 0, 0);
 	server_table_put(srv->table);
+	ratelim_destroy(&srv->hslog);
 	ratelim_destroy(&srv->refusedlog);
 	ratelim_destroy(&srv->authlog);
+	admission_free(srv->adm);
 	pthread_mutex_destroy(&srv->replay.lock);
 	pthread_cond_destroy(&srv->cond);
 	pthread_mutex_destroy(&srv->lock);
@@ -870,6 +910,14 @@ server_replayed(struct server *srv, const uint8_t eph[ND_KEY_LEN])
 }
 
 void
+server_handshake_closed(struct server *srv, const char *peer,
+    const char *why)
+{
+	if (ratelim_pass(&srv->hslog, "closed handshakes"))
+		log_info("%s: closed: %s", peer, why);
+}
+
+void
 server_auth_failed(struct server *srv, const char *peer, const char *fmt,
     ...)
 {
@@ -884,10 +932,42 @@ server_auth_failed(struct server *srv, const char *peer, const char *fmt,
 	log_warnx("%s: authentication failed: %s", peer, msg);
 }
 
+/* Called locked: the session no longer counts as a handshake. */
+static void
+server_handshake_left(struct server *srv, struct session *s)
+{
+	admission_leave(srv->adm, (const struct sockaddr *)&s->peer_addr);
+}
+
+uint32_t
+server_session_admit(struct server *srv, struct session *s)
+{
+	int max;
+
+	pthread_mutex_lock(&srv->lock);
+	max = srv->max_connections;
+	if (srv->nserved < max) {
+		server_handshake_left(srv, s);
+		s->admitted = 1;
+		srv->nserved++;
+	}
+	pthread_mutex_unlock(&srv->lock);
+	if (s->admitted)
+		return ND_HS_OK;
+	if (ratelim_pass(&srv->refusedlog, "refused connections"))
+		log_warnx("%s: too many connections (max_connections %d)",
+		    s->peer, max);
+	return ND_HS_TOO_MANY;
+}
+
 void
 server_session_done(struct server *srv, struct session *s)
 {
 	pthread_mutex_lock(&srv->lock);
+	if (s->admitted)
+		srv->nserved--;
+	else
+		server_handshake_left(srv, s);
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	srv->nsessions--;
 	pthread_cond_broadcast(&srv->cond);
@@ -896,35 +976,68 @@ server_session_done(struct server *srv, struct session *s)
 
 /* Accepting. */
 
-/* A new session, or NULL with the reason logged. */
+static void
+server_log_refusal(const char *peer, enum admission_refusal why, int cap)
+{
+	switch (why) {
+	case ADMIT_TOTAL:
+		log_warnx("%s: connection refused: too many handshakes in "
+		    "progress (max_handshakes %d)", peer, cap);
+		break;
+	case ADMIT_ADDRESS:
+		log_warnx("%s: connection refused: too many handshakes from "
+		    "this address (max_handshakes_per_address %d)", peer, cap);
+		break;
+	default:
+		log_warnx("%s: connection refused: out of memory", peer);
+	}
+}
+
+/* Called locked: a session for a connection the caps admit, or NULL. */
+static struct session *
+server_admit_new(struct server *srv, int fd, const struct sockaddr *sa,
+    socklen_t len, enum admission_refusal *why)
+{
+	struct session *s;
+
+	*why = admission_enter(srv->adm, sa, srv->max_handshakes,
+	    srv->max_hs_per_addr);
+	if (*why != ADMIT_OK)
+		return NULL;
+	if ((s = session_new(srv, srv->wq, fd, sa, len,
+	    srv->hs_timeout)) == NULL) {
+		admission_leave(srv->adm, sa);
+		*why = ADMIT_NOMEM;
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
+	srv->nsessions++;
+	return s;
+}
+
+/*
+ * A new session, or NULL with the reason logged (rate-limited): the
+ * connection is closed at once, before it costs a thread.
+ */
 static struct session *
 server_add_session(struct server *srv, int fd, const struct sockaddr *sa,
     socklen_t len)
 {
-	struct session *s = NULL;
+	enum admission_refusal why;
+	struct session *s;
 	char peer[SERVER_ADDRSTRLEN];
-	int max;
+	int cap;
 
 	pthread_mutex_lock(&srv->lock);
-	max = srv->max_connections;
-	if (max <= 0 || srv->nsessions < max) {
-		s = session_new(srv, srv->wq, fd, sa, len, srv->hs_timeout);
-		if (s != NULL) {
-			TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
-			srv->nsessions++;
-		}
-	}
+	s = server_admit_new(srv, fd, sa, len, &why);
+	cap = why == ADMIT_TOTAL ? srv->max_handshakes : srv->max_hs_per_addr;
 	pthread_mutex_unlock(&srv->lock);
 	if (s != NULL)
 		return s;
-	server_addr_str(sa, peer, sizeof(peer));
-	if (max > 0 && !ratelim_pass(&srv->refusedlog, "refused connections"))
+	if (!ratelim_pass(&srv->refusedlog, "refused connections"))
 		return NULL;
-	if (max > 0)
-		log_warnx("%s: connection refused: too many connections "
-		    "(max_connections %d)", peer, max);
-	else
-		log_warnx("%s: connection refused: out of memory", peer);
+	server_addr_str(sa, peer, sizeof(peer));
+	server_log_refusal(peer, why, cap);
 	return NULL;
 }
 
@@ -938,7 +1051,7 @@ server_new_session(struct server *srv, int fd, const struct sockaddr *sa,
 		close(fd);
 		return;
 	}
-	log_info("%s: connection accepted", s->peer);
+	log_debug("%s: connection accepted", s->peer);
 	if (session_start(s) == -1) {
 		log_warn("%s: closed: cannot start a thread", s->peer);
 		server_session_done(srv, s);
@@ -1062,6 +1175,8 @@ server_poll(struct server *srv, int sigfd)
 	    "authentication failures"));
 	timeout = min_timeout(timeout, ratelim_flush(&srv->refusedlog,
 	    "refused connections"));
+	timeout = min_timeout(timeout, ratelim_flush(&srv->hslog,
+	    "closed handshakes"));
 	if (poll(pfd, n + k, timeout) == -1) {
 		if (errno != EINTR)
 			fatal("poll");

@@ -81,6 +81,15 @@ int server_replayed(struct server *, const uint8_t eph[ND_KEY_LEN]);
 /* "PEER: authentication failed: REASON", rate-limited. */
 void server_auth_failed(struct server *, const char *peer,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * The session's hello authenticated: it stops counting against the
+ * handshake caps and takes one of max_connections.  ND_HS_OK, or
+ * ND_HS_TOO_MANY (logged, rate-limited) if they are all taken.
+ */
+uint32_t server_session_admit(struct server *, struct session *);
+/* "PEER: closed: WHY" of a connection that never completed a handshake, rate-limited. */
+void server_handshake_closed(struct server *, const char *peer,
+    const char *why);
 /* The session's last call into the server: it leaves the session list. */
 void server_session_done(struct server *, struct session *);
 

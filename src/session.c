@@ -260,6 +260,8 @@ sess_admit(struct session *s, const struct hs_request *req)
 		    e->conf.name, why);
 		return ND_HS_UNAVAILABLE;
 	}
+	if (server_session_admit(s->srv, s) != ND_HS_OK)
+		return ND_HS_TOO_MANY;
 	return sess_claim(s, req);
 }
 
@@ -749,7 +751,10 @@ sess_main(void *arg)
 	if (why == NULL)
 		why = sess_serve(s);
 	sess_drain(s);
-	log_info("%s: closed: %s", s->peer, why);
+	if (s->rc_ready)
+		log_info("%s: closed: %s", s->peer, why);
+	else
+		server_handshake_closed(s->srv, s->peer, why);
 	sess_teardown(s);
 	server_session_done(s->srv, s);
 	close(s->fd);

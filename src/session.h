@@ -56,6 +56,7 @@ struct session {
 	struct export *export;
 	uint8_t client_id[ND_CLIENT_ID_LEN];
 	int claimed, shared;
+	int admitted;			/* counts in max_connections (server lock) */
 	struct request_limits limits;
 	struct record_conn rc;
 	int rc_ready;
