@@ -14,7 +14,7 @@
  * connections from the source address -s (default: any), so that a test
  * can tell them from its well-behaved clients.  fill and trickle open
  * -n connections (default 1) and keep them open for -d seconds (default
- * 0: open them once), opening again, a second later, each one the server
+ * 0: open them once), opening again, two seconds later, each one the server
  * closes; fill sends nothing, trickle sends a ClientHello one byte every
  * half second.  Either passes if the server closed every connection
  * within the handshake timeout (plus a margin) of its opening.
@@ -1579,7 +1579,7 @@ mode_flood(void)
 /* ------------------------------------------------------------ modes: holding slots */
 
 #define TRICKLE_MS	500	/* between two bytes of a trickled hello */
-#define REOPEN_MS	1000	/* before a closed slot is opened again */
+#define REOPEN_MS	2000	/* before a closed slot is opened again */
 #define REFUSED_MS	500	/* a connection closed sooner was refused */
 #define HOLD_MARGIN_MS	2000	/* tolerated beyond the handshake timeout */
 #define HOLD_TICK_MS	100
