@@ -28,11 +28,11 @@
 #include "session.h"
 #include "status.h"
 #include "notify.h"
+#include "replay.h"
 #include "workq.h"
 #include "util.h"
 
 #define SERVER_MAX_LISTENERS	64
-#define REPLAY_SLOTS		4096	/* client ephemeral keys remembered */
 #define SHUTDOWN_GRACE		30	/* seconds before stuck sessions are cut */
 #define HANDSHAKE_GRACE_MS	2000	/* for hellos still on their way */
 #define ACCEPT_BATCH		64	/* accepts per wakeup */
@@ -59,13 +59,8 @@ struct export_table {
 	struct table_entry *entries;
 	size_t nentries;
 	uint8_t (*keys)[ND_KEY_LEN];
+	struct replay **replays;	/* of each key */
 	size_t nkeys;
-};
-
-struct replay_cache {
-	pthread_mutex_t lock;
-	uint8_t keys[REPLAY_SLOTS][ND_KEY_LEN];
-	size_t next, used;
 };
 
 struct server {
@@ -91,7 +86,6 @@ struct server {
 	int max_connections, hs_timeout;
 	int max_handshakes, max_hs_per_addr;
 
-	struct replay_cache replay;
 	struct ratelim authlog, refusedlog, hslog;
 };
 
@@ -168,7 +162,8 @@ table_new(size_t nexports)
 	atomic_init(&t->refs, 1);
 	t->entries = calloc(nexports + 1, sizeof(*t->entries));
 	t->keys = calloc(nexports + 1, sizeof(*t->keys));
-	if (t->entries == NULL || t->keys == NULL) {
+	t->replays = calloc(nexports + 1, sizeof(*t->replays));
+	if (t->entries == NULL || t->keys == NULL || t->replays == NULL) {
 		server_table_put(t);
 		return NULL;
 	}
@@ -184,8 +179,11 @@ server_table_put(struct export_table *t)
 		return;
 	for (i = 0; i < t->nentries; i++)
 		export_put(t->entries[i].export);
+	for (i = 0; i < t->nkeys; i++)
+		replay_put(t->replays[i]);
 	if (t->keys != NULL)
 		crypto_wipe(t->keys, t->nkeys * sizeof(*t->keys));
+	free(t->replays);
 	free(t->keys);
 	free(t->entries);
 	free(t);
@@ -239,17 +237,42 @@ server_table_find(const struct export_table *t, const char *name,
 	return export_ref(te->export);
 }
 
-/* Index of key among the candidate keys, added if new. */
 static size_t
-table_add_key(struct export_table *t, const uint8_t key[ND_KEY_LEN])
+table_key_index(const struct export_table *t, const uint8_t key[ND_KEY_LEN])
 {
 	size_t i;
 
-	for (i = 0; i < t->nkeys; i++)
+	for (i = 0; t != NULL && i < t->nkeys; i++)
 		if (crypto_equal(t->keys[i], key, ND_KEY_LEN))
 			return i;
+	return SIZE_MAX;
+}
+
+/*
+ * Index of key among the candidate keys, added if new with the replay
+ * cache it has in old, if any; SIZE_MAX out of memory.
+ */
+static size_t
+table_add_key(struct export_table *t, const struct export_table *old,
+    const uint8_t key[ND_KEY_LEN])
+{
+	size_t i;
+
+	if ((i = table_key_index(t, key)) != SIZE_MAX)
+		return i;
+	if ((i = table_key_index(old, key)) != SIZE_MAX)
+		t->replays[t->nkeys] = replay_ref(old->replays[i]);
+	else if ((t->replays[t->nkeys] = replay_new()) == NULL)
+		return SIZE_MAX;
 	memcpy(t->keys[t->nkeys], key, ND_KEY_LEN);
 	return t->nkeys++;
+}
+
+int
+server_table_replayed(const struct export_table *t, size_t keyidx,
+    const uint8_t eph[ND_KEY_LEN])
+{
+	return replay_seen(t->replays[keyidx], eph);
 }
 
 /* The running export if its settings are unchanged, else a new one. */
@@ -291,8 +314,8 @@ table_build(struct server *srv, const struct conf *conf,
 		srv_warnx(srv, "out of memory");
 		return NULL;
 	}
-	if (gkey != NULL)
-		table_add_key(t, gkey);
+	if (gkey != NULL && table_add_key(t, old, gkey) == SIZE_MAX)
+		goto nomem;
 	TAILQ_FOREACH(ce, &conf->exports, entry) {
 		if ((key = ce->has_key ? ce->key : gkey) == NULL) {
 			srv_warnx(srv, "export \"%s\": no key", ce->name);
@@ -301,10 +324,13 @@ table_build(struct server *srv, const struct conf *conf,
 		te = &t->entries[t->nentries];
 		if ((te->export = table_export(srv, old, ce, gkey, key)) == NULL)
 			goto fail;
-		te->keyidx = table_add_key(t, key);
 		t->nentries++;
+		if ((te->keyidx = table_add_key(t, old, key)) == SIZE_MAX)
+			goto nomem;
 	}
 	return t;
+nomem:
+	srv_warnx(srv, "out of memory");
 fail:
 	server_table_put(t);
 	return NULL;
@@ -351,7 +377,8 @@ table_reopen(struct server *srv, const struct export_table *t,
 		return NULL;
 	}
 	memcpy(n->keys, t->keys, t->nkeys * sizeof(*t->keys));
-	n->nkeys = t->nkeys;
+	for (; n->nkeys < t->nkeys; n->nkeys++)
+		n->replays[n->nkeys] = replay_ref(t->replays[n->nkeys]);
 	for (i = 0; i < t->nentries; i++, n->nentries++) {
 		e = t->entries[i].export;
 		n->entries[i].keyidx = t->entries[i].keyidx;
@@ -841,7 +868,6 @@ server_create(const struct conf *conf, const char *conf_path)
 	pthread_cond_init(&srv->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	TAILQ_INIT(&srv->sessions);
-	pthread_mutex_init(&srv->replay.lock, NULL);
 	ratelim_init(&srv->authlog, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
 	ratelim_init(&srv->refusedlog, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
 	ratelim_init(&srv->hslog, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
@@ -878,7 +904,6 @@ server_destroy(struct server *srv)
 	ratelim_destroy(&srv->refusedlog);
 	ratelim_destroy(&srv->authlog);
 	admission_free(srv->adm);
-	pthread_mutex_destroy(&srv->replay.lock);
 	pthread_cond_destroy(&srv->cond);
 	pthread_mutex_destroy(&srv->lock);
 	for (i = 0; i < 4; i++)
@@ -888,26 +913,6 @@ server_destroy(struct server *srv)
 }
 
 /* What the sessions share. */
-
-int
-server_replayed(struct server *srv, const uint8_t eph[ND_KEY_LEN])
-{
-	struct replay_cache *rc = &srv->replay;
-	int seen = 0;
-	size_t i;
-
-	pthread_mutex_lock(&rc->lock);
-	for (i = 0; i < rc->used && !seen; i++)
-		seen = memcmp(rc->keys[i], eph, ND_KEY_LEN) == 0;
-	if (!seen) {
-		memcpy(rc->keys[rc->next], eph, ND_KEY_LEN);
-		rc->next = (rc->next + 1) % REPLAY_SLOTS;
-		if (rc->used < REPLAY_SLOTS)
-			rc->used++;
-	}
-	pthread_mutex_unlock(&rc->lock);
-	return seen;
-}
 
 void
 server_handshake_closed(struct server *srv, const char *peer,

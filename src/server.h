@@ -2,7 +2,8 @@
  * The server: listening sockets, the accept loop, the table of exports
  * built from the configuration, reload (SIGHUP) and shutdown (SIGTERM,
  * SIGINT), and the state the sessions share: the handshake replay cache
- * and the rate-limited authentication-failure log.
+ * of each key, the caps on handshakes and sessions, and the rate-limited
+ * logs of failed and refused connections.
  */
 #ifndef SERVER_H
 #define SERVER_H
@@ -76,8 +77,12 @@ size_t server_table_keys(const struct export_table *,
 struct export *server_table_find(const struct export_table *,
     const char *name, size_t keyidx, const char **why);
 
-/* 1 if this client ephemeral key was seen before; else remembers it. */
-int server_replayed(struct server *, const uint8_t eph[ND_KEY_LEN]);
+/*
+ * 1 if key number keyidx authenticated a hello with this client
+ * ephemeral key before; else remembers it (each key its own cache).
+ */
+int server_table_replayed(const struct export_table *, size_t keyidx,
+    const uint8_t eph[ND_KEY_LEN]);
 /* "PEER: authentication failed: REASON", rate-limited. */
 void server_auth_failed(struct server *, const char *peer,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -199,7 +199,7 @@ sess_authenticate(struct session *s, struct sess_hs *hs)
 	if (idx < 0)
 		return sess_auth_failed(s, "no key authenticates the hello "
 		    "(wrong key, unknown export or tampered)");
-	if (server_replayed(s->srv, hdr->ephemeral))
+	if (server_table_replayed(hs->table, (size_t)idx, hdr->ephemeral))
 		return sess_auth_failed(s, "replayed hello");
 	s->export = server_table_find(hs->table, hs->req.name, (size_t)idx,
 	    &why);

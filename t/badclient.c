@@ -2,7 +2,7 @@
  * badclient: a misbehaving netdisk client for t/hostile.sh.
  *
  *   badclient [-t SECONDS] [-s ADDR] [-n COUNT] [-d SECONDS] -k KEYFILE
- *       URI MODE
+ *       [-K KEYFILE] URI MODE
  *   badclient -l
  *
  * Each MODE attacks netdiskd in one way and checks that the server reacts
@@ -18,6 +18,11 @@
  * closes; fill sends nothing, trickle sends a ClientHello one byte every
  * half second.  Either passes if the server closed every connection
  * within the handshake timeout (plus a margin) of its opening.
+ *
+ * replay-flood needs -K, the key of another export: it records a
+ * hello under -k, sends more hellos under -K than the server remembers
+ * in all, and replays the recorded one, which must still be refused.
+ * Without -K it says so and passes.
  *
  * The valid sessions use the fixed client id below, so that modes run one
  * after another never find the export busy with their own predecessor.
@@ -68,6 +73,8 @@ static struct {
 	const char *src;		/* -s: source of the floods, or NULL */
 	int nconns;			/* -n */
 	int duration;			/* -d, seconds */
+	uint8_t psk2[ND_KEY_LEN];	/* -K: another export's key */
+	int has_psk2;
 } cx;
 
 struct session {
@@ -1152,6 +1159,76 @@ mode_replay(void)
 	return rv;
 }
 
+#define REPLAY_FLOOD	4200	/* more hellos than netdiskd remembers */
+
+/* An authentic hello under psk for an export that does not exist. */
+static int
+flood_hello(const uint8_t psk[ND_KEY_LEN], int i)
+{
+	struct hs_state st;
+	struct hs_request rq;
+	uint8_t ch[CH_LEN], b;
+	enum read_end end;
+	int fd, rv = 0;
+
+	memset(&st, 0, sizeof(st));
+	hs_req_init(&rq, "no-such-export", 0);
+	rv = hs_client_hello(&st, psk, &rq, 0, ch);
+	hs_state_clear(&st);
+	if (rv != 0)
+		return fail("hs_client_hello failed");
+	if ((fd = attack_connect()) == -1)
+		return fail("hello %d: connect: %s", i, strerror(errno));
+	if (send_all(fd, ch, CH_LEN) != 0)
+		rv = fail("hello %d: send: %s", i, strerror(errno));
+	else if (read_upto(fd, &b, 1, IO_TIMEOUT_MS, &end) > 0 ||
+	    end != READ_EOF)
+		rv = fail("hello %d for an unknown export: not closed at once",
+		    i);
+	close(fd);
+	return rv;
+}
+
+static int
+mode_replay_flood(void)
+{
+	struct session s;
+	uint8_t ch[CH_LEN], sh[SH_LEN];
+	enum read_end end;
+	size_t n;
+	int fd, i, rv;
+
+	if (!cx.has_psk2) {
+		note("no second key (-K): nothing to flood with");
+		return 0;
+	}
+	if (sess_open(&s) != 0)
+		return 1;
+	memcpy(ch, s.ch, CH_LEN);
+	rv = still_usable(&s, "the original handshake");
+	sess_close(&s, 1);
+	for (i = 0; i < REPLAY_FLOOD && rv == 0; i++)
+		rv = flood_hello(cx.psk2, i);
+	if (rv != 0)
+		return rv;
+	if ((fd = tcp_connect()) == -1)
+		return fail("connect: %s", strerror(errno));
+	if (send_all(fd, ch, CH_LEN) != 0) {
+		close(fd);
+		return fail("send: %s", strerror(errno));
+	}
+	n = read_upto(fd, sh, sizeof(sh), IO_TIMEOUT_MS, &end);
+	close(fd);
+	if (n == 0 && end == READ_EOF) {
+		note("the replayed hello is still refused after %d hellos "
+		    "under another key", REPLAY_FLOOD);
+		return 0;
+	}
+	return fail("after %d hellos under another key the replayed hello "
+	    "got %zu bytes (%s)", REPLAY_FLOOD, n,
+	    n > 0 ? "answered" : "no close");
+}
+
 /* A wrong ClientFinished: the server closes without a byte of data. */
 static int
 mode_cf_bad(void)
@@ -1790,6 +1867,7 @@ static const struct {
 	{ "reserved", mode_reserved },
 	{ "bad-options", mode_bad_options },
 	{ "replay", mode_replay },
+	{ "replay-flood", mode_replay_flood },
 	{ "cf-bad", mode_cf_bad },
 	{ "cf-truncated", mode_cf_truncated },
 	{ "rec-tamper", mode_rec_tamper },
@@ -1818,7 +1896,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: badclient [-t SECONDS] [-s ADDR] [-n COUNT] "
-	    "[-d SECONDS] -k KEYFILE URI MODE\n"
+	    "[-d SECONDS] -k KEYFILE [-K KEYFILE]\n"
+	    "                 URI MODE\n"
 	    "       badclient -l\n");
 	exit(2);
 }
@@ -1826,7 +1905,7 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	const char *keyfile = NULL;
+	const char *keyfile = NULL, *keyfile2 = NULL;
 	char err[256];
 	size_t i;
 	int ch;
@@ -1834,8 +1913,11 @@ main(int argc, char *argv[])
 	cx.hs_timeout = 2;
 	cx.nconns = 1;
 	cx.mode = "badclient";
-	while ((ch = getopt(argc, argv, "d:k:ln:s:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:K:k:ln:s:t:")) != -1) {
 		switch (ch) {
+		case 'K':
+			keyfile2 = optarg;
+			break;
 		case 'd':
 			cx.duration = atoi(optarg);
 			if (cx.duration < 0 || cx.duration > 600)
@@ -1875,6 +1957,12 @@ main(int argc, char *argv[])
 		fprintf(stderr, "badclient: %s\n", err);
 		return 2;
 	}
+	if (keyfile2 != NULL &&
+	    key_load_file(keyfile2, cx.psk2, err, sizeof(err)) != 0) {
+		fprintf(stderr, "badclient: %s\n", err);
+		return 2;
+	}
+	cx.has_psk2 = keyfile2 != NULL;
 	signal(SIGPIPE, SIG_IGN);
 	alarm(60 + cx.duration);
 	cx.mode = argv[optind + 1];
