@@ -23,6 +23,7 @@
 #include "control.h"
 #include "crypto.h"
 #include "export.h"
+#include "handshake.h"
 #include "log.h"
 #include "server.h"
 #include "session.h"
@@ -58,7 +59,7 @@ struct export_table {
 	atomic_int refs;
 	struct table_entry *entries;
 	size_t nentries;
-	uint8_t (*keys)[ND_KEY_LEN];
+	struct hs_psk *psks;		/* the candidate keys */
 	struct replay **replays;	/* of each key */
 	size_t nkeys;
 };
@@ -161,9 +162,9 @@ table_new(size_t nexports)
 		return NULL;
 	atomic_init(&t->refs, 1);
 	t->entries = calloc(nexports + 1, sizeof(*t->entries));
-	t->keys = calloc(nexports + 1, sizeof(*t->keys));
+	t->psks = calloc(nexports + 1, sizeof(*t->psks));
 	t->replays = calloc(nexports + 1, sizeof(*t->replays));
-	if (t->entries == NULL || t->keys == NULL || t->replays == NULL) {
+	if (t->entries == NULL || t->psks == NULL || t->replays == NULL) {
 		server_table_put(t);
 		return NULL;
 	}
@@ -181,10 +182,10 @@ server_table_put(struct export_table *t)
 		export_put(t->entries[i].export);
 	for (i = 0; i < t->nkeys; i++)
 		replay_put(t->replays[i]);
-	if (t->keys != NULL)
-		crypto_wipe(t->keys, t->nkeys * sizeof(*t->keys));
+	if (t->psks != NULL)
+		crypto_wipe(t->psks, t->nkeys * sizeof(*t->psks));
 	free(t->replays);
-	free(t->keys);
+	free(t->psks);
 	free(t->entries);
 	free(t);
 }
@@ -202,10 +203,9 @@ server_table_get(struct server *srv)
 }
 
 size_t
-server_table_keys(const struct export_table *t,
-    const uint8_t (**keys)[ND_KEY_LEN])
+server_table_keys(const struct export_table *t, const struct hs_psk **psks)
 {
-	*keys = (const uint8_t (*)[ND_KEY_LEN])t->keys;
+	*psks = t->psks;
 	return t->nkeys;
 }
 
@@ -243,14 +243,14 @@ table_key_index(const struct export_table *t, const uint8_t key[ND_KEY_LEN])
 	size_t i;
 
 	for (i = 0; t != NULL && i < t->nkeys; i++)
-		if (crypto_equal(t->keys[i], key, ND_KEY_LEN))
+		if (crypto_equal(t->psks[i].key, key, ND_KEY_LEN))
 			return i;
 	return SIZE_MAX;
 }
 
 /*
- * Index of key among the candidate keys, added if new with the replay
- * cache it has in old, if any; SIZE_MAX out of memory.
+ * Index of key among the candidate keys, added if new with the early
+ * secret and replay cache it has in old, if any; SIZE_MAX out of memory.
  */
 static size_t
 table_add_key(struct export_table *t, const struct export_table *old,
@@ -260,11 +260,14 @@ table_add_key(struct export_table *t, const struct export_table *old,
 
 	if ((i = table_key_index(t, key)) != SIZE_MAX)
 		return i;
-	if ((i = table_key_index(old, key)) != SIZE_MAX)
+	if ((i = table_key_index(old, key)) != SIZE_MAX) {
 		t->replays[t->nkeys] = replay_ref(old->replays[i]);
-	else if ((t->replays[t->nkeys] = replay_new()) == NULL)
+		t->psks[t->nkeys] = old->psks[i];
+		return t->nkeys++;
+	}
+	if ((t->replays[t->nkeys] = replay_new()) == NULL)
 		return SIZE_MAX;
-	memcpy(t->keys[t->nkeys], key, ND_KEY_LEN);
+	hs_psk_init(&t->psks[t->nkeys], key);
 	return t->nkeys++;
 }
 
@@ -376,7 +379,7 @@ table_reopen(struct server *srv, const struct export_table *t,
 		srv_warnx(srv, "out of memory");
 		return NULL;
 	}
-	memcpy(n->keys, t->keys, t->nkeys * sizeof(*t->keys));
+	memcpy(n->psks, t->psks, t->nkeys * sizeof(*t->psks));
 	for (; n->nkeys < t->nkeys; n->nkeys++)
 		n->replays[n->nkeys] = replay_ref(t->replays[n->nkeys]);
 	for (i = 0; i < t->nentries; i++, n->nentries++) {

@@ -67,9 +67,14 @@ void server_addr_str(const struct sockaddr *, char *buf, size_t len);
 /* A reference to the current export table. */
 struct export_table *server_table_get(struct server *);
 void server_table_put(struct export_table *);
-/* The candidate keys of the handshake, deduplicated. */
+struct hs_psk;
+/*
+ * The candidate keys of the handshake, deduplicated, with their early
+ * secrets (computed when the configuration was loaded, wiped when the
+ * last table that has them goes).
+ */
 size_t server_table_keys(const struct export_table *,
-    const uint8_t (**keys)[ND_KEY_LEN]);
+    const struct hs_psk **psks);
 /*
  * A reference to the export called name if key number keyidx is its key;
  * else NULL and why says which ("unknown export" or "key not valid").

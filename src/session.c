@@ -184,7 +184,7 @@ sess_auth_failed(struct session *s, const char *reason)
 static const char *
 sess_authenticate(struct session *s, struct sess_hs *hs)
 {
-	const uint8_t (*keys)[ND_KEY_LEN];
+	const struct hs_psk *psks;
 	const struct nd_hello_hdr *hdr = (const void *)hs->ch;
 	const char *why;
 	char name[ND_NAME_MAX * 4 + 1];
@@ -192,8 +192,8 @@ sess_authenticate(struct session *s, struct sess_hs *hs)
 	int idx;
 
 	hs->table = server_table_get(s->srv);
-	nkeys = server_table_keys(hs->table, &keys);
-	idx = hs_server_open_hello(&hs->st, hs->ch, keys, nkeys, &hs->req);
+	nkeys = server_table_keys(hs->table, &psks);
+	idx = hs_server_open_hello_psk(&hs->st, hs->ch, psks, nkeys, &hs->req);
 	if (idx < 0 && errno == EBADMSG)
 		return sess_auth_failed(s, "malformed hello payload");
 	if (idx < 0)
