@@ -24,6 +24,12 @@
  * in all, and replays the recorded one, which must still be refused.
  * Without -K it says so and passes.
  *
+ * hello-time makes -n read-only handshakes, one after another, and
+ * prints the median time from sending the hello to the ServerHello (or
+ * to the close, for a hello no key opens) and how many were answered and
+ * closed.  It fails only if an answer does not authenticate or says
+ * other than OK.
+ *
  * The valid sessions use the fixed client id below, so that modes run one
  * after another never find the export busy with their own predecessor.
  */
@@ -1834,6 +1840,84 @@ hold_slots(int trickle)
 static int mode_fill(void) { return hold_slots(0); }
 static int mode_trickle(void) { return hold_slots(1); }
 
+/* ------------------------------------------------------------ modes: timing */
+
+static double
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One handshake: *us until the ServerHello or the close; 1 if answered. */
+static int
+timed_hello(double *us, int *answered)
+{
+	struct session s;
+	struct hs_request rq;
+	uint8_t sh[SH_LEN], cf[ND_CLIENT_FINISHED_LEN];
+	enum read_end end;
+	double t0;
+	size_t n;
+	int rv = 0;
+
+	sess_init(&s);
+	hs_req_init(&rq, cx.uri.export, ND_OPT_READ_ONLY);
+	if (sess_connect(&s, cx.psk, &rq) != 0)
+		return 1;
+	t0 = now_us();
+	if (send_all(s.fd, s.ch, CH_LEN) != 0)
+		rv = fail("sending ClientHello: %s", strerror(errno));
+	n = rv == 0 ? read_upto(s.fd, sh, sizeof(sh), IO_TIMEOUT_MS, &end) : 0;
+	*us = now_us() - t0;
+	*answered = n == SH_LEN;
+	if (rv == 0 && n == 0 && end == READ_TIMEOUT)
+		rv = fail("no ServerHello and no close in %d ms", IO_TIMEOUT_MS);
+	else if (rv == 0 && *answered &&
+	    hs_client_finish(&s.st, sh, &s.info, cf, &s.keys) != 0)
+		rv = fail("the ServerHello does not authenticate");
+	else if (rv == 0 && *answered && s.info.status != ND_HS_OK)
+		rv = fail("handshake status %u", s.info.status);
+	else if (rv == 0 && *answered)
+		send_all(s.fd, cf, sizeof(cf));
+	close(s.fd);
+	hs_state_clear(&s.st);
+	hs_keys_clear(&s.keys);
+	return rv;
+}
+
+static int
+mode_hello_time(void)
+{
+	double *t;
+	int i, answered, nanswered = 0, rv = 0;
+
+	if ((t = calloc((size_t)cx.nconns, sizeof(*t))) == NULL)
+		return fail("out of memory");
+	for (i = 0; i < cx.nconns && rv == 0; i++) {
+		rv = timed_hello(&t[i], &answered);
+		nanswered += answered;
+	}
+	if (rv == 0) {
+		qsort(t, (size_t)cx.nconns, sizeof(*t), cmp_double);
+		note("%d hellos: %d answered, %d closed; from the hello to the "
+		    "answer or close: median %.0f us, min %.0f us", cx.nconns,
+		    nanswered, cx.nconns - nanswered, t[cx.nconns / 2], t[0]);
+	}
+	free(t);
+	return rv;
+}
+
 /* ------------------------------------------------------------ main */
 
 static const struct {
@@ -1890,6 +1974,7 @@ static const struct {
 	{ "flood", mode_flood },
 	{ "fill", mode_fill },
 	{ "trickle", mode_trickle },
+	{ "hello-time", mode_hello_time },
 };
 
 static void __attribute__((noreturn))
