@@ -22,7 +22,7 @@ if test "$(ulimit -n)" != unlimited && test "$(ulimit -n)" -lt $((ATTACK + 100))
 	exit 0
 fi
 
-tap_plan 10
+tap_plan 11
 
 make_key "$ND_KEY" || bail_out "netdiskctl genkey -o failed"
 truncate -s 8M "$T/good.img" "$T/held.img"
@@ -75,7 +75,7 @@ done
 
 tap_is "new clients attach and read back what they wrote during the attack ($rounds rounds)" \
     "$(cat "$T/good.fail")" "" || tap_diag_file "$T/good.err"
-tap_ok "new clients completed rounds" test $rounds -ge 5
+tap_ok "new clients completed rounds" test $rounds -ge 3
 
 wait_pid_status $trickle_pid 30
 tap_is "no trickling connection outlived the handshake deadline" $? 0 ||
@@ -105,3 +105,5 @@ tap_ok "the log stays short ($lines lines)" \
 tap_status "netdiskd still answers netdiskctl info" 0 \
     netdiskctl info -k "$ND_KEY" "$(uri good)"
 tap_ok "netdiskd exits 0 on SIGTERM" stop_netdiskd
+tap_ok "no sanitizer report in the log" \
+    sh -c "! grep -Eq 'AddressSanitizer|runtime error|LeakSanitizer' '$ND_LOG'"
