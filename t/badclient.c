@@ -169,46 +169,52 @@ tcp_connect(void)
 	return fd;
 }
 
-/* A blocking connection to ai from the address cx.src, or -1. */
+/*
+ * A connection to ai from the address cx.src (if set), or -1.  A
+ * nonblocking one may still be on its way (its errors come with the
+ * first read).
+ */
 static int
-connect_from(const struct addrinfo *ai)
+connect_from(const struct addrinfo *ai, int nonblock)
 {
-	struct addrinfo hints, *src;
+	struct addrinfo hints, *src = NULL;
 	int fd, error;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = ai->ai_family;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICHOST;
-	if (getaddrinfo(cx.src, NULL, &hints, &src) != 0)
+	if (cx.src != NULL && getaddrinfo(cx.src, NULL, &hints, &src) != 0)
 		return -1;
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd != -1 && (bind(fd, src->ai_addr, src->ai_addrlen) == -1 ||
-	    connect(fd, ai->ai_addr, ai->ai_addrlen) == -1)) {
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC |
+	    (nonblock ? SOCK_NONBLOCK : 0), 0);
+	if (fd != -1 && ((src != NULL &&
+	    bind(fd, src->ai_addr, src->ai_addrlen) == -1) ||
+	    (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 &&
+	    errno != EINPROGRESS))) {
 		error = errno;
 		close(fd);
 		errno = error;
 		fd = -1;
 	}
-	freeaddrinfo(src);
+	if (src != NULL)
+		freeaddrinfo(src);
 	return fd;
 }
 
-/* A connection from the source address -s, if one was given. */
+/* An attacking connection, from the source address -s if one was given. */
 static int
-attack_connect(void)
+attack_connect(int nonblock)
 {
 	struct addrinfo hints, *res, *ai;
 	int fd = -1;
 
-	if (cx.src == NULL)
-		return tcp_connect();
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	if (getaddrinfo(cx.uri.host, cx.uri.port, &hints, &res) != 0)
 		return -1;
 	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)
-		fd = connect_from(ai);
+		fd = connect_from(ai, nonblock);
 	freeaddrinfo(res);
 	return fd;
 }
@@ -1183,7 +1189,7 @@ flood_hello(const uint8_t psk[ND_KEY_LEN], int i)
 	hs_state_clear(&st);
 	if (rv != 0)
 		return fail("hs_client_hello failed");
-	if ((fd = attack_connect()) == -1)
+	if ((fd = attack_connect(0)) == -1)
 		return fail("hello %d: connect: %s", i, strerror(errno));
 	if (send_all(fd, ch, CH_LEN) != 0)
 		rv = fail("hello %d: send: %s", i, strerror(errno));
@@ -1631,7 +1637,7 @@ mode_flood(void)
 	long deadline;
 
 	for (i = 0; i < FLOOD_CONNS; i++)
-		if ((fds[i] = attack_connect()) == -1)
+		if ((fds[i] = attack_connect(0)) == -1)
 			return fail("connection %d: %s", i, strerror(errno));
 	if (sess_open(&s) != 0)
 		rv = 1;
@@ -1699,9 +1705,8 @@ static int
 hold_open(struct hold *h, int i, long now, struct hold_stats *st)
 {
 	h->started = 1;
-	if ((h->fd = attack_connect()) == -1)
+	if ((h->fd = attack_connect(1)) == -1)
 		return fail("connection %d: %s", i, strerror(errno));
-	fcntl(h->fd, F_SETFL, fcntl(h->fd, F_GETFL) | O_NONBLOCK);
 	h->opened = h->next = now;
 	h->sent = 0;
 	st->opened++;
@@ -1760,26 +1765,19 @@ hold_open_due(struct hold *h, int n, long now, long stop,
 	return busy ? 0 : -1;
 }
 
-/* Wait a tick for the server to close connections; check the deadline. */
+/* Wait a tick for the server to close connections. */
 static void
 hold_poll(struct hold *h, int n, struct pollfd *pfd, int *idx,
     struct hold_stats *st)
 {
-	long now = now_ms(), limit = cx.hs_timeout * 1000L + HOLD_MARGIN_MS;
 	uint8_t buf[64];
 	ssize_t r;
+	long now;
 	int i, k = 0;
 
 	for (i = 0; i < n; i++) {
 		if (h[i].fd == -1)
 			continue;
-		if (now - h[i].opened > limit) {
-			st->failed = fail("connection %d still open %ld ms after "
-			    "it was opened (handshake timeout %d s)", i,
-			    now - h[i].opened, cx.hs_timeout);
-			hold_closed(&h[i], now, st);
-			continue;
-		}
 		pfd[k].fd = h[i].fd;
 		pfd[k].events = POLLIN;
 		idx[k++] = i;
@@ -1796,6 +1794,27 @@ hold_poll(struct hold *h, int n, struct pollfd *pfd, int *idx,
 			    "server", idx[i], r);
 		if (r > 0 || r == 0 || (errno != EAGAIN && errno != EINTR))
 			hold_closed(&h[idx[i]], now, st);
+	}
+}
+
+/*
+ * Connections still open past the deadline.  Checked after a poll, so
+ * that a close the server sent in time counts even if this process was
+ * held up meanwhile.
+ */
+static void
+hold_overdue(struct hold *h, int n, struct hold_stats *st)
+{
+	long now = now_ms(), limit = cx.hs_timeout * 1000L + HOLD_MARGIN_MS;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (h[i].fd == -1 || now - h[i].opened <= limit)
+			continue;
+		st->failed = fail("connection %d still open %ld ms after it was "
+		    "opened (handshake timeout %d s)", i, now - h[i].opened,
+		    cx.hs_timeout);
+		hold_closed(&h[i], now, st);
 	}
 }
 
@@ -1823,6 +1842,7 @@ hold_slots(int trickle)
 		if (trickle)
 			hold_trickle(h, n, ch, now_ms(), &st);
 		hold_poll(h, n, pfd, idx, &st);
+		hold_overdue(h, n, &st);
 	}
 	for (i = 0; i < n; i++)
 		if (h[i].fd != -1)
