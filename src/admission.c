@@ -114,12 +114,12 @@ admission_enter(struct admission *a, const struct sockaddr *sa, int max,
 	uint8_t key[ADM_KEY_LEN];
 	struct adm_entry **p, *e;
 
-	if (max > 0 && a->total >= max)
-		return ADMIT_TOTAL;
 	adm_key(sa, key);
 	p = adm_find(a, key);
 	if ((e = *p) != NULL && per_addr > 0 && e->count >= per_addr)
 		return ADMIT_ADDRESS;
+	if (max > 0 && a->total >= max)
+		return ADMIT_TOTAL;
 	if (e == NULL) {
 		if ((e = calloc(1, sizeof(*e))) == NULL)
 			return ADMIT_NOMEM;

@@ -22,9 +22,10 @@ enum admission_refusal {
 struct admission *admission_new(void);
 void admission_free(struct admission *);
 /*
- * Count a new connection from sa if fewer than max handshakes are in
- * progress and fewer than per_addr from its address (0: no limit);
- * else count nothing and say why not.
+ * Count a new connection from sa if fewer than per_addr handshakes from
+ * its address and fewer than max in all are in progress (0: no limit);
+ * else count nothing and say why not, the address first: ADMIT_TOTAL
+ * means the address had room.
  */
 enum admission_refusal admission_enter(struct admission *,
     const struct sockaddr *sa, int max, int per_addr);

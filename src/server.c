@@ -84,6 +84,7 @@ struct server {
 	int nsessions;
 	int nserved;			/* sessions past admission */
 	struct admission *adm;		/* the others: handshakes */
+	int nevicted;			/* handshakes cut off, still ending */
 	int max_connections, hs_timeout;
 	int max_handshakes, max_hs_per_addr;
 
@@ -605,7 +606,8 @@ server_swap(struct server *srv, struct export_table *t, const char *why)
 }
 
 /*
- * Every session and handshake the caps allow must find a descriptor:
+ * Every session and handshake the caps allow must find a descriptor (the
+ * handshakes twice: those cut off for newer ones may still be ending):
  * raise the soft limit as far as needed and allowed, else say so.  The
  * rest (exports, listeners) is counted in others.
  */
@@ -615,8 +617,9 @@ server_check_nofile(const struct conf *conf, size_t others)
 	struct rlimit rl;
 	rlim_t need;
 
-	need = (rlim_t)conf->max_connections + (rlim_t)conf->max_handshakes +
-	    others + CONTROL_MAX_CLIENTS + FD_SPARE;
+	need = (rlim_t)conf->max_connections +
+	    2 * (rlim_t)conf->max_handshakes + others + CONTROL_MAX_CLIENTS +
+	    FD_SPARE;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= need)
 		return;
 	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ?
@@ -950,11 +953,11 @@ server_handshake_left(struct server *srv, struct session *s)
 uint32_t
 server_session_admit(struct server *srv, struct session *s)
 {
-	int max;
+	int max, evicted;
 
 	pthread_mutex_lock(&srv->lock);
 	max = srv->max_connections;
-	if (srv->nserved < max) {
+	if (!(evicted = s->evicted) && srv->nserved < max) {
 		server_handshake_left(srv, s);
 		s->admitted = 1;
 		srv->nserved++;
@@ -962,6 +965,8 @@ server_session_admit(struct server *srv, struct session *s)
 	pthread_mutex_unlock(&srv->lock);
 	if (s->admitted)
 		return ND_HS_OK;
+	if (evicted)
+		return ND_HS_UNAVAILABLE;	/* its socket is shut down */
 	if (ratelim_pass(&srv->refusedlog, "refused connections"))
 		log_warnx("%s: too many connections (max_connections %d)",
 		    s->peer, max);
@@ -974,6 +979,8 @@ server_session_done(struct server *srv, struct session *s)
 	pthread_mutex_lock(&srv->lock);
 	if (s->admitted)
 		srv->nserved--;
+	else if (s->evicted)
+		srv->nevicted--;
 	else
 		server_handshake_left(srv, s);
 	TAILQ_REMOVE(&srv->sessions, s, entry);
@@ -1001,6 +1008,56 @@ server_log_refusal(const char *peer, enum admission_refusal why, int cap)
 	}
 }
 
+/*
+ * Called locked: the oldest handshake of the address with the most
+ * handshakes in progress, and that number in *most; NULL if none.
+ */
+static struct session *
+server_busiest_handshake(struct server *srv, int *most)
+{
+	struct session *s, *victim = NULL;
+	int n;
+
+	*most = 0;
+	TAILQ_FOREACH(s, &srv->sessions, entry) {
+		if (s->admitted || s->evicted)
+			continue;
+		n = admission_count(srv->adm,
+		    (const struct sockaddr *)&s->peer_addr);
+		if (n > *most) {
+			*most = n;
+			victim = s;
+		}
+	}
+	return victim;
+}
+
+/*
+ * Called locked, all handshakes taken: make room for a connection from
+ * sa by cutting off the oldest handshake of the address with the most
+ * of them, if that address has more than sa's.  An attacker who keeps
+ * the budget full from a few addresses thus cannot keep out a client
+ * from another, and one with many addresses must open connections
+ * faster than a client completes its handshake.  1 if one was cut off;
+ * 0 if not, or if as many as the budget are still ending.
+ */
+static int
+server_evict(struct server *srv, const struct sockaddr *sa)
+{
+	struct session *s;
+	int most;
+
+	if (srv->nevicted >= srv->max_handshakes ||
+	    (s = server_busiest_handshake(srv, &most)) == NULL ||
+	    most <= admission_count(srv->adm, sa))
+		return 0;
+	s->evicted = 1;
+	srv->nevicted++;
+	admission_leave(srv->adm, (const struct sockaddr *)&s->peer_addr);
+	shutdown(s->fd, SHUT_RDWR);
+	return 1;
+}
+
 /* Called locked: a session for a connection the caps admit, or NULL. */
 static struct session *
 server_admit_new(struct server *srv, int fd, const struct sockaddr *sa,
@@ -1010,6 +1067,9 @@ server_admit_new(struct server *srv, int fd, const struct sockaddr *sa,
 
 	*why = admission_enter(srv->adm, sa, srv->max_handshakes,
 	    srv->max_hs_per_addr);
+	if (*why == ADMIT_TOTAL && server_evict(srv, sa))
+		*why = admission_enter(srv->adm, sa, srv->max_handshakes,
+		    srv->max_hs_per_addr);
 	if (*why != ADMIT_OK)
 		return NULL;
 	if ((s = session_new(srv, srv->wq, fd, sa, len,

@@ -56,7 +56,9 @@ struct session {
 	struct export *export;
 	uint8_t client_id[ND_CLIENT_ID_LEN];
 	int claimed, shared;
-	int admitted;			/* counts in max_connections (server lock) */
+	/* Under the server's lock: */
+	int admitted;			/* counts in max_connections */
+	int evicted;			/* handshake cut off for a newer one */
 	struct request_limits limits;
 	struct record_conn rc;
 	int rc_ready;

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Admission under attack: while 1,000 connections trickle hellos one byte
-# at a time (from 127.0.0.2) and 1,000 stay silent (from 127.0.0.3), an
+# at a time (from 127.0.0.2-9) and 1,000 stay silent (from
+# 127.0.0.10-17), together more than the handshake budget holds, an
 # attached client keeps its session and verified I/O, and new clients
 # (from 127.0.0.1) still attach.  max_connections counts authenticated
 # sessions only; connections beyond the handshake caps are closed at
@@ -11,6 +12,7 @@ requires badclient
 requires steady
 
 ATTACK=1000		# connections of each kind
+ADDRS=8			# source addresses of each kind
 SECONDS_UNDER=12	# how long the attack lasts
 MAX_HS=64		# max_handshakes
 PER_ADDR=16		# max_handshakes_per_address
@@ -40,13 +42,37 @@ track_pid $steady_pid
 wait_grep '^connected' "$T/steady.out" 10 ||
     { tap_diag_file "$T/steady.err"; bail_out "steady did not connect"; }
 
-badclient -t 3 -s 127.0.0.2 -n $ATTACK -d $SECONDS_UNDER -k "$ND_KEY" \
-    "$(uri good)" trickle >"$T/trickle.out" 2>"$T/trickle.err" &
-trickle_pid=$!
-badclient -t 3 -s 127.0.0.3 -n $ATTACK -d $SECONDS_UNDER -k "$ND_KEY" \
-    "$(uri good)" fill >"$T/fill.out" 2>"$T/fill.err" &
-fill_pid=$!
-track_pid $trickle_pid $fill_pid
+# attack KIND FIRST: ATTACK connections of a badclient mode from ADDRS
+# addresses 127.0.0.FIRST...; their pids in $pids.
+attack() {
+	local i
+
+	pids=""
+	for i in $(seq 0 $((ADDRS - 1))); do
+		badclient -t 3 -s 127.0.0.$(($2 + i)) -n $((ATTACK / ADDRS)) \
+		    -d $SECONDS_UNDER -k "$ND_KEY" "$(uri good)" "$1" \
+		    >"$T/$1.$i.out" 2>"$T/$1.$i.err" &
+		pids="$pids $!"
+		track_pid $!
+	done
+}
+
+# wait_attack KIND PIDS: 0 if every badclient of KIND passed.
+wait_attack() {
+	local pid st=0
+
+	for pid in $2; do
+		wait_pid_status $pid 30 || st=1
+	done
+	cat "$T/$1".*.err >"$T/$1.err"
+	cat "$T/$1".*.out >"$T/$1.out"
+	return $st
+}
+
+attack trickle 2
+trickle_pids=$pids
+attack fill $((2 + ADDRS))
+fill_pids=$pids
 sleep 2
 
 # New clients while the attack goes on: each round a fresh handshake for
@@ -77,11 +103,11 @@ tap_is "new clients attach and read back what they wrote during the attack ($rou
     "$(cat "$T/good.fail")" "" || tap_diag_file "$T/good.err"
 tap_ok "new clients completed rounds" test $rounds -ge 3
 
-wait_pid_status $trickle_pid 30
+wait_attack trickle "$trickle_pids"
 tap_is "no trickling connection outlived the handshake deadline" $? 0 ||
     tap_diag_file "$T/trickle.err"
 tap_diag_file "$T/trickle.out"
-wait_pid_status $fill_pid 30
+wait_attack fill "$fill_pids"
 tap_is "no silent connection outlived the handshake deadline" $? 0 ||
     tap_diag_file "$T/fill.err"
 tap_diag_file "$T/fill.out"
@@ -92,8 +118,9 @@ tap_is "the attached client kept verified I/O through the attack" $? 0 ||
     { tap_diag_file "$T/steady.out"; tap_diag_file "$T/steady.err"; }
 tap_diag "$(tail -n 1 "$T/steady.out")"
 
-# Sessions, handshakes, listeners, the export, the control socket, stdio.
-limit=$((8 + MAX_HS + 32))
+# Sessions, handshakes (twice: those cut off for newer ones may still be
+# ending), listeners, the exports, the control socket, stdio.
+limit=$((8 + 2 * MAX_HS + 32))
 tap_ok "netdiskd held at most $limit descriptors ($fds_max)" \
     test "$fds_max" -le $limit
 refused=$(grep -c 'connection refused' "$ND_LOG")

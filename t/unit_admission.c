@@ -82,6 +82,10 @@ test_total(void)
 	s = addr("10.9.9.9", 5);
 	ok(admission_enter(a, SA(s), 256, 1) == ADMIT_TOTAL,
 	    "the next one is refused for the total");
+	s = addr("10.0.0.0", 6);
+	ok(admission_enter(a, SA(s), 256, 1) == ADMIT_ADDRESS,
+	    "one from an address at its cap is refused for the address "
+	    "first");
 	for (i = 0; i < 300; i++) {
 		snprintf(buf, sizeof(buf), "10.0.%d.%d", i / 200, i % 200);
 		s = addr(buf, 5);
