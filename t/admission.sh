@@ -24,7 +24,7 @@ if test "$(ulimit -n)" != unlimited && test "$(ulimit -n)" -lt $((ATTACK + 100))
 	exit 0
 fi
 
-tap_plan 11
+tap_plan 13
 
 make_key "$ND_KEY" || bail_out "netdiskctl genkey -o failed"
 truncate -s 8M "$T/good.img" "$T/held.img"
@@ -134,3 +134,11 @@ tap_status "netdiskd still answers netdiskctl info" 0 \
 tap_ok "netdiskd exits 0 on SIGTERM" stop_netdiskd
 tap_ok "no sanitizer report in the log" \
     sh -c "! grep -Eq 'AddressSanitizer|runtime error|LeakSanitizer' '$ND_LOG'"
+
+# A descriptor limit below what the caps need: netdiskd says so at start.
+ulimit -n 96
+start_netdiskd "$T/netdisk.conf"
+tap_ok "netdiskd warns that the caps need more descriptors than it has" \
+    grep -q 'need [0-9]* file descriptors, but the limit is 96' "$ND_LOG"
+tap_ok "and serves" netdiskctl info -k "$ND_KEY" "$(uri good)"
+stop_netdiskd
