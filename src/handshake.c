@@ -616,7 +616,9 @@ hs_server_open_hello(struct hs_state *st,
 	size_t i;
 	int rv, error;
 
-	if (nkeys > INT_MAX || (psks = calloc(nkeys + 1, sizeof(*psks))) == NULL)
+	if (nkeys > INT_MAX)
+		return -1;
+	if ((psks = calloc(nkeys + 1, sizeof(*psks))) == NULL)
 		return -1;
 	for (i = 0; i < nkeys; i++)
 		hs_psk_init(&psks[i], keys[i]);

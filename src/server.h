@@ -97,7 +97,10 @@ void server_auth_failed(struct server *, const char *peer,
  * ND_HS_TOO_MANY (logged, rate-limited) if they are all taken.
  */
 uint32_t server_session_admit(struct server *, struct session *);
-/* "PEER: closed: WHY" of a connection that never completed a handshake, rate-limited. */
+/*
+ * "PEER: closed: WHY" of a connection that never completed a handshake,
+ * rate-limited.
+ */
 void server_handshake_closed(struct server *, const char *peer,
     const char *why);
 /* The session's last call into the server: it leaves the session list. */

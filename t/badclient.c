@@ -1665,7 +1665,7 @@ mode_flood(void)
 	return rv;
 }
 
-/* ------------------------------------------------------------ modes: holding slots */
+/* ------------------------------------------------------------ modes: slots */
 
 #define TRICKLE_MS	500	/* between two bytes of a trickled hello */
 #define REOPEN_MS	2000	/* before a closed slot is opened again */
@@ -1790,8 +1790,8 @@ hold_poll(struct hold *h, int n, struct pollfd *pfd, int *idx,
 			continue;
 		r = recv(pfd[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (r > 0)
-			st->failed = fail("connection %d got %zd bytes from the "
-			    "server", idx[i], r);
+			st->failed = fail("connection %d got %zd bytes from "
+			    "the server", idx[i], r);
 		if (r > 0 || r == 0 || (errno != EAGAIN && errno != EINTR))
 			hold_closed(&h[idx[i]], now, st);
 	}
@@ -1811,9 +1811,9 @@ hold_overdue(struct hold *h, int n, struct hold_stats *st)
 	for (i = 0; i < n; i++) {
 		if (h[i].fd == -1 || now - h[i].opened <= limit)
 			continue;
-		st->failed = fail("connection %d still open %ld ms after it was "
-		    "opened (handshake timeout %d s)", i, now - h[i].opened,
-		    cx.hs_timeout);
+		st->failed = fail("connection %d still open %ld ms after it "
+		    "was opened (handshake timeout %d s)", i,
+		    now - h[i].opened, cx.hs_timeout);
 		hold_closed(&h[i], now, st);
 	}
 }
@@ -1902,7 +1902,8 @@ timed_hello(double *us, int *answered)
 	*us = now_us() - t0;
 	*answered = n == SH_LEN;
 	if (rv == 0 && n == 0 && end == READ_TIMEOUT)
-		rv = fail("no ServerHello and no close in %d ms", IO_TIMEOUT_MS);
+		rv = fail("no ServerHello and no close in %d ms",
+		    IO_TIMEOUT_MS);
 	else if (rv == 0 && *answered &&
 	    hs_client_finish(&s.st, sh, &s.info, cf, &s.keys) != 0)
 		rv = fail("the ServerHello does not authenticate");
