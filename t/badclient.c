@@ -1304,6 +1304,56 @@ mode_cf_truncated(void)
 	return rv;
 }
 
+/*
+ * A ClientFinished one byte every half second, begun right after the
+ * ServerHello: the server must close when the handshake's deadline,
+ * counted from the connection, expires, before the last byte.
+ */
+static int
+mode_cf_trickle(void)
+{
+	struct session s;
+	uint8_t cf[ND_CLIENT_FINISHED_LEN], b;
+	struct hs_request rq;
+	enum read_end end;
+	long t0, limit = cx.hs_timeout * 1000L + 2000;
+	size_t i;
+	int rv = 1;
+
+	sess_init(&s);
+	hs_req_init(&rq, cx.uri.export, ND_OPT_READ_ONLY);
+	if (sess_connect(&s, cx.psk, &rq) != 0)
+		return 1;
+	t0 = now_ms();
+	if (send_all(s.fd, s.ch, CH_LEN) != 0)
+		return fail("send: %s", strerror(errno));
+	if (sess_recv_sh(&s, cf) != 0)
+		return 1;
+	for (i = 0; i < sizeof(cf) - 1 && now_ms() - t0 <= limit; i++) {
+		if (send(s.fd, cf + i, 1, MSG_NOSIGNAL) != 1) {
+			rv = 0;		/* reset: closed */
+			break;
+		}
+		if (read_upto(s.fd, &b, 1, 500, &end) > 0) {
+			sess_close(&s, 0);
+			return fail("data before the ClientFinished was whole");
+		}
+		if (end == READ_EOF) {
+			rv = 0;
+			break;
+		}
+	}
+	if (rv == 0)
+		note("closed %ld ms after the connection, %zu bytes of the "
+		    "ClientFinished sent", now_ms() - t0, i);
+	else
+		fail("still open %ld ms after the connection (handshake "
+		    "timeout %d s), %zu bytes of the ClientFinished sent",
+		    now_ms() - t0, cx.hs_timeout, i);
+	sess_close(&s, 0);
+	return rv;
+}
+
 /* ------------------------------------------------------------ modes: records */
 
 /* Open a session, prove hand-sealed records work, then send attack(). */
@@ -1975,6 +2025,7 @@ static const struct {
 	{ "replay-flood", mode_replay_flood },
 	{ "cf-bad", mode_cf_bad },
 	{ "cf-truncated", mode_cf_truncated },
+	{ "cf-trickle", mode_cf_trickle },
 	{ "rec-tamper", mode_rec_tamper },
 	{ "rec-tamper-tag", mode_rec_tamper_tag },
 	{ "rec-version", mode_rec_version },
