@@ -23,12 +23,13 @@ static const uint8_t zero_key[ND_HASH_LEN];
 
 /* Key schedule. */
 
-/* HKDF-Expand-Label with the "nd1 " prefix. */
+#define INFO_MAX	(2 + 1 + 32 + 1 + ND_HASH_LEN)
+
+/* The HkdfLabel of Expand-Label, "nd1 " prefixed: its length, or -1. */
 static int
-expand_label(void *out, size_t outlen, const uint8_t secret[ND_HASH_LEN],
-    const char *label, const void *ctx, size_t ctxlen)
+label_info(uint8_t info[INFO_MAX], size_t outlen, const char *label,
+    const void *ctx, size_t ctxlen)
 {
-	uint8_t info[2 + 1 + 32 + 1 + ND_HASH_LEN];
 	size_t lbl = strlen(LABEL_PREFIX) + strlen(label);
 
 	if (lbl > 32 || ctxlen > ND_HASH_LEN || outlen > UINT16_MAX)
@@ -41,17 +42,48 @@ expand_label(void *out, size_t outlen, const uint8_t secret[ND_HASH_LEN],
 	info[3 + lbl] = ctxlen;
 	if (ctxlen > 0)
 		memcpy(info + 4 + lbl, ctx, ctxlen);
-	return crypto_hkdf_expand(out, outlen, secret, info, 4 + lbl + ctxlen);
+	return (int)(4 + lbl + ctxlen);
+}
+
+/* HKDF-Expand-Label with the "nd1 " prefix. */
+static int
+expand_label(void *out, size_t outlen, const uint8_t secret[ND_HASH_LEN],
+    const char *label, const void *ctx, size_t ctxlen)
+{
+	uint8_t info[INFO_MAX];
+	int n;
+
+	if ((n = label_info(info, outlen, label, ctx, ctxlen)) == -1)
+		return -1;
+	return crypto_hkdf_expand(out, outlen, secret, info, (size_t)n);
+}
+
+/* The same from a secret prepared as an HMAC key. */
+static int
+expand_label_key(void *out, size_t outlen,
+    const struct crypto_hmac_key *secret, const char *label,
+    const void *ctx, size_t ctxlen)
+{
+	uint8_t info[INFO_MAX];
+	int n;
+
+	if ((n = label_info(info, outlen, label, ctx, ctxlen)) == -1)
+		return -1;
+	return crypto_hkdf_expand_key(out, outlen, secret, info, (size_t)n);
 }
 
 /* The traffic secret in t is set; derive its key and iv. */
 static int
 traffic_keys(struct hs_traffic *t)
 {
-	if (expand_label(t->key, ND_KEY_LEN, t->secret, "key", NULL, 0) ||
-	    expand_label(t->iv, ND_IV_LEN, t->secret, "iv", NULL, 0))
-		return -1;
-	return 0;
+	struct crypto_hmac_key k;
+	int rv;
+
+	crypto_hmac_key_init(&k, t->secret, ND_HASH_LEN);
+	rv = expand_label_key(t->key, ND_KEY_LEN, &k, "key", NULL, 0) ||
+	    expand_label_key(t->iv, ND_IV_LEN, &k, "iv", NULL, 0) ? -1 : 0;
+	crypto_hmac_key_wipe(&k);
+	return rv;
 }
 
 static int
@@ -59,6 +91,16 @@ traffic_from(struct hs_traffic *t, const uint8_t secret[ND_HASH_LEN],
     const char *label, const uint8_t th[ND_HASH_LEN])
 {
 	if (expand_label(t->secret, ND_HASH_LEN, secret, label, th,
+	    ND_HASH_LEN) == -1)
+		return -1;
+	return traffic_keys(t);
+}
+
+static int
+traffic_from_key(struct hs_traffic *t, const struct crypto_hmac_key *secret,
+    const char *label, const uint8_t th[ND_HASH_LEN])
+{
+	if (expand_label_key(t->secret, ND_HASH_LEN, secret, label, th,
 	    ND_HASH_LEN) == -1)
 		return -1;
 	return traffic_keys(t);
@@ -517,8 +559,12 @@ void (*hs_trial_hook)(size_t);
 void
 hs_psk_init(struct hs_psk *p, const uint8_t key[ND_KEY_LEN])
 {
+	uint8_t early[ND_HASH_LEN];
+
 	memcpy(p->key, key, ND_KEY_LEN);
-	early_secret(p->early, key);
+	early_secret(early, key);
+	crypto_hmac_key_init(&p->early, early, sizeof(early));
+	crypto_wipe(early, sizeof(early));
 }
 
 void
@@ -535,7 +581,7 @@ try_key(const struct hs_psk *psk, const uint8_t *ch,
 	struct hs_traffic t;
 	int rv = -1;
 
-	if (traffic_from(&t, psk->early, "c hello", th_ch) == 0)
+	if (traffic_from_key(&t, &psk->early, "c hello", th_ch) == 0)
 		rv = traffic_open(&t, ch, sizeof(*pl), pl);
 	crypto_wipe(&t, sizeof(t));
 	return rv;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto.h"
 #include "netdisk_proto.h"
 
 /* Traffic secrets and the keys derived from them, one set per direction. */
@@ -57,12 +58,13 @@ struct hs_state {
 
 /*
  * A candidate key of the server with what it derives from the key alone:
- * early = HKDF-Extract(0, key), computed once when the key is loaded
- * rather than for every hello.  hs_psk_clear wipes it.
+ * early = HKDF-Extract(0, key), ready as the HMAC key that expands it
+ * into the "c hello" secret of each hello.  Computed once when the key
+ * is loaded rather than for every hello; hs_psk_clear wipes it.
  */
 struct hs_psk {
 	uint8_t key[ND_KEY_LEN];
-	uint8_t early[ND_HASH_LEN];
+	struct crypto_hmac_key early;
 };
 
 void hs_psk_init(struct hs_psk *, const uint8_t key[ND_KEY_LEN]);

@@ -107,6 +107,47 @@ time_hellos(const uint8_t *psk, int *idx)
 	return median;
 }
 
+/*
+ * The prepared HMAC key that holds each PSK's early secret expands as
+ * crypto_hkdf_expand does, at every length, and hashes a long key first
+ * as HMAC does.
+ */
+static void
+test_hmac_key(void)
+{
+	static uint8_t a[255 * 32], b[255 * 32];
+	static const size_t lens[] = { 1, 12, 31, 32, 33, 64, 100, 255 * 32 };
+	struct crypto_hmac_key k;
+	uint8_t prk[32], info[40], long_key[100], mac[32], t1[32];
+	size_t i;
+	int same = 1;
+
+	crypto_random(prk, sizeof(prk));
+	crypto_random(info, sizeof(info));
+	crypto_hmac_key_init(&k, prk, sizeof(prk));
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		memset(a, 1, sizeof(a));
+		memset(b, 2, sizeof(b));
+		same &= crypto_hkdf_expand(a, lens[i], prk, info,
+		    sizeof(info)) == 0 && crypto_hkdf_expand_key(b, lens[i],
+		    &k, info, sizeof(info)) == 0 && memcmp(a, b, lens[i]) == 0;
+	}
+	ok(same, "crypto_hkdf_expand_key = crypto_hkdf_expand, 1 to 8160 "
+	    "bytes");
+	ok(crypto_hkdf_expand_key(a, 255 * 32 + 1, &k, info, 0) == -1,
+	    "crypto_hkdf_expand_key refuses more than 255 blocks");
+	crypto_hmac_key_wipe(&k);
+	ok(crypto_is_zero(&k, sizeof(k)), "crypto_hmac_key_wipe wipes");
+	/* With no info, T(1) = HMAC(key, 0x01). */
+	crypto_random(long_key, sizeof(long_key));
+	crypto_hmac_key_init(&k, long_key, sizeof(long_key));
+	crypto_hmac_sha256(mac, long_key, sizeof(long_key), "\x01", 1);
+	ok(crypto_hkdf_expand_key(t1, sizeof(t1), &k, NULL, 0) == 0 &&
+	    memcmp(t1, mac, sizeof(mac)) == 0,
+	    "a 100-byte HMAC key is hashed first, as crypto_hmac_sha256 does");
+	crypto_hmac_key_wipe(&k);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -120,6 +161,7 @@ main(int argc, char *argv[])
 		rounds = atoi(argv[2]);
 	if (nkeys < 2 || rounds < 1)
 		return 2;
+	test_hmac_key();
 	if ((keys = calloc(nkeys, sizeof(*keys))) == NULL)
 		return 1;
 	if ((psks = calloc(nkeys, sizeof(*psks))) == NULL)
