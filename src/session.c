@@ -240,6 +240,7 @@ sess_admit(struct session *s, const struct hs_request *req)
 {
 	struct export *e = s->export;
 	const char *why = NULL;
+	uint32_t status;
 
 	if (!conf_allowed(&e->conf, (struct sockaddr *)&s->peer_addr)) {
 		log_info("%s: export \"%s\": address not allowed", s->peer,
@@ -260,8 +261,8 @@ sess_admit(struct session *s, const struct hs_request *req)
 		    e->conf.name, why);
 		return ND_HS_UNAVAILABLE;
 	}
-	if (server_session_admit(s->srv, s) != ND_HS_OK)
-		return ND_HS_TOO_MANY;
+	if ((status = server_session_admit(s->srv, s)) != ND_HS_OK)
+		return status;
 	return sess_claim(s, req);
 }
 
