@@ -24,7 +24,7 @@ if test "$(ulimit -n)" != unlimited && test "$(ulimit -n)" -lt $((ATTACK + 100))
 	exit 0
 fi
 
-tap_plan 13
+tap_plan 16
 
 make_key "$ND_KEY" || bail_out "netdiskctl genkey -o failed"
 truncate -s 8M "$T/good.img" "$T/held.img"
@@ -141,4 +141,24 @@ start_netdiskd "$T/netdisk.conf"
 tap_ok "netdiskd warns that the caps need more descriptors than it has" \
     grep -q 'need [0-9]* file descriptors, but the limit is 96' "$ND_LOG"
 tap_ok "and serves" netdiskctl info -k "$ND_KEY" "$(uri good)"
+stop_netdiskd
+
+# max_connections counts sessions: a client beyond it is told so.
+write_conf "$T/one.conf" max_connections=1
+add_export "$T/one.conf" good size=8M
+add_export "$T/one.conf" held size=8M
+start_netdiskd "$T/one.conf"
+steady -k "$ND_KEY" -f "$T/stop.one" "$(uri held)" >"$T/one.out" \
+    2>"$T/one.err" &
+track_pid $!
+one_pid=$!
+wait_grep '^connected' "$T/one.out" 10 ||
+    { tap_diag_file "$T/one.err"; bail_out "steady did not connect"; }
+tap_status "with max_connections 1 taken, another client is refused" 6 \
+    netdiskctl info -k "$ND_KEY" "$(uri good)"
+tap_like "and told why" "$(cat "$T/err")" "too many clients"
+touch "$T/stop.one"
+wait_pid_status $one_pid 30
+tap_ok "the session that holds the place was not disturbed" \
+    test $? -eq 0
 stop_netdiskd
