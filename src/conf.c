@@ -39,6 +39,8 @@
 #define CONF_PIDFILE		"/run/netdiskd.pid"
 #define CONF_MAX_CONNECTIONS	256
 #define CONF_HANDSHAKE_TIMEOUT	10
+#define CONF_MAX_HANDSHAKES	128
+#define CONF_MAX_HANDSHAKES_PER_ADDRESS	32
 
 enum conf_section { SEC_NONE, SEC_GLOBAL, SEC_EXPORT, SEC_BAD };
 enum conf_lines { ONE_LINE, LIST_LINES, TEXT_LINES };
@@ -475,6 +477,20 @@ opt_max_connections(struct parser *p, const char *value)
 }
 
 static void
+opt_max_handshakes(struct parser *p, const char *value)
+{
+	conf_int(p, "max_handshakes", value, 1, INT_MAX,
+	    &p->conf->max_handshakes);
+}
+
+static void
+opt_max_handshakes_per_address(struct parser *p, const char *value)
+{
+	conf_int(p, "max_handshakes_per_address", value, 1, INT_MAX,
+	    &p->conf->max_handshakes_per_address);
+}
+
+static void
 opt_handshake_timeout(struct parser *p, const char *value)
 {
 	conf_int(p, "handshake_timeout", value, 1, 3600,
@@ -661,6 +677,9 @@ static const struct conf_key global_keys[] = {
 	{ "group",		opt_group,		ONE_LINE },
 	{ "max_connections",	opt_max_connections,	ONE_LINE },
 	{ "handshake_timeout",	opt_handshake_timeout, ONE_LINE },
+	{ "max_handshakes",	opt_max_handshakes,	ONE_LINE },
+	{ "max_handshakes_per_address", opt_max_handshakes_per_address,
+	    ONE_LINE },
 	{ "log_level",		opt_log_level,	ONE_LINE },
 	{ "pidfile",		opt_pidfile,		ONE_LINE },
 	{ "control_socket",	opt_control_socket,	ONE_LINE },
@@ -1039,6 +1058,8 @@ conf_new(void)
 	snprintf(c->port, sizeof(c->port), "%d", ND_DEFAULT_PORT);
 	c->max_connections = CONF_MAX_CONNECTIONS;
 	c->handshake_timeout = CONF_HANDSHAKE_TIMEOUT;
+	c->max_handshakes = CONF_MAX_HANDSHAKES;
+	c->max_handshakes_per_address = CONF_MAX_HANDSHAKES_PER_ADDRESS;
 	c->log_level = LOG_INFO;
 	c->pidfile = strdup(CONF_PIDFILE);
 	c->control_socket = strdup(CONF_CONTROL_SOCKET);

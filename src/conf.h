@@ -57,8 +57,11 @@ struct conf {
 	int has_key;
 	uint8_t key[ND_KEY_LEN];
 	char *user, *group;		/* NULL: stay as we are */
-	int max_connections;		/* default 256 */
+	int max_connections;		/* authenticated sessions, default 256 */
 	int handshake_timeout;		/* seconds, default 10 */
+	/* Connections not yet authenticated: in all and per address. */
+	int max_handshakes;		/* default 128 */
+	int max_handshakes_per_address;	/* default 32 */
 	int log_level;			/* LOG_ERR..LOG_DEBUG, default LOG_INFO */
 	char *pidfile;			/* default /run/netdiskd.pid */
 	char *control_socket;		/* default /run/netdisk/netdiskd.sock */

@@ -42,6 +42,24 @@ int crypto_hkdf_expand(void *out, size_t outlen, const uint8_t prk[32],
     const void *info, size_t infolen);
 
 /*
+ * An HMAC-SHA-256 key whose two padded blocks are hashed once, for a key
+ * used more than once (a PSK's early secret, expanded for every hello;
+ * a traffic secret, expanded into key and iv).  It holds key material:
+ * crypto_hmac_key_wipe.
+ */
+#define CRYPTO_HMAC_KEY_SIZE	256
+struct crypto_hmac_key {
+	_Alignas(16) uint8_t opaque[CRYPTO_HMAC_KEY_SIZE];
+};
+
+void crypto_hmac_key_init(struct crypto_hmac_key *, const void *key,
+    size_t keylen);
+void crypto_hmac_key_wipe(struct crypto_hmac_key *);
+/* crypto_hkdf_expand with the PRK prepared as above. */
+int crypto_hkdf_expand_key(void *out, size_t outlen,
+    const struct crypto_hmac_key *prk, const void *info, size_t infolen);
+
+/*
  * AES-256-GCM.  open fails (-1) on a bad tag and leaves out unspecified.
  * out may equal in exactly (in-place); partial overlap is not allowed.
  */

@@ -130,6 +130,112 @@ crypto_hkdf_expand(void *out, size_t outlen, const uint8_t prk[32],
 	return 0;
 }
 
+/* HMAC-SHA-256 with the padded key blocks hashed once. */
+
+struct hmac_state {
+	mbedtls_sha256_context inner, outer;
+};
+
+_Static_assert(sizeof(struct hmac_state) <= CRYPTO_HMAC_KEY_SIZE,
+    "struct crypto_hmac_key cannot hold two SHA-256 contexts");
+_Static_assert(_Alignof(struct hmac_state) <= 16,
+    "struct crypto_hmac_key is not aligned for SHA-256 contexts");
+
+/* A SHA-256 context that has hashed key ^ pad, key at most 64 bytes. */
+static void
+hmac_pad(mbedtls_sha256_context *c, const uint8_t *key, size_t keylen,
+    uint8_t pad)
+{
+	uint8_t block[64];
+	size_t i;
+
+	memset(block, pad, sizeof(block));
+	for (i = 0; i < keylen; i++)
+		block[i] ^= key[i];
+	mbedtls_sha256_init(c);
+	if (mbedtls_sha256_starts_ret(c, 0) != 0 ||
+	    mbedtls_sha256_update_ret(c, block, sizeof(block)) != 0)
+		abort();
+	crypto_wipe(block, sizeof(block));
+}
+
+void
+crypto_hmac_key_init(struct crypto_hmac_key *k, const void *key,
+    size_t keylen)
+{
+	struct hmac_state *h = (struct hmac_state *)k->opaque;
+	struct crypto_vec v = { key, keylen };
+	uint8_t hashed[32];
+
+	if (keylen > 64) {	/* RFC 2104: a long key is hashed first */
+		crypto_sha256v(hashed, &v, 1);
+		key = hashed;
+		keylen = sizeof(hashed);
+	}
+	hmac_pad(&h->inner, key, keylen, 0x36);
+	hmac_pad(&h->outer, key, keylen, 0x5c);
+	crypto_wipe(hashed, sizeof(hashed));
+}
+
+void
+crypto_hmac_key_wipe(struct crypto_hmac_key *k)
+{
+	crypto_wipe(k, sizeof(*k));
+}
+
+static void
+hmac_with(const struct crypto_hmac_key *k, const struct crypto_vec *v,
+    size_t n, uint8_t out[32])
+{
+	const struct hmac_state *h = (const struct hmac_state *)k->opaque;
+	mbedtls_sha256_context c;
+	uint8_t ih[32];
+	size_t i;
+	int rv = 0;
+
+	mbedtls_sha256_init(&c);
+	mbedtls_sha256_clone(&c, &h->inner);
+	for (i = 0; i < n && rv == 0; i++)
+		rv = mbedtls_sha256_update_ret(&c, v[i].base, v[i].len);
+	if (rv == 0)
+		rv = mbedtls_sha256_finish_ret(&c, ih);
+	mbedtls_sha256_clone(&c, &h->outer);
+	if (rv == 0)
+		rv = mbedtls_sha256_update_ret(&c, ih, sizeof(ih));
+	if (rv == 0)
+		rv = mbedtls_sha256_finish_ret(&c, out);
+	mbedtls_sha256_free(&c);
+	crypto_wipe(ih, sizeof(ih));
+	if (rv != 0)
+		abort();	/* only on invalid arguments */
+}
+
+/* RFC 5869: T(i) = HMAC(PRK, T(i - 1) || info || i). */
+int
+crypto_hkdf_expand_key(void *out, size_t outlen,
+    const struct crypto_hmac_key *prk, const void *info, size_t infolen)
+{
+	uint8_t t[32], ctr = 0;
+	size_t done = 0, n;
+
+	if (outlen > 255 * sizeof(t))
+		return -1;
+	while (done < outlen) {
+		struct crypto_vec v[3] = {
+			{ t, done > 0 ? sizeof(t) : 0 }, { info, infolen },
+			{ &ctr, 1 },
+		};
+
+		ctr++;
+		hmac_with(prk, v, 3, t);
+		n = outlen - done < sizeof(t) ? outlen - done : sizeof(t);
+		memcpy((uint8_t *)out + done, t, n);
+		done += n;
+	}
+	crypto_wipe(t, sizeof(t));
+	return 0;
+}
+
 /* AES-256-GCM.  seal and open work in place (in == out). */
 
 /* The best implementation this CPU runs. */

@@ -23,12 +23,13 @@ static const uint8_t zero_key[ND_HASH_LEN];
 
 /* Key schedule. */
 
-/* HKDF-Expand-Label with the "nd1 " prefix. */
+#define INFO_MAX	(2 + 1 + 32 + 1 + ND_HASH_LEN)
+
+/* The HkdfLabel of Expand-Label, "nd1 " prefixed: its length, or -1. */
 static int
-expand_label(void *out, size_t outlen, const uint8_t secret[ND_HASH_LEN],
-    const char *label, const void *ctx, size_t ctxlen)
+label_info(uint8_t info[INFO_MAX], size_t outlen, const char *label,
+    const void *ctx, size_t ctxlen)
 {
-	uint8_t info[2 + 1 + 32 + 1 + ND_HASH_LEN];
 	size_t lbl = strlen(LABEL_PREFIX) + strlen(label);
 
 	if (lbl > 32 || ctxlen > ND_HASH_LEN || outlen > UINT16_MAX)
@@ -41,17 +42,48 @@ expand_label(void *out, size_t outlen, const uint8_t secret[ND_HASH_LEN],
 	info[3 + lbl] = ctxlen;
 	if (ctxlen > 0)
 		memcpy(info + 4 + lbl, ctx, ctxlen);
-	return crypto_hkdf_expand(out, outlen, secret, info, 4 + lbl + ctxlen);
+	return (int)(4 + lbl + ctxlen);
+}
+
+/* HKDF-Expand-Label with the "nd1 " prefix. */
+static int
+expand_label(void *out, size_t outlen, const uint8_t secret[ND_HASH_LEN],
+    const char *label, const void *ctx, size_t ctxlen)
+{
+	uint8_t info[INFO_MAX];
+	int n;
+
+	if ((n = label_info(info, outlen, label, ctx, ctxlen)) == -1)
+		return -1;
+	return crypto_hkdf_expand(out, outlen, secret, info, (size_t)n);
+}
+
+/* The same from a secret prepared as an HMAC key. */
+static int
+expand_label_key(void *out, size_t outlen,
+    const struct crypto_hmac_key *secret, const char *label,
+    const void *ctx, size_t ctxlen)
+{
+	uint8_t info[INFO_MAX];
+	int n;
+
+	if ((n = label_info(info, outlen, label, ctx, ctxlen)) == -1)
+		return -1;
+	return crypto_hkdf_expand_key(out, outlen, secret, info, (size_t)n);
 }
 
 /* The traffic secret in t is set; derive its key and iv. */
 static int
 traffic_keys(struct hs_traffic *t)
 {
-	if (expand_label(t->key, ND_KEY_LEN, t->secret, "key", NULL, 0) ||
-	    expand_label(t->iv, ND_IV_LEN, t->secret, "iv", NULL, 0))
-		return -1;
-	return 0;
+	struct crypto_hmac_key k;
+	int rv;
+
+	crypto_hmac_key_init(&k, t->secret, ND_HASH_LEN);
+	rv = expand_label_key(t->key, ND_KEY_LEN, &k, "key", NULL, 0) ||
+	    expand_label_key(t->iv, ND_IV_LEN, &k, "iv", NULL, 0) ? -1 : 0;
+	crypto_hmac_key_wipe(&k);
+	return rv;
 }
 
 static int
@@ -59,6 +91,16 @@ traffic_from(struct hs_traffic *t, const uint8_t secret[ND_HASH_LEN],
     const char *label, const uint8_t th[ND_HASH_LEN])
 {
 	if (expand_label(t->secret, ND_HASH_LEN, secret, label, th,
+	    ND_HASH_LEN) == -1)
+		return -1;
+	return traffic_keys(t);
+}
+
+static int
+traffic_from_key(struct hs_traffic *t, const struct crypto_hmac_key *secret,
+    const char *label, const uint8_t th[ND_HASH_LEN])
+{
+	if (expand_label_key(t->secret, ND_HASH_LEN, secret, label, th,
 	    ND_HASH_LEN) == -1)
 		return -1;
 	return traffic_keys(t);
@@ -522,37 +564,91 @@ hs_server_reject(uint8_t out[ND_VERSION_REJECT_LEN])
 	    NULL);
 }
 
-/* Opens the ClientHello's payload with one candidate key. */
+void (*hs_trial_hook)(size_t);
+
+void
+hs_psk_init(struct hs_psk *p, const uint8_t key[ND_KEY_LEN])
+{
+	uint8_t early[ND_HASH_LEN];
+
+	memcpy(p->key, key, ND_KEY_LEN);
+	early_secret(early, key);
+	crypto_hmac_key_init(&p->early, early, sizeof(early));
+	crypto_wipe(early, sizeof(early));
+}
+
+void
+hs_psk_clear(struct hs_psk *p)
+{
+	crypto_wipe(p, sizeof(*p));
+}
+
+/* Opens the ClientHello's payload with one candidate key: 0 or -1. */
 static int
-try_key(const uint8_t key[ND_KEY_LEN], const uint8_t *ch,
+try_key(const struct hs_psk *psk, const uint8_t *ch,
     const uint8_t th_ch[ND_HASH_LEN], struct nd_client_payload *pl)
 {
 	struct hs_traffic t;
 	int rv = -1;
 
-	if (client_hello_traffic(&t, key, th_ch) == 0)
+	if (traffic_from_key(&t, &psk->early, "c hello", th_ch) == 0)
 		rv = traffic_open(&t, ch, sizeof(*pl), pl);
 	crypto_wipe(&t, sizeof(t));
 	return rv;
 }
 
+/* dst = src if take (0 or 1), without a branch on take. */
+static void
+select_bytes(void *dst, const void *src, size_t len, int take)
+{
+	uint8_t *d = dst, mask = (uint8_t)-take;
+	const uint8_t *s = src;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		d[i] = (uint8_t)((d[i] & ~mask) | (s[i] & mask));
+}
+
+/*
+ * Every candidate key is tried, whichever opens the hello, so that the
+ * time to the ServerHello does not tell which one did: the index of the
+ * last key that opened it, or -1.
+ */
+static long
+try_all_keys(const struct hs_psk *psks, size_t n, const uint8_t *ch,
+    const uint8_t th[ND_HASH_LEN], struct nd_client_payload *pl)
+{
+	struct nd_client_payload trial;
+	long found = -1;
+	size_t i;
+	int hit;
+
+	for (i = 0; i < n; i++) {
+		if (hs_trial_hook != NULL)
+			hs_trial_hook(i);
+		hit = try_key(&psks[i], ch, th, &trial) == 0;
+		select_bytes(pl, &trial, sizeof(*pl), hit);
+		found = hit ? (long)i : found;
+	}
+	crypto_wipe(&trial, sizeof(trial));
+	return found;
+}
+
 int
-hs_server_open_hello(struct hs_state *st,
-    const uint8_t ch[ND_CLIENT_HELLO_LEN],
-    const uint8_t (*keys)[ND_KEY_LEN], size_t nkeys, struct hs_request *req)
+hs_server_open_hello_psk(struct hs_state *st,
+    const uint8_t ch[ND_CLIENT_HELLO_LEN], const struct hs_psk *psks,
+    size_t npsks, struct hs_request *req)
 {
 	struct nd_client_payload pl;
 	struct crypto_vec v = { ch, HDR_LEN };
 	uint8_t th[ND_HASH_LEN];
-	size_t i;
+	long i;
 
-	if (nkeys > INT_MAX || hs_server_check_hdr(ch, &st->version) == -1)
+	if (npsks > INT_MAX || hs_server_check_hdr(ch, &st->version) == -1)
 		return -1;
 	crypto_sha256v(th, &v, 1);
-	for (i = 0; i < nkeys; i++)
-		if (try_key(keys[i], ch, th, &pl) == 0)
-			break;
-	if (i == nkeys) {
+	memset(&pl, 0, sizeof(pl));
+	if ((i = try_all_keys(psks, npsks, ch, th, &pl)) < 0) {
 		errno = EACCES;
 		return -1;
 	}
@@ -562,9 +658,32 @@ hs_server_open_hello(struct hs_state *st,
 		return -1;
 	}
 	crypto_wipe(&pl, sizeof(pl));
-	memcpy(st->psk, keys[i], ND_KEY_LEN);
+	memcpy(st->psk, psks[i].key, ND_KEY_LEN);
 	memcpy(st->ch, ch, ND_CLIENT_HELLO_LEN);
 	return (int)i;
+}
+
+int
+hs_server_open_hello(struct hs_state *st,
+    const uint8_t ch[ND_CLIENT_HELLO_LEN],
+    const uint8_t (*keys)[ND_KEY_LEN], size_t nkeys, struct hs_request *req)
+{
+	struct hs_psk *psks;
+	size_t i;
+	int rv, error;
+
+	if (nkeys > INT_MAX)
+		return -1;
+	if ((psks = calloc(nkeys + 1, sizeof(*psks))) == NULL)
+		return -1;
+	for (i = 0; i < nkeys; i++)
+		hs_psk_init(&psks[i], keys[i]);
+	rv = hs_server_open_hello_psk(st, ch, psks, nkeys, req);
+	error = errno;
+	crypto_wipe(psks, nkeys * sizeof(*psks));
+	free(psks);
+	errno = error;
+	return rv;
 }
 
 int

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto.h"
 #include "netdisk_proto.h"
 
 /* Traffic secrets and the keys derived from them, one set per direction. */
@@ -57,6 +58,20 @@ struct hs_state {
 };
 
 /*
+ * A candidate key of the server with what it derives from the key alone:
+ * early = HKDF-Extract(0, key), ready as the HMAC key that expands it
+ * into the "c hello" secret of each hello.  Computed once when the key
+ * is loaded rather than for every hello; hs_psk_clear wipes it.
+ */
+struct hs_psk {
+	uint8_t key[ND_KEY_LEN];
+	struct crypto_hmac_key early;
+};
+
+void hs_psk_init(struct hs_psk *, const uint8_t key[ND_KEY_LEN]);
+void hs_psk_clear(struct hs_psk *);
+
+/*
  * Client.  hs_client_hello draws a fresh ephemeral key unless
  * st->eph_priv was preset and preset_eph is 1 (test vectors only).
  * hs_client_finish returns -1 if the ServerHello does not authenticate
@@ -80,9 +95,13 @@ int hs_parse_reject(const uint8_t *msg, size_t len, uint8_t *srv_min,
  * Server.  hs_server_check_hdr checks magic, length and versions of the
  * first 8 bytes: 0 and *version chosen, or -1 with errno EPROTONOSUPPORT
  * (no common version: send hs_server_reject), or EBADMSG (not netdisk).
- * hs_server_open_hello tries the nkeys candidate keys and returns the
- * index of the key that authenticates the hello, or -1 with errno EACCES
- * if none does, EBADMSG if the payload authenticates but is malformed.
+ * hs_server_open_hello_psk tries every one of the npsks candidate keys,
+ * whichever authenticates the hello, so that its time does not depend
+ * on which one does (the keys should be distinct).  It returns the index
+ * of the key that authenticates the hello, or -1 with errno EACCES if
+ * none does, EBADMSG if the payload authenticates but is malformed.
+ * hs_server_open_hello does the same with bare keys, deriving their
+ * early secrets first.
  */
 int hs_server_check_hdr(const uint8_t *hdr8, uint8_t *version);
 /*
@@ -91,9 +110,14 @@ int hs_server_check_hdr(const uint8_t *hdr8, uint8_t *version);
  */
 uint32_t hs_request_check(const struct hs_request *req);
 void hs_server_reject(uint8_t out[ND_VERSION_REJECT_LEN]);
+int hs_server_open_hello_psk(struct hs_state *st,
+    const uint8_t ch[ND_CLIENT_HELLO_LEN], const struct hs_psk *psks,
+    size_t npsks, struct hs_request *req);
 int hs_server_open_hello(struct hs_state *st,
     const uint8_t ch[ND_CLIENT_HELLO_LEN],
     const uint8_t (*keys)[ND_KEY_LEN], size_t nkeys, struct hs_request *req);
+/* Tests: called with each key's index as hs_server_open_hello* tries it. */
+extern void (*hs_trial_hook)(size_t idx);
 /* Draws a fresh ephemeral key unless preset_eph (test vectors only). */
 int hs_server_hello(struct hs_state *st, const struct hs_export_info *info,
     int preset_eph, uint8_t out[ND_SERVER_HELLO_LEN]);

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -17,26 +18,30 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "conf.h"
 #include "control.h"
 #include "crypto.h"
 #include "export.h"
+#include "handshake.h"
 #include "log.h"
 #include "server.h"
 #include "session.h"
 #include "status.h"
 #include "notify.h"
+#include "replay.h"
 #include "workq.h"
 #include "util.h"
 
 #define SERVER_MAX_LISTENERS	64
-#define REPLAY_SLOTS		4096	/* client ephemeral keys remembered */
 #define SHUTDOWN_GRACE		30	/* seconds before stuck sessions are cut */
 #define HANDSHAKE_GRACE_MS	2000	/* for hellos still on their way */
 #define ACCEPT_BATCH		64	/* accepts per wakeup */
 #define ACCEPT_PAUSE_MS		1000	/* after running out of descriptors */
 #define AUTH_LOG_BURST		10
 #define AUTH_LOG_INTERVAL	10	/* seconds */
+/* Descriptors besides sessions: stdio, the log, workers, the resolver. */
+#define FD_SPARE		32
 
 struct listener {
 	int fd;
@@ -54,14 +59,9 @@ struct export_table {
 	atomic_int refs;
 	struct table_entry *entries;
 	size_t nentries;
-	uint8_t (*keys)[ND_KEY_LEN];
+	struct hs_psk *psks;		/* the candidate keys */
+	struct replay **replays;	/* of each key */
 	size_t nkeys;
-};
-
-struct replay_cache {
-	pthread_mutex_t lock;
-	uint8_t keys[REPLAY_SLOTS][ND_KEY_LEN];
-	size_t next, used;
 };
 
 struct server {
@@ -82,10 +82,13 @@ struct server {
 	struct export_table *table;
 	TAILQ_HEAD(, session) sessions;
 	int nsessions;
+	int nserved;			/* sessions past admission */
+	struct admission *adm;		/* the others: handshakes */
+	int nevicted;			/* handshakes cut off, still ending */
 	int max_connections, hs_timeout;
+	int max_handshakes, max_hs_per_addr;
 
-	struct replay_cache replay;
-	struct ratelim authlog, refusedlog;
+	struct ratelim authlog, refusedlog, hslog;
 };
 
 static socklen_t
@@ -160,8 +163,9 @@ table_new(size_t nexports)
 		return NULL;
 	atomic_init(&t->refs, 1);
 	t->entries = calloc(nexports + 1, sizeof(*t->entries));
-	t->keys = calloc(nexports + 1, sizeof(*t->keys));
-	if (t->entries == NULL || t->keys == NULL) {
+	t->psks = calloc(nexports + 1, sizeof(*t->psks));
+	t->replays = calloc(nexports + 1, sizeof(*t->replays));
+	if (t->entries == NULL || t->psks == NULL || t->replays == NULL) {
 		server_table_put(t);
 		return NULL;
 	}
@@ -177,9 +181,12 @@ server_table_put(struct export_table *t)
 		return;
 	for (i = 0; i < t->nentries; i++)
 		export_put(t->entries[i].export);
-	if (t->keys != NULL)
-		crypto_wipe(t->keys, t->nkeys * sizeof(*t->keys));
-	free(t->keys);
+	for (i = 0; i < t->nkeys; i++)
+		replay_put(t->replays[i]);
+	if (t->psks != NULL)
+		crypto_wipe(t->psks, t->nkeys * sizeof(*t->psks));
+	free(t->replays);
+	free(t->psks);
 	free(t->entries);
 	free(t);
 }
@@ -197,10 +204,9 @@ server_table_get(struct server *srv)
 }
 
 size_t
-server_table_keys(const struct export_table *t,
-    const uint8_t (**keys)[ND_KEY_LEN])
+server_table_keys(const struct export_table *t, const struct hs_psk **psks)
 {
-	*keys = (const uint8_t (*)[ND_KEY_LEN])t->keys;
+	*psks = t->psks;
 	return t->nkeys;
 }
 
@@ -232,17 +238,45 @@ server_table_find(const struct export_table *t, const char *name,
 	return export_ref(te->export);
 }
 
-/* Index of key among the candidate keys, added if new. */
 static size_t
-table_add_key(struct export_table *t, const uint8_t key[ND_KEY_LEN])
+table_key_index(const struct export_table *t, const uint8_t key[ND_KEY_LEN])
 {
 	size_t i;
 
-	for (i = 0; i < t->nkeys; i++)
-		if (crypto_equal(t->keys[i], key, ND_KEY_LEN))
+	for (i = 0; t != NULL && i < t->nkeys; i++)
+		if (crypto_equal(t->psks[i].key, key, ND_KEY_LEN))
 			return i;
-	memcpy(t->keys[t->nkeys], key, ND_KEY_LEN);
+	return SIZE_MAX;
+}
+
+/*
+ * Index of key among the candidate keys, added if new with the early
+ * secret and replay cache it has in old, if any; SIZE_MAX out of memory.
+ */
+static size_t
+table_add_key(struct export_table *t, const struct export_table *old,
+    const uint8_t key[ND_KEY_LEN])
+{
+	size_t i;
+
+	if ((i = table_key_index(t, key)) != SIZE_MAX)
+		return i;
+	if ((i = table_key_index(old, key)) != SIZE_MAX) {
+		t->replays[t->nkeys] = replay_ref(old->replays[i]);
+		t->psks[t->nkeys] = old->psks[i];
+		return t->nkeys++;
+	}
+	if ((t->replays[t->nkeys] = replay_new()) == NULL)
+		return SIZE_MAX;
+	hs_psk_init(&t->psks[t->nkeys], key);
 	return t->nkeys++;
+}
+
+int
+server_table_replayed(const struct export_table *t, size_t keyidx,
+    const uint8_t eph[ND_KEY_LEN])
+{
+	return replay_seen(t->replays[keyidx], eph);
 }
 
 /* The running export if its settings are unchanged, else a new one. */
@@ -284,8 +318,8 @@ table_build(struct server *srv, const struct conf *conf,
 		srv_warnx(srv, "out of memory");
 		return NULL;
 	}
-	if (gkey != NULL)
-		table_add_key(t, gkey);
+	if (gkey != NULL && table_add_key(t, old, gkey) == SIZE_MAX)
+		goto nomem;
 	TAILQ_FOREACH(ce, &conf->exports, entry) {
 		if ((key = ce->has_key ? ce->key : gkey) == NULL) {
 			srv_warnx(srv, "export \"%s\": no key", ce->name);
@@ -294,10 +328,13 @@ table_build(struct server *srv, const struct conf *conf,
 		te = &t->entries[t->nentries];
 		if ((te->export = table_export(srv, old, ce, gkey, key)) == NULL)
 			goto fail;
-		te->keyidx = table_add_key(t, key);
 		t->nentries++;
+		if ((te->keyidx = table_add_key(t, old, key)) == SIZE_MAX)
+			goto nomem;
 	}
 	return t;
+nomem:
+	srv_warnx(srv, "out of memory");
 fail:
 	server_table_put(t);
 	return NULL;
@@ -343,8 +380,9 @@ table_reopen(struct server *srv, const struct export_table *t,
 		srv_warnx(srv, "out of memory");
 		return NULL;
 	}
-	memcpy(n->keys, t->keys, t->nkeys * sizeof(*t->keys));
-	n->nkeys = t->nkeys;
+	memcpy(n->psks, t->psks, t->nkeys * sizeof(*t->psks));
+	for (; n->nkeys < t->nkeys; n->nkeys++)
+		n->replays[n->nkeys] = replay_ref(t->replays[n->nkeys]);
 	for (i = 0; i < t->nentries; i++, n->nentries++) {
 		e = t->entries[i].export;
 		n->entries[i].keyidx = t->entries[i].keyidx;
@@ -567,6 +605,34 @@ server_swap(struct server *srv, struct export_table *t, const char *why)
 	server_stop_retired(srv);
 }
 
+/*
+ * Every session and handshake the caps allow must find a descriptor (the
+ * handshakes twice: those cut off for newer ones may still be ending):
+ * raise the soft limit as far as needed and allowed, else say so.  The
+ * rest (exports, listeners) is counted in others.
+ */
+static void
+server_check_nofile(const struct conf *conf, size_t others)
+{
+	struct rlimit rl;
+	rlim_t need;
+
+	need = (rlim_t)conf->max_connections +
+	    2 * (rlim_t)conf->max_handshakes + others + CONTROL_MAX_CLIENTS +
+	    FD_SPARE;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ?
+	    rl.rlim_max : need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= need)
+		return;
+	log_warnx("max_connections %d and max_handshakes %d need %llu file "
+	    "descriptors, but the limit is %llu: connections are refused "
+	    "while none is left (raise the limit, e.g. LimitNOFILE=)",
+	    conf->max_connections, conf->max_handshakes,
+	    (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+}
+
 static int
 server_apply(struct server *srv, const struct conf *conf)
 {
@@ -584,7 +650,10 @@ server_apply(struct server *srv, const struct conf *conf)
 	pthread_mutex_lock(&srv->lock);
 	srv->max_connections = conf->max_connections;
 	srv->hs_timeout = conf->handshake_timeout;
+	srv->max_handshakes = conf->max_handshakes;
+	srv->max_hs_per_addr = conf->max_handshakes_per_address;
 	pthread_mutex_unlock(&srv->lock);
+	server_check_nofile(conf, t->nentries + (size_t)n);
 	server_swap(srv, t, "reconfigured");
 	log_setlevel(conf->log_level);
 	if (t->nentries == 0)
@@ -805,10 +874,11 @@ server_create(const struct conf *conf, const char *conf_path)
 	pthread_cond_init(&srv->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	TAILQ_INIT(&srv->sessions);
-	pthread_mutex_init(&srv->replay.lock, NULL);
 	ratelim_init(&srv->authlog, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
 	ratelim_init(&srv->refusedlog, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
-	if (server_fix(srv, conf) == -1) {
+	ratelim_init(&srv->hslog, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
+	if ((srv->adm = admission_new()) == NULL ||
+	    server_fix(srv, conf) == -1) {
 		log_warnx("out of memory");
 		server_destroy(srv);
 		return NULL;
@@ -836,9 +906,10 @@ server_destroy(struct server *srv)
 	workq_destroy(srv->wq);
 	listen_close_unused(srv->listeners, srv->nlisteners, NULL, 0, 0);
 	server_table_put(srv->table);
+	ratelim_destroy(&srv->hslog);
 	ratelim_destroy(&srv->refusedlog);
 	ratelim_destroy(&srv->authlog);
-	pthread_mutex_destroy(&srv->replay.lock);
+	admission_free(srv->adm);
 	pthread_cond_destroy(&srv->cond);
 	pthread_mutex_destroy(&srv->lock);
 	for (i = 0; i < 4; i++)
@@ -849,24 +920,12 @@ server_destroy(struct server *srv)
 
 /* What the sessions share. */
 
-int
-server_replayed(struct server *srv, const uint8_t eph[ND_KEY_LEN])
+void
+server_handshake_closed(struct server *srv, const char *peer,
+    const char *why)
 {
-	struct replay_cache *rc = &srv->replay;
-	int seen = 0;
-	size_t i;
-
-	pthread_mutex_lock(&rc->lock);
-	for (i = 0; i < rc->used && !seen; i++)
-		seen = memcmp(rc->keys[i], eph, ND_KEY_LEN) == 0;
-	if (!seen) {
-		memcpy(rc->keys[rc->next], eph, ND_KEY_LEN);
-		rc->next = (rc->next + 1) % REPLAY_SLOTS;
-		if (rc->used < REPLAY_SLOTS)
-			rc->used++;
-	}
-	pthread_mutex_unlock(&rc->lock);
-	return seen;
+	if (ratelim_pass(&srv->hslog, "closed handshakes"))
+		log_info("%s: closed: %s", peer, why);
 }
 
 void
@@ -884,10 +943,46 @@ server_auth_failed(struct server *srv, const char *peer, const char *fmt,
 	log_warnx("%s: authentication failed: %s", peer, msg);
 }
 
+/* Called locked: the session no longer counts as a handshake. */
+static void
+server_handshake_left(struct server *srv, struct session *s)
+{
+	admission_leave(srv->adm, (const struct sockaddr *)&s->peer_addr);
+}
+
+uint32_t
+server_session_admit(struct server *srv, struct session *s)
+{
+	int max, evicted;
+
+	pthread_mutex_lock(&srv->lock);
+	max = srv->max_connections;
+	if (!(evicted = s->evicted) && srv->nserved < max) {
+		server_handshake_left(srv, s);
+		s->admitted = 1;
+		srv->nserved++;
+	}
+	pthread_mutex_unlock(&srv->lock);
+	if (s->admitted)
+		return ND_HS_OK;
+	if (evicted)
+		return ND_HS_UNAVAILABLE;	/* its socket is shut down */
+	if (ratelim_pass(&srv->refusedlog, "refused connections"))
+		log_warnx("%s: too many connections (max_connections %d)",
+		    s->peer, max);
+	return ND_HS_TOO_MANY;
+}
+
 void
 server_session_done(struct server *srv, struct session *s)
 {
 	pthread_mutex_lock(&srv->lock);
+	if (s->admitted)
+		srv->nserved--;
+	else if (s->evicted)
+		srv->nevicted--;
+	else
+		server_handshake_left(srv, s);
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	srv->nsessions--;
 	pthread_cond_broadcast(&srv->cond);
@@ -896,35 +991,121 @@ server_session_done(struct server *srv, struct session *s)
 
 /* Accepting. */
 
-/* A new session, or NULL with the reason logged. */
+static void
+server_log_refusal(const char *peer, enum admission_refusal why, int cap)
+{
+	switch (why) {
+	case ADMIT_TOTAL:
+		log_warnx("%s: connection refused: too many handshakes in "
+		    "progress (max_handshakes %d)", peer, cap);
+		break;
+	case ADMIT_ADDRESS:
+		log_warnx("%s: connection refused: too many handshakes from "
+		    "this address (max_handshakes_per_address %d)", peer, cap);
+		break;
+	default:
+		log_warnx("%s: connection refused: out of memory", peer);
+	}
+}
+
+/*
+ * Called locked: the oldest handshake of the address with the most
+ * handshakes in progress, and that number in *most; NULL if none.
+ */
+static struct session *
+server_busiest_handshake(struct server *srv, int *most)
+{
+	struct session *s, *victim = NULL;
+	int n;
+
+	*most = 0;
+	TAILQ_FOREACH(s, &srv->sessions, entry) {
+		if (s->admitted || s->evicted)
+			continue;
+		n = admission_count(srv->adm,
+		    (const struct sockaddr *)&s->peer_addr);
+		if (n > *most) {
+			*most = n;
+			victim = s;
+		}
+	}
+	return victim;
+}
+
+/*
+ * Called locked, all handshakes taken: make room for a connection from
+ * sa by cutting off the oldest handshake of the address with the most
+ * of them, if that address has more than sa's.  An attacker who keeps
+ * the budget full from a few addresses thus cannot keep out a client
+ * from another, and one with many addresses must open connections
+ * faster than a client completes its handshake.  1 if one was cut off;
+ * 0 if not, or if as many as the budget are still ending.
+ */
+static int
+server_evict(struct server *srv, const struct sockaddr *sa)
+{
+	struct session *s;
+	int most;
+
+	if (srv->nevicted >= srv->max_handshakes ||
+	    (s = server_busiest_handshake(srv, &most)) == NULL ||
+	    most <= admission_count(srv->adm, sa))
+		return 0;
+	s->evicted = 1;
+	srv->nevicted++;
+	admission_leave(srv->adm, (const struct sockaddr *)&s->peer_addr);
+	shutdown(s->fd, SHUT_RDWR);
+	return 1;
+}
+
+/* Called locked: a session for a connection the caps admit, or NULL. */
+static struct session *
+server_admit_new(struct server *srv, int fd, const struct sockaddr *sa,
+    socklen_t len, enum admission_refusal *why)
+{
+	struct session *s;
+
+	*why = admission_enter(srv->adm, sa, srv->max_handshakes,
+	    srv->max_hs_per_addr);
+	if (*why == ADMIT_TOTAL && server_evict(srv, sa))
+		*why = admission_enter(srv->adm, sa, srv->max_handshakes,
+		    srv->max_hs_per_addr);
+	if (*why != ADMIT_OK)
+		return NULL;
+	if ((s = session_new(srv, srv->wq, fd, sa, len,
+	    srv->hs_timeout)) == NULL) {
+		admission_leave(srv->adm, sa);
+		*why = ADMIT_NOMEM;
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
+	srv->nsessions++;
+	return s;
+}
+
+/*
+ * A new session, or NULL with the reason logged (rate-limited): the
+ * connection is closed at once, before it costs a thread.
+ */
 static struct session *
 server_add_session(struct server *srv, int fd, const struct sockaddr *sa,
     socklen_t len)
 {
-	struct session *s = NULL;
+	enum admission_refusal why;
+	struct session *s;
 	char peer[SERVER_ADDRSTRLEN];
-	int max;
+	int cap;
 
 	pthread_mutex_lock(&srv->lock);
-	max = srv->max_connections;
-	if (max <= 0 || srv->nsessions < max) {
-		s = session_new(srv, srv->wq, fd, sa, len, srv->hs_timeout);
-		if (s != NULL) {
-			TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
-			srv->nsessions++;
-		}
-	}
+	s = server_admit_new(srv, fd, sa, len, &why);
+	cap = why == ADMIT_TOTAL ? srv->max_handshakes : srv->max_hs_per_addr;
 	pthread_mutex_unlock(&srv->lock);
 	if (s != NULL)
 		return s;
-	server_addr_str(sa, peer, sizeof(peer));
-	if (max > 0 && !ratelim_pass(&srv->refusedlog, "refused connections"))
+	if (!ratelim_pass(&srv->refusedlog, "refused connections"))
 		return NULL;
-	if (max > 0)
-		log_warnx("%s: connection refused: too many connections "
-		    "(max_connections %d)", peer, max);
-	else
-		log_warnx("%s: connection refused: out of memory", peer);
+	server_addr_str(sa, peer, sizeof(peer));
+	server_log_refusal(peer, why, cap);
 	return NULL;
 }
 
@@ -938,7 +1119,7 @@ server_new_session(struct server *srv, int fd, const struct sockaddr *sa,
 		close(fd);
 		return;
 	}
-	log_info("%s: connection accepted", s->peer);
+	log_debug("%s: connection accepted", s->peer);
 	if (session_start(s) == -1) {
 		log_warn("%s: closed: cannot start a thread", s->peer);
 		server_session_done(srv, s);
@@ -1062,6 +1243,8 @@ server_poll(struct server *srv, int sigfd)
 	    "authentication failures"));
 	timeout = min_timeout(timeout, ratelim_flush(&srv->refusedlog,
 	    "refused connections"));
+	timeout = min_timeout(timeout, ratelim_flush(&srv->hslog,
+	    "closed handshakes"));
 	if (poll(pfd, n + k, timeout) == -1) {
 		if (errno != EINTR)
 			fatal("poll");

@@ -2,7 +2,8 @@
  * The server: listening sockets, the accept loop, the table of exports
  * built from the configuration, reload (SIGHUP) and shutdown (SIGTERM,
  * SIGINT), and the state the sessions share: the handshake replay cache
- * and the rate-limited authentication-failure log.
+ * of each key, the caps on handshakes and sessions, and the rate-limited
+ * logs of failed and refused connections.
  */
 #ifndef SERVER_H
 #define SERVER_H
@@ -66,9 +67,14 @@ void server_addr_str(const struct sockaddr *, char *buf, size_t len);
 /* A reference to the current export table. */
 struct export_table *server_table_get(struct server *);
 void server_table_put(struct export_table *);
-/* The candidate keys of the handshake, deduplicated. */
+struct hs_psk;
+/*
+ * The candidate keys of the handshake, deduplicated, with their early
+ * secrets (computed when the configuration was loaded, wiped when the
+ * last table that has them goes).
+ */
 size_t server_table_keys(const struct export_table *,
-    const uint8_t (**keys)[ND_KEY_LEN]);
+    const struct hs_psk **psks);
 /*
  * A reference to the export called name if key number keyidx is its key;
  * else NULL and why says which ("unknown export" or "key not valid").
@@ -76,11 +82,27 @@ size_t server_table_keys(const struct export_table *,
 struct export *server_table_find(const struct export_table *,
     const char *name, size_t keyidx, const char **why);
 
-/* 1 if this client ephemeral key was seen before; else remembers it. */
-int server_replayed(struct server *, const uint8_t eph[ND_KEY_LEN]);
+/*
+ * 1 if key number keyidx authenticated a hello with this client
+ * ephemeral key before; else remembers it (each key its own cache).
+ */
+int server_table_replayed(const struct export_table *, size_t keyidx,
+    const uint8_t eph[ND_KEY_LEN]);
 /* "PEER: authentication failed: REASON", rate-limited. */
 void server_auth_failed(struct server *, const char *peer,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * The session's hello authenticated: it stops counting against the
+ * handshake caps and takes one of max_connections.  ND_HS_OK, or
+ * ND_HS_TOO_MANY (logged, rate-limited) if they are all taken.
+ */
+uint32_t server_session_admit(struct server *, struct session *);
+/*
+ * "PEER: closed: WHY" of a connection that never completed a handshake,
+ * rate-limited.
+ */
+void server_handshake_closed(struct server *, const char *peer,
+    const char *why);
 /* The session's last call into the server: it leaves the session list. */
 void server_session_done(struct server *, struct session *);
 

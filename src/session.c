@@ -131,7 +131,10 @@ sess_read_why(struct session *s, int r, const char *what)
 		return "client disconnected";
 	if (error == EBADMSG)
 		return "bad record";
-	if (error == EAGAIN || error == EWOULDBLOCK)
+	if (error == ETIMEDOUT)
+		snprintf(s->why, sizeof(s->why), "%s: handshake timed out "
+		    "(handshake_timeout %d s)", what, s->hs_timeout);
+	else if (error == EAGAIN || error == EWOULDBLOCK)
 		snprintf(s->why, sizeof(s->why), "%s timed out", what);
 	else if (error == EPROTO)
 		snprintf(s->why, sizeof(s->why), "%s truncated", what);
@@ -159,7 +162,7 @@ sess_read_hello(struct session *s, struct sess_hs *hs)
 	uint8_t reject[ND_VERSION_REJECT_LEN];
 	int r;
 
-	if ((r = sock_read_full(s->fd, hs->ch, 8)) != 1)
+	if ((r = sock_read_until(s->fd, hs->ch, 8, s->hs_deadline)) != 1)
 		return sess_read_why(s, r, "hello");
 	if (hs_server_check_hdr(hs->ch, &hs->st.version) == -1) {
 		if (errno != EPROTONOSUPPORT)
@@ -167,10 +170,12 @@ sess_read_hello(struct session *s, struct sess_hs *hs)
 		log_info("%s: unsupported versions %u-%u offered", s->peer,
 		    hs->ch[4], hs->ch[5]);
 		hs_server_reject(reject);
-		sock_write_full(s->fd, reject, sizeof(reject));
+		sock_write_until(s->fd, reject, sizeof(reject),
+		    s->hs_deadline);
 		return "unsupported version";
 	}
-	r = sock_read_full(s->fd, hs->ch + 8, sizeof(hs->ch) - 8);
+	r = sock_read_until(s->fd, hs->ch + 8, sizeof(hs->ch) - 8,
+	    s->hs_deadline);
 	if (r != 1)
 		return sess_trunc_why(s, r, "hello");
 	return NULL;
@@ -187,7 +192,7 @@ sess_auth_failed(struct session *s, const char *reason)
 static const char *
 sess_authenticate(struct session *s, struct sess_hs *hs)
 {
-	const uint8_t (*keys)[ND_KEY_LEN];
+	const struct hs_psk *psks;
 	const struct nd_hello_hdr *hdr = (const void *)hs->ch;
 	const char *why;
 	char name[ND_NAME_MAX * 4 + 1];
@@ -195,14 +200,14 @@ sess_authenticate(struct session *s, struct sess_hs *hs)
 	int idx;
 
 	hs->table = server_table_get(s->srv);
-	nkeys = server_table_keys(hs->table, &keys);
-	idx = hs_server_open_hello(&hs->st, hs->ch, keys, nkeys, &hs->req);
+	nkeys = server_table_keys(hs->table, &psks);
+	idx = hs_server_open_hello_psk(&hs->st, hs->ch, psks, nkeys, &hs->req);
 	if (idx < 0 && errno == EBADMSG)
 		return sess_auth_failed(s, "malformed hello payload");
 	if (idx < 0)
 		return sess_auth_failed(s, "no key authenticates the hello "
 		    "(wrong key, unknown export or tampered)");
-	if (server_replayed(s->srv, hdr->ephemeral))
+	if (server_table_replayed(hs->table, (size_t)idx, hdr->ephemeral))
 		return sess_auth_failed(s, "replayed hello");
 	s->export = server_table_find(hs->table, hs->req.name, (size_t)idx,
 	    &why);
@@ -343,6 +348,7 @@ sess_admit(struct session *s, const struct hs_request *req)
 {
 	struct export *e = s->export;
 	const char *why = NULL;
+	uint32_t status;
 
 	if (!conf_allowed(&e->conf, (struct sockaddr *)&s->peer_addr)) {
 		log_info("%s: export \"%s\": address not allowed", s->peer,
@@ -364,6 +370,8 @@ sess_admit(struct session *s, const struct hs_request *req)
 		    e->conf.name, why);
 		return ND_HS_UNAVAILABLE;
 	}
+	if ((status = server_session_admit(s->srv, s)) != ND_HS_OK)
+		return status;
 	return sess_claim(s, req);
 }
 
@@ -422,11 +430,13 @@ sess_finish(struct session *s, struct sess_hs *hs)
 	if (hs_server_hello(&hs->st, &info, 0, hs->sh) == -1)
 		return errno == EBADMSG ? "bad client ephemeral key" :
 		    "cannot build the server hello";
-	if (sock_write_full(s->fd, hs->sh, sizeof(hs->sh)) == -1)
+	if (sock_write_until(s->fd, hs->sh, sizeof(hs->sh),
+	    s->hs_deadline) == -1)
 		return sess_read_why(s, -1, "server hello");
 	if (status != ND_HS_OK)
 		return sess_status_why(status);
-	if ((r = sock_read_full(s->fd, hs->cf, sizeof(hs->cf))) != 1)
+	if ((r = sock_read_until(s->fd, hs->cf, sizeof(hs->cf),
+	    s->hs_deadline)) != 1)
 		return sess_trunc_why(s, r, "client finished");
 	if (hs_server_finish(&hs->st, hs->cf, &hs->keys) == -1)
 		return sess_auth_failed(s, "bad client finished");
@@ -445,7 +455,6 @@ sess_handshake(struct session *s)
 
 	if ((hs = calloc(1, sizeof(*hs))) == NULL)
 		return "out of memory";
-	sess_timeouts(s->fd, s->hs_timeout, s->hs_timeout);
 	if ((why = sess_read_hello(s, hs)) == NULL &&
 	    (why = sess_authenticate(s, hs)) == NULL)
 		why = sess_finish(s, hs);
@@ -926,7 +935,10 @@ sess_main(void *arg)
 		sess_fence(s);
 	sess_cancel(s);
 	sess_drain(s);
-	log_info("%s: closed: %s", s->peer, why);
+	if (s->rc_ready)
+		log_info("%s: closed: %s", s->peer, why);
+	else
+		server_handshake_closed(s->srv, s->peer, why);
 	sess_teardown(s);
 	server_session_done(s->srv, s);
 	close(s->fd);
@@ -952,6 +964,7 @@ session_new(struct server *srv, struct workq *wq, int fd,
 	memcpy(&s->peer_addr, peer, peerlen);
 	server_addr_str(peer, s->peer, sizeof(s->peer));
 	s->hs_timeout = hs_timeout;
+	s->hs_deadline = mono_ms() + (int64_t)hs_timeout * 1000;
 	s->handshaking = 1;
 	STAILQ_INIT(&s->replies);
 	pthread_mutex_init(&s->lock, NULL);

@@ -55,6 +55,7 @@ struct session {
 	struct sockaddr_storage peer_addr;
 	char peer[SERVER_ADDRSTRLEN];
 	int hs_timeout;			/* seconds */
+	int64_t hs_deadline;		/* mono_ms(): the whole handshake ends */
 	char why[ND_NAME_MAX * 4 + 128];	/* reason the session closed */
 
 	/* Set by the handshake. */
@@ -63,6 +64,9 @@ struct session {
 	int claimed, shared;
 	struct export_slot slot;	/* taken if slotted */
 	int slotted;
+	/* Under the server's lock: */
+	int admitted;			/* counts in max_connections */
+	int evicted;			/* handshake cut off for a newer one */
 	struct request_limits limits;
 	struct record_conn rc;
 	int rc_ready;

@@ -5,11 +5,13 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "sockio.h"
+#include "util.h"
 
 int
 sock_read_full(int fd, void *buf, size_t len)
@@ -42,6 +44,73 @@ sock_write_full(int fd, const void *buf, size_t len)
 	while (len > 0) {
 		n = send(fd, p, len, MSG_NOSIGNAL);
 		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Wait until fd is ready for events or the deadline passes (ETIMEDOUT). */
+static int
+sock_wait(int fd, short events, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int64_t left;
+	int n;
+
+	for (;;) {
+		if ((left = deadline - mono_ms()) <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		n = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (n > 0)
+			return 0;
+		if (n == -1 && errno != EINTR)
+			return -1;
+	}
+}
+
+int
+sock_read_until(int fd, void *buf, size_t len, int64_t deadline)
+{
+	uint8_t *p = buf;
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		if (sock_wait(fd, POLLIN, deadline) == -1)
+			return -1;
+		n = recv(fd, p + done, len - done, MSG_DONTWAIT);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN ||
+		    errno == EWOULDBLOCK))
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0) {
+			errno = EPROTO;
+			return done == 0 ? 0 : -1;
+		}
+		done += (size_t)n;
+	}
+	return 1;
+}
+
+int
+sock_write_until(int fd, const void *buf, size_t len, int64_t deadline)
+{
+	const uint8_t *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		if (sock_wait(fd, POLLOUT, deadline) == -1)
+			return -1;
+		n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN ||
+		    errno == EWOULDBLOCK))
 			continue;
 		if (n == -1)
 			return -1;

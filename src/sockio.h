@@ -1,12 +1,14 @@
 /*
  * Blocking socket transfers that move exactly the bytes asked for,
- * retrying after EINTR and short transfers; the address of a local
+ * retrying after EINTR and short transfers, with or without a deadline;
+ * the address of a local
  * (AF_UNIX) socket.
  */
 #ifndef SOCKIO_H
 #define SOCKIO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Reads exactly len bytes from fd.  1: all of len read; 0: EOF before the
@@ -19,6 +21,14 @@ int sock_read_full(int fd, void *buf, size_t len);
  * not SIGPIPE).  0: all written; -1: error (errno).
  */
 int sock_write_full(int fd, const void *buf, size_t len);
+
+/*
+ * The same, for every byte by deadline (monotonic ms, mono_ms()): one
+ * limit for the whole transfer however the peer spreads its bytes.  When
+ * it passes they fail with errno ETIMEDOUT.
+ */
+int sock_read_until(int fd, void *buf, size_t len, int64_t deadline);
+int sock_write_until(int fd, const void *buf, size_t len, int64_t deadline);
 
 struct sockaddr_un;
 /* The address of the socket file path: 0, or -1 if path is too long. */

@@ -1,7 +1,8 @@
 /*
  * badclient: a misbehaving netdisk client for t/hostile.sh.
  *
- *   badclient [-t SECONDS] -k KEYFILE URI MODE
+ *   badclient [-t SECONDS] [-s ADDR] [-n COUNT] [-d SECONDS] -k KEYFILE
+ *       [-K KEYFILE] URI MODE
  *   badclient -l
  *
  * Each MODE attacks netdiskd in one way and checks that the server reacts
@@ -9,11 +10,32 @@
  * message on stderr if it did not, 2 on a usage error.  -t is the
  * server's handshake_timeout (default 2).  -l lists the modes.
  *
+ * The connection floods (flood, fill, trickle) open their attacking
+ * connections from the source address -s (default: any), so that a test
+ * can tell them from its well-behaved clients.  fill and trickle open
+ * -n connections (default 1) and keep them open for -d seconds (default
+ * 0: open them once), opening again, two seconds later, each one the server
+ * closes; fill sends nothing, trickle sends a ClientHello one byte every
+ * half second.  Either passes if the server closed every connection
+ * within the handshake timeout (plus a margin) of its opening.
+ *
+ * replay-flood needs -K, the key of another export: it records a
+ * hello under -k, sends more hellos under -K than the server remembers
+ * in all, and replays the recorded one, which must still be refused.
+ * Without -K it says so and passes.
+ *
+ * hello-time makes -n read-only handshakes, one after another, and
+ * prints the median time from sending the hello to the ServerHello (or
+ * to the close, for a hello no key opens) and how many were answered and
+ * closed.  It fails only if an answer does not authenticate or says
+ * other than OK.
+ *
  * The valid sessions use the fixed client id below, so that modes run one
  * after another never find the export busy with their own predecessor.
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <netinet/in.h>
@@ -21,6 +43,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <poll.h>
@@ -53,6 +76,11 @@ static struct {
 	uint8_t psk[ND_KEY_LEN];
 	int hs_timeout;			/* the server's handshake_timeout, s */
 	const char *mode;
+	const char *src;		/* -s: source of the floods, or NULL */
+	int nconns;			/* -n */
+	int duration;			/* -d, seconds */
+	uint8_t psk2[ND_KEY_LEN];	/* -K: another export's key */
+	int has_psk2;
 } cx;
 
 struct session {
@@ -138,6 +166,56 @@ tcp_connect(void)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/*
+ * A connection to ai from the address cx.src (if set), or -1.  A
+ * nonblocking one may still be on its way (its errors come with the
+ * first read).
+ */
+static int
+connect_from(const struct addrinfo *ai, int nonblock)
+{
+	struct addrinfo hints, *src = NULL;
+	int fd, error;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = ai->ai_family;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST;
+	if (cx.src != NULL && getaddrinfo(cx.src, NULL, &hints, &src) != 0)
+		return -1;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC |
+	    (nonblock ? SOCK_NONBLOCK : 0), 0);
+	if (fd != -1 && ((src != NULL &&
+	    bind(fd, src->ai_addr, src->ai_addrlen) == -1) ||
+	    (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 &&
+	    errno != EINPROGRESS))) {
+		error = errno;
+		close(fd);
+		errno = error;
+		fd = -1;
+	}
+	if (src != NULL)
+		freeaddrinfo(src);
+	return fd;
+}
+
+/* An attacking connection, from the source address -s if one was given. */
+static int
+attack_connect(int nonblock)
+{
+	struct addrinfo hints, *res, *ai;
+	int fd = -1;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(cx.uri.host, cx.uri.port, &hints, &res) != 0)
+		return -1;
+	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)
+		fd = connect_from(ai, nonblock);
+	freeaddrinfo(res);
 	return fd;
 }
 
@@ -1098,6 +1176,76 @@ mode_replay(void)
 	return rv;
 }
 
+#define REPLAY_FLOOD	4200	/* more hellos than netdiskd remembers */
+
+/* An authentic hello under psk for an export that does not exist. */
+static int
+flood_hello(const uint8_t psk[ND_KEY_LEN], int i)
+{
+	struct hs_state st;
+	struct hs_request rq;
+	uint8_t ch[CH_LEN], b;
+	enum read_end end;
+	int fd, rv = 0;
+
+	memset(&st, 0, sizeof(st));
+	hs_req_init(&rq, "no-such-export", 0);
+	rv = hs_client_hello(&st, psk, &rq, 0, ch);
+	hs_state_clear(&st);
+	if (rv != 0)
+		return fail("hs_client_hello failed");
+	if ((fd = attack_connect(0)) == -1)
+		return fail("hello %d: connect: %s", i, strerror(errno));
+	if (send_all(fd, ch, CH_LEN) != 0)
+		rv = fail("hello %d: send: %s", i, strerror(errno));
+	else if (read_upto(fd, &b, 1, IO_TIMEOUT_MS, &end) > 0 ||
+	    end != READ_EOF)
+		rv = fail("hello %d for an unknown export: not closed at once",
+		    i);
+	close(fd);
+	return rv;
+}
+
+static int
+mode_replay_flood(void)
+{
+	struct session s;
+	uint8_t ch[CH_LEN], sh[SH_LEN];
+	enum read_end end;
+	size_t n;
+	int fd, i, rv;
+
+	if (!cx.has_psk2) {
+		note("no second key (-K): nothing to flood with");
+		return 0;
+	}
+	if (sess_open(&s) != 0)
+		return 1;
+	memcpy(ch, s.ch, CH_LEN);
+	rv = still_usable(&s, "the original handshake");
+	sess_close(&s, 1);
+	for (i = 0; i < REPLAY_FLOOD && rv == 0; i++)
+		rv = flood_hello(cx.psk2, i);
+	if (rv != 0)
+		return rv;
+	if ((fd = tcp_connect()) == -1)
+		return fail("connect: %s", strerror(errno));
+	if (send_all(fd, ch, CH_LEN) != 0) {
+		close(fd);
+		return fail("send: %s", strerror(errno));
+	}
+	n = read_upto(fd, sh, sizeof(sh), IO_TIMEOUT_MS, &end);
+	close(fd);
+	if (n == 0 && end == READ_EOF) {
+		note("the replayed hello is still refused after %d hellos "
+		    "under another key", REPLAY_FLOOD);
+		return 0;
+	}
+	return fail("after %d hellos under another key the replayed hello "
+	    "got %zu bytes (%s)", REPLAY_FLOOD, n,
+	    n > 0 ? "answered" : "no close");
+}
+
 /* A wrong ClientFinished: the server closes without a byte of data. */
 static int
 mode_cf_bad(void)
@@ -1157,6 +1305,56 @@ mode_cf_truncated(void)
 	    "half a ClientFinished and silence");
 	if (rv == 0 && now_ms() - t0 < cx.hs_timeout * 500L)
 		rv = fail("closed long before the handshake timeout");
+	sess_close(&s, 0);
+	return rv;
+}
+
+/*
+ * A ClientFinished one byte every half second, begun right after the
+ * ServerHello: the server must close when the handshake's deadline,
+ * counted from the connection, expires, before the last byte.
+ */
+static int
+mode_cf_trickle(void)
+{
+	struct session s;
+	uint8_t cf[ND_CLIENT_FINISHED_LEN], b;
+	struct hs_request rq;
+	enum read_end end;
+	long t0, limit = cx.hs_timeout * 1000L + 2000;
+	size_t i;
+	int rv = 1;
+
+	sess_init(&s);
+	hs_req_init(&rq, cx.uri.export, ND_OPT_READ_ONLY);
+	if (sess_connect(&s, cx.psk, &rq) != 0)
+		return 1;
+	t0 = now_ms();
+	if (send_all(s.fd, s.ch, CH_LEN) != 0)
+		return fail("send: %s", strerror(errno));
+	if (sess_recv_sh(&s, cf) != 0)
+		return 1;
+	for (i = 0; i < sizeof(cf) - 1 && now_ms() - t0 <= limit; i++) {
+		if (send(s.fd, cf + i, 1, MSG_NOSIGNAL) != 1) {
+			rv = 0;		/* reset: closed */
+			break;
+		}
+		if (read_upto(s.fd, &b, 1, 500, &end) > 0) {
+			sess_close(&s, 0);
+			return fail("data before the ClientFinished was whole");
+		}
+		if (end == READ_EOF) {
+			rv = 0;
+			break;
+		}
+	}
+	if (rv == 0)
+		note("closed %ld ms after the connection, %zu bytes of the "
+		    "ClientFinished sent", now_ms() - t0, i);
+	else
+		fail("still open %ld ms after the connection (handshake "
+		    "timeout %d s), %zu bytes of the ClientFinished sent",
+		    now_ms() - t0, cx.hs_timeout, i);
 	sess_close(&s, 0);
 	return rv;
 }
@@ -1494,7 +1692,7 @@ mode_flood(void)
 	long deadline;
 
 	for (i = 0; i < FLOOD_CONNS; i++)
-		if ((fds[i] = tcp_connect()) == -1)
+		if ((fds[i] = attack_connect(0)) == -1)
 			return fail("connection %d: %s", i, strerror(errno));
 	if (sess_open(&s) != 0)
 		rv = 1;
@@ -1519,6 +1717,280 @@ mode_flood(void)
 		    "the handshake timeout", open_left, FLOOD_CONNS, 4);
 	if (rv == 0)
 		note("all %d idle connections closed by the server", FLOOD_CONNS);
+	return rv;
+}
+
+/* ------------------------------------------------------------ modes: slots */
+
+#define TRICKLE_MS	500	/* between two bytes of a trickled hello */
+#define REOPEN_MS	2000	/* before a closed slot is opened again */
+#define REFUSED_MS	500	/* a connection closed sooner was refused */
+#define HOLD_MARGIN_MS	2000	/* tolerated beyond the handshake timeout */
+#define HOLD_TICK_MS	100
+
+/* One attacking connection, opened again whenever the server closes it. */
+struct hold {
+	int fd;			/* -1: closed */
+	int started;		/* opened at least once */
+	long opened;		/* when, ms */
+	long next;		/* next byte (open) or next opening (closed) */
+	size_t sent;
+};
+
+struct hold_stats {
+	long opened, refused, timed_out, longest;
+	int failed;
+};
+
+/* Room for n more descriptors: the soft limit raised as far as it goes. */
+static void
+raise_nofile(int n)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_cur >= (rlim_t)n + 64)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ||
+	    rl.rlim_max >= (rlim_t)n + 64 ? (rlim_t)n + 64 : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static int
+hold_open(struct hold *h, int i, long now, struct hold_stats *st)
+{
+	h->started = 1;
+	if ((h->fd = attack_connect(1)) == -1)
+		return fail("connection %d: %s", i, strerror(errno));
+	h->opened = h->next = now;
+	h->sent = 0;
+	st->opened++;
+	return 0;
+}
+
+static void
+hold_closed(struct hold *h, long now, struct hold_stats *st)
+{
+	long life = now - h->opened;
+
+	close(h->fd);
+	h->fd = -1;
+	h->next = now + REOPEN_MS;
+	if (life < REFUSED_MS)
+		st->refused++;
+	else
+		st->timed_out++;
+	if (life > st->longest)
+		st->longest = life;
+}
+
+/* A byte of the hello on each connection whose turn it is. */
+static void
+hold_trickle(struct hold *h, int n, const uint8_t ch[CH_LEN], long now,
+    struct hold_stats *st)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (h[i].fd == -1 || h[i].next > now)
+			continue;
+		if (send(h[i].fd, ch + h[i].sent % CH_LEN, 1,
+		    MSG_DONTWAIT | MSG_NOSIGNAL) == 1) {
+			h[i].sent++;
+			h[i].next += TRICKLE_MS;
+		} else if (errno != EAGAIN && errno != EINTR)
+			hold_closed(&h[i], now, st);
+	}
+}
+
+/* Open what is due; 0, or -1 when nothing is open or due any more. */
+static int
+hold_open_due(struct hold *h, int n, long now, long stop,
+    struct hold_stats *st)
+{
+	int i, busy = 0;
+
+	for (i = 0; i < n && !st->failed; i++) {
+		if (h[i].fd == -1 && (!h[i].started || now < stop) &&
+		    h[i].next <= now && hold_open(&h[i], i, now, st) != 0)
+			st->failed = 1;
+		if (h[i].fd != -1 || now < stop)
+			busy = 1;
+	}
+	return busy ? 0 : -1;
+}
+
+/* Wait a tick for the server to close connections. */
+static void
+hold_poll(struct hold *h, int n, struct pollfd *pfd, int *idx,
+    struct hold_stats *st)
+{
+	uint8_t buf[64];
+	ssize_t r;
+	long now;
+	int i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (h[i].fd == -1)
+			continue;
+		pfd[k].fd = h[i].fd;
+		pfd[k].events = POLLIN;
+		idx[k++] = i;
+	}
+	if (poll(pfd, (nfds_t)k, HOLD_TICK_MS) <= 0)
+		return;
+	now = now_ms();
+	for (i = 0; i < k; i++) {
+		if (pfd[i].revents == 0)
+			continue;
+		r = recv(pfd[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r > 0)
+			st->failed = fail("connection %d got %zd bytes from "
+			    "the server", idx[i], r);
+		if (r > 0 || r == 0 || (errno != EAGAIN && errno != EINTR))
+			hold_closed(&h[idx[i]], now, st);
+	}
+}
+
+/*
+ * Connections still open past the deadline.  Checked after a poll, so
+ * that a close the server sent in time counts even if this process was
+ * held up meanwhile.
+ */
+static void
+hold_overdue(struct hold *h, int n, struct hold_stats *st)
+{
+	long now = now_ms(), limit = cx.hs_timeout * 1000L + HOLD_MARGIN_MS;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (h[i].fd == -1 || now - h[i].opened <= limit)
+			continue;
+		st->failed = fail("connection %d still open %ld ms after it "
+		    "was opened (handshake timeout %d s)", i,
+		    now - h[i].opened, cx.hs_timeout);
+		hold_closed(&h[i], now, st);
+	}
+}
+
+static int
+hold_slots(int trickle)
+{
+	struct hold_stats st = { 0 };
+	struct hold *h;
+	struct pollfd *pfd;
+	uint8_t ch[CH_LEN];
+	long stop = now_ms() + cx.duration * 1000L;
+	int *idx, i, n = cx.nconns;
+
+	if (trickle && real_ch(ch) != 0)
+		return 1;
+	raise_nofile(n);
+	h = calloc((size_t)n, sizeof(*h));
+	pfd = calloc((size_t)n, sizeof(*pfd));
+	idx = calloc((size_t)n, sizeof(*idx));
+	if (h == NULL || pfd == NULL || idx == NULL)
+		return fail("out of memory");
+	for (i = 0; i < n; i++)
+		h[i].fd = -1;
+	while (!st.failed && hold_open_due(h, n, now_ms(), stop, &st) == 0) {
+		if (trickle)
+			hold_trickle(h, n, ch, now_ms(), &st);
+		hold_poll(h, n, pfd, idx, &st);
+		hold_overdue(h, n, &st);
+	}
+	for (i = 0; i < n; i++)
+		if (h[i].fd != -1)
+			close(h[i].fd);
+	free(idx);
+	free(pfd);
+	free(h);
+	if (!st.failed)
+		note("%ld connections: %ld refused at once, %ld closed later, "
+		    "the longest after %ld ms", st.opened, st.refused,
+		    st.timed_out, st.longest);
+	return st.failed;
+}
+
+static int mode_fill(void) { return hold_slots(0); }
+static int mode_trickle(void) { return hold_slots(1); }
+
+/* ------------------------------------------------------------ modes: timing */
+
+static double
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One handshake: *us until the ServerHello or the close; 1 if answered. */
+static int
+timed_hello(double *us, int *answered)
+{
+	struct session s;
+	struct hs_request rq;
+	uint8_t sh[SH_LEN], cf[ND_CLIENT_FINISHED_LEN];
+	enum read_end end;
+	double t0;
+	size_t n;
+	int rv = 0;
+
+	sess_init(&s);
+	hs_req_init(&rq, cx.uri.export, ND_OPT_READ_ONLY);
+	if (sess_connect(&s, cx.psk, &rq) != 0)
+		return 1;
+	t0 = now_us();
+	if (send_all(s.fd, s.ch, CH_LEN) != 0)
+		rv = fail("sending ClientHello: %s", strerror(errno));
+	n = rv == 0 ? read_upto(s.fd, sh, sizeof(sh), IO_TIMEOUT_MS, &end) : 0;
+	*us = now_us() - t0;
+	*answered = n == SH_LEN;
+	if (rv == 0 && n == 0 && end == READ_TIMEOUT)
+		rv = fail("no ServerHello and no close in %d ms",
+		    IO_TIMEOUT_MS);
+	else if (rv == 0 && *answered &&
+	    hs_client_finish(&s.st, sh, &s.info, cf, &s.keys) != 0)
+		rv = fail("the ServerHello does not authenticate");
+	else if (rv == 0 && *answered && s.info.status != ND_HS_OK)
+		rv = fail("handshake status %u", s.info.status);
+	else if (rv == 0 && *answered)
+		send_all(s.fd, cf, sizeof(cf));
+	close(s.fd);
+	hs_state_clear(&s.st);
+	hs_keys_clear(&s.keys);
+	return rv;
+}
+
+static int
+mode_hello_time(void)
+{
+	double *t;
+	int i, answered, nanswered = 0, rv = 0;
+
+	if ((t = calloc((size_t)cx.nconns, sizeof(*t))) == NULL)
+		return fail("out of memory");
+	for (i = 0; i < cx.nconns && rv == 0; i++) {
+		rv = timed_hello(&t[i], &answered);
+		nanswered += answered;
+	}
+	if (rv == 0) {
+		qsort(t, (size_t)cx.nconns, sizeof(*t), cmp_double);
+		note("%d hellos: %d answered, %d closed; from the hello to the "
+		    "answer or close: median %.0f us, min %.0f us", cx.nconns,
+		    nanswered, cx.nconns - nanswered, t[cx.nconns / 2], t[0]);
+	}
+	free(t);
 	return rv;
 }
 
@@ -1555,8 +2027,10 @@ static const struct {
 	{ "conn-range", mode_conn_range },
 	{ "bad-options", mode_bad_options },
 	{ "replay", mode_replay },
+	{ "replay-flood", mode_replay_flood },
 	{ "cf-bad", mode_cf_bad },
 	{ "cf-truncated", mode_cf_truncated },
+	{ "cf-trickle", mode_cf_trickle },
 	{ "rec-tamper", mode_rec_tamper },
 	{ "rec-tamper-tag", mode_rec_tamper_tag },
 	{ "rec-version", mode_rec_version },
@@ -1575,12 +2049,17 @@ static const struct {
 	{ "req-toobig", mode_req_toobig },
 	{ "pipeline", mode_pipeline },
 	{ "flood", mode_flood },
+	{ "fill", mode_fill },
+	{ "trickle", mode_trickle },
+	{ "hello-time", mode_hello_time },
 };
 
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: badclient [-t SECONDS] -k KEYFILE URI MODE\n"
+	fprintf(stderr, "usage: badclient [-t SECONDS] [-s ADDR] [-n COUNT] "
+	    "[-d SECONDS] -k KEYFILE [-K KEYFILE]\n"
+	    "                 URI MODE\n"
 	    "       badclient -l\n");
 	exit(2);
 }
@@ -1588,15 +2067,32 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	const char *keyfile = NULL;
+	const char *keyfile = NULL, *keyfile2 = NULL;
 	char err[256];
 	size_t i;
 	int ch;
 
 	cx.hs_timeout = 2;
+	cx.nconns = 1;
 	cx.mode = "badclient";
-	while ((ch = getopt(argc, argv, "k:lt:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:K:k:ln:s:t:")) != -1) {
 		switch (ch) {
+		case 'K':
+			keyfile2 = optarg;
+			break;
+		case 'd':
+			cx.duration = atoi(optarg);
+			if (cx.duration < 0 || cx.duration > 600)
+				usage();
+			break;
+		case 'n':
+			cx.nconns = atoi(optarg);
+			if (cx.nconns < 1 || cx.nconns > 100000)
+				usage();
+			break;
+		case 's':
+			cx.src = optarg;
+			break;
 		case 'k':
 			keyfile = optarg;
 			break;
@@ -1623,8 +2119,14 @@ main(int argc, char *argv[])
 		fprintf(stderr, "badclient: %s\n", err);
 		return 2;
 	}
+	if (keyfile2 != NULL &&
+	    key_load_file(keyfile2, cx.psk2, err, sizeof(err)) != 0) {
+		fprintf(stderr, "badclient: %s\n", err);
+		return 2;
+	}
+	cx.has_psk2 = keyfile2 != NULL;
 	signal(SIGPIPE, SIG_IGN);
-	alarm(60);
+	alarm(60 + cx.duration);
 	cx.mode = argv[optind + 1];
 	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 		if (strcmp(modes[i].name, cx.mode) == 0)

@@ -1,7 +1,12 @@
 #!/bin/bash
-# netdiskd against a hostile client: every attack of t/badclient must be
-# handled as the protocol says, while a well-behaved client keeps writing
-# and verifying its data, and the daemon must still be serving afterwards.
+# netdiskd against a hostile client: every attack of t/badclient (its
+# connection floods from 127.0.0.2) must be handled as the protocol says,
+# while a well-behaved client keeps writing and verifying its data, and
+# the daemon must still be serving afterwards.  The trickle attack (a
+# hello sent one byte every half second) must be cut off by the one
+# deadline of the whole handshake; the replay cache of one key must not
+# be flushed by the hellos of another (replay-flood, with the key of the
+# export "other").
 . "$(dirname "$0")/functions.sh"
 
 requires badclient
@@ -12,13 +17,15 @@ nmodes=$(echo "$modes" | wc -l)
 tap_plan $((nmodes + 7))
 
 make_key "$ND_KEY" || bail_out "netdiskctl genkey -o failed"
-truncate -s 8M "$T/good.img" "$T/victim.img" "$T/good.model"
+make_key "$T/other.key" || bail_out "netdiskctl genkey -o failed"
+truncate -s 8M "$T/good.img" "$T/victim.img" "$T/good.model" "$T/other.img"
 random_file "$T/ro.img" 1048576
 ro_sha=$(sha_of "$T/ro.img")
 write_conf "$T/netdisk.conf" handshake_timeout=2
 add_export "$T/netdisk.conf" good size=8M
 add_export "$T/netdisk.conf" victim size=8M
 add_export "$T/netdisk.conf" ro size=1M readonly=yes
+add_export "$T/netdisk.conf" other size=1M keyfile="$T/other.key"
 start_netdiskd "$T/netdisk.conf"
 
 # The well-behaved client: 64 KiB writes, each read back and compared, and
@@ -58,7 +65,9 @@ for m in $modes; do
 	req-readonly) export=ro ;;
 	*) export=victim ;;
 	esac
-	badclient -t 2 -k "$ND_KEY" "$(uri $export)" "$m" >"$T/bad.out" 2>"$T/bad.err"
+	badclient -t 2 -s 127.0.0.2 -k "$ND_KEY" -K "$T/other.key" \
+	    "$(uri $export)" "$m" \
+	    >"$T/bad.out" 2>"$T/bad.err"
 	st=$?
 	if test $st -eq 0; then
 		tap_pass "attack $m handled"

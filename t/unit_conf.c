@@ -151,6 +151,8 @@ test_defaults(void)
 	    "default listen: wildcard on port 26547");
 	ok(c->max_connections == 256 && c->handshake_timeout == 10 &&
 	    c->log_level == LOG_INFO, "default limits and log level");
+	ok(c->max_handshakes == 128 && c->max_handshakes_per_address == 32,
+	    "default handshake caps: 128 in all, 32 per address");
 	ok(str_is(c->pidfile, "/run/netdiskd.pid") &&
 	    str_is(c->control_socket, "/run/netdisk/netdiskd.sock"),
 	    "default pidfile and control socket");
@@ -408,6 +410,41 @@ test_equal(void)
 	    "a changed global key is a change");
 	write_file("a.key", HEX_A "\n", 0600);
 	conf_free(a);
+}
+
+/* The caps on connections that have not finished the handshake. */
+static void
+test_handshake_caps(void)
+{
+	struct conf *c;
+
+	c = good("handshake caps", "caps.conf",
+	    "[global]\nkeyfile = a.key\nmax_handshakes = 2000\n"
+	    "max_handshakes_per_address = 1\n");
+	ok(c != NULL && c->max_handshakes == 2000 &&
+	    c->max_handshakes_per_address == 1,
+	    "max_handshakes, max_handshakes_per_address");
+	conf_free(c);
+	bad("handshake caps out of range",
+	    "[global]\n"
+	    "keyfile = a.key\n"
+	    "max_handshakes = 0\n"
+	    "max_handshakes_per_address = -3\n"
+	    "[home]\n"						/* 5 */
+	    "path = home.img\n"
+	    "max_handshakes = 5\n",
+	    "@:3: [global]: max_handshakes \"0\" is out of range (1 or more)\n"
+	    "@:4: [global]: max_handshakes_per_address \"-3\" is out of "
+	    "range (1 or more)\n"
+	    "@:7: export \"home\": unknown key \"max_handshakes\"\n");
+	bad("handshake caps that are not numbers",
+	    "[global]\n"
+	    "keyfile = a.key\n"
+	    "max_handshakes = lots\n"
+	    "max_handshakes_per_address = 99999999999\n",
+	    "@:3: [global]: max_handshakes \"lots\" is not a number\n"
+	    "@:4: [global]: max_handshakes_per_address \"99999999999\" is "
+	    "out of range (1 or more)\n");
 }
 
 static void
@@ -752,6 +789,7 @@ main(void)
 	test_relative_config();
 	test_allowed();
 	test_equal();
+	test_handshake_caps();
 	test_bad_values();
 	test_bad_sizes();
 	test_bad_sections();
