@@ -694,6 +694,7 @@ server_restart_export(struct server *srv, const char *name, FILE *report)
 		errno = EIO;
 		return -1;
 	}
+	export_clear_failure(table_lookup(t, name)->export);
 	server_swap(srv, t, "restarted");
 	return 0;
 }
@@ -713,7 +714,7 @@ status_lookup(struct status *st, const struct export_table *t,
 }
 
 static void
-status_fill_export(struct status_export *se, const struct export *e)
+status_fill_export(struct status_export *se, struct export *e)
 {
 	const struct export_stats *c = &e->stats;
 
@@ -727,6 +728,7 @@ status_fill_export(struct status_export *se, const struct export *e)
 	se->write_requests = atomic_load(&c->write_requests);
 	se->write_bytes = atomic_load(&c->write_bytes);
 	se->errors = atomic_load(&c->errors);
+	export_failure(e, &se->failure);
 }
 
 /* The clients of every current export.  0, or -1 out of memory. */

@@ -525,8 +525,14 @@ sess_req_done(struct sess_req *r)
 	sess_release(s, bytes);
 }
 
+/*
+ * A read-only session's FLUSH syncs nothing: it has nothing to make
+ * durable, and a sync could use up a writeback error that the writer's
+ * FLUSH must see.
+ */
 static uint32_t
-sess_exec(struct export *e, const struct request *q, void *data)
+sess_exec(struct export *e, const struct request *q, void *data,
+    int shared)
 {
 	int fua = (q->flags & ND_CMD_FLAG_FUA) != 0;
 
@@ -536,7 +542,7 @@ sess_exec(struct export *e, const struct request *q, void *data)
 	case ND_CMD_WRITE:
 		return export_write(e, data, q->length, q->offset, fua);
 	case ND_CMD_FLUSH:
-		return export_flush(e);
+		return shared ? ND_OK : export_flush(e);
 	case ND_CMD_TRIM:
 		return export_trim(e, q->offset, q->length);
 	case ND_CMD_WRITE_ZEROES:
@@ -555,7 +561,7 @@ sess_job(struct workq_job *job)
 	if (atomic_load(&s->send_error))
 		error = ND_EIO;		/* nobody to tell the result to */
 	else
-		error = sess_exec(s->export, &r->req, r->data);
+		error = sess_exec(s->export, &r->req, r->data, s->shared);
 	sess_answer(r, error);
 }
 

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "health.h"
 #include "netdisk_proto.h"
 
 /* One client id on one export, with all its connections. */
@@ -31,6 +32,7 @@ struct status_export {
 	uint64_t read_requests, read_bytes;
 	uint64_t write_requests, write_bytes;
 	uint64_t errors;
+	struct health_state failure;	/* error 0: not failed */
 	struct status_client *clients;
 	int nclients;
 	int cap;
