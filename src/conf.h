@@ -63,6 +63,11 @@ struct conf {
 	char *pidfile;			/* default /run/netdiskd.pid */
 	char *control_socket;		/* default /run/netdisk/netdiskd.sock */
 	struct conf_exports exports;
+	/*
+	 * NULL, or what is risky but valid, one "FILE:LINE: message\n"
+	 * line each (an inline key in a file others can read).
+	 */
+	char *warnings;
 };
 
 /*

@@ -567,13 +567,21 @@ server_swap(struct server *srv, struct export_table *t, const char *why)
 	server_stop_retired(srv);
 }
 
+static void server_report_errors(struct server *, char *);
+
 static int
 server_apply(struct server *srv, const struct conf *conf)
 {
 	struct listener set[SERVER_MAX_LISTENERS];
 	struct export_table *t;
+	char *warnings;
 	int n;
 
+	if (conf->warnings != NULL &&
+	    (warnings = strdup(conf->warnings)) != NULL) {
+		server_report_errors(srv, warnings);
+		free(warnings);
+	}
 	if ((t = table_build(srv, conf, srv->table)) == NULL)
 		return -1;
 	if (listen_build(srv, conf, set, &n) == -1) {
