@@ -39,6 +39,13 @@
 #define CONF_PIDFILE		"/run/netdiskd.pid"
 #define CONF_MAX_CONNECTIONS	256
 #define CONF_HANDSHAKE_TIMEOUT	10
+/*
+ * Request payloads in memory at once, all sessions together: 256 full
+ * 1 MiB requests, plenty to keep a fast store busy, and a fixed figure
+ * an administrator can plan with (8 sessions at their own 32 MiB cap).
+ */
+#define CONF_MAX_REQUEST_MEMORY	(256ULL * 1024 * 1024)
+#define CONF_MAX_REQUEST_MEMORY_MAX	(1ULL << 40)
 
 enum conf_section { SEC_NONE, SEC_GLOBAL, SEC_EXPORT, SEC_BAD };
 enum conf_lines { ONE_LINE, LIST_LINES, TEXT_LINES };
@@ -562,6 +569,21 @@ opt_max_connections(struct parser *p, const char *value)
 }
 
 static void
+opt_max_request_memory(struct parser *p, const char *value)
+{
+	uint64_t size;
+
+	if (parse_size(value, &size) == -1)
+		sec_err(p, "max_request_memory \"%s\" is not a size (use 64M, "
+		    "1G)", value);
+	else if (size < ND_MAX_PAYLOAD || size > CONF_MAX_REQUEST_MEMORY_MAX)
+		sec_err(p, "max_request_memory \"%s\" is out of range "
+		    "(1M-1T)", value);
+	else
+		p->conf->max_request_memory = size;
+}
+
+static void
 opt_handshake_timeout(struct parser *p, const char *value)
 {
 	conf_int(p, "handshake_timeout", value, 1, 3600,
@@ -748,6 +770,7 @@ static const struct conf_key global_keys[] = {
 	{ "group",		opt_group,		ONE_LINE },
 	{ "max_connections",	opt_max_connections,	ONE_LINE },
 	{ "handshake_timeout",	opt_handshake_timeout, ONE_LINE },
+	{ "max_request_memory",	opt_max_request_memory,	ONE_LINE },
 	{ "log_level",		opt_log_level,	ONE_LINE },
 	{ "pidfile",		opt_pidfile,		ONE_LINE },
 	{ "control_socket",	opt_control_socket,	ONE_LINE },
@@ -1263,6 +1286,7 @@ conf_new(void)
 	snprintf(c->port, sizeof(c->port), "%d", ND_DEFAULT_PORT);
 	c->max_connections = CONF_MAX_CONNECTIONS;
 	c->handshake_timeout = CONF_HANDSHAKE_TIMEOUT;
+	c->max_request_memory = CONF_MAX_REQUEST_MEMORY;
 	c->log_level = LOG_INFO;
 	c->pidfile = strdup(CONF_PIDFILE);
 	c->control_socket = strdup(CONF_CONTROL_SOCKET);

@@ -59,6 +59,7 @@ struct conf {
 	char *user, *group;		/* NULL: stay as we are */
 	int max_connections;		/* default 256 */
 	int handshake_timeout;		/* seconds, default 10 */
+	uint64_t max_request_memory;	/* bytes, default 256 MiB */
 	int log_level;			/* LOG_ERR..LOG_DEBUG, default LOG_INFO */
 	char *pidfile;			/* default /run/netdiskd.pid */
 	char *control_socket;		/* default /run/netdisk/netdiskd.sock */

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "conf.h"
 #include "control.h"
 #include "crypto.h"
@@ -74,6 +75,7 @@ struct server {
 	struct listener listeners[SERVER_MAX_LISTENERS];
 	int nlisteners;
 	struct workq *wq;
+	struct budget *budget;		/* request payloads in memory */
 	int quit;
 	int64_t accept_resume;		/* monotonic ms; 0: accepting */
 
@@ -593,6 +595,7 @@ server_apply(struct server *srv, const struct conf *conf)
 	srv->max_connections = conf->max_connections;
 	srv->hs_timeout = conf->handshake_timeout;
 	pthread_mutex_unlock(&srv->lock);
+	budget_set_limit(srv->budget, (size_t)conf->max_request_memory);
 	server_swap(srv, t, "reconfigured");
 	log_setlevel(conf->log_level);
 	if (t->nentries == 0)
@@ -776,6 +779,7 @@ server_status(struct server *srv, struct status *st)
 	st->pid = getpid();
 	st->config = srv->conf_path;
 	st->started = srv->started;
+	budget_info(srv->budget, &st->memory);
 	st->exports = calloc(t->nentries + 1, sizeof(*st->exports));
 	st->listen = calloc(srv->nlisteners + 1, sizeof(*st->listen));
 	if (st->exports == NULL || st->listen == NULL)
@@ -818,7 +822,8 @@ server_create(const struct conf *conf, const char *conf_path)
 	pthread_mutex_init(&srv->replay.lock, NULL);
 	ratelim_init(&srv->authlog, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
 	ratelim_init(&srv->refusedlog, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
-	if (server_fix(srv, conf) == -1) {
+	if ((srv->budget = budget_new((size_t)conf->max_request_memory)) ==
+	    NULL || server_fix(srv, conf) == -1) {
 		log_warnx("out of memory");
 		server_destroy(srv);
 		return NULL;
@@ -846,6 +851,7 @@ server_destroy(struct server *srv)
 	workq_destroy(srv->wq);
 	listen_close_unused(srv->listeners, srv->nlisteners, NULL, 0, 0);
 	server_table_put(srv->table);
+	budget_free(srv->budget);
 	ratelim_destroy(&srv->refusedlog);
 	ratelim_destroy(&srv->authlog);
 	pthread_mutex_destroy(&srv->replay.lock);
@@ -892,6 +898,12 @@ server_auth_failed(struct server *srv, const char *peer, const char *fmt,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_warnx("%s: authentication failed: %s", peer, msg);
+}
+
+struct budget *
+server_budget(struct server *srv)
+{
+	return srv->budget;
 }
 
 void

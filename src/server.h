@@ -81,6 +81,9 @@ int server_replayed(struct server *, const uint8_t eph[ND_KEY_LEN]);
 /* "PEER: authentication failed: REASON", rate-limited. */
 void server_auth_failed(struct server *, const char *peer,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+struct budget;
+/* The memory budget of request payloads (budget.h). */
+struct budget *server_budget(struct server *);
 /* The session's last call into the server: it leaves the session list. */
 void server_session_done(struct server *, struct session *);
 

@@ -16,6 +16,7 @@
 #define LIBBSD_OPENBSD_VIS	/* strnvis(dst, src, size, flags) */
 #include <vis.h>
 
+#include "budget.h"
 #include "crypto.h"
 #include "export.h"
 #include "handshake.h"
@@ -412,6 +413,7 @@ sess_send_locked(struct session *s)
 		pthread_mutex_lock(&s->lock);
 		s->inflight -= (unsigned)n;
 		s->inflight_bytes -= bytes;
+		budget_give(server_budget(s->srv), bytes);
 		pthread_cond_broadcast(&s->cond);
 	} while (!STAILQ_EMPTY(&s->replies));
 	s->sending = 0;
@@ -465,9 +467,42 @@ sess_need(struct session *s, size_t len)
 		sess_flush(s);
 }
 
+static int
+sess_stopped(void *arg)
+{
+	return sess_stop_why(arg) != NULL;
+}
+
 /*
- * Wait until the request fits in the session's budget, then count it.
- * Replies held back count too: they go out before the reader waits.
+ * Take bytes of the server's memory budget (budget.h), in line behind
+ * the other sessions' readers if it is spent.  The replies held back go
+ * out first: their bytes must come back while the reader waits.
+ */
+static int
+sess_take_memory(struct session *s, size_t bytes)
+{
+	struct budget *b = server_budget(s->srv);
+
+	if (bytes == 0 || budget_try(b, bytes) == 0)
+		return 0;
+	sess_flush(s);
+	return budget_take(b, bytes, sess_stopped, s);
+}
+
+static void
+sess_unreserve(struct session *s, size_t bytes)
+{
+	pthread_mutex_lock(&s->lock);
+	s->inflight--;
+	s->inflight_bytes -= bytes;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * Wait until the request fits in the session's budget, then count it;
+ * then take its bytes of the server's.  Replies held back count too:
+ * they go out before the reader waits.
  */
 static int
 sess_reserve(struct session *s, size_t bytes)
@@ -492,6 +527,10 @@ sess_reserve(struct session *s, size_t bytes)
 		s->inflight_bytes += bytes;
 	}
 	pthread_mutex_unlock(&s->lock);
+	if (r == 0 && sess_take_memory(s, bytes) == -1) {
+		sess_unreserve(s, bytes);
+		r = -1;
+	}
 	return r;
 }
 
@@ -507,11 +546,8 @@ sess_count(struct session *s)
 static void
 sess_release(struct session *s, size_t bytes)
 {
-	pthread_mutex_lock(&s->lock);
-	s->inflight--;
-	s->inflight_bytes -= bytes;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
+	sess_unreserve(s, bytes);
+	budget_give(server_budget(s->srv), bytes);
 }
 
 /* Free an unanswered request and give its budget back. */

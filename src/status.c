@@ -146,6 +146,18 @@ status_text_export(FILE *f, const struct status_export *e)
 	}
 }
 
+static void
+status_text_memory(FILE *f, const struct budget_info *m)
+{
+	char used[32], limit[32], peak[32];
+
+	fprintf(f, "request memory: %s in use of %s (peak %s), %u reader%s "
+	    "waiting\n", status_human(m->used, used, sizeof(used)),
+	    status_human(m->limit, limit, sizeof(limit)),
+	    status_human(m->peak, peak, sizeof(peak)), m->waiting,
+	    m->waiting == 1 ? "" : "s");
+}
+
 void
 status_text(FILE *f, const struct status *st)
 {
@@ -159,6 +171,7 @@ status_text(FILE *f, const struct status *st)
 	for (i = 0; i < st->nlisten; i++)
 		fprintf(f, " %s", st->listen[i]);
 	fprintf(f, "\n");
+	status_text_memory(f, &st->memory);
 	for (i = 0; i < st->nexports; i++)
 		status_text_export(f, &st->exports[i]);
 }
@@ -243,7 +256,10 @@ status_json(FILE *f, const struct status *st)
 			fputc(',', f);
 		json_string(f, st->listen[i]);
 	}
-	fprintf(f, "],\"exports\":[");
+	fprintf(f, "],\"request_memory\":{\"limit\":%zu,\"used\":%zu,"
+	    "\"peak\":%zu,\"waiting\":%u}", st->memory.limit, st->memory.used,
+	    st->memory.peak, st->memory.waiting);
+	fprintf(f, ",\"exports\":[");
 	for (i = 0; i < st->nexports; i++) {
 		if (i > 0)
 			fputc(',', f);

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "budget.h"
 #include "health.h"
 #include "netdisk_proto.h"
 
@@ -44,6 +45,7 @@ struct status {
 	time_t started;
 	char (*listen)[64];
 	int nlisten;
+	struct budget_info memory;	/* request payloads */
 	struct status_export *exports;
 	int nexports;
 };

@@ -152,6 +152,8 @@ test_defaults(void)
 	    "default listen: wildcard on port 26547");
 	ok(c->max_connections == 256 && c->handshake_timeout == 10 &&
 	    c->log_level == LOG_INFO, "default limits and log level");
+	ok(c->max_request_memory == 256ULL * 1024 * 1024,
+	    "default max_request_memory: 256 MiB");
 	ok(str_is(c->pidfile, "/run/netdiskd.pid") &&
 	    str_is(c->control_socket, "/run/netdisk/netdiskd.sock"),
 	    "default pidfile and control socket");
@@ -716,6 +718,30 @@ test_big_file(void)
 
 /* Exports on one file under different names: recognised by the file. */
 static void
+test_request_memory(void)
+{
+	struct conf *c;
+
+	c = good("max_request_memory = 64M", "mem.conf",
+	    "[global]\nmax_request_memory = 64M\n");
+	ok(c != NULL && c->max_request_memory == 64ULL * 1024 * 1024,
+	    "max_request_memory = 64M: 64 MiB");
+	conf_free(c);
+	bad("max_request_memory below 1M",
+	    "[global]\nmax_request_memory = 1023K\n",
+	    "@:2: [global]: max_request_memory \"1023K\" is out of range "
+	    "(1M-1T)\n");
+	bad("max_request_memory above 1T",
+	    "[global]\nmax_request_memory = 2T\n",
+	    "@:2: [global]: max_request_memory \"2T\" is out of range "
+	    "(1M-1T)\n");
+	bad("max_request_memory not a size",
+	    "[global]\nmax_request_memory = lots\n",
+	    "@:2: [global]: max_request_memory \"lots\" is not a size (use "
+	    "64M, 1G)\n");
+}
+
+static void
 test_same_file(void)
 {
 	struct conf *c;
@@ -866,6 +892,7 @@ main(void)
 	test_nul_and_paths();
 	test_names();
 	test_big_file();
+	test_request_memory();
 	test_same_file();
 	test_keyfile_owner();
 	test_inline_key_warning();
