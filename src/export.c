@@ -639,7 +639,7 @@ static uint32_t
 export_dsync_nospace(struct export *e, const void *buf, uint32_t len,
     uint64_t off, int error)
 {
-	if (export_write_all(e, buf, len, off, 0) == -1 && nospace(errno))
+	if (export_write_all(e, buf, len, off, 0) == -1)
 		return export_storerr(e, "write", off, len, errno, 0);
 	return export_storerr(e, "write", off, len, error, 1);
 }
