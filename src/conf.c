@@ -41,6 +41,13 @@
 #define CONF_HANDSHAKE_TIMEOUT	10
 #define CONF_MAX_HANDSHAKES	128
 #define CONF_MAX_HANDSHAKES_PER_ADDRESS	32
+/*
+ * Request payloads in memory at once, all sessions together: 256 full
+ * 1 MiB requests, plenty to keep a fast store busy, and a fixed figure
+ * an administrator can plan with (8 sessions at their own 32 MiB cap).
+ */
+#define CONF_MAX_REQUEST_MEMORY	(256ULL * 1024 * 1024)
+#define CONF_MAX_REQUEST_MEMORY_MAX	(1ULL << 40)
 
 enum conf_section { SEC_NONE, SEC_GLOBAL, SEC_EXPORT, SEC_BAD };
 enum conf_lines { ONE_LINE, LIST_LINES, TEXT_LINES };
@@ -57,6 +64,14 @@ struct conf_error {
 	int line;
 	size_t seq;
 	char *msg;
+};
+
+/* A key file loaded, for the owner check once the user is known. */
+struct conf_keyfile {
+	int line;
+	char *where;			/* "[global]" or "export \"NAME\"" */
+	char *path;
+	uid_t owner;
 };
 
 struct parser {
@@ -88,6 +103,12 @@ struct parser {
 	struct conf_error *errs;
 	size_t nerrs;
 	int nomem;
+
+	mode_t mode;			/* of the file */
+	struct conf_error *warns;	/* valid but risky */
+	size_t nwarns;
+	struct conf_keyfile *keyfiles;
+	size_t nkeyfiles;
 };
 
 static void conf_err(struct parser *, int, const char *, ...)
@@ -177,27 +198,73 @@ err_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* All errors as "FILE:LINE: message\n" lines, sorted by line. */
+/* Messages as "FILE:LINE: message\n" lines, sorted by line. */
 static char *
-err_join(struct parser *p)
+list_join(const char *file, struct conf_error *list, size_t n)
 {
 	char *out = NULL;
 	size_t i, size = 0;
 	FILE *f;
 
-	if (p->nomem)
-		conf_err(p, p->lineno, "out of memory");
-	qsort(p->errs, p->nerrs, sizeof(*p->errs), err_cmp);
+	qsort(list, n, sizeof(*list), err_cmp);
 	if ((f = open_memstream(&out, &size)) == NULL)
 		return NULL;
-	for (i = 0; i < p->nerrs; i++)
-		fprintf(f, "%s:%d: %s\n", p->file, p->errs[i].line,
-		    p->errs[i].msg);
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s:%d: %s\n", file, list[i].line, list[i].msg);
 	if (fclose(f) != 0) {
 		free(out);
 		return NULL;
 	}
 	return out;
+}
+
+static char *
+err_join(struct parser *p)
+{
+	if (p->nomem)
+		conf_err(p, p->lineno, "out of memory");
+	return list_join(p->file, p->errs, p->nerrs);
+}
+
+/* "[global]" or "export \"NAME\"": where the parser is. */
+static char *
+sec_where(struct parser *p)
+{
+	char *s;
+
+	if (p->sec == SEC_GLOBAL)
+		s = strdup("[global]");
+	else if (asprintf(&s, "export \"%s\"", p->secname) == -1)
+		s = NULL;
+	if (s == NULL)
+		p->nomem = 1;
+	return s;
+}
+
+/* A warning on the current line: the file is valid, but risky. */
+static void __attribute__((format(printf, 2, 3)))
+sec_warn(struct parser *p, const char *fmt, ...)
+{
+	struct conf_error *w;
+	char msg[1024], *where, *line = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if ((where = sec_where(p)) == NULL ||
+	    asprintf(&line, "%s: warning: %s", where, msg) == -1 ||
+	    (w = reallocarray(p->warns, p->nwarns + 1, sizeof(*w))) == NULL) {
+		p->nomem = 1;
+		free(where);
+		free(line);
+		return;
+	}
+	free(where);
+	p->warns = w;
+	w[p->nwarns].line = p->lineno;
+	w[p->nwarns].seq = p->nwarns;
+	w[p->nwarns++].msg = line;
 }
 
 /* Small helpers for the parse functions. */
@@ -353,11 +420,35 @@ opt_key(struct parser *p, const char *value)
 
 	if (key_conflict(p, "key"))
 		return;
+	if (p->mode & (S_IRGRP | S_IROTH))
+		sec_warn(p, "the key is written in the file, which group or "
+		    "others can read (mode %04o): use keyfile, or chmod 600 %s",
+		    (unsigned int)(p->mode & 07777), p->file);
 	if (key_parse_hex(value, key) == -1)
 		sec_err(p, "key is not a 256-bit key (expected 64 hex digits)");
 	else
 		key_set(p, key);
 	explicit_bzero(key, sizeof(key));
+}
+
+/* Remember a key file's owner for keyfile_check; takes path. */
+static void
+keyfile_note(struct parser *p, char *path, uid_t owner)
+{
+	struct conf_keyfile *k;
+
+	k = reallocarray(p->keyfiles, p->nkeyfiles + 1, sizeof(*k));
+	if (k == NULL) {
+		p->nomem = 1;
+		free(path);
+		return;
+	}
+	p->keyfiles = k;
+	k += p->nkeyfiles++;
+	k->line = p->lineno;
+	k->where = sec_where(p);
+	k->path = path;
+	k->owner = owner;
 }
 
 static void
@@ -366,17 +457,20 @@ opt_keyfile(struct parser *p, const char *value)
 	uint8_t key[ND_KEY_LEN];
 	char err[PATH_MAX + 256];
 	char *path;
+	uid_t owner;
 
 	if (key_conflict(p, "keyfile"))
 		return;
 	if ((path = conf_path(p, "keyfile", value)) == NULL)
 		return;
-	if (key_load_file(path, key, err, sizeof(err)) == -1)
+	if (key_load_file_owner(path, key, &owner, err, sizeof(err)) == -1) {
 		sec_err(p, "%s", err);
-	else
+		free(path);
+	} else {
 		key_set(p, key);
+		keyfile_note(p, path, owner);
+	}
 	explicit_bzero(key, sizeof(key));
-	free(path);
 }
 
 /* Keys: [global]. */
@@ -488,6 +582,18 @@ opt_max_handshakes_per_address(struct parser *p, const char *value)
 {
 	conf_int(p, "max_handshakes_per_address", value, 1, INT_MAX,
 	    &p->conf->max_handshakes_per_address);
+opt_max_request_memory(struct parser *p, const char *value)
+{
+	uint64_t size;
+
+	if (parse_size(value, &size) == -1)
+		sec_err(p, "max_request_memory \"%s\" is not a size (use 64M, "
+		    "1G)", value);
+	else if (size < ND_MAX_PAYLOAD || size > CONF_MAX_REQUEST_MEMORY_MAX)
+		sec_err(p, "max_request_memory \"%s\" is out of range "
+		    "(1M-1T)", value);
+	else
+		p->conf->max_request_memory = size;
 }
 
 static void
@@ -680,6 +786,7 @@ static const struct conf_key global_keys[] = {
 	{ "max_handshakes",	opt_max_handshakes,	ONE_LINE },
 	{ "max_handshakes_per_address", opt_max_handshakes_per_address,
 	    ONE_LINE },
+	{ "max_request_memory",	opt_max_request_memory,	ONE_LINE },
 	{ "log_level",		opt_log_level,	ONE_LINE },
 	{ "pidfile",		opt_pidfile,		ONE_LINE },
 	{ "control_socket",	opt_control_socket,	ONE_LINE },
@@ -987,11 +1094,88 @@ conf_reader(char *str, int num, void *arg)
 
 /* Validation: what needs the whole file. */
 
+/*
+ * What a path names: its device and inode (a block device: the device
+ * itself), or for a file still to be created its directory's and its
+ * name.  Two exports on one file are found whatever the names they use.
+ */
+struct file_id {
+	int known;
+	dev_t dev;
+	ino_t ino;
+	char *name;			/* a file to be created: its name */
+};
+
+static void
+file_id_get(const char *path, struct file_id *id)
+{
+	struct stat st;
+	char *copy;
+
+	memset(id, 0, sizeof(*id));
+	if (path == NULL)
+		return;
+	if (stat(path, &st) == 0) {
+		id->known = 1;
+		id->dev = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
+		id->ino = S_ISBLK(st.st_mode) ? 0 : st.st_ino;
+		return;
+	}
+	if (errno != ENOENT || (copy = strdup(path)) == NULL)
+		return;
+	if (stat(dirname(copy), &st) == 0 &&
+	    (id->name = strdup(strrchr(path, '/') + 1)) != NULL) {
+		id->known = 1;
+		id->dev = st.st_dev;
+		id->ino = st.st_ino;
+	}
+	free(copy);
+}
+
+static int
+file_id_same(const struct file_id *a, const struct file_id *b)
+{
+	if (!a->known || !b->known || a->dev != b->dev || a->ino != b->ino)
+		return 0;
+	if (a->name == NULL || b->name == NULL)
+		return a->name == b->name;
+	return strcmp(a->name, b->name) == 0;
+}
+
+/* The same file as an earlier export that may write it too? */
+static void
+validate_path(struct parser *p, struct conf_export *e, struct file_id *ids,
+    int i)
+{
+	struct conf_export *f;
+	int j = -1;
+
+	if (e->path == NULL || e->readonly)
+		return;
+	TAILQ_FOREACH(f, &p->conf->exports, entry) {
+		if (f == e)
+			return;
+		j++;
+		if (f->path == NULL || f->readonly ||
+		    (strcmp(e->path, f->path) != 0 &&
+		    !file_id_same(&ids[i], &ids[j])))
+			continue;
+		if (strcmp(e->path, f->path) == 0)
+			conf_err(p, e->line, "export \"%s\": path \"%s\" is "
+			    "also writable through export \"%s\"", e->name,
+			    e->path, f->name);
+		else
+			conf_err(p, e->line, "export \"%s\": path \"%s\" is "
+			    "also writable through export \"%s\" (as \"%s\")",
+			    e->name, e->path, f->name, f->path);
+		return;
+	}
+}
+
 static void
 validate_export(struct parser *p, struct conf_export *e)
 {
 	struct conf *c = p->conf;
-	struct conf_export *f;
 
 	if (e->path == NULL)
 		conf_err(p, e->line, "export \"%s\": path is required",
@@ -1003,15 +1187,73 @@ validate_export(struct parser *p, struct conf_export *e)
 	} else if (!e->own_key && p->global_key_line == 0)
 		conf_err(p, e->line, "export \"%s\": no key (set key or "
 		    "keyfile here or in [global])", e->name);
-	TAILQ_FOREACH(f, &c->exports, entry) {
-		if (f == e)
-			break;
-		if (e->path != NULL && f->path != NULL &&
-		    strcmp(e->path, f->path) == 0 && !e->readonly &&
-		    !f->readonly)
-			conf_err(p, e->line, "export \"%s\": path \"%s\" is "
-			    "also writable through export \"%s\"", e->name,
-			    e->path, f->name);
+}
+
+static void
+validate_paths(struct parser *p)
+{
+	struct conf_export *e;
+	struct file_id *ids;
+	int i, n = 0;
+
+	TAILQ_FOREACH(e, &p->conf->exports, entry)
+		n++;
+	if ((ids = calloc(n + 1, sizeof(*ids))) == NULL) {
+		p->nomem = 1;
+		return;
+	}
+	i = 0;
+	TAILQ_FOREACH(e, &p->conf->exports, entry)
+		file_id_get(e->path, &ids[i++]);
+	i = 0;
+	TAILQ_FOREACH(e, &p->conf->exports, entry)
+		validate_path(p, e, ids, i++);
+	for (i = 0; i < n; i++)
+		free(ids[i].name);
+	free(ids);
+}
+
+/* "nobody (uid 65534)", or "uid 12345" for a uid without a name. */
+static void
+uid_desc(uid_t uid, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL)
+		snprintf(buf, len, "%s (uid %u)", pw->pw_name, (unsigned)uid);
+	else
+		snprintf(buf, len, "uid %u", (unsigned)uid);
+}
+
+/*
+ * Key files belong to root or to the user netdiskd runs as (user, or
+ * whoever runs it): anyone else who owns one could change the key.
+ */
+static void
+validate_keyfiles(struct parser *p)
+{
+	struct conf_keyfile *k;
+	struct passwd *pw = NULL;
+	char owner[64], self[64];
+	uid_t uid = geteuid();
+	size_t i;
+
+	if (p->conf->user != NULL && (pw = getpwnam(p->conf->user)) != NULL)
+		uid = pw->pw_uid;
+	if (pw != NULL)
+		snprintf(self, sizeof(self), "%s", p->conf->user);
+	else if ((pw = getpwuid(uid)) != NULL)
+		snprintf(self, sizeof(self), "%s", pw->pw_name);
+	else
+		snprintf(self, sizeof(self), "uid %u", (unsigned)uid);
+	for (i = 0; i < p->nkeyfiles; i++) {
+		k = &p->keyfiles[i];
+		if (k->owner == 0 || k->owner == uid)
+			continue;
+		uid_desc(k->owner, owner, sizeof(owner));
+		conf_err(p, k->line, "%s: keyfile \"%s\": owned by %s, not by "
+		    "root or netdiskd's user (%s)", k->where ? k->where : "",
+		    k->path, owner, self);
 	}
 }
 
@@ -1042,6 +1284,8 @@ conf_validate(struct parser *p)
 
 	TAILQ_FOREACH(e, &p->conf->exports, entry)
 		validate_export(p, e);
+	validate_paths(p);
+	validate_keyfiles(p);
 	validate_listen(p);
 }
 
@@ -1060,6 +1304,7 @@ conf_new(void)
 	c->handshake_timeout = CONF_HANDSHAKE_TIMEOUT;
 	c->max_handshakes = CONF_MAX_HANDSHAKES;
 	c->max_handshakes_per_address = CONF_MAX_HANDSHAKES_PER_ADDRESS;
+	c->max_request_memory = CONF_MAX_REQUEST_MEMORY;
 	c->log_level = LOG_INFO;
 	c->pidfile = strdup(CONF_PIDFILE);
 	c->control_socket = strdup(CONF_CONTROL_SOCKET);
@@ -1105,12 +1350,15 @@ static int
 parser_init(struct parser *p, const char *path, char **errors)
 {
 	const char *base = strrchr(path, '/');
+	struct stat st;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
 	p->file = path;
 	TAILQ_INIT(&p->discard);
 	rc = file_read_all(path, CONF_FILE_MAX, &p->buf, &p->len);
+	if (rc == 0 && stat(path, &st) == 0)
+		p->mode = st.st_mode;
 	if (rc == 0) {
 		errno = ENOMEM;
 		if ((p->conf = conf_new()) == NULL ||
@@ -1147,6 +1395,14 @@ parser_free(struct parser *p)
 	for (i = 0; i < p->nerrs; i++)
 		free(p->errs[i].msg);
 	free(p->errs);
+	for (i = 0; i < p->nwarns; i++)
+		free(p->warns[i].msg);
+	free(p->warns);
+	for (i = 0; i < p->nkeyfiles; i++) {
+		free(p->keyfiles[i].where);
+		free(p->keyfiles[i].path);
+	}
+	free(p->keyfiles);
 	if (p->buf != NULL)
 		explicit_bzero(p->buf, p->len);
 	free(p->buf);
@@ -1171,6 +1427,9 @@ conf_load(const char *path, char **errors)
 	section_end(&p);
 	conf_validate(&p);
 	c = p.conf;
+	if (p.nwarns > 0 && !p.nomem &&
+	    (c->warnings = list_join(p.file, p.warns, p.nwarns)) == NULL)
+		p.nomem = 1;
 	if (p.nerrs > 0 || p.nomem) {
 		*errors = err_join(&p);
 		conf_free(c);
@@ -1198,6 +1457,7 @@ conf_free(struct conf *c)
 	free(c->group);
 	free(c->pidfile);
 	free(c->control_socket);
+	free(c->warnings);
 	free(c);
 }
 

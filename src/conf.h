@@ -62,10 +62,16 @@ struct conf {
 	/* Connections not yet authenticated: in all and per address. */
 	int max_handshakes;		/* default 128 */
 	int max_handshakes_per_address;	/* default 32 */
+	uint64_t max_request_memory;	/* bytes, default 256 MiB */
 	int log_level;			/* LOG_ERR..LOG_DEBUG, default LOG_INFO */
 	char *pidfile;			/* default /run/netdiskd.pid */
 	char *control_socket;		/* default /run/netdisk/netdiskd.sock */
 	struct conf_exports exports;
+	/*
+	 * NULL, or what is risky but valid, one "FILE:LINE: message\n"
+	 * line each (an inline key in a file others can read).
+	 */
+	char *warnings;
 };
 
 /*

@@ -33,6 +33,8 @@
 
 static const uint8_t zeroes[EXPORT_ZERO_CHUNK];
 
+static uint32_t export_sync(struct export *);
+
 /* Rate limiting. */
 
 void
@@ -468,6 +470,7 @@ export_free(struct export *e)
 	if (e->fd != -1)
 		close(e->fd);
 	claims_put(e->claims);
+	health_put(e->health);
 	ratelim_destroy(&e->errlog);
 	crypto_wipe(e->key, sizeof(e->key));
 	crypto_wipe(e->conf.key, sizeof(e->conf.key));
@@ -504,9 +507,11 @@ export_open(const struct conf_export *ce, const uint8_t *key,
 	snprintf(e->errwhat, sizeof(e->errwhat), "I/O errors on export \"%s\"",
 	    ce->name);
 	e->claims = prev ? prev->claims : claims_new();
+	e->health = prev ? health_ref(prev->health) : health_new();
 	if (prev)
 		atomic_fetch_add(&e->claims->refs, 1);
-	if (export_copy_conf(&e->conf, ce) == -1 || e->claims == NULL) {
+	if (export_copy_conf(&e->conf, ce) == -1 || e->claims == NULL ||
+	    e->health == NULL) {
 		snprintf(err, errlen, "export \"%s\": out of memory", ce->name);
 		goto fail;
 	}
@@ -558,21 +563,76 @@ export_put(struct export *e)
 	if (e == NULL || atomic_fetch_sub(&e->refs, 1) != 1)
 		return;
 	if (!e->conf.readonly)
-		export_flush(e);
+		export_sync(e);
 	log_debug("export \"%s\": closed", e->conf.name);
 	export_free(e);
 }
 
 /* I/O. */
 
-static uint32_t
-export_ioerr(struct export *e, const char *op, uint64_t off, uint64_t len,
-    int error)
+static void
+export_ioerr_log(struct export *e, const char *op, uint64_t off,
+    uint64_t len, int error)
 {
 	if (ratelim_pass(&e->errlog, e->errwhat))
 		log_warnx("export \"%s\": %s of %" PRIu64 " bytes at %" PRIu64
 		    " failed: %s", e->conf.name, op, len, off, strerror(error));
-	return error == ENOSPC || error == EDQUOT ? ND_ENOSPC : ND_EIO;
+}
+
+/* A read failed: only this request. */
+static uint32_t
+export_ioerr(struct export *e, const char *op, uint64_t off, uint64_t len,
+    int error)
+{
+	export_ioerr_log(e, op, off, len, error);
+	return ND_EIO;
+}
+
+static int
+nospace(int error)
+{
+	return error == ENOSPC || error == EDQUOT;
+}
+
+/* Fail the export: logged once, when it happens. */
+static uint32_t
+export_fail(struct export *e, const char *op, int error)
+{
+	if (health_fail(e->health, error, op))
+		log_warnx("export \"%s\": failed: %s: %s: FLUSH and FUA writes "
+		    "fail until \"netdiskctl restart %s\"", e->conf.name, op,
+		    strerror(error), e->conf.name);
+	return ND_EIO;
+}
+
+/*
+ * A write, trim or sync failed.  Running out of space while taking the
+ * data (sync 0) fails only this request; anything else may have lost
+ * data that was answered before, so it fails the export.
+ */
+static uint32_t
+export_storerr(struct export *e, const char *op, uint64_t off,
+    uint64_t len, int error, int sync)
+{
+	export_ioerr_log(e, op, off, len, error);
+	if (nospace(error) && !sync)
+		return ND_ENOSPC;
+	return export_fail(e, op, error);
+}
+
+void
+export_failure(struct export *e, struct health_state *state)
+{
+	health_get(e->health, state);
+}
+
+void
+export_clear_failure(struct export *e)
+{
+	if (health_failed(e->health) != 0)
+		log_info("export \"%s\": failure cleared by a restart",
+		    e->conf.name);
+	health_clear(e->health);
 }
 
 uint32_t
@@ -647,12 +707,30 @@ export_write_all(struct export *e, const void *buf, size_t len,
 	return 0;
 }
 
+/*
+ * A write with RWF_DSYNC failed with ENOSPC: while taking the data, or
+ * while syncing it (the sync may have reported, and so used up, the
+ * writeback error of earlier data).  Written again without the sync, the
+ * data finds the space it took the first time: if that fails too, space
+ * ran out before the data was taken.
+ */
+static uint32_t
+export_dsync_nospace(struct export *e, const void *buf, uint32_t len,
+    uint64_t off, int error)
+{
+	if (export_write_all(e, buf, len, off, 0) == -1)
+		return export_storerr(e, "write", off, len, errno, 0);
+	return export_storerr(e, "write", off, len, error, 1);
+}
+
 uint32_t
 export_write(struct export *e, const void *buf, uint32_t len, uint64_t off,
     int fua)
 {
 	int dsync = fua && !atomic_load(&e->no_rwf_dsync);
 
+	if (fua && health_failed(e->health))
+		return ND_EIO;
 	if (export_write_all(e, buf, len, off, dsync) == 0)
 		return fua && !dsync ? export_flush(e) : ND_OK;
 	if (dsync && (errno == EOPNOTSUPP || errno == ENOSYS ||
@@ -660,18 +738,28 @@ export_write(struct export *e, const void *buf, uint32_t len, uint64_t off,
 		atomic_store(&e->no_rwf_dsync, 1);
 		if (export_write_all(e, buf, len, off, 0) == 0)
 			return export_flush(e);
+	} else if (dsync && nospace(errno))
+		return export_dsync_nospace(e, buf, len, off, errno);
+	return export_storerr(e, "write", off, len, errno, 0);
+}
+
+/* fdatasync, whatever the health: for the close of the store too. */
+static uint32_t
+export_sync(struct export *e)
+{
+	while (fdatasync(e->fd) == -1) {
+		if (errno != EINTR)
+			return export_storerr(e, "flush", 0, e->size, errno, 1);
 	}
-	return export_ioerr(e, "write", off, len, errno);
+	return ND_OK;
 }
 
 uint32_t
 export_flush(struct export *e)
 {
-	while (fdatasync(e->fd) == -1) {
-		if (errno != EINTR)
-			return export_ioerr(e, "flush", 0, e->size, errno);
-	}
-	return ND_OK;
+	if (health_failed(e->health))
+		return ND_EIO;
+	return export_sync(e);
 }
 
 static int
@@ -710,7 +798,7 @@ export_trim(struct export *e, uint64_t off, uint32_t len)
 		atomic_store(&e->no_punch_hole, 1);
 		return ND_OK;
 	}
-	return export_ioerr(e, "trim", off, len, errno);
+	return export_storerr(e, "trim", off, len, errno, 0);
 }
 
 static int
@@ -754,7 +842,9 @@ export_zero_range(struct export *e, uint64_t off, uint64_t len)
 uint32_t
 export_zero(struct export *e, uint64_t off, uint32_t len, int fua)
 {
+	if (fua && health_failed(e->health))
+		return ND_EIO;
 	if (export_zero_range(e, off, len) == -1)
-		return export_ioerr(e, "write zeroes", off, len, errno);
+		return export_storerr(e, "write zeroes", off, len, errno, 0);
 	return fua ? export_flush(e) : ND_OK;
 }

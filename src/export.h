@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "health.h"
 #include "netdisk_proto.h"
 
 /* At most burst lines per interval seconds, then one summary line. */
@@ -69,6 +70,7 @@ struct export {
 	int blockdev;
 	atomic_int no_zero_range, no_punch_hole, no_rwf_dsync, no_rwf_nowait;
 	struct export_claims *claims;
+	struct health *health;		/* shared with the exports it replaces */
 	struct ratelim errlog;
 	char errwhat[ND_NAME_MAX + 48];
 };
@@ -84,7 +86,14 @@ struct export *export_open(const struct conf_export *ce, const uint8_t *key,
 struct export *export_ref(struct export *);
 void export_put(struct export *);	/* the last one syncs and closes */
 
-/* I/O; each returns ND_OK or the enum nd_error to reply with. */
+/*
+ * I/O; each returns ND_OK or the enum nd_error to reply with.
+ *
+ * A write, trim or sync error fails the export (health.h): that request
+ * and every later FLUSH, FUA WRITE and FUA WRITE_ZEROES get ND_EIO until
+ * export_clear_failure.  ENOSPC or EDQUOT from a write (space ran out
+ * before the data was taken) fails only that request, with ND_ENOSPC.
+ */
 uint32_t export_read(struct export *, void *buf, uint32_t len, uint64_t off);
 /* 1 if all of it was read from the page cache, 0 if reading would block. */
 int export_read_cached(struct export *, void *buf, uint32_t len,
@@ -94,6 +103,11 @@ uint32_t export_write(struct export *, const void *buf, uint32_t len,
 uint32_t export_flush(struct export *);
 uint32_t export_trim(struct export *, uint64_t off, uint32_t len);
 uint32_t export_zero(struct export *, uint64_t off, uint32_t len, int fua);
+
+/* Whether and why the export failed (state->error 0: it did not). */
+void export_failure(struct export *, struct health_state *state);
+/* After a restart reopened the store: healthy again. */
+void export_clear_failure(struct export *);
 
 /*
  * Count an answered request in the export's stats: READ in read, WRITE

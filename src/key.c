@@ -60,7 +60,8 @@ key_format_hex(const uint8_t key[ND_KEY_LEN], char hex[2 * ND_KEY_LEN + 1])
 
 /* A regular file that neither group nor others may access. */
 static int
-key_check_file(int fd, const char *path, char *err, size_t errlen)
+key_check_file(int fd, const char *path, uid_t *owner, char *err,
+    size_t errlen)
 {
 	struct stat st;
 
@@ -78,6 +79,7 @@ key_check_file(int fd, const char *path, char *err, size_t errlen)
 		    path, (unsigned int)(st.st_mode & 07777));
 		return -1;
 	}
+	*owner = st.st_uid;
 	return 0;
 }
 
@@ -125,6 +127,15 @@ int
 key_load_file(const char *path, uint8_t key[ND_KEY_LEN], char *err,
     size_t errlen)
 {
+	uid_t owner;
+
+	return key_load_file_owner(path, key, &owner, err, errlen);
+}
+
+int
+key_load_file_owner(const char *path, uint8_t key[ND_KEY_LEN], uid_t *owner,
+    char *err, size_t errlen)
+{
 	int fd, rc;
 
 	/* O_NONBLOCK: a FIFO must not hang us before fstat refuses it. */
@@ -133,7 +144,7 @@ key_load_file(const char *path, uint8_t key[ND_KEY_LEN], char *err,
 		snprintf(err, errlen, "keyfile \"%s\": %s", path, strerror(errno));
 		return -1;
 	}
-	rc = key_check_file(fd, path, err, errlen);
+	rc = key_check_file(fd, path, owner, err, errlen);
 	if (rc == 0)
 		rc = key_read_file(fd, path, key, err, errlen);
 	close(fd);

@@ -223,6 +223,8 @@ main(int argc, char *argv[])
 	if ((conf = load_conf(path)) == NULL)
 		status = 1;
 	else if (check) {
+		if (conf->warnings != NULL)
+			fputs(conf->warnings, stderr);
 		printf("configuration OK\n");
 		status = 0;
 	} else

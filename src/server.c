@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "admission.h"
+#include "budget.h"
 #include "conf.h"
 #include "control.h"
 #include "crypto.h"
@@ -74,6 +75,7 @@ struct server {
 	struct listener listeners[SERVER_MAX_LISTENERS];
 	int nlisteners;
 	struct workq *wq;
+	struct budget *budget;		/* request payloads in memory */
 	int quit;
 	int64_t accept_resume;		/* monotonic ms; 0: accepting */
 
@@ -632,14 +634,21 @@ server_check_nofile(const struct conf *conf, size_t others)
 	    conf->max_connections, conf->max_handshakes,
 	    (unsigned long long)need, (unsigned long long)rl.rlim_cur);
 }
+static void server_report_errors(struct server *, char *);
 
 static int
 server_apply(struct server *srv, const struct conf *conf)
 {
 	struct listener set[SERVER_MAX_LISTENERS];
 	struct export_table *t;
+	char *warnings;
 	int n;
 
+	if (conf->warnings != NULL &&
+	    (warnings = strdup(conf->warnings)) != NULL) {
+		server_report_errors(srv, warnings);
+		free(warnings);
+	}
 	if ((t = table_build(srv, conf, srv->table)) == NULL)
 		return -1;
 	if (listen_build(srv, conf, set, &n) == -1) {
@@ -654,6 +663,7 @@ server_apply(struct server *srv, const struct conf *conf)
 	srv->max_hs_per_addr = conf->max_handshakes_per_address;
 	pthread_mutex_unlock(&srv->lock);
 	server_check_nofile(conf, t->nentries + (size_t)n);
+	budget_set_limit(srv->budget, (size_t)conf->max_request_memory);
 	server_swap(srv, t, "reconfigured");
 	log_setlevel(conf->log_level);
 	if (t->nentries == 0)
@@ -763,6 +773,7 @@ server_restart_export(struct server *srv, const char *name, FILE *report)
 		errno = EIO;
 		return -1;
 	}
+	export_clear_failure(table_lookup(t, name)->export);
 	server_swap(srv, t, "restarted");
 	return 0;
 }
@@ -782,7 +793,7 @@ status_lookup(struct status *st, const struct export_table *t,
 }
 
 static void
-status_fill_export(struct status_export *se, const struct export *e)
+status_fill_export(struct status_export *se, struct export *e)
 {
 	const struct export_stats *c = &e->stats;
 
@@ -796,6 +807,7 @@ status_fill_export(struct status_export *se, const struct export *e)
 	se->write_requests = atomic_load(&c->write_requests);
 	se->write_bytes = atomic_load(&c->write_bytes);
 	se->errors = atomic_load(&c->errors);
+	export_failure(e, &se->failure);
 }
 
 /* The clients of every current export.  0, or -1 out of memory. */
@@ -835,6 +847,7 @@ server_status(struct server *srv, struct status *st)
 	st->pid = getpid();
 	st->config = srv->conf_path;
 	st->started = srv->started;
+	budget_info(srv->budget, &st->memory);
 	st->exports = calloc(t->nentries + 1, sizeof(*st->exports));
 	st->listen = calloc(srv->nlisteners + 1, sizeof(*st->listen));
 	if (st->exports == NULL || st->listen == NULL)
@@ -879,6 +892,8 @@ server_create(const struct conf *conf, const char *conf_path)
 	ratelim_init(&srv->hslog, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
 	if ((srv->adm = admission_new()) == NULL ||
 	    server_fix(srv, conf) == -1) {
+	if ((srv->budget = budget_new((size_t)conf->max_request_memory)) ==
+	    NULL || server_fix(srv, conf) == -1) {
 		log_warnx("out of memory");
 		server_destroy(srv);
 		return NULL;
@@ -907,6 +922,7 @@ server_destroy(struct server *srv)
 	listen_close_unused(srv->listeners, srv->nlisteners, NULL, 0, 0);
 	server_table_put(srv->table);
 	ratelim_destroy(&srv->hslog);
+	budget_free(srv->budget);
 	ratelim_destroy(&srv->refusedlog);
 	ratelim_destroy(&srv->authlog);
 	admission_free(srv->adm);
@@ -971,6 +987,10 @@ server_session_admit(struct server *srv, struct session *s)
 		log_warnx("%s: too many connections (max_connections %d)",
 		    s->peer, max);
 	return ND_HS_TOO_MANY;
+struct budget *
+server_budget(struct server *srv)
+{
+	return srv->budget;
 }
 
 void

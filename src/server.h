@@ -103,6 +103,9 @@ uint32_t server_session_admit(struct server *, struct session *);
  */
 void server_handshake_closed(struct server *, const char *peer,
     const char *why);
+struct budget;
+/* The memory budget of request payloads (budget.h). */
+struct budget *server_budget(struct server *);
 /* The session's last call into the server: it leaves the session list. */
 void server_session_done(struct server *, struct session *);
 

@@ -16,6 +16,7 @@
 #define LIBBSD_OPENBSD_VIS	/* strnvis(dst, src, size, flags) */
 #include <vis.h>
 
+#include "budget.h"
 #include "crypto.h"
 #include "export.h"
 #include "handshake.h"
@@ -532,6 +533,7 @@ sess_send_locked(struct session *s)
 		pthread_mutex_lock(&s->lock);
 		s->inflight -= (unsigned)n;
 		s->inflight_bytes -= bytes;
+		budget_give(server_budget(s->srv), bytes);
 		pthread_cond_broadcast(&s->cond);
 	} while (!STAILQ_EMPTY(&s->replies));
 	s->sending = 0;
@@ -593,9 +595,42 @@ sess_need(struct session *s, size_t len)
 		sess_flush(s);
 }
 
+static int
+sess_stopped(void *arg)
+{
+	return sess_stop_why(arg) != NULL;
+}
+
 /*
- * Wait until the request fits in the session's budget, then count it.
- * Replies held back count too: they go out before the reader waits.
+ * Take bytes of the server's memory budget (budget.h), in line behind
+ * the other sessions' readers if it is spent.  The replies held back go
+ * out first: their bytes must come back while the reader waits.
+ */
+static int
+sess_take_memory(struct session *s, size_t bytes)
+{
+	struct budget *b = server_budget(s->srv);
+
+	if (bytes == 0 || budget_try(b, bytes) == 0)
+		return 0;
+	sess_flush(s);
+	return budget_take(b, bytes, sess_stopped, s);
+}
+
+static void
+sess_unreserve(struct session *s, size_t bytes)
+{
+	pthread_mutex_lock(&s->lock);
+	s->inflight--;
+	s->inflight_bytes -= bytes;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * Wait until the request fits in the session's budget, then count it;
+ * then take its bytes of the server's.  Replies held back count too:
+ * they go out before the reader waits.
  */
 static int
 sess_reserve(struct session *s, size_t bytes)
@@ -620,6 +655,10 @@ sess_reserve(struct session *s, size_t bytes)
 		s->inflight_bytes += bytes;
 	}
 	pthread_mutex_unlock(&s->lock);
+	if (r == 0 && sess_take_memory(s, bytes) == -1) {
+		sess_unreserve(s, bytes);
+		r = -1;
+	}
 	return r;
 }
 
@@ -635,11 +674,8 @@ sess_count(struct session *s)
 static void
 sess_release(struct session *s, size_t bytes)
 {
-	pthread_mutex_lock(&s->lock);
-	s->inflight--;
-	s->inflight_bytes -= bytes;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
+	sess_unreserve(s, bytes);
+	budget_give(server_budget(s->srv), bytes);
 }
 
 /* Free an unanswered request and give its budget back. */
@@ -653,8 +689,14 @@ sess_req_done(struct sess_req *r)
 	sess_release(s, bytes);
 }
 
+/*
+ * A read-only session's FLUSH syncs nothing: it has nothing to make
+ * durable, and a sync could use up a writeback error that the writer's
+ * FLUSH must see.
+ */
 static uint32_t
-sess_exec(struct export *e, const struct request *q, void *data)
+sess_exec(struct export *e, const struct request *q, void *data,
+    int shared)
 {
 	int fua = (q->flags & ND_CMD_FLAG_FUA) != 0;
 
@@ -664,7 +706,7 @@ sess_exec(struct export *e, const struct request *q, void *data)
 	case ND_CMD_WRITE:
 		return export_write(e, data, q->length, q->offset, fua);
 	case ND_CMD_FLUSH:
-		return export_flush(e);
+		return shared ? ND_OK : export_flush(e);
 	case ND_CMD_TRIM:
 		return export_trim(e, q->offset, q->length);
 	case ND_CMD_WRITE_ZEROES:
@@ -687,7 +729,7 @@ sess_job(struct workq_job *job)
 	if (atomic_load(&s->send_error))
 		error = ND_EIO;		/* nobody to tell the result to */
 	else
-		error = sess_exec(s->export, &r->req, r->data);
+		error = sess_exec(s->export, &r->req, r->data, s->shared);
 	sess_end(s);
 	sess_answer(r, error);
 }

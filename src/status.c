@@ -103,6 +103,19 @@ status_human(uint64_t bytes, char *buf, size_t len)
 /* Text. */
 
 static void
+status_text_failure(FILE *f, const struct status_export *e)
+{
+	char since[32];
+
+	if (e->failure.error == 0)
+		return;
+	status_time(e->failure.since, since, sizeof(since));
+	fprintf(f, "  failed since %s: %s: %s (FLUSH and FUA writes fail "
+	    "until \"netdiskctl restart %s\")\n", since, e->failure.op,
+	    strerror(e->failure.error), e->name);
+}
+
+static void
 status_text_export(FILE *f, const struct status_export *e)
 {
 	char human[32], hex[2 * ND_CLIENT_ID_LEN + 1], host[NI_MAXHOST];
@@ -120,6 +133,7 @@ status_text_export(FILE *f, const struct status_export *e)
 	    (unsigned long long)e->write_requests,
 	    (unsigned long long)e->write_bytes,
 	    (unsigned long long)e->errors);
+	status_text_failure(f, e);
 	if (e->nclients == 0)
 		fprintf(f, "  no clients\n");
 	for (i = 0; i < e->nclients; i++) {
@@ -130,6 +144,18 @@ status_text_export(FILE *f, const struct status_export *e)
 		    hex, host, e->clients[i].connections,
 		    e->clients[i].connections == 1 ? "" : "s", since);
 	}
+}
+
+static void
+status_text_memory(FILE *f, const struct budget_info *m)
+{
+	char used[32], limit[32], peak[32];
+
+	fprintf(f, "request memory: %s in use of %s (peak %s), %u reader%s "
+	    "waiting\n", status_human(m->used, used, sizeof(used)),
+	    status_human(m->limit, limit, sizeof(limit)),
+	    status_human(m->peak, peak, sizeof(peak)), m->waiting,
+	    m->waiting == 1 ? "" : "s");
 }
 
 void
@@ -145,11 +171,29 @@ status_text(FILE *f, const struct status *st)
 	for (i = 0; i < st->nlisten; i++)
 		fprintf(f, " %s", st->listen[i]);
 	fprintf(f, "\n");
+	status_text_memory(f, &st->memory);
 	for (i = 0; i < st->nexports; i++)
 		status_text_export(f, &st->exports[i]);
 }
 
 /* JSON. */
+
+static void
+status_json_failure(FILE *f, const struct status_export *e)
+{
+	char since[32];
+
+	if (e->failure.error == 0) {
+		fprintf(f, "null");
+		return;
+	}
+	status_time(e->failure.since, since, sizeof(since));
+	fprintf(f, "{\"errno\":%d,\"error\":", e->failure.error);
+	json_string(f, strerror(e->failure.error));
+	fprintf(f, ",\"operation\":");
+	json_string(f, e->failure.op);
+	fprintf(f, ",\"since\":\"%s\"}", since);
+}
 
 static void
 status_json_client(FILE *f, const struct status_client *c)
@@ -179,13 +223,15 @@ status_json_export(FILE *f, const struct status_export *e)
 	fprintf(f, ",\"size\":%llu,\"readonly\":%s,\"opened\":\"%s\","
 	    "\"read_requests\":%llu,\"read_bytes\":%llu,"
 	    "\"write_requests\":%llu,\"write_bytes\":%llu,\"errors\":%llu,"
-	    "\"clients\":[", (unsigned long long)e->size,
+	    "\"failed\":", (unsigned long long)e->size,
 	    e->readonly ? "true" : "false", opened,
 	    (unsigned long long)e->read_requests,
 	    (unsigned long long)e->read_bytes,
 	    (unsigned long long)e->write_requests,
 	    (unsigned long long)e->write_bytes,
 	    (unsigned long long)e->errors);
+	status_json_failure(f, e);
+	fprintf(f, ",\"clients\":[");
 	for (i = 0; i < e->nclients; i++) {
 		if (i > 0)
 			fputc(',', f);
@@ -210,7 +256,10 @@ status_json(FILE *f, const struct status *st)
 			fputc(',', f);
 		json_string(f, st->listen[i]);
 	}
-	fprintf(f, "],\"exports\":[");
+	fprintf(f, "],\"request_memory\":{\"limit\":%zu,\"used\":%zu,"
+	    "\"peak\":%zu,\"waiting\":%u}", st->memory.limit, st->memory.used,
+	    st->memory.peak, st->memory.waiting);
+	fprintf(f, ",\"exports\":[");
 	for (i = 0; i < st->nexports; i++) {
 		if (i > 0)
 			fputc(',', f);

@@ -12,6 +12,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "budget.h"
+#include "health.h"
 #include "netdisk_proto.h"
 
 /* One client id on one export, with all its connections. */
@@ -31,6 +33,7 @@ struct status_export {
 	uint64_t read_requests, read_bytes;
 	uint64_t write_requests, write_bytes;
 	uint64_t errors;
+	struct health_state failure;	/* error 0: not failed */
 	struct status_client *clients;
 	int nclients;
 	int cap;
@@ -42,6 +45,7 @@ struct status {
 	time_t started;
 	char (*listen)[64];
 	int nlisten;
+	struct budget_info memory;	/* request payloads */
 	struct status_export *exports;
 	int nexports;
 };

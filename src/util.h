@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "netdisk_proto.h"
 
@@ -59,6 +60,9 @@ int uri_port_parse(const char *s, size_t len, char port[8]);
 int key_parse_hex(const char *hex, uint8_t key[ND_KEY_LEN]);
 int key_load_file(const char *path, uint8_t key[ND_KEY_LEN], char *err,
     size_t errlen);
+/* The same, and the owner of the file (checked by the caller). */
+int key_load_file_owner(const char *path, uint8_t key[ND_KEY_LEN],
+    uid_t *owner, char *err, size_t errlen);
 void key_format_hex(const uint8_t key[ND_KEY_LEN], char hex[2 * ND_KEY_LEN + 1]);
 
 #endif

@@ -8,7 +8,9 @@
  * Each MODE attacks netdiskd in one way and checks that the server reacts
  * as docs/protocol.md says.  It exits 0 if the server behaved, 1 with a
  * message on stderr if it did not, 2 on a usage error.  -t is the
- * server's handshake_timeout (default 2).  -l lists the modes.
+ * server's handshake_timeout (default 2).  -l lists the modes.  A few
+ * probes, not listed, check a state other tests set up (failed-export:
+ * the export failed after a store error, t/sticky.sh).
  *
  * The connection floods (flood, fill, trickle) open their attacking
  * connections from the source address -s (default: any), so that a test
@@ -1587,6 +1589,56 @@ mode_req_readonly(void)
 	return rv;
 }
 
+/* A read-only session's FLUSH answers OK (it has nothing to make durable). */
+static int
+mode_ro_flush(void)
+{
+	const struct bad_req t[] = {
+		{ "FLUSH of a read-only session", ND_CMD_FLUSH, 0, 0, 0, 0, ND_OK },
+	};
+	struct session s;
+	int rv;
+
+	sess_init(&s);
+	if (sess_open_as(&s, cx.uri.export, ND_OPT_READ_ONLY) != 0)
+		return 1;
+	rv = run_bad_requests(&s, t, sizeof(t) / sizeof(t[0]));
+	sess_close(&s, 1);
+	return rv;
+}
+
+/*
+ * Probe (not an attack): the export has failed after a write or sync
+ * error, so FLUSH and every FUA write fail with EIO, while plain writes
+ * and reads of its last 8 KiB still work.
+ */
+static int
+probe_failed_export(void)
+{
+	struct session s;
+	uint64_t end;
+	int rv;
+
+	if (sess_open(&s) != 0)
+		return 1;
+	end = s.info.size;
+	{
+		const struct bad_req t[] = {
+			{ "FLUSH of a failed export", ND_CMD_FLUSH, 0, 0, 0, 0, ND_EIO },
+			{ "WRITE+FUA to a failed export", ND_CMD_WRITE, ND_CMD_FLAG_FUA, end - 4096, 4096, 4096, ND_EIO },
+			{ "WRITE_ZEROES+FUA to a failed export", ND_CMD_WRITE_ZEROES, ND_CMD_FLAG_FUA, end - 8192, 4096, 0, ND_EIO },
+			{ "FLUSH again", ND_CMD_FLUSH, 0, 0, 0, 0, ND_EIO },
+			{ "WRITE to a failed export", ND_CMD_WRITE, 0, end - 4096, 4096, 4096, ND_OK },
+			{ "WRITE_ZEROES to a failed export", ND_CMD_WRITE_ZEROES, 0, end - 8192, 4096, 0, ND_OK },
+			{ "READ of a failed export", ND_CMD_READ, 0, end - 8192, 8192, 0, ND_OK },
+		};
+
+		rv = run_bad_requests(&s, t, sizeof(t) / sizeof(t[0]));
+	}
+	sess_close(&s, 1);
+	return rv;
+}
+
 /* A WRITE longer than max_payload: EINVAL, then the server hangs up. */
 static int
 mode_req_toobig(void)
@@ -2052,6 +2104,15 @@ static const struct {
 	{ "fill", mode_fill },
 	{ "trickle", mode_trickle },
 	{ "hello-time", mode_hello_time },
+	{ "ro-flush", mode_ro_flush },
+};
+
+/* Probes for other tests: not attacks, so not listed by -l. */
+static const struct {
+	const char *name;
+	int (*run)(void);
+} probes[] = {
+	{ "failed-export", probe_failed_export },
 };
 
 static void __attribute__((noreturn))
@@ -2131,6 +2192,9 @@ main(int argc, char *argv[])
 	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 		if (strcmp(modes[i].name, cx.mode) == 0)
 			return modes[i].run() == 0 ? 0 : 1;
+	for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
+		if (strcmp(probes[i].name, cx.mode) == 0)
+			return probes[i].run() == 0 ? 0 : 1;
 	fprintf(stderr, "badclient: unknown mode %s\n", cx.mode);
 	return 2;
 }

@@ -2,8 +2,8 @@
  * storefault.so: an LD_PRELOAD shim that makes one backing file of
  * netdiskd stall or fail, for the tests of fencing and sticky I/O errors.
  *
- * STOREFAULT_FILE names the file; only descriptors open on it (same device
- * and inode) are affected.  STOREFAULT_DIR is a directory whose files
+ * STOREFAULT_FILE names the file, or several separated by colons; only
+ * descriptors open on one of them (same device and inode) are affected.  STOREFAULT_DIR is a directory whose files
  * switch the faults on while they exist:
  *
  *   stall     pwrite, pwritev2, fallocate, fdatasync and fsync block until
@@ -25,6 +25,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -63,16 +64,25 @@ ctl_set(const char *name, int on)
 		close(fd);
 }
 
-/* Is fd open on STOREFAULT_FILE? */
+/* Is fd open on (one of) STOREFAULT_FILE? */
 static int
 targeted(int fd)
 {
-	const char *file = getenv("STOREFAULT_FILE");
+	const char *files = getenv("STOREFAULT_FILE"), *end;
+	char file[PATH_MAX];
 	struct stat a, b;
 
-	if (file == NULL || fstat(fd, &a) == -1 || stat(file, &b) == -1)
+	if (files == NULL || fstat(fd, &a) == -1)
 		return 0;
-	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	for (; *files != '\0'; files = *end ? end + 1 : end) {
+		if ((end = strchr(files, ':')) == NULL)
+			end = files + strlen(files);
+		snprintf(file, sizeof(file), "%.*s", (int)(end - files), files);
+		if (stat(file, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return 1;
+	}
+	return 0;
 }
 
 static void

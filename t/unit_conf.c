@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,8 @@ test_defaults(void)
 	    c->log_level == LOG_INFO, "default limits and log level");
 	ok(c->max_handshakes == 128 && c->max_handshakes_per_address == 32,
 	    "default handshake caps: 128 in all, 32 per address");
+	ok(c->max_request_memory == 256ULL * 1024 * 1024,
+	    "default max_request_memory: 256 MiB");
 	ok(str_is(c->pidfile, "/run/netdiskd.pid") &&
 	    str_is(c->control_socket, "/run/netdisk/netdiskd.sock"),
 	    "default pidfile and control socket");
@@ -750,6 +753,133 @@ test_big_file(void)
 	free(text);
 }
 
+/* Exports on one file under different names: recognised by the file. */
+static void
+test_request_memory(void)
+{
+	struct conf *c;
+
+	c = good("max_request_memory = 64M", "mem.conf",
+	    "[global]\nmax_request_memory = 64M\n");
+	ok(c != NULL && c->max_request_memory == 64ULL * 1024 * 1024,
+	    "max_request_memory = 64M: 64 MiB");
+	conf_free(c);
+	bad("max_request_memory below 1M",
+	    "[global]\nmax_request_memory = 1023K\n",
+	    "@:2: [global]: max_request_memory \"1023K\" is out of range "
+	    "(1M-1T)\n");
+	bad("max_request_memory above 1T",
+	    "[global]\nmax_request_memory = 2T\n",
+	    "@:2: [global]: max_request_memory \"2T\" is out of range "
+	    "(1M-1T)\n");
+	bad("max_request_memory not a size",
+	    "[global]\nmax_request_memory = lots\n",
+	    "@:2: [global]: max_request_memory \"lots\" is not a size (use "
+	    "64M, 1G)\n");
+}
+
+static void
+test_same_file(void)
+{
+	struct conf *c;
+	char *a = path_of("same.img"), *l = path_of("same.link");
+	char *h = path_of("same.hard");
+
+	write_file("same.img", "", 0600);
+	if (symlink("same.img", l) == -1 || link(a, h) == -1) {
+		perror("same.img");
+		exit(99);
+	}
+	bad("one file through a symlink, ./ and a hard link",
+	    "[global]\nkey = " HEX_A "\n[a]\npath = same.img\n"
+	    "[b]\npath = same.link\n[c]\npath = ./same.img\n"
+	    "[d]\npath = same.hard\n[e]\npath = same.link\nreadonly = yes\n",
+	    "@:5: export \"b\": path \"$/same.link\" is also writable through "
+	    "export \"a\" (as \"$/same.img\")\n"
+	    "@:7: export \"c\": path \"$/./same.img\" is also writable "
+	    "through export \"a\" (as \"$/same.img\")\n"
+	    "@:9: export \"d\": path \"$/same.hard\" is also writable "
+	    "through export \"a\" (as \"$/same.img\")\n");
+	bad("one file still to be created, as x and ./x",
+	    "[global]\nkey = " HEX_A "\n[r]\npath = same.img\nreadonly = 1\n"
+	    "[a]\npath = new.img\nsize = 1M\n"
+	    "[b]\npath = ./new.img\nsize = 1M\n",
+	    "@:9: export \"b\": path \"$/./new.img\" is also writable "
+	    "through export \"a\" (as \"$/new.img\")\n");
+	c = good("one file writable once and read-only through a symlink",
+	    "same.conf", "[global]\nkey = " HEX_A "\n[a]\npath = same.img\n"
+	    "[b]\npath = same.link\nreadonly = yes\n");
+	conf_free(c);
+	free(a);
+	free(l);
+	free(h);
+}
+
+/* Key files owned by someone other than root or netdiskd's user. */
+static void
+test_keyfile_owner(void)
+{
+	char *path = path_of("nobody.key");
+	struct conf *c;
+
+	write_file("nobody.key", HEX_A "\n", 0600);
+	if (geteuid() != 0 || getpwnam("nobody") == NULL ||
+	    getpwnam("daemon") == NULL || getpwnam("nobody")->pw_uid != 65534 ||
+	    chown(path, 65534, 65534) == -1) {
+		ok(1, "# SKIP key file owners: needs root and user nobody");
+		ok(1, "# SKIP");
+		ok(1, "# SKIP");
+		ok(1, "# SKIP");
+		free(path);
+		return;
+	}
+	bad("a key file of another user is refused",
+	    "[global]\nkeyfile = nobody.key\n",
+	    "@:2: [global]: keyfile \"$/nobody.key\": owned by nobody (uid "
+	    "65534), not by root or netdiskd's user (root)\n");
+	bad("... also with another user configured",
+	    "[global]\nuser = daemon\n[a]\npath = a\nkeyfile = nobody.key\n",
+	    "@:5: export \"a\": keyfile \"$/nobody.key\": owned by nobody "
+	    "(uid 65534), not by root or netdiskd's user (daemon)\n");
+	c = good("a key file of netdiskd's user", "owner.conf",
+	    "[global]\nkeyfile = nobody.key\nuser = nobody\n");
+	conf_free(c);
+	chown(path, 0, 0);
+	free(path);
+}
+
+/* An inline key in a file others can read: loaded, with a warning. */
+static void
+test_inline_key_warning(void)
+{
+	char *path = path_of("inline.conf"), *errors = NULL, *want;
+	static const char text[] = "[global]\nkey = " HEX_A "\n"
+	    "[a]\npath = a\nkey = " HEX_B "\n[b]\npath = b\nkeyfile = a.key\n";
+	struct conf *c;
+
+	write_file("inline.conf", text, 0640);
+	c = conf_load(path, &errors);
+	want = expand("@:2: [global]: warning: the key is written in the file, "
+	    "which group or others can read (mode 0640): use keyfile, or "
+	    "chmod 600 @\n"
+	    "@:5: export \"a\": warning: the key is written in the file, "
+	    "which group or others can read (mode 0640): use keyfile, or "
+	    "chmod 600 @\n", path);
+	ok(c != NULL && c->warnings != NULL &&
+	    strcmp(c->warnings, want) == 0,
+	    "inline keys in a group-readable file: one warning each");
+	if (c != NULL && c->warnings != NULL && strcmp(c->warnings, want))
+		printf("# got:\n%s# want:\n%s", c->warnings, want);
+	conf_free(c);
+	free(want);
+	write_file("inline.conf", text, 0600);
+	c = conf_load(path, &errors);
+	ok(c != NULL && c->warnings == NULL,
+	    "inline keys in a file only its owner can read: no warning");
+	conf_free(c);
+	free(path);
+}
+
 static void
 cleanup(void)
 {
@@ -800,6 +930,10 @@ main(void)
 	test_nul_and_paths();
 	test_names();
 	test_big_file();
+	test_request_memory();
+	test_same_file();
+	test_keyfile_owner();
+	test_inline_key_warning();
 	cleanup();
 	return done_testing();
 }
