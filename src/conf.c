@@ -582,6 +582,9 @@ opt_max_handshakes_per_address(struct parser *p, const char *value)
 {
 	conf_int(p, "max_handshakes_per_address", value, 1, INT_MAX,
 	    &p->conf->max_handshakes_per_address);
+}
+
+static void
 opt_max_request_memory(struct parser *p, const char *value)
 {
 	uint64_t size;

@@ -891,8 +891,7 @@ server_create(const struct conf *conf, const char *conf_path)
 	ratelim_init(&srv->refusedlog, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
 	ratelim_init(&srv->hslog, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
 	if ((srv->adm = admission_new()) == NULL ||
-	    server_fix(srv, conf) == -1) {
-	if ((srv->budget = budget_new((size_t)conf->max_request_memory)) ==
+	    (srv->budget = budget_new((size_t)conf->max_request_memory)) ==
 	    NULL || server_fix(srv, conf) == -1) {
 		log_warnx("out of memory");
 		server_destroy(srv);
@@ -987,6 +986,8 @@ server_session_admit(struct server *srv, struct session *s)
 		log_warnx("%s: too many connections (max_connections %d)",
 		    s->peer, max);
 	return ND_HS_TOO_MANY;
+}
+
 struct budget *
 server_budget(struct server *srv)
 {

@@ -596,7 +596,7 @@ sess_need(struct session *s, size_t len)
 }
 
 static int
-sess_stopped(void *arg)
+sess_budget_abort(void *arg)
 {
 	return sess_stop_why(arg) != NULL;
 }
@@ -614,7 +614,7 @@ sess_take_memory(struct session *s, size_t bytes)
 	if (bytes == 0 || budget_try(b, bytes) == 0)
 		return 0;
 	sess_flush(s);
-	return budget_take(b, bytes, sess_stopped, s);
+	return budget_take(b, bytes, sess_budget_abort, s);
 }
 
 static void
