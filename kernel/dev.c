@@ -10,6 +10,7 @@
 #include <linux/idr.h>
 #include <linux/module.h>
 #include <linux/random.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 
 #include "compat.h"
@@ -162,6 +163,13 @@ static void prepare(struct request *rq, struct nd_pdu *cmd)
 	cmd->since = jiffies;
 }
 
+/*
+ * Requests are sent from kernel threads only (kblockd runs the hardware
+ * queues): in a user task's context a signal would interrupt sendmsg,
+ * possibly in the middle of a record, and a signal is not a failure.
+ * BLK_STS_RESOURCE there puts the request on the dispatch list and the
+ * block layer runs the queue from kblockd.
+ */
 static blk_status_t nd_queue_rq(struct blk_mq_hw_ctx *hctx,
 				const struct blk_mq_queue_data *bd)
 {
@@ -175,6 +183,8 @@ static blk_status_t nd_queue_rq(struct blk_mq_hw_ctx *hctx,
 		return BLK_STS_NOTSUPP;
 	if (nd_dev_gone(dev))
 		return BLK_STS_IOERR;
+	if (!(current->flags & PF_KTHREAD))
+		return BLK_STS_RESOURCE;
 	conn = pick_conn(dev, hctx, rq);
 	mutex_lock(&cmd->lock);
 	WRITE_ONCE(cmd->conn, conn);	/* for a timeout while we wait */
