@@ -9,6 +9,8 @@
 # about a request that was not completed exactly once; panic_on_warn
 # fails the run).  Then SIGSTOP/SIGCONT and a caught signal (SIGUSR1)
 # sent in a loop to an O_DIRECT fio writer: no reconnect, data verify.
+# A write that the stalled store never answers fails with EIO once
+# dead_timeout (5 s) has passed without an answer, within 12 s.
 # Results as guest-lib.sh describes.
 
 . /guest-lib.sh
@@ -129,6 +131,24 @@ is "... no reconnect" "$(attr netdisk0 reconnects)" 0
 log_since >$W/klog
 check "... no connection lost" \
     test -z "$(grep 'netdisk0: connection' $W/klog)" || diag_file $W/klog
+run timeout 30 netdiskctl detach netdisk0
+check "... detach" test $st = 0 || show
+
+# ---- a store that never answers: EIO after dead_timeout, no D state
+run netdiskctl attach -k key --conns 1 --dead-timeout 5 $URI/demo
+is "attach, dead_timeout 5: /dev/netdisk0" "$st $out" "0 /dev/netdisk0" || show
+echo 3000 >/sys/block/netdisk0/queue/io_timeout
+touch $SF/stall
+t0=$(now)
+# below the guest's 30 s hung task timeout
+run timeout 25 dd if=$W/key of=/dev/netdisk0 bs=4k count=1 conv=sync oflag=direct
+t1=$(since "$t0")
+check "a write the stalled store never answers fails ($t1 s)" \
+    test $st != 0 -a $st -lt 124 || show
+like "... with EIO" "$err" "Input/output error"
+check "... after dead_timeout (5 s), within 5 s + 2 request timeouts (3 s)" \
+    awk -v t="$t1" 'BEGIN { exit !(t >= 4.5 && t <= 12) }'
+rm -f $SF/stall
 run timeout 30 netdiskctl detach netdisk0
 check "... detach" test $st = 0 || show
 

@@ -3,7 +3,8 @@
 # writes that time out while netdiskd's store stalls (t/storefault.so), with
 # one connection (mq-deadline) and with two (no scheduler); every request
 # is completed exactly once (detach: no mq-deadline statistics warning);
-# signals to an O_DIRECT writer are not failures.  The checks are in
+# signals to an O_DIRECT writer are not failures; a write never answered
+# fails with EIO after dead_timeout.  The checks are in
 # guest-requeue.sh; lib.sh boots the guests.
 
 here=$(cd "$(dirname "$0")" && pwd)
