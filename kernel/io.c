@@ -204,7 +204,11 @@ int nd_io_recv(struct nd_conn *conn)
 	if (be32_to_cpu(rep.magic) != ND_REPLY_MAGIC)
 		return -EPROTO;
 	handle = be64_to_cpu(rep.handle);
-	/* no request can be freed and its tag reused while this is held */
+	/*
+	 * While this is held the queue cannot be frozen and its requests
+	 * freed (elevator switch, del_gendisk); a request completed and
+	 * reused meanwhile fails the cookie and state checks of reply().
+	 */
 	if (!percpu_ref_tryget(&q->q_usage_counter))
 		return -EPROTO;
 	rq = find_request(conn, handle);
