@@ -53,7 +53,13 @@ fio_diag() {
 stall_run() {
 	run netdiskctl attach -k key --conns "$1" $URI/demo
 	is "attach, $1 connection(s): /dev/netdisk0" "$st $out" "0 /dev/netdisk0" || show
-	like "... scheduler $2" "$(cat /sys/block/netdisk0/queue/scheduler)" "\\[$2\\]"
+	sched=$(cat /sys/block/netdisk0/queue/scheduler)
+	# 6.12's mq-deadline is a module, not in the guest: none there
+	case $2:$sched in
+	mq-deadline:*mq-deadline*) like "... scheduler $2" "$sched" "\\[$2\\]" ;;
+	mq-deadline:*) diag "no mq-deadline in this kernel, scheduler: $sched" ;;
+	*) like "... scheduler $2" "$sched" "\\[$2\\]" ;;
+	esac
 	echo 3000 >/sys/block/netdisk0/queue/io_timeout
 	is "... io_timeout 3000 ms" "$(cat /sys/block/netdisk0/queue/io_timeout)" 3000
 	log_mark
@@ -104,16 +110,19 @@ t0=$(now)
 $FIO $VERIFY --bs=256k --iodepth=16 --rw=write --size=96M >$W/fio.log 2>&1 &
 fpid=$!
 wait_until 30 written_at_least netdisk0 1024
+# SIGUSR1 (fio prints its status) to the job processes only: in fio's
+# main process it interrupts the helper thread's select(), and fio aborts
 n=0
 while alive $fpid && test $n -lt 200; do
 	pids=$(pidof fio)
+	jobs=$(echo "$pids" | tr ' ' '\n' | grep -vx "$fpid")
 	# shellcheck disable=SC2086
 	kill -STOP $pids 2>/dev/null
 	sleep 0.02
 	# shellcheck disable=SC2086
 	kill -CONT $pids 2>/dev/null
 	# shellcheck disable=SC2086
-	kill -USR1 $pids 2>/dev/null
+	kill -USR1 $jobs 2>/dev/null
 	n=$((n + 1))
 done
 check "fio was writing for $n SIGSTOP/SIGCONT/SIGUSR1 rounds" test $n -ge 10
