@@ -149,9 +149,10 @@ check "fio was writing for $n SIGSTOP/SIGCONT/SIGUSR1 rounds" test $n -ge 10
 reap $fpid 120
 check "... fio ends without an error ($(since "$t0") s)" \
     test $st = 0 -a -z "$(fio_errors)" || fio_diag
-# the data are verified afterwards, with no signal: fio's reads under
-# these signals sometimes stopped making progress (with the old and the
-# new netdisk.ko alike, no request timed out), not understood yet
+# the data are verified afterwards, with no signal: fio's verify phase
+# under these signals sometimes hung in user space (its job process in
+# futex_wait, /sys/block/netdisk0/inflight "0 0", the hardware queues'
+# dispatch lists empty), with the old and the new netdisk.ko alike
 t0=$(now)
 # shellcheck disable=SC2086
 run timeout 60 $FIO --verify=crc32c --verify_only=1 --bs=1M --iodepth=32 \
