@@ -251,40 +251,53 @@ void nd_conn_release(struct nd_conn *conn)
 	conn->sock = NULL;
 }
 
-struct requeue_ctx {
-	struct nd_conn *conn;
-	bool fail;
+/* What happens to the requests a connection carries. */
+enum carry_op {
+	HOLD,		/* the connection broke: SENT -> HELD */
+	RESEND,		/* its slot has a new session: HELD -> block layer */
+	FAIL,		/* the device is gone: SENT, HELD -> EIO */
 };
 
-static bool requeue_one(struct request *rq, void *data)
+struct carry_ctx {
+	struct nd_conn *conn;
+	enum carry_op what;
+};
+
+static bool carry_one(struct request *rq, void *data)
 {
-	struct requeue_ctx *ctx = data;
+	struct carry_ctx *ctx = data;
 	struct nd_pdu *cmd = blk_mq_rq_to_pdu(rq);
+	struct nd_device *dev = ctx->conn->dev;
 
 	if (rq->mq_hctx != ctx->conn->hctx)
 		return true;
 	mutex_lock(&cmd->lock);
-	if (!cmd->inflight || cmd->conn != ctx->conn) {
+	if (cmd->conn != ctx->conn || cmd->state == ND_CMD_IDLE ||
+	    (ctx->what == RESEND && cmd->state != ND_CMD_HELD)) {
 		mutex_unlock(&cmd->lock);
 		return true;
 	}
-	cmd->inflight = false;
-	if (ctx->fail) {
-		cmd->status = BLK_STS_IOERR;
+	if (ctx->what == HOLD) {
+		cmd->state = ND_CMD_HELD;
 		mutex_unlock(&cmd->lock);
-		blk_mq_complete_request(rq);
+	} else if (ctx->what == FAIL || nd_io_give_up(dev, cmd)) {
+		if (ctx->what == RESEND)
+			pr_err_ratelimited("%s: connection %u: giving up on a request after %u retries\n",
+					   dev->name, ctx->conn->index,
+					   cmd->retries);
+		nd_io_end(rq, BLK_STS_IOERR);
 	} else {
-		mutex_unlock(&cmd->lock);
-		blk_mq_requeue_request(rq, false);
+		nd_io_requeue(rq);
 	}
 	return true;
 }
 
-static void requeue_inflight(struct nd_conn *conn, bool fail)
+/* Hold, send again or fail what conn carries; each request once. */
+static void carry(struct nd_conn *conn, enum carry_op what)
 {
-	struct requeue_ctx ctx = { conn, fail };
+	struct carry_ctx ctx = { conn, what };
 
-	blk_mq_tagset_busy_iter(&conn->dev->tag_set, requeue_one, &ctx);
+	blk_mq_tagset_busy_iter(&conn->dev->tag_set, carry_one, &ctx);
 }
 
 /* Does another connection of this hardware queue carry requests? */
@@ -317,6 +330,13 @@ static void conn_restart_queue(struct nd_conn *conn)
 	blk_mq_kick_requeue_list(conn->dev->disk->queue);
 }
 
+/*
+ * The connection broke: its requests are held, not sent anywhere, until
+ * this connection slot completes a new handshake (ND_HS_OK means that the
+ * server has drained the old session, so none of them can still execute
+ * there); reconnect_work then sends them again.  If the device is gone
+ * they fail now.
+ */
 static void reset_work(struct work_struct *work)
 {
 	struct nd_conn *conn = container_of(work, struct nd_conn, reset_work);
@@ -332,7 +352,7 @@ static void reset_work(struct work_struct *work)
 	mutex_unlock(&conn->tx_lock);
 
 	gone = nd_dev_gone(dev);
-	requeue_inflight(conn, gone);
+	carry(conn, gone ? FAIL : HOLD);
 	if (gone) {
 		atomic_set(&conn->state, ND_CONN_DEAD);
 		conn_restart_queue(conn);
@@ -394,8 +414,16 @@ static int reconnect(struct nd_conn *conn)
 	err = nd_dev_check_same(dev, &info);
 	if (!err && nd_dev_gone(dev))
 		err = -ENODEV;
-	if (!err)
+	if (!err) {
+		/*
+		 * ND_HS_OK for this slot: the server has drained the old
+		 * session.  The held requests go out again, on any connection
+		 * of the queue; this one is not UP yet, so no reset can hold
+		 * them again before they are on their way.
+		 */
+		carry(conn, RESEND);
 		err = nd_conn_start(conn, sock, &keys);
+	}
 	memzero_explicit(&keys, sizeof(keys));
 	if (err)
 		sock_release(sock);
@@ -469,8 +497,8 @@ void nd_conn_init(struct nd_conn *conn, struct nd_device *dev,
 
 /*
  * Stop a connection for good once the device is dead or being removed
- * (nd_dev_gone): what was in flight fails, and so does new I/O.  Not from
- * the connection's own works.
+ * (nd_dev_gone): what was in flight or held fails, and so does new I/O.
+ * Not from the connection's own works.
  */
 void nd_conn_shutdown(struct nd_conn *conn)
 {
@@ -479,6 +507,8 @@ void nd_conn_shutdown(struct nd_conn *conn)
 	nd_conn_fail(conn);
 	flush_work(&conn->reset_work);
 	cancel_delayed_work_sync(&conn->reconnect_work);
+	if (conn->hctx)
+		carry(conn, FAIL);
 	atomic_set(&conn->state, ND_CONN_DEAD);
 	if (conn->hctx)
 		conn_restart_queue(conn);

@@ -10,6 +10,7 @@
 #include <linux/idr.h>
 #include <linux/module.h>
 #include <linux/random.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 
 #include "compat.h"
@@ -148,6 +149,27 @@ static struct nd_conn *pick_conn(struct nd_device *dev,
 	return &dev->conns[first + start * dev->nhw];
 }
 
+/*
+ * First dispatch of rq: start its clocks.  RQF_DONTPREP says "prepared"
+ * to the block layer, which then requeues rq onto the hardware queue's
+ * dispatch list rather than into the I/O scheduler (nd_io_requeue).
+ */
+static void prepare(struct request *rq, struct nd_pdu *cmd)
+{
+	if (rq->rq_flags & RQF_DONTPREP)
+		return;
+	rq->rq_flags |= RQF_DONTPREP;
+	cmd->retries = 0;
+	cmd->since = jiffies;
+}
+
+/*
+ * Requests are sent from kernel threads only (kblockd runs the hardware
+ * queues): in a user task's context a signal would interrupt sendmsg,
+ * possibly in the middle of a record, and a signal is not a failure.
+ * BLK_STS_RESOURCE there puts the request on the dispatch list and the
+ * block layer runs the queue from kblockd.
+ */
 static blk_status_t nd_queue_rq(struct blk_mq_hw_ctx *hctx,
 				const struct blk_mq_queue_data *bd)
 {
@@ -161,9 +183,13 @@ static blk_status_t nd_queue_rq(struct blk_mq_hw_ctx *hctx,
 		return BLK_STS_NOTSUPP;
 	if (nd_dev_gone(dev))
 		return BLK_STS_IOERR;
+	if (!(current->flags & PF_KTHREAD))
+		return BLK_STS_RESOURCE;
 	conn = pick_conn(dev, hctx, rq);
-	blk_mq_start_request(rq);
 	mutex_lock(&cmd->lock);
+	WRITE_ONCE(cmd->conn, conn);	/* for a timeout while we wait */
+	blk_mq_start_request(rq);
+	prepare(rq, cmd);
 	mutex_lock(&conn->tx_lock);
 	if (atomic_read(&conn->state) != ND_CONN_UP) {
 		mutex_unlock(&conn->tx_lock);
@@ -171,9 +197,8 @@ static blk_status_t nd_queue_rq(struct blk_mq_hw_ctx *hctx,
 		/* reconnecting: stays queued until the queue restarts */
 		return nd_dev_gone(dev) ? BLK_STS_IOERR : BLK_STS_RESOURCE;
 	}
-	cmd->conn = conn;
 	cmd->cookie++;
-	cmd->inflight = true;
+	cmd->state = ND_CMD_SENT;
 	cmd->status = BLK_STS_OK;
 	err = nd_io_send(conn, rq);
 	mutex_unlock(&conn->tx_lock);
@@ -181,41 +206,45 @@ static blk_status_t nd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	if (err) {
 		pr_warn_ratelimited("%s: connection %u: send failed (%d)\n",
 				    dev->name, conn->index, err);
-		nd_conn_fail(conn);	/* requeues rq */
+		nd_conn_fail(conn);	/* holds rq */
 	}
 	return BLK_STS_OK;
 }
 
-/* A request that times out resets its connection and is sent again. */
+/*
+ * A request that times out resets its connection, which holds it until
+ * the connection is back (nd_conn_*); one that waited dead_timeout with
+ * no answer from the server fails.  Only the reset or the reply moves a
+ * request out of SENT, so the timer restarts.
+ */
 static enum blk_eh_timer_return nd_timeout(struct request *rq)
 {
 	struct nd_pdu *cmd = blk_mq_rq_to_pdu(rq);
 	struct nd_conn *conn = READ_ONCE(cmd->conn);
 
 	if (!mutex_trylock(&cmd->lock)) {
-		/* stuck sending: the reset shuts the socket down */
+		/* being sent or received: the reset shuts the socket down */
 		if (conn)
 			nd_conn_fail(conn);
 		return BLK_EH_RESET_TIMER;
 	}
-	if (!cmd->inflight) {
+	if (cmd->state == ND_CMD_IDLE) {
 		mutex_unlock(&cmd->lock);
-		return BLK_EH_DONE;	/* completing or requeued */
+		return BLK_EH_DONE;	/* completing */
 	}
-	cmd->inflight = false;
-	conn = cmd->conn;
-	if (nd_dev_gone(conn->dev)) {
-		cmd->status = BLK_STS_IOERR;
+	if (cmd->state == ND_CMD_HELD) {
 		mutex_unlock(&cmd->lock);
-		blk_mq_complete_request(rq);
-		return BLK_EH_DONE;
+		return BLK_EH_RESET_TIMER;	/* the reconnect decides */
 	}
-	mutex_unlock(&cmd->lock);
 	pr_warn_ratelimited("%s: connection %u: request timed out, resetting the connection\n",
 			    conn->dev->name, conn->index);
 	nd_conn_fail(conn);
-	blk_mq_requeue_request(rq, true);
-	return BLK_EH_DONE;
+	if (nd_dev_gone(conn->dev) || nd_io_give_up(conn->dev, cmd)) {
+		nd_io_end(rq, BLK_STS_IOERR);
+		return BLK_EH_DONE;
+	}
+	mutex_unlock(&cmd->lock);
+	return BLK_EH_RESET_TIMER;
 }
 
 static void nd_complete_rq(struct request *rq)
@@ -233,7 +262,10 @@ static int nd_init_request(struct blk_mq_tag_set *set, struct request *rq,
 	mutex_init(&cmd->lock);
 	cmd->conn = NULL;
 	cmd->cookie = 0;
-	cmd->inflight = false;
+	cmd->len = 0;
+	cmd->state = ND_CMD_IDLE;
+	cmd->retries = 0;
+	cmd->since = jiffies;
 	cmd->status = BLK_STS_OK;
 	return 0;
 }
@@ -515,6 +547,7 @@ static struct nd_device *alloc_device(struct nd_config *cfg)
 	spin_lock_init(&dev->lock);
 	mutex_init(&dev->queue_lock);
 	atomic_set(&dev->reconnects, 0);
+	dev->last_answer = jiffies;
 	INIT_WORK(&dev->kill_work, kill_work);
 	for (i = 0; i < ND_MAX_CONNS; i++)
 		nd_conn_init(&dev->conns[i], dev, i);

@@ -77,6 +77,7 @@ int nd_io_send(struct nd_conn *conn, struct request *rq)
 	if (type < 0)
 		return type;
 	encode_request(rq, type, cmd->cookie, &req);
+	cmd->len = type == ND_CMD_FLUSH ? 0 : blk_rq_bytes(rq);
 	err = nd_rec_write(&conn->rec, &req, sizeof(req));
 	if (!err && type == ND_CMD_WRITE)
 		err = send_payload(conn, rq);
@@ -85,25 +86,38 @@ int nd_io_send(struct nd_conn *conn, struct request *rq)
 	return err;
 }
 
+/* Exactly cmd->len bytes into the request's pages. */
 static int recv_payload(struct nd_conn *conn, struct request *rq)
 {
+	struct nd_pdu *cmd = blk_mq_rq_to_pdu(rq);
+	u32 left = cmd->len;
 	struct req_iterator iter;
 	struct bio_vec bv;
 	void *p;
 	int err;
 
+	if (blk_rq_bytes(rq) != left)
+		return -EPROTO;
 	rq_for_each_segment(bv, rq, iter) {
+		if (bv.bv_len > left)
+			return -EPROTO;
 		p = bvec_kmap_local(&bv);
 		err = nd_rec_read(&conn->rec, p, bv.bv_len);
 		kunmap_local(p);
 		if (err)
 			return err;
 		flush_dcache_page(bv.bv_page);
+		left -= bv.bv_len;
 	}
-	return 0;
+	return left ? -EPROTO : 0;
 }
 
-/* The started request of this connection a reply's handle names. */
+/*
+ * The request of this connection a reply's handle names, or NULL: a
+ * handle out of range, or naming a request that is not started.  The
+ * caller holds the queue's usage reference, so the request cannot be
+ * freed under it; the cookie and state checks come under cmd->lock.
+ */
 static struct request *find_request(struct nd_conn *conn, u64 handle)
 {
 	struct blk_mq_tag_set *set = &conn->dev->tag_set;
@@ -144,44 +158,106 @@ static void log_error(struct nd_conn *conn, struct request *rq, u32 error)
 			   error);
 }
 
-/* Receive one reply and complete its request; 0 or a negative errno. */
-int nd_io_recv(struct nd_conn *conn)
+/*
+ * The reply for rq: complete it, or an error that resets the connection
+ * (a stale handle: the request is not in flight on this connection, or
+ * its cookie differs; -ESHUTDOWN: the server did not execute it, it is
+ * held and goes out again after the reconnect).
+ */
+static int reply(struct nd_conn *conn, struct request *rq, u64 handle,
+		 u32 error)
 {
-	struct nd_reply rep;
-	struct request *rq;
-	struct nd_pdu *cmd;
-	u64 handle;
-	u32 error;
-	int err;
+	struct nd_pdu *cmd = blk_mq_rq_to_pdu(rq);
+	int err = 0;
 
-	err = nd_rec_read(&conn->rec, &rep, sizeof(rep));
-	if (err)
-		return err;
-	handle = be64_to_cpu(rep.handle);
-	error = be32_to_cpu(rep.error);
-	if (be32_to_cpu(rep.magic) != ND_REPLY_MAGIC)
-		return -EPROTO;
-	rq = find_request(conn, handle);
-	if (!rq)
-		return -EPROTO;
-	cmd = blk_mq_rq_to_pdu(rq);
 	mutex_lock(&cmd->lock);
-	if (!cmd->inflight || cmd->conn != conn ||
+	if (cmd->state != ND_CMD_SENT || cmd->conn != conn ||
 	    cmd->cookie != upper_32_bits(handle))
 		err = -EPROTO;
 	else if (error == ND_ESHUTDOWN)
-		err = -ESHUTDOWN;	/* requeued by the reset */
+		err = -ESHUTDOWN;
 	else if (error == ND_OK && req_op(rq) == REQ_OP_READ)
 		err = recv_payload(conn, rq);
 	if (err) {
 		mutex_unlock(&cmd->lock);
 		return err;
 	}
-	cmd->inflight = false;
-	cmd->status = error_status(error);
-	mutex_unlock(&cmd->lock);
+	WRITE_ONCE(conn->dev->last_answer, jiffies);
 	if (error)
 		log_error(conn, rq, error);
-	blk_mq_complete_request(rq);
+	nd_io_end(rq, error_status(error));
 	return 0;
+}
+
+/* Receive one reply and complete its request; 0 or a negative errno. */
+int nd_io_recv(struct nd_conn *conn)
+{
+	struct request_queue *q = conn->dev->disk->queue;
+	struct nd_reply rep;
+	struct request *rq;
+	u64 handle;
+	int err;
+
+	err = nd_rec_read(&conn->rec, &rep, sizeof(rep));
+	if (err)
+		return err;
+	if (be32_to_cpu(rep.magic) != ND_REPLY_MAGIC)
+		return -EPROTO;
+	handle = be64_to_cpu(rep.handle);
+	/*
+	 * While this is held the queue cannot be frozen and its requests
+	 * freed (elevator switch, del_gendisk); a request completed and
+	 * reused meanwhile fails the cookie and state checks of reply().
+	 */
+	if (!percpu_ref_tryget(&q->q_usage_counter))
+		return -EPROTO;
+	rq = find_request(conn, handle);
+	err = rq ? reply(conn, rq, handle, be32_to_cpu(rep.error)) : -EPROTO;
+	percpu_ref_put(&q->q_usage_counter);
+	return err;
+}
+
+/*
+ * A request whose connection broke is given up (EIO) once it was sent
+ * again ND_MAX_RETRIES times, or once the server has answered nothing
+ * for dead_timeout while it waited: a server that answers everything
+ * with ND_ESHUTDOWN, or nothing, cannot keep it forever.
+ */
+bool nd_io_give_up(struct nd_device *dev, struct nd_pdu *cmd)
+{
+	unsigned long since = READ_ONCE(dev->last_answer);
+
+	if (cmd->retries >= ND_MAX_RETRIES)
+		return true;
+	if (time_before(since, cmd->since))
+		since = cmd->since;
+	return time_after_eq(jiffies, since + dev->cfg.dead_timeout * HZ);
+}
+
+/* cmd->lock held: the request leaves the driver with status (unlocks). */
+void nd_io_end(struct request *rq, blk_status_t status)
+{
+	struct nd_pdu *cmd = blk_mq_rq_to_pdu(rq);
+
+	cmd->state = ND_CMD_IDLE;
+	cmd->status = status;
+	mutex_unlock(&cmd->lock);
+	blk_mq_complete_request(rq);
+}
+
+/*
+ * cmd->lock held: the request goes back to the block layer to be sent
+ * again (unlocks).  queue_rq set RQF_DONTPREP, so blk-mq puts it on the
+ * hardware queue's dispatch list, not into the I/O scheduler: a FUA
+ * write bypassed the scheduler when it was submitted, and 6.1's
+ * mq-deadline would count it as inserted and never as completed.
+ */
+void nd_io_requeue(struct request *rq)
+{
+	struct nd_pdu *cmd = blk_mq_rq_to_pdu(rq);
+
+	cmd->state = ND_CMD_IDLE;
+	cmd->retries++;
+	mutex_unlock(&cmd->lock);
+	blk_mq_requeue_request(rq, false);
 }

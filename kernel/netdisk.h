@@ -26,6 +26,7 @@
 #define ND_PART_SHIFT		4	/* 16 minors per device */
 #define ND_IO_TIMEOUT		(30 * HZ)
 #define ND_CONNECT_TIMEOUT	(10 * HZ)	/* connect and handshake */
+#define ND_MAX_RETRIES		8	/* sends again of one request */
 
 /* main.c: module parameters that are also attach defaults */
 extern unsigned int nd_param_conns;
@@ -189,18 +190,38 @@ void nd_dev_queue_kill(struct nd_device *dev);
 int nd_wq_init(void);
 void nd_wq_exit(void);
 
-/* io.c: requests and replies on a connection */
+/*
+ * io.c: requests and replies on a connection.  A request the block layer
+ * started is IDLE (being sent, or completing), SENT on cmd->conn, or HELD:
+ * its connection broke, and it goes out again only once that connection
+ * slot has a new session (the server drained the old one), or fails when
+ * the device dies.  Every change of state is made under cmd->lock, and
+ * only the change out of SENT or HELD completes or requeues the request:
+ * once, whoever gets there first.
+ */
+enum nd_cmd_state {
+	ND_CMD_IDLE,
+	ND_CMD_SENT,
+	ND_CMD_HELD,
+};
+
 struct nd_pdu {
-	struct mutex lock;	/* sending, receiving, timeout */
-	struct nd_conn *conn;	/* sent on */
+	struct mutex lock;	/* state, sending, receiving */
+	struct nd_conn *conn;	/* being sent, sent or held on */
 	u32 cookie;		/* incremented on every send */
-	bool inflight;		/* sent, reply not yet received */
+	u32 len;		/* bytes asked for, as sent */
+	u8 state;		/* enum nd_cmd_state */
+	u8 retries;		/* sent again after a connection broke */
+	unsigned long since;	/* jiffies: first sent */
 	blk_status_t status;
 };
 
 int nd_io_send(struct nd_conn *conn, struct request *rq);
 int nd_io_recv(struct nd_conn *conn);
 int nd_io_cmd_type(struct request *rq);
+bool nd_io_give_up(struct nd_device *dev, struct nd_pdu *cmd);
+void nd_io_end(struct request *rq, blk_status_t status);
+void nd_io_requeue(struct request *rq);
 
 /* dev.c: the block device */
 struct nd_config {
@@ -238,6 +259,7 @@ struct nd_device {
 	bool dead;
 	bool removing;
 	atomic_t reconnects;
+	unsigned long last_answer;	/* jiffies: the last reply */
 	struct work_struct kill_work;
 };
 
