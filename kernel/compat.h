@@ -62,11 +62,17 @@ nd_compat_alloc_disk(struct blk_mq_tag_set *set,
 	return blk_mq_alloc_disk(set, &lim, queuedata);
 }
 
-/* After a reconnect: the export's discard, write zeroes, flush and FUA. */
+/*
+ * After a reconnect: the export's discard, write zeroes, flush and FUA,
+ * under a frozen queue as queue_limits_start_update asks (and as nbd's
+ * nbd_set_size does).  The caller must not hold up the requests the
+ * freeze waits for.
+ */
 static inline int nd_compat_update_features(struct request_queue *q,
 					    const struct nd_queue_limits *nl)
 {
 	struct queue_limits lim = queue_limits_start_update(q);
+	int err;
 
 	lim.max_hw_discard_sectors = nl->max_discard_sectors;
 	lim.discard_granularity = nl->max_discard_sectors ?
@@ -77,7 +83,10 @@ static inline int nd_compat_update_features(struct request_queue *q,
 		lim.features |= BLK_FEAT_WRITE_CACHE;
 	if (nl->write_cache && nl->fua)
 		lim.features |= BLK_FEAT_FUA;
-	return queue_limits_commit_update(q, &lim);
+	blk_mq_freeze_queue(q);
+	err = queue_limits_commit_update(q, &lim);
+	blk_mq_unfreeze_queue(q);
+	return err;
 }
 #else
 static inline void nd_compat_set_limits(struct request_queue *q,
@@ -98,14 +107,17 @@ static inline void nd_compat_set_limits(struct request_queue *q,
 	blk_queue_flag_clear(QUEUE_FLAG_ADD_RANDOM, q);
 }
 
+/* As above; no request sees the limits half changed. */
 static inline int nd_compat_update_features(struct request_queue *q,
 					    const struct nd_queue_limits *nl)
 {
+	blk_mq_freeze_queue(q);
 	blk_queue_max_discard_sectors(q, nl->max_discard_sectors);
 	q->limits.discard_granularity = nl->max_discard_sectors ?
 		nl->logical_block_size : 0;
 	blk_queue_max_write_zeroes_sectors(q, nl->max_write_zeroes_sectors);
 	blk_queue_write_cache(q, nl->write_cache, nl->write_cache && nl->fua);
+	blk_mq_unfreeze_queue(q);
 	return 0;
 }
 

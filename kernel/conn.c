@@ -74,12 +74,13 @@ static int status_errno(u32 status)
 }
 
 /* Receive the ServerHello: header first, the rest if it is no reject. */
-static int recv_server_hello(struct socket *sock, struct nd_hs *hs)
+static int recv_server_hello(struct socket *sock, struct nd_hs *hs,
+			     unsigned long deadline)
 {
 	size_t hlen = sizeof(struct nd_hello_hdr);
 	int err;
 
-	err = nd_sock_recv(sock, hs->sh, hlen);
+	err = nd_sock_recv_by(sock, hs->sh, hlen, deadline);
 	if (err == -EPIPE || err == -ECONNRESET)
 		return -EKEYREJECTED;	/* closed during the handshake */
 	if (err)
@@ -87,36 +88,36 @@ static int recv_server_hello(struct socket *sock, struct nd_hs *hs)
 	err = nd_hs_check_server_hdr(hs);
 	if (err)
 		return err;
-	return nd_sock_recv(sock, hs->sh + hlen, sizeof(hs->sh) - hlen);
+	return nd_sock_recv_by(sock, hs->sh + hlen, sizeof(hs->sh) - hlen,
+			       deadline);
 }
 
-static int handshake(struct nd_device *dev, struct socket *sock,
-		     struct nd_hs *hs, struct nd_export_info *info,
-		     struct nd_keys *keys)
+static int handshake(struct nd_conn *conn, struct socket *sock,
+		     struct nd_export_info *info, struct nd_keys *keys,
+		     unsigned long deadline)
 {
-	struct nd_config *cfg = &dev->cfg;
+	struct nd_config *cfg = &conn->dev->cfg;
+	struct nd_hs *hs = conn->hs;
 	int err;
 
 	err = nd_hs_client_hello(hs, cfg->key, cfg->client_id,
 				 cfg->ro ? ND_OPT_READ_ONLY : 0, cfg->export,
 				 cfg->export_len, false);
 	if (!err)
-		err = nd_sock_send(sock, hs->ch, sizeof(hs->ch));
+		err = nd_sock_send_by(sock, hs->ch, sizeof(hs->ch), deadline);
 	if (!err)
-		err = recv_server_hello(sock, hs);
-	if (err == -EAGAIN)
-		err = -ETIMEDOUT;	/* the socket timeout expired */
+		err = recv_server_hello(sock, hs, deadline);
 	if (err == -EPROTONOSUPPORT)
 		pr_err("%s: no common protocol version: server speaks %u..%u, netdisk.ko %u..%u\n",
-		       dev->name, hs->srv_version_min, hs->srv_version_max,
-		       ND_VERSION_MIN, ND_VERSION_MAX);
+		       conn->dev->name, hs->srv_version_min,
+		       hs->srv_version_max, ND_VERSION_MIN, ND_VERSION_MAX);
 	if (!err)
 		err = nd_hs_client_finish(hs, info, keys);
 	if (!err && info->status != ND_HS_OK)
 		err = status_errno(info->status);
 	if (!err)
-		err = nd_sock_send(sock, hs->cf, sizeof(hs->cf));
-	return err == -EAGAIN ? -ETIMEDOUT : err;
+		err = nd_sock_send_by(sock, hs->cf, sizeof(hs->cf), deadline);
+	return err;
 }
 
 static void sock_setup(struct socket *sock)
@@ -127,38 +128,96 @@ static void sock_setup(struct socket *sock)
 	sk->sk_use_task_frag = false;
 	tcp_sock_set_nodelay(sk);
 	sock_set_keepalive(sk);
-	sock_set_timeouts(sock, ND_CONNECT_TIMEOUT);
 }
 
 /*
- * Connect to the device's server and run the handshake.  On success,
- * *sockp is the connected socket (blocking, no timeouts), info what the
- * server announced and keys the traffic keys.  Errors: the socket's,
- * -EKEYREJECTED (closed during the handshake: wrong key or unknown
- * export), -EBUSY/-EACCES/-EUSERS/-EINVAL/-EAGAIN (status), -EBADMSG,
- * -EPROTO, -EPROTONOSUPPORT.
+ * The socket in connect or handshake, for nd_conn_shutdown to shut down:
+ * -ENODEV if the device is already gone.
  */
-int nd_conn_open(struct nd_device *dev, struct socket **sockp,
-		 struct nd_export_info *info, struct nd_keys *keys)
+static int connecting_set(struct nd_conn *conn, struct socket *sock)
 {
-	struct socket *sock;
-	struct nd_hs *hs;
+	int err = 0;
+
+	mutex_lock(&conn->connect_lock);
+	if (nd_dev_gone(conn->dev))
+		err = -ENODEV;
+	else
+		conn->connecting = sock;
+	mutex_unlock(&conn->connect_lock);
+	return err;
+}
+
+static void connecting_abort(struct nd_conn *conn)
+{
+	mutex_lock(&conn->connect_lock);
+	if (conn->connecting)
+		kernel_sock_shutdown(conn->connecting, SHUT_RDWR);
+	mutex_unlock(&conn->connect_lock);
+}
+
+/* Connect by deadline; kernel_connect waits for sk_sndtimeo. */
+static int connect_by(struct nd_conn *conn, struct socket *sock,
+		      unsigned long deadline)
+{
+	struct nd_config *cfg = &conn->dev->cfg;
+	long left = (long)(deadline - jiffies);
 	int err;
 
-	hs = kzalloc(sizeof(*hs), GFP_KERNEL);
-	if (!hs)
-		return -ENOMEM;
+	if (left <= 0)
+		return -ETIMEDOUT;
+	sock_set_timeouts(sock, left);
+	err = kernel_connect(sock, (struct sockaddr *)&cfg->addr,
+			     cfg->addrlen, 0);
+	if (err == -EINPROGRESS || err == -EAGAIN)
+		err = -ETIMEDOUT;
+	return err;
+}
+
+static int conn_open_sock(struct nd_conn *conn, struct socket *sock,
+			  struct nd_export_info *info, struct nd_keys *keys)
+{
+	unsigned long deadline = jiffies + ND_CONNECT_TIMEOUT;
+	int err;
+
+	sock_setup(sock);
+	err = connecting_set(conn, sock);
+	if (err)
+		return err;
+	err = connect_by(conn, sock, deadline);
+	if (!err)
+		err = handshake(conn, sock, info, keys, deadline);
+	mutex_lock(&conn->connect_lock);
+	conn->connecting = NULL;
+	mutex_unlock(&conn->connect_lock);
+	if (err && nd_dev_gone(conn->dev))
+		err = -ENODEV;		/* shut down by nd_conn_shutdown */
+	return err;
+}
+
+/*
+ * Connect to the device's server and run the handshake, connect and
+ * handshake within ND_CONNECT_TIMEOUT together, in a noio scope (this
+ * runs on the reconnect path too; what it needs was allocated at
+ * attach).  On success, *sockp is the connected socket (blocking, no
+ * timeouts), info what the server announced and keys the traffic keys.
+ * Errors: the socket's, -ETIMEDOUT, -ENODEV (the device is being removed
+ * or died), -EKEYREJECTED (closed during the handshake: wrong key or
+ * unknown export), -EBUSY/-EACCES/-EUSERS/-EINVAL/-EAGAIN (status),
+ * -EBADMSG, -EPROTO, -EPROTONOSUPPORT.
+ */
+int nd_conn_open(struct nd_conn *conn, struct socket **sockp,
+		 struct nd_export_info *info, struct nd_keys *keys)
+{
+	struct nd_device *dev = conn->dev;
+	unsigned int noio = memalloc_noio_save();
+	struct socket *sock;
+	int err;
+
 	err = sock_create_kern(&init_net, dev->cfg.addr.ss_family,
 			       SOCK_STREAM, IPPROTO_TCP, &sock);
 	if (err)
 		goto out;
-	sock_setup(sock);
-	err = kernel_connect(sock, (struct sockaddr *)&dev->cfg.addr,
-			     dev->cfg.addrlen, 0);
-	if (err == -EINPROGRESS || err == -EAGAIN)
-		err = -ETIMEDOUT;
-	if (!err)
-		err = handshake(dev, sock, hs, info, keys);
+	err = conn_open_sock(conn, sock, info, keys);
 	if (err) {
 		memzero_explicit(keys, sizeof(*keys));
 		sock_release(sock);
@@ -167,8 +226,8 @@ int nd_conn_open(struct nd_device *dev, struct socket **sockp,
 	sock_set_timeouts(sock, MAX_SCHEDULE_TIMEOUT);
 	*sockp = sock;
 out:
-	nd_hs_wipe(hs);
-	kfree(hs);
+	nd_hs_wipe(conn->hs);
+	memalloc_noio_restore(noio);
 	return err;
 }
 
@@ -234,12 +293,37 @@ static void stop_receiver(struct nd_conn *conn)
 	conn->recv_task = NULL;
 }
 
+/*
+ * What a connection needs from attach to detach, so that a reconnect
+ * allocates nothing: handshake state, record buffers and transforms.
+ * GFP_KERNEL.
+ */
+int nd_conn_alloc(struct nd_conn *conn)
+{
+	int err = -ENOMEM;
+
+	conn->hs = nd_hs_alloc();
+	if (conn->hs)
+		err = nd_rec_alloc(&conn->rec);
+	if (err)
+		nd_conn_free(conn);
+	return err;
+}
+
+/* After nd_conn_release; also for a connection never allocated. */
+void nd_conn_free(struct nd_conn *conn)
+{
+	nd_rec_free(&conn->rec);
+	nd_hs_free(conn->hs);
+	conn->hs = NULL;
+}
+
 /* A connection is either UP with sock and rec, or has neither. */
 void nd_conn_release(struct nd_conn *conn)
 {
 	if (!conn->sock)
 		return;
-	nd_rec_free(&conn->rec);
+	nd_rec_stop(&conn->rec);
 	sock_release(conn->sock);
 	conn->sock = NULL;
 }
@@ -355,14 +439,14 @@ int nd_conn_start(struct nd_conn *conn, struct socket *sock,
 	int err;
 
 	mutex_lock(&conn->tx_lock);
-	err = nd_rec_init(&conn->rec, sock, keys);
+	err = nd_rec_start(&conn->rec, sock, keys);
 	if (!err) {
 		conn->sock = sock;
 		atomic_set(&conn->state, ND_CONN_UP);
 		err = start_receiver(conn);
 		if (err) {
 			atomic_set(&conn->state, ND_CONN_DOWN);
-			nd_rec_free(&conn->rec);
+			nd_rec_stop(&conn->rec);
 			conn->sock = NULL;
 		}
 	}
@@ -379,11 +463,11 @@ static int reconnect(struct nd_conn *conn)
 	unsigned int noio;
 	int err;
 
+	/* all of it: nothing may wait for this device's writeback */
 	noio = memalloc_noio_save();
-	err = nd_conn_open(dev, &sock, &info, &keys);
-	memalloc_noio_restore(noio);
+	err = nd_conn_open(conn, &sock, &info, &keys);
 	if (err)
-		return err;
+		goto out;
 	err = nd_dev_check_same(dev, &info);
 	if (!err && nd_dev_gone(dev))
 		err = -ENODEV;
@@ -392,6 +476,8 @@ static int reconnect(struct nd_conn *conn)
 	memzero_explicit(&keys, sizeof(keys));
 	if (err)
 		sock_release(sock);
+out:
+	memalloc_noio_restore(noio);
 	return err;
 }
 
@@ -456,6 +542,7 @@ void nd_conn_init(struct nd_conn *conn, struct nd_device *dev,
 	conn->index = index;
 	atomic_set(&conn->state, ND_CONN_DOWN);
 	mutex_init(&conn->tx_lock);
+	mutex_init(&conn->connect_lock);
 	INIT_WORK(&conn->reset_work, reset_work);
 	INIT_DELAYED_WORK(&conn->reconnect_work, reconnect_work);
 }
@@ -467,6 +554,7 @@ void nd_conn_init(struct nd_conn *conn, struct nd_device *dev,
  */
 void nd_conn_shutdown(struct nd_conn *conn)
 {
+	connecting_abort(conn);		/* the reconnect returns at once */
 	flush_work(&conn->reset_work);
 	cancel_delayed_work_sync(&conn->reconnect_work);
 	nd_conn_fail(conn);
