@@ -249,27 +249,55 @@ static const char *recv_reason(int err)
 	}
 }
 
-/* The receive loop of one connection, until the connection fails. */
+/* After a failure: wait until reset_work parks the thread, or a stop. */
+static void wait_for_park(void)
+{
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_park() || kthread_should_stop())
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+}
+
+/*
+ * The receive loop of one connection, for the connection's life: it
+ * runs while the connection is up and is parked while it is down, so that
+ * a reconnect creates no thread (kthreadd's allocations are no noio
+ * scope of ours).
+ */
 static int recv_thread(void *data)
 {
 	struct nd_conn *conn = data;
 	unsigned int noio = memalloc_noio_save();
 	int err;
 
-	do {
-		err = nd_io_recv(conn);
-	} while (!err);
+	while (!kthread_should_stop()) {
+		if (kthread_should_park()) {
+			kthread_parkme();
+			continue;
+		}
+		do {
+			err = nd_io_recv(conn);
+		} while (!err);
+		if (atomic_read(&conn->state) == ND_CONN_UP &&
+		    !nd_dev_gone(conn->dev))
+			pr_warn_ratelimited("%s: connection %u: %s (%d)\n",
+					    conn->dev->name, conn->index,
+					    recv_reason(err), err);
+		nd_conn_fail(conn);
+		wait_for_park();
+	}
 	memalloc_noio_restore(noio);
-	if (atomic_read(&conn->state) == ND_CONN_UP &&
-	    !nd_dev_gone(conn->dev))
-		pr_warn_ratelimited("%s: connection %u: %s (%d)\n",
-				    conn->dev->name, conn->index,
-				    recv_reason(err), err);
-	nd_conn_fail(conn);
-	return 0;	/* reaped by stop_receiver() */
+	return 0;	/* reaped by nd_conn_free() */
 }
 
-static int start_receiver(struct nd_conn *conn)
+/*
+ * The connection's receive thread, parked; at attach (GFP_KERNEL), for
+ * the first nd_conn_start.
+ */
+static int create_receiver(struct nd_conn *conn)
 {
 	struct task_struct *task;
 
@@ -277,26 +305,43 @@ static int start_receiver(struct nd_conn *conn)
 			      conn->index);
 	if (IS_ERR(task))
 		return PTR_ERR(task);
-	get_task_struct(task);		/* it may exit before kthread_stop */
+	get_task_struct(task);
+	kthread_park(task);	/* recv_thread starts at the first unpark */
 	conn->recv_task = task;
-	wake_up_process(task);
+	conn->recv_running = false;
 	return 0;
 }
 
-/* The socket is shut down: wait for the receive loop to end. */
+static void start_receiver(struct nd_conn *conn)
+{
+	conn->recv_running = true;
+	kthread_unpark(conn->recv_task);
+}
+
+/* The socket is shut down: wait for the receive loop to leave it. */
 static void stop_receiver(struct nd_conn *conn)
+{
+	if (!conn->recv_running)
+		return;
+	kthread_park(conn->recv_task);
+	conn->recv_running = false;
+}
+
+/* At detach, after the connection stopped for good. */
+static void destroy_receiver(struct nd_conn *conn)
 {
 	if (!conn->recv_task)
 		return;
 	kthread_stop(conn->recv_task);
 	put_task_struct(conn->recv_task);
 	conn->recv_task = NULL;
+	conn->recv_running = false;
 }
 
 /*
  * What a connection needs from attach to detach, so that a reconnect
- * allocates nothing: handshake state, record buffers and transforms.
- * GFP_KERNEL.
+ * allocates nothing: handshake state, record buffers and transforms, the
+ * receive thread.  GFP_KERNEL.
  */
 int nd_conn_alloc(struct nd_conn *conn)
 {
@@ -305,6 +350,8 @@ int nd_conn_alloc(struct nd_conn *conn)
 	conn->hs = nd_hs_alloc();
 	if (conn->hs)
 		err = nd_rec_alloc(&conn->rec);
+	if (!err)
+		err = create_receiver(conn);
 	if (err)
 		nd_conn_free(conn);
 	return err;
@@ -313,6 +360,7 @@ int nd_conn_alloc(struct nd_conn *conn)
 /* After nd_conn_release; also for a connection never allocated. */
 void nd_conn_free(struct nd_conn *conn)
 {
+	destroy_receiver(conn);
 	nd_rec_free(&conn->rec);
 	nd_hs_free(conn->hs);
 	conn->hs = NULL;
@@ -443,12 +491,7 @@ int nd_conn_start(struct nd_conn *conn, struct socket *sock,
 	if (!err) {
 		conn->sock = sock;
 		atomic_set(&conn->state, ND_CONN_UP);
-		err = start_receiver(conn);
-		if (err) {
-			atomic_set(&conn->state, ND_CONN_DOWN);
-			nd_rec_stop(&conn->rec);
-			conn->sock = NULL;
-		}
+		start_receiver(conn);
 	}
 	mutex_unlock(&conn->tx_lock);
 	return err;

@@ -187,7 +187,8 @@ struct nd_conn {
 	struct socket *connecting;	/* in connect or handshake */
 	unsigned long down_since;	/* jiffies */
 	unsigned int backoff_ms;
-	struct task_struct *recv_task;
+	struct task_struct *recv_task;	/* parked while down */
+	bool recv_running;		/* unparked */
 	struct work_struct reset_work;
 	struct delayed_work reconnect_work;
 };
