@@ -5,7 +5,11 @@
 # connect deadline (10 s) with a timeout and leaves no device; a device
 # whose netdiskd is killed and replaced by a trickler while it
 # reconnects is detached within 10 s, and rmmod with such a device
-# attached returns within 10 s; every attach line has its detach line.
+# attached returns within 10 s.  t/liar (/usr/bin/liar) completes the
+# handshake with the export's identity but other block sizes or max
+# payload: a device that reconnects to it announcing a smaller max
+# payload or another preferred block size does not resume (dead, with
+# the reason in the kernel log).  Every attach line has its detach line.
 # Results as guest-lib.sh describes.
 
 . /guest-lib.sh
@@ -51,6 +55,35 @@ stop_trickle() {
 
 trickled() {
 	grep -q accepted $W/trickle.log
+}
+
+dead0() {
+	test "$(attr netdisk0 state)" = dead
+}
+
+# liar_case WHAT MIN PREF MAX LOG: netdisk0 attached to netdiskd, which
+# is killed and replaced by a liar announcing MIN PREF MAX; the device
+# must go dead with the kernel log line LOG (an ERE).
+liar_case() {
+	start_server
+	run netdiskctl attach -k key --dead-timeout 120 $URI/demo
+	is "attach /dev/netdisk0" "$st $out" "0 /dev/netdisk0" || show
+	log_mark
+	kill_server KILL
+	: >$W/liar.log
+	liar $W/key $PORT demo $W/demo.img 67108864 "$2" "$3" "$4" \
+	    >>$W/liar.log 2>&1 &
+	LIAR=$!
+	wait_until 5 grep -q listening $W/liar.log ||
+	    bail "liar does not listen on port $PORT"
+	check "a reconnect announcing $1: the device does not resume (dead)" \
+	    wait_until 15 dead0 ||
+	    diag "state $(attr netdisk0 state)" "$(cat $W/liar.log)"
+	like "... the kernel log says why" "$(log_since)" "$5"
+	run netdiskctl detach netdisk0
+	check "... detach" test $st = 0 || show
+	kill $LIAR 2>/dev/null
+	wait $LIAR 2>/dev/null
 }
 
 # add ARGS: write "address=127.0.0.1 export=demo key=KEY ARGS" to the
@@ -127,6 +160,12 @@ if test $st = 124; then
 fi
 is "... no device left" "$(ndevs)" 0
 stop_trickle
+
+# ---- reconnects that announce other values
+liar_case "max_payload 64 KiB (was 1 MiB)" 512 4096 65536 \
+    "netdisk0: export max payload shrank from 1048576 to 65536 bytes, below the 1048576 the queue sends, not resuming"
+liar_case "pref_block 8192 (was 4096)" 512 8192 1048576 \
+    "netdisk0: export preferred block size changed from 4096 to 8192, not resuming"
 
 # ---- rmmod during a trickled reconnect
 start_server
