@@ -11,13 +11,18 @@
 #define NETDISK_PROTO_H
 
 #ifdef __KERNEL__
+#include <asm/byteorder.h>
 #include <linux/build_bug.h>
 #include <linux/types.h>
 #define ND_STATIC_ASSERT(expr, msg) static_assert(expr, msg)
+#define ND_BE32(x) be32_to_cpu(x)
 #else
 #include <assert.h>
+#include <endian.h>
+#include <stddef.h>
 #include <linux/types.h>
 #define ND_STATIC_ASSERT(expr, msg) _Static_assert(expr, msg)
+#define ND_BE32(x) be32toh(x)
 #endif
 
 #define ND_DEFAULT_PORT		26547
@@ -121,6 +126,50 @@ struct nd_server_payload {
 };
 ND_STATIC_ASSERT(sizeof(struct nd_server_payload) == 48, "nd_server_payload size");
 
+#define ND_MIN_BLOCK		512
+#define ND_MAX_BLOCK		4096	/* largest min_block */
+
+static inline int nd_is_pow2(__u32 x)
+{
+	return x && !(x & (x - 1));
+}
+
+/*
+ * The checks a client makes on a decrypted ServerHello payload
+ * (docs/protocol.md, section 6.1, step 5), and a server on the payload it
+ * is about to send: NULL if it is valid, else what is wrong.  Used by
+ * netdiskd, netdiskctl and netdisk.ko alike.
+ */
+static inline const char *
+nd_server_payload_invalid(const struct nd_server_payload *p)
+{
+	__u32 status = ND_BE32(p->status), flags = ND_BE32(p->flags);
+	__u32 min = ND_BE32(p->min_block), pref = ND_BE32(p->pref_block);
+	__u32 i, nonzero = 0;
+
+	if (p->reserved)
+		return "reserved field is not zero";
+	if (status > ND_HS_STATUS_MAX)
+		return "unknown status";
+	if (status != ND_HS_OK) {
+		for (i = 0; i < ND_EXPORT_ID_LEN; i++)
+			nonzero |= p->export_id[i];
+		if (nonzero || flags || p->size || min || pref ||
+		    p->max_payload)
+			return "a refusal with non-zero fields";
+		return NULL;
+	}
+	if (flags & ~ND_FLAG_ALL)
+		return "unknown export flags";
+	if (!nd_is_pow2(min) || min < ND_MIN_BLOCK || min > ND_MAX_BLOCK)
+		return "min_block is not a power of two in 512..4096";
+	if (!nd_is_pow2(pref) || pref < min)
+		return "pref_block is not a power of two of at least min_block";
+	if (ND_BE32(p->max_payload) < min)
+		return "max_payload is less than min_block";
+	return NULL;
+}
+
 #define ND_SERVER_HELLO_LEN \
 	(sizeof(struct nd_hello_hdr) + sizeof(struct nd_server_payload) + ND_TAG_LEN)
 #define ND_CLIENT_FINISHED_LEN	ND_HASH_LEN
@@ -189,7 +238,6 @@ struct nd_reply {
 };
 ND_STATIC_ASSERT(sizeof(struct nd_reply) == 16, "nd_reply size");
 
-#define ND_MIN_BLOCK		512
 #define ND_PREF_BLOCK		4096
 #define ND_MAX_PAYLOAD		(1U << 20)	/* 1 MiB */
 #define ND_MAX_INFLIGHT		128		/* requests per connection */

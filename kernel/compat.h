@@ -9,6 +9,7 @@
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
 #include <linux/device/bus.h>
+#include <linux/sched/mm.h>
 #include <linux/version.h>
 
 /* 6.12 moved the unaligned access helpers. */
@@ -62,11 +63,18 @@ nd_compat_alloc_disk(struct blk_mq_tag_set *set,
 	return blk_mq_alloc_disk(set, &lim, queuedata);
 }
 
-/* After a reconnect: the export's discard, write zeroes, flush and FUA. */
+/*
+ * After a reconnect: the export's discard, write zeroes, flush and FUA,
+ * under a frozen queue as queue_limits_start_update asks (and as nbd's
+ * nbd_set_size does), in a noio scope (no reclaim may write to the frozen
+ * queue).  The caller must not hold up the requests the freeze waits for.
+ */
 static inline int nd_compat_update_features(struct request_queue *q,
 					    const struct nd_queue_limits *nl)
 {
 	struct queue_limits lim = queue_limits_start_update(q);
+	unsigned int noio;
+	int err;
 
 	lim.max_hw_discard_sectors = nl->max_discard_sectors;
 	lim.discard_granularity = nl->max_discard_sectors ?
@@ -77,7 +85,12 @@ static inline int nd_compat_update_features(struct request_queue *q,
 		lim.features |= BLK_FEAT_WRITE_CACHE;
 	if (nl->write_cache && nl->fua)
 		lim.features |= BLK_FEAT_FUA;
-	return queue_limits_commit_update(q, &lim);
+	noio = memalloc_noio_save();
+	blk_mq_freeze_queue(q);
+	err = queue_limits_commit_update(q, &lim);
+	blk_mq_unfreeze_queue(q);
+	memalloc_noio_restore(noio);
+	return err;
 }
 #else
 static inline void nd_compat_set_limits(struct request_queue *q,
@@ -98,14 +111,20 @@ static inline void nd_compat_set_limits(struct request_queue *q,
 	blk_queue_flag_clear(QUEUE_FLAG_ADD_RANDOM, q);
 }
 
+/* As above; no request sees the limits half changed. */
 static inline int nd_compat_update_features(struct request_queue *q,
 					    const struct nd_queue_limits *nl)
 {
+	unsigned int noio = memalloc_noio_save();
+
+	blk_mq_freeze_queue(q);
 	blk_queue_max_discard_sectors(q, nl->max_discard_sectors);
 	q->limits.discard_granularity = nl->max_discard_sectors ?
 		nl->logical_block_size : 0;
 	blk_queue_max_write_zeroes_sectors(q, nl->max_write_zeroes_sectors);
 	blk_queue_write_cache(q, nl->write_cache, nl->write_cache && nl->fua);
+	blk_mq_unfreeze_queue(q);
+	memalloc_noio_restore(noio);
 	return 0;
 }
 

@@ -76,12 +76,13 @@ static int status_errno(u32 status)
 }
 
 /* Receive the ServerHello: header first, the rest if it is no reject. */
-static int recv_server_hello(struct socket *sock, struct nd_hs *hs)
+static int recv_server_hello(struct socket *sock, struct nd_hs *hs,
+			     unsigned long deadline)
 {
 	size_t hlen = sizeof(struct nd_hello_hdr);
 	int err;
 
-	err = nd_sock_recv(sock, hs->sh, hlen);
+	err = nd_sock_recv_by(sock, hs->sh, hlen, deadline);
 	if (err == -EPIPE || err == -ECONNRESET)
 		return -EKEYREJECTED;	/* closed during the handshake */
 	if (err)
@@ -89,36 +90,36 @@ static int recv_server_hello(struct socket *sock, struct nd_hs *hs)
 	err = nd_hs_check_server_hdr(hs);
 	if (err)
 		return err;
-	return nd_sock_recv(sock, hs->sh + hlen, sizeof(hs->sh) - hlen);
+	return nd_sock_recv_by(sock, hs->sh + hlen, sizeof(hs->sh) - hlen,
+			       deadline);
 }
 
-static int handshake(struct nd_device *dev, unsigned int slot,
-		     struct socket *sock, struct nd_hs *hs,
-		     struct nd_export_info *info, struct nd_keys *keys)
+static int handshake(struct nd_conn *conn, struct socket *sock,
+		     struct nd_export_info *info, struct nd_keys *keys,
+		     unsigned long deadline)
 {
-	struct nd_config *cfg = &dev->cfg;
+	struct nd_config *cfg = &conn->dev->cfg;
+	struct nd_hs *hs = conn->hs;
 	int err;
 
 	err = nd_hs_client_hello(hs, cfg->key, cfg->client_id,
-				 cfg->ro ? ND_OPT_READ_ONLY : 0, slot,
+				 cfg->ro ? ND_OPT_READ_ONLY : 0, conn->index,
 				 cfg->export, cfg->export_len, false);
 	if (!err)
-		err = nd_sock_send(sock, hs->ch, sizeof(hs->ch));
+		err = nd_sock_send_by(sock, hs->ch, sizeof(hs->ch), deadline);
 	if (!err)
-		err = recv_server_hello(sock, hs);
-	if (err == -EAGAIN)
-		err = -ETIMEDOUT;	/* the socket timeout expired */
+		err = recv_server_hello(sock, hs, deadline);
 	if (err == -EPROTONOSUPPORT)
 		pr_err("%s: no common protocol version: server speaks %u..%u, netdisk.ko %u..%u\n",
-		       dev->name, hs->srv_version_min, hs->srv_version_max,
-		       ND_VERSION_MIN, ND_VERSION_MAX);
+		       conn->dev->name, hs->srv_version_min,
+		       hs->srv_version_max, ND_VERSION_MIN, ND_VERSION_MAX);
 	if (!err)
 		err = nd_hs_client_finish(hs, info, keys);
 	if (!err && info->status != ND_HS_OK)
 		err = status_errno(info->status);
 	if (!err)
-		err = nd_sock_send(sock, hs->cf, sizeof(hs->cf));
-	return err == -EAGAIN ? -ETIMEDOUT : err;
+		err = nd_sock_send_by(sock, hs->cf, sizeof(hs->cf), deadline);
+	return err;
 }
 
 static void sock_setup(struct socket *sock)
@@ -129,43 +130,100 @@ static void sock_setup(struct socket *sock)
 	sk->sk_use_task_frag = false;
 	tcp_sock_set_nodelay(sk);
 	sock_set_keepalive(sk);
-	sock_set_timeouts(sock, ND_CONNECT_TIMEOUT);
 }
 
 /*
- * Connect to the device's server and run the handshake of connection
- * slot (the connection's index, the same on every reconnect).  On success,
- * *sockp is the connected socket (blocking, no timeouts), info what the
- * server announced and keys the traffic keys.  Errors: the socket's,
- * -EKEYREJECTED (closed during the handshake: wrong key or unknown
- * export), -EBUSY/-EACCES/-EUSERS/-EINVAL/-EAGAIN (status; -EAGAIN also
- * for ND_HS_RETRY: the slot's earlier session still drains), -EBADMSG,
- * -EPROTO, -EPROTONOSUPPORT.
+ * The socket in connect or handshake, for nd_conn_shutdown to shut down:
+ * -ENODEV if the device is already gone.
  */
-static_assert(ND_MAX_CONNS <= ND_CONN_SLOTS, "one slot per connection");
-
-int nd_conn_open(struct nd_device *dev, unsigned int slot,
-		 struct socket **sockp, struct nd_export_info *info,
-		 struct nd_keys *keys)
+static int connecting_set(struct nd_conn *conn, struct socket *sock)
 {
-	struct socket *sock;
-	struct nd_hs *hs;
+	int err = 0;
+
+	mutex_lock(&conn->connect_lock);
+	if (nd_dev_gone(conn->dev))
+		err = -ENODEV;
+	else
+		conn->connecting = sock;
+	mutex_unlock(&conn->connect_lock);
+	return err;
+}
+
+static void connecting_abort(struct nd_conn *conn)
+{
+	mutex_lock(&conn->connect_lock);
+	if (conn->connecting)
+		kernel_sock_shutdown(conn->connecting, SHUT_RDWR);
+	mutex_unlock(&conn->connect_lock);
+}
+
+/* Connect by deadline; kernel_connect waits for sk_sndtimeo. */
+static int connect_by(struct nd_conn *conn, struct socket *sock,
+		      unsigned long deadline)
+{
+	struct nd_config *cfg = &conn->dev->cfg;
+	long left = (long)(deadline - jiffies);
 	int err;
 
-	hs = kzalloc(sizeof(*hs), GFP_KERNEL);
-	if (!hs)
-		return -ENOMEM;
+	if (left <= 0)
+		return -ETIMEDOUT;
+	sock_set_timeouts(sock, left);
+	err = kernel_connect(sock, (struct sockaddr *)&cfg->addr,
+			     cfg->addrlen, 0);
+	if (err == -EINPROGRESS || err == -EAGAIN)
+		err = -ETIMEDOUT;
+	return err;
+}
+
+static int conn_open_sock(struct nd_conn *conn, struct socket *sock,
+			  struct nd_export_info *info, struct nd_keys *keys)
+{
+	unsigned long deadline = jiffies + ND_CONNECT_TIMEOUT;
+	int err;
+
+	sock_setup(sock);
+	err = connecting_set(conn, sock);
+	if (err)
+		return err;
+	err = connect_by(conn, sock, deadline);
+	if (!err)
+		err = handshake(conn, sock, info, keys, deadline);
+	mutex_lock(&conn->connect_lock);
+	conn->connecting = NULL;
+	mutex_unlock(&conn->connect_lock);
+	if (err && nd_dev_gone(conn->dev))
+		err = -ENODEV;		/* shut down by nd_conn_shutdown */
+	return err;
+}
+
+static_assert(ND_MAX_CONNS <= ND_CONN_SLOTS, "one slot per connection");
+
+/*
+ * Connect to the device's server and run the handshake of the
+ * connection's slot (conn->index, the same on every reconnect), connect
+ * and handshake within ND_CONNECT_TIMEOUT together, in a noio scope (this
+ * runs on the reconnect path too; what it needs was allocated at
+ * attach).  On success, *sockp is the connected socket (blocking, no
+ * timeouts), info what the server announced and keys the traffic keys.
+ * Errors: the socket's, -ETIMEDOUT, -ENODEV (the device is being removed
+ * or died), -EKEYREJECTED (closed during the handshake: wrong key or
+ * unknown export), -EBUSY/-EACCES/-EUSERS/-EINVAL/-EAGAIN (status;
+ * -EAGAIN also for ND_HS_RETRY: the slot's earlier session still drains),
+ * -EBADMSG, -EPROTO, -EPROTONOSUPPORT.
+ */
+int nd_conn_open(struct nd_conn *conn, struct socket **sockp,
+		 struct nd_export_info *info, struct nd_keys *keys)
+{
+	struct nd_device *dev = conn->dev;
+	unsigned int noio = memalloc_noio_save();
+	struct socket *sock;
+	int err;
+
 	err = sock_create_kern(&init_net, dev->cfg.addr.ss_family,
 			       SOCK_STREAM, IPPROTO_TCP, &sock);
 	if (err)
 		goto out;
-	sock_setup(sock);
-	err = kernel_connect(sock, (struct sockaddr *)&dev->cfg.addr,
-			     dev->cfg.addrlen, 0);
-	if (err == -EINPROGRESS || err == -EAGAIN)
-		err = -ETIMEDOUT;
-	if (!err)
-		err = handshake(dev, slot, sock, hs, info, keys);
+	err = conn_open_sock(conn, sock, info, keys);
 	if (err) {
 		memzero_explicit(keys, sizeof(*keys));
 		sock_release(sock);
@@ -174,8 +232,8 @@ int nd_conn_open(struct nd_device *dev, unsigned int slot,
 	sock_set_timeouts(sock, MAX_SCHEDULE_TIMEOUT);
 	*sockp = sock;
 out:
-	nd_hs_wipe(hs);
-	kfree(hs);
+	nd_hs_wipe(conn->hs);
+	memalloc_noio_restore(noio);
 	return err;
 }
 
@@ -197,27 +255,55 @@ static const char *recv_reason(int err)
 	}
 }
 
-/* The receive loop of one connection, until the connection fails. */
+/* After a failure: wait until reset_work parks the thread, or a stop. */
+static void wait_for_park(void)
+{
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_park() || kthread_should_stop())
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+}
+
+/*
+ * The receive loop of one connection, for the connection's life: it
+ * runs while the connection is up and is parked while it is down, so that
+ * a reconnect creates no thread (kthreadd's allocations are no noio
+ * scope of ours).
+ */
 static int recv_thread(void *data)
 {
 	struct nd_conn *conn = data;
 	unsigned int noio = memalloc_noio_save();
 	int err;
 
-	do {
-		err = nd_io_recv(conn);
-	} while (!err);
+	while (!kthread_should_stop()) {
+		if (kthread_should_park()) {
+			kthread_parkme();
+			continue;
+		}
+		do {
+			err = nd_io_recv(conn);
+		} while (!err);
+		if (atomic_read(&conn->state) == ND_CONN_UP &&
+		    !nd_dev_gone(conn->dev))
+			pr_warn_ratelimited("%s: connection %u: %s (%d)\n",
+					    conn->dev->name, conn->index,
+					    recv_reason(err), err);
+		nd_conn_fail(conn);
+		wait_for_park();
+	}
 	memalloc_noio_restore(noio);
-	if (atomic_read(&conn->state) == ND_CONN_UP &&
-	    !nd_dev_gone(conn->dev))
-		pr_warn_ratelimited("%s: connection %u: %s (%d)\n",
-				    conn->dev->name, conn->index,
-				    recv_reason(err), err);
-	nd_conn_fail(conn);
-	return 0;	/* reaped by stop_receiver() */
+	return 0;	/* reaped by nd_conn_free() */
 }
 
-static int start_receiver(struct nd_conn *conn)
+/*
+ * The connection's receive thread, parked; at attach (GFP_KERNEL), for
+ * the first nd_conn_start.
+ */
+static int create_receiver(struct nd_conn *conn)
 {
 	struct task_struct *task;
 
@@ -225,20 +311,65 @@ static int start_receiver(struct nd_conn *conn)
 			      conn->index);
 	if (IS_ERR(task))
 		return PTR_ERR(task);
-	get_task_struct(task);		/* it may exit before kthread_stop */
+	get_task_struct(task);
+	kthread_park(task);	/* recv_thread starts at the first unpark */
 	conn->recv_task = task;
-	wake_up_process(task);
+	conn->recv_running = false;
 	return 0;
 }
 
-/* The socket is shut down: wait for the receive loop to end. */
+static void start_receiver(struct nd_conn *conn)
+{
+	conn->recv_running = true;
+	kthread_unpark(conn->recv_task);
+}
+
+/* The socket is shut down: wait for the receive loop to leave it. */
 static void stop_receiver(struct nd_conn *conn)
+{
+	if (!conn->recv_running)
+		return;
+	kthread_park(conn->recv_task);
+	conn->recv_running = false;
+}
+
+/* At detach, after the connection stopped for good. */
+static void destroy_receiver(struct nd_conn *conn)
 {
 	if (!conn->recv_task)
 		return;
 	kthread_stop(conn->recv_task);
 	put_task_struct(conn->recv_task);
 	conn->recv_task = NULL;
+	conn->recv_running = false;
+}
+
+/*
+ * What a connection needs from attach to detach, so that a reconnect
+ * allocates nothing: handshake state, record buffers and transforms, the
+ * receive thread.  GFP_KERNEL.
+ */
+int nd_conn_alloc(struct nd_conn *conn)
+{
+	int err = -ENOMEM;
+
+	conn->hs = nd_hs_alloc();
+	if (conn->hs)
+		err = nd_rec_alloc(&conn->rec);
+	if (!err)
+		err = create_receiver(conn);
+	if (err)
+		nd_conn_free(conn);
+	return err;
+}
+
+/* After nd_conn_release; also for a connection never allocated. */
+void nd_conn_free(struct nd_conn *conn)
+{
+	destroy_receiver(conn);
+	nd_rec_free(&conn->rec);
+	nd_hs_free(conn->hs);
+	conn->hs = NULL;
 }
 
 /* A connection is either UP with sock and rec, or has neither. */
@@ -246,7 +377,7 @@ void nd_conn_release(struct nd_conn *conn)
 {
 	if (!conn->sock)
 		return;
-	nd_rec_free(&conn->rec);
+	nd_rec_stop(&conn->rec);
 	sock_release(conn->sock);
 	conn->sock = NULL;
 }
@@ -382,16 +513,11 @@ int nd_conn_start(struct nd_conn *conn, struct socket *sock,
 	int err;
 
 	mutex_lock(&conn->tx_lock);
-	err = nd_rec_init(&conn->rec, sock, keys);
+	err = nd_rec_start(&conn->rec, sock, keys);
 	if (!err) {
 		conn->sock = sock;
 		atomic_set(&conn->state, ND_CONN_UP);
-		err = start_receiver(conn);
-		if (err) {
-			atomic_set(&conn->state, ND_CONN_DOWN);
-			nd_rec_free(&conn->rec);
-			conn->sock = NULL;
-		}
+		start_receiver(conn);
 	}
 	mutex_unlock(&conn->tx_lock);
 	return err;
@@ -406,11 +532,11 @@ static int reconnect(struct nd_conn *conn)
 	unsigned int noio;
 	int err;
 
+	/* all of it: nothing may wait for this device's writeback */
 	noio = memalloc_noio_save();
-	err = nd_conn_open(dev, conn->index, &sock, &info, &keys);
-	memalloc_noio_restore(noio);
+	err = nd_conn_open(conn, &sock, &info, &keys);
 	if (err)
-		return err;
+		goto out;
 	err = nd_dev_check_same(dev, &info);
 	if (!err && nd_dev_gone(dev))
 		err = -ENODEV;
@@ -427,6 +553,8 @@ static int reconnect(struct nd_conn *conn)
 	memzero_explicit(&keys, sizeof(keys));
 	if (err)
 		sock_release(sock);
+out:
+	memalloc_noio_restore(noio);
 	return err;
 }
 
@@ -491,6 +619,7 @@ void nd_conn_init(struct nd_conn *conn, struct nd_device *dev,
 	conn->index = index;
 	atomic_set(&conn->state, ND_CONN_DOWN);
 	mutex_init(&conn->tx_lock);
+	mutex_init(&conn->connect_lock);
 	INIT_WORK(&conn->reset_work, reset_work);
 	INIT_DELAYED_WORK(&conn->reconnect_work, reconnect_work);
 }
@@ -502,6 +631,7 @@ void nd_conn_init(struct nd_conn *conn, struct nd_device *dev,
  */
 void nd_conn_shutdown(struct nd_conn *conn)
 {
+	connecting_abort(conn);		/* the reconnect returns at once */
 	flush_work(&conn->reset_work);
 	cancel_delayed_work_sync(&conn->reconnect_work);
 	nd_conn_fail(conn);

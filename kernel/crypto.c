@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The cryptographic primitives of protocol v2 on top of the kernel crypto
- * API: SHA-256 (lib/crypto), HMAC-SHA256 and HKDF (hmac(sha256) shash),
- * AES-256-GCM (gcm(aes) AEAD).  X25519 is used directly from
- * <crypto/curve25519.h> by handshake.c.
+ * API: SHA-256 (lib/crypto), HMAC-SHA256 (RFC 2104 over lib/crypto's
+ * SHA-256) and HKDF, AES-256-GCM (gcm(aes) AEAD).  X25519 is used directly
+ * from <crypto/curve25519.h> by handshake.c.
+ *
+ * Reclaim safety: nothing here allocates but nd_aead_alloc, which attach
+ * calls once per connection.  HMAC needs no transform at all, and a new
+ * AEAD key (handshake, reconnect, KeyUpdate) goes into the transform of
+ * the connection with nd_aead_setkey, inside a noio scope: the generic
+ * gcm(aes) allocates in its setkey.
  */
 #include <crypto/aead.h>
-#include <crypto/hash.h>
 #include <crypto/sha2.h>
 #include <linux/err.h>
 #include <linux/scatterlist.h>
+#include <linux/sched/mm.h>
 #include <linux/string.h>
 
 #include "netdisk.h"
@@ -29,37 +35,36 @@ void nd_sha256v(u8 out[ND_HASH_LEN], const struct nd_vec *v, unsigned int n)
 	sha256_final(&st, out);
 }
 
-static int hmac_digest(struct crypto_shash *tfm, const struct nd_vec *v,
-		       unsigned int n, u8 out[ND_HASH_LEN])
-{
-	SHASH_DESC_ON_STACK(desc, tfm);
-	unsigned int i;
-	int err;
-
-	desc->tfm = tfm;
-	err = crypto_shash_init(desc);
-	for (i = 0; i < n && !err; i++)
-		err = crypto_shash_update(desc, v[i].base, v[i].len);
-	if (!err)
-		err = crypto_shash_final(desc, out);
-	shash_desc_zero(desc);
-	return err;
-}
-
+/* RFC 2104 HMAC-SHA256 of the concatenation of v[0..n). */
 int nd_hmac_sha256v(u8 out[ND_HASH_LEN], const u8 *key, unsigned int keylen,
 		    const struct nd_vec *v, unsigned int n)
 {
-	struct crypto_shash *tfm;
-	int err;
+	u8 pad[SHA256_BLOCK_SIZE] = { 0 };
+	u8 inner[ND_HASH_LEN];
+	struct sha256_state st;
+	unsigned int i;
 
-	tfm = crypto_alloc_shash("hmac(sha256)", 0, 0);
-	if (IS_ERR(tfm))
-		return PTR_ERR(tfm);
-	err = crypto_shash_setkey(tfm, key, keylen);
-	if (!err)
-		err = hmac_digest(tfm, v, n, out);
-	crypto_free_shash(tfm);		/* frees the key schedule wiped */
-	return err;
+	if (keylen > SHA256_BLOCK_SIZE)
+		sha256(key, keylen, pad);
+	else
+		memcpy(pad, key, keylen);
+	for (i = 0; i < sizeof(pad); i++)
+		pad[i] ^= 0x36;
+	sha256_init(&st);
+	sha256_update(&st, pad, sizeof(pad));
+	for (i = 0; i < n; i++)
+		sha256_update(&st, v[i].base, v[i].len);
+	sha256_final(&st, inner);
+	for (i = 0; i < sizeof(pad); i++)
+		pad[i] ^= 0x36 ^ 0x5c;
+	sha256_init(&st);
+	sha256_update(&st, pad, sizeof(pad));
+	sha256_update(&st, inner, sizeof(inner));
+	sha256_final(&st, out);
+	memzero_explicit(pad, sizeof(pad));
+	memzero_explicit(inner, sizeof(inner));
+	memzero_explicit(&st, sizeof(st));
+	return 0;
 }
 
 /* RFC 5869 HKDF-Extract: PRK = HMAC(salt, IKM). */
@@ -131,7 +136,8 @@ int nd_expand_label(u8 *out, unsigned int outlen, const u8 secret[ND_HASH_LEN],
 	return err;
 }
 
-int nd_aead_init(struct nd_aead *a, const u8 key[ND_KEY_LEN])
+/* The transform and its request, without a key; may sleep, GFP_KERNEL. */
+int nd_aead_alloc(struct nd_aead *a)
 {
 	int err;
 
@@ -142,22 +148,38 @@ int nd_aead_init(struct nd_aead *a, const u8 key[ND_KEY_LEN])
 		a->tfm = NULL;
 		return err;
 	}
-	err = crypto_aead_setkey(a->tfm, key, ND_KEY_LEN);
-	if (err)
-		goto err_free;
 	err = crypto_aead_setauthsize(a->tfm, ND_TAG_LEN);
-	if (err)
-		goto err_free;
-	a->req = aead_request_alloc(a->tfm, GFP_KERNEL);
-	if (!a->req) {
-		err = -ENOMEM;
-		goto err_free;
+	if (!err) {
+		a->req = aead_request_alloc(a->tfm, GFP_KERNEL);
+		if (!a->req)
+			err = -ENOMEM;
 	}
-	return 0;
+	if (err)
+		nd_aead_free(a);
+	return err;
+}
 
-err_free:
-	crypto_free_aead(a->tfm);
-	a->tfm = NULL;
+/* A new key for an allocated transform; no I/O to reclaim memory. */
+int nd_aead_setkey(struct nd_aead *a, const u8 key[ND_KEY_LEN])
+{
+	unsigned int noio = memalloc_noio_save();
+	int err;
+
+	err = crypto_aead_setkey(a->tfm, key, ND_KEY_LEN);
+	memalloc_noio_restore(noio);
+	return err;
+}
+
+int nd_aead_init(struct nd_aead *a, const u8 key[ND_KEY_LEN])
+{
+	int err;
+
+	err = nd_aead_alloc(a);
+	if (!err) {
+		err = nd_aead_setkey(a, key);
+		if (err)
+			nd_aead_free(a);
+	}
 	return err;
 }
 

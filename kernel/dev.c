@@ -56,7 +56,11 @@ static void kill_work(struct work_struct *work)
 	pr_err("%s: dead, I/O fails until detached\n", dev->name);
 }
 
-/* The export grew while the connection was down: the device grows too. */
+/*
+ * The export grew while the connection was down: the device grows too,
+ * in update_work.  Connections that reconnect at once may report sizes in
+ * any order; the largest stays.
+ */
 static void grow(struct nd_device *dev, u64 size)
 {
 	bool grew = false;
@@ -67,10 +71,14 @@ static void grow(struct nd_device *dev, u64 size)
 		grew = true;
 	}
 	spin_unlock(&dev->lock);
-	if (!grew)
-		return;
-	pr_info("%s: export grew to %llu bytes\n", dev->name, size);
-	set_capacity_and_notify(dev->disk, size >> SECTOR_SHIFT);
+	if (grew)
+		queue_work(system_unbound_wq, &dev->update_work);
+}
+
+/* The largest READ or WRITE the queue sends for what info announces. */
+static u32 io_max_bytes(const struct nd_export_info *info)
+{
+	return round_down(info->max_payload, info->min_block);
 }
 
 /* Whether the export changed in a way the device cannot follow (logged). */
@@ -89,6 +97,13 @@ static bool export_differs(struct nd_device *dev, const struct nd_export_info *i
 	else if (old->min_block != info->min_block)
 		pr_err("%s: export block size changed from %u to %u, not resuming\n",
 		       dev->name, old->min_block, info->min_block);
+	else if (old->pref_block != info->pref_block)
+		pr_err("%s: export preferred block size changed from %u to %u, not resuming\n",
+		       dev->name, old->pref_block, info->pref_block);
+	else if (io_max_bytes(info) < io_max_bytes(old))
+		pr_err("%s: export max payload shrank from %u to %u bytes, below the %u the queue sends, not resuming\n",
+		       dev->name, old->max_payload, info->max_payload,
+		       io_max_bytes(old));
 	else if ((old->flags ^ info->flags) & ND_FLAG_READ_ONLY)
 		pr_err("%s: export read-only flag changed, not resuming\n",
 		       dev->name);
@@ -102,8 +117,10 @@ static void follow_features(struct nd_device *dev,
 
 /*
  * After a reconnect: -ESTALE (and the device killed) if the export
- * changed in a way the device cannot follow; a grown export and changed
- * features (trim, write zeroes, flush, FUA) are followed.
+ * changed in a way the device cannot follow (identity, shrunk, block
+ * sizes, read-only, a max payload below what the queue sends); a grown
+ * export and changed features (trim, write zeroes, flush, FUA) are
+ * followed.  A larger max payload is not: the queue keeps its limit.
  */
 int nd_dev_check_same(struct nd_device *dev, const struct nd_export_info *info)
 {
@@ -369,40 +386,59 @@ static void attach_release(struct attach *at)
 	memzero_explicit(at, sizeof(*at));
 }
 
+static bool same_announcement(const struct nd_export_info *a,
+			      const struct nd_export_info *b)
+{
+	return a->size == b->size && a->flags == b->flags &&
+	       a->min_block == b->min_block &&
+	       a->pref_block == b->pref_block &&
+	       a->max_payload == b->max_payload &&
+	       !memcmp(a->export_id, b->export_id, ND_EXPORT_ID_LEN);
+}
+
 static int open_connections(struct nd_device *dev, struct attach *at)
 {
 	struct nd_export_info info;
 	unsigned int i;
 	int err;
 
-	err = nd_conn_open(dev, 0, &at->socks[0], &dev->info, &at->keys[0]);
+	err = nd_conn_alloc(&dev->conns[0]);
+	if (!err)
+		err = nd_conn_open(&dev->conns[0], &at->socks[0], &dev->info,
+				   &at->keys[0]);
 	if (!err)
 		err = check_usable(dev);
 	if (err)
 		return err;
 	dev->nconns = conn_count(dev);
 	for (i = 1; i < dev->nconns; i++) {
-		err = nd_conn_open(dev, i, &at->socks[i], &info, &at->keys[i]);
+		err = nd_conn_alloc(&dev->conns[i]);
+		if (!err)
+			err = nd_conn_open(&dev->conns[i], &at->socks[i], &info,
+					   &at->keys[i]);
 		if (err)
 			return err;
-		if (info.size != dev->info.size || info.flags != dev->info.flags ||
-		    memcmp(info.export_id, dev->info.export_id,
-			   ND_EXPORT_ID_LEN))
+		if (!same_announcement(&info, &dev->info)) {
+			pr_err("%s: connection %u: the server announced another export than on connection 0\n",
+			       dev->name, i);
 			return -EPROTO;
+		}
 	}
 	return 0;
 }
 
-static void fill_limits(struct nd_device *dev, struct nd_queue_limits *lim)
+/* A hint; netdisk.ko shows at most this much. */
+#define PHYS_BLOCK_MAX	(64 * 1024)
+
+static void fill_limits(const struct nd_export_info *info,
+			struct nd_queue_limits *lim)
 {
-	const struct nd_export_info *info = &dev->info;
 	unsigned int big = round_down(U32_MAX, info->min_block) >> SECTOR_SHIFT;
 
 	memset(lim, 0, sizeof(*lim));
 	lim->logical_block_size = info->min_block;
-	lim->physical_block_size = info->pref_block;
-	lim->max_hw_sectors = round_down(info->max_payload, info->min_block) >>
-			      SECTOR_SHIFT;
+	lim->physical_block_size = min_t(u32, info->pref_block, PHYS_BLOCK_MAX);
+	lim->max_hw_sectors = io_max_bytes(info) >> SECTOR_SHIFT;
 	if (info->flags & ND_FLAG_TRIM)
 		lim->max_discard_sectors = big;
 	if (info->flags & ND_FLAG_WRITE_ZEROES)
@@ -418,7 +454,6 @@ static void fill_limits(struct nd_device *dev, struct nd_queue_limits *lim)
 static void follow_features(struct nd_device *dev,
 			    const struct nd_export_info *info)
 {
-	struct nd_queue_limits lim;
 	bool changed = false;
 	u32 flags;
 
@@ -430,16 +465,48 @@ static void follow_features(struct nd_device *dev,
 		changed = true;
 	}
 	spin_unlock(&dev->lock);
-	if (!changed)
+	if (changed)
+		queue_work(system_unbound_wq, &dev->update_work);
+}
+
+/*
+ * Apply the size and features that reconnects recorded in dev->info, the
+ * latest of them: the work never runs twice at once, so an older size
+ * never follows a newer one.  Not on nd_ctl_wq and not from a reconnect:
+ * the limits change under a frozen queue, and freezing waits for the
+ * requests that wait for the reconnects.
+ */
+static void update_work(struct work_struct *work)
+{
+	struct nd_device *dev = container_of(work, struct nd_device,
+					     update_work);
+	struct nd_export_info info;
+	struct nd_queue_limits lim;
+	u32 flags;
+
+	spin_lock(&dev->lock);
+	info = dev->info;
+	spin_unlock(&dev->lock);
+	flags = info.flags;
+	if (nd_dev_gone(dev))
+		return;
+	if (info.size != dev->shown_size) {
+		pr_info("%s: export grew to %llu bytes\n", dev->name,
+			info.size);
+		set_capacity_and_notify(dev->disk, info.size >> SECTOR_SHIFT);
+		dev->shown_size = info.size;
+	}
+	if (flags == dev->shown_flags)
 		return;
 	pr_info("%s: export features changed: trim %s, write zeroes %s, flush %s, fua %s\n",
 		dev->name, flags & ND_FLAG_TRIM ? "on" : "off",
 		flags & ND_FLAG_WRITE_ZEROES ? "on" : "off",
 		flags & ND_FLAG_FLUSH ? "on" : "off",
 		flags & ND_FLAG_FUA ? "on" : "off");
-	fill_limits(dev, &lim);
+	fill_limits(&info, &lim);
 	if (nd_compat_update_features(dev->disk->queue, &lim))
 		pr_err("%s: cannot update the queue limits\n", dev->name);
+	dev->shown_flags = flags;
 }
 
 static int alloc_disk(struct nd_device *dev)
@@ -462,7 +529,7 @@ static int alloc_disk(struct nd_device *dev)
 	if (err)
 		return err;
 
-	fill_limits(dev, &lim);
+	fill_limits(&dev->info, &lim);
 	disk = nd_compat_alloc_disk(set, &lim, dev);
 	if (IS_ERR(disk)) {
 		blk_mq_free_tag_set(set);
@@ -475,6 +542,8 @@ static int alloc_disk(struct nd_device *dev)
 	disk->private_data = dev;
 	strscpy(disk->disk_name, dev->name, sizeof(disk->disk_name));
 	set_capacity(disk, dev->info.size >> SECTOR_SHIFT);
+	dev->shown_size = dev->info.size;
+	dev->shown_flags = dev->info.flags;
 	set_disk_ro(disk, dev->cfg.ro || (dev->info.flags & ND_FLAG_READ_ONLY));
 	dev->disk = disk;
 	return 0;
@@ -513,6 +582,8 @@ static void stop_connections(struct nd_device *dev)
 		nd_conn_disconnect(&dev->conns[i]);
 	for (i = 0; i < dev->nconns; i++)
 		nd_conn_shutdown(&dev->conns[i]);
+	/* a freeze in it ends: what was in flight has failed */
+	cancel_work_sync(&dev->update_work);
 }
 
 static struct nd_device *alloc_device(struct nd_config *cfg)
@@ -549,6 +620,7 @@ static struct nd_device *alloc_device(struct nd_config *cfg)
 	atomic_set(&dev->reconnects, 0);
 	dev->last_answer = jiffies;
 	INIT_WORK(&dev->kill_work, kill_work);
+	INIT_WORK(&dev->update_work, update_work);
 	for (i = 0; i < ND_MAX_CONNS; i++)
 		nd_conn_init(&dev->conns[i], dev, i);
 	return dev;
@@ -560,7 +632,9 @@ static void free_device(struct nd_device *dev)
 
 	for (i = 0; i < ND_MAX_CONNS; i++) {
 		nd_conn_release(&dev->conns[i]);
+		nd_conn_free(&dev->conns[i]);
 		mutex_destroy(&dev->conns[i].tx_lock);
+		mutex_destroy(&dev->conns[i].connect_lock);
 	}
 	mutex_destroy(&dev->queue_lock);
 	ida_free(&nd_index_ida, dev->index);

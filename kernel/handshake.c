@@ -6,7 +6,8 @@
  */
 #include <crypto/curve25519.h>
 #include <linux/errno.h>
-#include <linux/log2.h>
+#include <linux/printk.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 
 #include "netdisk.h"
@@ -39,26 +40,26 @@ int nd_traffic_update(struct nd_traffic *t)
 	return err;
 }
 
-/* Seal or open buf = ad || text || tag under the key and iv of secret. */
-static int crypt_with(const u8 secret[ND_HASH_LEN], u8 *buf,
+/*
+ * Seal or open buf = ad || text || tag under the key and iv of secret,
+ * with the handshake's own transform.
+ */
+static int crypt_with(struct nd_hs *hs, const u8 secret[ND_HASH_LEN], u8 *buf,
 		      unsigned int adlen, unsigned int textlen, bool seal)
 {
 	struct nd_traffic t;
-	struct nd_aead a;
 	int err;
 
 	memcpy(t.secret, secret, sizeof(t.secret));
 	err = nd_traffic_derive(&t);
-	if (err)
-		goto out;
-	err = nd_aead_init(&a, t.key);
+	if (!err)
+		err = nd_aead_setkey(&hs->aead, t.key);
 	if (err)
 		goto out;
 	if (seal)
-		err = nd_aead_seal(&a, t.iv, buf, adlen, textlen);
+		err = nd_aead_seal(&hs->aead, t.iv, buf, adlen, textlen);
 	else
-		err = nd_aead_open(&a, t.iv, buf, adlen, textlen);
-	nd_aead_free(&a);
+		err = nd_aead_open(&hs->aead, t.iv, buf, adlen, textlen);
 out:
 	memzero_explicit(&t, sizeof(t));
 	return err;
@@ -115,7 +116,7 @@ int nd_hs_client_hello(struct nd_hs *hs, const u8 psk[ND_KEY_LEN],
 	err = nd_expand_label(secret, sizeof(secret), hs->early, "c hello",
 			      th, sizeof(th));
 	if (!err)
-		err = crypt_with(secret, hs->ch, sizeof(*hdr),
+		err = crypt_with(hs, secret, hs->ch, sizeof(*hdr),
 				 sizeof(struct nd_client_payload), true);
 	memzero_explicit(secret, sizeof(secret));
 	return err;
@@ -146,15 +147,20 @@ int nd_hs_check_server_hdr(struct nd_hs *hs)
 	return 0;
 }
 
-static bool valid_block(u32 b, u32 lo, u32 hi)
-{
-	return is_power_of_2(b) && b >= lo && b <= hi;
-}
-
-/* Decode and check the decrypted server payload. */
+/*
+ * Decode the decrypted server payload after the checks every netdisk
+ * implementation makes (netdisk_proto.h).
+ */
 static int parse_server_payload(const struct nd_server_payload *pl,
 				struct nd_export_info *info)
 {
+	const char *why = nd_server_payload_invalid(pl);
+
+	if (why) {
+		pr_warn_ratelimited(ND_DRV_NAME ": ServerHello refused: %s\n",
+				    why);
+		return -EPROTO;
+	}
 	info->status = be32_to_cpu(pl->status);
 	info->flags = be32_to_cpu(pl->flags);
 	info->size = be64_to_cpu(pl->size);
@@ -162,16 +168,6 @@ static int parse_server_payload(const struct nd_server_payload *pl,
 	info->pref_block = be32_to_cpu(pl->pref_block);
 	info->max_payload = be32_to_cpu(pl->max_payload);
 	memcpy(info->export_id, pl->export_id, ND_EXPORT_ID_LEN);
-
-	if (pl->reserved || info->status > ND_HS_STATUS_MAX)
-		return -EPROTO;
-	if (info->status != ND_HS_OK)
-		return 0;
-	if ((info->flags & ~ND_FLAG_ALL) ||
-	    !valid_block(info->min_block, ND_MIN_BLOCK, ND_PREF_BLOCK) ||
-	    !valid_block(info->pref_block, info->min_block, 1U << 16) ||
-	    info->max_payload < info->min_block)
-		return -EPROTO;
 	return 0;
 }
 
@@ -210,7 +206,7 @@ static int open_server_hello(struct nd_hs *hs, struct nd_export_info *info)
 	if (err)
 		goto out;
 	memcpy(hs->sh_plain, hs->sh, sizeof(hs->sh));
-	err = crypt_with(secret, hs->sh_plain, sizeof(struct nd_hello_hdr),
+	err = crypt_with(hs, secret, hs->sh_plain, sizeof(struct nd_hello_hdr),
 			 sizeof(struct nd_server_payload), false);
 	if (!err)
 		err = parse_server_payload((struct nd_server_payload *)
@@ -296,7 +292,32 @@ int nd_hs_client_finish(struct nd_hs *hs, struct nd_export_info *info,
 	return err;
 }
 
+/* Wipe the secrets; the transform stays, under an all-zero key. */
 void nd_hs_wipe(struct nd_hs *hs)
 {
-	memzero_explicit(hs, sizeof(*hs));
+	static const u8 zero_key[ND_KEY_LEN];
+
+	memzero_explicit(hs, offsetof(struct nd_hs, aead));
+	if (hs->aead.tfm)
+		nd_aead_setkey(&hs->aead, zero_key);
+}
+
+/* A handshake state with its transform; GFP_KERNEL, at attach. */
+struct nd_hs *nd_hs_alloc(void)
+{
+	struct nd_hs *hs = kzalloc(sizeof(*hs), GFP_KERNEL);
+
+	if (hs && nd_aead_alloc(&hs->aead)) {
+		kfree(hs);
+		hs = NULL;
+	}
+	return hs;
+}
+
+void nd_hs_free(struct nd_hs *hs)
+{
+	if (!hs)
+		return;
+	nd_aead_free(&hs->aead);	/* wipes the key */
+	kfree_sensitive(hs);
 }

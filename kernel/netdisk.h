@@ -57,6 +57,8 @@ struct nd_aead {
 	struct aead_request *req;
 };
 
+int nd_aead_alloc(struct nd_aead *a);
+int nd_aead_setkey(struct nd_aead *a, const u8 key[ND_KEY_LEN]);
 int nd_aead_init(struct nd_aead *a, const u8 key[ND_KEY_LEN]);
 void nd_aead_free(struct nd_aead *a);
 /* In place on buf = ad || text [|| tag]; buf must be kmalloc'ed memory. */
@@ -88,7 +90,11 @@ struct nd_export_info {
 	u8 export_id[ND_EXPORT_ID_LEN];
 };
 
-/* One handshake; kmalloc it (the messages are crypto scatterlists). */
+/*
+ * One handshake; nd_hs_alloc it (the messages are crypto scatterlists).
+ * A connection keeps its own from attach to detach: a reconnect allocates
+ * nothing.
+ */
 struct nd_hs {
 	u8 ch[ND_CLIENT_HELLO_LEN] __aligned(8);	/* wire bytes */
 	u8 sh[ND_SERVER_HELLO_LEN] __aligned(8);	/* wire bytes */
@@ -99,6 +105,7 @@ struct nd_hs {
 	u8 hs_secret[ND_HASH_LEN];
 	u8 srv_version_min;
 	u8 srv_version_max;
+	struct nd_aead aead;	/* last: nd_hs_wipe keeps it */
 };
 
 int nd_hs_client_hello(struct nd_hs *hs, const u8 psk[ND_KEY_LEN],
@@ -111,6 +118,8 @@ int nd_hs_client_finish(struct nd_hs *hs, struct nd_export_info *info,
 int nd_traffic_derive(struct nd_traffic *t);
 int nd_traffic_update(struct nd_traffic *t);
 void nd_hs_wipe(struct nd_hs *hs);
+struct nd_hs *nd_hs_alloc(void);
+void nd_hs_free(struct nd_hs *hs);
 
 /* record.c: TLS 1.3-format records over a kernel TCP socket */
 struct nd_rec_dir {
@@ -138,13 +147,19 @@ struct nd_record {
 
 int nd_sock_send(struct socket *sock, const void *buf, size_t len);
 int nd_sock_recv(struct socket *sock, void *buf, size_t len);
+int nd_sock_send_by(struct socket *sock, const void *buf, size_t len,
+		    unsigned long deadline);
+int nd_sock_recv_by(struct socket *sock, void *buf, size_t len,
+		    unsigned long deadline);
 int nd_rec_dir_init(struct nd_rec_dir *d, const struct nd_traffic *t);
 void nd_rec_dir_free(struct nd_rec_dir *d);
 int nd_rec_dir_update(struct nd_rec_dir *d);
 int nd_rec_seal(struct nd_rec_dir *d, u8 *rec, unsigned int len, u8 type);
 int nd_rec_open(struct nd_rec_dir *d, u8 *rec, unsigned int *len, u8 *type);
-int nd_rec_init(struct nd_record *rc, struct socket *sock,
-		const struct nd_keys *keys);
+int nd_rec_alloc(struct nd_record *rc);
+int nd_rec_start(struct nd_record *rc, struct socket *sock,
+		 const struct nd_keys *keys);
+void nd_rec_stop(struct nd_record *rc);
 void nd_rec_free(struct nd_record *rc);
 int nd_rec_write(struct nd_record *rc, const void *buf, size_t len);
 int nd_rec_flush(struct nd_record *rc);
@@ -167,19 +182,24 @@ struct nd_conn {
 	atomic_t state;			/* enum nd_conn_state */
 	struct mutex tx_lock;		/* sending: sock, rec.tx */
 	struct socket *sock;
-	struct nd_record rec;
+	struct nd_record rec;		/* allocated at attach, keyed when up */
+	struct nd_hs *hs;		/* allocated at attach */
+	struct mutex connect_lock;	/* connecting */
+	struct socket *connecting;	/* in connect or handshake */
 	unsigned long down_since;	/* jiffies */
 	unsigned int backoff_ms;
-	struct task_struct *recv_task;
+	struct task_struct *recv_task;	/* parked while down */
+	bool recv_running;		/* unparked */
 	struct work_struct reset_work;
 	struct delayed_work reconnect_work;
 };
 
-int nd_conn_open(struct nd_device *dev, unsigned int slot,
-		 struct socket **sockp, struct nd_export_info *info,
-		 struct nd_keys *keys);
+int nd_conn_open(struct nd_conn *conn, struct socket **sockp,
+		 struct nd_export_info *info, struct nd_keys *keys);
 void nd_conn_init(struct nd_conn *conn, struct nd_device *dev,
 		  unsigned int index);
+int nd_conn_alloc(struct nd_conn *conn);
+void nd_conn_free(struct nd_conn *conn);
 int nd_conn_start(struct nd_conn *conn, struct socket *sock,
 		  const struct nd_keys *keys);
 void nd_conn_disconnect(struct nd_conn *conn);
@@ -261,6 +281,9 @@ struct nd_device {
 	atomic_t reconnects;
 	unsigned long last_answer;	/* jiffies: the last reply */
 	struct work_struct kill_work;
+	struct work_struct update_work;	/* size and features to the disk */
+	u64 shown_size;			/* update_work's */
+	u32 shown_flags;
 };
 
 bool nd_dev_gone(struct nd_device *dev);

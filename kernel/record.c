@@ -19,8 +19,31 @@ static const u8 key_update_msg[ND_KEY_UPDATE_LEN] = { 0x18, 0, 0, 1, 0 };
 
 #define KU_BUF_LEN	(ND_REC_HDR_LEN + ND_KEY_UPDATE_LEN + 1 + ND_TAG_LEN)
 
-/* 0, or a negative errno (-EPIPE if the peer closed). */
-int nd_sock_send(struct socket *sock, const void *buf, size_t len)
+/*
+ * Socket timeouts that end at *deadline (jiffies; NULL: none), for the
+ * next call: -ETIMEDOUT once it has passed.  A timeout of the socket
+ * applies to each call, and a peer that sends a byte at a time would
+ * otherwise restart it for ever.
+ */
+static int sock_until(struct socket *sock, const unsigned long *deadline)
+{
+	long left;
+
+	if (!deadline)
+		return 0;
+	left = (long)(*deadline - jiffies);
+	if (left <= 0)
+		return -ETIMEDOUT;
+	lock_sock(sock->sk);
+	sock->sk->sk_sndtimeo = left;
+	sock->sk->sk_rcvtimeo = left;
+	release_sock(sock->sk);
+	return 0;
+}
+
+/* Exactly len bytes each way: 0, or a negative errno (-EPIPE on EOF). */
+static int sock_xfer(struct socket *sock, void *buf, size_t len,
+		     const unsigned long *deadline, bool send)
 {
 	unsigned int noreclaim = memalloc_noreclaim_save();
 	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
@@ -28,42 +51,53 @@ int nd_sock_send(struct socket *sock, const void *buf, size_t len)
 	int n = 0;
 
 	while (len) {
-		iov.iov_base = (void *)buf;
+		n = sock_until(sock, deadline);
+		if (n)
+			break;
+		iov.iov_base = buf;
 		iov.iov_len = len;
-		n = kernel_sendmsg(sock, &msg, &iov, 1, len);
+		if (send)
+			n = kernel_sendmsg(sock, &msg, &iov, 1, len);
+		else
+			n = kernel_recvmsg(sock, &msg, &iov, 1, len,
+					   MSG_WAITALL | MSG_NOSIGNAL);
 		if (n <= 0)
 			break;
 		buf += n;
 		len -= n;
 	}
 	memalloc_noreclaim_restore(noreclaim);
-	if (len)
-		return n < 0 ? n : -EPIPE;
-	return 0;
+	if (!len)
+		return 0;
+	if (n == -EAGAIN && deadline)
+		return -ETIMEDOUT;
+	return n < 0 ? n : -EPIPE;
+}
+
+/* 0, or a negative errno (-EPIPE if the peer closed). */
+int nd_sock_send(struct socket *sock, const void *buf, size_t len)
+{
+	return sock_xfer(sock, (void *)buf, len, NULL, true);
 }
 
 /* Exactly len bytes: 0, or a negative errno (-EPIPE on EOF). */
 int nd_sock_recv(struct socket *sock, void *buf, size_t len)
 {
-	unsigned int noreclaim = memalloc_noreclaim_save();
-	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
-	struct kvec iov;
-	int n = 0;
+	return sock_xfer(sock, buf, len, NULL, false);
+}
 
-	while (len) {
-		iov.iov_base = buf;
-		iov.iov_len = len;
-		n = kernel_recvmsg(sock, &msg, &iov, 1, len,
-				   MSG_WAITALL | MSG_NOSIGNAL);
-		if (n <= 0)
-			break;
-		buf += n;
-		len -= n;
-	}
-	memalloc_noreclaim_restore(noreclaim);
-	if (len)
-		return n < 0 ? n : -EPIPE;
-	return 0;
+/* As nd_sock_send, all of it by deadline (jiffies) or -ETIMEDOUT. */
+int nd_sock_send_by(struct socket *sock, const void *buf, size_t len,
+		    unsigned long deadline)
+{
+	return sock_xfer(sock, (void *)buf, len, &deadline, true);
+}
+
+/* As nd_sock_recv, all of it by deadline (jiffies) or -ETIMEDOUT. */
+int nd_sock_recv_by(struct socket *sock, void *buf, size_t len,
+		    unsigned long deadline)
+{
+	return sock_xfer(sock, buf, len, &deadline, false);
 }
 
 int nd_rec_dir_init(struct nd_rec_dir *d, const struct nd_traffic *t)
@@ -159,30 +193,82 @@ int nd_rec_open(struct nd_rec_dir *d, u8 *rec, unsigned int *len, u8 *type)
 	return 0;
 }
 
-int nd_rec_init(struct nd_record *rc, struct socket *sock,
-		const struct nd_keys *keys)
+/*
+ * The buffers and transforms of a connection's records, once at attach
+ * (GFP_KERNEL): starting and stopping the record layer on a reconnect
+ * allocates nothing.
+ */
+int nd_rec_alloc(struct nd_record *rc)
 {
 	int err = -ENOMEM;
 
 	memset(rc, 0, sizeof(*rc));
-	rc->sock = sock;
-	rc->tx_rekey_limit = nd_param_rekey_limit;
 	rc->txbuf = kmalloc(ND_REC_BUF_LEN, GFP_KERNEL);
 	rc->rxbuf = kmalloc(ND_REC_BUF_LEN, GFP_KERNEL);
 	rc->kubuf = kmalloc(KU_BUF_LEN, GFP_KERNEL);
 	if (!rc->txbuf || !rc->rxbuf || !rc->kubuf)
 		goto err;
-	err = nd_rec_dir_init(&rc->tx, &keys->c2s);
-	if (err)
-		goto err;
-	err = nd_rec_dir_init(&rc->rx, &keys->s2c);
-	if (err)
-		goto err;
-	return 0;
-
+	err = nd_aead_alloc(&rc->tx.aead);
+	if (!err)
+		err = nd_aead_alloc(&rc->rx.aead);
+	if (!err)
+		return 0;
 err:
 	nd_rec_free(rc);
 	return err;
+}
+
+static int dir_start(struct nd_rec_dir *d, const struct nd_traffic *t)
+{
+	d->traffic = *t;
+	d->seq = 0;
+	return nd_aead_setkey(&d->aead, d->traffic.key);
+}
+
+/* Records over sock under keys, in the transforms of nd_rec_alloc. */
+int nd_rec_start(struct nd_record *rc, struct socket *sock,
+		 const struct nd_keys *keys)
+{
+	int err;
+
+	rc->sock = sock;
+	rc->tx_rekey_limit = nd_param_rekey_limit;
+	rc->txlen = 0;
+	rc->rxpos = 0;
+	rc->rxlen = 0;
+	rc->tx_updates = 0;
+	rc->rx_updates = 0;
+	err = dir_start(&rc->tx, &keys->c2s);
+	if (!err)
+		err = dir_start(&rc->rx, &keys->s2c);
+	if (err)
+		nd_rec_stop(rc);
+	return err;
+}
+
+static void dir_stop(struct nd_rec_dir *d)
+{
+	static const u8 zero_key[ND_KEY_LEN];
+
+	memzero_explicit(&d->traffic, sizeof(d->traffic));
+	d->seq = 0;
+	if (d->aead.tfm)
+		nd_aead_setkey(&d->aead, zero_key);
+}
+
+/* Forget the keys and what the buffers hold; keep the memory. */
+void nd_rec_stop(struct nd_record *rc)
+{
+	dir_stop(&rc->tx);
+	dir_stop(&rc->rx);
+	if (rc->txbuf)
+		memzero_explicit(rc->txbuf, ND_REC_BUF_LEN);
+	if (rc->rxbuf)
+		memzero_explicit(rc->rxbuf, ND_REC_BUF_LEN);
+	rc->sock = NULL;
+	rc->txlen = 0;
+	rc->rxpos = 0;
+	rc->rxlen = 0;
 }
 
 void nd_rec_free(struct nd_record *rc)
@@ -195,20 +281,23 @@ void nd_rec_free(struct nd_record *rc)
 	rc->txbuf = NULL;
 	rc->rxbuf = NULL;
 	rc->kubuf = NULL;
+	rc->sock = NULL;
 	rc->txlen = 0;
 	rc->rxpos = 0;
 	rc->rxlen = 0;
 }
 
-/* New key and iv for one direction after a KeyUpdate. */
+/*
+ * New key and iv for one direction after a KeyUpdate, in the same
+ * transform: no allocation that could wait for I/O.
+ */
 int nd_rec_dir_update(struct nd_rec_dir *d)
 {
 	int err;
 
 	err = nd_traffic_update(&d->traffic);
 	if (!err)
-		err = crypto_aead_setkey(d->aead.tfm, d->traffic.key,
-					 ND_KEY_LEN);
+		err = nd_aead_setkey(&d->aead, d->traffic.key);
 	d->seq = 0;
 	return err;
 }

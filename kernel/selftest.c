@@ -439,7 +439,7 @@ int nd_selftest(void)
 	u8 *buf;
 	int err;
 
-	hs = kzalloc(sizeof(*hs), GFP_KERNEL);
+	hs = nd_hs_alloc();
 	buf = kmalloc(ND_REC_BUF_LEN, GFP_KERNEL);
 	err = -ENOMEM;
 	if (!hs || !buf)
@@ -466,9 +466,7 @@ int nd_selftest(void)
 	if (!err)
 		err = st_c2s_receive(buf);
 out:
-	if (hs)
-		nd_hs_wipe(hs);
-	kfree(hs);
+	nd_hs_free(hs);
 	kfree(buf);
 	if (err)
 		pr_err(ND_DRV_NAME ": selftest failed (%d)\n", err);

@@ -319,30 +319,6 @@ client_payload_decode(const struct nd_client_payload *p, const uint8_t *hdr,
 	return 0;
 }
 
-static int
-is_pow2(uint32_t x)
-{
-	return x != 0 && (x & (x - 1)) == 0;
-}
-
-/* An announcement either side may send or accept. */
-static int
-info_valid(const struct hs_export_info *i)
-{
-	if (i->status > ND_HS_STATUS_MAX)
-		return -1;
-	if (i->status != ND_HS_OK)
-		return i->flags == 0 && i->size == 0 && i->min_block == 0 &&
-		    i->pref_block == 0 && i->max_payload == 0 &&
-		    crypto_is_zero(i->export_id, ND_EXPORT_ID_LEN) ? 0 : -1;
-	if ((i->flags & ~ND_FLAG_ALL) || !is_pow2(i->min_block) ||
-	    i->min_block < ND_MIN_BLOCK || i->min_block > 4096 ||
-	    !is_pow2(i->pref_block) || i->pref_block < i->min_block ||
-	    i->max_payload < i->min_block)
-		return -1;
-	return 0;
-}
-
 /* A non-OK status carries nothing else. */
 static void
 server_payload_encode(const struct hs_export_info *i,
@@ -371,9 +347,7 @@ server_payload_decode(const struct nd_server_payload *p,
 	i->pref_block = be32toh(p->pref_block);
 	i->max_payload = be32toh(p->max_payload);
 	memcpy(i->export_id, p->export_id, ND_EXPORT_ID_LEN);
-	if (p->reserved != 0)
-		return -1;
-	return info_valid(i);
+	return nd_server_payload_invalid(p) ? -1 : 0;
 }
 
 static int
@@ -695,8 +669,8 @@ hs_server_hello(struct hs_state *st, const struct hs_export_info *info,
 	uint8_t dh[ND_KEY_LEN];
 	int rv = -1;
 
-	if ((info->status == ND_HS_OK && info_valid(info) == -1) ||
-	    info->status > ND_HS_STATUS_MAX || ephemeral(st, preset_eph)) {
+	server_payload_encode(info, &pl);
+	if (nd_server_payload_invalid(&pl) || ephemeral(st, preset_eph)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -706,7 +680,6 @@ hs_server_hello(struct hs_state *st, const struct hs_export_info *info,
 	}
 	hdr_build(st->sh, st->version, st->version, ND_SERVER_HELLO_LEN,
 	    st->eph_pub);
-	server_payload_encode(info, &pl);
 	memcpy(st->sh + HDR_LEN, &pl, sizeof(pl));
 	if (handshake_secret(st->hs_secret, st->psk, dh) == 0 &&
 	    server_hello_traffic(&t, st) == 0 &&

@@ -1316,6 +1316,120 @@ test_client_checks_info(void)
 	    "the client refuses a ServerHello with a version range");
 }
 
+/* nd_server_payload_invalid on a payload with the given fields. */
+struct sp_case {
+	uint32_t status, flags, min, pref, max, reserved;
+	uint64_t size;
+	uint8_t id0;
+	int valid;
+	const char *what;
+};
+
+static const struct sp_case sp_cases[] = {
+	{ 0, ND_FLAG_ALL, 512, 4096, 1 << 20, 0, 1 << 30, 0x70, 1,
+	    "OK, every flag, 512/4096/1 MiB: valid" },
+	{ 0, 0, 4096, 4096, 4096, 0, 0, 0, 1,
+	    "OK, min = pref = max_payload = 4096, size 0: valid" },
+	{ 0, 0, 512, 1U << 17, 1 << 20, 0, 1 << 30, 1, 1,
+	    "OK, pref_block 128 KiB: valid (no upper bound, section 5.3)" },
+	{ 0, 0, 512, 1U << 31, 1 << 20, 0, 1 << 30, 1, 1,
+	    "OK, pref_block 2 GiB: valid" },
+	{ 0, 0, 512, 512, 512, 0, 1 << 30, 1, 1,
+	    "OK, max_payload = min_block: valid" },
+	{ 0, 0, 512, 512, 0xffffffffU, 0, 1 << 30, 1, 1,
+	    "OK, max_payload 4 GiB - 1: valid" },
+	{ 0, 1U << 6, 512, 4096, 1 << 20, 0, 1 << 30, 1, 0,
+	    "OK, unknown flag bit 6: refused" },
+	{ 0, 0, 256, 4096, 1 << 20, 0, 1 << 30, 1, 0, "min_block 256: refused" },
+	{ 0, 0, 8192, 8192, 1 << 20, 0, 1 << 30, 1, 0,
+	    "min_block 8192: refused" },
+	{ 0, 0, 1536, 4096, 1 << 20, 0, 1 << 30, 1, 0,
+	    "min_block 1536 (not a power of two): refused" },
+	{ 0, 0, 0, 4096, 1 << 20, 0, 1 << 30, 1, 0, "min_block 0: refused" },
+	{ 0, 0, 4096, 2048, 1 << 20, 0, 1 << 30, 1, 0,
+	    "pref_block below min_block: refused" },
+	{ 0, 0, 512, 12288, 1 << 20, 0, 1 << 30, 1, 0,
+	    "pref_block 12288 (not a power of two): refused" },
+	{ 0, 0, 512, 0, 1 << 20, 0, 1 << 30, 1, 0, "pref_block 0: refused" },
+	{ 0, 0, 4096, 4096, 2048, 0, 1 << 30, 1, 0,
+	    "max_payload below min_block: refused" },
+	{ 0, 0, 512, 4096, 0, 0, 1 << 30, 1, 0, "max_payload 0: refused" },
+	{ 0, 0, 512, 4096, 1 << 20, 1, 1 << 30, 1, 0,
+	    "OK with reserved 1: refused" },
+	{ ND_HS_STATUS_MAX + 1, 0, 0, 0, 0, 0, 0, 0, 0,
+	    "unknown status: refused" },
+	{ ND_HS_BUSY, 0, 0, 0, 0, 0, 0, 0, 1, "BUSY, all zero: valid" },
+	{ ND_HS_STATUS_MAX, 0, 0, 0, 0, 0, 0, 0, 1,
+	    "highest status, all zero: valid" },
+	{ ND_HS_BUSY, 0, 0, 0, 0, 1, 0, 0, 0, "BUSY with reserved 1: refused" },
+	{ ND_HS_DENIED, ND_FLAG_READ_ONLY, 0, 0, 0, 0, 0, 0, 0,
+	    "DENIED with flags: refused" },
+	{ ND_HS_DENIED, 0, 0, 0, 0, 0, 1 << 20, 0, 0,
+	    "DENIED with a size: refused" },
+	{ ND_HS_DENIED, 0, 512, 0, 0, 0, 0, 0, 0,
+	    "DENIED with min_block: refused" },
+	{ ND_HS_DENIED, 0, 0, 4096, 0, 0, 0, 0, 0,
+	    "DENIED with pref_block: refused" },
+	{ ND_HS_DENIED, 0, 0, 0, 1 << 20, 0, 0, 0, 0,
+	    "DENIED with max_payload: refused" },
+	{ ND_HS_DENIED, 0, 0, 0, 0, 0, 0, 0x80, 0,
+	    "DENIED with an export_id: refused" },
+};
+
+static void
+test_server_payload_rules(void)
+{
+	const struct sp_case *c;
+	struct nd_server_payload p;
+	size_t i;
+
+	for (i = 0; i < sizeof(sp_cases) / sizeof(sp_cases[0]); i++) {
+		c = &sp_cases[i];
+		memset(&p, 0, sizeof(p));
+		p.status = htobe32(c->status);
+		p.flags = htobe32(c->flags);
+		p.size = htobe64(c->size);
+		p.min_block = htobe32(c->min);
+		p.pref_block = htobe32(c->pref);
+		p.max_payload = htobe32(c->max);
+		p.reserved = htobe32(c->reserved);
+		p.export_id[ND_EXPORT_ID_LEN - 1] = c->id0;
+		ok((nd_server_payload_invalid(&p) == NULL) == c->valid,
+		    "nd_server_payload_invalid: %s", c->what);
+	}
+}
+
+/* The same rules through both sides of handshake.c. */
+static void
+test_server_payload_sides(void)
+{
+	struct hs_export_info i;
+	struct run r;
+
+	run_init(&r);
+	i = r.info;
+	i.pref_block = 1U << 17;
+	ok(client_accepts(&i) == 1, "the client accepts pref_block 128 KiB");
+	r.info = i;
+	ok(run_full(&r) == 0 && r.cinfo.pref_block == 1U << 17,
+	    "the server sends pref_block 128 KiB");
+	run_init(&r);
+	r.info.pref_block = 12288;
+	ok(run_full(&r) == -1, "the server refuses pref_block 12288");
+	run_init(&r);
+	r.info.max_payload = 256;
+	ok(run_full(&r) == -1,
+	    "the server refuses max_payload below min_block");
+	i = r.info;
+	i.status = ND_HS_UNAVAILABLE;
+	memset(i.export_id, 0, sizeof(i.export_id));
+	i.flags = i.min_block = i.pref_block = i.max_payload = 0;
+	ok(client_accepts(&i) == 0,
+	    "the client refuses UNAVAILABLE with a size");
+	i.size = 0;
+	ok(client_accepts(&i) == 1, "the client accepts UNAVAILABLE, all zero");
+}
+
 static void
 test_options(void)
 {
@@ -1443,6 +1557,8 @@ test_handshakes(void)
 	test_low_order();
 	test_status();
 	test_client_checks_info();
+	test_server_payload_rules();
+	test_server_payload_sides();
 	test_options();
 	test_conn();
 	test_payload_checks();
