@@ -11,7 +11,9 @@
  * export name is accepted: a read-write export of MIB MiB (default 64) in
  * memory, min_block 512, pref_block 4096, max_payload 64 KiB, flush, FUA,
  * trim and write zeroes.  Then it misbehaves as MODE says (-l lists the
- * modes).  A mode acts on the first connection only, on every connection,
+ * modes); "the first READ" is the first READ of a connection after the
+ * client's first WRITE, so that the client's reads during its attach
+ * (the partition table) are spared.  A mode acts on the first connection only, on every connection,
  * or on every reconnect (every connection after the first), as its
  * description says; -a makes a first-connection mode act on every
  * connection (a server that never gets better).
@@ -102,7 +104,8 @@ static struct {
 	uint8_t *store;
 	uint64_t size;
 	uint8_t export_id[ND_EXPORT_ID_LEN];
-	pthread_mutex_t lock;		/* store, fds, nconns */
+	pthread_mutex_t lock;		/* store, fds, nconns, written */
+	int written;			/* a WRITE was served */
 	int fds[MAX_CONNS];
 	unsigned int nconns;		/* connections accepted */
 } srv = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -140,6 +143,7 @@ store_io(int write, uint64_t off, void *buf, size_t len)
 	if (off > srv.size || len > srv.size - off)
 		return -1;
 	pthread_mutex_lock(&srv.lock);
+	srv.written |= write;
 	if (write)
 		memcpy(srv.store + off, buf, len);
 	else
@@ -231,11 +235,21 @@ junk(struct conn *c, size_t len)
 	return 0;
 }
 
-/* The first READ of a connection, for the one-off READ modes. */
+/*
+ * The first READ of a connection once the client has written: the one-off
+ * modes spare the reads of the attach (the partition table) and hit the
+ * test's own data.
+ */
 static int
 first_read(struct conn *c, const struct request *rq)
 {
-	return rq->type == ND_CMD_READ && rq->length > WRONG_BY && !c->done;
+	int written;
+
+	pthread_mutex_lock(&srv.lock);
+	written = srv.written;
+	pthread_mutex_unlock(&srv.lock);
+	return written && rq->type == ND_CMD_READ && rq->length > WRONG_BY &&
+	    !c->done;
 }
 
 static int
@@ -243,7 +257,7 @@ reply_range(struct conn *c, const struct request *rq)
 {
 	uint64_t h = (rq->handle & ~0xffffffffULL) | 0x7fffffffULL;
 
-	if (c->done)
+	if (!first_read(c, rq))
 		return reply_ok(c, rq);
 	c->done = 1;
 	note(c, "reply to handle %#llx (out of range) before the reply to %#llx",
@@ -427,7 +441,7 @@ static const struct mode modes[] = {
 	{ "good", ALL, NULL, 0, NULL,
 	  "a correct server" },
 	{ "range", FIRST, NULL, 0, reply_range,
-	  "one reply with an out-of-range handle (tag 0xffff of hardware queue 0x7fff)" },
+	  "before the first READ's reply, one with an out-of-range handle (tag 0xffff of hardware queue 0x7fff)" },
 	{ "dup", FIRST, NULL, 0, reply_dup,
 	  "the first READ answered twice, the second time with junk data" },
 	{ "stale", FIRST, NULL, 0, reply_stale,
