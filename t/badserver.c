@@ -11,9 +11,10 @@
  * export name is accepted: a read-write export of MIB MiB (default 64) in
  * memory, min_block 512, pref_block 4096, max_payload 64 KiB, flush, FUA,
  * trim and write zeroes.  Then it misbehaves as MODE says (-l lists the
- * modes); "the first READ" is the first READ of a connection after the
- * client's first WRITE, so that the client's reads during its attach
- * (the partition table) are spared.  A mode acts on the first connection only, on every connection,
+ * modes).  The modes that misbehave in replies start with the client's
+ * first WRITE (that WRITE included), so that the reads of its attach (the
+ * partition table) are spared; "the first READ" is the first READ of a
+ * connection after that.  A mode acts on the first connection only, on every connection,
  * or on every reconnect (every connection after the first), as its
  * description says; -a makes a first-connection mode act on every
  * connection (a server that never gets better).
@@ -104,8 +105,8 @@ static struct {
 	uint8_t *store;
 	uint64_t size;
 	uint8_t export_id[ND_EXPORT_ID_LEN];
-	pthread_mutex_t lock;		/* store, fds, nconns, written */
-	int written;			/* a WRITE was served */
+	pthread_mutex_t lock;		/* store, fds, nconns, armed */
+	int armed;			/* a WRITE came: misbehave */
 	int fds[MAX_CONNS];
 	unsigned int nconns;		/* connections accepted */
 } srv = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -143,7 +144,6 @@ store_io(int write, uint64_t off, void *buf, size_t len)
 	if (off > srv.size || len > srv.size - off)
 		return -1;
 	pthread_mutex_lock(&srv.lock);
-	srv.written |= write;
 	if (write)
 		memcpy(srv.store + off, buf, len);
 	else
@@ -236,19 +236,34 @@ junk(struct conn *c, size_t len)
 }
 
 /*
- * The first READ of a connection once the client has written: the one-off
- * modes spare the reads of the attach (the partition table) and hit the
- * test's own data.
+ * Whether the client has sent a WRITE: the request modes spare what comes
+ * before, the reads of the attach (the partition table), and hit the
+ * test's own I/O.
  */
+static int
+armed(void)
+{
+	int a;
+
+	pthread_mutex_lock(&srv.lock);
+	a = srv.armed;
+	pthread_mutex_unlock(&srv.lock);
+	return a;
+}
+
+static void
+arm(void)
+{
+	pthread_mutex_lock(&srv.lock);
+	srv.armed = 1;
+	pthread_mutex_unlock(&srv.lock);
+}
+
+/* The first READ of a connection once armed, for the one-off modes. */
 static int
 first_read(struct conn *c, const struct request *rq)
 {
-	int written;
-
-	pthread_mutex_lock(&srv.lock);
-	written = srv.written;
-	pthread_mutex_unlock(&srv.lock);
-	return written && rq->type == ND_CMD_READ && rq->length > WRONG_BY &&
+	return armed() && rq->type == ND_CMD_READ && rq->length > WRONG_BY &&
 	    !c->done;
 }
 
@@ -356,6 +371,8 @@ reply_close_mid(struct conn *c, const struct request *rq)
 static int
 reply_shutdown(struct conn *c, const struct request *rq)
 {
+	if (!armed())
+		return reply_ok(c, rq);
 	if (!c->done)
 		note(c, "answering every request with ESHUTDOWN");
 	c->done = 1;
@@ -365,6 +382,8 @@ reply_shutdown(struct conn *c, const struct request *rq)
 static int
 reply_silent(struct conn *c, const struct request *rq)
 {
+	if (!armed())
+		return reply_ok(c, rq);
 	if (!c->done)
 		note(c, "answering no request (first: %s %#llx)",
 		    request_cmd_name(rq->type),
@@ -453,9 +472,9 @@ static const struct mode modes[] = {
 	{ "close-mid", FIRST, NULL, 0, reply_close_mid,
 	  "the connection closed in the middle of the first READ's payload" },
 	{ "shutdown", ALL, NULL, 0, reply_shutdown,
-	  "every request answered with ESHUTDOWN" },
+	  "every request from the first WRITE on answered with ESHUTDOWN" },
 	{ "silent", ALL, NULL, 0, reply_silent,
-	  "no request ever answered" },
+	  "no request from the first WRITE on answered" },
 	{ "keyupdate-flood", ALL, NULL, 0, reply_flood,
 	  "1000 KeyUpdates after the handshake, 20 before each reply" },
 	{ "empty-flood", ALL, NULL, 0, reply_flood,
@@ -617,6 +636,7 @@ read_request(struct conn *c, struct request *rq)
 		    (unsigned long long)rq->offset, rq->flags, err);
 	if (rq->type != ND_CMD_WRITE)
 		return 1;
+	arm();
 	if (rq->length > MAX_RECV || need_buf(c, rq->length) == -1) {
 		note(c, "cannot take a WRITE of %u bytes", rq->length);
 		return -1;

@@ -98,7 +98,7 @@ fi
 # problems: the lines of the console log that report a kernel problem
 # (numbered), not counting the kernel command line's echoes (-H puts
 # hung_task_panic there).
-CMDLINE_LINES='Command line: |Unknown kernel command line parameters'
+CMDLINE_LINES='[Cc]ommand line: |Unknown kernel command line parameters'
 problems() {
 	grep -aEn "$PROBLEMS" "$log" | grep -avE "$CMDLINE_LINES" | tr -d '\r'
 }
