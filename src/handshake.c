@@ -665,14 +665,32 @@ hs_server_hello(struct hs_state *st, const struct hs_export_info *info,
     int preset_eph, uint8_t out[ND_SERVER_HELLO_LEN])
 {
 	struct nd_server_payload pl;
+	int rv;
+
+	server_payload_encode(info, &pl);
+	if (nd_server_payload_invalid(&pl)) {
+		crypto_wipe(&pl, sizeof(pl));
+		crypto_wipe(st->eph_priv, sizeof(st->eph_priv));
+		crypto_wipe(st->psk, sizeof(st->psk));
+		errno = EINVAL;
+		return -1;
+	}
+	rv = hs_server_hello_raw(st, &pl, preset_eph, out);
+	crypto_wipe(&pl, sizeof(pl));
+	return rv;
+}
+
+int
+hs_server_hello_raw(struct hs_state *st, const struct nd_server_payload *pl,
+    int preset_eph, uint8_t out[ND_SERVER_HELLO_LEN])
+{
 	struct hs_traffic t;
 	uint8_t dh[ND_KEY_LEN];
 	int rv = -1;
 
-	server_payload_encode(info, &pl);
-	if (nd_server_payload_invalid(&pl) || ephemeral(st, preset_eph)) {
+	if (ephemeral(st, preset_eph)) {
 		errno = EINVAL;
-		return -1;
+		goto out;
 	}
 	if (crypto_x25519(dh, st->eph_priv, st->ch + EPH_OFF) == -1) {
 		errno = EBADMSG;	/* a low-order client key */
@@ -680,15 +698,14 @@ hs_server_hello(struct hs_state *st, const struct hs_export_info *info,
 	}
 	hdr_build(st->sh, st->version, st->version, ND_SERVER_HELLO_LEN,
 	    st->eph_pub);
-	memcpy(st->sh + HDR_LEN, &pl, sizeof(pl));
+	memcpy(st->sh + HDR_LEN, pl, sizeof(*pl));
 	if (handshake_secret(st->hs_secret, st->psk, dh) == 0 &&
 	    server_hello_traffic(&t, st) == 0 &&
-	    traffic_seal(&t, st->sh, sizeof(pl)) == 0) {
+	    traffic_seal(&t, st->sh, sizeof(*pl)) == 0) {
 		memcpy(out, st->sh, ND_SERVER_HELLO_LEN);
 		rv = 0;
 	}
 	crypto_wipe(&t, sizeof(t));
-	crypto_wipe(&pl, sizeof(pl));
 out:
 	crypto_wipe(dh, sizeof(dh));
 	crypto_wipe(st->eph_priv, sizeof(st->eph_priv));

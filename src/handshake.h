@@ -121,6 +121,14 @@ extern void (*hs_trial_hook)(size_t idx);
 /* Draws a fresh ephemeral key unless preset_eph (test vectors only). */
 int hs_server_hello(struct hs_state *st, const struct hs_export_info *info,
     int preset_eph, uint8_t out[ND_SERVER_HELLO_LEN]);
+/*
+ * Seals the payload as it is, unchecked: only for test servers that must
+ * send what netdiskd never sends (t/badserver).  hs_server_hello checks
+ * and encodes info, then calls this.
+ */
+int hs_server_hello_raw(struct hs_state *st,
+    const struct nd_server_payload *pl, int preset_eph,
+    uint8_t out[ND_SERVER_HELLO_LEN]);
 int hs_server_finish(struct hs_state *st,
     const uint8_t cf[ND_CLIENT_FINISHED_LEN], struct hs_keys *keys);
 

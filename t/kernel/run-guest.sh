@@ -2,14 +2,19 @@
 # run-guest.sh - boot one kernel test guest under QEMU and judge the run
 #
 # Usage: run-guest.sh [-t SECONDS] [-l LOGFILE] [-r FILE] [-c CPUS]
-#            [-a CMDLINE] [-v] VMLINUZ INITRAMFS
+#            [-a CMDLINE] [-H] [-v] VMLINUZ INITRAMFS
 #
 #   -t SECONDS  hard limit for the whole boot, test and power-off (120)
 #   -l LOGFILE  keep the serial console log there (default: a temporary file)
 #   -r FILE     a second serial port, the guest's /dev/ttyS1, into FILE: a
 #               channel for test results that kernel messages cannot split
 #   -c CPUS     virtual CPUs (2)
-#   -a CMDLINE  more kernel command line
+#   -a CMDLINE  more kernel command line (also $NETDISK_KTEST_CMDLINE, for
+#               every guest)
+#   -H          hardened: hung_task_panic=1, a hung-task timeout of 20 s,
+#               slub_debug=FZPU, and kfence.sample_interval=1 when the
+#               kernel has KFENCE (CONFIG_KFENCE=y in the config-VERSION
+#               beside vmlinuz-VERSION)
 #   -v          print the whole console log afterwards
 #
 # QEMU emulates the CPU (TCG, no KVM): -cpu max, 1 GiB, 2 CPUs (-c), no network
@@ -28,17 +33,18 @@ set -u
 export LC_ALL=C
 
 END_MARKER="NETDISK-KTEST-END"
-PROBLEMS='WARNING:|BUG:|kernel BUG at|Oops|lockdep|possible circular locking|hung_task|blocked for more than|Kernel panic|general protection fault|UBSAN:|KASAN:|refcount_t:|list_add corruption|list_del corruption'
+PROBLEMS='WARNING:|BUG:|kernel BUG at|BUG [^ ]+ \((Not t|T)ainted\)|Oops|lockdep|possible circular locking|hung_task|blocked for more than|Kernel panic|general protection fault|UBSAN:|KASAN:|refcount_t:|list_add corruption|list_del corruption'
 limit=120
 log=""
 results=""
 cpus=2
 append=""
 verbose=no
+hardened=no
 
 usage() {
 	echo "usage: run-guest.sh [-t SECONDS] [-l LOGFILE] [-r FILE] [-c CPUS]" \
-	    "[-a CMDLINE] [-v] VMLINUZ INITRAMFS" >&2
+	    "[-a CMDLINE] [-H] [-v] VMLINUZ INITRAMFS" >&2
 	exit 2
 }
 
@@ -52,13 +58,14 @@ fail() {
 	exit "$1"
 }
 
-while getopts t:l:r:c:a:v opt; do
+while getopts t:l:r:c:a:Hv opt; do
 	case $opt in
 	t) limit=$OPTARG ;;
 	l) log=$OPTARG ;;
 	r) results=$OPTARG ;;
 	c) cpus=$OPTARG ;;
 	a) append="$append $OPTARG" ;;
+	H) hardened=yes ;;
 	v) verbose=yes ;;
 	*) usage ;;
 	esac
@@ -68,6 +75,13 @@ test $# = 2 || usage
 kernel=$1 initrd=$2
 test -f "$kernel" || fail 125 "$kernel: no such file"
 test -f "$initrd" || fail 125 "$initrd: no such file"
+test -n "${NETDISK_KTEST_CMDLINE:-}" && append="$append $NETDISK_KTEST_CMDLINE"
+if test $hardened = yes; then
+	append="$append hung_task_panic=1 sysctl.kernel.hung_task_timeout_secs=20 slub_debug=FZPU"
+	config=$(dirname "$kernel")/config-$(basename "$kernel" | sed 's/^vmlinuz-//')
+	grep -qx 'CONFIG_KFENCE=y' "$config" 2>/dev/null &&
+	    append="$append kfence.sample_interval=1"
+fi
 command -v qemu-system-x86_64 >/dev/null ||
     fail 125 "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
 if test -z "$log"; then
@@ -80,6 +94,14 @@ if test -n "$results"; then
 	: >"$results" || fail 125 "cannot write $results"
 	serial2=(-serial "file:$results")
 fi
+
+# problems: the lines of the console log that report a kernel problem
+# (numbered), not counting the kernel command line's echoes (-H puts
+# hung_task_panic there).
+CMDLINE_LINES='[Cc]ommand line: |Unknown kernel command line parameters'
+problems() {
+	grep -aEn "$PROBLEMS" "$log" | grep -avE "$CMDLINE_LINES" | tr -d '\r'
+}
 
 # boot: one run of the guest; qemu's status in qemu_status.
 boot() {
@@ -103,19 +125,20 @@ boot
 # doing (seen: an int3 Oops in a static-key update under TCG on a loaded
 # host).  Reported, its log kept as LOG.crashed-boot, and booted once
 # more; a second such crash, and every other problem, count as they are.
-if grep -aEq "$PROBLEMS" "$log" &&
+if problems | grep -q . &&
     ! grep -aq 'Run /init as init process' "$log"; then
 	echo "run-guest: the kernel crashed before starting /init, no test" \
 	    "code ran; booting once more:" >&2
-	grep -aEn "$PROBLEMS|RIP:" "$log" | tr -d '\r' | head -n 5 >&2
+	grep -aEn "$PROBLEMS|RIP:" "$log" | grep -avE "$CMDLINE_LINES" |
+	    tr -d '\r' | head -n 5 >&2
 	cp "$log" "$log.crashed-boot"
 	boot
 fi
 
 test $verbose = yes && tr -d '\r' <"$log"
-if grep -aEq "$PROBLEMS" "$log"; then
+if problems | grep -q .; then
 	echo "run-guest: kernel problems in the console log:" >&2
-	grep -aEn "$PROBLEMS" "$log" | tr -d '\r' | head -n 20 >&2
+	problems | head -n 20 >&2
 	fail 1 "the kernel reported a problem"
 fi
 test $qemu_status = 124 || test $qemu_status = 137 &&
