@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/*
+ * netdisk protocol v2: the wire format, shared by netdiskd, netdiskctl and
+ * the netdisk.ko kernel module.  docs/protocol.md is the specification;
+ * this header is its machine-readable half.
+ *
+ * Every integer on the wire is big-endian.  Every struct has a fixed size,
+ * asserted below, and no implicit padding.
+ */
+#ifndef NETDISK_PROTO_H
+#define NETDISK_PROTO_H
+
+#ifdef __KERNEL__
+#include <asm/byteorder.h>
+#include <linux/build_bug.h>
+#include <linux/types.h>
+#define ND_STATIC_ASSERT(expr, msg) static_assert(expr, msg)
+#define ND_BE32(x) be32_to_cpu(x)
+#else
+#include <assert.h>
+#include <endian.h>
+#include <stddef.h>
+#include <linux/types.h>
+#define ND_STATIC_ASSERT(expr, msg) _Static_assert(expr, msg)
+#define ND_BE32(x) be32toh(x)
+#endif
+
+#define ND_DEFAULT_PORT		26547
+
+/*
+ * Protocol versions this header describes.  Version 1 had no connection
+ * slots, so a server could not fence a broken session's requests; nobody
+ * speaks it any more.
+ */
+#define ND_VERSION_2		2
+#define ND_VERSION_MIN		ND_VERSION_2
+#define ND_VERSION_MAX		ND_VERSION_2
+
+/* Sizes of the cryptographic objects (X25519, AES-256-GCM, SHA-256). */
+#define ND_KEY_LEN		32	/* PSK, X25519 keys, AES-256 keys */
+#define ND_IV_LEN		12	/* AES-GCM nonce / per-direction IV */
+#define ND_TAG_LEN		16	/* AES-GCM tag */
+#define ND_HASH_LEN		32	/* SHA-256 */
+#define ND_CLIENT_ID_LEN	16
+#define ND_EXPORT_ID_LEN	16
+#define ND_NAME_MAX		128	/* export name, bytes, no NUL */
+
+/*
+ * Handshake.  Three messages, each of fixed size for a given version:
+ *
+ *   client -> server   ClientHello    = hello_hdr, E(hello_payload), tag
+ *   server -> client   ServerHello    = hello_hdr, E(server_payload), tag
+ *   client -> server   ClientFinished = 32-byte HMAC over the transcript
+ *
+ * A server that shares no version with the client answers with a bare
+ * hello_hdr whose version fields carry the server's own range and whose
+ * length is ND_VERSION_REJECT_LEN, then closes.
+ */
+#define ND_HELLO_MAGIC		0x6e646831U	/* "ndh1" */
+
+struct nd_hello_hdr {
+	__be32 magic;
+	__u8 version_min;	/* client: lowest offered; server: chosen */
+	__u8 version_max;	/* client: highest offered; server: chosen */
+	__be16 length;		/* whole message, this header included */
+	__u8 ephemeral[ND_KEY_LEN];	/* X25519 public key */
+};
+ND_STATIC_ASSERT(sizeof(struct nd_hello_hdr) == 40, "nd_hello_hdr size");
+
+/* Options the client asks for (nd_client_payload.options). */
+#define ND_OPT_READ_ONLY	(1U << 0)	/* attach read-only */
+#define ND_OPT_ALL		(ND_OPT_READ_ONLY)
+
+/*
+ * Connection slots of one client id: a connection keeps its slot on every
+ * reconnect, and a new session of (client id, slot) fences the older ones
+ * (docs/protocol.md, "Fencing").
+ */
+#define ND_CONN_SLOTS		64
+
+/* Encrypted part of the ClientHello, under the PSK-derived hello key. */
+struct nd_client_payload {
+	__u8 client_id[ND_CLIENT_ID_LEN];
+	__be32 options;
+	__be16 name_len;	/* 1..ND_NAME_MAX */
+	__be16 conn;		/* connection slot, 0..ND_CONN_SLOTS-1 */
+	__u8 name[ND_NAME_MAX];	/* export name, zero padded */
+};
+ND_STATIC_ASSERT(sizeof(struct nd_client_payload) == 152, "nd_client_payload size");
+
+#define ND_CLIENT_HELLO_LEN \
+	(sizeof(struct nd_hello_hdr) + sizeof(struct nd_client_payload) + ND_TAG_LEN)
+
+/* Handshake status (nd_server_payload.status). */
+enum nd_hs_status {
+	ND_HS_OK = 0,
+	ND_HS_BUSY = 1,		/* read-write export held by another client id */
+	ND_HS_DENIED = 2,	/* peer address not in the export's allow list */
+	ND_HS_TOO_MANY = 3,	/* export's max_clients reached */
+	ND_HS_BAD_OPTIONS = 4,	/* unknown option bits, conn out of range */
+	ND_HS_UNAVAILABLE = 5,	/* export cannot be opened or is shutting down */
+	ND_HS_RETRY = 6,	/* an earlier session of this client id and slot
+				 * is still finishing requests; try again */
+};
+#define ND_HS_STATUS_MAX	ND_HS_RETRY
+
+/* Export flags (nd_server_payload.flags). */
+#define ND_FLAG_READ_ONLY	(1U << 0)
+#define ND_FLAG_FLUSH		(1U << 1)
+#define ND_FLAG_FUA		(1U << 2)
+#define ND_FLAG_TRIM		(1U << 3)
+#define ND_FLAG_WRITE_ZEROES	(1U << 4)
+#define ND_FLAG_MULTI_CONN	(1U << 5)	/* safe to use several connections */
+#define ND_FLAG_ALL		((1U << 6) - 1)
+
+/* Encrypted part of the ServerHello, under the handshake key. */
+struct nd_server_payload {
+	__be32 status;		/* enum nd_hs_status */
+	__be32 flags;		/* ND_FLAG_*; zero unless status is ND_HS_OK */
+	__be64 size;		/* bytes */
+	__be32 min_block;	/* power of two, 512..4096 */
+	__be32 pref_block;	/* power of two, >= min_block */
+	__be32 max_payload;	/* largest READ/WRITE length, bytes */
+	__be32 reserved;	/* zero */
+	__u8 export_id[ND_EXPORT_ID_LEN];
+};
+ND_STATIC_ASSERT(sizeof(struct nd_server_payload) == 48, "nd_server_payload size");
+
+#define ND_MIN_BLOCK		512
+#define ND_MAX_BLOCK		4096	/* largest min_block */
+
+static inline int nd_is_pow2(__u32 x)
+{
+	return x && !(x & (x - 1));
+}
+
+/*
+ * The checks a client makes on a decrypted ServerHello payload
+ * (docs/protocol.md, section 6.1, step 5), and a server on the payload it
+ * is about to send: NULL if it is valid, else what is wrong.  Used by
+ * netdiskd, netdiskctl and netdisk.ko alike.
+ */
+static inline const char *
+nd_server_payload_invalid(const struct nd_server_payload *p)
+{
+	__u32 status = ND_BE32(p->status), flags = ND_BE32(p->flags);
+	__u32 min = ND_BE32(p->min_block), pref = ND_BE32(p->pref_block);
+	__u32 i, nonzero = 0;
+
+	if (p->reserved)
+		return "reserved field is not zero";
+	if (status > ND_HS_STATUS_MAX)
+		return "unknown status";
+	if (status != ND_HS_OK) {
+		for (i = 0; i < ND_EXPORT_ID_LEN; i++)
+			nonzero |= p->export_id[i];
+		if (nonzero || flags || p->size || min || pref ||
+		    p->max_payload)
+			return "a refusal with non-zero fields";
+		return NULL;
+	}
+	if (flags & ~ND_FLAG_ALL)
+		return "unknown export flags";
+	if (!nd_is_pow2(min) || min < ND_MIN_BLOCK || min > ND_MAX_BLOCK)
+		return "min_block is not a power of two in 512..4096";
+	if (!nd_is_pow2(pref) || pref < min)
+		return "pref_block is not a power of two of at least min_block";
+	if (ND_BE32(p->max_payload) < min)
+		return "max_payload is less than min_block";
+	return NULL;
+}
+
+#define ND_SERVER_HELLO_LEN \
+	(sizeof(struct nd_hello_hdr) + sizeof(struct nd_server_payload) + ND_TAG_LEN)
+#define ND_CLIENT_FINISHED_LEN	ND_HASH_LEN
+#define ND_VERSION_REJECT_LEN	sizeof(struct nd_hello_hdr)
+
+/*
+ * Data phase: TLS 1.3 records (RFC 8446 section 5) with AES-256-GCM.
+ * Header = type 23, legacy version 0x0303, length of the encrypted part.
+ * Inner plaintext = content, one byte of real content type, no padding.
+ */
+#define ND_REC_HDR_LEN		5
+#define ND_REC_TYPE_HANDSHAKE	22	/* inner type of a KeyUpdate */
+#define ND_REC_TYPE_DATA	23
+#define ND_REC_LEGACY_VERSION	0x0303
+#define ND_REC_MAX_PLAINTEXT	16384
+#define ND_REC_MAX_CIPHERTEXT	(ND_REC_MAX_PLAINTEXT + 1 + ND_TAG_LEN)
+/* KeyUpdate body: TLS handshake type 24, length 1, update_not_requested. */
+#define ND_KEY_UPDATE_LEN	5
+/* Records per direction before that direction must be rekeyed. */
+#define ND_REC_REKEY_LIMIT	(1ULL << 24)
+
+/* Requests, carried in the record stream. */
+#define ND_REQUEST_MAGIC	0x6e647271U	/* "ndrq" */
+#define ND_REPLY_MAGIC		0x6e647270U	/* "ndrp" */
+
+enum nd_cmd {
+	ND_CMD_READ = 0,
+	ND_CMD_WRITE = 1,
+	ND_CMD_FLUSH = 2,
+	ND_CMD_TRIM = 3,
+	ND_CMD_WRITE_ZEROES = 4,
+	ND_CMD_DISCONNECT = 5,
+};
+
+#define ND_CMD_FLAG_FUA		(1U << 0)	/* WRITE, WRITE_ZEROES */
+#define ND_CMD_FLAG_ALL		(ND_CMD_FLAG_FUA)
+
+struct nd_request {
+	__be32 magic;		/* ND_REQUEST_MAGIC */
+	__be16 flags;		/* ND_CMD_FLAG_* */
+	__be16 type;		/* enum nd_cmd */
+	__be64 handle;		/* echoed in the reply */
+	__be64 offset;		/* bytes */
+	__be32 length;		/* bytes; WRITE payload follows the request */
+	__be32 reserved;	/* zero */
+};
+ND_STATIC_ASSERT(sizeof(struct nd_request) == 32, "nd_request size");
+
+/* Reply errors: Linux errno values, as NBD does. */
+enum nd_error {
+	ND_OK = 0,
+	ND_EPERM = 1,		/* write to a read-only export */
+	ND_EIO = 5,		/* backing store failed */
+	ND_ENOMEM = 12,
+	ND_EINVAL = 22,		/* bad alignment, length, flags or command */
+	ND_ENOSPC = 28,
+	ND_EOVERFLOW = 75,	/* beyond the end of the export */
+	ND_ENOTSUP = 95,	/* command not supported by this export */
+	ND_ESHUTDOWN = 108,	/* server shutting down */
+};
+
+struct nd_reply {
+	__be32 magic;		/* ND_REPLY_MAGIC */
+	__be32 error;		/* enum nd_error; READ data follows if ND_OK */
+	__be64 handle;
+};
+ND_STATIC_ASSERT(sizeof(struct nd_reply) == 16, "nd_reply size");
+
+#define ND_PREF_BLOCK		4096
+#define ND_MAX_PAYLOAD		(1U << 20)	/* 1 MiB */
+#define ND_MAX_INFLIGHT		128		/* requests per connection */
+
+#endif /* NETDISK_PROTO_H */

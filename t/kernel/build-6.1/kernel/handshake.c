@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The client side of the v2 handshake (docs/protocol.md, "Handshake"):
+ * message construction, checks and the key schedule, no I/O.  conn.c moves
+ * the messages; selftest.c checks them against t/vectors/v2.txt.
+ */
+#include <crypto/curve25519.h>
+#include <linux/errno.h>
+#include <linux/printk.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "netdisk.h"
+
+static const u8 zeros[ND_HASH_LEN];
+
+int nd_traffic_derive(struct nd_traffic *t)
+{
+	int err;
+
+	err = nd_expand_label(t->key, ND_KEY_LEN, t->secret, "key", NULL, 0);
+	if (!err)
+		err = nd_expand_label(t->iv, ND_IV_LEN, t->secret, "iv",
+				      NULL, 0);
+	return err;
+}
+
+/* KeyUpdate: secret' = Expand-Label(secret, "upd", "", 32). */
+int nd_traffic_update(struct nd_traffic *t)
+{
+	u8 next[ND_HASH_LEN];
+	int err;
+
+	err = nd_expand_label(next, sizeof(next), t->secret, "upd", NULL, 0);
+	if (!err) {
+		memcpy(t->secret, next, sizeof(next));
+		err = nd_traffic_derive(t);
+	}
+	memzero_explicit(next, sizeof(next));
+	return err;
+}
+
+/*
+ * Seal or open buf = ad || text || tag under the key and iv of secret,
+ * with the handshake's own transform.
+ */
+static int crypt_with(struct nd_hs *hs, const u8 secret[ND_HASH_LEN], u8 *buf,
+		      unsigned int adlen, unsigned int textlen, bool seal)
+{
+	struct nd_traffic t;
+	int err;
+
+	memcpy(t.secret, secret, sizeof(t.secret));
+	err = nd_traffic_derive(&t);
+	if (!err)
+		err = nd_aead_setkey(&hs->aead, t.key);
+	if (err)
+		goto out;
+	if (seal)
+		err = nd_aead_seal(&hs->aead, t.iv, buf, adlen, textlen);
+	else
+		err = nd_aead_open(&hs->aead, t.iv, buf, adlen, textlen);
+out:
+	memzero_explicit(&t, sizeof(t));
+	return err;
+}
+
+static void fill_client_payload(struct nd_client_payload *pl,
+				const u8 client_id[ND_CLIENT_ID_LEN],
+				u32 options, u16 conn, const char *name,
+				unsigned int name_len)
+{
+	memset(pl, 0, sizeof(*pl));
+	memcpy(pl->client_id, client_id, ND_CLIENT_ID_LEN);
+	pl->options = cpu_to_be32(options);
+	pl->name_len = cpu_to_be16(name_len);
+	pl->conn = cpu_to_be16(conn);
+	memcpy(pl->name, name, name_len);
+}
+
+/*
+ * Build the ClientHello of connection slot conn in hs->ch.  A fresh
+ * ephemeral key is drawn unless preset_eph (the self-test presets
+ * hs->eph_priv).
+ */
+int nd_hs_client_hello(struct nd_hs *hs, const u8 psk[ND_KEY_LEN],
+		       const u8 client_id[ND_CLIENT_ID_LEN], u32 options,
+		       u16 conn, const char *name, unsigned int name_len,
+		       bool preset_eph)
+{
+	struct nd_hello_hdr *hdr = (struct nd_hello_hdr *)hs->ch;
+	u8 th[ND_HASH_LEN], secret[ND_HASH_LEN];
+	struct nd_vec v = { hdr, sizeof(*hdr) };
+	int err;
+
+	if (name_len < 1 || name_len > ND_NAME_MAX ||
+	    memchr(name, '\0', name_len) || (options & ~ND_OPT_ALL) ||
+	    conn >= ND_CONN_SLOTS)
+		return -EINVAL;
+	if (!preset_eph)
+		curve25519_generate_secret(hs->eph_priv);
+	hdr->magic = cpu_to_be32(ND_HELLO_MAGIC);
+	hdr->version_min = ND_VERSION_MIN;
+	hdr->version_max = ND_VERSION_MAX;
+	hdr->length = cpu_to_be16(ND_CLIENT_HELLO_LEN);
+	if (!curve25519_generate_public(hdr->ephemeral, hs->eph_priv))
+		return -EINVAL;
+	fill_client_payload((struct nd_client_payload *)(hdr + 1), client_id,
+			    options, conn, name, name_len);
+
+	err = nd_hkdf_extract(hs->early, zeros, sizeof(zeros), psk,
+			      ND_KEY_LEN);
+	if (err)
+		return err;
+	nd_sha256v(th, &v, 1);
+	err = nd_expand_label(secret, sizeof(secret), hs->early, "c hello",
+			      th, sizeof(th));
+	if (!err)
+		err = crypt_with(hs, secret, hs->ch, sizeof(*hdr),
+				 sizeof(struct nd_client_payload), true);
+	memzero_explicit(secret, sizeof(secret));
+	return err;
+}
+
+/*
+ * Check the first sizeof(struct nd_hello_hdr) bytes of hs->sh: 0 if a full
+ * ServerHello follows, -EPROTONOSUPPORT for a version reject (the server's
+ * range is in hs->srv_version_min/max), -EPROTO for anything else.
+ */
+int nd_hs_check_server_hdr(struct nd_hs *hs)
+{
+	const struct nd_hello_hdr *hdr = (const struct nd_hello_hdr *)hs->sh;
+	unsigned int len = be16_to_cpu(hdr->length);
+
+	if (be32_to_cpu(hdr->magic) != ND_HELLO_MAGIC)
+		return -EPROTO;
+	if (len == ND_VERSION_REJECT_LEN) {
+		hs->srv_version_min = hdr->version_min;
+		hs->srv_version_max = hdr->version_max;
+		return -EPROTONOSUPPORT;
+	}
+	if (len != ND_SERVER_HELLO_LEN ||
+	    hdr->version_min != hdr->version_max ||
+	    hdr->version_min < ND_VERSION_MIN ||
+	    hdr->version_min > ND_VERSION_MAX)
+		return -EPROTO;
+	return 0;
+}
+
+/*
+ * Decode the decrypted server payload after the checks every netdisk
+ * implementation makes (netdisk_proto.h).
+ */
+static int parse_server_payload(const struct nd_server_payload *pl,
+				struct nd_export_info *info)
+{
+	const char *why = nd_server_payload_invalid(pl);
+
+	if (why) {
+		pr_warn_ratelimited(ND_DRV_NAME ": ServerHello refused: %s\n",
+				    why);
+		return -EPROTO;
+	}
+	info->status = be32_to_cpu(pl->status);
+	info->flags = be32_to_cpu(pl->flags);
+	info->size = be64_to_cpu(pl->size);
+	info->min_block = be32_to_cpu(pl->min_block);
+	info->pref_block = be32_to_cpu(pl->pref_block);
+	info->max_payload = be32_to_cpu(pl->max_payload);
+	memcpy(info->export_id, pl->export_id, ND_EXPORT_ID_LEN);
+	return 0;
+}
+
+/* hs_secret from the X25519 shared secret; fails on an all-zero result. */
+static int derive_hs_secret(struct nd_hs *hs, const u8 peer[ND_KEY_LEN])
+{
+	u8 dh[ND_KEY_LEN], derived[ND_HASH_LEN];
+	int err = -EPROTO;
+
+	if (!curve25519(dh, hs->eph_priv, peer))
+		goto out;
+	err = nd_expand_label(derived, sizeof(derived), hs->early, "derived",
+			      NULL, 0);
+	if (!err)
+		err = nd_hkdf_extract(hs->hs_secret, derived, sizeof(derived),
+				      dh, sizeof(dh));
+out:
+	memzero_explicit(dh, sizeof(dh));
+	memzero_explicit(derived, sizeof(derived));
+	return err;
+}
+
+/* Decrypt a copy of the ServerHello payload (hs->sh keeps wire bytes). */
+static int open_server_hello(struct nd_hs *hs, struct nd_export_info *info)
+{
+	struct nd_vec v[2] = {
+		{ hs->ch, sizeof(hs->ch) },
+		{ hs->sh, sizeof(struct nd_hello_hdr) },
+	};
+	u8 th[ND_HASH_LEN], secret[ND_HASH_LEN];
+	int err;
+
+	nd_sha256v(th, v, 2);
+	err = nd_expand_label(secret, sizeof(secret), hs->hs_secret, "s hs",
+			      th, sizeof(th));
+	if (err)
+		goto out;
+	memcpy(hs->sh_plain, hs->sh, sizeof(hs->sh));
+	err = crypt_with(hs, secret, hs->sh_plain, sizeof(struct nd_hello_hdr),
+			 sizeof(struct nd_server_payload), false);
+	if (!err)
+		err = parse_server_payload((struct nd_server_payload *)
+					   (hs->sh_plain +
+					    sizeof(struct nd_hello_hdr)), info);
+	memzero_explicit(hs->sh_plain, sizeof(hs->sh_plain));
+out:
+	memzero_explicit(secret, sizeof(secret));
+	return err;
+}
+
+/* ClientFinished = HMAC(Expand-Label(hs, "c finished"), SHA256(CH || SH)). */
+static int client_finished(struct nd_hs *hs)
+{
+	struct nd_vec v[2] = {
+		{ hs->ch, sizeof(hs->ch) }, { hs->sh, sizeof(hs->sh) },
+	};
+	u8 th[ND_HASH_LEN], fkey[ND_HASH_LEN];
+	struct nd_vec m = { th, sizeof(th) };
+	int err;
+
+	nd_sha256v(th, v, 2);
+	err = nd_expand_label(fkey, sizeof(fkey), hs->hs_secret, "c finished",
+			      NULL, 0);
+	if (!err)
+		err = nd_hmac_sha256v(hs->cf, fkey, sizeof(fkey), &m, 1);
+	memzero_explicit(fkey, sizeof(fkey));
+	return err;
+}
+
+static int application_keys(struct nd_hs *hs, struct nd_keys *keys)
+{
+	struct nd_vec v[3] = {
+		{ hs->ch, sizeof(hs->ch) }, { hs->sh, sizeof(hs->sh) },
+		{ hs->cf, sizeof(hs->cf) },
+	};
+	u8 th[ND_HASH_LEN], derived[ND_HASH_LEN], master[ND_HASH_LEN];
+	int err;
+
+	nd_sha256v(th, v, 3);
+	err = nd_expand_label(derived, sizeof(derived), hs->hs_secret,
+			      "derived", NULL, 0);
+	if (!err)
+		err = nd_hkdf_extract(master, derived, sizeof(derived), zeros,
+				      sizeof(zeros));
+	if (!err)
+		err = nd_expand_label(keys->c2s.secret, ND_HASH_LEN, master,
+				      "c ap", th, sizeof(th));
+	if (!err)
+		err = nd_expand_label(keys->s2c.secret, ND_HASH_LEN, master,
+				      "s ap", th, sizeof(th));
+	if (!err)
+		err = nd_traffic_derive(&keys->c2s);
+	if (!err)
+		err = nd_traffic_derive(&keys->s2c);
+	memzero_explicit(derived, sizeof(derived));
+	memzero_explicit(master, sizeof(master));
+	return err;
+}
+
+/*
+ * Process the full ServerHello in hs->sh.  On success info is filled; if
+ * info->status is ND_HS_OK, hs->cf holds the ClientFinished message to send
+ * and keys the traffic keys.  -EBADMSG: the ServerHello does not
+ * authenticate; -EPROTO: it is malformed.
+ */
+int nd_hs_client_finish(struct nd_hs *hs, struct nd_export_info *info,
+			struct nd_keys *keys)
+{
+	const struct nd_hello_hdr *hdr = (const struct nd_hello_hdr *)hs->sh;
+	int err;
+
+	err = nd_hs_check_server_hdr(hs);
+	if (!err)
+		err = derive_hs_secret(hs, hdr->ephemeral);
+	if (!err)
+		err = open_server_hello(hs, info);
+	if (err || info->status != ND_HS_OK)
+		return err;
+	err = client_finished(hs);
+	if (!err)
+		err = application_keys(hs, keys);
+	return err;
+}
+
+/* Wipe the secrets; the transform stays, under an all-zero key. */
+void nd_hs_wipe(struct nd_hs *hs)
+{
+	static const u8 zero_key[ND_KEY_LEN];
+
+	memzero_explicit(hs, offsetof(struct nd_hs, aead));
+	if (hs->aead.tfm)
+		nd_aead_setkey(&hs->aead, zero_key);
+}
+
+/* A handshake state with its transform; GFP_KERNEL, at attach. */
+struct nd_hs *nd_hs_alloc(void)
+{
+	struct nd_hs *hs = kzalloc(sizeof(*hs), GFP_KERNEL);
+
+	if (hs && nd_aead_alloc(&hs->aead)) {
+		kfree(hs);
+		hs = NULL;
+	}
+	return hs;
+}
+
+void nd_hs_free(struct nd_hs *hs)
+{
+	if (!hs)
+		return;
+	nd_aead_free(&hs->aead);	/* wipes the key */
+	kfree_sensitive(hs);
+}

@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control interface, after rbd's /sys/bus/rbd/{add,remove}:
+ *
+ *   echo "address=127.0.0.1 port=26547 export=demo key=HEX" \
+ *        > /sys/bus/netdisk/add
+ *   echo netdisk0 > /sys/bus/netdisk/remove
+ *
+ * and the per-device attributes in /sys/block/netdiskN/netdisk/.  A key
+ * written to add is wiped from the write buffer and never readable back.
+ * An optional name=NAME (netdiskctl's table entry) is kept as the
+ * attribute "name" for netdiskctl attach -a and detach -a to match.
+ */
+#include <linux/blkdev.h>
+#include <linux/ctype.h>
+#include <linux/device.h>
+#include <linux/inet.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/sysfs.h>
+
+#include "compat.h"
+#include "netdisk.h"
+
+#define ADDR_MAX	64	/* an IPv6 literal with brackets fits */
+
+int nd_parse_key(u8 key[ND_KEY_LEN], const char *hex)
+{
+	if (strlen(hex) != 2 * ND_KEY_LEN || hex2bin(key, hex, ND_KEY_LEN)) {
+		memzero_explicit(key, ND_KEY_LEN);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A numeric IPv4 or IPv6 address ("::1" or "[::1]"); no name lookups. */
+int nd_config_set_address(struct nd_config *cfg, const char *addr, u16 port)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&cfg->addr;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&cfg->addr;
+	char buf[ADDR_MAX];
+	size_t len = strlen(addr);
+	const char *end;
+
+	if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']') {
+		addr++;
+		len -= 2;
+	}
+	if (!len || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, addr, len);
+	buf[len] = '\0';
+	memset(&cfg->addr, 0, sizeof(cfg->addr));
+	if (in4_pton(buf, len, (u8 *)&sin->sin_addr.s_addr, -1, &end) &&
+	    end == buf + len) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		cfg->addrlen = sizeof(*sin);
+		return 0;
+	}
+	if (in6_pton(buf, len, sin6->sin6_addr.s6_addr, -1, &end) &&
+	    end == buf + len) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		cfg->addrlen = sizeof(*sin6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int nd_config_set_export(struct nd_config *cfg, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len < 1 || len > ND_NAME_MAX)
+		return -EINVAL;
+	memcpy(cfg->export, name, len + 1);
+	cfg->export_len = len;
+	return 0;
+}
+
+/* 1 to ND_DEV_NAME_MAX of [A-Za-z0-9._-], as in netdisktab(5). */
+static int set_name(struct nd_config *cfg, const char *name)
+{
+	size_t i, len = strlen(name);
+
+	if (len < 1 || len > ND_DEV_NAME_MAX)
+		goto bad;
+	for (i = 0; i < len; i++)
+		if (!isalnum(name[i]) && !strchr("._-", name[i]))
+			goto bad;
+	memcpy(cfg->name, name, len + 1);
+	return 0;
+bad:
+	pr_err(ND_DRV_NAME ": add: name must have 1 to %u characters of A-Z a-z 0-9 . _ -\n",
+	       ND_DEV_NAME_MAX);
+	return -EINVAL;
+}
+
+struct add_line {
+	char *address;
+	u16 port;
+	char *export;
+	bool key_set;
+};
+
+static int parse_option(struct nd_config *cfg, struct add_line *al,
+			char *name, char *val)
+{
+	if (!strcmp(name, "address")) {
+		al->address = val;
+		return 0;
+	}
+	if (!strcmp(name, "port"))
+		return kstrtou16(val, 10, &al->port);
+	if (!strcmp(name, "export")) {
+		al->export = val;
+		return 0;
+	}
+	if (!strcmp(name, "key")) {
+		al->key_set = true;
+		return nd_parse_key(cfg->key, val);
+	}
+	if (!strcmp(name, "conns"))
+		return kstrtouint(val, 10, &cfg->conns);
+	if (!strcmp(name, "ro"))
+		return kstrtobool(val, &cfg->ro);
+	if (!strcmp(name, "dead_timeout"))
+		return kstrtouint(val, 10, &cfg->dead_timeout);
+	if (!strcmp(name, "index")) {
+		if (kstrtoint(val, 10, &cfg->index) || cfg->index < 0)
+			return -EINVAL;
+		return 0;
+	}
+	if (!strcmp(name, "name"))
+		return set_name(cfg, val);
+	if (!strcmp(name, "client_id")) {
+		cfg->client_id_set = true;
+		if (strlen(val) != 2 * ND_CLIENT_ID_LEN)
+			return -EINVAL;
+		return hex2bin(cfg->client_id, val, ND_CLIENT_ID_LEN);
+	}
+	pr_err(ND_DRV_NAME ": add: unknown option \"%s\"\n", name);
+	return -EINVAL;
+}
+
+static int check_config(struct nd_config *cfg, struct add_line *al)
+{
+	int err;
+
+	if (!al->address || !al->export || !al->key_set) {
+		pr_err(ND_DRV_NAME ": add: address, export and key are required\n");
+		return -EINVAL;
+	}
+	err = nd_config_set_address(cfg, al->address, al->port);
+	if (err) {
+		pr_err(ND_DRV_NAME ": add: address \"%s\" is not a numeric IPv4 or IPv6 address\n",
+		       al->address);
+		return err;
+	}
+	err = nd_config_set_export(cfg, al->export);
+	if (err) {
+		pr_err(ND_DRV_NAME ": add: export name must have 1 to %u bytes\n",
+		       ND_NAME_MAX);
+		return err;
+	}
+	if (cfg->conns < 1 || cfg->conns > ND_MAX_CONNS) {
+		pr_err(ND_DRV_NAME ": add: conns=%u is not in 1..%u\n",
+		       cfg->conns, ND_MAX_CONNS);
+		return -EINVAL;
+	}
+	if (cfg->dead_timeout > ND_MAX_DEAD_TIMEOUT) {
+		pr_err(ND_DRV_NAME ": add: dead_timeout=%u is over %u\n",
+		       cfg->dead_timeout, ND_MAX_DEAD_TIMEOUT);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Parse "name=value ..." into cfg, which the caller has zeroed.  Defaults
+ * come from the module parameters.
+ */
+int nd_config_parse(struct nd_config *cfg, char *line)
+{
+	struct add_line al = { .port = ND_DEFAULT_PORT };
+	char *tok, *val;
+	int err;
+
+	cfg->index = -1;
+	cfg->conns = nd_default_conns();
+	cfg->dead_timeout = nd_param_dead_timeout;
+	while ((tok = strsep(&line, " \t\n")) != NULL) {
+		if (!*tok)
+			continue;
+		val = strchr(tok, '=');
+		if (!val) {
+			pr_err(ND_DRV_NAME ": add: options are name=value\n");
+			return -EINVAL;
+		}
+		*val++ = '\0';
+		err = parse_option(cfg, &al, tok, val);
+		if (err) {
+			pr_err(ND_DRV_NAME ": add: bad value for %s\n", tok);
+			return err;
+		}
+	}
+	return check_config(cfg, &al);
+}
+
+static ssize_t add_store(ND_BUS_CONST struct bus_type *bus, const char *buf,
+			 size_t count)
+{
+	struct nd_config *cfg;
+	struct nd_device *dev;
+	char *line;
+	int err;
+
+	line = kstrndup(buf, count, GFP_KERNEL);
+	cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
+	memzero_explicit((void *)buf, count);	/* holds the key */
+	if (!line || !cfg) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = nd_config_parse(cfg, line);
+	if (err)
+		goto out;
+	dev = nd_dev_add(cfg);
+	if (IS_ERR(dev))
+		err = PTR_ERR(dev);
+out:
+	kfree_sensitive(line);
+	kfree_sensitive(cfg);
+	return err ? err : count;
+}
+static BUS_ATTR_WO(add);
+
+static ssize_t remove_store(ND_BUS_CONST struct bus_type *bus, const char *buf,
+			    size_t count)
+{
+	char name[DISK_NAME_LEN];
+	int err;
+
+	if (count >= sizeof(name))
+		return -EINVAL;
+	memcpy(name, buf, count);
+	name[count] = '\0';
+	err = nd_dev_remove_by_name(strim(name));
+	return err ? err : count;
+}
+static BUS_ATTR_WO(remove);
+
+static struct attribute *nd_bus_attrs[] = {
+	&bus_attr_add.attr,
+	&bus_attr_remove.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(nd_bus);
+
+static struct bus_type nd_bus_type = {
+	.name = ND_DRV_NAME,
+	.bus_groups = nd_bus_groups,
+};
+
+static struct nd_device *to_nd(struct device *d)
+{
+	return dev_to_disk(d)->private_data;
+}
+
+static ssize_t server_show(struct device *d, struct device_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%pISpc\n", &to_nd(d)->cfg.addr);
+}
+static DEVICE_ATTR_RO(server);
+
+static ssize_t export_show(struct device *d, struct device_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%s\n", to_nd(d)->cfg.export);
+}
+static DEVICE_ATTR_RO(export);
+
+static ssize_t name_show(struct device *d, struct device_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%s\n", to_nd(d)->cfg.name);
+}
+static DEVICE_ATTR_RO(name);
+
+static ssize_t client_id_show(struct device *d, struct device_attribute *attr,
+			      char *buf)
+{
+	return sysfs_emit(buf, "%*phN\n", ND_CLIENT_ID_LEN,
+			  to_nd(d)->cfg.client_id);
+}
+static DEVICE_ATTR_RO(client_id);
+
+static ssize_t state_show(struct device *d, struct device_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%s\n", nd_dev_state(to_nd(d)));
+}
+static DEVICE_ATTR_RO(state);
+
+static ssize_t connections_show(struct device *d,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", to_nd(d)->nconns);
+}
+static DEVICE_ATTR_RO(connections);
+
+static ssize_t reconnects_show(struct device *d, struct device_attribute *attr,
+			       char *buf)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&to_nd(d)->reconnects));
+}
+static DEVICE_ATTR_RO(reconnects);
+
+static ssize_t dead_timeout_show(struct device *d,
+				 struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", to_nd(d)->cfg.dead_timeout);
+}
+static DEVICE_ATTR_RO(dead_timeout);
+
+static ssize_t export_id_show(struct device *d, struct device_attribute *attr,
+			      char *buf)
+{
+	return sysfs_emit(buf, "%*phN\n", ND_EXPORT_ID_LEN,
+			  to_nd(d)->info.export_id);
+}
+static DEVICE_ATTR_RO(export_id);
+
+static struct attribute *nd_disk_attrs[] = {
+	&dev_attr_server.attr,
+	&dev_attr_export.attr,
+	&dev_attr_client_id.attr,
+	&dev_attr_state.attr,
+	&dev_attr_connections.attr,
+	&dev_attr_reconnects.attr,
+	&dev_attr_dead_timeout.attr,
+	&dev_attr_export_id.attr,
+	&dev_attr_name.attr,
+	NULL,
+};
+
+static const struct attribute_group nd_disk_group = {
+	.name = ND_DRV_NAME,
+	.attrs = nd_disk_attrs,
+};
+
+const struct attribute_group *nd_disk_groups[] = {
+	&nd_disk_group,
+	NULL,
+};
+
+int nd_sysfs_init(void)
+{
+	return bus_register(&nd_bus_type);
+}
+
+void nd_sysfs_exit(void)
+{
+	bus_unregister(&nd_bus_type);
+}
