@@ -21,6 +21,9 @@
 # Server:   setup               keys, netdisk.conf, images; netdiskd started
 #           start_server, kill_server SIGNAL, info_field EXPORT FIELD
 # Devices:  ndevs, attr DEV FILE, wait_until SECONDS CMD..., written_kib DEV
+# Jobs:     alive PID, not_alive PID, reap PID SECONDS (status in $st)
+# fio:      fio_errors, fio_diag (its output in $W/fio.out, stdout and
+#           stderr in $W/fio.log)
 # Kernel log: log_mark, log_since, attach_balance
 # Keys:     key_leaks WHERE (0: the key is nowhere in the kernel log,
 #           sysfs, /proc/*/cmdline or /proc/*/environ)
@@ -145,6 +148,41 @@ wait_until() {
 		test $n -gt 0 || return 1
 		sleep 0.2
 	done
+}
+
+# alive PID: running, not a zombie.
+alive() {
+	test -e "/proc/$1" && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
+not_alive() {
+	! alive "$1"
+}
+
+# reap PID SECONDS: wait for a background job for at most SECONDS; its
+# status in $st (124 if it had to be killed; busybox timeout's status is
+# 143 when it kills, so the checks take any status over 123 as a hang).
+reap() {
+	if wait_until "$2" not_alive "$1"; then
+		wait "$1"
+		st=$?
+	else
+		kill -KILL "$1" 2>/dev/null
+		st=124
+	fi
+}
+
+# fio_errors: the error lines of fio's output (--output) and its stdout
+# and stderr (fio.log).
+fio_errors() {
+	cat $W/fio.out $W/fio.log 2>/dev/null | grep -E 'err= *[1-9]|verify|error'
+}
+
+# fio_diag: fio's status and output.
+fio_diag() {
+	diag "fio exit $st"
+	diag_file $W/fio.log 10
+	diag_file $W/fio.out 30
 }
 
 ndevs() {

@@ -20,41 +20,6 @@ FIO="fio --name=nd --filename=/dev/netdisk0 --direct=1 --ioengine=libaio
 FIO4="--numjobs=4 --size=8M --offset_increment=8M --group_reporting"
 VERIFY="--verify=crc32c --verify_fatal=1 --do_verify=1"
 
-# alive PID: running, not a zombie.
-alive() {
-	test -e "/proc/$1" && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
-}
-
-not_alive() {
-	! alive "$1"
-}
-
-# reap PID SECONDS: wait for a background job for at most SECONDS; its
-# status in $st (124 if it had to be killed; busybox timeout's status is
-# 143 when it kills, so the checks take any status over 123 as a hang).
-reap() {
-	if wait_until "$2" not_alive "$1"; then
-		wait "$1"
-		st=$?
-	else
-		kill -KILL "$1" 2>/dev/null
-		st=124
-	fi
-}
-
-# fio_errors: the error lines of fio's output (--output) and its stdout
-# and stderr (fio.log).
-fio_errors() {
-	cat $W/fio.out $W/fio.log 2>/dev/null | grep -E 'err= *[1-9]|verify|error'
-}
-
-# fio_diag: fio's status and output.
-fio_diag() {
-	diag "fio exit $st"
-	diag_file $W/fio.log 10
-	diag_file $W/fio.out 30
-}
-
 # attach ARGS...: netdiskctl attach -k key ARGS $URI/demo, as /dev/netdisk0.
 attach() {
 	run netdiskctl attach -k key "$@" $URI/demo
