@@ -1,4 +1,4 @@
-# lib.sh - the host side of the kernel tests (basic.sh, resilience.sh)
+# lib.sh - the host side of the kernel tests (basic.sh, resilience.sh, faults.sh...)
 #
 # Sourced after t/functions.sh.  For each kernel series that
 # fetch-kernels.sh provides, a test builds netdisk.ko, makes one initramfs
