@@ -154,7 +154,7 @@ stale() {
 	sleep 3
 	is "$c: stale: X reads B through netdisk.ko" \
 	    "$(sha_blk /dev/netdisk0 $XBLK)" "$(sha_file $W/B)" ||
-	    diag "A is $(sha_file $W/A), C $(sha_file $W/C)"
+	    { diag "A is $(sha_file $W/A), C $(sha_file $W/C)"; diag_file $W/netdiskd.log 20; }
 	is "$c: stale: X holds B on the store" \
 	    "$(sha_blk /dev/mapper/$STORE $XBLK)" "$(sha_file $W/B)"
 }
