@@ -106,7 +106,7 @@ stall_fio() {
 	    test $st = 0 -a -z "$(fio_errors)" || fio_diag
 	check "$c: ... the stall outlasted the request timeout ($(($(attr netdisk0 reconnects) - r0)) reconnects)" \
 	    test "$(attr netdisk0 reconnects)" -gt "$r0"
-	wait_until 30 test "$(attr netdisk0 state)" = connected
+	wait_until 30 connected netdisk0
 	is "$c: ... connected again" "$(attr netdisk0 state)" connected
 }
 
@@ -235,7 +235,7 @@ linear
 c="dm-flakey"
 run netdiskctl restart -s $W/netdiskd.sock dm
 check "$c: netdiskctl restart dm (errors forgotten)" test $st = 0 || show
-wait_until 30 test "$(attr netdisk0 state)" = connected
+wait_until 30 connected netdisk0
 table $STORE "0 $SECTORS flakey /dev/ram0 0 1 1"
 t0=$(now)
 # shellcheck disable=SC2086
@@ -250,7 +250,7 @@ check "$c: fio's FUA writes fail with EIO ($(since "$t0") s)" \
 is "$c: ... the device connected" "$(attr netdisk0 state)" connected
 linear
 run netdiskctl restart -s $W/netdiskd.sock dm
-wait_until 30 test "$(attr netdisk0 state)" = connected
+wait_until 30 connected netdisk0
 # shellcheck disable=SC2086
 $FIO --name=after --rw=randwrite --bs=64k --iodepth=8 --size=8M \
     $VERIFY >$W/fio.log 2>&1

@@ -20,7 +20,8 @@
 #           run CMD...          status in $st, stdout in $out, stderr in $err
 # Server:   setup               keys, netdisk.conf, images; netdiskd started
 #           start_server, kill_server SIGNAL, info_field EXPORT FIELD
-# Devices:  ndevs, attr DEV FILE, wait_until SECONDS CMD..., written_kib DEV
+# Devices:  ndevs, attr DEV FILE, wait_until SECONDS CMD..., written_kib DEV,
+#           written_at_least DEV KIB, connected DEV
 # Jobs:     alive PID, not_alive PID, reap PID SECONDS (status in $st)
 # fio:      fio_errors, fio_diag (its output in $W/fio.out, stdout and
 #           stderr in $W/fio.log)
@@ -197,6 +198,11 @@ attr() {
 # written_kib DEV: KiB written to DEV since it appeared.
 written_kib() {
 	awk '{ print int($7 / 2) }' "/sys/block/$1/stat" 2>/dev/null
+}
+
+# connected DEV: the device's state is "connected" (for wait_until).
+connected() {
+	test "$(attr "$1" state)" = connected
 }
 
 # written_at_least DEV KIB

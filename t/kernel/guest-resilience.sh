@@ -68,7 +68,7 @@ check "... ro restarts, demo is untouched" \
     test "$(grep -c 'export "ro": reconfigured' $W/netdiskd.log)" = 1 -a \
     "$(grep -c 'export "demo": reconfigured' $W/netdiskd.log)" = 0
 wait_until 30 test "$(attr netdisk1 reconnects)" -ge "$((rr0 + 2))"
-wait_until 10 test "$(attr netdisk1 state)" = connected
+wait_until 10 connected netdisk1
 is "... ro's client reconnects by itself, both connections" \
     "$(attr netdisk1 state) $(($(attr netdisk1 reconnects) - rr0))" "connected 2"
 reap $fpid 120
@@ -86,7 +86,7 @@ check "netdiskctl status: demo has one client with 4 connections, ro one with 2"
 run netdiskctl restart -s $W/netdiskd.sock ro
 check "netdiskctl restart ro" test $st = 0 || show
 wait_until 30 test "$(attr netdisk1 reconnects)" -ge "$((rr0 + 4))"
-wait_until 10 test "$(attr netdisk1 state)" = connected
+wait_until 10 connected netdisk1
 is "... ro's client reconnects again, demo's stays" \
     "$(attr netdisk1 state) $(($(attr netdisk1 reconnects) - rr0)) $(($(attr netdisk0 reconnects) - rd0))" \
     "connected 4 0"
@@ -105,7 +105,7 @@ log_mark
 sed -i 's/^size = 20M$/size = 40M/' $W/netdisk.conf
 kill -HUP "$SRV"
 wait_until 30 test "$(cat /sys/block/netdisk1/size)" = 81920
-wait_until 10 test "$(attr netdisk1 state)" = connected
+wait_until 10 connected netdisk1
 is "... a reload grows it to 40 MiB: the device follows, connected" \
     "$(cat /sys/block/netdisk1/size) $(attr netdisk1 state)" "81920 connected"
 log_since >$W/klog
@@ -122,7 +122,7 @@ log_mark
 echo "trim = no" >>$W/netdisk.conf
 kill -HUP "$SRV"
 wait_until 30 test "$(cat /sys/block/netdisk1/queue/discard_max_bytes)" = 0
-wait_until 10 test "$(attr netdisk1 state)" = connected
+wait_until 10 connected netdisk1
 check "a reload sets trim = no: the device stops discarding ($d0 -> $(cat /sys/block/netdisk1/queue/discard_max_bytes) bytes), connected" \
     test "$d0" -gt 0 -a "$(cat /sys/block/netdisk1/queue/discard_max_bytes)" = 0 -a \
     "$(attr netdisk1 state)" = connected
@@ -152,7 +152,7 @@ start_server
 reap $fpid 120
 check "fio finishes without an I/O error and the data verify ($(since "$t0") s)" \
     test $st = 0 -a -z "$(fio_errors)" || fio_diag
-wait_until 10 test "$(attr netdisk0 state)" = connected
+wait_until 10 connected netdisk0
 is "... all 4 connections back" \
     "$(attr netdisk0 state) $(attr netdisk0 connections)" "connected 4"
 check "... reconnects counted ($(attr netdisk0 reconnects))" \

@@ -4,13 +4,16 @@
 # on the 2 CPUs, no I/O scheduler: requests go out from the submitter's
 # own context) are not connection failures:
 #   - SIGSTOP and SIGCONT every 0.1 s to a verified fio write (--thread,
-#     one process);
-#   - caught signals: t/sigwriter's jobs write 1 MiB blocks with a SIGALRM
-#     handler and a timer firing every 200 us, plus SIGUSR1 from here in
-#     a loop, then check every block.
-# In each case the device's reconnects counter stays 0, the kernel log has
-# no lost connection or failed send, the I/O ends without an error and
-# the data verify.  Results as guest-lib.sh describes.
+#     one process, 16 MiB in flight per connection);
+#   - caught signals: t/sigwriter's 8 jobs write 4 MiB blocks with a
+#     SIGALRM handler and a timer firing every 200 us, plus SIGUSR1 from
+#     here in a loop, then check every block.
+# Meanwhile netdiskd is stopped (SIGSTOP) for 1.5 s of every 2.5 s, well
+# under the request timeout: the client's socket fills, so the senders
+# wait in sendmsg when the signals arrive.  In each case the device's
+# reconnects counter stays 0, the kernel log has no lost connection,
+# failed send or timeout, the I/O ends without an error and the data
+# verify.  Results as guest-lib.sh describes.
 
 . /guest-lib.sh
 
@@ -28,6 +31,29 @@ no_reset() {
 	    diag_file $W/klog 20
 }
 
+# pauser: netdiskd stopped 1.5 s of every 2.5 s while $W/pausing exists;
+# left running.
+pauser() {
+	while test -e $W/pausing; do
+		kill -STOP "$SRV"
+		sleep 1.5
+		kill -CONT "$SRV"
+		sleep 1
+	done
+}
+
+pauser_start() {
+	: >$W/pausing
+	pauser &
+	pauser_pid=$!
+}
+
+pauser_stop() {
+	rm -f $W/pausing
+	reap $pauser_pid 10
+	kill -CONT "$SRV"
+}
+
 setup
 run modprobe netdisk
 check "modprobe netdisk" test $st = 0 || show
@@ -42,8 +68,10 @@ log_mark
 r0=$(attr netdisk0 reconnects)
 t0=$(now)
 # shellcheck disable=SC2086
-$FIO --rw=randwrite --bs=256k --iodepth=32 --numjobs=2 --size=16M \
-    --offset_increment=16M --group_reporting $VERIFY >$W/fio.log 2>&1 &
+pauser_start
+$FIO --rw=randwrite --bs=1M --iodepth=16 --numjobs=2 --size=32M \
+    --offset_increment=32M --cpus_allowed=0-1 --cpus_allowed_policy=split \
+    --group_reporting $VERIFY >$W/fio.log 2>&1 &
 fpid=$!
 n=0
 while alive $fpid && test $n -lt 600; do
@@ -54,7 +82,8 @@ while alive $fpid && test $n -lt 600; do
 	n=$((n + 1))
 done
 kill -CONT $fpid 2>/dev/null
-reap $fpid 30
+reap $fpid 60
+pauser_stop
 check "$c: $n stops of a verified fio write: no error, the data verify ($(since "$t0") s)" \
     test $st = 0 -a -z "$(fio_errors)" -a $n -ge 5 || fio_diag
 no_reset "$c" "$r0"
@@ -64,7 +93,8 @@ c="SIGALRM/SIGUSR1"
 log_mark
 r0=$(attr netdisk0 reconnects)
 t0=$(now)
-sigwriter -j 2 -b 1024 -t 15 -u 200 /dev/netdisk0 64 32 >$W/sw.out 2>$W/sw.err &
+pauser_start
+sigwriter -j 8 -b 4096 -t 15 -u 200 /dev/netdisk0 64 64 >$W/sw.out 2>$W/sw.err &
 spid=$!
 n=0
 while alive $spid && test $n -lt 3000; do
@@ -72,7 +102,8 @@ while alive $spid && test $n -lt 3000; do
 	sleep 0.01
 	n=$((n + 1))
 done
-reap $spid 60
+reap $spid 90
+pauser_stop
 sig=$(sed -n 's/.* writes, \([0-9]*\) signals.*/\1/p' $W/sw.out)
 check "$c: sigwriter's O_DIRECT writes end without an error, every block verified ($(since "$t0") s)" \
     test $st = 0 || { diag_file $W/sw.out; diag_file $W/sw.err; }

@@ -63,7 +63,7 @@ while test $i -lt "$SOAK_CYCLES"; do
 	sleep 0.5
 	start_server
 	i=$((i + 1))
-	if ! wait_until 60 test "$(attr netdisk0 state)" = connected; then
+	if ! wait_until 60 connected netdisk0; then
 		stuck="not connected again after cycle $i"
 		break
 	fi
@@ -83,7 +83,7 @@ check "... the device reconnected ($(($(attr netdisk0 reconnects) - r0)) reconne
     test "$(attr netdisk0 reconnects)" -ge $((r0 + i))
 log_since >$W/klog
 check "... no I/O error in the kernel log" \
-    test -z "$(grep -E 'I/O error|netdisk0: dead|failed' $W/klog)" || diag_file $W/klog 20
+    test -z "$(grep -E 'I/O error|netdisk0: dead|(READ|WRITE|FLUSH|TRIM|WRITE_ZEROES) .*failed' $W/klog)" || diag_file $W/klog 20
 
 run timeout 30 netdiskctl detach netdisk0
 check "detach" test $st = 0 -a ! -e /sys/block/netdisk0 || show
