@@ -136,8 +136,7 @@ stale() {
 	    conv=notrunc 2>$W/a.err &
 	apid=$!
 	sleep $STALL
-	diag "$c: stale: A $(alive $apid && echo pending || echo done) after $STALL s of stall," \
-	    "$(($(attr netdisk0 reconnects) - r0)) reconnects"
+	diag "$c: stale: A $(alive $apid && echo pending || echo 'done') after $STALL s of stall, $(($(attr netdisk0 reconnects) - r0)) reconnects"
 	$DMS resume $STORE
 	reap $apid 60
 	check "$c: stale: write A ends after the resume" test $st = 0 ||
