@@ -147,6 +147,8 @@ stale() {
 	reap $lpid 120
 	check "$c: stale: the 40 MiB of FUA writes end without an error" \
 	    test $st = 0 || diag_file $W/load.log
+	check "$c: stale: ... they timed out and were sent again ($(($(attr netdisk0 reconnects) - r0)) reconnects)" \
+	    test "$(attr netdisk0 reconnects)" -gt "$r0"
 	run sync -d /dev/netdisk0
 	check "$c: stale: flush" test $st = 0 || show
 	# whatever netdiskd still holds of the broken connections: time to land
