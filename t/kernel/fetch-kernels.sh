@@ -4,10 +4,11 @@
 # Host packages the kernel tests need (installed below when one is missing,
 # with apt-get, as root):
 #   qemu-system-x86 busybox-static cpio kmod xz-utils zstd make gcc-12
-#   libelf1 libssl3 zlib1g pahole
+#   libelf1 libssl3 zlib1g pahole dmsetup
 # gcc-12 is the compiler both Debian series are built with (the headers'
 # CONFIG_CC_VERSION_TEXT); should a newer package want another gcc-N, that
 # gcc-N is installed too.  pahole is what linux-kbuild-6.12 uses for BTF.
+# dmsetup goes into the guests of t/kernel/faults.sh.
 #
 # Usage: fetch-kernels.sh [SERIES...]        SERIES: 6.1, 6.12 (default: both)
 #
@@ -29,7 +30,7 @@ export LC_ALL=C DEBIAN_FRONTEND=noninteractive
 
 KCACHE=${NETDISK_KCACHE:-/var/cache/netdisk-ktest}
 HOST_PKGS="qemu-system-x86 busybox-static cpio kmod xz-utils zstd make gcc-12
-	libelf1 libssl3 zlib1g pahole"
+	libelf1 libssl3 zlib1g pahole dmsetup"
 updated=no
 ver=""
 

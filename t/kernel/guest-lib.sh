@@ -20,7 +20,11 @@
 #           run CMD...          status in $st, stdout in $out, stderr in $err
 # Server:   setup               keys, netdisk.conf, images; netdiskd started
 #           start_server, kill_server SIGNAL, info_field EXPORT FIELD
-# Devices:  ndevs, attr DEV FILE, wait_until SECONDS CMD..., written_kib DEV
+# Devices:  ndevs, attr DEV FILE, wait_until SECONDS CMD..., written_kib DEV,
+#           written_at_least DEV KIB, connected DEV
+# Jobs:     alive PID, not_alive PID, reap PID SECONDS (status in $st)
+# fio:      fio_errors, fio_diag (its output in $W/fio.out, stdout and
+#           stderr in $W/fio.log)
 # Kernel log: log_mark, log_since, attach_balance
 # Keys:     key_leaks WHERE (0: the key is nowhere in the kernel log,
 #           sysfs, /proc/*/cmdline or /proc/*/environ)
@@ -147,6 +151,41 @@ wait_until() {
 	done
 }
 
+# alive PID: running, not a zombie.
+alive() {
+	test -e "/proc/$1" && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
+not_alive() {
+	! alive "$1"
+}
+
+# reap PID SECONDS: wait for a background job for at most SECONDS; its
+# status in $st (124 if it had to be killed; busybox timeout's status is
+# 143 when it kills, so the checks take any status over 123 as a hang).
+reap() {
+	if wait_until "$2" not_alive "$1"; then
+		wait "$1"
+		st=$?
+	else
+		kill -KILL "$1" 2>/dev/null
+		st=124
+	fi
+}
+
+# fio_errors: the error lines of fio's output (--output) and its stdout
+# and stderr (fio.log).
+fio_errors() {
+	cat $W/fio.out $W/fio.log 2>/dev/null | grep -E 'err= *[1-9]|verify|error'
+}
+
+# fio_diag: fio's status and output.
+fio_diag() {
+	diag "fio exit $st"
+	diag_file $W/fio.log 10
+	diag_file $W/fio.out 30
+}
+
 ndevs() {
 	ls -d /sys/block/netdisk* 2>/dev/null | wc -l
 }
@@ -159,6 +198,11 @@ attr() {
 # written_kib DEV: KiB written to DEV since it appeared.
 written_kib() {
 	awk '{ print int($7 / 2) }' "/sys/block/$1/stat" 2>/dev/null
+}
+
+# connected DEV: the device's state is "connected" (for wait_until).
+connected() {
+	test "$(attr "$1" state)" = connected
 }
 
 # written_at_least DEV KIB

@@ -20,41 +20,6 @@ FIO="fio --name=nd --filename=/dev/netdisk0 --direct=1 --ioengine=libaio
 FIO4="--numjobs=4 --size=8M --offset_increment=8M --group_reporting"
 VERIFY="--verify=crc32c --verify_fatal=1 --do_verify=1"
 
-# alive PID: running, not a zombie.
-alive() {
-	test -e "/proc/$1" && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
-}
-
-not_alive() {
-	! alive "$1"
-}
-
-# reap PID SECONDS: wait for a background job for at most SECONDS; its
-# status in $st (124 if it had to be killed; busybox timeout's status is
-# 143 when it kills, so the checks take any status over 123 as a hang).
-reap() {
-	if wait_until "$2" not_alive "$1"; then
-		wait "$1"
-		st=$?
-	else
-		kill -KILL "$1" 2>/dev/null
-		st=124
-	fi
-}
-
-# fio_errors: the error lines of fio's output (--output) and its stdout
-# and stderr (fio.log).
-fio_errors() {
-	cat $W/fio.out $W/fio.log 2>/dev/null | grep -E 'err= *[1-9]|verify|error'
-}
-
-# fio_diag: fio's status and output.
-fio_diag() {
-	diag "fio exit $st"
-	diag_file $W/fio.log 10
-	diag_file $W/fio.out 30
-}
-
 # attach ARGS...: netdiskctl attach -k key ARGS $URI/demo, as /dev/netdisk0.
 attach() {
 	run netdiskctl attach -k key "$@" $URI/demo
@@ -103,7 +68,7 @@ check "... ro restarts, demo is untouched" \
     test "$(grep -c 'export "ro": reconfigured' $W/netdiskd.log)" = 1 -a \
     "$(grep -c 'export "demo": reconfigured' $W/netdiskd.log)" = 0
 wait_until 30 test "$(attr netdisk1 reconnects)" -ge "$((rr0 + 2))"
-wait_until 10 test "$(attr netdisk1 state)" = connected
+wait_until 10 connected netdisk1
 is "... ro's client reconnects by itself, both connections" \
     "$(attr netdisk1 state) $(($(attr netdisk1 reconnects) - rr0))" "connected 2"
 reap $fpid 120
@@ -121,7 +86,7 @@ check "netdiskctl status: demo has one client with 4 connections, ro one with 2"
 run netdiskctl restart -s $W/netdiskd.sock ro
 check "netdiskctl restart ro" test $st = 0 || show
 wait_until 30 test "$(attr netdisk1 reconnects)" -ge "$((rr0 + 4))"
-wait_until 10 test "$(attr netdisk1 state)" = connected
+wait_until 10 connected netdisk1
 is "... ro's client reconnects again, demo's stays" \
     "$(attr netdisk1 state) $(($(attr netdisk1 reconnects) - rr0)) $(($(attr netdisk0 reconnects) - rd0))" \
     "connected 4 0"
@@ -140,7 +105,7 @@ log_mark
 sed -i 's/^size = 20M$/size = 40M/' $W/netdisk.conf
 kill -HUP "$SRV"
 wait_until 30 test "$(cat /sys/block/netdisk1/size)" = 81920
-wait_until 10 test "$(attr netdisk1 state)" = connected
+wait_until 10 connected netdisk1
 is "... a reload grows it to 40 MiB: the device follows, connected" \
     "$(cat /sys/block/netdisk1/size) $(attr netdisk1 state)" "81920 connected"
 log_since >$W/klog
@@ -157,7 +122,7 @@ log_mark
 echo "trim = no" >>$W/netdisk.conf
 kill -HUP "$SRV"
 wait_until 30 test "$(cat /sys/block/netdisk1/queue/discard_max_bytes)" = 0
-wait_until 10 test "$(attr netdisk1 state)" = connected
+wait_until 10 connected netdisk1
 check "a reload sets trim = no: the device stops discarding ($d0 -> $(cat /sys/block/netdisk1/queue/discard_max_bytes) bytes), connected" \
     test "$d0" -gt 0 -a "$(cat /sys/block/netdisk1/queue/discard_max_bytes)" = 0 -a \
     "$(attr netdisk1 state)" = connected
@@ -187,7 +152,7 @@ start_server
 reap $fpid 120
 check "fio finishes without an I/O error and the data verify ($(since "$t0") s)" \
     test $st = 0 -a -z "$(fio_errors)" || fio_diag
-wait_until 10 test "$(attr netdisk0 state)" = connected
+wait_until 10 connected netdisk0
 is "... all 4 connections back" \
     "$(attr netdisk0 state) $(attr netdisk0 connections)" "connected 4"
 check "... reconnects counted ($(attr netdisk0 reconnects))" \

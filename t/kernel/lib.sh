@@ -1,4 +1,4 @@
-# lib.sh - the host side of the kernel tests (basic.sh, resilience.sh)
+# lib.sh - the host side of the kernel tests (basic.sh, resilience.sh, faults.sh...)
 #
 # Sourced after t/functions.sh.  For each kernel series that
 # fetch-kernels.sh provides, a test builds netdisk.ko, makes one initramfs
@@ -16,6 +16,10 @@
 #                               then "guest run" (ended in time, no kernel
 #                               warning, oops or hung task, every check run)
 #   kt_end                      the plan; the exit status
+#
+# A test that needs more of the kernel's modules in the image (for its
+# script to modprobe) names them in KT_MODULES before kt_run_all, e.g.
+# KT_MODULES="brd dm-mod dm-delay".
 #
 # The module is built in $top_builddir/t/kernel/build-SERIES from a copy of
 # kernel/, include/netdisk_proto.h and t/vectors/v2.txt (the source tree
@@ -160,12 +164,15 @@ kt_results() {
 kt_series() {
 	local s=$1 ver=$2 vmlinuz=$3 kdir=$4 moddir=$5 t0 rs failed0
 	local img="$T/initrd-$s.gz" con="$KT_OUT/logs/$KT_NAME-$s.console"
-	local res="$KT_OUT/logs/$KT_NAME-$s.results"
+	local res="$KT_OUT/logs/$KT_NAME-$s.results" m mods=()
 
 	kt_build "$s" "$ver" "$kdir" || return
+	for m in ${KT_MODULES:-}; do
+		mods+=(-i "$m")
+	done
 	t0=$(kt_now)
 	if ! "$KT_SRC/mkinitramfs.sh" -d kernel/crypto -d kernel/arch/x86/crypto \
-	    -d kernel/lib/crypto -k "$kt_ko" "$img" "$ver" "$moddir" \
+	    -d kernel/lib/crypto "${mods[@]}" -k "$kt_ko" "$img" "$ver" "$moddir" \
 	    "$KT_SRC/$kt_guest" "$KT_SRC/guest-lib.sh=/guest-lib.sh" \
 	    "$top_builddir/src/netdiskd=/usr/sbin/netdiskd" \
 	    "$top_builddir/src/netdiskctl=/usr/sbin/netdiskctl" \
