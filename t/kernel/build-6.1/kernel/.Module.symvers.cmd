@@ -1,1 +1,0 @@
-cmd_/work/wt/integ/t/kernel/build-6.1/kernel/Module.symvers :=  sed 's/ko$$/o/'  /work/wt/integ/t/kernel/build-6.1/kernel/modules.order | scripts/mod/modpost -m      -o /work/wt/integ/t/kernel/build-6.1/kernel/Module.symvers -e -i Module.symvers -T - 

@@ -1,1 +1,0 @@
-cmd_/work/wt/integ/t/kernel/build-6.1/kernel/netdisk.ko := ld -r -m elf_x86_64 -z noexecstack --no-warn-rwx-segments --build-id=sha1  -T arch/x86/module.lds -o /work/wt/integ/t/kernel/build-6.1/kernel/netdisk.ko /work/wt/integ/t/kernel/build-6.1/kernel/netdisk.o /work/wt/integ/t/kernel/build-6.1/kernel/netdisk.mod.o;  true

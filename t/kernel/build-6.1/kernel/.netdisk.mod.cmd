@@ -1,1 +1,0 @@
-cmd_/work/wt/integ/t/kernel/build-6.1/kernel/netdisk.mod := printf '%s\n'   main.o crypto.o handshake.o record.o io.o conn.o dev.o sysfs.o selftest.o | awk '!x[$$0]++ { print("/work/wt/integ/t/kernel/build-6.1/kernel/"$$0) }' > /work/wt/integ/t/kernel/build-6.1/kernel/netdisk.mod

@@ -1,1 +1,0 @@
-cmd_/work/wt/integ/t/kernel/build-6.1/kernel/netdisk.o := ld -m elf_x86_64 -z noexecstack --no-warn-rwx-segments   -r -o /work/wt/integ/t/kernel/build-6.1/kernel/netdisk.o @/work/wt/integ/t/kernel/build-6.1/kernel/netdisk.mod 

@@ -1,9 +1,0 @@
-/work/wt/integ/t/kernel/build-6.1/kernel/main.o
-/work/wt/integ/t/kernel/build-6.1/kernel/crypto.o
-/work/wt/integ/t/kernel/build-6.1/kernel/handshake.o
-/work/wt/integ/t/kernel/build-6.1/kernel/record.o
-/work/wt/integ/t/kernel/build-6.1/kernel/io.o
-/work/wt/integ/t/kernel/build-6.1/kernel/conn.o
-/work/wt/integ/t/kernel/build-6.1/kernel/dev.o
-/work/wt/integ/t/kernel/build-6.1/kernel/sysfs.o
-/work/wt/integ/t/kernel/build-6.1/kernel/selftest.o
