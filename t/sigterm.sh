@@ -18,6 +18,10 @@ for i in $(seq $nexp); do
 done
 truncate -s 64M "$T/ebig.img"
 add_export "$T/netdisk.conf" ebig size=64M
+# A session that is surely open at the SIGTERM, whichever of the others
+# have ended by then.
+truncate -s 8M "$T/held.img"
+add_export "$T/netdisk.conf" held size=8M
 start_netdiskd "$T/netdisk.conf"
 export NETDISK_KEYFILE=$ND_KEY
 
@@ -46,7 +50,11 @@ for i in $(seq $nexp); do
 done
 netdiskctl copy --no-progress --qd 16 "$T/databig" "$(uri ebig)" 2>"$T/big.err" &
 big=$!
-track_pid "$pids $big"
+steady -k "$ND_KEY" -f "$T/stop" "$(uri held)" >"$T/held.out" 2>"$T/held.err" &
+held=$!
+track_pid "$pids $big $held"
+wait_grep '^connected:' "$T/held.out" 10 ||
+    bail_out "steady did not connect to export held"
 
 # Let every writer get a few writes acknowledged, then shut the daemon
 # down under them and under the copy.
