@@ -39,7 +39,7 @@
 #
 # Environment: BENCH_TIME seconds per run (10), BENCH_SIZE image size
 # (1G), BENCH_KEEP=1 keeps the temporary directory, NETDISKD and
-# NETDISKCTL the programs (default src/netdiskd, src/netdiskctl of the
+# NETDISKCTL the programs (default src/netdiskd/netdiskd, src/netdiskctl/netdiskctl of the
 # current directory, which make bench sets to the build directory).
 
 # make runs this with $(SHELL), which is /bin/sh.
@@ -48,8 +48,8 @@ if [ -z "${BASH_VERSION:-}" ]; then
 fi
 set -eu
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
-NETDISKD=${NETDISKD:-$PWD/src/netdiskd}
-NETDISKCTL=${NETDISKCTL:-$PWD/src/netdiskctl}
+NETDISKD=${NETDISKD:-$PWD/src/netdiskd/netdiskd}
+NETDISKCTL=${NETDISKCTL:-$PWD/src/netdiskctl/netdiskctl}
 BENCH_TIME=${BENCH_TIME:-10}
 BENCH_SIZE=${BENCH_SIZE:-1G}
 

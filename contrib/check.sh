@@ -104,7 +104,7 @@ say "dependencies"
 
 # A VPATH build refuses a source tree configured in place (as
 # contrib/quickstart.sh leaves it): clean that build now and rebuild it at
-# the end, so src/netdiskd and src/netdiskctl are there again.
+# the end, so src/netdiskd/netdiskd and src/netdiskctl/netdiskctl are there again.
 intree=0
 if [ -f config.status ]; then
 	say "removing the in-tree build (make distclean) for the VPATH builds"

@@ -59,7 +59,7 @@
 #   and more when the host is busy (its load average is printed).
 #
 # Environment: BENCH_TIME seconds per run (15), NETDISK_BUILDDIR the build
-# directory with src/netdiskd and src/netdiskctl (default: the current
+# directory with src/netdiskd/netdiskd and src/netdiskctl/netdiskctl (default: the current
 # directory if it has them, else the top of the source tree),
 # BENCH_KEEP=1 keeps the temporary directory (console logs, initramfs),
 # NETDISK_KCACHE and NETDISK_OFFLINE as for t/kernel/fetch-kernels.sh.
@@ -72,14 +72,14 @@ set -eu
 export LC_ALL=C
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 if [ -z "${NETDISK_BUILDDIR:-}" ]; then
-	if [ -x "$PWD/src/netdiskd" ]; then
+	if [ -x "$PWD/src/netdiskd/netdiskd" ]; then
 		NETDISK_BUILDDIR=$PWD
 	else
 		NETDISK_BUILDDIR=$srcdir
 	fi
 fi
-NETDISKD=$NETDISK_BUILDDIR/src/netdiskd
-NETDISKCTL=$NETDISK_BUILDDIR/src/netdiskctl
+NETDISKD=$NETDISK_BUILDDIR/src/netdiskd/netdiskd
+NETDISKCTL=$NETDISK_BUILDDIR/src/netdiskctl/netdiskctl
 BENCH_TIME=${BENCH_TIME:-15}
 IMAGE_MIB=512
 CONNS=2

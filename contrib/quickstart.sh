@@ -15,10 +15,10 @@ make -j2
 
 mkdir -p demo
 if [ ! -f demo/netdisk.key ]; then
-	src/netdiskctl genkey -o demo/netdisk.key
+	src/netdiskctl/netdiskctl genkey -o demo/netdisk.key
 	echo "quickstart: created demo/netdisk.key"
 fi
 
 echo "quickstart: running netdiskd on 127.0.0.1:26547; try in another shell:"
-echo "  src/netdiskctl info -k demo/netdisk.key netdisk://127.0.0.1/demo"
-exec src/netdiskd -f -c netdisk.conf.example
+echo "  src/netdiskctl/netdiskctl info -k demo/netdisk.key netdisk://127.0.0.1/demo"
+exec src/netdiskd/netdiskd -f -c netdisk.conf.example

@@ -52,7 +52,7 @@ if test -z "${top_srcdir:-}"; then
 	top_srcdir=$(cd "$(dirname "$0")/.." && pwd)
 fi
 : "${top_builddir:=$top_srcdir}"
-PATH="$top_builddir/src:$top_builddir/t:$PATH"
+PATH="$top_builddir/src/netdiskd:$top_builddir/src/netdiskctl:$top_builddir/t:$PATH"
 export top_srcdir top_builddir PATH
 LC_ALL=C
 export LC_ALL

@@ -8,7 +8,7 @@
 requires mandoc
 
 D=$top_srcdir/docs
-S=$top_srcdir/src
+S=$top_srcdir/src/lib
 PAGES=$(ls "$D"/*.[1-9] "$top_srcdir/kernel/netdisk.4")
 
 tap_plan $(($(echo "$PAGES" | wc -l) + 13))
@@ -98,12 +98,12 @@ same_sets "netdiskd -h prints the SYNOPSIS of netdiskd(8)" \
     "netdiskd -h" "$T/nd.usage" "netdiskd.8" "$T/nd.man"
 
 # The signals netdiskd handles are the ones SIGNALS describes.
-grep -ho 'sigaddset([^,]*, *SIG[A-Z0-9]*' "$S"/*.c |
+grep -ho 'sigaddset([^,]*, *SIG[A-Z0-9]*' "$top_srcdir"/src/netdiskd/*.c |
     sed 's/.*\(SIG[A-Z0-9]*\)$/\1/' | sort -u >"$T/sig.src"
 section "$D/netdiskd.8" SIGNALS | awk '$1 == ".It"' |
     grep -o 'SIG[A-Z0-9]*' | sort -u >"$T/sig.man"
 same_sets "netdiskd(8) SIGNALS: the signals netdiskd blocks and handles" \
-    "src/*.c (sigaddset)" "$T/sig.src" "netdiskd.8" "$T/sig.man"
+    "src/netdiskd/*.c (sigaddset)" "$T/sig.src" "netdiskd.8" "$T/sig.man"
 
 # The default paths of the sources (those written as plain strings) are
 # in FILES.
@@ -111,9 +111,9 @@ sed -n 's/^#define[[:space:]]*CONF_\(DEFAULT_PATH\|PIDFILE\|CONTROL_SOCKET\)[[:s
     "$S/conf.h" "$S/conf.c" | sort -u >"$T/paths.src"
 section "$D/netdiskd.8" FILES | awk '$1 == ".It" && $2 == "Pa" { print $3 }' |
     sort -u >"$T/paths.man"
-tap_is "netdiskd(8) FILES names the default paths of src/conf.[ch]" \
+tap_is "netdiskd(8) FILES names the default paths of src/lib/conf.[ch]" \
     "$(comm -23 "$T/paths.src" "$T/paths.man")$(test -s "$T/paths.src" ||
-    echo "no default path found in src/conf.[ch]")" ""
+    echo "no default path found in src/lib/conf.[ch]")" ""
 
 # ---------------------------------------------------------------- netdiskctl
 
@@ -159,11 +159,11 @@ awk '/^enum client_err[[:space:]]*{/ { on = 1; next } on && /^}/ { exit }
     sort -u >"$T/exit.src"
 section "$D/netdiskctl.8" "EXIT STATUS" | items | sort -u >"$T/exit.man"
 same_sets "netdiskctl(8) EXIT STATUS: the codes of enum client_err" \
-    "src/client.h" "$T/exit.src" "netdiskctl.8" "$T/exit.man"
+    "src/lib/client.h" "$T/exit.src" "netdiskctl.8" "$T/exit.man"
 
 # ---------------------------------------------------------------- netdisk.conf
 
-# conf_keys TABLE: the key names of a table of src/conf.c.
+# conf_keys TABLE: the key names of a table of src/lib/conf.c.
 conf_keys() {
 	awk -v t="$1" 'index($0, t "[] = {") { on = 1; next }
 	    on && /^};/ { exit } on' "$S/conf.c" |
@@ -174,12 +174,12 @@ conf_keys global_keys >"$T/global.src"
 section "$D/netdisk.conf.5" "The global section" | items Ic | sort -u \
     >"$T/global.man"
 same_sets "netdisk.conf(5) documents every key of [global]" \
-    "src/conf.c global_keys" "$T/global.src" "netdisk.conf.5" "$T/global.man"
+    "src/lib/conf.c global_keys" "$T/global.src" "netdisk.conf.5" "$T/global.man"
 conf_keys export_keys >"$T/export.src"
 section "$D/netdisk.conf.5" "Export sections" | items Ic | sort -u \
     >"$T/export.man"
 same_sets "netdisk.conf(5) documents every key of an export section" \
-    "src/conf.c export_keys" "$T/export.src" "netdisk.conf.5" "$T/export.man"
+    "src/lib/conf.c export_keys" "$T/export.src" "netdisk.conf.5" "$T/export.man"
 
 # Each key has a default or is marked required, and an example.
 bad=""

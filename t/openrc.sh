@@ -20,7 +20,11 @@ tap_plan 22
 
 make_key "$ND_KEY" || bail_out "netdiskctl genkey -o failed"
 export NETDISK_KEYFILE=$ND_KEY
-sbindir=$(dirname "$(command -v netdiskd)")
+# The scripts find both programs in one sbindir, as installed.
+sbindir=$T/sbin
+mkdir -p "$sbindir"
+ln -s "$(command -v netdiskd)" "$(command -v netdiskctl)" "$sbindir/" ||
+	bail_out "cannot link the programs into $sbindir"
 mkdir -p "$T/init.d" "$T/conf.d" "$T/svcdir"
 for d in daemons exclusive failed hotplugged inactive options scheduled \
     started starting stopping tmp wasinactive; do

@@ -40,7 +40,7 @@ lib_sources="crypto_mbedtls aesgcm_x86 sockio handshake record util uri key conf
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cflags="-std=gnu11 -g -O1 -fno-omit-frame-pointer $san
 	-Wall -Wextra -Wno-unused-parameter
-	-I$top_builddir -I$src/include -I$src/src -I$src/t/fuzz
+	-I$top_builddir -I$src/include -I$src/src/lib -I$src/t/fuzz
 	$LIBBSD_CFLAGS $INIH_CFLAGS"
 libs="$INIH_LIBS $LIBBSD_LIBS $MBEDTLS_LIBS -pthread"
 
@@ -70,7 +70,7 @@ objs=
 for s in $lib_sources fuzz_util; do
 	case $s in
 	fuzz_util) in=$src/t/fuzz/$s.c ;;
-	*) in=$src/src/$s.c ;;
+	*) in=$src/src/lib/$s.c ;;
 	esac
 	compile "$lf/obj/$s.o" "$in"
 	objs="$objs $lf/obj/$s.o"

@@ -174,8 +174,8 @@ kt_series() {
 	if ! "$KT_SRC/mkinitramfs.sh" -d kernel/crypto -d kernel/arch/x86/crypto \
 	    -d kernel/lib/crypto "${mods[@]}" -k "$kt_ko" "$img" "$ver" "$moddir" \
 	    "$KT_SRC/$kt_guest" "$KT_SRC/guest-lib.sh=/guest-lib.sh" \
-	    "$top_builddir/src/netdiskd=/usr/sbin/netdiskd" \
-	    "$top_builddir/src/netdiskctl=/usr/sbin/netdiskctl" \
+	    "$top_builddir/src/netdiskd/netdiskd=/usr/sbin/netdiskd" \
+	    "$top_builddir/src/netdiskctl/netdiskctl=/usr/sbin/netdiskctl" \
 	    "${kt_files[@]}" 2>"$T/mkinitramfs.err"; then
 		tap_fail "$s: initramfs"
 		tap_diag_file "$T/mkinitramfs.err"

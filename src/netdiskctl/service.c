@@ -18,7 +18,7 @@
 
 #include "client.h"
 #include "conf.h"
-#include "control.h"
+#include "control_proto.h"
 #include "ctl.h"
 #include "sockio.h"
 #include "util.h"
