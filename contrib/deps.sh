@@ -24,12 +24,12 @@ TEST="coreutils util-linux e2fsprogs jq socat"
 # the same host tools when one is missing, plus the gcc-N the kernel
 # headers were configured with (gcc-12 on Debian 12, in build-essential).
 KERNEL="qemu-system-x86 busybox-static cpio kmod xz-utils zstd pahole fio"
-# Service files and packages (t/install.sh, t/package.sh): systemd for
+# Service files and packages (t/system/install.sh, t/system/package.sh): systemd for
 # systemd-analyze verify, systemd-sysusers and systemd-tmpfiles (present
 # on Debian, listed for containers), shellcheck for the OpenRC scripts,
 # and the build dependencies of debian/control for dpkg-buildpackage:
 # debhelper (dh_installsysusers too), dh-dkms (dh_dkms) with dkms,
-# fakeroot; openrc for openrc-run (t/openrc.sh runs the OpenRC script in a
+# fakeroot; openrc for openrc-run (t/system/openrc.sh runs the OpenRC script in a
 # mount namespace of its own; installing it changes nothing of the host's
 # init system); debootstrap, systemd-container (systemd-nspawn) and
 # bsdutils (script) to boot the packages under systemd in a container.

@@ -6,7 +6,10 @@
 # in a scratch root, and the installed netdisk.conf passes netdiskd -n
 # with that user.  A second install keeps an edited netdisk.conf, and
 # make uninstall removes every file but an edited config file.
-. "$(dirname "$0")/functions.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+: "${top_srcdir:=$(cd "$here/../.." && pwd)}"
+# shellcheck source=../functions.sh
+. "$top_srcdir/t/functions.sh"
 
 requires make
 test -f "$top_builddir/Makefile" || bail_out "no Makefile in $top_builddir"

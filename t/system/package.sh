@@ -9,13 +9,16 @@
 # their units pass systemd-analyze verify there.  netdisk-dkms is only
 # unpacked: its postinst would run dkms on this machine.  Then the two
 # packages are installed by dpkg in a Debian 12 container booted with
-# systemd (systemd-nspawn) and used there (t/systemd-guest.sh).
+# systemd (systemd-nspawn) and used there (t/system/systemd-guest.sh).
 #
 # Skipped in a sanitizer build (the packages do not depend on how this
 # tree was configured, so the other builds test them) and with
 # NETDISK_PACKAGE_TESTS=0 (debian/rules sets it: no package build inside
 # the package build).
-. "$(dirname "$0")/functions.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+: "${top_srcdir:=$(cd "$here/../.." && pwd)}"
+# shellcheck source=../functions.sh
+. "$top_srcdir/t/functions.sh"
 
 if test "${NETDISK_PACKAGE_TESTS:-1}" = 0; then
 	echo "1..0 # SKIP NETDISK_PACKAGE_TESTS=0"
@@ -46,7 +49,7 @@ version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$top_srcdir/kernel/dkms.con
 S=$T/build/netdisk-$version
 mkdir "$T/build"
 
-# Checks of t/systemd-guest.sh, under systemd in a container.
+# Checks of t/system/systemd-guest.sh, under systemd in a container.
 NGUEST=23
 tap_plan $((27 + NGUEST))
 
@@ -192,9 +195,9 @@ tap_is "... and their files" \
 
 # ---------------------------------------------------------------- systemd
 # The packages under a running systemd: a Debian 12 root file system
-# (debootstrap, cached by t/systemd-rootfs.sh) booted by systemd-nspawn
+# (debootstrap, cached by t/system/systemd-rootfs.sh) booted by systemd-nspawn
 # with a private network and a throw-away overlay over the cached tree;
-# t/systemd-guest.sh installs the packages with dpkg and uses the
+# t/system/systemd-guest.sh installs the packages with dpkg and uses the
 # services as an administrator would.  systemd-nspawn gets a terminal
 # from script(1) and a cgroup2 hierarchy in a mount namespace of its own.
 guest_skip() {
@@ -211,7 +214,7 @@ deps=$( (dpkg-deb -f "$deb_d" Depends; dpkg-deb -f "$deb_c" Depends) |
     tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/ //g' | grep . | sort -u)
 rootfs=${NETDISK_CACHE:-/var/cache/netdisk-ktest}/rootfs-bookworm
 # shellcheck disable=SC2086
-"$top_srcdir/t/systemd-rootfs.sh" "$rootfs" $deps >"$T/rootfs.log" 2>&1 ||
+"$top_srcdir/t/system/systemd-rootfs.sh" "$rootfs" $deps >"$T/rootfs.log" 2>&1 ||
     guest_skip "no Debian root file system: $(tail -n 1 "$T/rootfs.log")"
 mkdir "$T/debs" "$T/guest"
 cp "$deb_d" "$deb_c" "$T/debs/"
@@ -220,7 +223,7 @@ unshare -m sh -c 'mount -t cgroup2 none /sys/fs/cgroup &&
     "systemd-nspawn -q -D $1 -b --volatile=overlay --private-network \
     --register=no --keep-unit --bind-ro=$2:/debs --bind=$3:/out \
     --bind-ro=$4:/netdisk-test.sh" /dev/null' sh "$rootfs" "$T/debs" \
-    "$T/guest" "$top_srcdir/t/systemd-guest.sh" >"$T/nspawn.log" 2>&1
+    "$T/guest" "$top_srcdir/t/system/systemd-guest.sh" >"$T/nspawn.log" 2>&1
 st=$?
 if ! grep -q '^# done' "$T/guest/tap" 2>/dev/null &&
     ! grep -q '^ok' "$T/guest/tap" 2>/dev/null; then

@@ -1,6 +1,6 @@
 #!/bin/sh
 # systemd-guest.sh - runs at boot inside the systemd-nspawn container of
-# t/package.sh (as /netdisk-test.sh, by netdisk-test.service): installs
+# t/system/package.sh (as /netdisk-test.sh, by netdisk-test.service): installs
 # the packages from /debs with dpkg, their maintainer scripts and units
 # under a real systemd, and checks the service as an administrator would
 # use it.  Results as TAP lines without numbers in /out/tap.

@@ -3,7 +3,10 @@
 # and privileges: the listeners and the control socket are set up as
 # root, then it runs as the configured user and group, and reload and
 # restart work under them.
-. "$(dirname "$0")/functions.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+: "${top_srcdir:=$(cd "$here/../.." && pwd)}"
+# shellcheck source=../functions.sh
+. "$top_srcdir/t/functions.sh"
 
 requires socat
 requires jq

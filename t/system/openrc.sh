@@ -4,7 +4,10 @@
 # restart of one export, status, stop.  OpenRC's state directory is a
 # directory of the test's, bind-mounted over /run/openrc in a mount
 # namespace of each command, so the host's services are not touched.
-. "$(dirname "$0")/functions.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+: "${top_srcdir:=$(cd "$here/../.." && pwd)}"
+# shellcheck source=../functions.sh
+. "$top_srcdir/t/functions.sh"
 
 requires openrc-run
 requires unshare

@@ -1,7 +1,7 @@
 #!/bin/sh
 # systemd-rootfs.sh DIR PACKAGE...: a Debian 12 root file system with
 # systemd and the given packages (the dependencies of netdisk's
-# packages), for t/package.sh to boot with systemd-nspawn.  Made with
+# packages), for t/system/package.sh to boot with systemd-nspawn.  Made with
 # debootstrap from the machine's Debian mirror and kept in DIR (under
 # /var/cache/netdisk-ktest by default) until the list of packages
 # changes.  It holds netdisk-test.service, which runs /netdisk-test.sh at
