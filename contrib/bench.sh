@@ -41,6 +41,9 @@
 # (1G), BENCH_KEEP=1 keeps the temporary directory, NETDISKD and
 # NETDISKCTL the programs (default src/netdiskd/netdiskd, src/netdiskctl/netdiskctl of the
 # current directory, which make bench sets to the build directory).
+#
+# Ports, the key, netdisk.conf and starting netdiskd are the tests' own
+# helpers (t/daemon.sh), so the benchmark runs the daemon as they do.
 
 # make runs this with $(SHELL), which is /bin/sh.
 if [ -z "${BASH_VERSION:-}" ]; then
@@ -67,19 +70,16 @@ fio --enghelp 2>/dev/null | grep -qw nbd ||
 	die "this fio has no nbd ioengine (Debian's fio has it)"
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/netdisk-bench.XXXXXX")
-pids=""
+T=$dir
+# shellcheck source=../t/daemon.sh
+. "$srcdir/t/daemon.sh"
+ND_NETDISKD=$NETDISKD
+ND_NETDISKCTL=$NETDISKCTL
 cleanup() {
-	local p
-
-	for p in $pids; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null || true
-	done
 	if [ -f "$dir/nbd-server.pid" ]; then
 		kill -TERM "$(cat "$dir/nbd-server.pid")" 2>/dev/null || true
 	fi
+	nd_kill_all
 	if [ -n "${BENCH_KEEP:-}" ]; then
 		echo "bench.sh: kept $dir" >&2
 	else
@@ -88,36 +88,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
-
-# A TCP port nobody uses on this host.
-free_port() {
-	local _ p hex
-
-	for _ in $(seq 200); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		hex=$(printf '%04X' "$p")
-		if ! grep -q ":$hex " /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
-
-# Waits up to 10 s until something listens on 127.0.0.1:PORT.
-wait_listening() {
-	local hex _
-
-	hex=$(printf '%04X' "$1")
-	for _ in $(seq 100); do
-		if awk -v h=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == h { f = 1 }
-		    END { exit !f }' /proc/net/tcp 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
 
 # ------------------------------------------------------------ the images
 
@@ -137,31 +107,21 @@ reset_scratch
 
 # ------------------------------------------------------------ the servers
 
-nd_port=$(free_port) || die "no free TCP port"
-"$NETDISKCTL" genkey -o "$dir/netdisk.key" >/dev/null
-cat >"$dir/netdisk.conf" <<EOF
-[global]
-listen = 127.0.0.1:$nd_port
-keyfile = $dir/netdisk.key
-pidfile = $dir/netdiskd.pid
-control_socket = $dir/netdiskd.sock
-
-[data]
-path = $dir/data.img
-readonly = yes
-
-[scratch]
-path = $dir/scratch.img
-EOF
-"$NETDISKD" -f -c "$dir/netdisk.conf" >"$dir/netdiskd.log" 2>&1 &
-pids="$pids $!"
-wait_listening "$nd_port" || {
-	cat "$dir/netdiskd.log" >&2
-	die "netdiskd does not listen on 127.0.0.1:$nd_port"
+ND_PORT=$(free_port) || die "no free TCP port"
+ND_KEY=$dir/netdisk.key
+ND_CTL=$dir/netdiskd.sock
+ND_LOG=$dir/netdiskd.log
+make_key "$ND_KEY" >/dev/null
+write_conf "$dir/netdisk.conf"
+add_export "$dir/netdisk.conf" data readonly=yes
+add_export "$dir/netdisk.conf" scratch
+netdiskd_start "$dir/netdisk.conf" || {
+	cat "$ND_LOG" >&2
+	die "netdiskd does not listen on 127.0.0.1:$ND_PORT"
 }
 
 nbd_port=$(free_port) || die "no free TCP port"
-[ "$nbd_port" != "$nd_port" ] || nbd_port=$(free_port)
+[ "$nbd_port" != "$ND_PORT" ] || nbd_port=$(free_port)
 cat >"$dir/nbd-server.conf" <<EOF
 [generic]
 	listenaddr = 127.0.0.1
@@ -192,9 +152,9 @@ netdisk_run() {
 	*write) extra=--destructive ;;
 	esac
 	# shellcheck disable=SC2086
-	"$NETDISKCTL" bench -k "$dir/netdisk.key" --rw "$2" --bs "$3" \
+	"$NETDISKCTL" bench -k "$ND_KEY" --rw "$2" --bs "$3" \
 	    --qd "$4" --conns 1 --time "$BENCH_TIME" --json $extra \
-	    "netdisk://127.0.0.1:$nd_port/$1" >"$dir/nd-$2.json" \
+	    "netdisk://127.0.0.1:$ND_PORT/$1" >"$dir/nd-$2.json" \
 	    2>"$dir/nd-$2.err" || {
 		cat "$dir/nd-$2.err" >&2
 		die "netdiskctl bench --rw $2 failed"

@@ -18,7 +18,7 @@
 #   requires TOOL                  skip the whole test unless TOOL is found
 #   bail_out TEXT                  abort the test (counts as an error)
 #
-# Processes:
+# Processes (track_pid and pid_alive: t/daemon.sh):
 #   track_pid PID...               killed on exit if still running
 #   pid_alive PID                  running and not a zombie
 #   wait_pid_status PID [SECONDS]  wait with a time limit (124: killed)
@@ -29,7 +29,9 @@
 #   allocated FILE (bytes on disk), fs_supports_holes DIR,
 #   json_field KEY <JSON
 #
-# The daemon:
+# The daemon (free_port, make_key, write_conf and add_export are in
+# t/daemon.sh, which contrib/bench.sh shares; start_netdiskd wraps its
+# netdiskd_start):
 #   free_port                      an unused TCP port on 127.0.0.1
 #   make_key FILE                  netdiskctl genkey -o FILE
 #   write_conf FILE [KEY=VALUE...] [global]: listen on 127.0.0.1:$ND_PORT,
@@ -57,6 +59,8 @@ export top_srcdir top_builddir PATH
 LC_ALL=C
 export LC_ALL
 unset NETDISK_KEYFILE
+# shellcheck source=daemon.sh
+. "$top_srcdir/t/daemon.sh"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/netdisk-test.XXXXXX") || {
 	echo "Bail out! cannot create a temporary directory"
@@ -181,39 +185,8 @@ requires() {
 
 # ---------------------------------------------------------------- cleanup
 
-nd_pids=""		# daemons
-bg_pids=""		# other background processes
-
-# track_pid PID: kill PID on exit if it still runs.
-track_pid() {
-	bg_pids="$bg_pids $1"
-}
-
-# 0 if PID is a live (non-zombie) process.
-pid_alive() {
-	local st
-
-	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) ||
-		return 1
-	test -n "$st" && test "$st" != Z
-}
-
 nd_cleanup() {
-	local pid
-
-	for pid in $bg_pids $nd_pids; do
-		kill -TERM "$pid" 2>/dev/null
-	done
-	for pid in $bg_pids $nd_pids; do
-		local i=0
-
-		while pid_alive "$pid" && test $i -lt 50; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
+	nd_kill_all
 	if test -n "${ND_KEEP_TMP:-}"; then
 		echo "# kept $T" >&2
 	else
@@ -269,122 +242,28 @@ fs_supports_holes() {
 
 # ---------------------------------------------------------------- daemon
 
-# A TCP port nobody on this host uses (listening or connected).
-free_port() {
-	local i p hex
-
-	for i in $(seq 200); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		hex=$(printf '%04X' "$p")
-		if ! grep -q ":$hex " /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
-
-# 0 if something listens on 127.0.0.1:PORT (or the IPv4/IPv6 wildcard).
-port_listening() {
-	local hex
-
-	hex=$(printf '%04X' "$1")
-	awk -v h=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == h { f = 1 }
-	    END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-make_key() {
-	netdiskctl genkey -o "$1"
-}
-
 ND_PORT=$(free_port) || bail_out "no free TCP port"
 ND_KEY="$T/netdisk.key"
 ND_LOG="$T/netdiskd.log"
 ND_CTL="$T/netdiskd.sock"
-ND_PID=""
 
 uri() {
 	echo "netdisk://127.0.0.1:$ND_PORT/$1"
 }
 
-# conf_lines KEY=VALUE...: one "key = value" line each.
-conf_lines() {
-	local kv
-
-	for kv in "$@"; do
-		printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"
-	done
-}
-
-# write_conf FILE [KEY=VALUE...]: the global section.  Defaults: listen on
-# 127.0.0.1:$ND_PORT, the key $ND_KEY, a pidfile in $T, the control
-# socket $ND_CTL.  A KEY=VALUE
-# argument adds a line; "-KEY" drops a default.
-write_conf() {
-	local file=$1 kv drop=" "
-
-	shift
-	for kv in "$@"; do
-		case $kv in
-		-*) drop="$drop${kv#-} " ;;
-		esac
-	done
-	{
-		echo "# written by $(basename "$0")"
-		echo "[global]"
-		case $drop in *" listen "*) ;; *) echo "listen = 127.0.0.1:$ND_PORT" ;; esac
-		case $drop in *" keyfile "*) ;; *) echo "keyfile = $ND_KEY" ;; esac
-		case $drop in *" pidfile "*) ;; *) echo "pidfile = $T/netdiskd.pid" ;; esac
-		case $drop in *" control_socket "*) ;; *) echo "control_socket = $ND_CTL" ;; esac
-		for kv in "$@"; do
-			case $kv in
-			-*) ;;
-			*) conf_lines "$kv" ;;
-			esac
-		done
-		echo
-	} >"$file"
-}
-
-# add_export FILE NAME [KEY=VALUE...]: an export section.  Unless a path=
-# is given the backing file is $T/NAME.img.
-add_export() {
-	local file=$1 name=$2 kv havepath=no
-
-	shift 2
-	for kv in "$@"; do
-		case $kv in path=*) havepath=yes ;; esac
-	done
-	{
-		echo "[$name]"
-		if test $havepath = no; then
-			echo "path = $T/$name.img"
-		fi
-		conf_lines "$@"
-		echo
-	} >>"$file"
-}
-
 # start_netdiskd CONF [LOG]: bails out if it does not come up within 10 s.
 start_netdiskd() {
-	local conf=$1 i
+	local conf=$1 st=0
 
 	ND_LOG=${2:-$ND_LOG}
-	netdiskd -f -c "$conf" >>"$ND_LOG" 2>&1 &
-	ND_PID=$!
-	nd_pids="$nd_pids $ND_PID"
-	for i in $(seq 100); do
-		if ! pid_alive "$ND_PID"; then
-			wait "$ND_PID"
-			echo "# netdiskd exited with status $? during start-up"
-			tap_diag_file "$ND_LOG"
-			bail_out "netdiskd -f -c $conf did not start"
-		fi
-		if port_listening "$ND_PORT"; then
-			return 0
-		fi
-		sleep 0.1
-	done
+	netdiskd_start "$conf" || st=$?
+	case $st in
+	0) return 0 ;;
+	1)
+		echo "# netdiskd exited with status $nd_exit during start-up"
+		tap_diag_file "$ND_LOG"
+		bail_out "netdiskd -f -c $conf did not start" ;;
+	esac
 	tap_diag_file "$ND_LOG"
 	bail_out "netdiskd is not listening on port $ND_PORT after 10 s"
 }
