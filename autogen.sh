@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Generates ./configure from configure.ac and Makefile.am.
 set -e
 cd "$(dirname "$0")"

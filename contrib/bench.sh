@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # make bench: netdisk against plain NBD, on this machine, same data, same
 # workloads.
 #

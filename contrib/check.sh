@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # The whole check, as CI runs it (.ci/run):
 #   1. build/werror: configure --enable-werror, make check
 #   2. build/asan:   configure --enable-werror --enable-sanitizers, make check

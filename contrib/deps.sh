@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Installs the Debian packages netdisk needs that are not installed yet.
 #
 #   contrib/deps.sh            build and test dependencies (kernel and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Quick start on a fresh Debian 12 machine: installs what is missing,
 # builds in the source tree, creates a demo key and runs netdiskd in the
 # foreground on netdisk.conf.example (127.0.0.1:26547, export "demo").

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # Admission under attack: while 1,000 connections trickle hellos one byte
 # at a time (from 127.0.0.2-9) and 1,000 stay silent (from
 # 127.0.0.10-17), together more than the handshake budget holds, an

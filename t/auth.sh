@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # Authentication: a wrong key and an unknown export look the same to the
 # client; per-export keys; allow lists; the log tells the real reason and
 # never shows a key.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * badclient: a misbehaving netdisk client for t/hostile.sh.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * badserver: a malicious netdisk server for the kernel client's tests
  * (t/kernel/badserver.sh).

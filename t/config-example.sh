@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # netdisk.conf.example is a valid configuration (and serves its demo
 # export); a broken configuration gets every error as FILE:LINE: message.
 . "$(dirname "$0")/functions.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # netdiskctl status and restart against what is really connected; the
 # control socket's permissions; errors of the control commands.
 . "$(dirname "$0")/functions.sh"

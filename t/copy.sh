@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # netdiskctl copy: a 64 MiB image up to an export and back down again,
 # bit for bit; zeros come back as holes; a too-small export is refused.
 . "$(dirname "$0")/functions.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # netdiskctl: usage errors, exit codes, genkey, bench output.
 . "$(dirname "$0")/functions.sh"
 

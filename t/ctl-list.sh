@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # netdiskctl list, detach and attach against a fake sysfs tree
 # ($NETDISK_SYSFS): output formats, device names, the add line, errors.
 # The real kernel module is tested under QEMU (t/kernel/).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # netdiskctl attach -a, attach NAME, detach -a and list with netdisktab,
 # against a fake sysfs tree ($NETDISK_SYSFS): the add line of each entry,
 # entries already attached and noauto ones left out, bad tables refused

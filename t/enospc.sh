@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # A sparse backing file on a full file system (a 2 MiB tmpfs under a
 # 4 MiB export): a write that finds no space fails with ENOSPC, and that
 # is all: FLUSH and FUA writes go on working, the export does not fail,

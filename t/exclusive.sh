@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # A read-write export belongs to one client at a time; a read-only export
 # serves many.
 . "$(dirname "$0")/functions.sh"

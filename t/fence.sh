@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # Fencing: a request read on a session that has since broken never
 # executes after the client could have resent it.  netdiskd runs under
 # t/storefault.so, whose stall holds the export's store; t/fenceclient

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fenceclient: the client half of t/fence.sh.  It drives netdiskd (run
  * under t/storefault.so) through a broken connection while the export's

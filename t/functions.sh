@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Shared helpers for the shell tests; every t/*.sh sources this file.
 #
 # Under "make check", AM_TESTS_ENVIRONMENT sets top_srcdir, top_builddir and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # netdiskd against a hostile client: every attack of t/badclient (its
 # connection floods from 127.0.0.2) must be handled as the protocol says,
 # while a well-behaved client keeps writing and verifying its data, and

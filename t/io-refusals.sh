@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # Unaligned and out-of-range requests are refused (exit 8); a read-only
 # export refuses every kind of write (exit 7) and keeps its data.
 . "$(dirname "$0")/functions.sh"

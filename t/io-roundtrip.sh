@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # Writes read back identically at several sizes and offsets; info reports
 # the export as configured.
 . "$(dirname "$0")/functions.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # Keys others could read or change: a key file must be owned by root or
 # by the user netdiskd runs as; a key written inline in a netdisk.conf
 # that group or others can read gets a warning (netdiskd -n, the log and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # The source layout: no include circles, and each product folder sees only
 # what it may use.
 #

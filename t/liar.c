@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * liar - a netdisk server that completes the handshake announcing block
  * sizes and a max payload of its choosing, then serves nothing

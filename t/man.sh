@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # The man pages: mandoc -T lint is clean on every page, each program's
 # usage matches the SYNOPSIS of its page, and the lists the pages keep
 # (netdiskctl's subcommands and exit codes, netdisk.conf's keys,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # 1,000 exports, each with a key of its own: the first and the last
 # export's clients both attach, a hello under a key nobody has is closed,
 # and the time to the ServerHello does not depend on which key it was

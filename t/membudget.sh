@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # The memory budget of request payloads (max_request_memory): several
 # clients pipeline large writes while the store is stalled, so netdiskd
 # holds every payload it reads.  With a small budget the daemon's peak

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # Several clients on several exports at once: on each of three exports a
 # writer puts its own random pattern into the first half while a reader
 # (attached read-only, so it shares the export with the writer) checks the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # netdiskd's command line: -n, -h, usage errors, a missing configuration,
 # and key files that others may read.
 . "$(dirname "$0")/functions.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # Reload (SIGHUP and netdiskctl reload) while clients work: an unchanged
 # export keeps its sessions with not one request failed, a changed one
 # restarts and its client reconnects to the new settings, new exports

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # SIGTERM while writes are in flight: netdiskd exits 0 and every write a
 # client saw acknowledged is in the backing file.
 . "$(dirname "$0")/functions.sh"

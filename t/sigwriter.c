@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sigwriter: O_DIRECT writes to a block device while caught signals keep
  * arriving, for t/kernel/signals.sh.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * steady: a netdisk client that keeps writing and reading back one
  * export, checking every byte, for the reload and restart tests.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # Sticky store errors: once a write or sync of an export's backing store
 # fails, every later FLUSH and FUA write of that export fails with EIO
 # until "netdiskctl restart EXPORT", whoever sends them.  A read-only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * storefault.so: an LD_PRELOAD shim that makes one backing file of
  * netdiskd stall or fail, for the tests of fencing and sticky I/O errors.

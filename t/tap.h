@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* A tiny TAP producer for the C unit tests. */
 #ifndef TAP_H
 #define TAP_H

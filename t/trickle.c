@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * trickle - a hostile netdisk server that never finishes a ServerHello
  *

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # TRIM and WRITE_ZEROES: the ranges read back as zeros, their neighbours
 # keep their data, and a trimmed range becomes a hole in the backing file.
 . "$(dirname "$0")/functions.sh"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The handshake caps of netdiskd: in all and per address (src/admission.c). */
 #include "config.h"
 

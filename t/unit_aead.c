@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * AES-256-GCM through crypto_aead_*: the McGrew-Viega test cases on each
  * implementation, the accelerated ones against mbedTLS on random inputs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The memory budget of request payloads (src/budget.c). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* netdisk.conf: good files, bad files and their exact error lines. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fencing on an export's claims (src/export.c, export_slot_*), with fake
  * sessions: which sessions a new one fences, how long it waits for them

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The crypto primitives against published vectors, the protocol v2 test
  * vectors (t/vectors/v2.txt), and full handshakes in memory.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for src/request.c: the wire encoding of requests and replies
  * and the checks the server applies before touching the disk.

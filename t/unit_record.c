@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The record layer over socketpairs: round trips, packing, tampering,
  * replay, reordering, loss, truncation, header checks and KeyUpdate.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The replay cache of one key (src/replay.c). */
 #include "config.h"
 

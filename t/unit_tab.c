@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* netdisktab: good tables, bad lines and their exact error lines. */
 #include "config.h"
 

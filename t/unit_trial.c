@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Trial authentication with many keys (docs/protocol.md, 6.2 step 5):
  * the last of 1,000 keys opens the hello, and the time a hello costs does

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Sizes, booleans, export names, URIs and keys. */
 #include "config.h"
 

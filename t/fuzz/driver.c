@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A main() for the fuzz targets when libFuzzer is not there (gcc builds,
  * make check).  It runs LLVMFuzzerTestOneInput over every seed, then over

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fuzz targets: the libFuzzer entry point every target defines, the
  * optional seed generator, and helpers shared by the targets

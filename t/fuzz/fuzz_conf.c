@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * netdisk.conf (conf_load): the input is the whole file.  It is written
  * to a memfd and loaded through /proc/self/fd, so relative paths in it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The server's side of the handshake: hs_server_check_hdr and
  * hs_server_open_hello on a ClientHello with a fixed list of

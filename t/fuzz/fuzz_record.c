@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The record layer's receiving side: record_recv over a socketpair.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Requests: request_decode, then request_check and request_has_payload
  * against limits taken from the input; replies: reply_decode.  What is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The client's side of the handshake: hs_client_finish on a ServerHello
  * answering a fixed ClientHello (fixed key, fixed ephemeral key), and

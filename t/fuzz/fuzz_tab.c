@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * netdisktab (tab_parse): the input is the whole table.  What it accepts
  * is checked against tab.h's promises, written back as a table and parsed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The small parsers of util.h: uri_parse, parse_size, parse_bool,
  * name_valid and key_parse_hex, each on a NUL-terminated copy of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Helpers shared by the fuzz targets: input reading, output buffers,
  * fixed keys, and the v2 key schedule recomputed from docs/protocol.md

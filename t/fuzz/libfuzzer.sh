@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # make fuzz: builds every fuzz target with clang's libFuzzer, AddressSanitizer
 # and UndefinedBehaviorSanitizer, and runs each for FUZZ_SECONDS seconds.
 #

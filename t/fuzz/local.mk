@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Fuzz targets, one per parser (included by Makefile.am; paths are
 # relative to the top directory).  Each target defines
 # LLVMFuzzerTestOneInput; linked with t/fuzz/driver.c it is a program that

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # The fuzz targets without libFuzzer: each target's driver build runs its
 # seed corpus (t/fuzz/corpus/NAME), its built-in seeds and a fixed number
 # of deterministic mutations of them (FUZZ_ITERATIONS, default 2000).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # badserver.sh - netdisk.ko against a malicious server (t/badserver) in a
 # guest of each kernel series: handles out of range, duplicate and stale;
 # READ replies short, long or cut by a close; ESHUTDOWN forever; no reply;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # basic.sh - netdisk.ko in a guest of each kernel series: the protocol test
 # vectors in the kernel, KeyUpdates every 3 records, attach with modprobe
 # parameters and with netdiskctl (list, detach), size, read-only flag and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # faults.sh - netdisk.ko in a guest of each kernel series, 4 CPUs, with
 # netdiskd's store on device-mapper over a ramdisk: a stall longer than
 # the request timeout under verified FUA writes, with 4 connections and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # fetch-kernels.sh - fetch the Debian cloud kernels that the kernel tests boot
 #
 # Host packages the kernel tests need (installed below when one is missing,

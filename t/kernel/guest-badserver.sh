@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # guest-badserver.sh - the guest side of t/kernel/badserver.sh (busybox sh)
 #
 # netdisk.ko against t/badserver, one case per mode, each with a fresh

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # guest-basic.sh - the guest side of t/kernel/basic.sh (busybox sh)
 #
 # The protocol test vectors in the kernel; KeyUpdates every 3 records

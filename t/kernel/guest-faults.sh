@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # guest-faults.sh - the guest side of t/kernel/faults.sh (busybox sh)
 #
 # netdiskd's export "dm" is a device-mapper device over a 96 MiB brd

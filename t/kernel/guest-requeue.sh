@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # guest-requeue.sh - the guest side of t/kernel/requeue.sh (busybox sh)
 #
 # netdiskd runs with t/storefault.so, so its store can stall.  With one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # guest-resilience.sh - the guest side of t/kernel/resilience.sh (busybox sh)
 #
 # fio --verify=crc32c random read/write over 4 connections; a reload

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # guest-signals.sh - the guest side of t/kernel/signals.sh (busybox sh)
 #
 # Signals to processes doing O_DIRECT I/O on /dev/netdisk0 (2 connections

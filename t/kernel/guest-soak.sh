@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # guest-soak.sh - the guest side of t/kernel/soak.sh (busybox sh)
 #
 # SOAK_CYCLES (from /soak.env, default 20) SIGKILL-and-restart cycles of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # guest-trickle.sh - the guest side of t/kernel/trickle.sh (busybox sh)
 #
 # t/trickle (as /usr/bin/trickle) answers every connection with a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # mkinitramfs.sh - build the initramfs of one kernel test guest
 #
 # Usage: mkinitramfs.sh [-m MODULE]... [-i MODULE]... [-d SUBDIR]...

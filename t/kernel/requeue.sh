@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # requeue.sh - netdisk.ko in a guest of each kernel series, 2 CPUs: FUA
 # writes that time out while netdiskd's store stalls (t/storefault.so), with
 # one connection (mq-deadline) and with two (no scheduler); every request

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # resilience.sh - netdisk.ko in a guest of each kernel series, 4 CPUs:
 # fio --verify=crc32c over 4 connections; netdiskd killed with SIGKILL
 # during a verified write and restarted 3 s later; the server gone past

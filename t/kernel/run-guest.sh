@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # run-guest.sh - boot one kernel test guest under QEMU and judge the run
 #
 # Usage: run-guest.sh [-t SECONDS] [-l LOGFILE] [-r FILE] [-c CPUS]

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # signals.sh - netdisk.ko in a guest of each kernel series: SIGSTOP/SIGCONT
 # and caught signals (t/sigwriter) sent in a loop to O_DIRECT writers on
 # /dev/netdisk0 do not reset a connection, and the data verify.  The

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # smoke.sh - boot each test kernel under QEMU and check the guest basics:
 # the kernel release, loopback up and answering, and "modprobe nbd" giving
 # /dev/nbd0.  One TAP test per kernel series, with the time the guest took.

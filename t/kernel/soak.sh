@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # soak.sh - netdisk.ko in a guest of each kernel series: SOAK_CYCLES
 # (default 20; "make soak" runs 200) SIGKILL-and-restart cycles of
 # netdiskd during verified fio writes: no I/O error, no verify failure.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # trickle.sh - netdisk.ko against a server that trickles its ServerHello
 # one byte a second (t/trickle), in a guest of each kernel series: an
 # attach fails within the connect deadline (ND_CONNECT_TIMEOUT, 10 s)

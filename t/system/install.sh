@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # make install DESTDIR=... from the build tree: every file lands where
 # configure said and nothing else does; the systemd units pass
 # systemd-analyze verify, the OpenRC scripts sh -n (and shellcheck), the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # The OpenRC script of netdiskd, run for real by openrc-run: start, a
 # reload through netdiskctl (a bad file refused with its errors), the
 # restart of one export, status, stop.  OpenRC's state directory is a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # The Debian packages: dpkg-buildpackage -us -uc -b on a copy of the
 # source tree as "make dist" would ship it (make distdir: works from a git
 # checkout and from the read-only tree of make distcheck alike) builds

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # netdiskd as a service: readiness notification (the sd_notify protocol)
 # and privileges: the listeners and the control socket are set up as
 # root, then it runs as the configured user and group, and reload and

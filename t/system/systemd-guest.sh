@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # systemd-guest.sh - runs at boot inside the systemd-nspawn container of
 # t/system/package.sh (as /netdisk-test.sh, by netdisk-test.service): installs
 # the packages from /debs with dpkg, their maintainer scripts and units

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # systemd-rootfs.sh DIR PACKAGE...: a Debian 12 root file system with
 # systemd and the given packages (the dependencies of netdisk's
 # packages), for t/system/package.sh to boot with systemd-nspawn.  Made with
