@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # make bench-kernel: netdisk.ko against the kernel's own nbd driver, inside
 # one QEMU guest per kernel series, same image, same workloads.
 #
@@ -7,16 +8,19 @@
 #
 # For each series it
 #   1. fetches the Debian cloud kernel (t/kernel/fetch-kernels.sh),
-#   2. builds netdisk.ko for it in a temporary directory, from a copy of
-#      kernel/, include/ and t/vectors/ (the source tree is only read),
-#   3. builds an initramfs (t/kernel/mkinitramfs.sh) with netdiskd and
+#   2. builds netdisk.ko for it as the kernel tests do (t/kernel/lib.sh:
+#      in NETDISK_BUILDDIR/t/kernel/build-SERIES, from a copy of kernel/,
+#      include/ and t/vectors/; the source tree is only read),
+#   3. builds an initramfs (t/kernel/lib.sh, mkinitramfs.sh) with netdiskd and
 #      netdiskctl, nbd-server and nbd-client (Debian's packages; nbd-client
 #      is unpacked from its .deb with apt-get download and dpkg -x unless
 #      it is installed here), fio, nbd.ko and the crypto modules, and has
 #      /init load aesni-intel, ghash-clmulni-intel and gcm before anything
 #      else, as udev does on a real machine (the CPU's modalias): without
 #      that, 6.1 builds gcm(aes) from aes-generic,
-#   4. boots ONE guest (t/kernel/run-guest.sh, bounded with -t) that
+#   4. boots ONE guest (t/kernel/run-guest.sh, bounded with -t) whose
+#      script uses the kernel tests' guest helpers (t/kernel/guest-lib.sh)
+#      and
 #        - writes a 512 MiB image of random data into a tmpfs,
 #        - serves it with netdiskd (127.0.0.1, a fresh key) and with
 #          nbd-server (127.0.0.1, plaintext), read-only both,
@@ -80,10 +84,13 @@ if [ -z "${NETDISK_BUILDDIR:-}" ]; then
 fi
 NETDISKD=$NETDISK_BUILDDIR/src/netdiskd/netdiskd
 NETDISKCTL=$NETDISK_BUILDDIR/src/netdiskctl/netdiskctl
+top_srcdir=$srcdir
+top_builddir=$NETDISK_BUILDDIR
+# shellcheck source=../t/kernel/lib.sh
+. "$srcdir/t/kernel/lib.sh"
 BENCH_TIME=${BENCH_TIME:-15}
 IMAGE_MIB=512
 CONNS=2
-KT=$srcdir/t/kernel
 
 die() {
 	echo "kbench.sh: $*" >&2
@@ -175,7 +182,7 @@ nbdc_version=${nbdc_version#*:}
 nbds_version=${nbds_version#*:}
 
 msg "fetching the kernels: ${series[*]}"
-"$KT/fetch-kernels.sh" "${series[@]}" >"$dir/kernels" ||
+"$KT_SRC/fetch-kernels.sh" "${series[@]}" >"$dir/kernels" ||
 	die "t/kernel/fetch-kernels.sh failed"
 
 # ------------------------------------------------------------ the guest
@@ -202,29 +209,17 @@ EOF
 #   error MESSAGE                      the guest could not go on
 #   done
 cat >"$dir/guest.sh" <<'GUEST'
-# kbench guest script, written by contrib/kbench.sh
+# kbench guest script, written by contrib/kbench.sh; say, now, wait_until,
+# conf_global and start_server are the kernel tests' (/guest-lib.sh)
+. /guest-lib.sh
 . /kbench.env
 W=/bench
-if test -c /dev/ttyS1 && (: >/dev/ttyS1) 2>/dev/null; then
-	exec 3>/dev/ttyS1
-else
-	exec 3>&1
-fi
 set -f
-
-say() {
-	printf '%s\n' "$*" >&3
-	printf 'KBENCH %s\n' "$*"
-}
 
 fail() {
 	say "error $*"
 	say "done"
 	exit 1
-}
-
-now() {
-	cut -d' ' -f1 /proc/uptime
 }
 
 # listening PORTHEX: something listens on that TCP port.
@@ -236,17 +231,6 @@ listening() {
 conns_to() {
 	awk -v p=":$1" '$4 == "01" && substr($3, length($3) - 4) == p { n++ }
 	    END { print n + 0 }' /proc/net/tcp
-}
-
-# wait_until SECONDS CMD...
-wait_until() {
-	n=$(($1 * 5))
-	shift
-	while ! "$@"; do
-		n=$((n - 1))
-		test $n -gt 0 || return 1
-		sleep 0.2
-	done
 }
 
 sectors_are() {
@@ -267,20 +251,15 @@ image() {
 
 servers() {
 	netdiskctl genkey -o $W/key >/dev/null || fail "netdiskctl genkey"
-	cat >$W/netdisk.conf <<EOF
-[global]
-listen = 127.0.0.1
-port = 26547
-keyfile = key
-pidfile = netdiskd.pid
-control_socket = netdiskd.sock
+	{
+		conf_global 127.0.0.1
+		cat <<EOF
 [data]
 path = data.img
 readonly = yes
 EOF
-	netdiskd -f -c $W/netdisk.conf >$W/netdiskd.log 2>&1 &
-	ndpid=$!
-	wait_until 10 listening 67B3 || fail "netdiskd: $(cat $W/netdiskd.log)"
+	} >$W/netdisk.conf
+	start_server
 	cat >$W/nbd-server.conf <<EOF
 [generic]
 	listenaddr = 127.0.0.1
@@ -298,7 +277,7 @@ EOF
 attach() {
 	sectors=$((IMAGE_MIB * 2048))
 	modprobe netdisk || fail "modprobe netdisk"
-	netdiskctl attach -k $W/key --conns $CONNS netdisk://127.0.0.1/data \
+	netdiskctl attach -k $W/key --conns $CONNS $URI/data \
 	    >$W/attach.out 2>&1 || fail "netdiskctl attach: $(cat $W/attach.out)"
 	wait_until 10 sectors_are netdisk0 $sectors ||
 	    fail "/dev/netdisk0 is not $sectors sectors"
@@ -340,9 +319,7 @@ facts() {
 	say "info conns netdisk0 $(cat /sys/block/netdisk0/netdisk/connections) $(conns_to 67B3)"
 	say "info conns nbd0 - $(conns_to 2A39)"
 	for d in netdisk0 nbd0; do
-		say "info queue $d $(ls /sys/block/$d/mq | wc -l)" \
-		    "$(cat /sys/block/$d/queue/max_sectors_kb)" \
-		    "$(cat /sys/block/$d/queue/nr_requests)"
+		say "info queue $d $(ls /sys/block/$d/mq | wc -l) $(cat /sys/block/$d/queue/max_sectors_kb) $(cat /sys/block/$d/queue/nr_requests)"
 	done
 }
 
@@ -370,33 +347,10 @@ bench seqread "$FIO_SEQREAD"
 netdiskctl detach netdisk0 || say "info netdiskctl detach failed"
 nbd-client -d /dev/nbd0 >/dev/null 2>&1 || say "info nbd-client -d failed"
 kill "$(cat $W/nbd-server.pid)" 2>/dev/null
-kill "$ndpid"
-say "done"
+finish
 GUEST
 
 # ------------------------------------------------------------ per series
-
-# build_module SERIES KDIR: netdisk.ko in $dir/build-SERIES/kernel, built
-# from a copy of the sources (the tree stays untouched).
-build_module() {
-	local d=$dir/build-$1 f
-
-	mkdir -p "$d/kernel" "$d/include" "$d/t/vectors"
-	for f in "$srcdir"/kernel/*; do
-		case ${f##*/} in
-		nd_vectors.h | *.mod.c) ;;
-		Kbuild | Makefile | dkms.conf | *.sh | *.c | *.h) cp -p "$f" "$d/kernel/" ;;
-		esac
-	done
-	cp -pR "$srcdir/include/." "$d/include/"
-	cp -pR "$srcdir/t/vectors/." "$d/t/vectors/"
-	# not the flags of a make around us (jobserver, command line variables)
-	if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
-	    make -C "$d/kernel" KDIR="$2" >"$d/build.log" 2>&1; then
-		tail -n 30 "$d/build.log" >&2
-		return 1
-	fi
-}
 
 loadavg() {
 	cut -d' ' -f1 /proc/loadavg
@@ -409,13 +363,15 @@ run_series() {
 	local limit rs load0
 
 	msg "$s: building netdisk.ko against $ver"
-	build_module "$s" "$kdir" || { msg "$s: netdisk.ko does not build"; return 1; }
+	if ! kt_make_module "$KT_OUT/build-$s" "$kdir" "$dir/build-$s.log"; then
+		tail -n 30 "$dir/build-$s.log" >&2
+		msg "$s: netdisk.ko does not build"
+		return 1
+	fi
 	msg "$s: initramfs"
-	"$KT/mkinitramfs.sh" -m aesni-intel -m ghash-clmulni-intel -m gcm \
-	    -d kernel/crypto -d kernel/arch/x86/crypto -d kernel/lib/crypto \
-	    -i nbd -k "$dir/build-$s/kernel/netdisk.ko" "$img" "$ver" "$moddir" \
-	    "$dir/guest.sh" "$dir/kbench.env=/kbench.env" \
-	    "$NETDISKD=/usr/sbin/netdiskd" "$NETDISKCTL=/usr/sbin/netdiskctl" \
+	kt_initramfs "$img" "$ver" "$moddir" "$KT_OUT/build-$s/kernel/netdisk.ko" \
+	    "$dir/guest.sh" -m aesni-intel -m ghash-clmulni-intel -m gcm -i nbd -- \
+	    "$dir/kbench.env=/kbench.env" \
 	    "$(command -v nbd-server)=/usr/bin/nbd-server" \
 	    "$(command -v fio)=/usr/bin/fio" "${nbdc_files[@]}" ||
 		{ msg "$s: mkinitramfs.sh failed"; return 1; }
@@ -425,11 +381,12 @@ run_series() {
 	msg "$s: guest running (8 runs of $BENCH_TIME s, at most $limit s)"
 	load0=$(loadavg)
 	rs=0
-	"$KT/run-guest.sh" -t "$limit" -l "$con" -r "$res" -c "$CONNS" \
+	"$KT_SRC/run-guest.sh" -t "$limit" -l "$con" -r "$res" -c "$CONNS" \
 	    "$vmlinuz" "$img" || rs=$?
 	tr -d '\r' <"$res" >"$res.txt"
-	if grep -q '^error ' "$res.txt"; then
-		msg "$s: the guest failed: $(sed -n 's/^error //p' "$res.txt")"
+	# error: kbench's own fail; not ok: guest-lib.sh's bail (start_server)
+	if grep -Eq '^(error|not ok -) ' "$res.txt"; then
+		msg "$s: the guest failed: $(sed -En 's/^(error|not ok -) //p' "$res.txt")"
 		return 1
 	fi
 	if [ $rs != 0 ] || ! grep -q '^done$' "$res.txt"; then

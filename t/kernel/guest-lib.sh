@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # guest-lib.sh - the shared part of the kernel tests' guest scripts
 #
 # guest-basic.sh and guest-resilience.sh source this file (as
@@ -19,7 +20,7 @@
 #           like DESC GOT ERE   GOT matches the extended regex ERE
 #           run CMD...          status in $st, stdout in $out, stderr in $err
 # Server:   setup               keys, netdisk.conf, images; netdiskd started
-#           start_server, kill_server SIGNAL, info_field EXPORT FIELD
+#           conf_global LISTEN, start_server, kill_server SIGNAL, info_field EXPORT FIELD
 # Devices:  ndevs, attr DEV FILE, wait_until SECONDS CMD..., written_kib DEV,
 #           written_at_least DEV KIB, connected DEV
 # Jobs:     alive PID, not_alive PID, reap PID SECONDS (status in $st)
@@ -292,6 +293,20 @@ key_leaks() {
 	return 1
 }
 
+# conf_global LISTEN: the [global] section of a netdisk.conf in $W, on
+# stdout: LISTEN on $PORT, the key file "key", the pidfile and control
+# socket beside it.
+conf_global() {
+	cat <<EOF
+[global]
+listen = $1
+port = $PORT
+keyfile = key
+pidfile = netdiskd.pid
+control_socket = netdiskd.sock
+EOF
+}
+
 # setup [SIZE]: the working folder, two keys, netdisk.conf with the
 # exports demo (read-write, SIZE, default 256M) and ro (read-only, 20 MiB
 # + 12 KiB of which 4 MiB random), netdiskd, and each export's
@@ -307,13 +322,9 @@ setup() {
 	dd if=/dev/urandom of=ro.img bs=1M count=4 2>/dev/null
 	truncate -s $((20 * 1048576 + 12288)) ro.img
 	ro_sha=$(sha256sum <ro.img | cut -d' ' -f1)
-	cat >netdisk.conf <<EOF
-[global]
-listen = 127.0.0.1, [::1]
-port = $PORT
-keyfile = key
-pidfile = netdiskd.pid
-control_socket = netdiskd.sock
+	{
+		conf_global "127.0.0.1, [::1]"
+		cat <<EOF
 [demo]
 path = demo.img
 size = ${1:-256M}
@@ -321,6 +332,7 @@ size = ${1:-256M}
 path = ro.img
 readonly = yes
 EOF
+	} >netdisk.conf
 	start_server
 	for e in demo ro; do
 		netdiskctl info -k key "$URI/$e" >info.$e 2>&1 ||

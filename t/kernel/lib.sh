@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # lib.sh - the host side of the kernel tests (basic.sh, resilience.sh, faults.sh...)
 #
 # Sourced after t/functions.sh.  For each kernel series that
@@ -16,6 +17,9 @@
 #                               then "guest run" (ended in time, no kernel
 #                               warning, oops or hung task, every check run)
 #   kt_end                      the plan; the exit status
+#
+# kt_make_module and kt_initramfs print no TAP and need neither $T nor
+# t/functions.sh: contrib/kbench.sh builds and boots its guests with them.
 #
 # A test that needs more of the kernel's modules in the image (for its
 # script to modprobe) names them in KT_MODULES before kt_run_all, e.g.
@@ -109,6 +113,44 @@ kt_sync_source() {
 	    kt_copy "$top_srcdir/t/vectors/v2.txt" "$d/t/vectors"
 }
 
+# kt_make_module DIR KDIR LOG: netdisk.ko in DIR/kernel for the kernel
+# headers in KDIR, built from a copy of the sources (kt_sync_source) with
+# KCFLAGS=-Werror; make's output in LOG.  A lock (DIR.lock) lets tests
+# that run in parallel share DIR.  No TAP: contrib/kbench.sh uses it too.
+kt_make_module() {
+	mkdir -p "$1" || return 1
+	# Not the flags of a "make check" around us (jobserver, variables
+	# given on its command line).
+	{
+		flock 9 &&
+		    kt_sync_source "$1" &&
+		    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+		    make -C "$1/kernel" KDIR="$2" KCFLAGS=-Werror
+	} 9>"$1.lock" >"$3" 2>&1
+}
+
+# kt_initramfs IMAGE VERSION MODDIR KO GUEST_SCRIPT [MKINITRAMFS-OPTION...]
+#     [-- FILE[=DEST]...]: the guest's initramfs (mkinitramfs.sh) with the
+# kernel's crypto modules, netdisk.ko, GUEST_SCRIPT as /test.sh,
+# guest-lib.sh, netdiskd and netdiskctl of $top_builddir, and the FILEs.
+# No TAP: contrib/kbench.sh uses it too.
+kt_initramfs() {
+	local img=$1 ver=$2 moddir=$3 ko=$4 guest=$5 opts=()
+
+	shift 5
+	while test $# -gt 0 && test "$1" != --; do
+		opts+=("$1")
+		shift
+	done
+	test $# -gt 0 && shift
+	"$KT_SRC/mkinitramfs.sh" -d kernel/crypto -d kernel/arch/x86/crypto \
+	    -d kernel/lib/crypto "${opts[@]}" -k "$ko" "$img" "$ver" "$moddir" \
+	    "$guest" "$KT_SRC/guest-lib.sh=/guest-lib.sh" \
+	    "$top_builddir/src/netdiskd/netdiskd=/usr/sbin/netdiskd" \
+	    "$top_builddir/src/netdiskctl/netdiskctl=/usr/sbin/netdiskctl" \
+	    "$@"
+}
+
 # kt_build SERIES VERSION KDIR: netdisk.ko for that kernel in $kt_ko; one
 # TAP line.
 kt_build() {
@@ -116,15 +158,7 @@ kt_build() {
 
 	kt_ko=""
 	t0=$(kt_now)
-	mkdir -p "$d" || return 1
-	# Not the flags of a "make check" around us (jobserver, variables
-	# given on its command line).
-	{
-		flock 9 &&
-		    kt_sync_source "$d" &&
-		    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
-		    make -C "$d/kernel" KDIR="$3" KCFLAGS=-Werror
-	} 9>"$d.lock" >"$T/build-$1.log" 2>&1
+	kt_make_module "$d" "$3" "$T/build-$1.log"
 	rc=$?
 	if test $rc = 0 && ! grep -v '^make' "$T/build-$1.log" |
 	    grep -Eq 'warning:|WARNING:'; then
@@ -171,12 +205,8 @@ kt_series() {
 		mods+=(-i "$m")
 	done
 	t0=$(kt_now)
-	if ! "$KT_SRC/mkinitramfs.sh" -d kernel/crypto -d kernel/arch/x86/crypto \
-	    -d kernel/lib/crypto "${mods[@]}" -k "$kt_ko" "$img" "$ver" "$moddir" \
-	    "$KT_SRC/$kt_guest" "$KT_SRC/guest-lib.sh=/guest-lib.sh" \
-	    "$top_builddir/src/netdiskd/netdiskd=/usr/sbin/netdiskd" \
-	    "$top_builddir/src/netdiskctl/netdiskctl=/usr/sbin/netdiskctl" \
-	    "${kt_files[@]}" 2>"$T/mkinitramfs.err"; then
+	if ! kt_initramfs "$img" "$ver" "$moddir" "$kt_ko" "$KT_SRC/$kt_guest" \
+	    "${mods[@]}" -- "${kt_files[@]}" 2>"$T/mkinitramfs.err"; then
 		tap_fail "$s: initramfs"
 		tap_diag_file "$T/mkinitramfs.err"
 		return
