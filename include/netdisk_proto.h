@@ -176,6 +176,58 @@ nd_server_payload_invalid(const struct nd_server_payload *p)
 #define ND_VERSION_REJECT_LEN	sizeof(struct nd_hello_hdr)
 
 /*
+ * Key schedule (docs/protocol.md, "Key schedule"): TLS 1.3's
+ * HKDF-Expand-Label over SHA-256, with labels of its own prefix:
+ *
+ *   Expand-Label(Secret, Label, Context, L) =
+ *       HKDF-Expand(Secret, HkdfLabel, L)
+ *   HkdfLabel = be16 L || u8 len || "nd1 " Label || u8 len || Context
+ */
+#define ND_LABEL_PREFIX		"nd1 "
+#define ND_LABEL_KEY		"key"		/* key(S): AES-256-GCM key */
+#define ND_LABEL_IV		"iv"		/* iv(S): the nonce's base */
+#define ND_LABEL_UPDATE		"upd"		/* KeyUpdate: secret' */
+#define ND_LABEL_C_HELLO	"c hello"	/* ClientHello, from early */
+#define ND_LABEL_DERIVED	"derived"	/* salt of the next Extract */
+#define ND_LABEL_S_HS		"s hs"		/* ServerHello, from hs */
+#define ND_LABEL_C_FINISHED	"c finished"	/* ClientFinished HMAC key */
+#define ND_LABEL_C_AP		"c ap"		/* client -> server traffic */
+#define ND_LABEL_S_AP		"s ap"		/* server -> client traffic */
+
+#define ND_LABEL_MAX		32	/* bytes: prefix and label */
+#define ND_LABEL_CONTEXT_MAX	ND_HASH_LEN
+#define ND_HKDF_LABEL_MAX	(2 + 1 + ND_LABEL_MAX + 1 + ND_LABEL_CONTEXT_MAX)
+
+/*
+ * Write the HkdfLabel of Expand-Label(., label, ctx, outlen) to info:
+ * its length, or 0 if outlen, the label or the context is too long.
+ */
+static inline __u32 nd_hkdf_label(__u8 info[ND_HKDF_LABEL_MAX], __u32 outlen,
+				  const char *label, const __u8 *ctx,
+				  __u32 ctxlen)
+{
+	const char *prefix = ND_LABEL_PREFIX;
+	__u32 i, n = 3;
+
+	if (outlen > 0xffff || ctxlen > ND_LABEL_CONTEXT_MAX)
+		return 0;
+	for (i = 0; prefix[i]; i++)
+		info[n++] = (__u8)prefix[i];
+	for (i = 0; label[i]; i++) {
+		if (n == 3 + ND_LABEL_MAX)
+			return 0;
+		info[n++] = (__u8)label[i];
+	}
+	info[0] = (__u8)(outlen >> 8);
+	info[1] = (__u8)outlen;
+	info[2] = (__u8)(n - 3);
+	info[n++] = (__u8)ctxlen;
+	for (i = 0; i < ctxlen; i++)
+		info[n++] = ctx[i];
+	return n;
+}
+
+/*
  * Data phase: TLS 1.3 records (RFC 8446 section 5) with AES-256-GCM.
  * Header = type 23, legacy version 0x0303, length of the encrypted part.
  * Inner plaintext = content, one byte of real content type, no padding.
@@ -185,11 +237,38 @@ nd_server_payload_invalid(const struct nd_server_payload *p)
 #define ND_REC_TYPE_DATA	23
 #define ND_REC_LEGACY_VERSION	0x0303
 #define ND_REC_MAX_PLAINTEXT	16384
-#define ND_REC_MAX_CIPHERTEXT	(ND_REC_MAX_PLAINTEXT + 1 + ND_TAG_LEN)
-/* KeyUpdate body: TLS handshake type 24, length 1, update_not_requested. */
-#define ND_KEY_UPDATE_LEN	5
+/* Encrypted part: content, the inner type byte, the tag. */
+#define ND_REC_MIN_CIPHERTEXT	(1 + ND_TAG_LEN)
+#define ND_REC_MAX_CIPHERTEXT	(ND_REC_MAX_PLAINTEXT + ND_REC_MIN_CIPHERTEXT)
+/* The largest record, header included. */
+#define ND_REC_MAX_LEN		(ND_REC_HDR_LEN + ND_REC_MAX_CIPHERTEXT)
 /* Records per direction before that direction must be rekeyed. */
 #define ND_REC_REKEY_LIMIT	(1ULL << 24)
+
+/*
+ * KeyUpdate (RFC 8446 section 4.6.3), the content of a record of inner
+ * type ND_REC_TYPE_HANDSHAKE: TLS handshake type 24, length 1,
+ * update_not_requested.  No other handshake message is valid in the data
+ * phase, and a KeyUpdate with any other bytes is an error.
+ */
+#define ND_HS_TYPE_KEY_UPDATE	24
+#define ND_KEY_UPDATE_NOT_REQUESTED	0
+
+struct nd_key_update {
+	__u8 msg_type;		/* ND_HS_TYPE_KEY_UPDATE */
+	__u8 length[3];		/* be24: 1 */
+	__u8 request_update;	/* ND_KEY_UPDATE_NOT_REQUESTED */
+};
+#define ND_KEY_UPDATE_LEN	5
+ND_STATIC_ASSERT(sizeof(struct nd_key_update) == ND_KEY_UPDATE_LEN,
+		 "nd_key_update size");
+
+/* The one KeyUpdate body: static const struct nd_key_update x = ...; */
+#define ND_KEY_UPDATE_INIT \
+	{ ND_HS_TYPE_KEY_UPDATE, { 0, 0, 1 }, ND_KEY_UPDATE_NOT_REQUESTED }
+/* A record's KeyUpdate, sealed: header, body, inner type, tag. */
+#define ND_KEY_UPDATE_REC_LEN \
+	(ND_REC_HDR_LEN + ND_KEY_UPDATE_LEN + ND_REC_MIN_CIPHERTEXT)
 
 /* Requests, carried in the record stream. */
 #define ND_REQUEST_MAGIC	0x6e647271U	/* "ndrq" */

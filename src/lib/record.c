@@ -25,11 +25,8 @@
 #include "record.h"
 #include "sockio.h"
 
-#define REC_BUF_LEN	(ND_REC_HDR_LEN + ND_REC_MAX_CIPHERTEXT)
-#define REC_MIN_CIPHERTEXT	(1 + ND_TAG_LEN)
-
-/* KeyUpdate: handshake type 24, length 1, update_not_requested. */
-static const uint8_t key_update[ND_KEY_UPDATE_LEN] = { 0x18, 0, 0, 1, 0 };
+/* The KeyUpdate a rekey sends, and the only one accepted. */
+static const struct nd_key_update key_update = ND_KEY_UPDATE_INIT;
 
 /* Keys per direction. */
 
@@ -124,7 +121,7 @@ flush_tx(struct record_conn *rc)
 static uint8_t *
 tx_room(struct record_conn *rc)
 {
-	if (RECORD_TX_BUF - rc->txlen < REC_BUF_LEN && flush_tx(rc) == -1)
+	if (RECORD_TX_BUF - rc->txlen < ND_REC_MAX_LEN && flush_tx(rc) == -1)
 		return NULL;
 	return rc->txbuf + rc->txlen;
 }
@@ -135,7 +132,7 @@ seal_record(struct record_conn *rc, uint8_t *h, size_t len, uint8_t type)
 {
 	uint8_t *body = h + ND_REC_HDR_LEN;
 	uint8_t nonce[ND_IV_LEN];
-	size_t clen = len + 1 + ND_TAG_LEN;
+	size_t clen = len + ND_REC_MIN_CIPHERTEXT;
 
 	body[len] = type;
 	h[0] = ND_REC_TYPE_DATA;
@@ -164,7 +161,7 @@ rekey_if_due(struct record_conn *rc)
 		return 0;
 	if ((h = tx_room(rc)) == NULL)
 		return -1;
-	memcpy(h + ND_REC_HDR_LEN, key_update, sizeof(key_update));
+	memcpy(h + ND_REC_HDR_LEN, &key_update, sizeof(key_update));
 	if (seal_record(rc, h, sizeof(key_update), ND_REC_TYPE_HANDSHAKE) ==
 	    -1 || dir_update(&rc->tx) == -1)
 		return -1;
@@ -309,7 +306,7 @@ header_length(const uint8_t *h)
 
 	if (h[0] != ND_REC_TYPE_DATA || h[1] != ND_REC_LEGACY_VERSION >> 8 ||
 	    h[2] != (ND_REC_LEGACY_VERSION & 0xff) ||
-	    len < REC_MIN_CIPHERTEXT || len > ND_REC_MAX_CIPHERTEXT)
+	    len < ND_REC_MIN_CIPHERTEXT || len > ND_REC_MAX_CIPHERTEXT)
 		return 0;
 	return len;
 }
@@ -385,7 +382,7 @@ next_record(struct record_conn *rc)
 		return 1;
 	}
 	if (type == ND_REC_TYPE_HANDSHAKE && len == sizeof(key_update) &&
-	    memcmp(rc->rxbuf + pos, key_update, sizeof(key_update)) == 0) {
+	    memcmp(rc->rxbuf + pos, &key_update, sizeof(key_update)) == 0) {
 		if (dir_update(&rc->rx) == -1)
 			return -1;
 		rc->rx_updates++;
@@ -433,7 +430,7 @@ record_recv_ready(const struct record_conn *rc, size_t len)
 		clen = header_length(rc->rxbuf + pos);
 		if (clen == 0 || rc->rxfill - pos - ND_REC_HDR_LEN < clen)
 			break;
-		have += clen - REC_MIN_CIPHERTEXT;
+		have += clen - ND_REC_MIN_CIPHERTEXT;
 		pos += ND_REC_HDR_LEN + clen;
 	}
 	return have >= len;
