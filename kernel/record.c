@@ -13,11 +13,13 @@
 #include <linux/uio.h>
 #include <net/sock.h>
 
-#include "netdisk.h"
+#include "crypto.h"
+#include "handshake.h"
+#include "netdisk_proto.h"
+#include "record.h"
 
-static const u8 key_update_msg[ND_KEY_UPDATE_LEN] = { 0x18, 0, 0, 1, 0 };
-
-#define KU_BUF_LEN	(ND_REC_HDR_LEN + ND_KEY_UPDATE_LEN + 1 + ND_TAG_LEN)
+/* The KeyUpdate a rekey sends, and the only one accepted. */
+static const struct nd_key_update key_update_msg = ND_KEY_UPDATE_INIT;
 
 /*
  * Socket timeouts that end at *deadline (jiffies; NULL: none), for the
@@ -130,7 +132,7 @@ static void make_nonce(u8 nonce[ND_IV_LEN], const struct nd_rec_dir *d)
  */
 int nd_rec_seal(struct nd_rec_dir *d, u8 *rec, unsigned int len, u8 type)
 {
-	unsigned int clen = len + 1 + ND_TAG_LEN;
+	unsigned int clen = len + ND_REC_MIN_CIPHERTEXT;
 	u8 nonce[ND_IV_LEN];
 	int err;
 
@@ -158,7 +160,7 @@ static int check_header(const u8 *hdr)
 	if (hdr[0] != ND_REC_TYPE_DATA ||
 	    hdr[1] != ND_REC_LEGACY_VERSION >> 8 ||
 	    hdr[2] != (ND_REC_LEGACY_VERSION & 0xff) ||
-	    clen < 1 + ND_TAG_LEN || clen > ND_REC_MAX_CIPHERTEXT)
+	    clen < ND_REC_MIN_CIPHERTEXT || clen > ND_REC_MAX_CIPHERTEXT)
 		return -EBADMSG;
 	return clen;
 }
@@ -203,9 +205,9 @@ int nd_rec_alloc(struct nd_record *rc)
 	int err = -ENOMEM;
 
 	memset(rc, 0, sizeof(*rc));
-	rc->txbuf = kmalloc(ND_REC_BUF_LEN, GFP_KERNEL);
-	rc->rxbuf = kmalloc(ND_REC_BUF_LEN, GFP_KERNEL);
-	rc->kubuf = kmalloc(KU_BUF_LEN, GFP_KERNEL);
+	rc->txbuf = kmalloc(ND_REC_MAX_LEN, GFP_KERNEL);
+	rc->rxbuf = kmalloc(ND_REC_MAX_LEN, GFP_KERNEL);
+	rc->kubuf = kmalloc(ND_KEY_UPDATE_REC_LEN, GFP_KERNEL);
 	if (!rc->txbuf || !rc->rxbuf || !rc->kubuf)
 		goto err;
 	err = nd_aead_alloc(&rc->tx.aead);
@@ -225,14 +227,17 @@ static int dir_start(struct nd_rec_dir *d, const struct nd_traffic *t)
 	return nd_aead_setkey(&d->aead, d->traffic.key);
 }
 
-/* Records over sock under keys, in the transforms of nd_rec_alloc. */
+/*
+ * Records over sock under keys, in the transforms of nd_rec_alloc; a
+ * KeyUpdate every rekey_limit records sent.
+ */
 int nd_rec_start(struct nd_record *rc, struct socket *sock,
-		 const struct nd_keys *keys)
+		 const struct nd_keys *keys, u64 rekey_limit)
 {
 	int err;
 
 	rc->sock = sock;
-	rc->tx_rekey_limit = nd_param_rekey_limit;
+	rc->tx_rekey_limit = rekey_limit;
 	rc->txlen = 0;
 	rc->rxpos = 0;
 	rc->rxlen = 0;
@@ -262,9 +267,9 @@ void nd_rec_stop(struct nd_record *rc)
 	dir_stop(&rc->tx);
 	dir_stop(&rc->rx);
 	if (rc->txbuf)
-		memzero_explicit(rc->txbuf, ND_REC_BUF_LEN);
+		memzero_explicit(rc->txbuf, ND_REC_MAX_LEN);
 	if (rc->rxbuf)
-		memzero_explicit(rc->rxbuf, ND_REC_BUF_LEN);
+		memzero_explicit(rc->rxbuf, ND_REC_MAX_LEN);
 	rc->sock = NULL;
 	rc->txlen = 0;
 	rc->rxpos = 0;
@@ -309,7 +314,7 @@ static int tx_maybe_rekey(struct nd_record *rc)
 
 	if (rc->tx.seq + 1 < rc->tx_rekey_limit)
 		return 0;
-	memcpy(rc->kubuf + ND_REC_HDR_LEN, key_update_msg,
+	memcpy(rc->kubuf + ND_REC_HDR_LEN, &key_update_msg,
 	       ND_KEY_UPDATE_LEN);
 	n = nd_rec_seal(&rc->tx, rc->kubuf, ND_KEY_UPDATE_LEN,
 			ND_REC_TYPE_HANDSHAKE);
@@ -390,7 +395,7 @@ static int rx_fill(struct nd_record *rc)
 		if (type == ND_REC_TYPE_DATA)
 			continue;
 		if (type != ND_REC_TYPE_HANDSHAKE || len != ND_KEY_UPDATE_LEN ||
-		    memcmp(rc->rxbuf + ND_REC_HDR_LEN, key_update_msg, len))
+		    memcmp(rc->rxbuf + ND_REC_HDR_LEN, &key_update_msg, len))
 			return -EBADMSG;
 		err = nd_rec_dir_update(&rc->rx);
 		if (err)
