@@ -15,6 +15,7 @@
 #include <linux/build_bug.h>
 #include <linux/types.h>
 #define ND_STATIC_ASSERT(expr, msg) static_assert(expr, msg)
+#define ND_BE16(x) be16_to_cpu(x)
 #define ND_BE32(x) be32_to_cpu(x)
 #else
 #include <assert.h>
@@ -22,6 +23,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #define ND_STATIC_ASSERT(expr, msg) _Static_assert(expr, msg)
+#define ND_BE16(x) be16toh(x)
 #define ND_BE32(x) be32toh(x)
 #endif
 
@@ -174,6 +176,46 @@ nd_server_payload_invalid(const struct nd_server_payload *p)
 	(sizeof(struct nd_hello_hdr) + sizeof(struct nd_server_payload) + ND_TAG_LEN)
 #define ND_CLIENT_FINISHED_LEN	ND_HASH_LEN
 #define ND_VERSION_REJECT_LEN	sizeof(struct nd_hello_hdr)
+
+/*
+ * What the header of the server's answer to a ClientHello is: that of a
+ * ServerHello (version_min is its version), a version reject (the
+ * server's range), or neither.
+ */
+enum nd_server_hdr {
+	ND_SERVER_HDR_INVALID = -1,
+	ND_SERVER_HDR_HELLO = 0,
+	ND_SERVER_HDR_REJECT = 1,
+};
+
+/*
+ * The checks a client makes on the first sizeof(struct nd_hello_hdr)
+ * bytes of the server's answer to a ClientHello that offered versions
+ * vmin..vmax (docs/protocol.md, section 6.1, steps 2 to 4; a version
+ * reject is exactly these bytes, section 5.5).  Used by netdiskctl and
+ * netdisk.ko alike.
+ */
+static inline enum nd_server_hdr
+nd_server_hdr_check(const struct nd_hello_hdr *h, __u8 vmin, __u8 vmax)
+{
+	__u32 i, nonzero = 0;
+
+	if (ND_BE32(h->magic) != ND_HELLO_MAGIC)
+		return ND_SERVER_HDR_INVALID;
+	if (ND_BE16(h->length) == ND_VERSION_REJECT_LEN) {
+		for (i = 0; i < ND_KEY_LEN; i++)
+			nonzero |= h->ephemeral[i];
+		if (nonzero || h->version_min > h->version_max)
+			return ND_SERVER_HDR_INVALID;
+		return ND_SERVER_HDR_REJECT;
+	}
+	if (ND_BE16(h->length) != ND_SERVER_HELLO_LEN ||
+	    h->version_min != h->version_max ||
+	    h->version_min < vmin || h->version_min > vmax ||
+	    h->version_min < ND_VERSION_MIN || h->version_min > ND_VERSION_MAX)
+		return ND_SERVER_HDR_INVALID;
+	return ND_SERVER_HDR_HELLO;
+}
 
 /*
  * Key schedule (docs/protocol.md, "Key schedule"): TLS 1.3's

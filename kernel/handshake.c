@@ -129,28 +129,25 @@ int nd_hs_client_hello(struct nd_hs *hs, const u8 psk[ND_KEY_LEN],
 }
 
 /*
- * Check the first sizeof(struct nd_hello_hdr) bytes of hs->sh: 0 if a full
- * ServerHello follows, -EPROTONOSUPPORT for a version reject (the server's
- * range is in hs->srv_version_min/max), -EPROTO for anything else.
+ * Check the first sizeof(struct nd_hello_hdr) bytes of hs->sh
+ * (netdisk_proto.h): 0 if a full ServerHello follows, -EPROTONOSUPPORT
+ * for a version reject (the server's range is in
+ * hs->srv_version_min/max), -EPROTO for anything else.
  */
 int nd_hs_check_server_hdr(struct nd_hs *hs)
 {
 	const struct nd_hello_hdr *hdr = (const struct nd_hello_hdr *)hs->sh;
-	unsigned int len = be16_to_cpu(hdr->length);
 
-	if (be32_to_cpu(hdr->magic) != ND_HELLO_MAGIC)
-		return -EPROTO;
-	if (len == ND_VERSION_REJECT_LEN) {
+	switch (nd_server_hdr_check(hdr, ND_VERSION_MIN, ND_VERSION_MAX)) {
+	case ND_SERVER_HDR_HELLO:
+		return 0;
+	case ND_SERVER_HDR_REJECT:
 		hs->srv_version_min = hdr->version_min;
 		hs->srv_version_max = hdr->version_max;
 		return -EPROTONOSUPPORT;
-	}
-	if (len != ND_SERVER_HELLO_LEN ||
-	    hdr->version_min != hdr->version_max ||
-	    hdr->version_min < ND_VERSION_MIN ||
-	    hdr->version_min > ND_VERSION_MAX)
+	default:
 		return -EPROTO;
-	return 0;
+	}
 }
 
 /*

@@ -385,11 +385,8 @@ client_check_sh_hdr(struct hs_state *st, const uint8_t *sh)
 
 	memcpy(&h, sh, sizeof(h));
 	memcpy(&c, st->ch, sizeof(c));
-	if (be32toh(h.magic) != ND_HELLO_MAGIC ||
-	    be16toh(h.length) != ND_SERVER_HELLO_LEN ||
-	    h.version_min != h.version_max ||
-	    h.version_min < c.version_min || h.version_min > c.version_max ||
-	    h.version_min < ND_VERSION_MIN || h.version_min > ND_VERSION_MAX)
+	if (nd_server_hdr_check(&h, c.version_min, c.version_max) !=
+	    ND_SERVER_HDR_HELLO)
 		return -1;
 	st->version = h.version_min;
 	return 0;
@@ -463,10 +460,8 @@ hs_parse_reject(const uint8_t *msg, size_t len, uint8_t *srv_min,
 	if (len < ND_VERSION_REJECT_LEN)
 		goto bad;
 	memcpy(&h, msg, sizeof(h));
-	if (be32toh(h.magic) != ND_HELLO_MAGIC ||
-	    be16toh(h.length) != ND_VERSION_REJECT_LEN ||
-	    h.version_min > h.version_max ||
-	    !crypto_is_zero(h.ephemeral, sizeof(h.ephemeral)))
+	if (nd_server_hdr_check(&h, ND_VERSION_MIN, ND_VERSION_MAX) !=
+	    ND_SERVER_HDR_REJECT)
 		goto bad;
 	*srv_min = h.version_min;
 	*srv_max = h.version_max;
