@@ -287,6 +287,58 @@ static inline __u32 nd_hkdf_label(__u8 info[ND_HKDF_LABEL_MAX], __u32 outlen,
 /* Records per direction before that direction must be rekeyed. */
 #define ND_REC_REKEY_LIMIT	(1ULL << 24)
 
+/* The header of a record whose encrypted part has clen bytes. */
+static inline void nd_rec_hdr_fill(__u8 hdr[ND_REC_HDR_LEN], __u32 clen)
+{
+	hdr[0] = ND_REC_TYPE_DATA;
+	hdr[1] = ND_REC_LEGACY_VERSION >> 8;
+	hdr[2] = ND_REC_LEGACY_VERSION & 0xff;
+	hdr[3] = (__u8)(clen >> 8);
+	hdr[4] = (__u8)clen;
+}
+
+/* The length of the encrypted part a valid record header announces, or 0. */
+static inline __u32 nd_rec_hdr_length(const __u8 hdr[ND_REC_HDR_LEN])
+{
+	__u32 clen = (__u32)hdr[3] << 8 | hdr[4];
+
+	if (hdr[0] != ND_REC_TYPE_DATA ||
+	    hdr[1] != ND_REC_LEGACY_VERSION >> 8 ||
+	    hdr[2] != (ND_REC_LEGACY_VERSION & 0xff) ||
+	    clen < ND_REC_MIN_CIPHERTEXT || clen > ND_REC_MAX_CIPHERTEXT)
+		return 0;
+	return clen;
+}
+
+/* The nonce of record number seq: iv XOR (4 zero bytes || be64(seq)). */
+static inline void nd_rec_nonce(__u8 nonce[ND_IV_LEN],
+				const __u8 iv[ND_IV_LEN], __u64 seq)
+{
+	int i;
+
+	for (i = 0; i < ND_IV_LEN; i++)
+		nonce[i] = iv[i];
+	for (i = 0; i < 8; i++)
+		nonce[ND_IV_LEN - 1 - i] ^= (__u8)(seq >> (8 * i));
+}
+
+/*
+ * The inner plaintext p of n bytes, decrypted: *len gets the length of
+ * its content and *type its real content type, once the zero padding is
+ * stripped.  0, or -1 if it is all zeros.
+ */
+static inline int nd_rec_inner(const __u8 *p, __u32 n, __u32 *len,
+			       __u8 *type)
+{
+	while (n && !p[n - 1])
+		n--;
+	if (!n)
+		return -1;
+	*type = p[n - 1];
+	*len = n - 1;
+	return 0;
+}
+
 /*
  * KeyUpdate (RFC 8446 section 4.6.3), the content of a record of inner
  * type ND_REC_TYPE_HANDSHAKE: TLS handshake type 24, length 1,

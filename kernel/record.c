@@ -116,16 +116,6 @@ void nd_rec_dir_free(struct nd_rec_dir *d)
 	d->seq = 0;
 }
 
-/* Nonce = iv XOR (4 zero bytes || be64(seq)). */
-static void make_nonce(u8 nonce[ND_IV_LEN], const struct nd_rec_dir *d)
-{
-	int i;
-
-	memcpy(nonce, d->traffic.iv, ND_IV_LEN);
-	for (i = 0; i < 8; i++)
-		nonce[ND_IV_LEN - 1 - i] ^= (d->seq >> (8 * i)) & 0xff;
-}
-
 /*
  * rec = header room || len content bytes || room for type and tag.
  * Returns the length of the sealed record or a negative errno.
@@ -138,13 +128,9 @@ int nd_rec_seal(struct nd_rec_dir *d, u8 *rec, unsigned int len, u8 type)
 
 	if (len > ND_REC_MAX_PLAINTEXT)
 		return -EMSGSIZE;
-	rec[0] = ND_REC_TYPE_DATA;
-	rec[1] = ND_REC_LEGACY_VERSION >> 8;
-	rec[2] = ND_REC_LEGACY_VERSION & 0xff;
-	rec[3] = clen >> 8;
-	rec[4] = clen & 0xff;
+	nd_rec_hdr_fill(rec, clen);
 	rec[ND_REC_HDR_LEN + len] = type;
-	make_nonce(nonce, d);
+	nd_rec_nonce(nonce, d->traffic.iv, d->seq);
 	err = nd_aead_seal(&d->aead, nonce, rec, ND_REC_HDR_LEN, len + 1);
 	if (err)
 		return err;
@@ -155,14 +141,9 @@ int nd_rec_seal(struct nd_rec_dir *d, u8 *rec, unsigned int len, u8 type)
 /* The ciphertext length of a record header, or -EBADMSG. */
 static int check_header(const u8 *hdr)
 {
-	unsigned int clen = (hdr[3] << 8) | hdr[4];
+	u32 clen = nd_rec_hdr_length(hdr);
 
-	if (hdr[0] != ND_REC_TYPE_DATA ||
-	    hdr[1] != ND_REC_LEGACY_VERSION >> 8 ||
-	    hdr[2] != (ND_REC_LEGACY_VERSION & 0xff) ||
-	    clen < ND_REC_MIN_CIPHERTEXT || clen > ND_REC_MAX_CIPHERTEXT)
-		return -EBADMSG;
-	return clen;
+	return clen ? clen : -EBADMSG;
 }
 
 /*
@@ -173,25 +154,18 @@ int nd_rec_open(struct nd_rec_dir *d, u8 *rec, unsigned int *len, u8 *type)
 {
 	int clen = check_header(rec);
 	u8 nonce[ND_IV_LEN];
-	unsigned int n;
-	u8 *p = rec + ND_REC_HDR_LEN;
 	int err;
 
 	if (clen < 0)
 		return clen;
-	make_nonce(nonce, d);
+	nd_rec_nonce(nonce, d->traffic.iv, d->seq);
 	err = nd_aead_open(&d->aead, nonce, rec, ND_REC_HDR_LEN,
 			   clen - ND_TAG_LEN);
 	if (err)
 		return -EBADMSG;
 	d->seq++;
-	n = clen - ND_TAG_LEN;
-	while (n && !p[n - 1])		/* zero padding */
-		n--;
-	if (!n)
+	if (nd_rec_inner(rec + ND_REC_HDR_LEN, clen - ND_TAG_LEN, len, type))
 		return -EBADMSG;
-	*type = p[n - 1];
-	*len = n - 1;
 	return 0;
 }
 

@@ -59,17 +59,6 @@ dir_free(struct record_dir *d)
 	crypto_wipe(d, sizeof(*d));
 }
 
-/* nonce = iv XOR (4 zero bytes || be64(seq)). */
-static void
-dir_nonce(const struct record_dir *d, uint8_t nonce[ND_IV_LEN])
-{
-	int i;
-
-	memcpy(nonce, d->traffic.iv, ND_IV_LEN);
-	for (i = 0; i < 8; i++)
-		nonce[ND_IV_LEN - 1 - i] ^= (d->seq >> (8 * i)) & 0xff;
-}
-
 int
 record_init(struct record_conn *rc, int fd, const struct hs_keys *keys,
     int is_server)
@@ -135,12 +124,8 @@ seal_record(struct record_conn *rc, uint8_t *h, size_t len, uint8_t type)
 	size_t clen = len + ND_REC_MIN_CIPHERTEXT;
 
 	body[len] = type;
-	h[0] = ND_REC_TYPE_DATA;
-	h[1] = ND_REC_LEGACY_VERSION >> 8;
-	h[2] = ND_REC_LEGACY_VERSION & 0xff;
-	h[3] = clen >> 8;
-	h[4] = clen & 0xff;
-	dir_nonce(&rc->tx, nonce);
+	nd_rec_hdr_fill(h, (uint32_t)clen);
+	nd_rec_nonce(nonce, rc->tx.traffic.iv, rc->tx.seq);
 	if (crypto_aead_seal(rc->tx.aead, nonce, h, ND_REC_HDR_LEN, body,
 	    len + 1, body, body + len + 1) == -1) {
 		errno = EIO;
@@ -298,31 +283,17 @@ need_rx(struct record_conn *rc, size_t len)
 	return 1;
 }
 
-/* The ciphertext length of a valid header, else 0. */
-static size_t
-header_length(const uint8_t *h)
-{
-	size_t len = (size_t)h[3] << 8 | h[4];
-
-	if (h[0] != ND_REC_TYPE_DATA || h[1] != ND_REC_LEGACY_VERSION >> 8 ||
-	    h[2] != (ND_REC_LEGACY_VERSION & 0xff) ||
-	    len < ND_REC_MIN_CIPHERTEXT || len > ND_REC_MAX_CIPHERTEXT)
-		return 0;
-	return len;
-}
-
 /* Strips the zero padding: the content length and the real type. */
 static int
 inner_type(const uint8_t *p, size_t n, size_t *len, uint8_t *type)
 {
-	while (n > 0 && p[n - 1] == 0)
-		n--;
-	if (n == 0) {
+	uint32_t l;
+
+	if (nd_rec_inner(p, (uint32_t)n, &l, type) == -1) {
 		errno = EBADMSG;
 		return -1;
 	}
-	*type = p[n - 1];
-	*len = n - 1;
+	*len = l;
 	return 1;
 }
 
@@ -342,7 +313,8 @@ read_record(struct record_conn *rc, size_t *pos, size_t *len, uint8_t *type)
 	if ((r = need_rx(rc, ND_REC_HDR_LEN)) != 1)
 		return r;
 	h = rc->rxbuf + rc->rxnext;
-	if ((clen = header_length(h)) == 0 || rc->rx.seq >= rc->rekey_limit) {
+	if ((clen = nd_rec_hdr_length(h)) == 0 ||
+	    rc->rx.seq >= rc->rekey_limit) {
 		errno = EBADMSG;
 		return -1;
 	}
@@ -355,7 +327,7 @@ read_record(struct record_conn *rc, size_t *pos, size_t *len, uint8_t *type)
 	body = h + ND_REC_HDR_LEN;
 	rc->rxnext += ND_REC_HDR_LEN + clen;
 	clen -= ND_TAG_LEN;
-	dir_nonce(&rc->rx, nonce);
+	nd_rec_nonce(nonce, rc->rx.traffic.iv, rc->rx.seq);
 	if (crypto_aead_open(rc->rx.aead, nonce, h, ND_REC_HDR_LEN, body,
 	    clen, body, body + clen) == -1) {
 		errno = EBADMSG;
@@ -427,7 +399,7 @@ record_recv_ready(const struct record_conn *rc, size_t len)
 	size_t have = rc->rxlen - rc->rxpos, pos = rc->rxnext, clen;
 
 	while (have < len && rc->rxfill - pos >= ND_REC_HDR_LEN) {
-		clen = header_length(rc->rxbuf + pos);
+		clen = nd_rec_hdr_length(rc->rxbuf + pos);
 		if (clen == 0 || rc->rxfill - pos - ND_REC_HDR_LEN < clen)
 			break;
 		have += clen - ND_REC_MIN_CIPHERTEXT;
