@@ -348,12 +348,13 @@ static inline int nd_rec_inner(const __u8 *p, __u32 n, __u32 *len,
 #define ND_HS_TYPE_KEY_UPDATE	24
 #define ND_KEY_UPDATE_NOT_REQUESTED	0
 
+#define ND_KEY_UPDATE_LEN	5
+
 struct nd_key_update {
 	__u8 msg_type;		/* ND_HS_TYPE_KEY_UPDATE */
 	__u8 length[3];		/* be24: 1 */
 	__u8 request_update;	/* ND_KEY_UPDATE_NOT_REQUESTED */
 };
-#define ND_KEY_UPDATE_LEN	5
 ND_STATIC_ASSERT(sizeof(struct nd_key_update) == ND_KEY_UPDATE_LEN,
 		 "nd_key_update size");
 
