@@ -15,6 +15,7 @@
 #include <linux/build_bug.h>
 #include <linux/types.h>
 #define ND_STATIC_ASSERT(expr, msg) static_assert(expr, msg)
+#define ND_BE16(x) be16_to_cpu(x)
 #define ND_BE32(x) be32_to_cpu(x)
 #else
 #include <assert.h>
@@ -22,6 +23,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #define ND_STATIC_ASSERT(expr, msg) _Static_assert(expr, msg)
+#define ND_BE16(x) be16toh(x)
 #define ND_BE32(x) be32toh(x)
 #endif
 
@@ -176,6 +178,98 @@ nd_server_payload_invalid(const struct nd_server_payload *p)
 #define ND_VERSION_REJECT_LEN	sizeof(struct nd_hello_hdr)
 
 /*
+ * What the header of the server's answer to a ClientHello is: that of a
+ * ServerHello (version_min is its version), a version reject (the
+ * server's range), or neither.
+ */
+enum nd_server_hdr {
+	ND_SERVER_HDR_INVALID = -1,
+	ND_SERVER_HDR_HELLO = 0,
+	ND_SERVER_HDR_REJECT = 1,
+};
+
+/*
+ * The checks a client makes on the first sizeof(struct nd_hello_hdr)
+ * bytes of the server's answer to a ClientHello that offered versions
+ * vmin..vmax (docs/protocol.md, section 6.1, steps 2 to 4; a version
+ * reject is exactly these bytes, section 5.5).  Used by netdiskctl and
+ * netdisk.ko alike.
+ */
+static inline enum nd_server_hdr
+nd_server_hdr_check(const struct nd_hello_hdr *h, __u8 vmin, __u8 vmax)
+{
+	__u32 i, nonzero = 0;
+
+	if (ND_BE32(h->magic) != ND_HELLO_MAGIC)
+		return ND_SERVER_HDR_INVALID;
+	if (ND_BE16(h->length) == ND_VERSION_REJECT_LEN) {
+		for (i = 0; i < ND_KEY_LEN; i++)
+			nonzero |= h->ephemeral[i];
+		if (nonzero || h->version_min > h->version_max)
+			return ND_SERVER_HDR_INVALID;
+		return ND_SERVER_HDR_REJECT;
+	}
+	if (ND_BE16(h->length) != ND_SERVER_HELLO_LEN ||
+	    h->version_min != h->version_max ||
+	    h->version_min < vmin || h->version_min > vmax ||
+	    h->version_min < ND_VERSION_MIN || h->version_min > ND_VERSION_MAX)
+		return ND_SERVER_HDR_INVALID;
+	return ND_SERVER_HDR_HELLO;
+}
+
+/*
+ * Key schedule (docs/protocol.md, "Key schedule"): TLS 1.3's
+ * HKDF-Expand-Label over SHA-256, with labels of its own prefix:
+ *
+ *   Expand-Label(Secret, Label, Context, L) =
+ *       HKDF-Expand(Secret, HkdfLabel, L)
+ *   HkdfLabel = be16 L || u8 len || "nd1 " Label || u8 len || Context
+ */
+#define ND_LABEL_PREFIX		"nd1 "
+#define ND_LABEL_KEY		"key"		/* key(S): AES-256-GCM key */
+#define ND_LABEL_IV		"iv"		/* iv(S): the nonce's base */
+#define ND_LABEL_UPDATE		"upd"		/* KeyUpdate: secret' */
+#define ND_LABEL_C_HELLO	"c hello"	/* ClientHello, from early */
+#define ND_LABEL_DERIVED	"derived"	/* salt of the next Extract */
+#define ND_LABEL_S_HS		"s hs"		/* ServerHello, from hs */
+#define ND_LABEL_C_FINISHED	"c finished"	/* ClientFinished HMAC key */
+#define ND_LABEL_C_AP		"c ap"		/* client -> server traffic */
+#define ND_LABEL_S_AP		"s ap"		/* server -> client traffic */
+
+#define ND_LABEL_MAX		32	/* bytes: prefix and label */
+#define ND_LABEL_CONTEXT_MAX	ND_HASH_LEN
+#define ND_HKDF_LABEL_MAX	(2 + 1 + ND_LABEL_MAX + 1 + ND_LABEL_CONTEXT_MAX)
+
+/*
+ * Write the HkdfLabel of Expand-Label(., label, ctx, outlen) to info:
+ * its length, or 0 if outlen, the label or the context is too long.
+ */
+static inline __u32 nd_hkdf_label(__u8 info[ND_HKDF_LABEL_MAX], __u32 outlen,
+				  const char *label, const __u8 *ctx,
+				  __u32 ctxlen)
+{
+	const char *prefix = ND_LABEL_PREFIX;
+	__u32 i, n = 3;
+
+	if (outlen > 0xffff || ctxlen > ND_LABEL_CONTEXT_MAX)
+		return 0;
+	for (i = 0; prefix[i]; i++)
+		info[n++] = (__u8)prefix[i];
+	for (i = 0; label[i]; i++) {
+		if (n == 3 + ND_LABEL_MAX)
+			return 0;
+		info[n++] = (__u8)label[i];
+	}
+	info[0] = (__u8)(outlen >> 8);
+	info[1] = (__u8)outlen;
+	info[2] = (__u8)(n - 3);
+	info[n++] = (__u8)ctxlen;
+	for (i = 0; i < ctxlen; i++)
+		info[n++] = ctx[i];
+	return n;
+}
+
+/*
  * Data phase: TLS 1.3 records (RFC 8446 section 5) with AES-256-GCM.
  * Header = type 23, legacy version 0x0303, length of the encrypted part.
  * Inner plaintext = content, one byte of real content type, no padding.
@@ -185,11 +279,91 @@ nd_server_payload_invalid(const struct nd_server_payload *p)
 #define ND_REC_TYPE_DATA	23
 #define ND_REC_LEGACY_VERSION	0x0303
 #define ND_REC_MAX_PLAINTEXT	16384
-#define ND_REC_MAX_CIPHERTEXT	(ND_REC_MAX_PLAINTEXT + 1 + ND_TAG_LEN)
-/* KeyUpdate body: TLS handshake type 24, length 1, update_not_requested. */
-#define ND_KEY_UPDATE_LEN	5
+/* Encrypted part: content, the inner type byte, the tag. */
+#define ND_REC_MIN_CIPHERTEXT	(1 + ND_TAG_LEN)
+#define ND_REC_MAX_CIPHERTEXT	(ND_REC_MAX_PLAINTEXT + ND_REC_MIN_CIPHERTEXT)
+/* The largest record, header included. */
+#define ND_REC_MAX_LEN		(ND_REC_HDR_LEN + ND_REC_MAX_CIPHERTEXT)
 /* Records per direction before that direction must be rekeyed. */
 #define ND_REC_REKEY_LIMIT	(1ULL << 24)
+
+/* The header of a record whose encrypted part has clen bytes. */
+static inline void nd_rec_hdr_fill(__u8 hdr[ND_REC_HDR_LEN], __u32 clen)
+{
+	hdr[0] = ND_REC_TYPE_DATA;
+	hdr[1] = ND_REC_LEGACY_VERSION >> 8;
+	hdr[2] = ND_REC_LEGACY_VERSION & 0xff;
+	hdr[3] = (__u8)(clen >> 8);
+	hdr[4] = (__u8)clen;
+}
+
+/* The length of the encrypted part a valid record header announces, or 0. */
+static inline __u32 nd_rec_hdr_length(const __u8 hdr[ND_REC_HDR_LEN])
+{
+	__u32 clen = (__u32)hdr[3] << 8 | hdr[4];
+
+	if (hdr[0] != ND_REC_TYPE_DATA ||
+	    hdr[1] != ND_REC_LEGACY_VERSION >> 8 ||
+	    hdr[2] != (ND_REC_LEGACY_VERSION & 0xff) ||
+	    clen < ND_REC_MIN_CIPHERTEXT || clen > ND_REC_MAX_CIPHERTEXT)
+		return 0;
+	return clen;
+}
+
+/* The nonce of record number seq: iv XOR (4 zero bytes || be64(seq)). */
+static inline void nd_rec_nonce(__u8 nonce[ND_IV_LEN],
+				const __u8 iv[ND_IV_LEN], __u64 seq)
+{
+	int i;
+
+	for (i = 0; i < ND_IV_LEN; i++)
+		nonce[i] = iv[i];
+	for (i = 0; i < 8; i++)
+		nonce[ND_IV_LEN - 1 - i] ^= (__u8)(seq >> (8 * i));
+}
+
+/*
+ * The inner plaintext p of n bytes, decrypted: *len gets the length of
+ * its content and *type its real content type, once the zero padding is
+ * stripped.  0, or -1 if it is all zeros.
+ */
+static inline int nd_rec_inner(const __u8 *p, __u32 n, __u32 *len,
+			       __u8 *type)
+{
+	while (n && !p[n - 1])
+		n--;
+	if (!n)
+		return -1;
+	*type = p[n - 1];
+	*len = n - 1;
+	return 0;
+}
+
+/*
+ * KeyUpdate (RFC 8446 section 4.6.3), the content of a record of inner
+ * type ND_REC_TYPE_HANDSHAKE: TLS handshake type 24, length 1,
+ * update_not_requested.  No other handshake message is valid in the data
+ * phase, and a KeyUpdate with any other bytes is an error.
+ */
+#define ND_HS_TYPE_KEY_UPDATE	24
+#define ND_KEY_UPDATE_NOT_REQUESTED	0
+
+#define ND_KEY_UPDATE_LEN	5
+
+struct nd_key_update {
+	__u8 msg_type;		/* ND_HS_TYPE_KEY_UPDATE */
+	__u8 length[3];		/* be24: 1 */
+	__u8 request_update;	/* ND_KEY_UPDATE_NOT_REQUESTED */
+};
+ND_STATIC_ASSERT(sizeof(struct nd_key_update) == ND_KEY_UPDATE_LEN,
+		 "nd_key_update size");
+
+/* The one KeyUpdate body: static const struct nd_key_update x = ...; */
+#define ND_KEY_UPDATE_INIT \
+	{ ND_HS_TYPE_KEY_UPDATE, { 0, 0, 1 }, ND_KEY_UPDATE_NOT_REQUESTED }
+/* A record's KeyUpdate, sealed: header, body, inner type, tag. */
+#define ND_KEY_UPDATE_REC_LEN \
+	(ND_REC_HDR_LEN + ND_KEY_UPDATE_LEN + ND_REC_MIN_CIPHERTEXT)
 
 /* Requests, carried in the record stream. */
 #define ND_REQUEST_MAGIC	0x6e647271U	/* "ndrq" */

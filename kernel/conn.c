@@ -16,7 +16,12 @@
 #include <net/net_namespace.h>
 #include <net/sock.h>
 
+#include "conn.h"
+#include "handshake.h"
+#include "io.h"
 #include "netdisk.h"
+#include "params.h"
+#include "record.h"
 
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	2000
@@ -38,15 +43,6 @@ int nd_wq_init(void)
 void nd_wq_exit(void)
 {
 	destroy_workqueue(nd_ctl_wq);
-}
-
-/*
- * Not on nd_ctl_wq: the kill waits for the connections' works there, and
- * under memory pressure that queue may be down to its rescuer thread.
- */
-void nd_dev_queue_kill(struct nd_device *dev)
-{
-	queue_work(system_unbound_wq, &dev->kill_work);
 }
 
 static void sock_set_timeouts(struct socket *sock, long timeo)
@@ -513,7 +509,7 @@ int nd_conn_start(struct nd_conn *conn, struct socket *sock,
 	int err;
 
 	mutex_lock(&conn->tx_lock);
-	err = nd_rec_start(&conn->rec, sock, keys);
+	err = nd_rec_start(&conn->rec, sock, keys, nd_param_rekey_limit);
 	if (!err) {
 		conn->sock = sock;
 		atomic_set(&conn->state, ND_CONN_UP);
@@ -537,7 +533,7 @@ static int reconnect(struct nd_conn *conn)
 	err = nd_conn_open(conn, &sock, &info, &keys);
 	if (err)
 		goto out;
-	err = nd_dev_check_same(dev, &info);
+	err = conn->ops->check_export(dev, &info);
 	if (!err && nd_dev_gone(dev))
 		err = -ENODEV;
 	if (!err) {
@@ -577,12 +573,12 @@ static void reconnect_work(struct work_struct *work)
 		return;
 	}
 	if (err == -ESTALE || err == -ENODEV)
-		return;		/* nd_dev_check_same killed the device */
+		return;		/* check_export killed the device */
 	deadline = conn->down_since + dev->cfg.dead_timeout * HZ;
 	if (time_after_eq(jiffies, deadline)) {
 		pr_err("%s: connection %u: server not back within %u s (last error %d), failing I/O\n",
 		       dev->name, conn->index, dev->cfg.dead_timeout, err);
-		nd_dev_kill(dev);
+		conn->ops->kill(dev);
 		return;
 	}
 	conn->backoff_ms = min_t(unsigned int, conn->backoff_ms * 2,
@@ -613,9 +609,10 @@ void nd_conn_disconnect(struct nd_conn *conn)
 }
 
 void nd_conn_init(struct nd_conn *conn, struct nd_device *dev,
-		  unsigned int index)
+		  unsigned int index, const struct nd_conn_ops *ops)
 {
 	conn->dev = dev;
+	conn->ops = ops;
 	conn->index = index;
 	atomic_set(&conn->state, ND_CONN_DOWN);
 	mutex_init(&conn->tx_lock);

@@ -18,11 +18,8 @@
 #include <linux/sched/mm.h>
 #include <linux/string.h>
 
-#include "netdisk.h"
-
-#define LABEL_PREFIX	"nd1 "
-#define LABEL_MAX	32
-#define CONTEXT_MAX	ND_HASH_LEN
+#include "crypto.h"
+#include "netdisk_proto.h"
 
 void nd_sha256v(u8 out[ND_HASH_LEN], const struct nd_vec *v, unsigned int n)
 {
@@ -105,33 +102,17 @@ static int hkdf_expand(u8 *out, unsigned int outlen, const u8 prk[ND_HASH_LEN],
 	return err;
 }
 
-/*
- * Expand-Label(Secret, Label, Context, L) = HKDF-Expand(Secret, HkdfLabel,
- * L) with HkdfLabel = be16 L || u8 len || "nd1 " Label || u8 len || Context.
- */
+/* Expand-Label(Secret, Label, Context, L), netdisk_proto.h. */
 int nd_expand_label(u8 *out, unsigned int outlen, const u8 secret[ND_HASH_LEN],
 		    const char *label, const u8 *ctx, unsigned int ctxlen)
 {
-	u8 info[2 + 1 + sizeof(LABEL_PREFIX) - 1 + LABEL_MAX + 1 + CONTEXT_MAX];
-	size_t lablen = strlen(label);
-	size_t prelen = sizeof(LABEL_PREFIX) - 1;
-	u8 *p = info;
+	u8 info[ND_HKDF_LABEL_MAX];
+	u32 len = nd_hkdf_label(info, outlen, label, ctx, ctxlen);
 	int err;
 
-	if (lablen > LABEL_MAX || ctxlen > CONTEXT_MAX || outlen > 0xffff)
+	if (!len)
 		return -EINVAL;
-	*p++ = outlen >> 8;
-	*p++ = outlen & 0xff;
-	*p++ = prelen + lablen;
-	memcpy(p, LABEL_PREFIX, prelen);
-	p += prelen;
-	memcpy(p, label, lablen);
-	p += lablen;
-	*p++ = ctxlen;
-	if (ctxlen)
-		memcpy(p, ctx, ctxlen);
-	p += ctxlen;
-	err = hkdf_expand(out, outlen, secret, info, p - info);
+	err = hkdf_expand(out, outlen, secret, info, len);
 	memzero_explicit(info, sizeof(info));
 	return err;
 }

@@ -14,6 +14,9 @@
 #include <linux/slab.h>
 
 #include "compat.h"
+#include "conn.h"
+#include "dev.h"
+#include "io.h"
 #include "netdisk.h"
 
 #define MAX_INDEX	((1 << (MINORBITS - ND_PART_SHIFT)) - 1)
@@ -22,18 +25,19 @@ static DEFINE_MUTEX(nd_devs_lock);	/* nd_devs */
 static LIST_HEAD(nd_devs);
 static DEFINE_IDA(nd_index_ida);
 static int nd_major;
+static const struct attribute_group **disk_groups;	/* nd_dev_init's */
 
 static const struct block_device_operations nd_fops = {
 	.owner = THIS_MODULE,
 };
 
-bool nd_dev_gone(struct nd_device *dev)
-{
-	return READ_ONCE(dev->dead) || READ_ONCE(dev->removing);
-}
-
-/* The device stops for good: pending and new I/O fail with EIO. */
-void nd_dev_kill(struct nd_device *dev)
+/*
+ * The device stops for good: pending and new I/O fail with EIO.  The
+ * kill work is not on conn.c's workqueue: it waits for the connections'
+ * works there, and under memory pressure that queue may be down to its
+ * rescuer thread.
+ */
+static void kill_dev(struct nd_device *dev)
 {
 	bool first;
 
@@ -42,7 +46,7 @@ void nd_dev_kill(struct nd_device *dev)
 	WRITE_ONCE(dev->dead, true);
 	spin_unlock(&dev->lock);
 	if (first)
-		nd_dev_queue_kill(dev);
+		queue_work(system_unbound_wq, &dev->kill_work);
 }
 
 static void kill_work(struct work_struct *work)
@@ -122,18 +126,25 @@ static void follow_features(struct nd_device *dev,
  * export and changed features (trim, write zeroes, flush, FUA) are
  * followed.  A larger max payload is not: the queue keeps its limit.
  */
-int nd_dev_check_same(struct nd_device *dev, const struct nd_export_info *info)
+static int check_export(struct nd_device *dev,
+			const struct nd_export_info *info)
 {
 	if (READ_ONCE(dev->dead))
 		return -ESTALE;		/* another connection said why */
 	if (export_differs(dev, info)) {
-		nd_dev_kill(dev);
+		kill_dev(dev);
 		return -ESTALE;
 	}
 	grow(dev, info->size);
 	follow_features(dev, info);
 	return 0;
 }
+
+/* What the device's connections call up to (conn.h). */
+static const struct nd_conn_ops nd_dev_conn_ops = {
+	.check_export = check_export,
+	.kill = kill_dev,
+};
 
 const char *nd_dev_state(struct nd_device *dev)
 {
@@ -622,7 +633,7 @@ static struct nd_device *alloc_device(struct nd_config *cfg)
 	INIT_WORK(&dev->kill_work, kill_work);
 	INIT_WORK(&dev->update_work, update_work);
 	for (i = 0; i < ND_MAX_CONNS; i++)
-		nd_conn_init(&dev->conns[i], dev, i);
+		nd_conn_init(&dev->conns[i], dev, i, &nd_dev_conn_ops);
 	return dev;
 }
 
@@ -671,7 +682,7 @@ struct nd_device *nd_dev_add(struct nd_config *cfg)
 	err = start_connections(dev, at);
 	if (err)
 		goto err_stop;
-	err = device_add_disk(NULL, dev->disk, nd_disk_groups);
+	err = device_add_disk(NULL, dev->disk, disk_groups);
 	if (err)
 		goto err_stop;
 	attach_release(at);
@@ -751,8 +762,9 @@ void nd_dev_remove_all(void)
 	}
 }
 
-int nd_dev_init(void)
+int nd_dev_init(const struct attribute_group **groups)
 {
+	disk_groups = groups;
 	nd_major = register_blkdev(0, ND_DRV_NAME);
 	return nd_major < 0 ? nd_major : 0;
 }

@@ -4,13 +4,17 @@
  * message construction, checks and the key schedule, no I/O.  conn.c moves
  * the messages; selftest.c checks them against t/vectors/v2.txt.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <crypto/curve25519.h>
 #include <linux/errno.h>
 #include <linux/printk.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
-#include "netdisk.h"
+#include "crypto.h"
+#include "handshake.h"
+#include "netdisk_proto.h"
 
 static const u8 zeros[ND_HASH_LEN];
 
@@ -18,9 +22,10 @@ int nd_traffic_derive(struct nd_traffic *t)
 {
 	int err;
 
-	err = nd_expand_label(t->key, ND_KEY_LEN, t->secret, "key", NULL, 0);
+	err = nd_expand_label(t->key, ND_KEY_LEN, t->secret, ND_LABEL_KEY,
+			      NULL, 0);
 	if (!err)
-		err = nd_expand_label(t->iv, ND_IV_LEN, t->secret, "iv",
+		err = nd_expand_label(t->iv, ND_IV_LEN, t->secret, ND_LABEL_IV,
 				      NULL, 0);
 	return err;
 }
@@ -31,7 +36,8 @@ int nd_traffic_update(struct nd_traffic *t)
 	u8 next[ND_HASH_LEN];
 	int err;
 
-	err = nd_expand_label(next, sizeof(next), t->secret, "upd", NULL, 0);
+	err = nd_expand_label(next, sizeof(next), t->secret, ND_LABEL_UPDATE,
+			      NULL, 0);
 	if (!err) {
 		memcpy(t->secret, next, sizeof(next));
 		err = nd_traffic_derive(t);
@@ -113,8 +119,8 @@ int nd_hs_client_hello(struct nd_hs *hs, const u8 psk[ND_KEY_LEN],
 	if (err)
 		return err;
 	nd_sha256v(th, &v, 1);
-	err = nd_expand_label(secret, sizeof(secret), hs->early, "c hello",
-			      th, sizeof(th));
+	err = nd_expand_label(secret, sizeof(secret), hs->early,
+			      ND_LABEL_C_HELLO, th, sizeof(th));
 	if (!err)
 		err = crypt_with(hs, secret, hs->ch, sizeof(*hdr),
 				 sizeof(struct nd_client_payload), true);
@@ -123,28 +129,25 @@ int nd_hs_client_hello(struct nd_hs *hs, const u8 psk[ND_KEY_LEN],
 }
 
 /*
- * Check the first sizeof(struct nd_hello_hdr) bytes of hs->sh: 0 if a full
- * ServerHello follows, -EPROTONOSUPPORT for a version reject (the server's
- * range is in hs->srv_version_min/max), -EPROTO for anything else.
+ * Check the first sizeof(struct nd_hello_hdr) bytes of hs->sh
+ * (netdisk_proto.h): 0 if a full ServerHello follows, -EPROTONOSUPPORT
+ * for a version reject (the server's range is in
+ * hs->srv_version_min/max), -EPROTO for anything else.
  */
 int nd_hs_check_server_hdr(struct nd_hs *hs)
 {
 	const struct nd_hello_hdr *hdr = (const struct nd_hello_hdr *)hs->sh;
-	unsigned int len = be16_to_cpu(hdr->length);
 
-	if (be32_to_cpu(hdr->magic) != ND_HELLO_MAGIC)
-		return -EPROTO;
-	if (len == ND_VERSION_REJECT_LEN) {
+	switch (nd_server_hdr_check(hdr, ND_VERSION_MIN, ND_VERSION_MAX)) {
+	case ND_SERVER_HDR_HELLO:
+		return 0;
+	case ND_SERVER_HDR_REJECT:
 		hs->srv_version_min = hdr->version_min;
 		hs->srv_version_max = hdr->version_max;
 		return -EPROTONOSUPPORT;
-	}
-	if (len != ND_SERVER_HELLO_LEN ||
-	    hdr->version_min != hdr->version_max ||
-	    hdr->version_min < ND_VERSION_MIN ||
-	    hdr->version_min > ND_VERSION_MAX)
+	default:
 		return -EPROTO;
-	return 0;
+	}
 }
 
 /*
@@ -157,8 +160,7 @@ static int parse_server_payload(const struct nd_server_payload *pl,
 	const char *why = nd_server_payload_invalid(pl);
 
 	if (why) {
-		pr_warn_ratelimited(ND_DRV_NAME ": ServerHello refused: %s\n",
-				    why);
+		pr_warn_ratelimited("ServerHello refused: %s\n", why);
 		return -EPROTO;
 	}
 	info->status = be32_to_cpu(pl->status);
@@ -179,8 +181,8 @@ static int derive_hs_secret(struct nd_hs *hs, const u8 peer[ND_KEY_LEN])
 
 	if (!curve25519(dh, hs->eph_priv, peer))
 		goto out;
-	err = nd_expand_label(derived, sizeof(derived), hs->early, "derived",
-			      NULL, 0);
+	err = nd_expand_label(derived, sizeof(derived), hs->early,
+			      ND_LABEL_DERIVED, NULL, 0);
 	if (!err)
 		err = nd_hkdf_extract(hs->hs_secret, derived, sizeof(derived),
 				      dh, sizeof(dh));
@@ -201,8 +203,8 @@ static int open_server_hello(struct nd_hs *hs, struct nd_export_info *info)
 	int err;
 
 	nd_sha256v(th, v, 2);
-	err = nd_expand_label(secret, sizeof(secret), hs->hs_secret, "s hs",
-			      th, sizeof(th));
+	err = nd_expand_label(secret, sizeof(secret), hs->hs_secret,
+			      ND_LABEL_S_HS, th, sizeof(th));
 	if (err)
 		goto out;
 	memcpy(hs->sh_plain, hs->sh, sizeof(hs->sh));
@@ -229,8 +231,8 @@ static int client_finished(struct nd_hs *hs)
 	int err;
 
 	nd_sha256v(th, v, 2);
-	err = nd_expand_label(fkey, sizeof(fkey), hs->hs_secret, "c finished",
-			      NULL, 0);
+	err = nd_expand_label(fkey, sizeof(fkey), hs->hs_secret,
+			      ND_LABEL_C_FINISHED, NULL, 0);
 	if (!err)
 		err = nd_hmac_sha256v(hs->cf, fkey, sizeof(fkey), &m, 1);
 	memzero_explicit(fkey, sizeof(fkey));
@@ -248,16 +250,16 @@ static int application_keys(struct nd_hs *hs, struct nd_keys *keys)
 
 	nd_sha256v(th, v, 3);
 	err = nd_expand_label(derived, sizeof(derived), hs->hs_secret,
-			      "derived", NULL, 0);
+			      ND_LABEL_DERIVED, NULL, 0);
 	if (!err)
 		err = nd_hkdf_extract(master, derived, sizeof(derived), zeros,
 				      sizeof(zeros));
 	if (!err)
 		err = nd_expand_label(keys->c2s.secret, ND_HASH_LEN, master,
-				      "c ap", th, sizeof(th));
+				      ND_LABEL_C_AP, th, sizeof(th));
 	if (!err)
 		err = nd_expand_label(keys->s2c.secret, ND_HASH_LEN, master,
-				      "s ap", th, sizeof(th));
+				      ND_LABEL_S_AP, th, sizeof(th));
 	if (!err)
 		err = nd_traffic_derive(&keys->c2s);
 	if (!err)

@@ -8,7 +8,9 @@
 #include <linux/blk-mq.h>
 #include <linux/highmem.h>
 
+#include "io.h"
 #include "netdisk.h"
+#include "record.h"
 
 int nd_io_cmd_type(struct request *rq)
 {

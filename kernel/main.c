@@ -2,19 +2,23 @@
 /*
  * netdisk.ko: a block device on a netdisk export (netdiskd), spoken to
  * with protocol v2 over TCP.  This file only wires the parts together:
- * module parameters, init and exit.
+ * the parameters of the device attached at load, init and exit.
  *
  *   modprobe netdisk address=127.0.0.1 export=demo key=HEX
  *
  * attaches netdisk0 at load time; /sys/bus/netdisk/add attaches more.
  */
-#include <linux/cpumask.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include "conn.h"
+#include "dev.h"
 #include "netdisk.h"
+#include "params.h"
+#include "selftest.h"
+#include "sysfs.h"
 
 static char nd_param_address[64];
 module_param_string(address, nd_param_address, sizeof(nd_param_address),
@@ -50,54 +54,14 @@ module_param_cb(key, &key_param_ops, NULL, 0);
 MODULE_PARM_DESC(key,
 		 "Pre-shared key, 64 hex digits (required with address; never readable back)");
 
-unsigned int nd_param_conns;
-module_param_named(conns, nd_param_conns, uint, 0444);
-MODULE_PARM_DESC(conns,
-		 "Connections (hardware queues) per device (default: 0 = number of online CPUs, at most 16)");
-
 static bool nd_param_ro;
 module_param_named(ro, nd_param_ro, bool, 0444);
 MODULE_PARM_DESC(ro, "Attach netdisk0 read-only (default: 0)");
-
-unsigned int nd_param_dead_timeout = ND_DEFAULT_DEAD_TIMEOUT;
-module_param_named(dead_timeout, nd_param_dead_timeout, uint, 0444);
-MODULE_PARM_DESC(dead_timeout,
-		 "Seconds to keep reconnecting before I/O fails with EIO (default: 120)");
-
-unsigned long long nd_param_rekey_limit = ND_REC_REKEY_LIMIT;
-module_param_named(rekey_limit, nd_param_rekey_limit, ullong, 0444);
-MODULE_PARM_DESC(rekey_limit,
-		 "Records sent under one key before a KeyUpdate; lower it to test KeyUpdates (default: 16777216)");
 
 static bool nd_param_selftest;
 module_param_named(selftest, nd_param_selftest, bool, 0444);
 MODULE_PARM_DESC(selftest,
 		 "Check the protocol test vectors at load, fail the load on a mismatch (default: 0)");
-
-unsigned int nd_default_conns(void)
-{
-	unsigned int n = nd_param_conns;
-
-	if (!n)
-		n = num_online_cpus();
-	return min_t(unsigned int, n, ND_MAX_CONNS);
-}
-
-static int check_params(void)
-{
-	if (nd_param_rekey_limit < 2 ||
-	    nd_param_rekey_limit > ND_REC_REKEY_LIMIT) {
-		pr_err(ND_DRV_NAME ": rekey_limit must be in 2..%llu\n",
-		       ND_REC_REKEY_LIMIT);
-		return -EINVAL;
-	}
-	if (nd_param_dead_timeout > ND_MAX_DEAD_TIMEOUT) {
-		pr_err(ND_DRV_NAME ": dead_timeout must be at most %u\n",
-		       ND_MAX_DEAD_TIMEOUT);
-		return -EINVAL;
-	}
-	return 0;
-}
 
 /* modprobe netdisk address=... export=... key=...: attach netdisk0. */
 static int attach_from_params(void)
@@ -141,7 +105,7 @@ static int __init nd_init(void)
 {
 	int err;
 
-	err = check_params();
+	err = nd_params_check();
 	if (err)
 		goto out;
 	if (nd_param_selftest) {
@@ -152,7 +116,7 @@ static int __init nd_init(void)
 	err = nd_wq_init();
 	if (err)
 		goto out;
-	err = nd_dev_init();
+	err = nd_dev_init(nd_disk_groups);
 	if (err)
 		goto err_wq;
 	err = nd_sysfs_init();

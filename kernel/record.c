@@ -13,11 +13,13 @@
 #include <linux/uio.h>
 #include <net/sock.h>
 
-#include "netdisk.h"
+#include "crypto.h"
+#include "handshake.h"
+#include "netdisk_proto.h"
+#include "record.h"
 
-static const u8 key_update_msg[ND_KEY_UPDATE_LEN] = { 0x18, 0, 0, 1, 0 };
-
-#define KU_BUF_LEN	(ND_REC_HDR_LEN + ND_KEY_UPDATE_LEN + 1 + ND_TAG_LEN)
+/* The KeyUpdate a rekey sends, and the only one accepted. */
+static const struct nd_key_update key_update_msg = ND_KEY_UPDATE_INIT;
 
 /*
  * Socket timeouts that end at *deadline (jiffies; NULL: none), for the
@@ -114,35 +116,21 @@ void nd_rec_dir_free(struct nd_rec_dir *d)
 	d->seq = 0;
 }
 
-/* Nonce = iv XOR (4 zero bytes || be64(seq)). */
-static void make_nonce(u8 nonce[ND_IV_LEN], const struct nd_rec_dir *d)
-{
-	int i;
-
-	memcpy(nonce, d->traffic.iv, ND_IV_LEN);
-	for (i = 0; i < 8; i++)
-		nonce[ND_IV_LEN - 1 - i] ^= (d->seq >> (8 * i)) & 0xff;
-}
-
 /*
  * rec = header room || len content bytes || room for type and tag.
  * Returns the length of the sealed record or a negative errno.
  */
 int nd_rec_seal(struct nd_rec_dir *d, u8 *rec, unsigned int len, u8 type)
 {
-	unsigned int clen = len + 1 + ND_TAG_LEN;
+	unsigned int clen = len + ND_REC_MIN_CIPHERTEXT;
 	u8 nonce[ND_IV_LEN];
 	int err;
 
 	if (len > ND_REC_MAX_PLAINTEXT)
 		return -EMSGSIZE;
-	rec[0] = ND_REC_TYPE_DATA;
-	rec[1] = ND_REC_LEGACY_VERSION >> 8;
-	rec[2] = ND_REC_LEGACY_VERSION & 0xff;
-	rec[3] = clen >> 8;
-	rec[4] = clen & 0xff;
+	nd_rec_hdr_fill(rec, clen);
 	rec[ND_REC_HDR_LEN + len] = type;
-	make_nonce(nonce, d);
+	nd_rec_nonce(nonce, d->traffic.iv, d->seq);
 	err = nd_aead_seal(&d->aead, nonce, rec, ND_REC_HDR_LEN, len + 1);
 	if (err)
 		return err;
@@ -153,14 +141,9 @@ int nd_rec_seal(struct nd_rec_dir *d, u8 *rec, unsigned int len, u8 type)
 /* The ciphertext length of a record header, or -EBADMSG. */
 static int check_header(const u8 *hdr)
 {
-	unsigned int clen = (hdr[3] << 8) | hdr[4];
+	u32 clen = nd_rec_hdr_length(hdr);
 
-	if (hdr[0] != ND_REC_TYPE_DATA ||
-	    hdr[1] != ND_REC_LEGACY_VERSION >> 8 ||
-	    hdr[2] != (ND_REC_LEGACY_VERSION & 0xff) ||
-	    clen < 1 + ND_TAG_LEN || clen > ND_REC_MAX_CIPHERTEXT)
-		return -EBADMSG;
-	return clen;
+	return clen ? clen : -EBADMSG;
 }
 
 /*
@@ -171,25 +154,18 @@ int nd_rec_open(struct nd_rec_dir *d, u8 *rec, unsigned int *len, u8 *type)
 {
 	int clen = check_header(rec);
 	u8 nonce[ND_IV_LEN];
-	unsigned int n;
-	u8 *p = rec + ND_REC_HDR_LEN;
 	int err;
 
 	if (clen < 0)
 		return clen;
-	make_nonce(nonce, d);
+	nd_rec_nonce(nonce, d->traffic.iv, d->seq);
 	err = nd_aead_open(&d->aead, nonce, rec, ND_REC_HDR_LEN,
 			   clen - ND_TAG_LEN);
 	if (err)
 		return -EBADMSG;
 	d->seq++;
-	n = clen - ND_TAG_LEN;
-	while (n && !p[n - 1])		/* zero padding */
-		n--;
-	if (!n)
+	if (nd_rec_inner(rec + ND_REC_HDR_LEN, clen - ND_TAG_LEN, len, type))
 		return -EBADMSG;
-	*type = p[n - 1];
-	*len = n - 1;
 	return 0;
 }
 
@@ -203,9 +179,9 @@ int nd_rec_alloc(struct nd_record *rc)
 	int err = -ENOMEM;
 
 	memset(rc, 0, sizeof(*rc));
-	rc->txbuf = kmalloc(ND_REC_BUF_LEN, GFP_KERNEL);
-	rc->rxbuf = kmalloc(ND_REC_BUF_LEN, GFP_KERNEL);
-	rc->kubuf = kmalloc(KU_BUF_LEN, GFP_KERNEL);
+	rc->txbuf = kmalloc(ND_REC_MAX_LEN, GFP_KERNEL);
+	rc->rxbuf = kmalloc(ND_REC_MAX_LEN, GFP_KERNEL);
+	rc->kubuf = kmalloc(ND_KEY_UPDATE_REC_LEN, GFP_KERNEL);
 	if (!rc->txbuf || !rc->rxbuf || !rc->kubuf)
 		goto err;
 	err = nd_aead_alloc(&rc->tx.aead);
@@ -225,14 +201,17 @@ static int dir_start(struct nd_rec_dir *d, const struct nd_traffic *t)
 	return nd_aead_setkey(&d->aead, d->traffic.key);
 }
 
-/* Records over sock under keys, in the transforms of nd_rec_alloc. */
+/*
+ * Records over sock under keys, in the transforms of nd_rec_alloc; a
+ * KeyUpdate every rekey_limit records sent.
+ */
 int nd_rec_start(struct nd_record *rc, struct socket *sock,
-		 const struct nd_keys *keys)
+		 const struct nd_keys *keys, u64 rekey_limit)
 {
 	int err;
 
 	rc->sock = sock;
-	rc->tx_rekey_limit = nd_param_rekey_limit;
+	rc->tx_rekey_limit = rekey_limit;
 	rc->txlen = 0;
 	rc->rxpos = 0;
 	rc->rxlen = 0;
@@ -262,9 +241,9 @@ void nd_rec_stop(struct nd_record *rc)
 	dir_stop(&rc->tx);
 	dir_stop(&rc->rx);
 	if (rc->txbuf)
-		memzero_explicit(rc->txbuf, ND_REC_BUF_LEN);
+		memzero_explicit(rc->txbuf, ND_REC_MAX_LEN);
 	if (rc->rxbuf)
-		memzero_explicit(rc->rxbuf, ND_REC_BUF_LEN);
+		memzero_explicit(rc->rxbuf, ND_REC_MAX_LEN);
 	rc->sock = NULL;
 	rc->txlen = 0;
 	rc->rxpos = 0;
@@ -309,7 +288,7 @@ static int tx_maybe_rekey(struct nd_record *rc)
 
 	if (rc->tx.seq + 1 < rc->tx_rekey_limit)
 		return 0;
-	memcpy(rc->kubuf + ND_REC_HDR_LEN, key_update_msg,
+	memcpy(rc->kubuf + ND_REC_HDR_LEN, &key_update_msg,
 	       ND_KEY_UPDATE_LEN);
 	n = nd_rec_seal(&rc->tx, rc->kubuf, ND_KEY_UPDATE_LEN,
 			ND_REC_TYPE_HANDSHAKE);
@@ -390,7 +369,7 @@ static int rx_fill(struct nd_record *rc)
 		if (type == ND_REC_TYPE_DATA)
 			continue;
 		if (type != ND_REC_TYPE_HANDSHAKE || len != ND_KEY_UPDATE_LEN ||
-		    memcmp(rc->rxbuf + ND_REC_HDR_LEN, key_update_msg, len))
+		    memcmp(rc->rxbuf + ND_REC_HDR_LEN, &key_update_msg, len))
 			return -EBADMSG;
 		err = nd_rec_dir_update(&rc->rx);
 		if (err)

@@ -10,8 +10,12 @@
 #include <linux/string.h>
 
 #include "compat.h"
-#include "netdisk.h"
+#include "crypto.h"
+#include "handshake.h"
 #include "nd_vectors.h"
+#include "netdisk.h"
+#include "record.h"
+#include "selftest.h"
 
 #define SHOW_MAX	64	/* bytes of a mismatch that are logged */
 
@@ -89,14 +93,15 @@ static int st_early(void)
 	if (!err)
 		err = CHECK(th_ch, th);
 	if (!err)
-		err = nd_expand_label(s, sizeof(s), early, "c hello", th,
-				      sizeof(th));
+		err = nd_expand_label(s, sizeof(s), early, ND_LABEL_C_HELLO,
+				      th, sizeof(th));
 	if (!err)
 		err = CHECK(c_hello, s);
 	if (!err)
 		err = st_traffic(s, "ch_key", ndv_ch_key, "ch_iv", ndv_ch_iv);
 	if (!err)
-		err = nd_expand_label(s, sizeof(s), early, "derived", NULL, 0);
+		err = nd_expand_label(s, sizeof(s), early, ND_LABEL_DERIVED,
+				      NULL, 0);
 	if (!err)
 		err = CHECK(early_derived, s);
 	if (!err)
@@ -118,15 +123,15 @@ static int st_server_hello_keys(void)
 	nd_sha256v(th, v, 2);
 	err = CHECK(th_sh, th);
 	if (!err)
-		err = nd_expand_label(s, sizeof(s), ndv_hs, "s hs", th,
+		err = nd_expand_label(s, sizeof(s), ndv_hs, ND_LABEL_S_HS, th,
 				      sizeof(th));
 	if (!err)
 		err = CHECK(s_hs, s);
 	if (!err)
 		err = st_traffic(s, "sh_key", ndv_sh_key, "sh_iv", ndv_sh_iv);
 	if (!err)
-		err = nd_expand_label(s, sizeof(s), ndv_hs, "c finished", NULL,
-				      0);
+		err = nd_expand_label(s, sizeof(s), ndv_hs,
+				      ND_LABEL_C_FINISHED, NULL, 0);
 	if (!err)
 		err = CHECK(finished_key, s);
 	return err;
@@ -160,7 +165,8 @@ static int st_application(void)
 	u8 s[ND_HASH_LEN], master[ND_HASH_LEN];
 	int err;
 
-	err = nd_expand_label(s, sizeof(s), ndv_hs, "derived", NULL, 0);
+	err = nd_expand_label(s, sizeof(s), ndv_hs, ND_LABEL_DERIVED, NULL,
+			      0);
 	if (!err)
 		err = CHECK(hs_derived, s);
 	if (!err)
@@ -169,16 +175,16 @@ static int st_application(void)
 	if (!err)
 		err = CHECK(master, master);
 	if (!err)
-		err = nd_expand_label(s, sizeof(s), master, "c ap", ndv_th_ap,
-				      ND_HASH_LEN);
+		err = nd_expand_label(s, sizeof(s), master, ND_LABEL_C_AP,
+				      ndv_th_ap, ND_HASH_LEN);
 	if (!err)
 		err = CHECK(c2s_secret, s);
 	if (!err)
 		err = st_traffic(s, "c2s_key", ndv_c2s_key, "c2s_iv",
 				 ndv_c2s_iv);
 	if (!err)
-		err = nd_expand_label(s, sizeof(s), master, "s ap", ndv_th_ap,
-				      ND_HASH_LEN);
+		err = nd_expand_label(s, sizeof(s), master, ND_LABEL_S_AP,
+				      ndv_th_ap, ND_HASH_LEN);
 	if (!err)
 		err = CHECK(s2c_secret, s);
 	if (!err)
@@ -327,7 +333,7 @@ static int dir_from_vectors(struct nd_rec_dir *d, const u8 *secret,
 }
 
 /* Seal content as record number d->seq and compare with want. */
-static int st_seal(struct nd_rec_dir *d, u8 *buf, const u8 *content,
+static int st_seal(struct nd_rec_dir *d, u8 *buf, const void *content,
 		   size_t len, u8 type, const char *name, const u8 *want,
 		   size_t wantlen)
 {
@@ -342,7 +348,7 @@ static int st_seal(struct nd_rec_dir *d, u8 *buf, const u8 *content,
 
 static int st_c2s_records(u8 *buf)
 {
-	static const u8 ku[ND_KEY_UPDATE_LEN] = { 0x18, 0, 0, 1, 0 };
+	static const struct nd_key_update ku = ND_KEY_UPDATE_INIT;
 	struct nd_rec_dir d;
 	int err;
 
@@ -353,7 +359,7 @@ static int st_c2s_records(u8 *buf)
 		      sizeof(ndv_c2s_rec0_content), ND_REC_TYPE_DATA,
 		      "c2s_rec0", ndv_c2s_rec0, sizeof(ndv_c2s_rec0));
 	if (!err)
-		err = st_seal(&d, buf, ku, sizeof(ku), ND_REC_TYPE_HANDSHAKE,
+		err = st_seal(&d, buf, &ku, sizeof(ku), ND_REC_TYPE_HANDSHAKE,
 			      "c2s_rec1_keyupdate", ndv_c2s_rec1_keyupdate,
 			      sizeof(ndv_c2s_rec1_keyupdate));
 	if (!err)
@@ -440,7 +446,7 @@ int nd_selftest(void)
 	int err;
 
 	hs = nd_hs_alloc();
-	buf = kmalloc(ND_REC_BUF_LEN, GFP_KERNEL);
+	buf = kmalloc(ND_REC_MAX_LEN, GFP_KERNEL);
 	err = -ENOMEM;
 	if (!hs || !buf)
 		goto out;

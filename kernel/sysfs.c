@@ -23,7 +23,10 @@
 #include <linux/sysfs.h>
 
 #include "compat.h"
+#include "dev.h"
 #include "netdisk.h"
+#include "params.h"
+#include "sysfs.h"
 
 #define ADDR_MAX	64	/* an IPv6 literal with brackets fits */
 

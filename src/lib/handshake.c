@@ -17,45 +17,22 @@
 
 #define HDR_LEN		sizeof(struct nd_hello_hdr)
 #define EPH_OFF		offsetof(struct nd_hello_hdr, ephemeral)
-#define LABEL_PREFIX	"nd1 "
 
 static const uint8_t zero_key[ND_HASH_LEN];
 
 /* Key schedule. */
 
-#define INFO_MAX	(2 + 1 + 32 + 1 + ND_HASH_LEN)
-
-/* The HkdfLabel of Expand-Label, "nd1 " prefixed: its length, or -1. */
-static int
-label_info(uint8_t info[INFO_MAX], size_t outlen, const char *label,
-    const void *ctx, size_t ctxlen)
-{
-	size_t lbl = strlen(LABEL_PREFIX) + strlen(label);
-
-	if (lbl > 32 || ctxlen > ND_HASH_LEN || outlen > UINT16_MAX)
-		return -1;
-	info[0] = outlen >> 8;
-	info[1] = outlen & 0xff;
-	info[2] = lbl;
-	memcpy(info + 3, LABEL_PREFIX, strlen(LABEL_PREFIX));
-	memcpy(info + 3 + strlen(LABEL_PREFIX), label, strlen(label));
-	info[3 + lbl] = ctxlen;
-	if (ctxlen > 0)
-		memcpy(info + 4 + lbl, ctx, ctxlen);
-	return (int)(4 + lbl + ctxlen);
-}
-
-/* HKDF-Expand-Label with the "nd1 " prefix. */
+/* HKDF-Expand-Label (netdisk_proto.h). */
 static int
 expand_label(void *out, size_t outlen, const uint8_t secret[ND_HASH_LEN],
     const char *label, const void *ctx, size_t ctxlen)
 {
-	uint8_t info[INFO_MAX];
-	int n;
+	uint8_t info[ND_HKDF_LABEL_MAX];
+	uint32_t n;
 
-	if ((n = label_info(info, outlen, label, ctx, ctxlen)) == -1)
+	if ((n = nd_hkdf_label(info, outlen, label, ctx, ctxlen)) == 0)
 		return -1;
-	return crypto_hkdf_expand(out, outlen, secret, info, (size_t)n);
+	return crypto_hkdf_expand(out, outlen, secret, info, n);
 }
 
 /* The same from a secret prepared as an HMAC key. */
@@ -64,12 +41,12 @@ expand_label_key(void *out, size_t outlen,
     const struct crypto_hmac_key *secret, const char *label,
     const void *ctx, size_t ctxlen)
 {
-	uint8_t info[INFO_MAX];
-	int n;
+	uint8_t info[ND_HKDF_LABEL_MAX];
+	uint32_t n;
 
-	if ((n = label_info(info, outlen, label, ctx, ctxlen)) == -1)
+	if ((n = nd_hkdf_label(info, outlen, label, ctx, ctxlen)) == 0)
 		return -1;
-	return crypto_hkdf_expand_key(out, outlen, secret, info, (size_t)n);
+	return crypto_hkdf_expand_key(out, outlen, secret, info, n);
 }
 
 /* The traffic secret in t is set; derive its key and iv. */
@@ -80,8 +57,9 @@ traffic_keys(struct hs_traffic *t)
 	int rv;
 
 	crypto_hmac_key_init(&k, t->secret, ND_HASH_LEN);
-	rv = expand_label_key(t->key, ND_KEY_LEN, &k, "key", NULL, 0) ||
-	    expand_label_key(t->iv, ND_IV_LEN, &k, "iv", NULL, 0) ? -1 : 0;
+	rv = expand_label_key(t->key, ND_KEY_LEN, &k, ND_LABEL_KEY, NULL, 0) ||
+	    expand_label_key(t->iv, ND_IV_LEN, &k, ND_LABEL_IV, NULL, 0) ?
+	    -1 : 0;
 	crypto_hmac_key_wipe(&k);
 	return rv;
 }
@@ -121,7 +99,8 @@ next_secret(uint8_t out[ND_HASH_LEN], const uint8_t secret[ND_HASH_LEN],
 	uint8_t salt[ND_HASH_LEN];
 	int rv;
 
-	rv = expand_label(salt, sizeof(salt), secret, "derived", NULL, 0);
+	rv = expand_label(salt, sizeof(salt), secret, ND_LABEL_DERIVED, NULL,
+	    0);
 	if (rv == 0)
 		crypto_hkdf_extract(out, salt, sizeof(salt), ikm, ND_HASH_LEN);
 	crypto_wipe(salt, sizeof(salt));
@@ -150,7 +129,7 @@ client_hello_traffic(struct hs_traffic *t, const uint8_t psk[ND_KEY_LEN],
 	int rv;
 
 	early_secret(early, psk);
-	rv = traffic_from(t, early, "c hello", th_ch);
+	rv = traffic_from(t, early, ND_LABEL_C_HELLO, th_ch);
 	crypto_wipe(early, sizeof(early));
 	return rv;
 }
@@ -165,7 +144,7 @@ server_hello_traffic(struct hs_traffic *t, const struct hs_state *st)
 	uint8_t th[ND_HASH_LEN];
 
 	crypto_sha256v(th, v, 2);
-	return traffic_from(t, st->hs_secret, "s hs", th);
+	return traffic_from(t, st->hs_secret, ND_LABEL_S_HS, th);
 }
 
 /* CF = HMAC(Expand-Label(hs, "c finished", "", 32), SHA256(CH || SH)). */
@@ -179,7 +158,8 @@ client_finished(uint8_t cf[ND_CLIENT_FINISHED_LEN], const struct hs_state *st)
 	int rv;
 
 	crypto_sha256v(th, v, 2);
-	rv = expand_label(fk, sizeof(fk), st->hs_secret, "c finished", NULL, 0);
+	rv = expand_label(fk, sizeof(fk), st->hs_secret, ND_LABEL_C_FINISHED,
+	    NULL, 0);
 	if (rv == 0)
 		crypto_hmac_sha256(cf, fk, sizeof(fk), th, sizeof(th));
 	crypto_wipe(fk, sizeof(fk));
@@ -200,9 +180,9 @@ application_keys(struct hs_keys *k, const struct hs_state *st,
 	crypto_sha256v(th, v, 3);
 	rv = next_secret(master, st->hs_secret, zero_key);
 	if (rv == 0)
-		rv = traffic_from(&k->c2s, master, "c ap", th);
+		rv = traffic_from(&k->c2s, master, ND_LABEL_C_AP, th);
 	if (rv == 0)
-		rv = traffic_from(&k->s2c, master, "s ap", th);
+		rv = traffic_from(&k->s2c, master, ND_LABEL_S_AP, th);
 	crypto_wipe(master, sizeof(master));
 	if (rv != 0)
 		hs_keys_clear(k);
@@ -215,7 +195,8 @@ hs_traffic_update(struct hs_traffic *t)
 	uint8_t next[ND_HASH_LEN];
 
 	/* Fixed lengths: HKDF-Expand cannot fail here. */
-	if (expand_label(next, sizeof(next), t->secret, "upd", NULL, 0))
+	if (expand_label(next, sizeof(next), t->secret, ND_LABEL_UPDATE, NULL,
+	    0))
 		abort();
 	memcpy(t->secret, next, sizeof(next));
 	crypto_wipe(next, sizeof(next));
@@ -404,11 +385,8 @@ client_check_sh_hdr(struct hs_state *st, const uint8_t *sh)
 
 	memcpy(&h, sh, sizeof(h));
 	memcpy(&c, st->ch, sizeof(c));
-	if (be32toh(h.magic) != ND_HELLO_MAGIC ||
-	    be16toh(h.length) != ND_SERVER_HELLO_LEN ||
-	    h.version_min != h.version_max ||
-	    h.version_min < c.version_min || h.version_min > c.version_max ||
-	    h.version_min < ND_VERSION_MIN || h.version_min > ND_VERSION_MAX)
+	if (nd_server_hdr_check(&h, c.version_min, c.version_max) !=
+	    ND_SERVER_HDR_HELLO)
 		return -1;
 	st->version = h.version_min;
 	return 0;
@@ -482,10 +460,8 @@ hs_parse_reject(const uint8_t *msg, size_t len, uint8_t *srv_min,
 	if (len < ND_VERSION_REJECT_LEN)
 		goto bad;
 	memcpy(&h, msg, sizeof(h));
-	if (be32toh(h.magic) != ND_HELLO_MAGIC ||
-	    be16toh(h.length) != ND_VERSION_REJECT_LEN ||
-	    h.version_min > h.version_max ||
-	    !crypto_is_zero(h.ephemeral, sizeof(h.ephemeral)))
+	if (nd_server_hdr_check(&h, ND_VERSION_MIN, ND_VERSION_MAX) !=
+	    ND_SERVER_HDR_REJECT)
 		goto bad;
 	*srv_min = h.version_min;
 	*srv_max = h.version_max;
@@ -565,7 +541,7 @@ try_key(const struct hs_psk *psk, const uint8_t *ch,
 	struct hs_traffic t;
 	int rv = -1;
 
-	if (traffic_from_key(&t, &psk->early, "c hello", th_ch) == 0)
+	if (traffic_from_key(&t, &psk->early, ND_LABEL_C_HELLO, th_ch) == 0)
 		rv = traffic_open(&t, ch, sizeof(*pl), pl);
 	crypto_wipe(&t, sizeof(t));
 	return rv;

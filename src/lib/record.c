@@ -25,11 +25,8 @@
 #include "record.h"
 #include "sockio.h"
 
-#define REC_BUF_LEN	(ND_REC_HDR_LEN + ND_REC_MAX_CIPHERTEXT)
-#define REC_MIN_CIPHERTEXT	(1 + ND_TAG_LEN)
-
-/* KeyUpdate: handshake type 24, length 1, update_not_requested. */
-static const uint8_t key_update[ND_KEY_UPDATE_LEN] = { 0x18, 0, 0, 1, 0 };
+/* The KeyUpdate a rekey sends, and the only one accepted. */
+static const struct nd_key_update key_update = ND_KEY_UPDATE_INIT;
 
 /* Keys per direction. */
 
@@ -60,17 +57,6 @@ dir_free(struct record_dir *d)
 {
 	crypto_aead_free(d->aead);
 	crypto_wipe(d, sizeof(*d));
-}
-
-/* nonce = iv XOR (4 zero bytes || be64(seq)). */
-static void
-dir_nonce(const struct record_dir *d, uint8_t nonce[ND_IV_LEN])
-{
-	int i;
-
-	memcpy(nonce, d->traffic.iv, ND_IV_LEN);
-	for (i = 0; i < 8; i++)
-		nonce[ND_IV_LEN - 1 - i] ^= (d->seq >> (8 * i)) & 0xff;
 }
 
 int
@@ -124,7 +110,7 @@ flush_tx(struct record_conn *rc)
 static uint8_t *
 tx_room(struct record_conn *rc)
 {
-	if (RECORD_TX_BUF - rc->txlen < REC_BUF_LEN && flush_tx(rc) == -1)
+	if (RECORD_TX_BUF - rc->txlen < ND_REC_MAX_LEN && flush_tx(rc) == -1)
 		return NULL;
 	return rc->txbuf + rc->txlen;
 }
@@ -135,15 +121,11 @@ seal_record(struct record_conn *rc, uint8_t *h, size_t len, uint8_t type)
 {
 	uint8_t *body = h + ND_REC_HDR_LEN;
 	uint8_t nonce[ND_IV_LEN];
-	size_t clen = len + 1 + ND_TAG_LEN;
+	size_t clen = len + ND_REC_MIN_CIPHERTEXT;
 
 	body[len] = type;
-	h[0] = ND_REC_TYPE_DATA;
-	h[1] = ND_REC_LEGACY_VERSION >> 8;
-	h[2] = ND_REC_LEGACY_VERSION & 0xff;
-	h[3] = clen >> 8;
-	h[4] = clen & 0xff;
-	dir_nonce(&rc->tx, nonce);
+	nd_rec_hdr_fill(h, (uint32_t)clen);
+	nd_rec_nonce(nonce, rc->tx.traffic.iv, rc->tx.seq);
 	if (crypto_aead_seal(rc->tx.aead, nonce, h, ND_REC_HDR_LEN, body,
 	    len + 1, body, body + len + 1) == -1) {
 		errno = EIO;
@@ -164,7 +146,7 @@ rekey_if_due(struct record_conn *rc)
 		return 0;
 	if ((h = tx_room(rc)) == NULL)
 		return -1;
-	memcpy(h + ND_REC_HDR_LEN, key_update, sizeof(key_update));
+	memcpy(h + ND_REC_HDR_LEN, &key_update, sizeof(key_update));
 	if (seal_record(rc, h, sizeof(key_update), ND_REC_TYPE_HANDSHAKE) ==
 	    -1 || dir_update(&rc->tx) == -1)
 		return -1;
@@ -301,31 +283,17 @@ need_rx(struct record_conn *rc, size_t len)
 	return 1;
 }
 
-/* The ciphertext length of a valid header, else 0. */
-static size_t
-header_length(const uint8_t *h)
-{
-	size_t len = (size_t)h[3] << 8 | h[4];
-
-	if (h[0] != ND_REC_TYPE_DATA || h[1] != ND_REC_LEGACY_VERSION >> 8 ||
-	    h[2] != (ND_REC_LEGACY_VERSION & 0xff) ||
-	    len < REC_MIN_CIPHERTEXT || len > ND_REC_MAX_CIPHERTEXT)
-		return 0;
-	return len;
-}
-
 /* Strips the zero padding: the content length and the real type. */
 static int
 inner_type(const uint8_t *p, size_t n, size_t *len, uint8_t *type)
 {
-	while (n > 0 && p[n - 1] == 0)
-		n--;
-	if (n == 0) {
+	uint32_t l;
+
+	if (nd_rec_inner(p, (uint32_t)n, &l, type) == -1) {
 		errno = EBADMSG;
 		return -1;
 	}
-	*type = p[n - 1];
-	*len = n - 1;
+	*len = l;
 	return 1;
 }
 
@@ -345,7 +313,8 @@ read_record(struct record_conn *rc, size_t *pos, size_t *len, uint8_t *type)
 	if ((r = need_rx(rc, ND_REC_HDR_LEN)) != 1)
 		return r;
 	h = rc->rxbuf + rc->rxnext;
-	if ((clen = header_length(h)) == 0 || rc->rx.seq >= rc->rekey_limit) {
+	if ((clen = nd_rec_hdr_length(h)) == 0 ||
+	    rc->rx.seq >= rc->rekey_limit) {
 		errno = EBADMSG;
 		return -1;
 	}
@@ -358,7 +327,7 @@ read_record(struct record_conn *rc, size_t *pos, size_t *len, uint8_t *type)
 	body = h + ND_REC_HDR_LEN;
 	rc->rxnext += ND_REC_HDR_LEN + clen;
 	clen -= ND_TAG_LEN;
-	dir_nonce(&rc->rx, nonce);
+	nd_rec_nonce(nonce, rc->rx.traffic.iv, rc->rx.seq);
 	if (crypto_aead_open(rc->rx.aead, nonce, h, ND_REC_HDR_LEN, body,
 	    clen, body, body + clen) == -1) {
 		errno = EBADMSG;
@@ -385,7 +354,7 @@ next_record(struct record_conn *rc)
 		return 1;
 	}
 	if (type == ND_REC_TYPE_HANDSHAKE && len == sizeof(key_update) &&
-	    memcmp(rc->rxbuf + pos, key_update, sizeof(key_update)) == 0) {
+	    memcmp(rc->rxbuf + pos, &key_update, sizeof(key_update)) == 0) {
 		if (dir_update(&rc->rx) == -1)
 			return -1;
 		rc->rx_updates++;
@@ -430,10 +399,10 @@ record_recv_ready(const struct record_conn *rc, size_t len)
 	size_t have = rc->rxlen - rc->rxpos, pos = rc->rxnext, clen;
 
 	while (have < len && rc->rxfill - pos >= ND_REC_HDR_LEN) {
-		clen = header_length(rc->rxbuf + pos);
+		clen = nd_rec_hdr_length(rc->rxbuf + pos);
 		if (clen == 0 || rc->rxfill - pos - ND_REC_HDR_LEN < clen)
 			break;
-		have += clen - REC_MIN_CIPHERTEXT;
+		have += clen - ND_REC_MIN_CIPHERTEXT;
 		pos += ND_REC_HDR_LEN + clen;
 	}
 	return have >= len;

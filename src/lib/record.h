@@ -27,8 +27,8 @@ struct record_dir {
 };
 
 /* Buffer sizes: four full records each way. */
-#define RECORD_TX_BUF	(4 * (ND_REC_HDR_LEN + ND_REC_MAX_CIPHERTEXT))
-#define RECORD_RX_BUF	(4 * (ND_REC_HDR_LEN + ND_REC_MAX_CIPHERTEXT))
+#define RECORD_TX_BUF	(4 * ND_REC_MAX_LEN)
+#define RECORD_RX_BUF	(4 * ND_REC_MAX_LEN)
 
 struct record_conn {
 	int fd;
