@@ -38,12 +38,42 @@ aesgcm_x86_supported(void)
 	return AESGCM_X86_NONE;
 }
 
+static int
+unavailable(void)
+{
+	return 0;
+}
+
+const struct crypto_aead_ops aesgcm_x86_aesni_aead = {
+	.name = "x86-aesni", .available = unavailable,
+};
+const struct crypto_aead_ops aesgcm_x86_vaes_aead = {
+	.name = "x86-vaes", .available = unavailable,
+};
+
 #else
 
 #include <cpuid.h>
 #include <immintrin.h>
 
-#include "crypto.h"
+
+static void
+crypto_wipe(void *p, size_t len)
+{
+	explicit_bzero(p, len);
+}
+
+static int
+crypto_equal(const void *a, const void *b, size_t len)
+{
+	const volatile uint8_t *x = a, *y = b;
+	uint8_t diff = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		diff |= x[i] ^ y[i];
+	return 1 & (((unsigned int)diff - 1) >> 8);
+}
 
 #define TARGET	__attribute__((target("aes,pclmul,ssse3,sse4.1")))
 #define INLINE	static inline __attribute__((always_inline)) TARGET
@@ -618,5 +648,66 @@ aesgcm_x86_open(const struct aesgcm_x86 *k, const uint8_t nonce[12],
 	}
 	return 0;
 }
+
+/* The AEAD backends. */
+
+static int
+aesni_available(void)
+{
+	return aesgcm_x86_supported() >= AESGCM_X86_AESNI;
+}
+
+static int
+vaes_available(void)
+{
+	return aesgcm_x86_supported() >= AESGCM_X86_VAES;
+}
+
+static int
+aesni_init(void *state, const uint8_t key[CRYPTO_KEY_LEN])
+{
+	aesgcm_x86_init(state, key, AESGCM_X86_AESNI);
+	return 0;
+}
+
+static int
+vaes_key_init(void *state, const uint8_t key[CRYPTO_KEY_LEN])
+{
+	aesgcm_x86_init(state, key, AESGCM_X86_VAES);
+	return 0;
+}
+
+static void
+x86_fini(void *state)
+{
+	(void)state;	/* crypto.c wipes the state */
+}
+
+static int
+x86_seal(void *state, const uint8_t nonce[CRYPTO_IV_LEN], const void *ad,
+    size_t adlen, const void *in, size_t len, void *out,
+    uint8_t tag[CRYPTO_TAG_LEN])
+{
+	return aesgcm_x86_seal(state, nonce, ad, adlen, in, len, out, tag);
+}
+
+static int
+x86_open(void *state, const uint8_t nonce[CRYPTO_IV_LEN], const void *ad,
+    size_t adlen, const void *in, size_t len, void *out,
+    const uint8_t tag[CRYPTO_TAG_LEN])
+{
+	return aesgcm_x86_open(state, nonce, ad, adlen, in, len, out, tag);
+}
+
+const struct crypto_aead_ops aesgcm_x86_aesni_aead = {
+	.name = "x86-aesni", .size = sizeof(struct aesgcm_x86),
+	.available = aesni_available, .init = aesni_init, .fini = x86_fini,
+	.seal = x86_seal, .open = x86_open,
+};
+const struct crypto_aead_ops aesgcm_x86_vaes_aead = {
+	.name = "x86-vaes", .size = sizeof(struct aesgcm_x86),
+	.available = vaes_available, .init = vaes_key_init, .fini = x86_fini,
+	.seal = x86_seal, .open = x86_open,
+};
 
 #endif
