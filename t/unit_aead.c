@@ -44,11 +44,12 @@ have(enum crypto_aead_impl impl)
 	return crypto_aead_available(impl);
 }
 
-/* The backend AUTO should choose: OpenSSL, always built. */
+/* The backend AUTO should choose: the fastest here. */
 static enum crypto_aead_impl
 best(void)
 {
-	return CRYPTO_AEAD_OPENSSL;
+	return have(CRYPTO_AEAD_VAES) ? CRYPTO_AEAD_VAES :
+	    have(CRYPTO_AEAD_AESNI) ? CRYPTO_AEAD_AESNI : CRYPTO_AEAD_OPENSSL;
 }
 
 /* 1 if a exists and runs on impl. */
@@ -155,6 +156,12 @@ test_dispatch(void)
 	a = crypto_aead_new(key);
 	ok(runs_on(a, CRYPTO_AEAD_OPENSSL),
 	    "NETDISK_AEAD=openssl chooses openssl");
+	crypto_aead_free(a);
+	setenv("NETDISK_AEAD", "aesni", 1);
+	a = crypto_aead_new(key);
+	ok(runs_on(a, have(CRYPTO_AEAD_AESNI) ? CRYPTO_AEAD_AESNI : best()),
+	    "NETDISK_AEAD=aesni chooses %s", impl_name(have(CRYPTO_AEAD_AESNI) ?
+	    CRYPTO_AEAD_AESNI : best()));
 	crypto_aead_free(a);
 	setenv("NETDISK_AEAD", "rot13", 1);
 	a = crypto_aead_new(key);

@@ -56,24 +56,7 @@ const struct crypto_aead_ops aesgcm_x86_vaes_aead = {
 #include <cpuid.h>
 #include <immintrin.h>
 
-
-static void
-crypto_wipe(void *p, size_t len)
-{
-	explicit_bzero(p, len);
-}
-
-static int
-crypto_equal(const void *a, const void *b, size_t len)
-{
-	const volatile uint8_t *x = a, *y = b;
-	uint8_t diff = 0;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		diff |= x[i] ^ y[i];
-	return 1 & (((unsigned int)diff - 1) >> 8);
-}
+#include <openssl/crypto.h>
 
 #define TARGET	__attribute__((target("aes,pclmul,ssse3,sse4.1")))
 #define INLINE	static inline __attribute__((always_inline)) TARGET
@@ -375,7 +358,7 @@ ctr_tail(const struct aesgcm_x86 *k, __m128i *ctr, const uint8_t *in,
 	memcpy(buf, in, len);
 	ctr_step(k, ctr, buf, buf, NULL, NULL);
 	memcpy(out, buf, len);
-	crypto_wipe(buf, sizeof(buf));
+	OPENSSL_cleanse(buf, sizeof(buf));
 }
 
 /* Encrypts and hashes the ciphertext, the hashing a step behind. */
@@ -640,10 +623,10 @@ aesgcm_x86_open(const struct aesgcm_x86 *k, const uint8_t nonce[12],
 	else
 		x = open_text(k, ctr, x, in, out, len);
 	make_tag(k, x, j0, adlen, len, want);
-	good = crypto_equal(want, tag, sizeof(want));
-	crypto_wipe(want, sizeof(want));
+	good = CRYPTO_memcmp(want, tag, sizeof(want)) == 0;
+	OPENSSL_cleanse(want, sizeof(want));
 	if (!good) {
-		crypto_wipe(out, len);
+		OPENSSL_cleanse(out, len);
 		return -1;
 	}
 	return 0;

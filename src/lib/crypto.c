@@ -2,10 +2,11 @@
  * The crypto interface (crypto.h): randomness, wiping and constant-time
  * comparisons here; the handshake primitives (SHA-256, HMAC, HKDF,
  * X25519) from mbedTLS (crypto_mbedtls.c); AES-256-GCM on the backend
- * chosen when a key is set: OpenSSL's libcrypto (crypto_openssl.c), or
- * mbedTLS, the portable fallback.  No function keeps state between
- * calls but the backend choice, so every function may run in many
- * threads at once.
+ * chosen when a key is set: our AES-NI or VAES code (aesgcm_x86.c; the
+ * figures that keep it are at its top) when the CPU has it, else
+ * OpenSSL's libcrypto (crypto_openssl.c), or mbedTLS, the portable
+ * fallback.  No function keeps state between calls but the backend
+ * choice, so every function may run in many threads at once.
  */
 #include "config.h"
 
@@ -28,15 +29,15 @@ struct crypto_aead {
 	_Alignas(AEAD_ALIGN) unsigned char state[];
 };
 
-/* The backends, best first for AUTO. */
 static const struct crypto_aead_ops *const aead_backends[] = {
-	[CRYPTO_AEAD_OPENSSL] = &crypto_openssl_aead,
-	[CRYPTO_AEAD_VAES] = &aesgcm_x86_vaes_aead,
-	[CRYPTO_AEAD_AESNI] = &aesgcm_x86_aesni_aead,
 	[CRYPTO_AEAD_MBEDTLS] = &crypto_mbedtls_aead,
+	[CRYPTO_AEAD_OPENSSL] = &crypto_openssl_aead,
+	[CRYPTO_AEAD_AESNI] = &aesgcm_x86_aesni_aead,
+	[CRYPTO_AEAD_VAES] = &aesgcm_x86_vaes_aead,
 };
+/* AUTO's order: the fastest first. */
 static const enum crypto_aead_impl aead_preference[] = {
-	CRYPTO_AEAD_OPENSSL, CRYPTO_AEAD_VAES, CRYPTO_AEAD_AESNI,
+	CRYPTO_AEAD_VAES, CRYPTO_AEAD_AESNI, CRYPTO_AEAD_OPENSSL,
 	CRYPTO_AEAD_MBEDTLS,
 };
 
@@ -225,7 +226,10 @@ crypto_aead_select(enum crypto_aead_impl impl)
 	return 0;
 }
 
-/* NETDISK_AEAD's backend if it names one this machine runs, else AUTO. */
+/*
+ * NETDISK_AEAD's backend if it names one this machine runs, else AUTO.
+ * "aesni" (docs/netdiskd.8) is "x86-aesni".
+ */
 static enum crypto_aead_impl
 aead_from_env(void)
 {
@@ -234,6 +238,8 @@ aead_from_env(void)
 
 	if (env == NULL)
 		return CRYPTO_AEAD_AUTO;
+	if (strcmp(env, "aesni") == 0)
+		env = aesgcm_x86_aesni_aead.name;
 	for (i = 0; i < CRYPTO_AEAD_NIMPL; i++)
 		if (aead_ops(i) != NULL && strcmp(env, aead_ops(i)->name) == 0 &&
 		    crypto_aead_available(i))

@@ -2,8 +2,9 @@
  * The crypto interface: the only place the protocol code touches a crypto
  * library.  crypto.c implements it: the generic parts itself, SHA-256,
  * HMAC, HKDF and X25519 on mbedTLS (crypto_mbedtls.c), AES-256-GCM on the
- * backend it chooses (OpenSSL's libcrypto, crypto_openssl.c, or mbedTLS).
- * All functions return 0 on success and -1 on failure unless noted.
+ * backend it chooses (aesgcm_x86.c, OpenSSL's libcrypto in
+ * crypto_openssl.c, or mbedTLS).  All functions return 0 on success and
+ * -1 on failure unless noted.
  */
 #ifndef CRYPTO_H
 #define CRYPTO_H
@@ -57,11 +58,13 @@ int crypto_aead_open(struct crypto_aead *, const uint8_t nonce[12],
     const uint8_t tag[16]);
 
 /*
- * Which backend runs AES-256-GCM.  AUTO takes OpenSSL's libcrypto; the
- * environment variable NETDISK_AEAD=mbedtls (or =openssl) chooses for the
- * contexts made while the choice is AUTO (for comparisons and as a way
- * around a fault).  crypto_aead_select overrides both, for tests; it
- * applies to the contexts crypto_aead_new makes after it.
+ * Which backend runs AES-256-GCM.  AUTO takes the fastest this machine
+ * runs, in the order VAES, AES-NI, OpenSSL, mbedTLS; the environment
+ * variable NETDISK_AEAD (docs/netdiskd.8: mbedtls, openssl, aesni or one
+ * of the names below) chooses for the contexts made while the choice is
+ * AUTO (for comparisons and as a way around a fault).  crypto_aead_select
+ * overrides both, for tests; it applies to the contexts crypto_aead_new
+ * makes after it.
  */
 enum crypto_aead_impl {
 	CRYPTO_AEAD_AUTO,
