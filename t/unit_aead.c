@@ -44,12 +44,11 @@ have(enum crypto_aead_impl impl)
 	return crypto_aead_available(impl);
 }
 
-/* The backend AUTO should choose: the fastest here. */
+/* The backend AUTO should choose: VAES, else OpenSSL (crypto.c). */
 static enum crypto_aead_impl
 best(void)
 {
-	return have(CRYPTO_AEAD_VAES) ? CRYPTO_AEAD_VAES :
-	    have(CRYPTO_AEAD_AESNI) ? CRYPTO_AEAD_AESNI : CRYPTO_AEAD_OPENSSL;
+	return have(CRYPTO_AEAD_VAES) ? CRYPTO_AEAD_VAES : CRYPTO_AEAD_OPENSSL;
 }
 
 /* 1 if a exists and runs on impl. */

@@ -58,13 +58,13 @@ int crypto_aead_open(struct crypto_aead *, const uint8_t nonce[12],
     const uint8_t tag[16]);
 
 /*
- * Which backend runs AES-256-GCM.  AUTO takes the fastest this machine
- * runs, in the order VAES, AES-NI, OpenSSL, mbedTLS; the environment
- * variable NETDISK_AEAD (docs/netdiskd.8: mbedtls, openssl, aesni or one
- * of the names below) chooses for the contexts made while the choice is
- * AUTO (for comparisons and as a way around a fault).  crypto_aead_select
- * overrides both, for tests; it applies to the contexts crypto_aead_new
- * makes after it.
+ * Which backend runs AES-256-GCM.  AUTO takes the first this machine
+ * runs of VAES, OpenSSL, AES-NI, mbedTLS (crypto.c says why); the
+ * environment variable NETDISK_AEAD (docs/netdiskd.8: mbedtls, openssl,
+ * aesni or one of the names below) chooses for the contexts made while
+ * the choice is AUTO (for comparisons and as a way around a fault).
+ * crypto_aead_select overrides both, for tests; it applies to the
+ * contexts crypto_aead_new makes after it.
  */
 enum crypto_aead_impl {
 	CRYPTO_AEAD_AUTO,

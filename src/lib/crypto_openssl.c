@@ -14,14 +14,14 @@
 /* The most bytes one EVP update takes (its lengths are ints). */
 #define UPDATE_MAX	(1 << 30)
 
-struct gcm {
+struct evp_gcm {
 	EVP_CIPHER_CTX *ctx;
 };
 
 static int
-gcm_init(void *state, const uint8_t key[CRYPTO_KEY_LEN])
+evp_init(void *state, const uint8_t key[CRYPTO_KEY_LEN])
 {
-	struct gcm *g = state;
+	struct evp_gcm *g = state;
 
 	if ((g->ctx = EVP_CIPHER_CTX_new()) == NULL)
 		return -1;
@@ -38,16 +38,16 @@ gcm_init(void *state, const uint8_t key[CRYPTO_KEY_LEN])
 
 /* EVP_CIPHER_CTX_free wipes the key schedule (OPENSSL_clear_free). */
 static void
-gcm_fini(void *state)
+evp_fini(void *state)
 {
-	struct gcm *g = state;
+	struct evp_gcm *g = state;
 
 	EVP_CIPHER_CTX_free(g->ctx);
 }
 
 /* Feeds len bytes of AD (out == NULL) or text; 0 or -1. */
 static int
-gcm_update(EVP_CIPHER_CTX *ctx, uint8_t *out, const uint8_t *in,
+evp_update(EVP_CIPHER_CTX *ctx, uint8_t *out, const uint8_t *in,
     size_t len)
 {
 	int n, chunk;
@@ -66,39 +66,38 @@ gcm_update(EVP_CIPHER_CTX *ctx, uint8_t *out, const uint8_t *in,
 }
 
 static int
-gcm_seal(void *state, const uint8_t nonce[CRYPTO_IV_LEN], const void *ad,
+evp_seal(void *state, const uint8_t nonce[CRYPTO_IV_LEN], const void *ad,
     size_t adlen, const void *in, size_t len, void *out,
     uint8_t tag[CRYPTO_TAG_LEN])
 {
-	EVP_CIPHER_CTX *ctx = ((struct gcm *)state)->ctx;
+	EVP_CIPHER_CTX *ctx = ((struct evp_gcm *)state)->ctx;
 	uint8_t end[CRYPTO_TAG_LEN];	/* GCM's final step writes nothing */
-	int n;
+	int n, ok;
 
-	if (EVP_CipherInit_ex(ctx, NULL, NULL, NULL, nonce, 1) != 1 ||
-	    gcm_update(ctx, NULL, ad, adlen) == -1 ||
-	    gcm_update(ctx, out, in, len) == -1 ||
-	    EVP_CipherFinal_ex(ctx, end, &n) != 1 ||
+	ok = EVP_CipherInit_ex(ctx, NULL, NULL, NULL, nonce, 1) == 1 &&
+	    evp_update(ctx, NULL, ad, adlen) == 0 &&
+	    evp_update(ctx, out, in, len) == 0 &&
+	    EVP_CipherFinal_ex(ctx, end, &n) == 1 &&
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, CRYPTO_TAG_LEN,
-	    tag) != 1)
-		return -1;
-	return 0;
+	    tag) == 1;
+	return ok ? 0 : -1;
 }
 
 /* OpenSSL compares the tag in constant time (CRYPTO_memcmp). */
 static int
-gcm_open(void *state, const uint8_t nonce[CRYPTO_IV_LEN], const void *ad,
+evp_open(void *state, const uint8_t nonce[CRYPTO_IV_LEN], const void *ad,
     size_t adlen, const void *in, size_t len, void *out,
     const uint8_t tag[CRYPTO_TAG_LEN])
 {
-	EVP_CIPHER_CTX *ctx = ((struct gcm *)state)->ctx;
+	EVP_CIPHER_CTX *ctx = ((struct evp_gcm *)state)->ctx;
 	uint8_t end[CRYPTO_TAG_LEN];	/* GCM's final step writes nothing */
 	int n;
 
 	if (EVP_CipherInit_ex(ctx, NULL, NULL, NULL, nonce, 0) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CRYPTO_TAG_LEN,
 	    (void *)tag) != 1 ||
-	    gcm_update(ctx, NULL, ad, adlen) == -1 ||
-	    gcm_update(ctx, out, in, len) == -1 ||
+	    evp_update(ctx, NULL, ad, adlen) == -1 ||
+	    evp_update(ctx, out, in, len) == -1 ||
 	    EVP_CipherFinal_ex(ctx, end, &n) != 1) {
 		OPENSSL_cleanse(out, len);
 		return -1;
@@ -108,10 +107,10 @@ gcm_open(void *state, const uint8_t nonce[CRYPTO_IV_LEN], const void *ad,
 
 const struct crypto_aead_ops crypto_openssl_aead = {
 	.name = "openssl",
-	.size = sizeof(struct gcm),
+	.size = sizeof(struct evp_gcm),
 	.available = NULL,
-	.init = gcm_init,
-	.fini = gcm_fini,
-	.seal = gcm_seal,
-	.open = gcm_open,
+	.init = evp_init,
+	.fini = evp_fini,
+	.seal = evp_seal,
+	.open = evp_open,
 };
