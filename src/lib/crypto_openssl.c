@@ -1,7 +1,8 @@
 /*
- * AES-256-GCM on OpenSSL's libcrypto (crypto_openssl.h), which runs the
- * AES-NI, VAES and VPCLMULQDQ code of the CPU it finds.  A key is one
- * EVP_CIPHER_CTX, set up once; a record only sets the nonce and the
+ * AES-256-GCM on OpenSSL's libcrypto (crypto_openssl.h), which picks
+ * the code for the CPU it runs on (AES-NI and PCLMULQDQ, the ARMv8
+ * crypto extensions, constant-time vector code without them).  A key is
+ * one EVP_CIPHER_CTX, set up once; a record only sets the nonce and the
  * direction on it, so sealing and opening allocate nothing.
  */
 #include "config.h"
