@@ -10,8 +10,11 @@
 # something is missing.  Needs root (or sudo) when something is missing.
 set -eu
 
-# Build: compiler, Autotools, the three libraries, mandoc for the man pages.
-BUILD="build-essential autoconf automake pkg-config libmbedtls-dev libinih-dev libbsd-dev mandoc"
+# Build: compiler, Autotools, the four libraries (mbedTLS for the handshake,
+# OpenSSL's libcrypto for AES-GCM on the records, inih, libbsd), mandoc for
+# the man pages.
+BUILD="build-essential autoconf automake pkg-config libmbedtls-dev libssl-dev
+	libinih-dev libbsd-dev mandoc"
 # Tests: coreutils (sha256sum, dd, stat, truncate) and util-linux
 # (fallocate), present on every Debian install but listed for stripped-down
 # images; e2fsprogs (filefrag: holes in copied files), jq (checks JSON

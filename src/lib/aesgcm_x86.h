@@ -1,7 +1,6 @@
 /*
  * AES-256-GCM for x86-64 (aesgcm_x86.c), the fast path behind
- * crypto_aead_* (crypto.h) when the CPU has AES-NI and PCLMULQDQ; the
- * mbedTLS implementation in crypto_mbedtls.c is the fallback.  Two
+ * crypto_aead_* (crypto.h) when the CPU has AES-NI and PCLMULQDQ.  Two
  * levels: AES-NI with 128-bit registers, and VAES with VPCLMULQDQ on
  * 256-bit AVX2 registers (twice the blocks per instruction).
  */
@@ -11,26 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct crypto_aead;
+#include "crypto_types.h"
 
-/*
- * Choosing the implementation (crypto_mbedtls.c).  AUTO takes the best
- * one this CPU runs; the environment variable NETDISK_AEAD=mbedtls or
- * =aesni caps that choice (for comparisons and as a way around a
- * fault).  A choice applies to the contexts crypto_aead_new makes
- * after it.
- */
-enum crypto_aead_impl {
-	CRYPTO_AEAD_AUTO,
-	CRYPTO_AEAD_MBEDTLS,	/* "mbedtls" */
-	CRYPTO_AEAD_AESNI,	/* "x86-aesni" */
-	CRYPTO_AEAD_VAES,	/* "x86-vaes" */
-};
-
-/* -1 (and no change) if this CPU or build lacks the implementation. */
-int crypto_aead_select(enum crypto_aead_impl);
-/* The implementation of one context, as named above. */
-const char *crypto_aead_impl_name(const struct crypto_aead *);
+/* AES-256-GCM at level AESNI ("x86-aesni") and VAES ("x86-vaes"). */
+extern const struct crypto_aead_ops aesgcm_x86_aesni_aead;
+extern const struct crypto_aead_ops aesgcm_x86_vaes_aead;
 
 /* What this CPU runs. */
 enum aesgcm_x86_level {

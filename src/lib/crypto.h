@@ -1,8 +1,10 @@
 /*
  * The crypto interface: the only place the protocol code touches a crypto
- * library.  crypto_mbedtls.c implements it with mbedTLS; another backend
- * implements the same functions.  All functions return 0 on success and -1
- * on failure unless noted.
+ * library.  crypto.c implements it: the generic parts itself, SHA-256,
+ * HMAC, HKDF and X25519 on mbedTLS (crypto_mbedtls.c), AES-256-GCM on the
+ * backend it chooses (aesgcm_x86.c, OpenSSL's libcrypto in
+ * crypto_openssl.c, or mbedTLS).  All functions return 0 on success and
+ * -1 on failure unless noted.
  */
 #ifndef CRYPTO_H
 #define CRYPTO_H
@@ -10,17 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CRYPTO_KEY_LEN	32
-#define CRYPTO_IV_LEN	12
-#define CRYPTO_TAG_LEN	16
-#define CRYPTO_HASH_LEN	32
+#include "crypto_types.h"
 
 struct crypto_aead;		/* an AES-256-GCM key schedule */
-
-struct crypto_vec {
-	const void *base;
-	size_t len;
-};
 
 int crypto_random(void *buf, size_t len);
 
@@ -41,17 +35,7 @@ void crypto_hkdf_extract(uint8_t prk[32], const void *salt, size_t saltlen,
 int crypto_hkdf_expand(void *out, size_t outlen, const uint8_t prk[32],
     const void *info, size_t infolen);
 
-/*
- * An HMAC-SHA-256 key whose two padded blocks are hashed once, for a key
- * used more than once (a PSK's early secret, expanded for every hello;
- * a traffic secret, expanded into key and iv).  It holds key material:
- * crypto_hmac_key_wipe.
- */
-#define CRYPTO_HMAC_KEY_SIZE	256
-struct crypto_hmac_key {
-	_Alignas(16) uint8_t opaque[CRYPTO_HMAC_KEY_SIZE];
-};
-
+/* struct crypto_hmac_key (crypto_types.h): a prepared HMAC key. */
 void crypto_hmac_key_init(struct crypto_hmac_key *, const void *key,
     size_t keylen);
 void crypto_hmac_key_wipe(struct crypto_hmac_key *);
@@ -62,6 +46,7 @@ int crypto_hkdf_expand_key(void *out, size_t outlen,
 /*
  * AES-256-GCM.  open fails (-1) on a bad tag and leaves out unspecified.
  * out may equal in exactly (in-place); partial overlap is not allowed.
+ * A struct crypto_aead is used by one thread at a time.
  */
 struct crypto_aead *crypto_aead_new(const uint8_t key[32]);
 void crypto_aead_free(struct crypto_aead *);	/* wipes; NULL is fine */
@@ -71,6 +56,33 @@ int crypto_aead_seal(struct crypto_aead *, const uint8_t nonce[12],
 int crypto_aead_open(struct crypto_aead *, const uint8_t nonce[12],
     const void *ad, size_t adlen, const void *in, size_t len, void *out,
     const uint8_t tag[16]);
+
+/*
+ * Which backend runs AES-256-GCM.  AUTO takes the first this machine
+ * runs of VAES, OpenSSL, AES-NI, mbedTLS (crypto.c says why); the
+ * environment variable NETDISK_AEAD (docs/netdiskd.8: mbedtls, openssl,
+ * aesni or one of the names below) chooses for the contexts made while
+ * the choice is AUTO (for comparisons and as a way around a fault).
+ * crypto_aead_select overrides both, for tests; it applies to the
+ * contexts crypto_aead_new makes after it.
+ */
+enum crypto_aead_impl {
+	CRYPTO_AEAD_AUTO,
+	CRYPTO_AEAD_MBEDTLS,	/* "mbedtls" */
+	CRYPTO_AEAD_OPENSSL,	/* "openssl" */
+	CRYPTO_AEAD_AESNI,	/* "x86-aesni" */
+	CRYPTO_AEAD_VAES,	/* "x86-vaes" */
+	CRYPTO_AEAD_NIMPL
+};
+
+/* -1 (and no change) if this machine or build lacks the backend. */
+int crypto_aead_select(enum crypto_aead_impl);
+/* The backend of one context, as named above. */
+const char *crypto_aead_impl_name(const struct crypto_aead *);
+/* The name of a backend, NULL for AUTO or an unknown one. */
+const char *crypto_aead_impl_label(enum crypto_aead_impl);
+/* 1 if this machine and build run the backend. */
+int crypto_aead_available(enum crypto_aead_impl);
 
 void crypto_wipe(void *, size_t);
 /* Constant time; 1 if equal. */

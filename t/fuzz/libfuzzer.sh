@@ -13,6 +13,7 @@
 #   FUZZ_CC                    the compiler, default clang
 #   FUZZ_FLAGS                 more libFuzzer flags, e.g. "-jobs=2 -workers=2"
 #   INIH_CFLAGS INIH_LIBS LIBBSD_CFLAGS LIBBSD_LIBS MBEDTLS_LIBS
+#   LIBCRYPTO_CFLAGS LIBCRYPTO_LIBS
 #
 # Output in $top_builddir/t/fuzz/lf/: the binaries, NAME.log, the corpus
 # each run grew (corpus/NAME; the seeds in t/fuzz/corpus/NAME are only
@@ -33,17 +34,19 @@ set -u
 : "${LIBBSD_CFLAGS=$(pkg-config --cflags libbsd-overlay 2>/dev/null)}"
 : "${LIBBSD_LIBS=$(pkg-config --libs libbsd-overlay 2>/dev/null)}"
 : "${MBEDTLS_LIBS=-lmbedcrypto}"
+: "${LIBCRYPTO_CFLAGS=$(pkg-config --cflags libcrypto 2>/dev/null)}"
+: "${LIBCRYPTO_LIBS=$(pkg-config --libs libcrypto 2>/dev/null)}"
 
 src=$top_srcdir
 lf=$top_builddir/t/fuzz/lf
 # The library sources the targets need (the parsers and what they call).
-lib_sources="crypto_mbedtls aesgcm_x86 sockio handshake record util uri key conf request tab"
+lib_sources="crypto crypto_mbedtls crypto_openssl aesgcm_x86 sockio handshake record util uri key conf request tab"
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cflags="-std=gnu11 -g -O1 -fno-omit-frame-pointer $san
 	-Wall -Wextra -Wno-unused-parameter
 	-I$top_builddir -I$src/include -I$src/src/lib -I$src/t/fuzz
-	$LIBBSD_CFLAGS $INIH_CFLAGS"
-libs="$INIH_LIBS $LIBBSD_LIBS $MBEDTLS_LIBS -pthread"
+	$LIBBSD_CFLAGS $INIH_CFLAGS $LIBCRYPTO_CFLAGS"
+libs="$INIH_LIBS $LIBBSD_LIBS $MBEDTLS_LIBS $LIBCRYPTO_LIBS -pthread"
 
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 export UBSAN_OPTIONS

@@ -37,6 +37,7 @@ fuzz:
 	INIH_CFLAGS='$(INIH_CFLAGS)' INIH_LIBS='$(INIH_LIBS)' \
 	LIBBSD_CFLAGS='$(LIBBSD_CFLAGS)' LIBBSD_LIBS='$(LIBBSD_LIBS)' \
 	MBEDTLS_LIBS='$(MBEDTLS_LIBS)' \
+	LIBCRYPTO_CFLAGS='$(LIBCRYPTO_CFLAGS)' LIBCRYPTO_LIBS='$(LIBCRYPTO_LIBS)' \
 	$(SHELL) $(srcdir)/t/fuzz/libfuzzer.sh
 
 # The seeds the targets build themselves, into the source tree's corpus.
