@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "key.h"
+#include "uri.h"
 #include "util.h"
 #include "tap.h"
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "tab.h"
+#include "util.h"
 
 #define TAB_FILE_MAX	(1024 * 1024)
 #define TAB_SPACE	" \t\r\v\f"

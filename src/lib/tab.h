@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "util.h"
+#include "uri.h"
 
 #define TAB_DEFAULT_PATH	"/etc/netdisktab"
 #define TAB_NAME_MAX		31

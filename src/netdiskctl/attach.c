@@ -30,6 +30,8 @@
 #include "crypto.h"
 #include "ctl.h"
 #include "tab.h"
+#include "key.h"
+#include "uri.h"
 #include "util.h"
 
 #define SYSFS_DEFAULT	"/sys"

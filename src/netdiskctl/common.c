@@ -21,6 +21,7 @@
 #include "ctl.h"
 #include "record.h"
 #include "request.h"
+#include "key.h"
 #include "util.h"
 
 #define CTL_PROGNAME	"netdiskctl"

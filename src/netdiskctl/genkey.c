@@ -9,6 +9,7 @@
 #include "client.h"
 #include "crypto.h"
 #include "ctl.h"
+#include "key.h"
 #include "util.h"
 
 /* Creates FILE 0600; never replaces an existing file. */

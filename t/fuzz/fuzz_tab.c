@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "tab.h"
+#include "util.h"
 #include "fuzz.h"
 
 #define TAB_FILE	"fuzz.tab"

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "key.h"
+#include "uri.h"
 #include "util.h"
 #include "fuzz.h"
 
