@@ -31,6 +31,7 @@
 #include "ctl.h"
 #include "tab.h"
 #include "key.h"
+#include "netdisk_sysfs.h"
 #include "uri.h"
 #include "util.h"
 
@@ -42,9 +43,6 @@
 #define ATTR_MAX	256		/* longest attribute value we read */
 #define ADD_LINE_MAX	512
 #define NOT_LOADED	"netdisk kernel module not loaded (modprobe netdisk)"
-/* The module's limits (kernel/netdisk.h). */
-#define ATTACH_MAX_CONNS	16
-#define ATTACH_MAX_DEAD_TIMEOUT	86400
 
 struct attach {
 	struct ctl_args args;		/* the key file: -k, or the entry's */
@@ -242,11 +240,11 @@ attach_opt(const struct ctl_cmd *cmd, struct attach *a, int ch, char **argv)
 		a->tabfile = optarg;
 		return CLIENT_OK;
 	case 'c':
-		return ctl_parse_int("--conns", optarg, 1, ATTACH_MAX_CONNS,
+		return ctl_parse_int("--conns", optarg, 1, ND_MAX_CONNS,
 		    &a->conns) ? CLIENT_ERR_USAGE : CLIENT_OK;
 	case 'd':
 		return ctl_parse_int("--dead-timeout", optarg, 0,
-		    ATTACH_MAX_DEAD_TIMEOUT, &a->dead_timeout) ?
+		    ND_MAX_DEAD_TIMEOUT, &a->dead_timeout) ?
 		    CLIENT_ERR_USAGE : CLIENT_OK;
 	case 'r':
 		a->ro = 1;
