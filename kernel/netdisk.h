@@ -26,13 +26,11 @@
 
 #include "handshake.h"
 #include "netdisk_proto.h"
+#include "netdisk_sysfs.h"
 #include "record.h"
 
-#define ND_DRV_NAME		"netdisk"
-#define ND_MAX_CONNS		16
+#define ND_DRV_NAME		ND_SYSFS_NAME
 #define ND_DEFAULT_DEAD_TIMEOUT	120	/* seconds */
-#define ND_MAX_DEAD_TIMEOUT	86400
-#define ND_DEV_NAME_MAX		31	/* name=: [A-Za-z0-9._-] */
 #define ND_PART_SHIFT		4	/* 16 minors per device */
 #define ND_IO_TIMEOUT		(30 * HZ)
 #define ND_CONNECT_TIMEOUT	(10 * HZ)	/* connect and handshake */

@@ -12,7 +12,6 @@
  * attribute "name" for netdiskctl attach -a and detach -a to match.
  */
 #include <linux/blkdev.h>
-#include <linux/ctype.h>
 #include <linux/device.h>
 #include <linux/inet.h>
 #include <linux/in.h>
@@ -25,10 +24,21 @@
 #include "compat.h"
 #include "dev.h"
 #include "netdisk.h"
+#include "netdisk_sysfs.h"
 #include "params.h"
 #include "sysfs.h"
 
-#define ADDR_MAX	64	/* an IPv6 literal with brackets fits */
+/* BUS_ATTR_WO and DEVICE_ATTR_RO with the names of netdisk_sysfs.h. */
+#define ND_BUS_ATTR_WO(_var, _name)					\
+	struct bus_attribute bus_attr_##_var = {			\
+		.attr = { .name = _name, .mode = 0200 },		\
+		.store = _var##_store,					\
+	}
+#define ND_DEVICE_ATTR_RO(_var, _name)					\
+	struct device_attribute dev_attr_##_var = {			\
+		.attr = { .name = _name, .mode = 0444 },		\
+		.show = _var##_show,					\
+	}
 
 int nd_parse_key(u8 key[ND_KEY_LEN], const char *hex)
 {
@@ -44,7 +54,7 @@ int nd_config_set_address(struct nd_config *cfg, const char *addr, u16 port)
 {
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&cfg->addr;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&cfg->addr;
-	char buf[ADDR_MAX];
+	char buf[ND_ADD_ADDRESS_MAX + 1];
 	size_t len = strlen(addr);
 	const char *end;
 
@@ -88,16 +98,10 @@ int nd_config_set_export(struct nd_config *cfg, const char *name)
 /* 1 to ND_DEV_NAME_MAX of [A-Za-z0-9._-], as in netdisktab(5). */
 static int set_name(struct nd_config *cfg, const char *name)
 {
-	size_t i, len = strlen(name);
-
-	if (len < 1 || len > ND_DEV_NAME_MAX)
-		goto bad;
-	for (i = 0; i < len; i++)
-		if (!isalnum(name[i]) && !strchr("._-", name[i]))
-			goto bad;
-	memcpy(cfg->name, name, len + 1);
-	return 0;
-bad:
+	if (nd_dev_name_valid(name)) {
+		strscpy(cfg->name, name, sizeof(cfg->name));
+		return 0;
+	}
 	pr_err(ND_DRV_NAME ": add: name must have 1 to %u characters of A-Z a-z 0-9 . _ -\n",
 	       ND_DEV_NAME_MAX);
 	return -EINVAL;
@@ -113,34 +117,34 @@ struct add_line {
 static int parse_option(struct nd_config *cfg, struct add_line *al,
 			char *name, char *val)
 {
-	if (!strcmp(name, "address")) {
+	if (!strcmp(name, ND_ADD_ADDRESS)) {
 		al->address = val;
 		return 0;
 	}
-	if (!strcmp(name, "port"))
+	if (!strcmp(name, ND_ADD_PORT))
 		return kstrtou16(val, 10, &al->port);
-	if (!strcmp(name, "export")) {
+	if (!strcmp(name, ND_ADD_EXPORT)) {
 		al->export = val;
 		return 0;
 	}
-	if (!strcmp(name, "key")) {
+	if (!strcmp(name, ND_ADD_KEY)) {
 		al->key_set = true;
 		return nd_parse_key(cfg->key, val);
 	}
-	if (!strcmp(name, "conns"))
+	if (!strcmp(name, ND_ADD_CONNS))
 		return kstrtouint(val, 10, &cfg->conns);
-	if (!strcmp(name, "ro"))
+	if (!strcmp(name, ND_ADD_RO))
 		return kstrtobool(val, &cfg->ro);
-	if (!strcmp(name, "dead_timeout"))
+	if (!strcmp(name, ND_ADD_DEAD_TIMEOUT))
 		return kstrtouint(val, 10, &cfg->dead_timeout);
-	if (!strcmp(name, "index")) {
+	if (!strcmp(name, ND_ADD_INDEX)) {
 		if (kstrtoint(val, 10, &cfg->index) || cfg->index < 0)
 			return -EINVAL;
 		return 0;
 	}
-	if (!strcmp(name, "name"))
+	if (!strcmp(name, ND_ADD_NAME))
 		return set_name(cfg, val);
-	if (!strcmp(name, "client_id")) {
+	if (!strcmp(name, ND_ADD_CLIENT_ID)) {
 		cfg->client_id_set = true;
 		if (strlen(val) != 2 * ND_CLIENT_ID_LEN)
 			return -EINVAL;
@@ -240,7 +244,7 @@ out:
 	kfree_sensitive(cfg);
 	return err ? err : count;
 }
-static BUS_ATTR_WO(add);
+static ND_BUS_ATTR_WO(add, ND_BUS_ADD);
 
 static ssize_t remove_store(ND_BUS_CONST struct bus_type *bus, const char *buf,
 			    size_t count)
@@ -255,7 +259,7 @@ static ssize_t remove_store(ND_BUS_CONST struct bus_type *bus, const char *buf,
 	err = nd_dev_remove_by_name(strim(name));
 	return err ? err : count;
 }
-static BUS_ATTR_WO(remove);
+static ND_BUS_ATTR_WO(remove, ND_BUS_REMOVE);
 
 static struct attribute *nd_bus_attrs[] = {
 	&bus_attr_add.attr,
@@ -265,7 +269,7 @@ static struct attribute *nd_bus_attrs[] = {
 ATTRIBUTE_GROUPS(nd_bus);
 
 static struct bus_type nd_bus_type = {
-	.name = ND_DRV_NAME,
+	.name = ND_SYSFS_NAME,
 	.bus_groups = nd_bus_groups,
 };
 
@@ -279,21 +283,21 @@ static ssize_t server_show(struct device *d, struct device_attribute *attr,
 {
 	return sysfs_emit(buf, "%pISpc\n", &to_nd(d)->cfg.addr);
 }
-static DEVICE_ATTR_RO(server);
+static ND_DEVICE_ATTR_RO(server, ND_ATTR_SERVER);
 
 static ssize_t export_show(struct device *d, struct device_attribute *attr,
 			   char *buf)
 {
 	return sysfs_emit(buf, "%s\n", to_nd(d)->cfg.export);
 }
-static DEVICE_ATTR_RO(export);
+static ND_DEVICE_ATTR_RO(export, ND_ATTR_EXPORT);
 
 static ssize_t name_show(struct device *d, struct device_attribute *attr,
 			 char *buf)
 {
 	return sysfs_emit(buf, "%s\n", to_nd(d)->cfg.name);
 }
-static DEVICE_ATTR_RO(name);
+static ND_DEVICE_ATTR_RO(name, ND_ATTR_NAME);
 
 static ssize_t client_id_show(struct device *d, struct device_attribute *attr,
 			      char *buf)
@@ -301,35 +305,35 @@ static ssize_t client_id_show(struct device *d, struct device_attribute *attr,
 	return sysfs_emit(buf, "%*phN\n", ND_CLIENT_ID_LEN,
 			  to_nd(d)->cfg.client_id);
 }
-static DEVICE_ATTR_RO(client_id);
+static ND_DEVICE_ATTR_RO(client_id, ND_ATTR_CLIENT_ID);
 
 static ssize_t state_show(struct device *d, struct device_attribute *attr,
 			  char *buf)
 {
 	return sysfs_emit(buf, "%s\n", nd_dev_state(to_nd(d)));
 }
-static DEVICE_ATTR_RO(state);
+static ND_DEVICE_ATTR_RO(state, ND_ATTR_STATE);
 
 static ssize_t connections_show(struct device *d,
 				struct device_attribute *attr, char *buf)
 {
 	return sysfs_emit(buf, "%u\n", to_nd(d)->nconns);
 }
-static DEVICE_ATTR_RO(connections);
+static ND_DEVICE_ATTR_RO(connections, ND_ATTR_CONNECTIONS);
 
 static ssize_t reconnects_show(struct device *d, struct device_attribute *attr,
 			       char *buf)
 {
 	return sysfs_emit(buf, "%d\n", atomic_read(&to_nd(d)->reconnects));
 }
-static DEVICE_ATTR_RO(reconnects);
+static ND_DEVICE_ATTR_RO(reconnects, ND_ATTR_RECONNECTS);
 
 static ssize_t dead_timeout_show(struct device *d,
 				 struct device_attribute *attr, char *buf)
 {
 	return sysfs_emit(buf, "%u\n", to_nd(d)->cfg.dead_timeout);
 }
-static DEVICE_ATTR_RO(dead_timeout);
+static ND_DEVICE_ATTR_RO(dead_timeout, ND_ATTR_DEAD_TIMEOUT);
 
 static ssize_t export_id_show(struct device *d, struct device_attribute *attr,
 			      char *buf)
@@ -337,7 +341,7 @@ static ssize_t export_id_show(struct device *d, struct device_attribute *attr,
 	return sysfs_emit(buf, "%*phN\n", ND_EXPORT_ID_LEN,
 			  to_nd(d)->info.export_id);
 }
-static DEVICE_ATTR_RO(export_id);
+static ND_DEVICE_ATTR_RO(export_id, ND_ATTR_EXPORT_ID);
 
 static struct attribute *nd_disk_attrs[] = {
 	&dev_attr_server.attr,
@@ -353,7 +357,7 @@ static struct attribute *nd_disk_attrs[] = {
 };
 
 static const struct attribute_group nd_disk_group = {
-	.name = ND_DRV_NAME,
+	.name = ND_SYSFS_NAME,
 	.attrs = nd_disk_attrs,
 };
 

@@ -63,7 +63,8 @@
 #include "handshake.h"
 #include "record.h"
 #include "request.h"
-#include "util.h"
+#include "key.h"
+#include "uri.h"
 
 #define CH_LEN		ND_CLIENT_HELLO_LEN
 #define SH_LEN		ND_SERVER_HELLO_LEN

@@ -54,7 +54,7 @@
 #include "record.h"
 #include "request.h"
 #include "sockio.h"
-#include "util.h"
+#include "key.h"
 
 #define DEFAULT_PORT	26548
 #define DEFAULT_MIB	64

@@ -58,6 +58,7 @@
 
 #include "client.h"
 #include "crypto.h"
+#include "key.h"
 #include "util.h"
 
 #define BLOCK		4096

@@ -32,7 +32,7 @@
 
 #include "crypto.h"
 #include "handshake.h"
-#include "util.h"
+#include "key.h"
 
 static uint8_t psk[ND_KEY_LEN];
 static struct hs_export_info info;

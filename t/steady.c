@@ -28,7 +28,7 @@
 
 #include "client.h"
 #include "crypto.h"
-#include "util.h"
+#include "key.h"
 
 #define BLOCK		4096
 #define RECONNECT_SECS	30

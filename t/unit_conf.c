@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "util.h"
+#include "key.h"
 #include "tap.h"
 
 #define HEX_A	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "key.h"
+#include "uri.h"
 #include "util.h"
 #include "tap.h"
 

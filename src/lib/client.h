@@ -11,7 +11,7 @@
 
 #include "handshake.h"
 #include "record.h"
-#include "util.h"
+#include "uri.h"
 
 /* Failures a user must be able to tell apart; also netdiskctl's exit codes. */
 enum client_err {

@@ -31,6 +31,8 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "key.h"
+#include "uri.h"
 #include "util.h"
 
 #define CONF_FILE_MAX		(1024 * 1024)

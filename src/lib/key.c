@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "key.h"
 #include "util.h"
 
 #define KEY_FILE_MAX	4096

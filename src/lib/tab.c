@@ -17,11 +17,10 @@
 #include <unistd.h>
 
 #include "tab.h"
+#include "util.h"
 
 #define TAB_FILE_MAX	(1024 * 1024)
 #define TAB_SPACE	" \t\r\v\f"
-#define TAB_NAMECHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
-			"0123456789._-"
 #define TAB_FIELDS	"(expected NAME URI KEYFILE [OPTIONS])"
 #define TAB_NFIELDS	5		/* the four and one too many */
 #define SHOW_MAX	64		/* characters of a value in a message */
@@ -48,11 +47,11 @@ struct tab_option {
 };
 
 static const struct tab_option tab_options[] = {
-	{ "conns", 0, offsetof(struct tab_entry, conns), 1, TAB_MAX_CONNS,
+	{ ND_ADD_CONNS, 0, offsetof(struct tab_entry, conns), 1, ND_MAX_CONNS,
 	    "N" },
-	{ "ro", TAB_RO, 0, 0, 0, NULL },
-	{ "dead_timeout", 0, offsetof(struct tab_entry, dead_timeout), 0,
-	    TAB_MAX_DEAD_TIMEOUT, "S" },
+	{ ND_ADD_RO, TAB_RO, 0, 0, 0, NULL },
+	{ ND_ADD_DEAD_TIMEOUT, 0, offsetof(struct tab_entry, dead_timeout), 0,
+	    ND_MAX_DEAD_TIMEOUT, "S" },
 	{ "noauto", TAB_NOAUTO, 0, 0, 0, NULL },
 };
 #define TAB_NOPTIONS	(sizeof(tab_options) / sizeof(tab_options[0]))
@@ -128,9 +127,7 @@ entry_err(struct parser *p, const char *fmt, ...)
 int
 tab_name_valid(const char *s)
 {
-	size_t len = strspn(s, TAB_NAMECHARS);
-
-	return len >= 1 && len <= TAB_NAME_MAX && s[len] == '\0';
+	return nd_dev_name_valid(s);
 }
 
 const struct tab_entry *

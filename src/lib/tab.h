@@ -8,21 +8,21 @@
  * netdisk://HOST[:PORT]/EXPORT; KEYFILE an absolute path (the key is read
  * when attaching, not here); OPTIONS "-" or a comma-separated list of
  * conns=N, ro, dead_timeout=S and noauto.  Blank lines and everything from
- * a field that starts with "#" to the end of its line are ignored.  The
- * parser knows nothing of the kernel: docs/netdisktab.5 is the reference.
+ * a field that starts with "#" to the end of its line are ignored.
+ * docs/netdisktab.5 is the reference.  The names, options and limits an
+ * entry shares with the kernel module's add line are netdisk_sysfs.h's.
  */
 #ifndef TAB_H
 #define TAB_H
 
 #include <stddef.h>
 
-#include "util.h"
+#include "netdisk_sysfs.h"
+#include "uri.h"
 
 #define TAB_DEFAULT_PATH	"/etc/netdisktab"
-#define TAB_NAME_MAX		31
+#define TAB_NAME_MAX		ND_DEV_NAME_MAX
 #define TAB_LINE_MAX		4096	/* characters, newline excluded */
-#define TAB_MAX_CONNS		16
-#define TAB_MAX_DEAD_TIMEOUT	86400
 
 /* Entry flags. */
 #define TAB_RO			0x1	/* attach read-only */
@@ -33,8 +33,8 @@ struct tab_entry {
 	char name[TAB_NAME_MAX + 1];
 	struct nd_uri uri;
 	char *keyfile;			/* absolute */
-	long conns;			/* -1: the module's default */
-	long dead_timeout;		/* -1: the module's default */
+	long conns;			/* -1: the module's default, or 1..ND_MAX_CONNS */
+	long dead_timeout;		/* -1: the module's default, or 0..ND_MAX_DEAD_TIMEOUT */
 	unsigned int flags;		/* TAB_* */
 	int line;
 };
@@ -59,7 +59,7 @@ void tab_free(struct tab *);
 
 /* The entry called name, or NULL. */
 const struct tab_entry *tab_find(const struct tab *, const char *name);
-/* 1 if s is a valid entry name: 1..TAB_NAME_MAX of [A-Za-z0-9._-]. */
+/* 1 if s is a valid entry name: nd_dev_name_valid, the module's name=. */
 int tab_name_valid(const char *s);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "uri.h"
 #include "util.h"
 
 #define URI_SCHEME	"netdisk://"

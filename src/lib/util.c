@@ -120,12 +120,18 @@ hex_format(const void *p, size_t len, char *out)
 }
 
 int64_t
-mono_ms(void)
+mono_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t
+mono_ms(void)
+{
+	return mono_ns() / 1000000;
 }
 
 /* Like realloc, but the old buffer is wiped. */

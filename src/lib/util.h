@@ -1,7 +1,7 @@
 /*
- * Small helpers shared by netdiskd and netdiskctl.  The parse_ and key_
- * functions return 0 on success and -1 on error; name_valid and uri_is_uri
- * are predicates (1 or 0).
+ * Small helpers shared by netdiskd and netdiskctl.  The parse_ functions
+ * return 0 on success and -1 on error; name_valid is a predicate (1 or 0).
+ * URIs are uri.h, keys key.h.
  */
 #ifndef UTIL_H
 #define UTIL_H
@@ -9,7 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/types.h>
 
 #include "netdisk_proto.h"
 
@@ -36,33 +35,10 @@ int fd_read_all(int fd, size_t max, char **buf, size_t *len);
  * backslash, control characters and DEL as \u00XX.
  */
 void json_string(FILE *f, const char *s);
-/* CLOCK_MONOTONIC in milliseconds. */
+/* CLOCK_MONOTONIC in nanoseconds, and in milliseconds. */
+int64_t mono_ns(void);
 int64_t mono_ms(void);
 /* len bytes as 2 * len lowercase hex digits and a NUL in out. */
 void hex_format(const void *p, size_t len, char *out);
-
-/* netdisk://HOST[:PORT]/EXPORT, HOST may be [v6]. */
-struct nd_uri {
-	char host[256];
-	char port[8];		/* default "26547" */
-	char export[ND_NAME_MAX + 1];
-};
-int uri_parse(const char *s, struct nd_uri *u);
-int uri_is_uri(const char *s);	/* starts with netdisk:// */
-/* Port 1..65535: the len digits at s, normalised ("080" -> "80"). */
-int uri_port_parse(const char *s, size_t len, char port[8]);
-
-/*
- * Keys: 64 hex digits.  key_load_file refuses a file readable or
- * writable by group or others.  On failure, err says why, naming the
- * file; the key never appears in err.
- */
-int key_parse_hex(const char *hex, uint8_t key[ND_KEY_LEN]);
-int key_load_file(const char *path, uint8_t key[ND_KEY_LEN], char *err,
-    size_t errlen);
-/* The same, and the owner of the file (checked by the caller). */
-int key_load_file_owner(const char *path, uint8_t key[ND_KEY_LEN],
-    uid_t *owner, char *err, size_t errlen);
-void key_format_hex(const uint8_t key[ND_KEY_LEN], char hex[2 * ND_KEY_LEN + 1]);
 
 #endif

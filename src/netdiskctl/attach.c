@@ -1,11 +1,8 @@
 /*
- * netdiskctl attach, detach and list: the kernel client (netdisk.ko)
- * through its control files, /sys/bus/netdisk/{add,remove}, and the
- * attributes under /sys/block/netdiskN/netdisk/.  attach -a, attach NAME
- * and detach -a work from the entries of netdisktab (tab.h); a device
+ * netdiskctl attach, detach and list: the kernel client's (netdisk.ko)
+ * devices, through its sysfs files (kmod.h).  attach -a, attach NAME and
+ * detach -a work from the entries of netdisktab (tab.h); a device
  * attached from an entry keeps its name in the attribute "name".
- * $NETDISK_SYSFS replaces "/sys", so that a test can point these commands
- * at a directory tree of its own.
  */
 #include "config.h"
 
@@ -13,36 +10,26 @@
 
 #include <netinet/in.h>
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stddef.h>
 #include <netdb.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "client.h"
+#include "cmd.h"
 #include "crypto.h"
-#include "ctl.h"
+#include "key.h"
+#include "kmod.h"
+#include "netdisk_sysfs.h"
 #include "tab.h"
+#include "uri.h"
 #include "util.h"
-
-#define SYSFS_DEFAULT	"/sys"
-#define ADD_FILE	"bus/netdisk/add"
-#define REMOVE_FILE	"bus/netdisk/remove"
-#define DEV_PREFIX	"netdisk"
-#define NAME_ATTR	DEV_PREFIX "/name"	/* the entry's name, or "" */
-#define ATTR_MAX	256		/* longest attribute value we read */
-#define ADD_LINE_MAX	512
-#define NOT_LOADED	"netdisk kernel module not loaded (modprobe netdisk)"
-/* The module's limits (kernel/netdisk.h). */
-#define ATTACH_MAX_CONNS	16
-#define ATTACH_MAX_DEAD_TIMEOUT	86400
+#include "warn.h"
 
 struct attach {
 	struct ctl_args args;		/* the key file: -k, or the entry's */
@@ -57,154 +44,6 @@ struct attach {
 	uint8_t client_id[ND_CLIENT_ID_LEN];
 	char client_hex[2 * ND_CLIENT_ID_LEN + 1];
 };
-
-/* Paths under the sysfs root. */
-
-static const char *
-sysfs_root(void)
-{
-	const char *root = getenv("NETDISK_SYSFS");
-
-	return root != NULL && *root != '\0' ? root : SYSFS_DEFAULT;
-}
-
-static int
-sysfs_path(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int n, m;
-
-	n = snprintf(buf, len, "%s/", sysfs_root());
-	if (n < 0 || (size_t)n >= len)
-		return -1;
-	va_start(ap, fmt);
-	m = vsnprintf(buf + n, len - (size_t)n, fmt, ap);
-	va_end(ap);
-	if (m < 0 || (size_t)m >= len - (size_t)n) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * One attribute of a device, trailing newline removed: 0, or -1 with
- * errno (ENOENT once the device is gone).
- */
-static int
-read_attr(int index, const char *name, char *buf, size_t len)
-{
-	char path[PATH_MAX];
-	ssize_t n;
-	int fd;
-
-	if (sysfs_path(path, sizeof(path), "block/" DEV_PREFIX "%d/%s", index,
-	    name) == -1)
-		return -1;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n == -1)
-		return -1;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
-/* "netdisk12" -> 12; -1 for anything else. */
-static int
-dev_name_index(const char *name)
-{
-	const char *p;
-	long v;
-
-	if (strncmp(name, DEV_PREFIX, strlen(DEV_PREFIX)) != 0)
-		return -1;
-	p = name + strlen(DEV_PREFIX);
-	if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] != '\0') ||
-	    strspn(p, "0123456789") != strlen(p) || strlen(p) > 9)
-		return -1;
-	v = strtol(p, NULL, 10);
-	return (int)v;
-}
-
-static int
-cmp_int(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-
-	return (x > y) - (x < y);
-}
-
-static int
-add_index(int **v, size_t *n, size_t *cap, int index)
-{
-	int *nv;
-
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 16;
-		if ((nv = reallocarray(*v, *cap, sizeof(**v))) == NULL)
-			return -1;
-		*v = nv;
-	}
-	(*v)[(*n)++] = index;
-	return 0;
-}
-
-/*
- * The indexes of the netdisk devices, sorted: 0 and a malloc'd array (NULL
- * when there are none), or -1 with a message printed.
- */
-static int
-list_indexes(int **out, size_t *count)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	size_t cap = 0;
-	DIR *d;
-	int index;
-
-	*out = NULL;
-	*count = 0;
-	if (sysfs_path(path, sizeof(path), "block") == -1 ||
-	    (d = opendir(path)) == NULL) {
-		ctl_warn("%s/block", sysfs_root());
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if ((index = dev_name_index(de->d_name)) == -1)
-			continue;
-		if (add_index(out, count, &cap, index) == -1) {
-			ctl_warn("device list");
-			closedir(d);
-			free(*out);
-			return -1;
-		}
-	}
-	closedir(d);
-	if (*count > 0)
-		qsort(*out, *count, sizeof(**out), cmp_int);
-	return 0;
-}
-
-/* The device whose name is name: its index, -1 if none, -2 on error. */
-static int
-find_named(const char *name)
-{
-	char got[ATTR_MAX];
-	size_t i, n;
-	int *v, found = -1;
-
-	if (list_indexes(&v, &n) == -1)
-		return -2;
-	for (i = 0; i < n && found == -1; i++)
-		if (read_attr(v[i], NAME_ATTR, got, sizeof(got)) == 0 &&
-		    strcmp(got, name) == 0)
-			found = v[i];
-	free(v);
-	return found;
-}
 
 /*
  * The table, or NULL with its errors printed ("FILE:LINE: message" lines)
@@ -240,11 +79,11 @@ attach_opt(const struct ctl_cmd *cmd, struct attach *a, int ch, char **argv)
 		a->tabfile = optarg;
 		return CLIENT_OK;
 	case 'c':
-		return ctl_parse_int("--conns", optarg, 1, ATTACH_MAX_CONNS,
+		return ctl_parse_int("--conns", optarg, 1, ND_MAX_CONNS,
 		    &a->conns) ? CLIENT_ERR_USAGE : CLIENT_OK;
 	case 'd':
 		return ctl_parse_int("--dead-timeout", optarg, 0,
-		    ATTACH_MAX_DEAD_TIMEOUT, &a->dead_timeout) ?
+		    ND_MAX_DEAD_TIMEOUT, &a->dead_timeout) ?
 		    CLIENT_ERR_USAGE : CLIENT_OK;
 	case 'r':
 		a->ro = 1;
@@ -339,80 +178,20 @@ numeric_host(const struct addrinfo *ai, char *host, size_t len)
 }
 
 /*
- * The line for /sys/bus/netdisk/add.  The caller wipes it: it holds the
- * key.  0, or -1 if it does not fit.
- */
-static int
-add_line(const struct attach *a, const char *addr,
-    const uint8_t key[ND_KEY_LEN], char *line, size_t len)
-{
-	char hex[2 * ND_KEY_LEN + 1], conns[32] = "", dead[32] = "";
-	char name[TAB_NAME_MAX + 8] = "";
-	int n;
-
-	if (a->name != NULL)
-		snprintf(name, sizeof(name), " name=%s", a->name);
-	if (a->conns != -1)
-		snprintf(conns, sizeof(conns), " conns=%ld", a->conns);
-	if (a->dead_timeout != -1)
-		snprintf(dead, sizeof(dead), " dead_timeout=%ld",
-		    a->dead_timeout);
-	key_format_hex(key, hex);
-	n = snprintf(line, len, "address=%s port=%s export=%s key=%s%s ro=%d"
-	    "%s client_id=%s%s\n", addr, a->u.port, a->u.export, hex, conns,
-	    a->ro, dead, a->client_hex, name);
-	crypto_wipe(hex, sizeof(hex));
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
-/*
- * Open the module's control file (ADD_FILE or REMOVE_FILE) for writing:
- * the descriptor, or -1 with a message ("not loaded" when it is missing).
- */
-static int
-open_bus_file(const char *file)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	if (sysfs_path(path, sizeof(path), "%s", file) == -1) {
-		ctl_warn("%s/%s", sysfs_root(), file);
-		return -1;
-	}
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			ctl_warnx(NOT_LOADED);
-		else
-			ctl_warn("%s", path);
-	}
-	return fd;
-}
-
-/*
- * One attach through the add file: 0, or an errno.  The line, key
+ * One attach through the add file, fd: 0, or an errno.  The line, key
  * included, goes to the kernel in a single write and is wiped at once.
  */
 static int
 attach_write(int fd, const struct attach *a, const char *addr,
     const uint8_t key[ND_KEY_LEN])
 {
-	char line[ADD_LINE_MAX];
-	ssize_t n;
-	size_t len;
-	int err = 0;
+	struct kmod_add k = {
+		.address = addr, .port = a->u.port, .export = a->u.export,
+		.conns = a->conns, .dead_timeout = a->dead_timeout,
+		.ro = a->ro, .client_id = a->client_hex, .name = a->name,
+	};
 
-	if (add_line(a, addr, key, line, sizeof(line)) == -1) {
-		crypto_wipe(line, sizeof(line));
-		return ENAMETOOLONG;
-	}
-	len = strlen(line);
-	n = write(fd, line, len);
-	if (n == -1)
-		err = errno;
-	else if ((size_t)n != len)
-		err = EIO;
-	crypto_wipe(line, sizeof(line));
-	return err;
+	return kmod_add(fd, &k, key);
 }
 
 /* 1 for the errors after which another address of the host may work. */
@@ -536,31 +315,23 @@ attach_resolve(const struct attach *a, struct addrinfo **res)
 static int
 attach_report(const struct attach *a)
 {
-	char id[ATTR_MAX];
-	size_t i, n;
-	int *v, r = CLIENT_ERR_INTERNAL;
+	int index;
 
-	if (list_indexes(&v, &n) == -1)
+	if ((index = kmod_find(ND_ATTR_CLIENT_ID, a->client_hex)) == -2)
 		return CLIENT_ERR_INTERNAL;
-	for (i = 0; i < n; i++) {
-		if (read_attr(v[i], DEV_PREFIX "/client_id", id,
-		    sizeof(id)) == 0 && strcmp(id, a->client_hex) == 0) {
-			if (a->name != NULL)
-				printf("%s: attached ", a->name);
-			printf("/dev/" DEV_PREFIX "%d\n", v[i]);
-			r = CLIENT_OK;
-			break;
-		}
-	}
-	free(v);
-	if (r != CLIENT_OK)
+	if (index == -1) {
 		ctl_warnx("%s: attached, but no device has client id %s",
 		    a->peer, a->client_hex);
-	else if (fflush(stdout) == EOF) {
-		ctl_warn("stdout");
-		r = CLIENT_ERR_IO;
+		return CLIENT_ERR_INTERNAL;
 	}
-	return r;
+	if (a->name != NULL)
+		printf("%s: attached ", a->name);
+	printf("/dev/" ND_SYSFS_NAME "%d\n", index);
+	if (fflush(stdout) == EOF) {
+		ctl_warn("stdout");
+		return CLIENT_ERR_IO;
+	}
+	return CLIENT_OK;
 }
 
 static int
@@ -605,7 +376,7 @@ attach_run(struct attach *a)
 
 	if ((r = attach_id(a)) != CLIENT_OK)
 		return r;
-	if ((fd = open_bus_file(ADD_FILE)) == -1)
+	if ((fd = kmod_add_open()) == -1)
 		return CLIENT_ERR_INTERNAL;
 	if ((r = attach_resolve(a, &res)) != CLIENT_OK) {
 		close(fd);
@@ -641,10 +412,10 @@ attach_entry(const struct tab_entry *e)
 	struct attach a;
 	int index;
 
-	if ((index = find_named(e->name)) == -2)
+	if ((index = kmod_find(ND_ATTR_NAME, e->name)) == -2)
 		return CLIENT_ERR_INTERNAL;
 	if (index >= 0) {
-		printf("%s: already attached as /dev/" DEV_PREFIX "%d\n",
+		printf("%s: already attached as /dev/" ND_SYSFS_NAME "%d\n",
 		    e->name, index);
 		return fflush(stdout) == EOF ? CLIENT_ERR_IO : CLIENT_OK;
 	}
@@ -706,7 +477,7 @@ attach_table(const struct attach *a)
 		r = CLIENT_ERR_USAGE;
 	} else if (e == NULL && tab_auto_entries(t) == 0)
 		r = CLIENT_OK;
-	else if ((fd = open_bus_file(ADD_FILE)) == -1)
+	else if ((fd = kmod_add_open()) == -1)
 		r = CLIENT_ERR_INTERNAL;	/* not once per entry */
 	else {
 		close(fd);
@@ -716,7 +487,7 @@ attach_table(const struct attach *a)
 	return r;
 }
 
-int
+static int
 ctl_attach(const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	struct attach a;
@@ -746,69 +517,53 @@ dev_arg_index(const char *arg)
 			return -1;
 		name = slash + 1;
 	} else if (name[0] >= '0' && name[0] <= '9') {
-		snprintf(num, sizeof(num), DEV_PREFIX "%.20s", name);
+		snprintf(num, sizeof(num), ND_SYSFS_NAME "%.20s", name);
 		name = num;
 	}
-	return dev_name_index(name);
+	return kmod_index(name);
 }
 
 static int
 detach_write(int index)
 {
-	char name[32];
-	ssize_t n;
 	int fd, err;
 
-	if ((fd = open_bus_file(REMOVE_FILE)) == -1)
+	if ((fd = kmod_remove_open()) == -1)
 		return CLIENT_ERR_INTERNAL;
-	snprintf(name, sizeof(name), DEV_PREFIX "%d", index);
-	n = write(fd, name, strlen(name));
-	err = errno;
+	err = kmod_remove(fd, index);
 	close(fd);
-	if (n != -1)
+	if (err == 0)
 		return CLIENT_OK;
 	if (err == ENODEV) {
-		ctl_warnx("/dev/%s: not attached", name);
+		ctl_warnx("/dev/" ND_SYSFS_NAME "%d: not attached", index);
 		return CLIENT_ERR_USAGE;
 	}
 	errno = err;
-	ctl_warn("/dev/%s: detach", name);
+	ctl_warn("/dev/" ND_SYSFS_NAME "%d: detach", index);
 	return CLIENT_ERR_INTERNAL;
-}
-
-/* 1 if netdiskN is there: its folder with the module's attributes. */
-static int
-dev_present(int index)
-{
-	char path[PATH_MAX];
-
-	if (sysfs_path(path, sizeof(path), "block/" DEV_PREFIX "%d/"
-	    DEV_PREFIX, index) == -1)
-		return 0;
-	return access(path, F_OK) == 0;
 }
 
 /* detach -a: every device whose name is that of an entry. */
 static int
 detach_table(const char *path)
 {
-	char name[ATTR_MAX];
+	char name[KMOD_ATTR_MAX];
 	struct tab *t;
 	size_t i, n;
 	int *v, r = CLIENT_OK, er;
 
 	if ((t = table_load(path, "detached")) == NULL)
 		return CLIENT_ERR_CONFIG;
-	if (list_indexes(&v, &n) == -1) {
+	if (kmod_list(&v, &n) == -1) {
 		tab_free(t);
 		return CLIENT_ERR_INTERNAL;
 	}
 	for (i = 0; i < n; i++) {
-		if (read_attr(v[i], NAME_ATTR, name, sizeof(name)) == -1 ||
+		if (kmod_attr(v[i], ND_ATTR_NAME, name, sizeof(name)) == -1 ||
 		    tab_find(t, name) == NULL)
 			continue;
 		if ((er = detach_write(v[i])) == CLIENT_OK)
-			printf("%s: detached /dev/" DEV_PREFIX "%d\n", name,
+			printf("%s: detached /dev/" ND_SYSFS_NAME "%d\n", name,
 			    v[i]);
 		else if (r == CLIENT_OK)
 			r = er;
@@ -848,7 +603,7 @@ detach_parse(const struct ctl_cmd *cmd, int argc, char **argv, int *all,
 	return CLIENT_OK;
 }
 
-int
+static int
 ctl_detach(const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	const char *tabfile = NULL;
@@ -864,8 +619,8 @@ ctl_detach(const struct ctl_cmd *cmd, int argc, char **argv)
 		    "netdisk0 or 0)", argv[optind]);
 		return CLIENT_ERR_USAGE;
 	}
-	if (!dev_present(index)) {
-		ctl_warnx("/dev/" DEV_PREFIX "%d: not attached", index);
+	if (!kmod_present(index)) {
+		ctl_warnx("/dev/" ND_SYSFS_NAME "%d: not attached", index);
 		return CLIENT_ERR_USAGE;
 	}
 	return detach_write(index);
@@ -873,81 +628,22 @@ ctl_detach(const struct ctl_cmd *cmd, int argc, char **argv)
 
 /* list */
 
-struct dev_info {
-	int index;
-	char server[ATTR_MAX], export[ATTR_MAX], state[ATTR_MAX];
-	char conns[ATTR_MAX], reconnects[ATTR_MAX], sectors[ATTR_MAX];
-	char name[ATTR_MAX];		/* "": none, or a module without names */
-	uint64_t size;
-};
-
-/* A decimal attribute; -1 if it is not one. */
-static int
-attr_u64(const char *s, uint64_t *out)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return errno != 0 || *end != '\0' ? -1 : 0;
-}
-
-/* 0; 1 if the device went away meanwhile; -1 (message printed). */
-static int
-dev_read(int index, struct dev_info *d)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-	} attrs[] = {
-		{ DEV_PREFIX "/server", offsetof(struct dev_info, server) },
-		{ DEV_PREFIX "/export", offsetof(struct dev_info, export) },
-		{ DEV_PREFIX "/state", offsetof(struct dev_info, state) },
-		{ DEV_PREFIX "/connections", offsetof(struct dev_info, conns) },
-		{ DEV_PREFIX "/reconnects",
-		    offsetof(struct dev_info, reconnects) },
-		{ "size", offsetof(struct dev_info, sectors) },
-	};
-	uint64_t sectors;
-	size_t i;
-
-	memset(d, 0, sizeof(*d));
-	d->index = index;
-	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
-		if (read_attr(index, attrs[i].name, (char *)d + attrs[i].off,
-		    ATTR_MAX) == 0)
-			continue;
-		if (errno == ENOENT || errno == ENODEV)
-			return 1;
-		ctl_warn("%s/block/" DEV_PREFIX "%d/%s", sysfs_root(), index,
-		    attrs[i].name);
-		return -1;
-	}
-	if (read_attr(index, NAME_ATTR, d->name, sizeof(d->name)) == -1)
-		d->name[0] = '\0';
-	if (attr_u64(d->sectors, &sectors) == 0 && sectors <= UINT64_MAX / 512)
-		d->size = sectors * 512;
-	return 0;
-}
-
 /* A decimal attribute as a JSON number, null if it is not one. */
 static void
 json_number(const char *s)
 {
 	uint64_t v;
 
-	if (attr_u64(s, &v) == 0)
+	if (kmod_u64(s, &v) == 0)
 		printf("%" PRIu64, v);
 	else
 		printf("null");
 }
 
 static void
-list_json(const struct dev_info *d, int first)
+list_json(const struct kmod_dev *d, int first)
 {
-	printf("%s{\"device\":\"/dev/" DEV_PREFIX "%d\",\"server\":",
+	printf("%s{\"device\":\"/dev/" ND_SYSFS_NAME "%d\",\"server\":",
 	    first ? "" : ",", d->index);
 	json_string(stdout, d->server);
 	printf(",\"export\":");
@@ -967,9 +663,9 @@ list_json(const struct dev_info *d, int first)
 }
 
 static void
-list_text(const struct dev_info *d)
+list_text(const struct kmod_dev *d)
 {
-	printf("/dev/" DEV_PREFIX "%d server=%s export=%s state=%s "
+	printf("/dev/" ND_SYSFS_NAME "%d server=%s export=%s state=%s "
 	    "connections=%s size=%" PRIu64 " reconnects=%s%s%s\n", d->index,
 	    d->server, d->export, d->state, d->conns, d->size, d->reconnects,
 	    d->name[0] != '\0' ? " name=" : "", d->name);
@@ -978,14 +674,14 @@ list_text(const struct dev_info *d)
 static int
 list_print(const int *v, size_t n, int json)
 {
-	struct dev_info d;
+	struct kmod_dev d;
 	size_t i;
 	int r = CLIENT_OK, shown = 0, st;
 
 	if (json)
 		printf("[");
 	for (i = 0; i < n; i++) {
-		if ((st = dev_read(v[i], &d)) == 1)
+		if ((st = kmod_dev_read(v[i], &d)) == 1)
 			continue;
 		if (st == -1) {
 			r = CLIENT_ERR_INTERNAL;
@@ -1006,7 +702,7 @@ list_print(const int *v, size_t n, int json)
 	return r;
 }
 
-int
+static int
 ctl_list(const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	struct ctl_args args = { NULL };
@@ -1026,9 +722,21 @@ ctl_list(const struct ctl_cmd *cmd, int argc, char **argv)
 	}
 	if ((r = ctl_operands(cmd, argc, 0)) != CLIENT_OK)
 		return r;
-	if (list_indexes(&v, &n) == -1)
+	if (kmod_list(&v, &n) == -1)
 		return CLIENT_ERR_INTERNAL;
 	r = list_print(v, n, json);
 	free(v);
 	return r;
 }
+
+const struct ctl_cmd ctl_attach_cmds[] = {
+	/* attach and detach have more forms, one a line. */
+	{ "attach", ctl_attach, "[-k KEYFILE] [--conns N] [--ro] "
+	    "[--dead-timeout SECONDS] URI\n"
+	    "       netdiskctl attach -a [-t TABFILE]\n"
+	    "       netdiskctl attach [-t TABFILE] NAME" },
+	{ "detach", ctl_detach, "DEVICE\n"
+	    "       netdiskctl detach -a [-t TABFILE]" },
+	{ "list", ctl_list, "[--json]" },
+	{ NULL, NULL, NULL }
+};

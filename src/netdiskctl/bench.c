@@ -14,10 +14,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "client.h"
+#include "cmd.h"
+#include "connect.h"
 #include "crypto.h"
-#include "ctl.h"
+#include "pipe.h"
+#include "pool.h"
 #include "util.h"
+#include "warn.h"
 
 #define BENCH_DEFAULT_BS	4096
 #define BENCH_DEFAULT_QD	32
@@ -163,7 +168,7 @@ bench_done(struct ctl_pipe *p, struct ctl_slot *s, void *arg)
 
 	if (s->error == ND_OK) {
 		bc->ios++;
-		bc->hist[hist_bucket((uint64_t)(ctl_now_ns() - s->sent_ns))]++;
+		bc->hist[hist_bucket((uint64_t)(mono_ns() - s->sent_ns))]++;
 	} else if (atomic_fetch_add(&bc->errors, 1) == 0) {
 		bc->first_error = s->error;
 		bc->first_off = s->offset;
@@ -294,7 +299,7 @@ bench_wait(struct bench *b, int64_t deadline)
 	struct timespec ts = { 0, 0 };
 	int64_t left;
 
-	while ((left = deadline - ctl_now_ns()) > 0 && !all_conns_broken(b)) {
+	while ((left = deadline - mono_ns()) > 0 && !all_conns_broken(b)) {
 		ts.tv_nsec = left < BENCH_POLL_NS ? left : BENCH_POLL_NS;
 		nanosleep(&ts, NULL);
 	}
@@ -311,14 +316,14 @@ bench_run(struct bench *b)
 		r = conn_start(b, &b->cc[i]);
 	if (r != CLIENT_OK)
 		return r;
-	start = ctl_now_ns();
+	start = mono_ns();
 	for (i = 0; i < b->conns; i++)
 		conn_kick(b, &b->cc[i]);
 	bench_wait(b, start + (int64_t)(b->time * 1e9));
 	atomic_store(&b->stop, 1);
 	for (i = 0; i < b->conns; i++)
 		ctl_pool_drain(&b->cc[i].pool);
-	b->elapsed = (double)(ctl_now_ns() - start) / 1e9;
+	b->elapsed = (double)(mono_ns() - start) / 1e9;
 	return CLIENT_OK;
 }
 
@@ -538,7 +543,7 @@ bench_parse(const struct ctl_cmd *cmd, struct bench *b, int argc,
 	return CLIENT_OK;
 }
 
-int
+static int
 ctl_bench(const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	struct bench *b;
@@ -572,3 +577,10 @@ ctl_bench(const struct ctl_cmd *cmd, int argc, char **argv)
 	free(b);
 	return r;
 }
+
+const struct ctl_cmd ctl_bench_cmds[] = {
+	{ "bench", ctl_bench, "[-k KEYFILE] [--rw MODE] [--bs SIZE] "
+	    "[--qd N] [--conns N] [--time SECONDS] [--json] "
+	    "[--destructive] URI" },
+	{ NULL, NULL, NULL }
+};

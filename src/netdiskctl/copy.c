@@ -21,9 +21,15 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "cmd.h"
+#include "connect.h"
+#include "copy.h"
 #include "crypto.h"
-#include "ctl.h"
+#include "output.h"
+#include "pipe.h"
+#include "pool.h"
 #include "util.h"
+#include "warn.h"
 
 #define COPY_DEFAULT_QD		16
 #define COPY_DEFAULT_BS		(1U << 20)
@@ -262,7 +268,7 @@ static void
 progress_line(struct copy *cp, int64_t start, int final)
 {
 	uint64_t done = atomic_load(&cp->done);
-	double secs = (double)(ctl_now_ns() - start) / 1e9;
+	double secs = (double)(mono_ns() - start) / 1e9;
 	double rate = secs > 0 ? (double)done / secs : 0;
 	double eta = rate > 0 ? (double)(cp->size - done) / rate : 0;
 	char h1[32], h2[32];
@@ -280,7 +286,7 @@ progress_main(void *arg)
 {
 	struct copy *cp = arg;
 	struct timespec ts = { 0, COPY_PROGRESS_NS };
-	int64_t start = ctl_now_ns();
+	int64_t start = mono_ns();
 
 	while (!atomic_load(&cp->stop_progress)) {
 		progress_line(cp, start, 0);
@@ -668,7 +674,7 @@ copy_parse(const struct ctl_cmd *cmd, struct copy *cp, int argc,
 	return CLIENT_OK;
 }
 
-int
+static int
 ctl_copy(const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	struct copy *cp;
@@ -692,3 +698,9 @@ ctl_copy(const struct ctl_cmd *cmd, int argc, char **argv)
 	free(cp);
 	return r;
 }
+
+const struct ctl_cmd ctl_copy_cmds[] = {
+	{ "copy", ctl_copy, "[-k KEYFILE] [--qd N] [--bs SIZE] "
+	    "[--progress | --no-progress] SRC DST" },
+	{ NULL, NULL, NULL }
+};

@@ -7,9 +7,12 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "cmd.h"
 #include "crypto.h"
-#include "ctl.h"
-#include "util.h"
+#include "genkey.h"
+#include "key.h"
+#include "output.h"
+#include "warn.h"
 
 /* Creates FILE 0600; never replaces an existing file. */
 static int
@@ -50,7 +53,7 @@ emit(const char *path, const char *line, size_t len)
 	return CLIENT_OK;
 }
 
-int
+static int
 ctl_genkey(const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -82,3 +85,8 @@ ctl_genkey(const struct ctl_cmd *cmd, int argc, char **argv)
 	crypto_wipe(line, sizeof(line));
 	return r;
 }
+
+const struct ctl_cmd ctl_genkey_cmds[] = {
+	{ "genkey", ctl_genkey, "[-o FILE]" },
+	{ NULL, NULL, NULL }
+};

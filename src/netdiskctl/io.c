@@ -14,9 +14,13 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "cmd.h"
+#include "connect.h"
 #include "crypto.h"
-#include "ctl.h"
+#include "io.h"
+#include "output.h"
 #include "util.h"
+#include "warn.h"
 
 #define IO_ALLOW_JSON	0x1
 #define IO_ALLOW_FUA	0x2
@@ -184,7 +188,7 @@ info_text(const char *name, const struct hs_export_info *i)
 	printf("%s\n", any ? "" : " none");
 }
 
-int
+static int
 ctl_info(const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	struct io_cmd io;
@@ -251,7 +255,7 @@ read_range(struct client *c, uint64_t off, uint64_t len)
 	return r;
 }
 
-int
+static int
 ctl_read(const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	struct io_cmd io;
@@ -386,7 +390,7 @@ write_stream(struct io_cmd *io, uint64_t off)
 	return r;
 }
 
-int
+static int
 ctl_write(const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	struct io_cmd io;
@@ -495,13 +499,13 @@ simple_cmd(const struct ctl_cmd *cmd, int argc, char **argv, uint16_t type)
 	return io_done(&io, r);
 }
 
-int
+static int
 ctl_trim(const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	return simple_cmd(cmd, argc, argv, ND_CMD_TRIM);
 }
 
-int
+static int
 ctl_zero(const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	return simple_cmd(cmd, argc, argv, ND_CMD_WRITE_ZEROES);
@@ -509,7 +513,7 @@ ctl_zero(const struct ctl_cmd *cmd, int argc, char **argv)
 
 /* flush */
 
-int
+static int
 ctl_flush(const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	struct io_cmd io;
@@ -521,3 +525,13 @@ ctl_flush(const struct ctl_cmd *cmd, int argc, char **argv)
 		return r;
 	return io_done(&io, flush_export(&io.c));
 }
+
+const struct ctl_cmd ctl_io_cmds[] = {
+	{ "info", ctl_info, "[-k KEYFILE] [--json] URI" },
+	{ "read", ctl_read, "[-k KEYFILE] URI OFFSET LENGTH" },
+	{ "write", ctl_write, "[-k KEYFILE] [--fua] URI OFFSET" },
+	{ "trim", ctl_trim, "[-k KEYFILE] URI OFFSET LENGTH" },
+	{ "zero", ctl_zero, "[-k KEYFILE] URI OFFSET LENGTH" },
+	{ "flush", ctl_flush, "[-k KEYFILE] URI" },
+	{ NULL, NULL, NULL }
+};

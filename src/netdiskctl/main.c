@@ -1,6 +1,6 @@
 /*
  * netdiskctl: the netdisk command-line client.  main() only picks the
- * subcommand; each lives in its own ctl_*.c file.
+ * subcommand; each family of them has its own file (attach.c, io.c ...).
  */
 #include "config.h"
 
@@ -8,47 +8,36 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "attach.h"
+#include "bench.h"
 #include "client.h"
+#include "cmd.h"
 #include "conf.h"
-#include "ctl.h"
+#include "copy.h"
+#include "genkey.h"
+#include "io.h"
+#include "service.h"
 #include "tab.h"
+#include "warn.h"
 
-static const struct ctl_cmd cmds[] = {
-	{ "genkey", ctl_genkey, "[-o FILE]" },
-	{ "info", ctl_info, "[-k KEYFILE] [--json] URI" },
-	{ "read", ctl_read, "[-k KEYFILE] URI OFFSET LENGTH" },
-	{ "write", ctl_write, "[-k KEYFILE] [--fua] URI OFFSET" },
-	{ "trim", ctl_trim, "[-k KEYFILE] URI OFFSET LENGTH" },
-	{ "zero", ctl_zero, "[-k KEYFILE] URI OFFSET LENGTH" },
-	{ "flush", ctl_flush, "[-k KEYFILE] URI" },
-	{ "copy", ctl_copy, "[-k KEYFILE] [--qd N] [--bs SIZE] "
-	    "[--progress | --no-progress] SRC DST" },
-	{ "bench", ctl_bench, "[-k KEYFILE] [--rw MODE] [--bs SIZE] "
-	    "[--qd N] [--conns N] [--time SECONDS] [--json] "
-	    "[--destructive] URI" },
-	/* attach and detach have more forms, one a line. */
-	{ "attach", ctl_attach, "[-k KEYFILE] [--conns N] [--ro] "
-	    "[--dead-timeout SECONDS] URI\n"
-	    "       netdiskctl attach -a [-t TABFILE]\n"
-	    "       netdiskctl attach [-t TABFILE] NAME" },
-	{ "detach", ctl_detach, "DEVICE\n"
-	    "       netdiskctl detach -a [-t TABFILE]" },
-	{ "list", ctl_list, "[--json]" },
-	{ "status", ctl_status, "[-s SOCKET] [--json]" },
-	{ "reload", ctl_reload, "[-s SOCKET]" },
-	{ "restart", ctl_restart, "[-s SOCKET] EXPORT" },
+/* The command families, in the order of the usage message. */
+static const struct ctl_cmd *const families[] = {
+	ctl_genkey_cmds, ctl_io_cmds, ctl_copy_cmds, ctl_bench_cmds,
+	ctl_attach_cmds, ctl_service_cmds,
 };
-#define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
+#define NFAMILIES	(sizeof(families) / sizeof(families[0]))
 
 static int
 usage(FILE *f)
 {
+	const struct ctl_cmd *c;
 	size_t i;
 
 	fprintf(f, "usage: netdiskctl COMMAND [ARGS]\n");
-	for (i = 0; i < NCMDS; i++)
-		fprintf(f, "       netdiskctl %s %s\n", cmds[i].name,
-		    cmds[i].synopsis);
+	for (i = 0; i < NFAMILIES; i++)
+		for (c = families[i]; c->name != NULL; c++)
+			fprintf(f, "       netdiskctl %s %s\n", c->name,
+			    c->synopsis);
 	fprintf(f, "       netdiskctl -h | --help\n");
 	fprintf(f, "URI: netdisk://HOST[:PORT]/EXPORT; the key is read from "
 	    "-k KEYFILE or $NETDISK_KEYFILE\n");
@@ -63,6 +52,7 @@ usage(FILE *f)
 int
 main(int argc, char *argv[])
 {
+	const struct ctl_cmd *c;
 	size_t i;
 
 	signal(SIGPIPE, SIG_IGN);	/* a dead peer is an error, not a signal */
@@ -71,9 +61,10 @@ main(int argc, char *argv[])
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "help") == 0)
 		return usage(stdout);
-	for (i = 0; i < NCMDS; i++)
-		if (strcmp(argv[1], cmds[i].name) == 0)
-			return cmds[i].run(&cmds[i], argc - 1, argv + 1);
+	for (i = 0; i < NFAMILIES; i++)
+		for (c = families[i]; c->name != NULL; c++)
+			if (strcmp(argv[1], c->name) == 0)
+				return c->run(c, argc - 1, argv + 1);
 	ctl_warnx("unknown command \"%s\"", argv[1]);
 	return usage(stderr);
 }

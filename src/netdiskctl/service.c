@@ -17,11 +17,13 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "cmd.h"
 #include "conf.h"
 #include "control_proto.h"
-#include "ctl.h"
+#include "service.h"
 #include "sockio.h"
 #include "util.h"
+#include "warn.h"
 
 struct service {
 	const char *socket;
@@ -172,7 +174,7 @@ service_request(const char *path, const char *request)
 	return code;
 }
 
-int
+static int
 ctl_status(const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	struct service sv;
@@ -183,7 +185,7 @@ ctl_status(const struct ctl_cmd *cmd, int argc, char **argv)
 	return service_request(sv.socket, sv.json ? "status json" : "status");
 }
 
-int
+static int
 ctl_reload(const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	struct service sv;
@@ -194,7 +196,7 @@ ctl_reload(const struct ctl_cmd *cmd, int argc, char **argv)
 	return service_request(sv.socket, "reload");
 }
 
-int
+static int
 ctl_restart(const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	char request[CONTROL_LINE_MAX];
@@ -213,3 +215,10 @@ ctl_restart(const struct ctl_cmd *cmd, int argc, char **argv)
 	snprintf(request, sizeof(request), "restart %s", name);
 	return service_request(sv.socket, request);
 }
+
+const struct ctl_cmd ctl_service_cmds[] = {
+	{ "status", ctl_status, "[-s SOCKET] [--json]" },
+	{ "reload", ctl_reload, "[-s SOCKET]" },
+	{ "restart", ctl_restart, "[-s SOCKET] EXPORT" },
+	{ NULL, NULL, NULL }
+};

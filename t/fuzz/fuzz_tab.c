@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "tab.h"
+#include "util.h"
 #include "fuzz.h"
 
 #define TAB_FILE	"fuzz.tab"
@@ -49,9 +50,9 @@ check_entry(const struct tab *t, const struct tab_entry *e, int prev_line)
 	FUZZ_CHECK(strcspn(e->keyfile, " \t\r\v\f\n") == strlen(e->keyfile));
 	FUZZ_CHECK(e->uri.host[0] != '\0' && name_valid(e->uri.export));
 	FUZZ_CHECK(e->conns == -1 ||
-	    (e->conns >= 1 && e->conns <= TAB_MAX_CONNS));
+	    (e->conns >= 1 && e->conns <= ND_MAX_CONNS));
 	FUZZ_CHECK(e->dead_timeout == -1 ||
-	    (e->dead_timeout >= 0 && e->dead_timeout <= TAB_MAX_DEAD_TIMEOUT));
+	    (e->dead_timeout >= 0 && e->dead_timeout <= ND_MAX_DEAD_TIMEOUT));
 	FUZZ_CHECK((e->flags & ~TAB_FLAGS_ALL) == 0);
 }
 

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "key.h"
+#include "uri.h"
 #include "util.h"
 #include "fuzz.h"
 

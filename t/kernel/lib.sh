@@ -26,7 +26,7 @@
 # KT_MODULES="brd dm-mod dm-delay".
 #
 # The module is built in $top_builddir/t/kernel/build-SERIES from a copy of
-# kernel/, include/netdisk_proto.h and t/vectors/v2.txt (the source tree
+# kernel/, include/netdisk_*.h and t/vectors/v2.txt (the source tree
 # stays untouched and may be read-only), with KCFLAGS=-Werror; a lock lets
 # tests that run in parallel share it.  The console and result logs of the
 # last run stay in $top_builddir/t/kernel/logs/.
@@ -109,8 +109,10 @@ kt_sync_source() {
 		esac
 		test -f "$top_srcdir/kernel/$n" || rm -f "$f"
 	done
-	kt_copy "$top_srcdir/include/netdisk_proto.h" "$d/include" &&
-	    kt_copy "$top_srcdir/t/vectors/v2.txt" "$d/t/vectors"
+	for f in "$top_srcdir"/include/netdisk_*.h; do
+		kt_copy "$f" "$d/include" || return 1
+	done
+	kt_copy "$top_srcdir/t/vectors/v2.txt" "$d/t/vectors"
 }
 
 # kt_make_module DIR KDIR LOG: netdisk.ko in DIR/kernel for the kernel

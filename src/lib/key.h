@@ -1,0 +1,25 @@
+/*
+ * Pre-shared keys: 64 hex digits.  The functions return 0 on success and
+ * -1 on error.  key_load_file refuses a file readable or writable by
+ * group or others.  On failure, err says why, naming the file; the key
+ * never appears in err.
+ */
+#ifndef KEY_H
+#define KEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "netdisk_proto.h"
+
+int key_parse_hex(const char *hex, uint8_t key[ND_KEY_LEN]);
+int key_load_file(const char *path, uint8_t key[ND_KEY_LEN], char *err,
+    size_t errlen);
+/* The same, and the owner of the file (checked by the caller). */
+int key_load_file_owner(const char *path, uint8_t key[ND_KEY_LEN],
+    uid_t *owner, char *err, size_t errlen);
+void key_format_hex(const uint8_t key[ND_KEY_LEN],
+    char hex[2 * ND_KEY_LEN + 1]);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * Connections to netdiskd for the subcommands that talk to it: info, read,
+ * write, trim, zero, flush, copy and bench.
+ */
+#ifndef CTL_CONNECT_H
+#define CTL_CONNECT_H
+
+#include <stdint.h>
+
+#include "netdisk_proto.h"
+
+struct client;
+
+/*
+ * Connects to a netdisk URI with this invocation's client id (one random
+ * id per process, shared by all its connections).  CLIENT_OK or an exit
+ * code, the message printed.
+ */
+int ctl_open(const char *uri, const uint8_t key[ND_KEY_LEN],
+    uint32_t options, struct client *c);
+
+/*
+ * Reports a failed request: r is an enum nd_error from the server or -1
+ * for a broken connection (errno says why).  Returns the exit code.
+ */
+int ctl_request_fail(const struct client *c, const char *cmd, uint64_t off,
+    uint64_t len, int r);
+
+#endif
