@@ -1,9 +1,10 @@
 /*
- * Fencing on an export's claims (src/export.c, export_slot_*), with fake
- * sessions: which sessions a new one fences, how long it waits for them
- * to drain, ND_HS_RETRY, a superseded waiter, and an export that replaced
- * another (a reload or restart) sharing the slots.  And workq_cancel
- * (src/workq.c), which takes a fenced session's jobs off the queue.
+ * Fencing on an export's claim (src/netdiskd/claim.c, through
+ * export_slot_*), with fake sessions: which sessions a new one fences,
+ * how long it waits for them to drain, ND_HS_RETRY, a superseded waiter,
+ * and an export that replaced another (a reload or restart) sharing the
+ * slots.  And workq_cancel (src/workq.c), which takes a fenced session's
+ * jobs off the queue.
  */
 #include "config.h"
 
@@ -20,7 +21,7 @@
 #include "workq.h"
 
 struct fake {
-	struct export_slot slot;	/* first */
+	struct claim_slot slot;	/* first */
 	atomic_int nfenced;		/* calls of fence */
 	atomic_int executing;		/* requests "in the store" */
 };
@@ -35,13 +36,13 @@ struct entering {
 };
 
 static void
-fake_fence(struct export_slot *slot)
+fake_fence(struct claim_slot *slot)
 {
 	atomic_fetch_add(&((struct fake *)slot)->nfenced, 1);
 }
 
 static int
-fake_drained(struct export_slot *slot)
+fake_drained(struct claim_slot *slot)
 {
 	struct fake *f = (struct fake *)slot;
 
