@@ -4,7 +4,8 @@
  * and growing, the size, reads and writes with and without FUA, flush,
  * trim and zero reading back zeroes, the allocation query over a sparse
  * file, read-only refusals, unknown flags, the default asynchronous path,
- * and a wrapper store layered over a file store.
+ * and a wrapper store layered over a file store (with FUA emulated and
+ * trim a no-op for a store without those capabilities).
  */
 #include "config.h"
 
@@ -115,6 +116,10 @@ test_rw(struct store *s)
 	    "a NOWAIT read: the data, or EAGAIN (%d)", r);
 	ok(store_pwrite(s, buf, BLK, 0, 0x80, &f) == -1 &&
 	    f.error == EINVAL, "an unknown flag: EINVAL");
+	ok(store_pwrite(s, buf, BLK, 0, STORE_NOWAIT, &f) == -1 &&
+	    f.error == EINVAL && store_pread(s, back, BLK, 0, STORE_FUA,
+	    &f) == -1 && f.error == EINVAL,
+	    "a flag the operation does not take: EINVAL");
 }
 
 static void
@@ -264,7 +269,7 @@ test_submit(struct store *s)
 /* A wrapper that counts reads and forwards everything to its inner store. */
 struct counting {
 	struct store base;		/* first */
-	int reads;
+	int reads, fua_writes, flushes;
 };
 
 static const struct store_ops counting_ops;
@@ -282,7 +287,8 @@ counting_open(const struct store_params *p, struct store *inner,
 		return NULL;
 	}
 	c->base = (struct store){ &counting_ops, inner, inner->size,
-	    inner->caps & ~(unsigned)STORE_CAN_EXTENTS };
+	    inner->caps & ~(unsigned)(STORE_CAN_EXTENTS | STORE_CAN_FUA |
+	    STORE_CAN_TRIM) };
 	return &c->base;
 }
 
@@ -305,12 +311,15 @@ static int
 counting_pwrite(struct store *s, const void *buf, uint32_t len,
     uint64_t off, unsigned flags, struct store_fault *f)
 {
+	if (flags & STORE_FUA)
+		((struct counting *)s)->fua_writes++;
 	return store_pwrite(s->inner, buf, len, off, flags, f);
 }
 
 static int
 counting_flush(struct store *s, struct store_fault *f)
 {
+	((struct counting *)s)->flushes++;
 	return store_flush(s->inner, f);
 }
 
@@ -342,6 +351,13 @@ test_wrapper(void)
 	ok(store_extents(s, 0, BLK, extent_add, NULL, &f) == -1 &&
 	    f.error == EOPNOTSUPP,
 	    "a capability it takes away is refused: EOPNOTSUPP");
+	ok(store_pwrite(s, buf, BLK, 5 * BLK, STORE_FUA, &f) == 0 &&
+	    ((struct counting *)s)->fua_writes == 0 &&
+	    ((struct counting *)s)->flushes == 1,
+	    "no STORE_CAN_FUA: a FUA write is a write and a flush");
+	ok(store_trim(s, 5 * BLK, BLK, 0, &f) == 0 &&
+	    store_pread(s, buf, BLK, 5 * BLK, 0, &f) == 0 &&
+	    all_bytes(buf, BLK, 0x33), "no STORE_CAN_TRIM: trim does nothing");
 	store_close(s);
 	inner = open_file(path, 0, 0, err, sizeof(err));
 	sp.path = path;

@@ -34,7 +34,7 @@ int
 store_pread(struct store *s, void *buf, uint32_t len, uint64_t off,
     unsigned flags, struct store_fault *f)
 {
-	if (flags & ~(unsigned)STORE_F_ALL)
+	if (flags & ~(unsigned)STORE_NOWAIT)
 		return store_fail(f, EINVAL, "read", off, len, 0);
 	if ((flags & STORE_NOWAIT) && !(s->caps & STORE_CAN_NOWAIT))
 		return store_fail(f, EAGAIN, "read", off, len, 0);
@@ -43,22 +43,32 @@ store_pread(struct store *s, void *buf, uint32_t len, uint64_t off,
 
 /* The checks of an operation that writes; 0 if it may go ahead. */
 static int
-store_may_write(struct store *s, unsigned flags, const char *op,
-    uint64_t off, uint64_t len, struct store_fault *f)
+store_may_write(struct store *s, unsigned flags, unsigned allowed,
+    const char *op, uint64_t off, uint64_t len, struct store_fault *f)
 {
-	if (flags & ~(unsigned)STORE_F_ALL)
+	if (flags & ~allowed)
 		return store_fail(f, EINVAL, op, off, len, 0);
 	if (!(s->caps & STORE_CAN_WRITE))
 		return store_fail(f, EROFS, op, off, len, 0);
 	return 0;
 }
 
+/* FUA where the store has none: the operation (its result r), then a flush. */
+static int
+store_fua_emulated(struct store *s, int r, struct store_fault *f)
+{
+	return r == 0 ? s->ops->flush(s, f) : r;
+}
+
 int
 store_pwrite(struct store *s, const void *buf, uint32_t len, uint64_t off,
     unsigned flags, struct store_fault *f)
 {
-	if (store_may_write(s, flags, "write", off, len, f) == -1)
+	if (store_may_write(s, flags, STORE_FUA, "write", off, len, f) == -1)
 		return -1;
+	if ((flags & STORE_FUA) && !(s->caps & STORE_CAN_FUA))
+		return store_fua_emulated(s, s->ops->pwrite(s, buf, len, off,
+		    flags & ~(unsigned)STORE_FUA, f), f);
 	return s->ops->pwrite(s, buf, len, off, flags, f);
 }
 
@@ -72,8 +82,10 @@ int
 store_trim(struct store *s, uint64_t off, uint32_t len, unsigned flags,
     struct store_fault *f)
 {
-	if (store_may_write(s, flags, "trim", off, len, f) == -1)
+	if (store_may_write(s, flags, 0, "trim", off, len, f) == -1)
 		return -1;
+	if (!(s->caps & STORE_CAN_TRIM))
+		return 0;		/* advisory */
 	return s->ops->trim(s, off, len, flags, f);
 }
 
@@ -81,8 +93,12 @@ int
 store_zero(struct store *s, uint64_t off, uint32_t len, unsigned flags,
     struct store_fault *f)
 {
-	if (store_may_write(s, flags, "write zeroes", off, len, f) == -1)
+	if (store_may_write(s, flags, STORE_FUA,
+	    "write zeroes", off, len, f) == -1)
 		return -1;
+	if ((flags & STORE_FUA) && !(s->caps & STORE_CAN_FUA))
+		return store_fua_emulated(s, s->ops->zero(s, off, len,
+		    flags & ~(unsigned)STORE_FUA, f), f);
 	return s->ops->zero(s, off, len, flags, f);
 }
 

@@ -30,14 +30,17 @@
 /* Capabilities of an open store (struct store's caps). */
 #define STORE_CAN_WRITE		0x0001	/* pwrite, trim, zero */
 #define STORE_CAN_FLUSH		0x0002	/* flush makes writes durable */
-#define STORE_CAN_FUA		0x0004	/* STORE_FUA is honoured */
-#define STORE_CAN_TRIM		0x0008	/* trim may free space */
+#define STORE_CAN_FUA		0x0004	/* STORE_FUA natively; else emulated */
+#define STORE_CAN_TRIM		0x0008	/* trim may free space; else a no-op */
 #define STORE_CAN_ZERO		0x0010	/* zero is cheaper than writing zeroes */
 #define STORE_CAN_EXTENTS	0x0020	/* extents tells holes from data */
 #define STORE_CAN_NOWAIT	0x0040	/* pread may take STORE_NOWAIT */
 #define STORE_CAN_ALL		0x007f
 
-/* Flags of an operation; unknown bits fail it with EINVAL. */
+/*
+ * Flags of an operation; a bit that is unknown, or that the operation
+ * does not take, fails it with EINVAL.
+ */
 #define STORE_FUA		0x0001	/* pwrite, zero: durable when done */
 #define STORE_NOWAIT		0x0002	/* pread: only if it does not block */
 #define STORE_F_ALL		0x0003
@@ -105,7 +108,7 @@ struct store_req {
  * The operations.  Ranges are within the store's size (the caller
  * checks).  open and close are required, as are pread and flush; a store
  * without STORE_CAN_WRITE may leave pwrite, trim and zero NULL, one
- * without STORE_CAN_EXTENTS extents.  submit may be NULL: store_submit
+ * without STORE_CAN_TRIM trim, one without STORE_CAN_EXTENTS extents.  submit may be NULL: store_submit
  * then runs the synchronous operation and completes the request at once.
  */
 struct store_ops {
@@ -155,10 +158,12 @@ void store_close(struct store *);	/* NULL: nothing */
 
 /*
  * The operations, for the export and for wrappers: each checks the
- * flags and the capabilities (EINVAL for unknown flag bits, EROFS for a
- * write to a store without STORE_CAN_WRITE, EAGAIN for STORE_NOWAIT on a
- * store without STORE_CAN_NOWAIT, EOPNOTSUPP for extents without
- * STORE_CAN_EXTENTS), then calls the store's.
+ * flags and the capabilities (EINVAL for a flag bit it does not take,
+ * EROFS for a write to a store without STORE_CAN_WRITE, EAGAIN for
+ * STORE_NOWAIT on a store without STORE_CAN_NOWAIT, EOPNOTSUPP for
+ * extents without STORE_CAN_EXTENTS), then calls the store's.  Without
+ * STORE_CAN_FUA, STORE_FUA is emulated with a flush after the operation;
+ * without STORE_CAN_TRIM, trim succeeds doing nothing (it is advisory).
  */
 int store_pread(struct store *, void *buf, uint32_t len, uint64_t off,
     unsigned flags, struct store_fault *);
