@@ -24,7 +24,7 @@ struct claim {
 	pthread_mutex_t lock;
 	pthread_cond_t released;
 	atomic_int refs;
-	int excl_conns;			/* read-write sessions of excl_id */
+	int excl_conns;		/* read-write sessions of excl_id */
 	uint8_t excl_id[ND_CLIENT_ID_LEN];
 	struct claim_client *clients;
 	int nclients, cap;

@@ -27,22 +27,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Capabilities of an open store (struct store's caps). */
-#define STORE_CAN_WRITE		0x0001	/* pwrite, trim, zero */
-#define STORE_CAN_FLUSH		0x0002	/* flush makes writes durable */
-#define STORE_CAN_FUA		0x0004	/* STORE_FUA natively; else emulated */
-#define STORE_CAN_TRIM		0x0008	/* trim may free space; else a no-op */
-#define STORE_CAN_ZERO		0x0010	/* zero is cheaper than writing zeroes */
-#define STORE_CAN_EXTENTS	0x0020	/* extents tells holes from data */
-#define STORE_CAN_NOWAIT	0x0040	/* pread may take STORE_NOWAIT */
+/*
+ * Capabilities of an open store (struct store's caps): it may write
+ * (pwrite, trim, zero); flush makes writes durable; it does STORE_FUA
+ * itself (else store_pwrite and store_zero add a flush); trim may free
+ * space (else it does nothing); zero is cheaper than writing zeroes;
+ * extents tells holes from data; pread may take STORE_NOWAIT.
+ */
+#define STORE_CAN_WRITE		0x0001
+#define STORE_CAN_FLUSH		0x0002
+#define STORE_CAN_FUA		0x0004
+#define STORE_CAN_TRIM		0x0008
+#define STORE_CAN_ZERO		0x0010
+#define STORE_CAN_EXTENTS	0x0020
+#define STORE_CAN_NOWAIT	0x0040
 #define STORE_CAN_ALL		0x007f
 
 /*
  * Flags of an operation; a bit that is unknown, or that the operation
- * does not take, fails it with EINVAL.
+ * does not take, fails it with EINVAL.  STORE_FUA (pwrite, zero): durable
+ * when done.  STORE_NOWAIT (pread): only if it does not block.
  */
-#define STORE_FUA		0x0001	/* pwrite, zero: durable when done */
-#define STORE_NOWAIT		0x0002	/* pread: only if it does not block */
+#define STORE_FUA		0x0001
+#define STORE_NOWAIT		0x0002
 #define STORE_F_ALL		0x0003
 
 struct store;
@@ -50,8 +57,8 @@ struct store;
 /* What an operation that failed reports. */
 struct store_fault {
 	int error;			/* errno */
-	const char *op;			/* "read", "write", "flush", "trim",
-					   "write zeroes" */
+	/* "read", "write", "flush", "trim", "write zeroes", "extents" */
+	const char *op;
 	uint64_t off, len;		/* the range that failed */
 	/*
 	 * 1: syncing data failed, so data answered before may be lost.
@@ -108,8 +115,9 @@ struct store_req {
  * The operations.  Ranges are within the store's size (the caller
  * checks).  open and close are required, as are pread and flush; a store
  * without STORE_CAN_WRITE may leave pwrite, trim and zero NULL, one
- * without STORE_CAN_TRIM trim, one without STORE_CAN_EXTENTS extents.  submit may be NULL: store_submit
- * then runs the synchronous operation and completes the request at once.
+ * without STORE_CAN_TRIM trim, one without STORE_CAN_EXTENTS extents.
+ * submit may be NULL: store_submit then runs the synchronous operation
+ * and completes the request at once.
  */
 struct store_ops {
 	const char *name;		/* "file" */
@@ -141,7 +149,7 @@ struct store_ops {
  */
 struct store {
 	const struct store_ops *ops;
-	struct store *inner;		/* the store this one wraps, or NULL */
+	struct store *inner;		/* the store it wraps, or NULL */
 	uint64_t size;			/* bytes */
 	unsigned caps;			/* STORE_CAN_* */
 };

@@ -344,7 +344,7 @@ file_extents(struct store *s, uint64_t off, uint64_t len,
 		data = (uint64_t)next == off;
 		if (data && (next = file_seek(fs, off, end, 0)) == -1)
 			break;
-		if ((uint64_t)next <= off)	/* the file changed under us */
+		if ((uint64_t)next <= off)	/* the file changed */
 			next = (int64_t)end;
 		if (fn(arg, off, (uint64_t)next - off, data) != 0)
 			return 0;
