@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Fencing on an export's claims (src/export.c, export_slot_*), with fake
- * sessions: which sessions a new one fences, how long it waits for them
- * to drain, ND_HS_RETRY, a superseded waiter, and an export that replaced
- * another (a reload or restart) sharing the slots.  And workq_cancel
- * (src/workq.c), which takes a fenced session's jobs off the queue.
+ * Fencing on an export's claim (src/netdiskd/claim.c, through
+ * export_slot_*), with fake sessions: which sessions a new one fences,
+ * how long it waits for them to drain, ND_HS_RETRY, a superseded waiter,
+ * and an export that replaced another (a reload or restart) sharing the
+ * slots.  And workq_cancel (src/workq.c), which takes a fenced session's
+ * jobs off the queue.
  */
 #include "config.h"
 
@@ -16,15 +17,10 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "fake_slot.h"
 #include "tap.h"
 #include "util.h"
 #include "workq.h"
-
-struct fake {
-	struct export_slot slot;	/* first */
-	atomic_int nfenced;		/* calls of fence */
-	atomic_int executing;		/* requests "in the store" */
-};
 
 /* One export_slot_enter on a thread of its own. */
 struct entering {
@@ -34,30 +30,6 @@ struct entering {
 	uint32_t status;
 	int64_t ms;			/* it took */
 };
-
-static void
-fake_fence(struct export_slot *slot)
-{
-	atomic_fetch_add(&((struct fake *)slot)->nfenced, 1);
-}
-
-static int
-fake_drained(struct export_slot *slot)
-{
-	struct fake *f = (struct fake *)slot;
-
-	return atomic_load(&f->nfenced) > 0 && atomic_load(&f->executing) == 0;
-}
-
-static void
-fake_init(struct fake *f, uint8_t id, uint16_t conn)
-{
-	memset(f, 0, sizeof(*f));
-	memset(f->slot.id, id, ND_CLIENT_ID_LEN);
-	f->slot.conn = conn;
-	f->slot.fence = fake_fence;
-	f->slot.drained = fake_drained;
-}
 
 static uint32_t
 enter_timed(struct export *e, struct fake *f, int wait_ms, int64_t *ms)

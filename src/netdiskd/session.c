@@ -224,7 +224,7 @@ sess_authenticate(struct session *s, struct sess_hs *hs)
 
 /* Called with the export's claims locked, by a newer session of the slot. */
 static void
-sess_slot_fence(struct export_slot *slot)
+sess_slot_fence(struct claim_slot *slot)
 {
 	struct session *s = (struct session *)((char *)slot -
 	    offsetof(struct session, slot));
@@ -242,7 +242,7 @@ sess_slot_fence(struct export_slot *slot)
 }
 
 static int
-sess_slot_drained(struct export_slot *slot)
+sess_slot_drained(struct claim_slot *slot)
 {
 	struct session *s = (struct session *)((char *)slot -
 	    offsetof(struct session, slot));

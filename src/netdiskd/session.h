@@ -62,7 +62,7 @@ struct session {
 	struct export *export;
 	uint8_t client_id[ND_CLIENT_ID_LEN];
 	int claimed, shared;
-	struct export_slot slot;	/* taken if slotted */
+	struct claim_slot slot;		/* taken if slotted */
 	int slotted;
 	/* Under the server's lock: */
 	int admitted;			/* counts in max_connections */
