@@ -224,7 +224,8 @@ test_build_fails(struct export_table *t2)
 static void
 test_reopen(struct export_table *t2)
 {
-	uint8_t x[ND_CLIENT_ID_LEN], y[ND_CLIENT_ID_LEN], holder[ND_CLIENT_ID_LEN];
+	uint8_t x[ND_CLIENT_ID_LEN], y[ND_CLIENT_ID_LEN];
+	uint8_t holder[ND_CLIENT_ID_LEN];
 	struct export *b2 = exports_lookup(t2, "b"), *b3;
 	struct export_table *t3;
 	struct report r;

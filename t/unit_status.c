@@ -76,7 +76,8 @@ addr(int family, const char *text)
 	memset(&ss, 0, sizeof(ss));
 	ss.ss_family = (sa_family_t)family;
 	if (family == AF_INET)
-		inet_pton(AF_INET, text, &((struct sockaddr_in *)&ss)->sin_addr);
+		inet_pton(AF_INET, text,
+		    &((struct sockaddr_in *)&ss)->sin_addr);
 	else
 		inet_pton(AF_INET6, text,
 		    &((struct sockaddr_in6 *)&ss)->sin6_addr);
