@@ -40,28 +40,27 @@ reset(void)
 	pthread_mutex_unlock(&lock);
 }
 
+/* Append the job's number to list (of n so far). */
+static void
+note(int *list, int *n, const struct workq_job *wj)
+{
+	pthread_mutex_lock(&lock);
+	if (*n < NJOBS)
+		list[*n] = ((const struct job *)wj)->seq;
+	(*n)++;
+	pthread_mutex_unlock(&lock);
+}
+
 static void
 record(struct workq_job *wj)
 {
-	struct job *j = (struct job *)wj;
-
-	pthread_mutex_lock(&lock);
-	if (nran < NJOBS)
-		order[nran] = j->seq;
-	nran++;
-	pthread_mutex_unlock(&lock);
+	note(order, &nran, wj);
 }
 
 static void
 drop(struct workq_job *wj)
 {
-	struct job *j = (struct job *)wj;
-
-	pthread_mutex_lock(&lock);
-	if (ndropped < NJOBS)
-		dropped[ndropped] = j->seq;
-	ndropped++;
-	pthread_mutex_unlock(&lock);
+	note(dropped, &ndropped, wj);
 }
 
 static int
@@ -70,35 +69,31 @@ owned_by(const struct workq_job *wj, void *arg)
 	return ((const struct job *)wj)->owner == *(int *)arg;
 }
 
+static void
+flag_set(int *flag)
+{
+	pthread_mutex_lock(&lock);
+	*flag = 1;
+	pthread_cond_broadcast(&cond);
+	pthread_mutex_unlock(&lock);
+}
+
+static void
+flag_wait(const int *flag)
+{
+	pthread_mutex_lock(&lock);
+	while (!*flag)
+		pthread_cond_wait(&cond, &lock);
+	pthread_mutex_unlock(&lock);
+}
+
 /* A job that holds its worker until the gate opens. */
 static void
 gate(struct workq_job *wj)
 {
 	(void)wj;
-	pthread_mutex_lock(&lock);
-	gate_entered = 1;
-	pthread_cond_broadcast(&cond);
-	while (!gate_open)
-		pthread_cond_wait(&cond, &lock);
-	pthread_mutex_unlock(&lock);
-}
-
-static void
-gate_wait_entered(void)
-{
-	pthread_mutex_lock(&lock);
-	while (!gate_entered)
-		pthread_cond_wait(&cond, &lock);
-	pthread_mutex_unlock(&lock);
-}
-
-static void
-gate_release(void)
-{
-	pthread_mutex_lock(&lock);
-	gate_open = 1;
-	pthread_cond_broadcast(&cond);
-	pthread_mutex_unlock(&lock);
+	flag_set(&gate_entered);
+	flag_wait(&gate_open);
 }
 
 static void
@@ -121,26 +116,46 @@ test_threads(void)
 	workq_destroy(wq);
 }
 
-/* One worker runs the jobs in the order they were queued. */
-static void
-test_order(void)
+/* One worker, held by the job g (a gate) until gate_open. */
+static struct workq *
+gated_queue(struct workq_job *g)
 {
-	struct workq_job g = { .fn = gate };
-	struct job jobs[NJOBS];
 	struct workq *wq;
-	int i, in_order = 1;
 
 	reset();
 	if ((wq = workq_create(1)) == NULL)
 		exit(99);
-	workq_submit(wq, &g);
-	gate_wait_entered();
+	g->fn = gate;
+	workq_submit(wq, g);
+	flag_wait(&gate_entered);
+	return wq;
+}
+
+/* Queue the NJOBS jobs, numbered; every third for session 0, else 1. */
+static void
+queue_jobs(struct workq *wq, struct job *jobs)
+{
+	int i;
+
 	for (i = 0; i < NJOBS; i++) {
 		jobs[i].wj.fn = record;
 		jobs[i].seq = i;
+		jobs[i].owner = i % 3 == 0 ? 0 : 1;
 		workq_submit(wq, &jobs[i].wj);
 	}
-	gate_release();
+}
+
+/* One worker runs the jobs in the order they were queued. */
+static void
+test_order(void)
+{
+	struct workq_job g;
+	struct job jobs[NJOBS];
+	struct workq *wq = gated_queue(&g);
+	int i, in_order = 1;
+
+	queue_jobs(wq, jobs);
+	flag_set(&gate_open);
 	workq_destroy(wq);
 	for (i = 0; i < NJOBS; i++)
 		in_order &= order[i] == i;
@@ -152,22 +167,12 @@ test_order(void)
 static void
 test_cancel(void)
 {
-	struct workq_job g = { .fn = gate };
+	struct workq_job g;
 	struct job jobs[NJOBS];
-	struct workq *wq;
-	int i, a = 0, b = 1, n, only_b = 1, a_in_order = 1;
+	struct workq *wq = gated_queue(&g);
+	int i, a = 0, n, only_b = 1, a_in_order = 1;
 
-	reset();
-	if ((wq = workq_create(1)) == NULL)
-		exit(99);
-	workq_submit(wq, &g);
-	gate_wait_entered();
-	for (i = 0; i < NJOBS; i++) {
-		jobs[i].wj.fn = record;
-		jobs[i].seq = i;
-		jobs[i].owner = i % 3 == 0 ? a : b;
-		workq_submit(wq, &jobs[i].wj);
-	}
+	queue_jobs(wq, jobs);
 	n = workq_cancel(wq, owned_by, &a, drop);
 	ok(n == (NJOBS + 2) / 3 && ndropped == n, "cancel: the %d queued jobs "
 	    "of session a are dropped (%d, drop called %d times)",
@@ -177,7 +182,7 @@ test_cancel(void)
 	ok(a_in_order, "cancel: drop is called in queue order");
 	ok(workq_cancel(wq, owned_by, &a, drop) == 0, "cancel: a second "
 	    "cancel finds none");
-	gate_release();
+	flag_set(&gate_open);
 	workq_destroy(wq);
 	for (i = 0; i < nran && i < NJOBS; i++)
 		only_b &= order[i] % 3 != 0;
@@ -196,17 +201,12 @@ is_gate(const struct workq_job *wj, void *arg)
 static void
 test_cancel_running(void)
 {
-	struct workq_job g = { .fn = gate };
-	struct workq *wq;
+	struct workq_job g;
+	struct workq *wq = gated_queue(&g);
 
-	reset();
-	if ((wq = workq_create(1)) == NULL)
-		exit(99);
-	workq_submit(wq, &g);
-	gate_wait_entered();
 	ok(workq_cancel(wq, is_gate, NULL, drop) == 0 && ndropped == 0,
 	    "cancel: a running job is not cancelled");
-	gate_release();
+	flag_set(&gate_open);
 	workq_destroy(wq);
 }
 

@@ -166,22 +166,20 @@ auth_refusal_pass(struct auth_log *al)
 	return ratelim_pass(&al->refused, "refused connections");
 }
 
-static int
-min_timeout(int a, int b)
+/* Lower *timeout to ms, if ms is a time (not -1). */
+static void
+auth_lower(int *timeout, int ms)
 {
-	if (a < 0)
-		return b;
-	if (b < 0)
-		return a;
-	return a < b ? a : b;
+	if (ms >= 0 && (*timeout < 0 || ms < *timeout))
+		*timeout = ms;
 }
 
-int
-auth_log_flush(struct auth_log *al)
+void
+auth_log_flush(struct auth_log *al, int *timeout)
 {
-	int t;
-
-	t = ratelim_flush(&al->failed, "authentication failures");
-	t = min_timeout(t, ratelim_flush(&al->refused, "refused connections"));
-	return min_timeout(t, ratelim_flush(&al->closed, "closed handshakes"));
+	auth_lower(timeout, ratelim_flush(&al->failed,
+	    "authentication failures"));
+	auth_lower(timeout, ratelim_flush(&al->refused,
+	    "refused connections"));
+	auth_lower(timeout, ratelim_flush(&al->closed, "closed handshakes"));
 }

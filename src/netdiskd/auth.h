@@ -59,9 +59,9 @@ void auth_handshake_closed(struct auth_log *, const char *peer,
  */
 int auth_refusal_pass(struct auth_log *);
 /*
- * Log the summaries ("N more ... suppressed") whose window has ended:
- * ms until the next is due, or -1.
+ * Log the summaries ("N more ... suppressed") whose window has ended;
+ * *timeout (ms, -1: none) lowered to when the next one is due.
  */
-int auth_log_flush(struct auth_log *);
+void auth_log_flush(struct auth_log *, int *timeout);
 
 #endif

@@ -112,7 +112,8 @@ listen_add(const struct listeners *cur, struct listeners *set,
 	if ((i = listen_find(cur, ai->ai_addr, ai->ai_addrlen)) != -1)
 		*l = cur->l[i];
 	else if (listen_open(l) == -1) {
-		report_warn(report, "cannot listen on %s", l->name);
+		report_warnx(report, "cannot listen on %s: %s", l->name,
+		    strerror(errno));
 		return -1;
 	}
 	set->n++;

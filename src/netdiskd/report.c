@@ -15,48 +15,23 @@ report_init(struct report *r, FILE *copy)
 	r->nwarnings = 0;
 }
 
-static void __attribute__((format(printf, 4, 0)))
-report_vwarn(struct report *r, int error, const char *prefix,
-    const char *fmt, va_list ap)
-{
-	char msg[1024];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (error != 0)
-		log_warnx("%s: %s", msg, strerror(error));
-	else
-		log_warnx("%s", msg);
-	if (r == NULL || r->copy == NULL)
-		return;
-	if (error != 0)
-		fprintf(r->copy, "%s%s: %s\n", prefix, msg, strerror(error));
-	else
-		fprintf(r->copy, "%s%s\n", prefix, msg);
-}
-
 void
 report_warnx(struct report *r, const char *fmt, ...)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	report_vwarn(r, 0, "", fmt, ap);
-	va_end(ap);
-	if (r != NULL)
-		r->nwarnings++;
-}
-
-void
-report_warn(struct report *r, const char *fmt, ...)
-{
+	char msg[1024];
 	int error = errno;
 	va_list ap;
 
 	va_start(ap, fmt);
-	report_vwarn(r, error, "", fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (r != NULL)
+	log_warnx("%s", msg);
+	if (r != NULL) {
 		r->nwarnings++;
+		if (r->copy != NULL)
+			fprintf(r->copy, "%s\n", msg);
+	}
+	errno = error;
 }
 
 void
@@ -72,11 +47,9 @@ report_lines(struct report *r, char *lines)
 }
 
 void
-report_note(struct report *r, const char *fmt, ...)
+report_note(struct report *r, const char *msg)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	report_vwarn(r, 0, "note: ", fmt, ap);
-	va_end(ap);
+	log_warnx("%s", msg);
+	if (r != NULL && r->copy != NULL)
+		fprintf(r->copy, "note: %s\n", msg);
 }

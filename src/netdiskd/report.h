@@ -16,10 +16,8 @@ struct report {
 
 /* A report that copies to copy (NULL: none). */
 void report_init(struct report *, FILE *copy);
-void report_warnx(struct report *, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* As report_warnx, with ": strerror(errno)" appended. */
-void report_warn(struct report *, const char *fmt, ...)
+/* Log and copy one line (r NULL: log only); errno is kept. */
+void report_warnx(struct report *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Each line of lines (modified in place), as report_warnx. */
 void report_lines(struct report *, char *lines);
@@ -27,7 +25,6 @@ void report_lines(struct report *, char *lines);
  * Not a failure: logged as a warning, told the client as
  * "note: MESSAGE"; does not count in nwarnings.
  */
-void report_note(struct report *, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void report_note(struct report *, const char *msg);
 
 #endif

@@ -212,6 +212,7 @@ server_check_fixed(struct server *srv, const struct conf *conf,
     struct report *report)
 {
 	const char *v[SERVER_NFIXED];
+	char msg[128];
 	int i;
 
 	server_fixed_values(conf, v);
@@ -219,8 +220,9 @@ server_check_fixed(struct server *srv, const struct conf *conf,
 		if ((v[i] == NULL) == (srv->fixed[i] == NULL) &&
 		    (v[i] == NULL || strcmp(v[i], srv->fixed[i]) == 0))
 			continue;
-		report_note(report, "%s changed: takes effect when netdiskd "
-		    "restarts", fixed_keys[i]);
+		snprintf(msg, sizeof(msg), "%s changed: takes effect when "
+		    "netdiskd restarts", fixed_keys[i]);
+		report_note(report, msg);
 	}
 }
 
@@ -624,16 +626,6 @@ server_accepted(void *arg, const struct listener *l, int fd,
 
 /* The loop. */
 
-static int
-min_timeout(int a, int b)
-{
-	if (a < 0)
-		return b;
-	if (b < 0)
-		return a;
-	return a < b ? a : b;
-}
-
 static void
 server_signal(struct server *srv, int sigfd)
 {
@@ -667,7 +659,7 @@ server_poll(struct server *srv, int sigfd)
 	n = 1 + listen_pollfds(&srv->listeners, pfd + 1, &timeout);
 	if (srv->ctl != NULL)
 		k = control_pollfds(srv->ctl, pfd + n, &timeout);
-	timeout = min_timeout(timeout, auth_log_flush(srv->authlog));
+	auth_log_flush(srv->authlog, &timeout);
 	if (poll(pfd, n + k, timeout) == -1) {
 		if (errno != EINTR)
 			fatal("poll");
