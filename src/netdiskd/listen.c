@@ -187,7 +187,7 @@ listen_build(const struct listeners *cur, const struct conf *conf,
 	int i;
 
 	set->n = 0;
-	set->resume = cur != NULL ? cur->resume : 0;
+	set->resume = 0;
 	for (i = 0; i < conf->nlisten; i++) {
 		if (listen_entry(cur, &conf->listen[i], set, report) == -1) {
 			listen_close_unused(set, cur, 0);
