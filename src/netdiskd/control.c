@@ -19,7 +19,6 @@
 
 #include "control.h"
 #include "log.h"
-#include "server.h"
 #include "sockio.h"
 #include "status.h"
 #include "util.h"
@@ -36,6 +35,12 @@ struct control {
 	int fd;				/* listening */
 	struct control_client clients[CONTROL_MAX_CLIENTS];
 	int nclients;
+};
+
+/* The requester of a request being answered. */
+struct control_req {
+	const struct control_ops *ops;
+	void *arg;
 };
 
 static int
@@ -182,11 +187,12 @@ control_close(struct control *c)
 }
 
 static void
-control_status(struct server *srv, const char *arg, FILE *out, FILE *body)
+control_status(const struct control_req *rq, const char *arg, FILE *out,
+    FILE *body)
 {
 	struct status st;
 
-	if (server_status(srv, &st) == -1) {
+	if (rq->ops->status(rq->arg, &st) == -1) {
 		fprintf(out, "%s %s\n", CONTROL_ERR, CONTROL_ERR_FAILED);
 		fprintf(body, "out of memory\n");
 		return;
@@ -200,9 +206,9 @@ control_status(struct server *srv, const char *arg, FILE *out, FILE *body)
 }
 
 static void
-control_reload(struct server *srv, FILE *out, FILE *body)
+control_reload(const struct control_req *rq, FILE *out, FILE *body)
 {
-	if (server_reload(srv, body) == 0) {
+	if (rq->ops->reload(rq->arg, body) == 0) {
 		fprintf(out, "%s\n", CONTROL_OK);
 		fprintf(body, "configuration reloaded\n");
 	} else
@@ -210,13 +216,14 @@ control_reload(struct server *srv, FILE *out, FILE *body)
 }
 
 static void
-control_restart(struct server *srv, const char *name, FILE *out, FILE *body)
+control_restart(const struct control_req *rq, const char *name, FILE *out,
+    FILE *body)
 {
 	char vis[4 * CONTROL_LINE_MAX + 1];
 
 	strnvis(vis, name, sizeof(vis), VIS_SAFE | VIS_OCTAL | VIS_CSTYLE |
 	    VIS_DQ);
-	if (server_restart_export(srv, name, body) == 0) {
+	if (rq->ops->restart(rq->arg, name, body) == 0) {
 		fprintf(out, "%s\n", CONTROL_OK);
 		fprintf(body, "export \"%s\" restarted\n", vis);
 	} else if (errno == ENOENT) {
@@ -241,7 +248,7 @@ control_peer(int fd, char *buf, size_t len)
 }
 
 static void
-control_dispatch(struct server *srv, int fd, char *line, FILE *out,
+control_dispatch(const struct control_req *rq, int fd, char *line, FILE *out,
     FILE *body)
 {
 	char who[64], vis[4 * CONTROL_LINE_MAX + 1];
@@ -249,16 +256,16 @@ control_dispatch(struct server *srv, int fd, char *line, FILE *out,
 	control_peer(fd, who, sizeof(who));
 	if (strcmp(line, "status") == 0 || strcmp(line, "status json") == 0) {
 		log_debug("control: status requested by %s", who);
-		control_status(srv, line[6] ? line + 7 : "", out, body);
+		control_status(rq, line[6] ? line + 7 : "", out, body);
 		return;
 	}
 	strnvis(vis, line, sizeof(vis), VIS_SAFE | VIS_OCTAL | VIS_CSTYLE |
 	    VIS_DQ);
 	log_info("control: \"%s\" requested by %s", vis, who);
 	if (strcmp(line, "reload") == 0)
-		control_reload(srv, out, body);
+		control_reload(rq, out, body);
 	else if (strncmp(line, "restart ", 8) == 0 && line[8] != '\0')
-		control_restart(srv, line + 8, out, body);
+		control_restart(rq, line + 8, out, body);
 	else {
 		fprintf(out, "%s %s\n", CONTROL_ERR, CONTROL_ERR_REQUEST);
 		fprintf(body, "unknown request \"%s\"\n", vis);
@@ -271,7 +278,7 @@ control_dispatch(struct server *srv, int fd, char *line, FILE *out,
  * in its buffer.
  */
 static void
-control_answer(struct server *srv, int fd, char *line)
+control_answer(const struct control_req *rq, int fd, char *line)
 {
 	struct timeval tv = { .tv_sec = CONTROL_TIMEOUT };
 	char *head = NULL, *text = NULL;
@@ -286,7 +293,7 @@ control_answer(struct server *srv, int fd, char *line)
 		log_warn("control");
 		return;
 	}
-	control_dispatch(srv, fd, line, out, body);
+	control_dispatch(rq, fd, line, out, body);
 	if ((fclose(out) | fclose(body)) == 0 &&
 	    (fcntl(fd, F_SETFL, 0) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1 ||
@@ -310,7 +317,7 @@ control_drop(struct control *c, int i)
  * done with (answered, or dropped for a broken or overlong request).
  */
 static int
-control_read(struct control *c, struct server *srv, int i)
+control_read(struct control *c, const struct control_req *rq, int i)
 {
 	struct control_client *cl = &c->clients[i];
 	ssize_t n;
@@ -327,7 +334,7 @@ control_read(struct control *c, struct server *srv, int i)
 	cl->line[cl->len] = '\0';
 	if ((nl = memchr(cl->line, '\n', cl->len)) != NULL) {
 		*nl = '\0';
-		control_answer(srv, cl->fd, cl->line);
+		control_answer(rq, cl->fd, cl->line);
 		return 0;
 	}
 	if (cl->len == sizeof(cl->line) - 1) {
@@ -383,9 +390,10 @@ control_pollfds(struct control *c, struct pollfd *pfd, int *timeout)
 }
 
 void
-control_events(struct control *c, struct server *srv,
+control_events(struct control *c, const struct control_ops *ops, void *arg,
     const struct pollfd *pfd, int n)
 {
+	const struct control_req rq = { ops, arg };
 	int64_t now = mono_ms();
 	int i, j, accept = 0;
 
@@ -400,7 +408,7 @@ control_events(struct control *c, struct server *srv,
 		if (i == c->nclients)
 			continue;
 		if ((pfd[j].revents & (POLLIN | POLLHUP | POLLERR)) &&
-		    control_read(c, srv, i) == 0)
+		    control_read(c, &rq, i) == 0)
 			control_drop(c, i);
 		else if (c->clients[i].deadline <= now) {
 			log_debug("control: no request within %d s",

@@ -6,11 +6,31 @@
 
 #include <sys/types.h>
 
+#include <stdio.h>
+
 #include "control_proto.h"
 
-struct server;
 struct pollfd;
 struct control;
+struct status;
+
+/*
+ * What the requests ask of the daemon, supplied by its owner (arg is
+ * passed back).  reload and restart write what fails to report, one line
+ * each; status fills a snapshot that control_* frees with status_free.
+ */
+struct control_ops {
+	/* 0, or -1 (ENOMEM). */
+	int (*status)(void *arg, struct status *);
+	/* Reload the configuration: 0, or -1 with the running one kept. */
+	int (*reload)(void *arg, FILE *report);
+	/*
+	 * Reopen the export called name and disconnect its clients: 0, or
+	 * -1 with errno ENOENT (no such export) or EIO (the running one is
+	 * kept).
+	 */
+	int (*restart)(void *arg, const char *name, FILE *report);
+};
 
 /*
  * Create the socket at path, owned by uid:gid ((uid_t)-1 and (gid_t)-1:
@@ -28,8 +48,11 @@ void control_close(struct control *);
  * number returned; *timeout lowered to the next client's deadline.
  */
 int control_pollfds(struct control *, struct pollfd *pfd, int *timeout);
-/* Accept, read and answer what poll reported on those descriptors. */
-void control_events(struct control *, struct server *,
-    const struct pollfd *pfd, int n);
+/*
+ * Accept, read and answer what poll reported on those descriptors,
+ * calling ops with arg for the requests.
+ */
+void control_events(struct control *, const struct control_ops *ops,
+    void *arg, const struct pollfd *pfd, int n);
 
 #endif

@@ -1,28 +1,26 @@
 /*
- * The server: listening sockets, the accept loop, the table of exports
- * built from the configuration, reload (SIGHUP) and shutdown (SIGTERM,
- * SIGINT), and the state the sessions share: the handshake replay cache
- * of each key, the caps on handshakes and sessions, and the rate-limited
- * logs of failed and refused connections.
+ * The server: its lifecycle (start, reload on SIGHUP or from the control
+ * socket, restart of one export, shutdown on SIGTERM or SIGINT), the
+ * poll loop, and the sessions it serves: the caps on handshakes and
+ * sessions and who is admitted.  The parts it is made of: the export
+ * table (exports.h), the listeners (listen.h), the authentication state
+ * (auth.h), the control socket (control.h).
  */
 #ifndef SERVER_H
 #define SERVER_H
 
-#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/socket.h>
 
 #include "conf.h"
-#include "netdisk_proto.h"
-
-/* "ADDR:PORT" or "[ADDR]:PORT", NUL included. */
-#define SERVER_ADDRSTRLEN	64
 
 struct server;
 struct session;
-struct export;
 struct export_table;
+struct control;
+struct status;
+struct auth_log;
+struct budget;
 
 /*
  * Open every export and listening socket of conf (logging what fails);
@@ -38,13 +36,12 @@ struct server *server_create(const struct conf *conf, const char *conf_path);
  */
 int server_run(struct server *, int sigfd);
 void server_destroy(struct server *);
-struct control;
 /* The control socket server_run also serves (control.h), or NULL. */
 void server_set_control(struct server *, struct control *);
 
 /*
- * For the control socket (and SIGHUP): what fails is logged and, if
- * report is not NULL, written to it too, one line each.
+ * What fails is logged and, if report is not NULL, written to it too,
+ * one line each.
  *
  * Reload: parse and validate the configuration file, then swap it in;
  * 0, or -1 with the running configuration kept.
@@ -56,54 +53,21 @@ int server_reload(struct server *, FILE *report);
  * running one is kept).
  */
 int server_restart_export(struct server *, const char *name, FILE *report);
-struct status;
 /* A snapshot for the status report: 0, or -1 (ENOMEM). */
 int server_status(struct server *, struct status *);
 
-void server_addr_str(const struct sockaddr *, char *buf, size_t len);
-
 /* For the sessions. */
 
-/* A reference to the current export table. */
+/* A reference to the current export table (exports_put gives it back). */
 struct export_table *server_table_get(struct server *);
-void server_table_put(struct export_table *);
-struct hs_psk;
-/*
- * The candidate keys of the handshake, deduplicated, with their early
- * secrets (computed when the configuration was loaded, wiped when the
- * last table that has them goes).
- */
-size_t server_table_keys(const struct export_table *,
-    const struct hs_psk **psks);
-/*
- * A reference to the export called name if key number keyidx is its key;
- * else NULL and why says which ("unknown export" or "key not valid").
- */
-struct export *server_table_find(const struct export_table *,
-    const char *name, size_t keyidx, const char **why);
-
-/*
- * 1 if key number keyidx authenticated a hello with this client
- * ephemeral key before; else remembers it (each key its own cache).
- */
-int server_table_replayed(const struct export_table *, size_t keyidx,
-    const uint8_t eph[ND_KEY_LEN]);
-/* "PEER: authentication failed: REASON", rate-limited. */
-void server_auth_failed(struct server *, const char *peer,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The rate-limited log of failed handshakes (auth.h). */
+struct auth_log *server_auth(struct server *);
 /*
  * The session's hello authenticated: it stops counting against the
  * handshake caps and takes one of max_connections.  ND_HS_OK, or
  * ND_HS_TOO_MANY (logged, rate-limited) if they are all taken.
  */
 uint32_t server_session_admit(struct server *, struct session *);
-/*
- * "PEER: closed: WHY" of a connection that never completed a handshake,
- * rate-limited.
- */
-void server_handshake_closed(struct server *, const char *peer,
-    const char *why);
-struct budget;
 /* The memory budget of request payloads (budget.h). */
 struct budget *server_budget(struct server *);
 /* The session's last call into the server: it leaves the session list. */

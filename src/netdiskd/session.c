@@ -17,8 +17,10 @@
 #include <vis.h>
 
 #include "budget.h"
+#include "auth.h"
 #include "crypto.h"
 #include "export.h"
+#include "exports.h"
 #include "handshake.h"
 #include "log.h"
 #include "record.h"
@@ -185,7 +187,7 @@ sess_read_hello(struct session *s, struct sess_hs *hs)
 static const char *
 sess_auth_failed(struct session *s, const char *reason)
 {
-	server_auth_failed(s->srv, s->peer, "%s", reason);
+	auth_failed(server_auth(s->srv), s->peer, "%s", reason);
 	return "authentication failed";
 }
 
@@ -201,16 +203,16 @@ sess_authenticate(struct session *s, struct sess_hs *hs)
 	int idx;
 
 	hs->table = server_table_get(s->srv);
-	nkeys = server_table_keys(hs->table, &psks);
+	nkeys = exports_keys(hs->table, &psks);
 	idx = hs_server_open_hello_psk(&hs->st, hs->ch, psks, nkeys, &hs->req);
 	if (idx < 0 && errno == EBADMSG)
 		return sess_auth_failed(s, "malformed hello payload");
 	if (idx < 0)
 		return sess_auth_failed(s, "no key authenticates the hello "
 		    "(wrong key, unknown export or tampered)");
-	if (server_table_replayed(hs->table, (size_t)idx, hdr->ephemeral))
+	if (exports_replayed(hs->table, (size_t)idx, hdr->ephemeral))
 		return sess_auth_failed(s, "replayed hello");
-	s->export = server_table_find(hs->table, hs->req.name, (size_t)idx,
+	s->export = exports_find(hs->table, hs->req.name, (size_t)idx,
 	    &why);
 	if (s->export != NULL)
 		return NULL;
@@ -462,7 +464,7 @@ sess_handshake(struct session *s)
 	hs_state_clear(&hs->st);
 	hs_keys_clear(&hs->keys);
 	if (hs->table != NULL)
-		server_table_put(hs->table);
+		exports_put(hs->table);
 	crypto_wipe(hs, sizeof(*hs));
 	free(hs);
 	if (why != NULL)
@@ -980,7 +982,7 @@ sess_main(void *arg)
 	if (s->rc_ready)
 		log_info("%s: closed: %s", s->peer, why);
 	else
-		server_handshake_closed(s->srv, s->peer, why);
+		auth_handshake_closed(server_auth(s->srv), s->peer, why);
 	sess_teardown(s);
 	server_session_done(s->srv, s);
 	close(s->fd);
@@ -1004,7 +1006,7 @@ session_new(struct server *srv, struct workq *wq, int fd,
 	if (peerlen > sizeof(s->peer_addr))
 		peerlen = sizeof(s->peer_addr);
 	memcpy(&s->peer_addr, peer, peerlen);
-	server_addr_str(peer, s->peer, sizeof(s->peer));
+	listen_addr_str(peer, s->peer, sizeof(s->peer));
 	s->hs_timeout = hs_timeout;
 	s->hs_deadline = mono_ms() + (int64_t)hs_timeout * 1000;
 	s->handshaking = 1;

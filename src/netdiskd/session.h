@@ -26,8 +26,9 @@
 #include "netdisk_proto.h"
 #include "record.h"
 #include "request.h"
-#include "server.h"
+#include "listen.h"
 
+struct server;
 struct workq;
 
 /* Bytes of request buffers in flight per connection (besides ND_MAX_INFLIGHT). */
@@ -53,7 +54,7 @@ struct session {
 	struct workq *wq;
 	int fd;
 	struct sockaddr_storage peer_addr;
-	char peer[SERVER_ADDRSTRLEN];
+	char peer[LISTEN_ADDRSTRLEN];
 	int hs_timeout;			/* seconds */
 	int64_t hs_deadline;		/* mono_ms(): the whole handshake ends */
 	char why[ND_NAME_MAX * 4 + 128];	/* reason the session closed */

@@ -1,0 +1,185 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "auth.h"
+#include "crypto.h"
+#include "export.h"
+#include "handshake.h"
+#include "log.h"
+#include "replay.h"
+
+#define AUTH_LOG_BURST		10
+#define AUTH_LOG_INTERVAL	10	/* seconds */
+
+struct auth_keys {
+	atomic_int refs;
+	struct hs_psk *psks;
+	struct replay **replays;	/* of each key */
+	size_t n, max;
+};
+
+struct auth_keys *
+auth_keys_new(size_t max)
+{
+	struct auth_keys *ks;
+
+	if ((ks = calloc(1, sizeof(*ks))) == NULL)
+		return NULL;
+	atomic_init(&ks->refs, 1);
+	ks->max = max;
+	ks->psks = calloc(max + 1, sizeof(*ks->psks));
+	ks->replays = calloc(max + 1, sizeof(*ks->replays));
+	if (ks->psks == NULL || ks->replays == NULL) {
+		auth_keys_put(ks);
+		return NULL;
+	}
+	return ks;
+}
+
+struct auth_keys *
+auth_keys_ref(struct auth_keys *ks)
+{
+	atomic_fetch_add(&ks->refs, 1);
+	return ks;
+}
+
+void
+auth_keys_put(struct auth_keys *ks)
+{
+	size_t i;
+
+	if (ks == NULL || atomic_fetch_sub(&ks->refs, 1) != 1)
+		return;
+	for (i = 0; i < ks->n; i++)
+		replay_put(ks->replays[i]);
+	if (ks->psks != NULL)
+		crypto_wipe(ks->psks, ks->n * sizeof(*ks->psks));
+	free(ks->replays);
+	free(ks->psks);
+	free(ks);
+}
+
+static size_t
+auth_keys_index(const struct auth_keys *ks, const uint8_t key[ND_KEY_LEN])
+{
+	size_t i;
+
+	for (i = 0; ks != NULL && i < ks->n; i++)
+		if (crypto_equal(ks->psks[i].key, key, ND_KEY_LEN))
+			return i;
+	return SIZE_MAX;
+}
+
+size_t
+auth_keys_add(struct auth_keys *ks, const struct auth_keys *old,
+    const uint8_t key[ND_KEY_LEN])
+{
+	size_t i;
+
+	if ((i = auth_keys_index(ks, key)) != SIZE_MAX)
+		return i;
+	if (ks->n == ks->max)
+		return SIZE_MAX;
+	if ((i = auth_keys_index(old, key)) != SIZE_MAX) {
+		ks->replays[ks->n] = replay_ref(old->replays[i]);
+		ks->psks[ks->n] = old->psks[i];
+		return ks->n++;
+	}
+	if ((ks->replays[ks->n] = replay_new()) == NULL)
+		return SIZE_MAX;
+	hs_psk_init(&ks->psks[ks->n], key);
+	return ks->n++;
+}
+
+size_t
+auth_keys_get(const struct auth_keys *ks, const struct hs_psk **psks)
+{
+	*psks = ks->psks;
+	return ks->n;
+}
+
+int
+auth_keys_replayed(const struct auth_keys *ks, size_t idx,
+    const uint8_t eph[ND_KEY_LEN])
+{
+	return replay_seen(ks->replays[idx], eph);
+}
+
+/* The log. */
+
+struct auth_log {
+	struct ratelim failed, refused, closed;
+};
+
+struct auth_log *
+auth_log_new(void)
+{
+	struct auth_log *al;
+
+	if ((al = calloc(1, sizeof(*al))) == NULL)
+		return NULL;
+	ratelim_init(&al->failed, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
+	ratelim_init(&al->refused, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
+	ratelim_init(&al->closed, AUTH_LOG_BURST, AUTH_LOG_INTERVAL);
+	return al;
+}
+
+void
+auth_log_free(struct auth_log *al)
+{
+	if (al == NULL)
+		return;
+	ratelim_destroy(&al->closed);
+	ratelim_destroy(&al->refused);
+	ratelim_destroy(&al->failed);
+	free(al);
+}
+
+void
+auth_failed(struct auth_log *al, const char *peer, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!ratelim_pass(&al->failed, "authentication failures"))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("%s: authentication failed: %s", peer, msg);
+}
+
+void
+auth_handshake_closed(struct auth_log *al, const char *peer, const char *why)
+{
+	if (ratelim_pass(&al->closed, "closed handshakes"))
+		log_info("%s: closed: %s", peer, why);
+}
+
+int
+auth_refusal_pass(struct auth_log *al)
+{
+	return ratelim_pass(&al->refused, "refused connections");
+}
+
+/* Lower *timeout to ms, if ms is a time (not -1). */
+static void
+auth_lower(int *timeout, int ms)
+{
+	if (ms >= 0 && (*timeout < 0 || ms < *timeout))
+		*timeout = ms;
+}
+
+void
+auth_log_flush(struct auth_log *al, int *timeout)
+{
+	auth_lower(timeout, ratelim_flush(&al->failed,
+	    "authentication failures"));
+	auth_lower(timeout, ratelim_flush(&al->refused,
+	    "refused connections"));
+	auth_lower(timeout, ratelim_flush(&al->closed, "closed handshakes"));
+}

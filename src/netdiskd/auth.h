@@ -1,0 +1,67 @@
+/*
+ * Authentication state of the server.
+ *
+ * The key set: the candidate keys of the handshake, deduplicated, with
+ * their early secrets (computed when the configuration is loaded, wiped
+ * with the set) and the replay cache of each key (replay.h).  A set is
+ * reference counted: the export tables of a reload or restart share it,
+ * and the caches of the keys they have in common are carried over.
+ *
+ * The log: "authentication failed", refused connections and closed
+ * handshakes, each rate-limited, so that an attacker cannot flood the
+ * log.
+ */
+#ifndef AUTH_H
+#define AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netdisk_proto.h"
+
+struct hs_psk;
+struct auth_keys;
+
+/* An empty set with room for max keys, or NULL out of memory. */
+struct auth_keys *auth_keys_new(size_t max);
+struct auth_keys *auth_keys_ref(struct auth_keys *);
+void auth_keys_put(struct auth_keys *);		/* NULL is fine */
+/*
+ * The index of key in ks, added if new (with its early secret and
+ * replay cache taken from old if old has it; old may be NULL).  SIZE_MAX
+ * if the set is full or out of memory.
+ */
+size_t auth_keys_add(struct auth_keys *ks, const struct auth_keys *old,
+    const uint8_t key[ND_KEY_LEN]);
+/* The keys of the set, for the handshake: their number, psks set. */
+size_t auth_keys_get(const struct auth_keys *, const struct hs_psk **psks);
+/*
+ * 1 if key number idx authenticated a hello with this client ephemeral
+ * key before; else remembers it.
+ */
+int auth_keys_replayed(const struct auth_keys *, size_t idx,
+    const uint8_t eph[ND_KEY_LEN]);
+
+struct auth_log;
+
+struct auth_log *auth_log_new(void);
+void auth_log_free(struct auth_log *);		/* NULL is fine */
+/* "PEER: authentication failed: REASON", rate-limited. */
+void auth_failed(struct auth_log *, const char *peer, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* "PEER: closed: WHY" of a connection that never completed a handshake. */
+void auth_handshake_closed(struct auth_log *, const char *peer,
+    const char *why);
+/*
+ * 1 if the caller may log one more refused connection (the caller
+ * formats it: refusals come in floods, and a line not logged costs
+ * nothing).
+ */
+int auth_refusal_pass(struct auth_log *);
+/*
+ * Log the summaries ("N more ... suppressed") whose window has ended;
+ * *timeout (ms, -1: none) lowered to when the next one is due.
+ */
+void auth_log_flush(struct auth_log *, int *timeout);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * The export table: the exports of one configuration, each with the
+ * index of its key in the table's key set (auth.h).  A table is
+ * immutable once built and reference counted: the server holds the
+ * current one, each handshake the one it started with.
+ *
+ * A reload builds a new table from the new configuration and the
+ * running one: an export whose settings and key are unchanged keeps its
+ * object (and its clients); a changed one is opened anew (sharing its
+ * claims with the old one); exports_retire then marks what the new table
+ * no longer has: changed or removed.  A restart reopens one export.
+ */
+#ifndef EXPORTS_H
+#define EXPORTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "netdisk_proto.h"
+
+struct export;
+struct export_table;
+struct hs_psk;
+struct report;
+struct status;
+
+/*
+ * The table of conf's exports, reusing those of old that are unchanged
+ * (old may be NULL).  NULL if an export cannot be opened or has no key,
+ * or out of memory: what failed is in report.
+ */
+struct export_table *exports_build(const struct conf *conf,
+    const struct export_table *old, struct report *report);
+/*
+ * A copy of t in which the export called name is opened anew (its
+ * clients' claims carried over) and healthy.  NULL with errno ENOENT (no
+ * such export) or EIO (it cannot be opened, in report).
+ */
+struct export_table *exports_reopen(const struct export_table *t,
+    const char *name, struct report *report);
+/*
+ * Mark (and log) the exports of old that new does not keep: why says what
+ * became of those new still has ("reconfigured" or "restarted"), the
+ * others are "removed".  The number retired.
+ */
+int exports_retire(const struct export_table *old,
+    const struct export_table *new, const char *why);
+
+struct export_table *exports_ref(struct export_table *);
+void exports_put(struct export_table *);	/* NULL is fine */
+
+size_t exports_count(const struct export_table *);
+/* The export at index i (< exports_count), no reference taken. */
+struct export *exports_at(const struct export_table *, size_t i);
+/* The export called name, no reference taken; NULL if none. */
+struct export *exports_lookup(const struct export_table *, const char *name);
+
+/* For the handshake: the candidate keys, their number returned. */
+size_t exports_keys(const struct export_table *, const struct hs_psk **psks);
+/* As auth_keys_replayed for the table's key set. */
+int exports_replayed(const struct export_table *, size_t keyidx,
+    const uint8_t eph[ND_KEY_LEN]);
+/*
+ * A reference to the export called name if key number keyidx is its key;
+ * else NULL and why says which ("unknown export" or "key not valid").
+ */
+struct export *exports_find(const struct export_table *, const char *name,
+    size_t keyidx, const char **why);
+
+/*
+ * Fill st->exports (allocated here, freed by status_free) with the
+ * table's exports and their counters: 0, or -1 out of memory.  The
+ * strings point into the table.  Index i of st->exports is export i.
+ */
+int exports_status(const struct export_table *, struct status *st);
+
+#endif
