@@ -30,6 +30,7 @@
 #include "session.h"
 #include "status.h"
 #include "notify.h"
+#include "proto_netdisk.h"
 #include "replay.h"
 #include "workq.h"
 #include "util.h"
@@ -49,6 +50,7 @@ struct listener {
 	struct sockaddr_storage want;	/* the configured address, resolved */
 	socklen_t wantlen;
 	char name[SERVER_ADDRSTRLEN];	/* the bound address */
+	const struct proto_ops *proto;	/* what its clients speak */
 };
 
 struct table_entry {
@@ -76,6 +78,7 @@ struct server {
 	int nlisteners;
 	struct workq *wq;
 	struct budget *budget;		/* request payloads in memory */
+	struct sess_host host;		/* what the sessions use of it */
 	int quit;
 	int64_t accept_resume;		/* monotonic ms; 0: accepting */
 
@@ -481,6 +484,7 @@ listen_add(struct server *srv, struct listener *set, int *n,
 		srv_warn(srv, "cannot listen on %s", l->name);
 		return -1;
 	}
+	l->proto = &proto_netdisk;
 	(*n)++;
 	return 0;
 }
@@ -1010,6 +1014,27 @@ server_session_done(struct server *srv, struct session *s)
 	pthread_mutex_unlock(&srv->lock);
 }
 
+/* What the sessions use of the server (session.h). */
+static void
+server_host_init(struct server *srv)
+{
+	struct sess_host *h = &srv->host;
+
+	h->srv = srv;
+	h->wq = srv->wq;
+	h->budget = srv->budget;
+	h->table_get = server_table_get;
+	h->table_put = server_table_put;
+	h->table_keys = server_table_keys;
+	h->table_replayed = server_table_replayed;
+	h->table_find = server_table_find;
+	h->auth_failed = server_auth_failed;
+	h->admit = server_session_admit;
+	h->handshake_closed = server_handshake_closed;
+	h->done = server_session_done;
+	h->addr_str = server_addr_str;
+}
+
 /* Accepting. */
 
 static void
@@ -1081,8 +1106,8 @@ server_evict(struct server *srv, const struct sockaddr *sa)
 
 /* Called locked: a session for a connection the caps admit, or NULL. */
 static struct session *
-server_admit_new(struct server *srv, int fd, const struct sockaddr *sa,
-    socklen_t len, enum admission_refusal *why)
+server_admit_new(struct server *srv, const struct proto_ops *proto, int fd,
+    const struct sockaddr *sa, socklen_t len, enum admission_refusal *why)
 {
 	struct session *s;
 
@@ -1093,7 +1118,7 @@ server_admit_new(struct server *srv, int fd, const struct sockaddr *sa,
 		    srv->max_hs_per_addr);
 	if (*why != ADMIT_OK)
 		return NULL;
-	if ((s = session_new(srv, srv->wq, fd, sa, len,
+	if ((s = session_new(&srv->host, proto, fd, sa, len,
 	    srv->hs_timeout)) == NULL) {
 		admission_leave(srv->adm, sa);
 		*why = ADMIT_NOMEM;
@@ -1109,8 +1134,8 @@ server_admit_new(struct server *srv, int fd, const struct sockaddr *sa,
  * connection is closed at once, before it costs a thread.
  */
 static struct session *
-server_add_session(struct server *srv, int fd, const struct sockaddr *sa,
-    socklen_t len)
+server_add_session(struct server *srv, const struct proto_ops *proto, int fd,
+    const struct sockaddr *sa, socklen_t len)
 {
 	enum admission_refusal why;
 	struct session *s;
@@ -1118,7 +1143,7 @@ server_add_session(struct server *srv, int fd, const struct sockaddr *sa,
 	int cap;
 
 	pthread_mutex_lock(&srv->lock);
-	s = server_admit_new(srv, fd, sa, len, &why);
+	s = server_admit_new(srv, proto, fd, sa, len, &why);
 	cap = why == ADMIT_TOTAL ? srv->max_handshakes : srv->max_hs_per_addr;
 	pthread_mutex_unlock(&srv->lock);
 	if (s != NULL)
@@ -1131,12 +1156,12 @@ server_add_session(struct server *srv, int fd, const struct sockaddr *sa,
 }
 
 static void
-server_new_session(struct server *srv, int fd, const struct sockaddr *sa,
-    socklen_t len)
+server_new_session(struct server *srv, const struct proto_ops *proto, int fd,
+    const struct sockaddr *sa, socklen_t len)
 {
 	struct session *s;
 
-	if ((s = server_add_session(srv, fd, sa, len)) == NULL) {
+	if ((s = server_add_session(srv, proto, fd, sa, len)) == NULL) {
 		close(fd);
 		return;
 	}
@@ -1186,7 +1211,8 @@ server_accept(struct server *srv, const struct listener *l, int max)
 		len = sizeof(ss);
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
 		if (fd != -1)
-			server_new_session(srv, fd, (struct sockaddr *)&ss, len);
+			server_new_session(srv, l->proto, fd,
+			    (struct sockaddr *)&ss, len);
 		else if (server_accept_error(srv, l) == -1)
 			return;
 	}
@@ -1377,6 +1403,7 @@ server_run(struct server *srv, int sigfd)
 {
 	if ((srv->wq = workq_create(0)) == NULL)
 		return -1;
+	server_host_init(srv);
 	notify_ready(srv->table->nentries);
 	while (!srv->quit)
 		server_poll(srv, sigfd);
