@@ -46,7 +46,8 @@ struct sess_req {
 	uint32_t hdrlen;
 	uint32_t rlen;			/* bytes of data after the reply */
 	uint32_t len;			/* of data */
-	uint8_t data[];			/* READ result or WRITE payload */
+	/* READ result or WRITE payload; aligned for the copies. */
+	uint8_t data[] __attribute__((aligned(16)));
 };
 
 static void *sess_main(void *);
