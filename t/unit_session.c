@@ -126,8 +126,11 @@ script_read_payload(struct session *s, void *buf, size_t len)
 }
 
 static size_t
-script_encode_reply(const struct reply *rep, void *hdr)
+script_encode_reply(const struct request *q, const struct reply *rep,
+    uint32_t datalen, void *hdr)
 {
+	(void)q;
+	(void)datalen;
 	memcpy(hdr, rep, sizeof(*rep));
 	return sizeof(*rep);
 }

@@ -302,8 +302,11 @@ netdisk_read_payload(struct session *s, void *buf, size_t len)
 }
 
 static size_t
-netdisk_encode_reply(const struct reply *rep, void *hdr)
+netdisk_encode_reply(const struct request *q, const struct reply *rep,
+    uint32_t datalen, void *hdr)
 {
+	(void)q;
+	(void)datalen;
 	reply_encode(rep, hdr);
 	return sizeof(struct nd_reply);
 }

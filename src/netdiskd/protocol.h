@@ -24,10 +24,10 @@
  *   held back for batching must go out while the reader waits.
  * - read_payload: the len bytes of data after a WRITE request; the same
  *   rules.
- * - encode_reply: the wire header of a reply into hdr (at most
- *   PROTO_REPLY_HDR_MAX bytes): its length.  Runs on the thread that
- *   answers, with no lock held; a READ's data follows it on the wire
- *   only when the reply says ND_OK.
+ * - encode_reply: the wire header of the reply to q into hdr (at most
+ *   PROTO_REPLY_HDR_MAX bytes): its length.  datalen bytes of data follow
+ *   it on the wire (a READ's, when it succeeded; else 0).  Runs on the
+ *   thread that answers, with no lock held.
  * - send: write the iovec (headers and data of one or more replies, in
  *   order) to the client: 0, or -1 with errno.  Only one thread at a time
  *   sends, while another may be in read_request or read_payload.
@@ -43,6 +43,7 @@
 #define PROTOCOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/uio.h>
 
 struct request;
@@ -57,7 +58,8 @@ struct proto_ops {
 	const char *(*handshake)(struct session *);
 	const char *(*read_request)(struct session *, struct request *);
 	const char *(*read_payload)(struct session *, void *buf, size_t len);
-	size_t (*encode_reply)(const struct reply *, void *hdr);
+	size_t (*encode_reply)(const struct request *q, const struct reply *,
+	    uint32_t datalen, void *hdr);
 	int (*send)(struct session *, const struct iovec *, int iovcnt);
 	void (*close)(struct session *);
 };

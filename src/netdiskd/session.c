@@ -362,9 +362,10 @@ sess_answer(struct sess_req *r, uint32_t error)
 	struct session *s = r->s;
 	struct reply rep = { .error = error, .handle = r->req.handle };
 
-	r->hdrlen = (uint32_t)s->proto->encode_reply(&rep, r->hdr);
-	export_account(s->export, r->req.type, r->req.length, error);
 	r->rlen = r->req.type == ND_CMD_READ && error == ND_OK ? r->len : 0;
+	r->hdrlen = (uint32_t)s->proto->encode_reply(&r->req, &rep, r->rlen,
+	    r->hdr);
+	export_account(s->export, r->req.type, r->req.length, error);
 	pthread_mutex_lock(&s->lock);
 	if (s->fenced) {		/* nobody to tell */
 		s->inflight--;

@@ -64,7 +64,10 @@ struct sess_host {
 	struct server *srv;		/* the first argument of the calls */
 	struct workq *wq;
 	struct budget *budget;		/* request payloads in memory */
-	/* The export table, for a protocol's handshake. */
+	/*
+	 * The export table, for a protocol's handshake: its keys, the
+	 * replay cache of each, an export by name and key.
+	 */
 	struct export_table *(*table_get)(struct server *);
 	void (*table_put)(struct export_table *);
 	size_t (*table_keys)(const struct export_table *,
@@ -106,11 +109,11 @@ struct session {
 	int claimed, shared;
 	struct export_slot slot;	/* taken if slotted */
 	int slotted;
+	struct request_limits limits;	/* what the client was told */
+	int established;		/* the handshake succeeded */
 	/* Under the server's lock: */
 	int admitted;			/* counts in max_connections */
 	int evicted;			/* handshake cut off for a newer one */
-	struct request_limits limits;
-	int established;		/* the handshake succeeded */
 
 	atomic_int send_error;		/* errno of a failed send, else 0 */
 
