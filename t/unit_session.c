@@ -53,13 +53,23 @@ static struct server srv = {
 static struct script sc;
 static struct export *test_export;
 
+/* Count one call of the host in *n (and keep why); wakes the test. */
+static void
+note(int *n, const char *why)
+{
+	pthread_mutex_lock(&srv.lock);
+	(*n)++;
+	if (why != NULL)
+		snprintf(srv.hs_why, sizeof(srv.hs_why), "%s", why);
+	pthread_cond_broadcast(&srv.cond);
+	pthread_mutex_unlock(&srv.lock);
+}
+
 static uint32_t
 fake_admit(struct server *s, struct session *sess)
 {
 	(void)sess;
-	pthread_mutex_lock(&s->lock);
-	s->admitted++;
-	pthread_mutex_unlock(&s->lock);
+	note(&s->admitted, NULL);
 	return ND_HS_OK;
 }
 
@@ -67,20 +77,14 @@ static void
 fake_hs_closed(struct server *s, const char *peer, const char *why)
 {
 	(void)peer;
-	pthread_mutex_lock(&s->lock);
-	s->hs_closed++;
-	snprintf(s->hs_why, sizeof(s->hs_why), "%s", why);
-	pthread_mutex_unlock(&s->lock);
+	note(&s->hs_closed, why);
 }
 
 static void
 fake_done(struct server *s, struct session *sess)
 {
 	(void)sess;
-	pthread_mutex_lock(&s->lock);
-	s->done++;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
+	note(&s->done, NULL);
 }
 
 static void
@@ -125,14 +129,21 @@ script_read_payload(struct session *s, void *buf, size_t len)
 	return NULL;
 }
 
+/* The reply, then what the engine says of the request and its data. */
+struct script_hdr {
+	struct reply rep;
+	uint32_t datalen;
+	uint16_t type;
+};
+
 static size_t
 script_encode_reply(const struct request *q, const struct reply *rep,
     uint32_t datalen, void *hdr)
 {
-	(void)q;
-	(void)datalen;
-	memcpy(hdr, rep, sizeof(*rep));
-	return sizeof(*rep);
+	struct script_hdr h = { *rep, datalen, q->type };
+
+	memcpy(hdr, &h, sizeof(h));
+	return sizeof(h);
 }
 
 static int
@@ -160,13 +171,15 @@ script_close(struct session *s)
 }
 
 static const struct proto_ops script_proto = {
-	.name = "script",
-	.handshake = script_handshake,
-	.read_request = script_read_request,
-	.read_payload = script_read_payload,
-	.encode_reply = script_encode_reply,
-	.send = script_send,
+	.name = "script", .handshake = script_handshake,
+	.read_request = script_read_request, .read_payload = script_read_payload,
+	.encode_reply = script_encode_reply, .send = script_send,
 	.close = script_close,
+};
+
+static const struct sess_host_ops fake_ops = {
+	.admit = fake_admit, .handshake_closed = fake_hs_closed,
+	.done = fake_done, .addr_str = fake_addr_str,
 };
 
 /* Run one session over the script until the engine lets it go. */
@@ -209,27 +222,36 @@ find(const struct request *reqs, int n, uint64_t handle)
 	return NULL;
 }
 
-/* Each reply in sc.out: its error in errs[handle], -1 if none or twice. */
+/*
+ * The replies in sc.out, the error of each in errs[handle]: their number,
+ * or -1 if one is twice there, of no request, or says the wrong type or
+ * data length.
+ */
 static int
 parse_replies(const struct request *reqs, int n, int64_t *errs,
     int *data_ok)
 {
 	const struct request *q;
-	struct reply rep;
+	struct script_hdr h;
 	size_t pos = 0, i;
 	int count = 0;
 
 	*data_ok = 1;
-	while (pos + sizeof(rep) <= sc.outlen) {
-		memcpy(&rep, sc.out + pos, sizeof(rep));
-		pos += sizeof(rep);
-		if ((q = find(reqs, n, rep.handle)) == NULL ||
-		    errs[rep.handle] != -1)
+	while (pos + sizeof(h) <= sc.outlen) {
+		memcpy(&h, sc.out + pos, sizeof(h));
+		pos += sizeof(h);
+		if ((q = find(reqs, n, h.rep.handle)) == NULL ||
+		    errs[h.rep.handle] != -1 || h.type != q->type)
 			return -1;
-		errs[rep.handle] = rep.error;
+		errs[h.rep.handle] = h.rep.error;
 		count++;
-		if (q->type != ND_CMD_READ || rep.error != ND_OK)
+		if (q->type != ND_CMD_READ || h.rep.error != ND_OK) {
+			if (h.datalen != 0)
+				return -1;
 			continue;
+		}
+		if (h.datalen != q->length)
+			return -1;
 		for (i = 0; i < q->length; i++)
 			if (pos + i >= sc.outlen || sc.out[pos + i] != FILL)
 				*data_ok = 0;
@@ -302,30 +324,13 @@ test_refused(const struct sess_host *host)
 	    "no request read, no reply sent");
 }
 
-static struct export *
-open_export(const char *path)
-{
-	static uint8_t key[ND_KEY_LEN];
-	struct conf_export ce;
-	struct export *e;
-	char err[512];
-
-	memset(&ce, 0, sizeof(ce));
-	strcpy(ce.name, "session");
-	ce.path = (char *)path;
-	ce.size = 1 << 20;
-	if ((e = export_open(&ce, key, NULL, err, sizeof(err))) == NULL) {
-		printf("Bail out! %s\n", err);
-		exit(1);
-	}
-	return e;
-}
-
 int
 main(void)
 {
-	char path[] = "/tmp/unit_session.XXXXXX";
-	struct sess_host host;
+	static uint8_t key[ND_KEY_LEN];
+	char path[] = "/tmp/unit_session.XXXXXX", err[512];
+	struct conf_export ce = { .path = path, .size = 1 << 20 };
+	struct sess_host host = { &srv, &fake_ops, NULL, NULL };
 	int fd;
 
 	if ((fd = mkstemp(path)) == -1) {
@@ -333,15 +338,14 @@ main(void)
 		return 1;
 	}
 	close(fd);
-	test_export = open_export(path);
-	memset(&host, 0, sizeof(host));
-	host.srv = &srv;
+	strcpy(ce.name, "session");
+	if ((test_export = export_open(&ce, key, NULL, err,
+	    sizeof(err))) == NULL) {
+		printf("Bail out! %s\n", err);
+		return 1;
+	}
 	host.wq = workq_create(2);
 	host.budget = budget_new(BUDGET);
-	host.admit = fake_admit;
-	host.handshake_closed = fake_hs_closed;
-	host.done = fake_done;
-	host.addr_str = fake_addr_str;
 	if (host.wq == NULL || host.budget == NULL) {
 		printf("Bail out! out of memory\n");
 		return 1;

@@ -101,7 +101,7 @@ netdisk_read_hello(struct session *s, struct netdisk_hs *hs)
 static const char *
 netdisk_auth_failed(struct session *s, const char *reason)
 {
-	s->host->auth_failed(s->host->srv, s->peer, "%s", reason);
+	s->host->ops->auth_failed(s->host->srv, s->peer, "%s", reason);
 	return "authentication failed";
 }
 
@@ -117,17 +117,17 @@ netdisk_authenticate(struct session *s, struct netdisk_hs *hs)
 	size_t nkeys;
 	int idx;
 
-	hs->table = h->table_get(h->srv);
-	nkeys = h->table_keys(hs->table, &psks);
+	hs->table = h->ops->table_get(h->srv);
+	nkeys = h->ops->table_keys(hs->table, &psks);
 	idx = hs_server_open_hello_psk(&hs->st, hs->ch, psks, nkeys, &hs->req);
 	if (idx < 0 && errno == EBADMSG)
 		return netdisk_auth_failed(s, "malformed hello payload");
 	if (idx < 0)
 		return netdisk_auth_failed(s, "no key authenticates the hello "
 		    "(wrong key, unknown export or tampered)");
-	if (h->table_replayed(hs->table, (size_t)idx, hdr->ephemeral))
+	if (h->ops->table_replayed(hs->table, (size_t)idx, hdr->ephemeral))
 		return netdisk_auth_failed(s, "replayed hello");
-	s->export = h->table_find(hs->table, hs->req.name, (size_t)idx, &why);
+	s->export = h->ops->table_find(hs->table, hs->req.name, (size_t)idx, &why);
 	if (s->export != NULL)
 		return NULL;
 	strnvis(name, hs->req.name, sizeof(name), VIS_SAFE | VIS_OCTAL |
@@ -254,7 +254,7 @@ netdisk_handshake(struct session *s)
 	hs_state_clear(&hs->st);
 	hs_keys_clear(&hs->keys);
 	if (hs->table != NULL)
-		s->host->table_put(hs->table);
+		s->host->ops->table_put(hs->table);
 	crypto_wipe(hs, sizeof(*hs));
 	free(hs);
 	if (why != NULL)

@@ -1015,25 +1015,14 @@ server_session_done(struct server *srv, struct session *s)
 }
 
 /* What the sessions use of the server (session.h). */
-static void
-server_host_init(struct server *srv)
-{
-	struct sess_host *h = &srv->host;
-
-	h->srv = srv;
-	h->wq = srv->wq;
-	h->budget = srv->budget;
-	h->table_get = server_table_get;
-	h->table_put = server_table_put;
-	h->table_keys = server_table_keys;
-	h->table_replayed = server_table_replayed;
-	h->table_find = server_table_find;
-	h->auth_failed = server_auth_failed;
-	h->admit = server_session_admit;
-	h->handshake_closed = server_handshake_closed;
-	h->done = server_session_done;
-	h->addr_str = server_addr_str;
-}
+static const struct sess_host_ops server_sess_ops = {
+	.table_get = server_table_get, .table_put = server_table_put,
+	.table_keys = server_table_keys, .table_find = server_table_find,
+	.table_replayed = server_table_replayed,
+	.auth_failed = server_auth_failed, .admit = server_session_admit,
+	.handshake_closed = server_handshake_closed,
+	.done = server_session_done, .addr_str = server_addr_str,
+};
 
 /* Accepting. */
 
@@ -1403,7 +1392,10 @@ server_run(struct server *srv, int sigfd)
 {
 	if ((srv->wq = workq_create(0)) == NULL)
 		return -1;
-	server_host_init(srv);
+	srv->host.srv = srv;
+	srv->host.ops = &server_sess_ops;
+	srv->host.wq = srv->wq;
+	srv->host.budget = srv->budget;
 	notify_ready(srv->table->nentries);
 	while (!srv->quit)
 		server_poll(srv, sigfd);

@@ -254,7 +254,7 @@ session_admit(struct session *s, const uint8_t client_id[ND_CLIENT_ID_LEN],
 		    e->conf.name, why);
 		return ND_HS_UNAVAILABLE;
 	}
-	if ((status = s->host->admit(s->host->srv, s)) != ND_HS_OK)
+	if ((status = s->host->ops->admit(s->host->srv, s)) != ND_HS_OK)
 		return status;
 	return sess_claim(s, client_id, conn, readonly);
 }
@@ -762,9 +762,9 @@ sess_main(void *arg)
 	if (s->established)
 		log_info("%s: closed: %s", s->peer, why);
 	else
-		s->host->handshake_closed(s->host->srv, s->peer, why);
+		s->host->ops->handshake_closed(s->host->srv, s->peer, why);
 	sess_teardown(s);
-	s->host->done(s->host->srv, s);
+	s->host->ops->done(s->host->srv, s);
 	close(s->fd);
 	session_free(s);
 	return NULL;
@@ -786,7 +786,7 @@ session_new(const struct sess_host *host, const struct proto_ops *proto,
 	if (peerlen > sizeof(s->peer_addr))
 		peerlen = sizeof(s->peer_addr);
 	memcpy(&s->peer_addr, peer, peerlen);
-	host->addr_str(peer, s->peer, sizeof(s->peer));
+	host->ops->addr_str(peer, s->peer, sizeof(s->peer));
 	s->hs_timeout = hs_timeout;
 	s->hs_deadline = mono_ms() + (int64_t)hs_timeout * 1000;
 	s->handshaking = 1;

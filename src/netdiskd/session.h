@@ -57,13 +57,10 @@ struct workq;
 #define SESSION_SEND_BATCH		64
 
 /*
- * What a session needs of the server that accepted it; the server fills
- * one for all its sessions (server.h says what each function does).
+ * What a session asks of the server that accepted it (server.h says what
+ * each function does).
  */
-struct sess_host {
-	struct server *srv;		/* the first argument of the calls */
-	struct workq *wq;
-	struct budget *budget;		/* request payloads in memory */
+struct sess_host_ops {
 	/*
 	 * The export table, for a protocol's handshake: its keys, the
 	 * replay cache of each, an export by name and key.
@@ -87,6 +84,14 @@ struct sess_host {
 	/* The session's last call: it leaves the server's list. */
 	void (*done)(struct server *, struct session *);
 	void (*addr_str)(const struct sockaddr *, char *buf, size_t len);
+};
+
+/* The server, as its sessions see it: it fills one for all of them. */
+struct sess_host {
+	struct server *srv;		/* the first argument of the calls */
+	const struct sess_host_ops *ops;
+	struct workq *wq;
+	struct budget *budget;		/* request payloads in memory */
 };
 
 struct sess_req;
