@@ -12,9 +12,12 @@
  *
  * - handshake: negotiate with the client on s->fd, within s->hs_deadline
  *   (mono_ms(); sockio.h's *_until functions keep it).  It finds the
- *   export (through s->host), sets s->export (a reference the engine
- *   drops at the end) and s->limits, and lets the engine admit the client
- *   with session_admit() before it tells the client the export is open.
+ *   export (s->host->ops: netdisk finds it by the key that opens the
+ *   hello; a protocol without per-export keys will want a lookup by name
+ *   alone there), sets s->export (a reference the engine drops at the
+ *   end) and s->limits, and lets the engine admit the client with
+ *   session_allowed() and session_admit() before it tells the client the
+ *   export is open.
  *   Per-connection state goes in s->proto_state (freed by close).  NULL
  *   when the session may serve the export; else why not, for the log.
  * - read_request: the next request, decoded into the engine's neutral
