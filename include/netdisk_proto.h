@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
 /*
  * netdisk protocol v2: the wire format, shared by netdiskd, netdiskctl and
  * the netdisk.ko kernel module.  docs/protocol.md is the specification;

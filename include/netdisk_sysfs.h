@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
 /*
  * The control interface of netdisk.ko in sysfs, shared by the module
  * (kernel/sysfs.c), netdiskctl (src/netdiskctl/kmod.c) and the netdisktab

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Every difference between the kernel versions netdisk builds against
  * lives here, keyed on LINUX_VERSION_CODE.  Tested: 6.1 and 6.12.

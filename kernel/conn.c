@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The TCP connections of a device: connect and handshake, the
  * receive worker, reset on failure (requeue what was in flight), and

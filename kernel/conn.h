@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * conn.c: a device's TCP connections: connect and handshake, the receive
  * thread, reset on failure, reconnect with backoff until dead_timeout.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The cryptographic primitives of protocol v2 on top of the kernel crypto
  * API: SHA-256 (lib/crypto), HMAC-SHA256 (RFC 2104 over lib/crypto's

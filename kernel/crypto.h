@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * crypto.c: the primitives of protocol v2 on the kernel crypto API:
  * SHA-256, HMAC-SHA256, HKDF and Expand-Label, AES-256-GCM.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The block device: a blk-mq tag set with one hardware queue per
  * connection, a gendisk shaped by what the server announced, attach and

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* dev.c: the block device: attach, detach, the blk-mq queues. */
 #ifndef ND_DEV_H
 #define ND_DEV_H

@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # gen-vectors.sh V2TXT: print a C header with every "name = hex" line of
 # the protocol test vectors (t/vectors/v2.txt) as

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The client side of the v2 handshake (docs/protocol.md, "Handshake"):
  * message construction, checks and the key schedule, no I/O.  conn.c moves

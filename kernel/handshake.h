@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* handshake.c: the v2 client handshake and key schedule, no I/O. */
 #ifndef ND_HANDSHAKE_H
 #define ND_HANDSHAKE_H

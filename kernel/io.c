@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Requests and replies on one connection: struct nd_request (+ WRITE
  * payload) out, struct nd_reply (+ READ payload) in, through the record

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* io.c: requests and replies on a connection (struct nd_pdu, netdisk.h). */
 #ifndef ND_IO_H
 #define ND_IO_H

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * netdisk.ko: a block device on a netdisk export (netdiskd), spoken to
  * with protocol v2 over TCP.  This file only wires the parts together:

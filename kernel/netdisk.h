@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * netdisk.ko: the module-wide definitions and the structures its device
  * side shares (a device, its connections, its requests).  Each unit

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The module parameters that every attach and every connection takes as
  * defaults: conns and dead_timeout (an add line may set others), and

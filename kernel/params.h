@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * params.c: the module parameters that are defaults of every attach
  * (conns, dead_timeout) and of every connection (rekey_limit).

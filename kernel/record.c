@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The record layer (docs/protocol.md, "Records"): a byte stream carried in
  * TLS 1.3-format AES-256-GCM records over a kernel TCP socket.  The send

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* record.c: TLS 1.3-format records over a kernel TCP socket. */
 #ifndef ND_RECORD_H
 #define ND_RECORD_H

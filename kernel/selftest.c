@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The protocol v2 test vectors (t/vectors/v2.txt, compiled in as
  * nd_vectors.h by gen-vectors.sh) against this module's primitives, key

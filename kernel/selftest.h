@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* selftest.c: the protocol test vectors against this module's code. */
 #ifndef ND_SELFTEST_H
 #define ND_SELFTEST_H

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The control interface, after rbd's /sys/bus/rbd/{add,remove}:
  *

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* sysfs.c: /sys/bus/netdisk/{add,remove}, /sys/block/netdiskN/netdisk/ */
 #ifndef ND_SYSFS_H
 #define ND_SYSFS_H

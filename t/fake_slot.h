@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A fake session's connection slot (claim.h) for the unit tests of
  * fencing: it counts the calls of fence, and has drained once fenced with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The claim rules (src/netdiskd/claim.c): one read-write client id at a
  * time with any number of its connections, read-only (shared) uses beside

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The export table (src/netdiskd/exports.c) built from parsed
  * configurations: the reload diff (an unchanged export keeps its object,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The listeners (src/netdiskd/listen.c) on loopback ports the kernel
  * picks (port 0): an address listed twice is one listener, a rebuild

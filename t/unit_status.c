@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The status report (src/netdiskd/status.c) of a known state: the
  * clients of an export merged by client id (connections counted, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The file store (src/netdiskd/store_file.c) on real files in a temporary
  * directory, through the store interface (store.h): opening, creating

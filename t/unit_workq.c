@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The work queue (src/netdiskd/workq.c): the number of workers, FIFO
  * order, jobs running in parallel, workq_cancel taking one session's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Why this code is kept beside OpenSSL (issue 9: "if OpenSSL is within
  * 20% end to end, use it and delete the hand-written code").  Measured

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * AES-256-GCM for x86-64 (aesgcm_x86.c), the fast path behind
  * crypto_aead_* (crypto.h) when the CPU has AES-NI and PCLMULQDQ.  Two

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The client side of protocol v2: resolve and connect with a deadline,
  * run the handshake, check what the server announced, then move requests

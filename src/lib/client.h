@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The client side of protocol v2, used by netdiskctl and the tests: connect,
  * handshake, then pipelined requests over one connection.  Replies may

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * netdisk.conf.  inih reads the file through conf_reader(), which counts
  * lines and follows section headers itself (inih passes neither the line

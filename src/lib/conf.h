@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * netdisk.conf: parsed with inih into a fresh struct conf, then validated
  * in one pass that reports every error as "FILE:LINE: message".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The control socket of netdiskd: a local stream socket (mode 0660,
  * owned by the service user and group) over which netdiskctl asks for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The crypto interface (crypto.h): randomness, wiping and constant-time
  * comparisons here; the handshake primitives (SHA-256, HMAC, HKDF,

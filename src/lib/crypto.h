@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The crypto interface: the only place the protocol code touches a crypto
  * library.  crypto.c implements it: the generic parts itself, SHA-256,

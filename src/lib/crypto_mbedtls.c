@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The mbedTLS 2.28 backend (crypto_mbedtls.h): SHA-256, HMAC, HKDF and
  * X25519 for the handshake, and AES-256-GCM as an AEAD backend of

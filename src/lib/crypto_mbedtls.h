@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The mbedTLS 2.28 backend (crypto_mbedtls.c): the handshake primitives
  * behind crypto.h (SHA-256, HMAC, HKDF, X25519), and AES-256-GCM, the

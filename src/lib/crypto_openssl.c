@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * AES-256-GCM on OpenSSL's libcrypto (crypto_openssl.h), which picks
  * the code for the CPU it runs on (AES-NI and PCLMULQDQ, the ARMv8

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The OpenSSL backend (crypto_openssl.c): AES-256-GCM on libcrypto's EVP
  * interface, the AEAD backend crypto.c prefers.  Only crypto.c uses it.

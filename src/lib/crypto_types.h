@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the crypto interface (crypto.h) and its backends (crypto_mbedtls.h,
  * crypto_openssl.h) share: the sizes, the piecewise buffer, the prepared

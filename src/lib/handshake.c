@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The v2 handshake: message construction and checking, and the key
  * schedule of docs/protocol.md.  No I/O.  Everything taken from the peer

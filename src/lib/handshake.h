@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The v2 handshake (docs/protocol.md, "Handshake"): pure message
  * processing, no I/O.  The caller moves the fixed-size messages over the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Pre-shared keys: 64 hex digits, in a file only its owner may access.
  * Every buffer that held key material is wiped before it is released.

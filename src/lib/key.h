@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Pre-shared keys: 64 hex digits.  The functions return 0 on success and
  * -1 on error.  key_load_file refuses a file readable or writable by

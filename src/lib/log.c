@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Logging in the OpenBSD daemons' style: "procname: message" on stderr in
  * the foreground, syslog otherwise.  Each message is formatted into a local

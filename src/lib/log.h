@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Logging, in the OpenBSD daemons' style: stderr in the foreground, syslog otherwise. */
 #ifndef LOG_H
 #define LOG_H

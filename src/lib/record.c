@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The record layer: a byte stream in TLS 1.3 records (RFC 8446 section
  * 5) with AES-256-GCM over a blocking socket.  The sending and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The record layer (docs/protocol.md, "Records"): a byte stream carried in
  * TLS 1.3 AES-256-GCM records over a connected socket.  Sending and

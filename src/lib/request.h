@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Requests and replies in host byte order, their wire encoding, and the
  * checks a server applies to a request before any disk access.

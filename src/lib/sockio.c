@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Exact-length blocking socket reads and writes. */
 #include "config.h"
 

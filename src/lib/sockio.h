@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Blocking socket transfers that move exactly the bytes asked for,
  * retrying after EINTR and short transfers, with or without a deadline;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * netdisktab (tab.h).  One pass over the text, line by line: a line is
  * split into fields and each field has its own check.  Every error is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * netdisktab: the devices "netdiskctl attach -a" attaches, in the spirit
  * of nbdtab(5).  One entry a line, whitespace-separated fields:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* netdisk://HOST[:PORT]/EXPORT, HOST a name, an IPv4 address or [IPv6]. */
 #include "config.h"
 

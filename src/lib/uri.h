@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * netdisk URIs: netdisk://HOST[:PORT]/EXPORT, HOST a name, an IPv4
  * address or [IPv6].  uri_parse and uri_port_parse return 0 on success

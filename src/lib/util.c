@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Small helpers: sizes, booleans, export names, hex, JSON strings, files, the clock. */
 #include "config.h"
 

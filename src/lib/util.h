@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Small helpers shared by netdiskd and netdiskctl.  The parse_ functions
  * return 0 on success and -1 on error; name_valid is a predicate (1 or 0).

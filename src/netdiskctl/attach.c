@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * netdiskctl attach, detach and list: the kernel client's (netdisk.ko)
  * devices, through its sysfs files (kmod.h).  attach -a, attach NAME and

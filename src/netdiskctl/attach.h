@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * netdiskctl attach, detach and list: the kernel client's devices, through
  * kmod.h, from a URI or from the entries of netdisktab (tab.h).

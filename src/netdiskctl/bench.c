@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * netdiskctl bench: keeps qd requests in flight on each of --conns
  * connections for --time seconds and reports IOPS, throughput and

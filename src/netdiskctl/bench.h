@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * netdiskctl bench: IOPS, throughput and latency percentiles of an export
  * under a steady load.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The command line of every netdiskctl subcommand (cmd.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What every netdiskctl subcommand's command line shares: its table
  * entry, the usage line, the options all of them take, the operand count,

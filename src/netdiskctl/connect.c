@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Connections to netdiskd for netdiskctl's subcommands (connect.h):
  * opening one, and reporting a request that failed on it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Connections to netdiskd for the subcommands that talk to it: info, read,
  * write, trim, zero, flush, copy and bench.

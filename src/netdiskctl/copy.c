@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * netdiskctl copy SRC DST: a local file or block device and a netdisk
  * export, either way round (or two exports, or two local files), with

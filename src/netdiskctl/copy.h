@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * netdiskctl copy SRC DST: between a local file or block device and an
  * export, either way round, with many requests in flight.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* netdiskctl genkey: a fresh 256-bit key as 64 hex digits. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * netdiskctl info, read, write, trim, zero and flush: one connection,
  * one request at a time, large ranges split into chunks the export takes.

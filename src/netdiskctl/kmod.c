@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The kernel client's sysfs files (kmod.h): the add and remove files of
  * /sys/bus/netdisk/ and the attributes under /sys/block/netdiskN/.

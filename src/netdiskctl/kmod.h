@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * netdiskctl's talk with the kernel client, netdisk.ko, through sysfs
  * (netdisk_sysfs.h): the add and remove files of its bus, and the

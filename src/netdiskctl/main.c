@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * netdiskctl: the netdisk command-line client.  main() only picks the
  * subcommand; each family of them has its own file (attach.c, io.c ...).

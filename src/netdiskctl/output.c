@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* What netdiskctl's subcommands print and write (output.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* What netdiskctl's subcommands print and write. */
 #ifndef CTL_OUTPUT_H
 #define CTL_OUTPUT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One connection of netdiskctl's pipelined I/O engine (pipe.h): a sender
  * and a receiver thread.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One connection of the pipelined I/O engine of copy and bench.  A pipe
  * drives it with a sender and a receiver thread (one thread alone can

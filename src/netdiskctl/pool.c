@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The slots of netdiskctl's pipelined I/O engine (pool.h). */
 #include "config.h"
 

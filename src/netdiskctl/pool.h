@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The slots of the pipelined I/O engine of copy and bench.  A pool holds
  * qd slots, each a request and its buffer; a slot's index is its handle

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * netdiskctl status, reload and restart: requests to a running netdiskd
  * over its control socket (control.h has the protocol).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* netdiskctl's messages (warn.h). */
 #include "config.h"
 

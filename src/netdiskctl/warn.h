@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* netdiskctl's messages: "netdiskctl: message" on stderr. */
 #ifndef CTL_WARN_H
 #define CTL_WARN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Handshakes in progress per source address: a hash table of counts.
  * An entry exists while its count is above zero, so the table holds at

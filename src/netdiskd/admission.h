@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Admission of new connections: how many have not finished their
  * handshake, in all and per source address, against the caps of the

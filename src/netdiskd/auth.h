@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Authentication state of the server.
  *

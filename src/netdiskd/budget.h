@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The memory budget of the request payloads netdiskd holds at once, across
  * all sessions: WRITE data read from the client and not yet written, READ

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Who may use an export: the exclusive claim of a read-write export (one
  * client id at a time, any number of its connections), the count of

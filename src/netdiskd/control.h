@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * netdiskd's side of the control socket (its protocol: control_proto.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * An export: its settings, its identity (id, size, flags), its
  * statistics, and the requests' way to its store (store.h): each I/O

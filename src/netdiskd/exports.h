@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The export table: the exports of one configuration, each with the
  * index of its key in the table's key set (auth.h).  A table is

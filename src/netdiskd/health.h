@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The health of an export's backing store: healthy until a write or a
  * sync of the store fails, then failed until "netdiskctl restart" reopens

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The listening sockets of the server: bound from the listen entries of
  * the configuration, rebuilt at a reload (an address listened on before

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * netdiskd: serves the exports of netdisk.conf to netdisk clients.
  * main() only wires the parts together and unwinds in reverse order.

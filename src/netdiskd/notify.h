@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Readiness notification for the service manager: the sd_notify(3)
  * datagram protocol, spoken directly.  Without $NOTIFY_SOCKET every call

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Rate limiting of log lines: at most burst lines per interval seconds,
  * then one summary line "N more WHAT suppressed".  Used for the I/O

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A replay cache: an array that grows by doubling up to REPLAY_SLOTS
  * entries, then a ring that overwrites its oldest entry.  A key that is

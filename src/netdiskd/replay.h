@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The replay cache of one key (docs/protocol.md, section 6.3): the
  * client ephemeral keys of the most recent hellos that key

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The warnings of a reload or a restart: each is logged and, when a
  * control client asked for the reload, copied to it too, one line each.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "config.h"
 
 #include <sys/queue.h>
@@ -9,6 +10,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,7 @@
 #include "listen.h"
 #include "log.h"
 #include "notify.h"
+#include "proto_netdisk.h"
 #include "report.h"
 #include "server.h"
 #include "session.h"
@@ -49,6 +52,7 @@ struct server {
 	struct workq *wq;
 	struct budget *budget;		/* request payloads in memory */
 	struct auth_log *authlog;
+	struct sess_host host;		/* what the sessions use of it */
 	int quit;
 
 	pthread_mutex_t lock;		/* what follows */
@@ -63,7 +67,8 @@ struct server {
 	int max_handshakes, max_hs_per_addr;
 };
 
-struct export_table *
+/* A reference to the current export table (exports_put gives it back). */
+static struct export_table *
 server_table_get(struct server *srv)
 {
 	struct export_table *t;
@@ -421,18 +426,25 @@ server_destroy(struct server *srv)
 	free(srv);
 }
 
-/* What the sessions share. */
+/* What the sessions use of the server (struct sess_host, session.h). */
 
-struct auth_log *
-server_auth(struct server *srv)
+static void
+server_auth_failed(struct server *srv, const char *peer, const char *fmt,
+    ...)
 {
-	return srv->authlog;
+	char reason[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	auth_failed(srv->authlog, peer, "%s", reason);
 }
 
-struct budget *
-server_budget(struct server *srv)
+static void
+server_handshake_closed(struct server *srv, const char *peer, const char *why)
 {
-	return srv->budget;
+	auth_handshake_closed(srv->authlog, peer, why);
 }
 
 /* Called locked: the session no longer counts as a handshake. */
@@ -442,7 +454,12 @@ server_handshake_left(struct server *srv, struct session *s)
 	admission_leave(srv->adm, (const struct sockaddr *)&s->peer_addr);
 }
 
-uint32_t
+/*
+ * The session's hello authenticated: it stops counting against the
+ * handshake caps and takes one of max_connections.  ND_HS_OK, or
+ * ND_HS_TOO_MANY (logged, rate-limited) if they are all taken.
+ */
+static uint32_t
 server_session_admit(struct server *srv, struct session *s)
 {
 	int max, evicted;
@@ -465,7 +482,8 @@ server_session_admit(struct server *srv, struct session *s)
 	return ND_HS_TOO_MANY;
 }
 
-void
+/* The session's last call into the server: it leaves the session list. */
+static void
 server_session_done(struct server *srv, struct session *s)
 {
 	pthread_mutex_lock(&srv->lock);
@@ -481,7 +499,27 @@ server_session_done(struct server *srv, struct session *s)
 	pthread_mutex_unlock(&srv->lock);
 }
 
+static const struct sess_host_ops server_sess_ops = {
+	.table_get = server_table_get, .table_put = exports_put,
+	.table_keys = exports_keys, .table_find = exports_find,
+	.table_replayed = exports_replayed,
+	.auth_failed = server_auth_failed, .admit = server_session_admit,
+	.handshake_closed = server_handshake_closed,
+	.done = server_session_done, .addr_str = listen_addr_str,
+};
+
 /* Accepting. */
+
+/* The protocol of the connections a listener accepts. */
+static const struct proto_ops *
+server_proto(enum listen_proto proto)
+{
+	switch (proto) {
+	case LISTEN_PROTO_NETDISK:
+		break;
+	}
+	return &proto_netdisk;
+}
 
 static void
 server_log_refusal(const char *peer, enum admission_refusal why, int cap)
@@ -552,8 +590,8 @@ server_evict(struct server *srv, const struct sockaddr *sa)
 
 /* Called locked: a session for a connection the caps admit, or NULL. */
 static struct session *
-server_admit_new(struct server *srv, int fd, const struct sockaddr *sa,
-    socklen_t len, enum admission_refusal *why)
+server_admit_new(struct server *srv, const struct proto_ops *proto, int fd,
+    const struct sockaddr *sa, socklen_t len, enum admission_refusal *why)
 {
 	struct session *s;
 
@@ -564,7 +602,7 @@ server_admit_new(struct server *srv, int fd, const struct sockaddr *sa,
 		    srv->max_hs_per_addr);
 	if (*why != ADMIT_OK)
 		return NULL;
-	if ((s = session_new(srv, srv->wq, fd, sa, len,
+	if ((s = session_new(&srv->host, proto, fd, sa, len,
 	    srv->hs_timeout)) == NULL) {
 		admission_leave(srv->adm, sa);
 		*why = ADMIT_NOMEM;
@@ -580,8 +618,8 @@ server_admit_new(struct server *srv, int fd, const struct sockaddr *sa,
  * connection is closed at once, before it costs a thread.
  */
 static struct session *
-server_add_session(struct server *srv, int fd, const struct sockaddr *sa,
-    socklen_t len)
+server_add_session(struct server *srv, const struct proto_ops *proto, int fd,
+    const struct sockaddr *sa, socklen_t len)
 {
 	enum admission_refusal why;
 	struct session *s;
@@ -589,7 +627,7 @@ server_add_session(struct server *srv, int fd, const struct sockaddr *sa,
 	int cap;
 
 	pthread_mutex_lock(&srv->lock);
-	s = server_admit_new(srv, fd, sa, len, &why);
+	s = server_admit_new(srv, proto, fd, sa, len, &why);
 	cap = why == ADMIT_TOTAL ? srv->max_handshakes : srv->max_hs_per_addr;
 	pthread_mutex_unlock(&srv->lock);
 	if (s != NULL)
@@ -609,9 +647,8 @@ server_accepted(void *arg, const struct listener *l, int fd,
 	struct server *srv = arg;
 	struct session *s;
 
-	(void)l;
-
-	if ((s = server_add_session(srv, fd, sa, len)) == NULL) {
+	s = server_add_session(srv, server_proto(l->proto), fd, sa, len);
+	if (s == NULL) {
 		close(fd);
 		return;
 	}
@@ -771,6 +808,10 @@ server_run(struct server *srv, int sigfd)
 {
 	if ((srv->wq = workq_create(0)) == NULL)
 		return -1;
+	srv->host.srv = srv;
+	srv->host.ops = &server_sess_ops;
+	srv->host.wq = srv->wq;
+	srv->host.budget = srv->budget;
 	notify_ready(exports_count(srv->table));
 	while (!srv->quit)
 		server_poll(srv, sigfd);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The server: its lifecycle (start, reload on SIGHUP or from the control
  * socket, restart of one export, shutdown on SIGTERM or SIGINT), the
@@ -15,12 +16,8 @@
 #include "conf.h"
 
 struct server;
-struct session;
-struct export_table;
 struct control;
 struct status;
-struct auth_log;
-struct budget;
 
 /*
  * Open every export and listening socket of conf (logging what fails);
@@ -55,22 +52,5 @@ int server_reload(struct server *, FILE *report);
 int server_restart_export(struct server *, const char *name, FILE *report);
 /* A snapshot for the status report: 0, or -1 (ENOMEM). */
 int server_status(struct server *, struct status *);
-
-/* For the sessions. */
-
-/* A reference to the current export table (exports_put gives it back). */
-struct export_table *server_table_get(struct server *);
-/* The rate-limited log of failed handshakes (auth.h). */
-struct auth_log *server_auth(struct server *);
-/*
- * The session's hello authenticated: it stops counting against the
- * handshake caps and takes one of max_connections.  ND_HS_OK, or
- * ND_HS_TOO_MANY (logged, rate-limited) if they are all taken.
- */
-uint32_t server_session_admit(struct server *, struct session *);
-/* The memory budget of request payloads (budget.h). */
-struct budget *server_budget(struct server *);
-/* The session's last call into the server: it leaves the session list. */
-void server_session_done(struct server *, struct session *);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "config.h"
 
 #include <sys/socket.h>
@@ -13,26 +14,15 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#define LIBBSD_OPENBSD_VIS	/* strnvis(dst, src, size, flags) */
-#include <vis.h>
 
 #include "budget.h"
-#include "auth.h"
-#include "crypto.h"
 #include "export.h"
-#include "exports.h"
-#include "handshake.h"
 #include "log.h"
-#include "record.h"
+#include "protocol.h"
 #include "request.h"
-#include "server.h"
 #include "session.h"
-#include "sockio.h"
 #include "util.h"
 #include "workq.h"
-
-/* What a read-only session announces besides ND_FLAG_READ_ONLY: no write features. */
-#define RO_SESSION_FLAGS	(ND_FLAG_FLUSH | ND_FLAG_MULTI_CONN)
 
 #define KEEPALIVE_IDLE		60	/* seconds */
 #define KEEPALIVE_INTVL		10
@@ -52,21 +42,13 @@ struct sess_req {
 	STAILQ_ENTRY(sess_req) next;	/* in the reply queue */
 	struct session *s;
 	struct request req;
-	struct nd_reply reply;		/* once answered */
+	/* Once answered: the protocol's reply header, hdrlen bytes. */
+	uint8_t hdr[PROTO_REPLY_HDR_MAX] __attribute__((aligned(8)));
+	uint32_t hdrlen;
 	uint32_t rlen;			/* bytes of data after the reply */
 	uint32_t len;			/* of data */
-	uint8_t data[];			/* READ result or WRITE payload */
-};
-
-/* What one handshake holds; wiped at the end. */
-struct sess_hs {
-	struct hs_state st;
-	struct hs_request req;
-	struct hs_keys keys;
-	struct export_table *table;
-	uint8_t ch[ND_CLIENT_HELLO_LEN];
-	uint8_t sh[ND_SERVER_HELLO_LEN];
-	uint8_t cf[ND_CLIENT_FINISHED_LEN];
+	/* READ result or WRITE payload; aligned for the copies. */
+	uint8_t data[] __attribute__((aligned(16)));
 };
 
 static void *sess_main(void *);
@@ -95,9 +77,8 @@ sess_sockopts(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 
-/* Why the session must stop reading, or NULL if it need not. */
-static const char *
-sess_stop_why(struct session *s)
+const char *
+session_stop_why(struct session *s)
 {
 	int stopping, fenced, error;
 
@@ -119,107 +100,6 @@ sess_stop_why(struct session *s)
 	snprintf(s->why, sizeof(s->why), "cannot send a reply: %s",
 	    strerror(error));
 	return s->why;
-}
-
-/* The reason a read failed: r is 0 (EOF) or -1 (errno). */
-static const char *
-sess_read_why(struct session *s, int r, const char *what)
-{
-	int error = errno;
-	const char *why;
-
-	if ((why = sess_stop_why(s)) != NULL)
-		return why;
-	if (r == 0)
-		return "client disconnected";
-	if (error == EBADMSG)
-		return "bad record";
-	if (error == ETIMEDOUT)
-		snprintf(s->why, sizeof(s->why), "%s: handshake timed out "
-		    "(handshake_timeout %d s)", what, s->hs_timeout);
-	else if (error == EAGAIN || error == EWOULDBLOCK)
-		snprintf(s->why, sizeof(s->why), "%s timed out", what);
-	else if (error == EPROTO)
-		snprintf(s->why, sizeof(s->why), "%s truncated", what);
-	else
-		snprintf(s->why, sizeof(s->why), "%s: %s", what,
-		    strerror(error));
-	return s->why;
-}
-
-/* The same, for a read that must not end at EOF. */
-static const char *
-sess_trunc_why(struct session *s, int r, const char *what)
-{
-	if (r == 0)
-		errno = EPROTO;
-	return sess_read_why(s, -1, what);
-}
-
-/* Handshake. */
-
-/* The first 8 bytes and the rest of the ClientHello: NULL or why not. */
-static const char *
-sess_read_hello(struct session *s, struct sess_hs *hs)
-{
-	uint8_t reject[ND_VERSION_REJECT_LEN];
-	int r;
-
-	if ((r = sock_read_until(s->fd, hs->ch, 8, s->hs_deadline)) != 1)
-		return sess_read_why(s, r, "hello");
-	if (hs_server_check_hdr(hs->ch, &hs->st.version) == -1) {
-		if (errno != EPROTONOSUPPORT)
-			return "not a netdisk hello";
-		log_info("%s: unsupported versions %u-%u offered", s->peer,
-		    hs->ch[4], hs->ch[5]);
-		hs_server_reject(reject);
-		sock_write_until(s->fd, reject, sizeof(reject),
-		    s->hs_deadline);
-		return "unsupported version";
-	}
-	r = sock_read_until(s->fd, hs->ch + 8, sizeof(hs->ch) - 8,
-	    s->hs_deadline);
-	if (r != 1)
-		return sess_trunc_why(s, r, "hello");
-	return NULL;
-}
-
-static const char *
-sess_auth_failed(struct session *s, const char *reason)
-{
-	auth_failed(server_auth(s->srv), s->peer, "%s", reason);
-	return "authentication failed";
-}
-
-/* Authenticate the hello and find its export: NULL or why not. */
-static const char *
-sess_authenticate(struct session *s, struct sess_hs *hs)
-{
-	const struct hs_psk *psks;
-	const struct nd_hello_hdr *hdr = (const void *)hs->ch;
-	const char *why;
-	char name[ND_NAME_MAX * 4 + 1];
-	size_t nkeys;
-	int idx;
-
-	hs->table = server_table_get(s->srv);
-	nkeys = exports_keys(hs->table, &psks);
-	idx = hs_server_open_hello_psk(&hs->st, hs->ch, psks, nkeys, &hs->req);
-	if (idx < 0 && errno == EBADMSG)
-		return sess_auth_failed(s, "malformed hello payload");
-	if (idx < 0)
-		return sess_auth_failed(s, "no key authenticates the hello "
-		    "(wrong key, unknown export or tampered)");
-	if (exports_replayed(hs->table, (size_t)idx, hdr->ephemeral))
-		return sess_auth_failed(s, "replayed hello");
-	s->export = exports_find(hs->table, hs->req.name, (size_t)idx,
-	    &why);
-	if (s->export != NULL)
-		return NULL;
-	strnvis(name, hs->req.name, sizeof(name), VIS_SAFE | VIS_OCTAL |
-	    VIS_CSTYLE | VIS_DQ);
-	snprintf(s->why, sizeof(s->why), "%s \"%s\"", why, name);
-	return sess_auth_failed(s, s->why);
 }
 
 /* Fencing. */
@@ -296,14 +176,14 @@ sess_end(struct session *s)
 
 /* Take the client's slot once its older sessions drained: nd_hs_status. */
 static uint32_t
-sess_take_slot(struct session *s, const struct hs_request *req)
+sess_take_slot(struct session *s, unsigned conn)
 {
 	int wait_ms = s->hs_timeout * 1000 / 2;
 	char hex[2 * ND_CLIENT_ID_LEN + 1];
 	uint32_t status;
 
-	memcpy(s->slot.id, req->client_id, ND_CLIENT_ID_LEN);
-	s->slot.conn = req->conn;
+	memcpy(s->slot.id, s->client_id, ND_CLIENT_ID_LEN);
+	s->slot.conn = (uint16_t)conn;
 	s->slot.fence = sess_slot_fence;
 	s->slot.drained = sess_slot_drained;
 	if (wait_ms > FENCE_WAIT_MS)
@@ -311,25 +191,26 @@ sess_take_slot(struct session *s, const struct hs_request *req)
 	status = export_slot_enter(s->export, &s->slot, wait_ms);
 	s->slotted = status == ND_HS_OK;
 	if (status == ND_HS_RETRY) {
-		hex_format(req->client_id, ND_CLIENT_ID_LEN, hex);
+		hex_format(s->client_id, ND_CLIENT_ID_LEN, hex);
 		log_info("%s: export \"%s\": client %s slot %u: an earlier "
 		    "session still executes requests after %d ms", s->peer,
-		    s->export->conf.name, hex, req->conn, wait_ms);
+		    s->export->conf.name, hex, conn, wait_ms);
 	}
 	return status;
 }
 
 /* Claim the export for the client: enum nd_hs_status. */
 static uint32_t
-sess_claim(struct session *s, const struct hs_request *req)
+sess_claim(struct session *s, const uint8_t client_id[ND_CLIENT_ID_LEN],
+    unsigned conn, int readonly)
 {
 	struct export *e = s->export;
 	uint8_t holder[ND_CLIENT_ID_LEN];
 	char hex[2 * ND_CLIENT_ID_LEN + 1];
 	uint32_t status;
 
-	memcpy(s->client_id, req->client_id, ND_CLIENT_ID_LEN);
-	s->shared = e->conf.readonly || (req->options & ND_OPT_READ_ONLY);
+	memcpy(s->client_id, client_id, ND_CLIENT_ID_LEN);
+	s->shared = e->conf.readonly || readonly;
 	status = export_claim(e, s->client_id, s->shared, holder);
 	if (status == ND_HS_BUSY) {
 		hex_format(holder, sizeof(holder), hex);
@@ -339,141 +220,57 @@ sess_claim(struct session *s, const struct hs_request *req)
 		log_info("%s: export \"%s\": too many clients (max_clients %d)",
 		    s->peer, e->conf.name, e->conf.max_clients);
 	if (status == ND_HS_OK &&
-	    (status = sess_take_slot(s, req)) != ND_HS_OK)
+	    (status = sess_take_slot(s, conn)) != ND_HS_OK)
 		export_release(e, s->client_id, s->shared);
 	s->claimed = status == ND_HS_OK;
 	return status;
 }
 
-/* Whether this client may use the export now: enum nd_hs_status. */
-static uint32_t
-sess_admit(struct session *s, const struct hs_request *req)
+uint32_t
+session_allowed(struct session *s)
+{
+	struct export *e = s->export;
+
+	if (conf_allowed(&e->conf, (struct sockaddr *)&s->peer_addr))
+		return ND_HS_OK;
+	log_info("%s: export \"%s\": address not allowed", s->peer,
+	    e->conf.name);
+	return ND_HS_DENIED;
+}
+
+uint32_t
+session_admit(struct session *s, const uint8_t client_id[ND_CLIENT_ID_LEN],
+    unsigned conn, int readonly)
 {
 	struct export *e = s->export;
 	const char *why = NULL;
 	uint32_t status;
 
-	if (!conf_allowed(&e->conf, (struct sockaddr *)&s->peer_addr)) {
-		log_info("%s: export \"%s\": address not allowed", s->peer,
-		    e->conf.name);
-		return ND_HS_DENIED;
-	}
-	if (hs_request_check(req) != ND_HS_OK) {
-		log_info("%s: export \"%s\": unknown options 0x%x or "
-		    "connection slot %u out of range (0-%d)", s->peer,
-		    e->conf.name, req->options, req->conn, ND_CONN_SLOTS - 1);
-		return ND_HS_BAD_OPTIONS;
-	}
 	if (atomic_load(&e->retired))
 		why = "being reconfigured";
-	else if (sess_stop_why(s) != NULL)
+	else if (session_stop_why(s) != NULL)
 		why = "server shutting down";
 	if (why != NULL) {
 		log_info("%s: export \"%s\": unavailable: %s", s->peer,
 		    e->conf.name, why);
 		return ND_HS_UNAVAILABLE;
 	}
-	if ((status = server_session_admit(s->srv, s)) != ND_HS_OK)
+	if ((status = s->host->ops->admit(s->host->srv, s)) != ND_HS_OK)
 		return status;
-	return sess_claim(s, req);
+	return sess_claim(s, client_id, conn, readonly);
 }
 
-static void
-sess_export_info(struct session *s, uint32_t status,
-    struct hs_export_info *info)
-{
-	struct export *e = s->export;
-
-	memset(info, 0, sizeof(*info));
-	info->status = status;
-	if (status != ND_HS_OK)
-		return;
-	info->flags = e->flags;
-	if (s->shared)
-		info->flags = (e->flags & RO_SESSION_FLAGS) | ND_FLAG_READ_ONLY;
-	info->size = e->size;
-	info->min_block = ND_MIN_BLOCK;
-	info->pref_block = ND_PREF_BLOCK;
-	info->max_payload = ND_MAX_PAYLOAD;
-	memcpy(info->export_id, e->id, ND_EXPORT_ID_LEN);
-	s->limits.size = info->size;
-	s->limits.min_block = info->min_block;
-	s->limits.max_payload = info->max_payload;
-	s->limits.flags = info->flags;
-}
-
-static const char *
-sess_status_why(uint32_t status)
-{
-	switch (status) {
-	case ND_HS_BUSY:
-		return "export busy";
-	case ND_HS_DENIED:
-		return "address not allowed";
-	case ND_HS_TOO_MANY:
-		return "too many clients";
-	case ND_HS_BAD_OPTIONS:
-		return "unknown options or connection slot";
-	case ND_HS_RETRY:
-		return "an earlier session of the slot is still finishing";
-	}
-	return "export unavailable";
-}
-
-/* ServerHello, then the ClientFinished: NULL or why not. */
-static const char *
-sess_finish(struct session *s, struct sess_hs *hs)
-{
-	struct hs_export_info info;
-	uint32_t status;
-	int r;
-
-	status = sess_admit(s, &hs->req);
-	sess_export_info(s, status, &info);
-	if (hs_server_hello(&hs->st, &info, 0, hs->sh) == -1)
-		return errno == EBADMSG ? "bad client ephemeral key" :
-		    "cannot build the server hello";
-	if (sock_write_until(s->fd, hs->sh, sizeof(hs->sh),
-	    s->hs_deadline) == -1)
-		return sess_read_why(s, -1, "server hello");
-	if (status != ND_HS_OK)
-		return sess_status_why(status);
-	if ((r = sock_read_until(s->fd, hs->cf, sizeof(hs->cf),
-	    s->hs_deadline)) != 1)
-		return sess_trunc_why(s, r, "client finished");
-	if (hs_server_finish(&hs->st, hs->cf, &hs->keys) == -1)
-		return sess_auth_failed(s, "bad client finished");
-	if (record_init(&s->rc, s->fd, &hs->keys, 1) == -1)
-		return "out of memory";
-	s->rc_ready = 1;
-	return NULL;
-}
-
+/* After the protocol's handshake: the socket of the data phase. */
 static const char *
 sess_handshake(struct session *s)
 {
-	struct sess_hs *hs;
 	const char *why;
-	char hex[2 * ND_CLIENT_ID_LEN + 1];
 
-	if ((hs = calloc(1, sizeof(*hs))) == NULL)
-		return "out of memory";
-	if ((why = sess_read_hello(s, hs)) == NULL &&
-	    (why = sess_authenticate(s, hs)) == NULL)
-		why = sess_finish(s, hs);
-	hs_state_clear(&hs->st);
-	hs_keys_clear(&hs->keys);
-	if (hs->table != NULL)
-		exports_put(hs->table);
-	crypto_wipe(hs, sizeof(*hs));
-	free(hs);
-	if (why != NULL)
+	if ((why = s->proto->handshake(s)) != NULL)
 		return why;
+	s->established = 1;
 	sess_timeouts(s->fd, 0, SESSION_SEND_TIMEOUT);
 	sess_sockopts(s->fd);
-	hex_format(s->client_id, sizeof(s->client_id), hex);
-	log_info("%s: authenticated: export \"%s\" client %s", s->peer,
-	    s->export->conf.name, hex);
 	return NULL;
 }
 
@@ -488,15 +285,15 @@ sess_write_batch(struct session *s, struct sess_req **batch, int n)
 	int i, k = 0;
 
 	for (i = 0; i < n; i++) {
-		iov[k].iov_base = &batch[i]->reply;
-		iov[k++].iov_len = sizeof(batch[i]->reply);
+		iov[k].iov_base = batch[i]->hdr;
+		iov[k++].iov_len = batch[i]->hdrlen;
 		if (batch[i]->rlen == 0)
 			continue;
 		iov[k].iov_base = batch[i]->data;
 		iov[k++].iov_len = batch[i]->rlen;
 	}
 	if (atomic_load(&s->send_error) == 0 &&
-	    record_sendv(&s->rc, iov, k) == -1) {
+	    s->proto->send(s, iov, k) == -1) {
 		atomic_store(&s->send_error, errno != 0 ? errno : EIO);
 		shutdown(s->fd, SHUT_RDWR);	/* wakes a reading reader */
 	}
@@ -526,8 +323,7 @@ sess_send_locked(struct session *s)
 		    !STAILQ_EMPTY(&s->replies); n++) {
 			batch[n] = STAILQ_FIRST(&s->replies);
 			STAILQ_REMOVE_HEAD(&s->replies, next);
-			s->reply_bytes -= sizeof(batch[n]->reply) +
-			    batch[n]->rlen;
+			s->reply_bytes -= batch[n]->hdrlen + batch[n]->rlen;
 		}
 		s->nreplies -= (unsigned)n;
 		pthread_mutex_unlock(&s->lock);
@@ -535,7 +331,7 @@ sess_send_locked(struct session *s)
 		pthread_mutex_lock(&s->lock);
 		s->inflight -= (unsigned)n;
 		s->inflight_bytes -= bytes;
-		budget_give(server_budget(s->srv), bytes);
+		budget_give(s->host->budget, bytes);
 		pthread_cond_broadcast(&s->cond);
 	} while (!STAILQ_EMPTY(&s->replies));
 	s->sending = 0;
@@ -545,8 +341,8 @@ sess_send_locked(struct session *s)
  * Sends what is queued unless another thread is at it.  For the reader,
  * before it may wait: it is no longer there to send what it held back.
  */
-static void
-sess_flush(struct session *s)
+void
+session_flush(struct session *s)
 {
 	pthread_mutex_lock(&s->lock);
 	s->reader_busy = 0;
@@ -557,7 +353,7 @@ sess_flush(struct session *s)
 
 /*
  * Queues the reply to r.  While the reader is busy with requests at hand
- * it sends the queue before it waits for more (sess_flush), so replies
+ * it sends the queue before it waits for more (session_flush), so replies
  * stay queued until then, or until enough of them wait; otherwise the
  * thread that answers sends, unless another is at it.
  */
@@ -567,9 +363,10 @@ sess_answer(struct sess_req *r, uint32_t error)
 	struct session *s = r->s;
 	struct reply rep = { .error = error, .handle = r->req.handle };
 
-	reply_encode(&rep, &r->reply);
-	export_account(s->export, r->req.type, r->req.length, error);
 	r->rlen = r->req.type == ND_CMD_READ && error == ND_OK ? r->len : 0;
+	r->hdrlen = (uint32_t)s->proto->encode_reply(&r->req, &rep, r->rlen,
+	    r->hdr);
+	export_account(s->export, r->req.type, r->req.length, error);
 	pthread_mutex_lock(&s->lock);
 	if (s->fenced) {		/* nobody to tell */
 		s->inflight--;
@@ -580,7 +377,7 @@ sess_answer(struct sess_req *r, uint32_t error)
 		return;
 	}
 	STAILQ_INSERT_TAIL(&s->replies, r, next);
-	s->reply_bytes += sizeof(r->reply) + r->rlen;
+	s->reply_bytes += r->hdrlen + r->rlen;
 	s->nreplies++;
 	if (!s->sending && (!s->reader_busy ||
 	    s->reply_bytes >= SESSION_REPLY_BATCH ||
@@ -589,18 +386,10 @@ sess_answer(struct sess_req *r, uint32_t error)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Before the reader may wait for the next len bytes from the client. */
-static void
-sess_need(struct session *s, size_t len)
-{
-	if (!record_recv_ready(&s->rc, len))
-		sess_flush(s);
-}
-
 static int
 sess_budget_abort(void *arg)
 {
-	return sess_stop_why(arg) != NULL;
+	return session_stop_why(arg) != NULL;
 }
 
 /*
@@ -611,11 +400,11 @@ sess_budget_abort(void *arg)
 static int
 sess_take_memory(struct session *s, size_t bytes)
 {
-	struct budget *b = server_budget(s->srv);
+	struct budget *b = s->host->budget;
 
 	if (bytes == 0 || budget_try(b, bytes) == 0)
 		return 0;
-	sess_flush(s);
+	session_flush(s);
 	return budget_take(b, bytes, sess_budget_abort, s);
 }
 
@@ -677,7 +466,7 @@ static void
 sess_release(struct session *s, size_t bytes)
 {
 	sess_unreserve(s, bytes);
-	budget_give(server_budget(s->srv), bytes);
+	budget_give(s->host->budget, bytes);
 }
 
 /* Free an unanswered request and give its budget back. */
@@ -804,7 +593,7 @@ sess_request(struct session *s, const struct request *q)
 	uint32_t error = request_check(q, &s->limits);
 	uint32_t len = 0;
 	struct sess_req *r;
-	int rv;
+	const char *why;
 
 	if (q->type == ND_CMD_WRITE && !request_has_payload(q, &s->limits)) {
 		sess_answer_last(s, q, ND_EINVAL);
@@ -815,25 +604,23 @@ sess_request(struct session *s, const struct request *q)
 	if (q->type == ND_CMD_WRITE || (q->type == ND_CMD_READ && !error))
 		len = q->length;
 	if (sess_reserve(s, len) == -1)
-		return sess_stop_why(s);
+		return session_stop_why(s);
 	if ((r = sess_req_new(s, q, len)) == NULL) {
 		sess_release(s, len);
 		sess_answer_last(s, q, ND_ENOMEM);
 		return "out of memory";		/* cannot skip a payload */
 	}
-	if (q->type == ND_CMD_WRITE) {
-		sess_need(s, len);
-		if ((rv = record_recv(&s->rc, r->data, len)) != 1) {
-			sess_req_done(r);
-			return sess_trunc_why(s, rv, "WRITE payload");
-		}
+	if (q->type == ND_CMD_WRITE &&
+	    (why = s->proto->read_payload(s, r->data, len)) != NULL) {
+		sess_req_done(r);
+		return why;
 	}
 	if (error != ND_OK) {
 		log_debug("%s: %s: error %u", s->peer,
 		    request_cmd_name(q->type), error);
 		sess_answer(r, error);
 	} else if (!sess_inline(s, r))
-		workq_submit(s->wq, &r->job);
+		workq_submit(s->host->wq, &r->job);
 	return NULL;
 }
 
@@ -845,19 +632,14 @@ sess_request(struct session *s, const struct request *q)
 static const char *
 sess_serve(struct session *s, int *orderly)
 {
-	struct nd_request w;
 	struct request q;
 	const char *why;
-	int r;
 
 	for (;;) {
-		if ((why = sess_stop_why(s)) != NULL)
+		if ((why = session_stop_why(s)) != NULL)
 			return why;
-		sess_need(s, sizeof(w));
-		if ((r = record_recv(&s->rc, &w, sizeof(w))) != 1)
-			return sess_read_why(s, r, "request");
-		if (request_decode(&w, &q) == -1)
-			return "bad request magic";
+		if ((why = s->proto->read_request(s, &q)) != NULL)
+			return why;
 		if (q.type == ND_CMD_DISCONNECT) {
 			*orderly = 1;
 			return "client disconnected";
@@ -900,7 +682,7 @@ sess_cancel(struct session *s)
 	pthread_mutex_lock(&s->lock);
 	fenced = s->fenced;
 	pthread_mutex_unlock(&s->lock);
-	if (fenced && (n = workq_cancel(s->wq, sess_job_of, s,
+	if (fenced && (n = workq_cancel(s->host->wq, sess_job_of, s,
 	    sess_job_drop)) > 0)
 		log_debug("%s: %d queued requests dropped", s->peer, n);
 }
@@ -937,7 +719,7 @@ sess_serving(struct session *s)
 	pthread_mutex_unlock(&s->lock);
 	if (atomic_load(&s->export->retired)) {
 		session_stop(s, 0);
-		return sess_stop_why(s);
+		return session_stop_why(s);
 	}
 	return NULL;
 }
@@ -954,10 +736,9 @@ sess_teardown(struct session *s)
 		export_release(s->export, s->client_id, s->shared);
 	if (s->export != NULL)
 		export_put(s->export);
-	if (s->rc_ready)
-		record_free(&s->rc);
+	s->proto->close(s);
 	s->export = NULL;
-	s->claimed = s->slotted = s->rc_ready = 0;
+	s->claimed = s->slotted = 0;
 }
 
 static void *
@@ -979,12 +760,12 @@ sess_main(void *arg)
 		sess_fence(s);
 	sess_cancel(s);
 	sess_drain(s);
-	if (s->rc_ready)
+	if (s->established)
 		log_info("%s: closed: %s", s->peer, why);
 	else
-		auth_handshake_closed(server_auth(s->srv), s->peer, why);
+		s->host->ops->handshake_closed(s->host->srv, s->peer, why);
 	sess_teardown(s);
-	server_session_done(s->srv, s);
+	s->host->ops->done(s->host->srv, s);
 	close(s->fd);
 	session_free(s);
 	return NULL;
@@ -993,20 +774,20 @@ sess_main(void *arg)
 /* Life cycle. */
 
 struct session *
-session_new(struct server *srv, struct workq *wq, int fd,
-    const struct sockaddr *peer, socklen_t peerlen, int hs_timeout)
+session_new(const struct sess_host *host, const struct proto_ops *proto,
+    int fd, const struct sockaddr *peer, socklen_t peerlen, int hs_timeout)
 {
 	struct session *s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	s->srv = srv;
-	s->wq = wq;
+	s->host = host;
+	s->proto = proto;
 	s->fd = fd;
 	if (peerlen > sizeof(s->peer_addr))
 		peerlen = sizeof(s->peer_addr);
 	memcpy(&s->peer_addr, peer, peerlen);
-	listen_addr_str(peer, s->peer, sizeof(s->peer));
+	host->ops->addr_str(peer, s->peer, sizeof(s->peer));
 	s->hs_timeout = hs_timeout;
 	s->hs_deadline = mono_ms() + (int64_t)hs_timeout * 1000;
 	s->handshaking = 1;

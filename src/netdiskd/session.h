@@ -1,15 +1,20 @@
+/* SPDX-License-Identifier: ISC */
 /*
- * One client connection: the handshake, then a reader that decodes the
- * requests and runs those that cannot block itself, handing the others to
+ * One client connection, whatever its wire protocol (protocol.h): the
+ * protocol's handshake, then a reader that takes requests from the
+ * protocol and runs those that cannot block itself, handing the others to
  * the worker queue.  Answered requests wait in the session's reply queue;
  * whoever answers one while no thread is sending becomes the sender and
- * writes everything queued, as few records and system calls as it takes.
+ * hands everything queued to the protocol, as few writes as it takes.
  * Each session runs on its own detached thread.
  *
  * Fencing (docs/protocol.md, 8.6 and 10.5): a session whose reader meets
  * the end of the stream, an error or a bad record, or that a newer
  * session of its client id and slot supersedes, starts none of the
  * requests it holds and sends no more replies; those executing finish.
+ *
+ * The session knows the server that accepted it only through a struct
+ * sess_host, which the server fills.
  */
 #ifndef SESSION_H
 #define SESSION_H
@@ -24,12 +29,18 @@
 
 #include "export.h"
 #include "netdisk_proto.h"
-#include "record.h"
 #include "request.h"
-#include "listen.h"
 
+struct budget;
+struct export_table;
+struct hs_psk;
+struct proto_ops;
 struct server;
+struct session;
 struct workq;
+
+/* "ADDR:PORT" or "[ADDR]:PORT" of the peer, NUL included. */
+#define SESSION_PEER_LEN	64
 
 /* Bytes of request buffers in flight per connection (besides ND_MAX_INFLIGHT). */
 #define SESSION_MAX_INFLIGHT_BYTES	(32U * 1024 * 1024)
@@ -46,15 +57,54 @@ struct workq;
 /* Replies one send takes from the queue. */
 #define SESSION_SEND_BATCH		64
 
+/*
+ * What a session asks of the server that accepted it (server.h says what
+ * each function does).
+ */
+struct sess_host_ops {
+	/*
+	 * The export table, for a protocol's handshake: its keys, the
+	 * replay cache of each, an export by name and key.
+	 */
+	struct export_table *(*table_get)(struct server *);
+	void (*table_put)(struct export_table *);
+	size_t (*table_keys)(const struct export_table *,
+	    const struct hs_psk **psks);
+	int (*table_replayed)(const struct export_table *, size_t keyidx,
+	    const uint8_t eph[ND_KEY_LEN]);
+	struct export *(*table_find)(const struct export_table *,
+	    const char *name, size_t keyidx, const char **why);
+	/* "PEER: authentication failed: ...", rate-limited. */
+	void (*auth_failed)(struct server *, const char *peer,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+	/* The session takes one of max_connections: enum nd_hs_status. */
+	uint32_t (*admit)(struct server *, struct session *);
+	/* "PEER: closed: WHY" of a failed handshake, rate-limited. */
+	void (*handshake_closed)(struct server *, const char *peer,
+	    const char *why);
+	/* The session's last call: it leaves the server's list. */
+	void (*done)(struct server *, struct session *);
+	void (*addr_str)(const struct sockaddr *, char *buf, size_t len);
+};
+
+/* The server, as its sessions see it: it fills one for all of them. */
+struct sess_host {
+	struct server *srv;		/* the first argument of the calls */
+	const struct sess_host_ops *ops;
+	struct workq *wq;
+	struct budget *budget;		/* request payloads in memory */
+};
+
 struct sess_req;
 
 struct session {
 	TAILQ_ENTRY(session) entry;	/* the server's list */
-	struct server *srv;
-	struct workq *wq;
+	const struct sess_host *host;
+	const struct proto_ops *proto;
+	void *proto_state;		/* the protocol's, once its handshake ran */
 	int fd;
 	struct sockaddr_storage peer_addr;
-	char peer[LISTEN_ADDRSTRLEN];
+	char peer[SESSION_PEER_LEN];
 	int hs_timeout;			/* seconds */
 	int64_t hs_deadline;		/* mono_ms(): the whole handshake ends */
 	char why[ND_NAME_MAX * 4 + 128];	/* reason the session closed */
@@ -65,12 +115,11 @@ struct session {
 	int claimed, shared;
 	struct claim_slot slot;		/* taken if slotted */
 	int slotted;
+	struct request_limits limits;	/* what the client was told */
+	int established;		/* the handshake succeeded */
 	/* Under the server's lock: */
 	int admitted;			/* counts in max_connections */
 	int evicted;			/* handshake cut off for a newer one */
-	struct request_limits limits;
-	struct record_conn rc;
-	int rc_ready;
 
 	atomic_int send_error;		/* errno of a failed send, else 0 */
 
@@ -87,12 +136,13 @@ struct session {
 	STAILQ_HEAD(, sess_req) replies;	/* answered, to be sent */
 	size_t reply_bytes;		/* in replies */
 	unsigned nreplies;
-	int sending;			/* a thread owns rc.tx and sends replies */
+	int sending;			/* a thread sends replies */
 	int reader_busy;		/* has requests at hand; sends before it waits */
 };
 
-struct session *session_new(struct server *, struct workq *, int fd,
-    const struct sockaddr *peer, socklen_t peerlen, int hs_timeout);
+struct session *session_new(const struct sess_host *,
+    const struct proto_ops *, int fd, const struct sockaddr *peer,
+    socklen_t peerlen, int hs_timeout);
 /* Start the session's thread.  -1 (errno): the caller frees the session. */
 int session_start(struct session *);
 void session_free(struct session *);	/* does not close fd */
@@ -108,6 +158,27 @@ void session_abort(struct session *);
  * serves was retired.  1 if it did.
  */
 int session_retire(struct session *);
+
+/* For the protocols (protocol.h). */
+
+/*
+ * Whether the peer's address may use s->export: ND_HS_OK, or
+ * ND_HS_DENIED (logged).
+ */
+uint32_t session_allowed(struct session *);
+/*
+ * The rest of the admission to s->export, once the protocol checked the
+ * client's options: the export is not retired, the server not stopping,
+ * a connection is free, the claim (shared if readonly) and the
+ * connection slot conn of client_id are taken.  enum nd_hs_status,
+ * logged; ND_HS_OK: the session releases them when it ends.
+ */
+uint32_t session_admit(struct session *,
+    const uint8_t client_id[ND_CLIENT_ID_LEN], unsigned conn, int readonly);
+/* Why the session must stop reading (in s->why or static), or NULL. */
+const char *session_stop_why(struct session *);
+/* Before the reader may wait for the client: held replies go out. */
+void session_flush(struct session *);
 
 /* What the status report shows of a session. */
 struct session_info {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The status report of netdiskd: a snapshot of the exports, their
  * counters and their clients, taken by the server and printed here as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A store: where an export's blocks live, behind a table of operations in
  * the spirit of nbdkit's backends.  The export (export.c) knows a store

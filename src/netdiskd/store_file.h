@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The file store: an export's blocks in a regular file or on a block
  * device, one implementation for both.  What differs (how to discard and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A fixed pool of worker threads fed by one FIFO of jobs.  A job is
  * embedded in the caller's own object, so submitting allocates nothing.

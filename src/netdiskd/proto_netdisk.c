@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: ISC */
+#include "config.h"
+
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#define LIBBSD_OPENBSD_VIS	/* strnvis(dst, src, size, flags) */
+#include <vis.h>
+
+#include "crypto.h"
+#include "export.h"
+#include "handshake.h"
+#include "log.h"
+#include "netdisk_proto.h"
+#include "proto_netdisk.h"
+#include "protocol.h"
+#include "record.h"
+#include "request.h"
+#include "session.h"
+#include "sockio.h"
+#include "util.h"
+
+/* What a read-only session announces besides ND_FLAG_READ_ONLY: no write features. */
+#define RO_SESSION_FLAGS	(ND_FLAG_FLUSH | ND_FLAG_MULTI_CONN)
+
+/* What one handshake holds; wiped at the end. */
+struct netdisk_hs {
+	struct hs_state st;
+	struct hs_request req;
+	struct hs_keys keys;
+	struct export_table *table;
+	uint8_t ch[ND_CLIENT_HELLO_LEN];
+	uint8_t sh[ND_SERVER_HELLO_LEN];
+	uint8_t cf[ND_CLIENT_FINISHED_LEN];
+};
+
+/* The reason a read failed: r is 0 (EOF) or -1 (errno). */
+static const char *
+netdisk_read_why(struct session *s, int r, const char *what)
+{
+	int error = errno;
+	const char *why;
+
+	if ((why = session_stop_why(s)) != NULL)
+		return why;
+	if (r == 0)
+		return "client disconnected";
+	if (error == EBADMSG)
+		return "bad record";
+	if (error == ETIMEDOUT)
+		snprintf(s->why, sizeof(s->why), "%s: handshake timed out "
+		    "(handshake_timeout %d s)", what, s->hs_timeout);
+	else if (error == EAGAIN || error == EWOULDBLOCK)
+		snprintf(s->why, sizeof(s->why), "%s timed out", what);
+	else if (error == EPROTO)
+		snprintf(s->why, sizeof(s->why), "%s truncated", what);
+	else
+		snprintf(s->why, sizeof(s->why), "%s: %s", what,
+		    strerror(error));
+	return s->why;
+}
+
+/* The same, for a read that must not end at EOF. */
+static const char *
+netdisk_trunc_why(struct session *s, int r, const char *what)
+{
+	if (r == 0)
+		errno = EPROTO;
+	return netdisk_read_why(s, -1, what);
+}
+
+/* Handshake. */
+
+/* The first 8 bytes and the rest of the ClientHello: NULL or why not. */
+static const char *
+netdisk_read_hello(struct session *s, struct netdisk_hs *hs)
+{
+	uint8_t reject[ND_VERSION_REJECT_LEN];
+	int r;
+
+	if ((r = sock_read_until(s->fd, hs->ch, 8, s->hs_deadline)) != 1)
+		return netdisk_read_why(s, r, "hello");
+	if (hs_server_check_hdr(hs->ch, &hs->st.version) == -1) {
+		if (errno != EPROTONOSUPPORT)
+			return "not a netdisk hello";
+		log_info("%s: unsupported versions %u-%u offered", s->peer,
+		    hs->ch[4], hs->ch[5]);
+		hs_server_reject(reject);
+		sock_write_until(s->fd, reject, sizeof(reject),
+		    s->hs_deadline);
+		return "unsupported version";
+	}
+	r = sock_read_until(s->fd, hs->ch + 8, sizeof(hs->ch) - 8,
+	    s->hs_deadline);
+	if (r != 1)
+		return netdisk_trunc_why(s, r, "hello");
+	return NULL;
+}
+
+static const char *
+netdisk_auth_failed(struct session *s, const char *reason)
+{
+	s->host->ops->auth_failed(s->host->srv, s->peer, "%s", reason);
+	return "authentication failed";
+}
+
+/* Authenticate the hello and find its export: NULL or why not. */
+static const char *
+netdisk_authenticate(struct session *s, struct netdisk_hs *hs)
+{
+	const struct sess_host *h = s->host;
+	const struct hs_psk *psks;
+	const struct nd_hello_hdr *hdr = (const void *)hs->ch;
+	const char *why;
+	char name[ND_NAME_MAX * 4 + 1];
+	size_t nkeys;
+	int idx;
+
+	hs->table = h->ops->table_get(h->srv);
+	nkeys = h->ops->table_keys(hs->table, &psks);
+	idx = hs_server_open_hello_psk(&hs->st, hs->ch, psks, nkeys, &hs->req);
+	if (idx < 0 && errno == EBADMSG)
+		return netdisk_auth_failed(s, "malformed hello payload");
+	if (idx < 0)
+		return netdisk_auth_failed(s, "no key authenticates the hello "
+		    "(wrong key, unknown export or tampered)");
+	if (h->ops->table_replayed(hs->table, (size_t)idx, hdr->ephemeral))
+		return netdisk_auth_failed(s, "replayed hello");
+	s->export = h->ops->table_find(hs->table, hs->req.name, (size_t)idx, &why);
+	if (s->export != NULL)
+		return NULL;
+	strnvis(name, hs->req.name, sizeof(name), VIS_SAFE | VIS_OCTAL |
+	    VIS_CSTYLE | VIS_DQ);
+	snprintf(s->why, sizeof(s->why), "%s \"%s\"", why, name);
+	return netdisk_auth_failed(s, s->why);
+}
+
+/* Whether this client may use the export now: enum nd_hs_status. */
+static uint32_t
+netdisk_admit(struct session *s, const struct hs_request *req)
+{
+	struct export *e = s->export;
+	uint32_t status;
+
+	if ((status = session_allowed(s)) != ND_HS_OK)
+		return status;
+	if (hs_request_check(req) != ND_HS_OK) {
+		log_info("%s: export \"%s\": unknown options 0x%x or "
+		    "connection slot %u out of range (0-%d)", s->peer,
+		    e->conf.name, req->options, req->conn, ND_CONN_SLOTS - 1);
+		return ND_HS_BAD_OPTIONS;
+	}
+	return session_admit(s, req->client_id, req->conn,
+	    (req->options & ND_OPT_READ_ONLY) != 0);
+}
+
+static void
+netdisk_export_info(struct session *s, uint32_t status,
+    struct hs_export_info *info)
+{
+	struct export *e = s->export;
+
+	memset(info, 0, sizeof(*info));
+	info->status = status;
+	if (status != ND_HS_OK)
+		return;
+	info->flags = e->flags;
+	if (s->shared)
+		info->flags = (e->flags & RO_SESSION_FLAGS) | ND_FLAG_READ_ONLY;
+	info->size = e->size;
+	info->min_block = ND_MIN_BLOCK;
+	info->pref_block = ND_PREF_BLOCK;
+	info->max_payload = ND_MAX_PAYLOAD;
+	memcpy(info->export_id, e->id, ND_EXPORT_ID_LEN);
+	s->limits.size = info->size;
+	s->limits.min_block = info->min_block;
+	s->limits.max_payload = info->max_payload;
+	s->limits.flags = info->flags;
+}
+
+static const char *
+netdisk_status_why(uint32_t status)
+{
+	switch (status) {
+	case ND_HS_BUSY:
+		return "export busy";
+	case ND_HS_DENIED:
+		return "address not allowed";
+	case ND_HS_TOO_MANY:
+		return "too many clients";
+	case ND_HS_BAD_OPTIONS:
+		return "unknown options or connection slot";
+	case ND_HS_RETRY:
+		return "an earlier session of the slot is still finishing";
+	}
+	return "export unavailable";
+}
+
+/* The record layer of the data phase, with the handshake's keys. */
+static const char *
+netdisk_records(struct session *s, const struct hs_keys *keys)
+{
+	struct record_conn *rc;
+
+	if ((rc = calloc(1, sizeof(*rc))) == NULL)
+		return "out of memory";
+	if (record_init(rc, s->fd, keys, 1) == -1) {
+		free(rc);
+		return "out of memory";
+	}
+	s->proto_state = rc;
+	return NULL;
+}
+
+/* ServerHello, then the ClientFinished: NULL or why not. */
+static const char *
+netdisk_finish(struct session *s, struct netdisk_hs *hs)
+{
+	struct hs_export_info info;
+	uint32_t status;
+	int r;
+
+	status = netdisk_admit(s, &hs->req);
+	netdisk_export_info(s, status, &info);
+	if (hs_server_hello(&hs->st, &info, 0, hs->sh) == -1)
+		return errno == EBADMSG ? "bad client ephemeral key" :
+		    "cannot build the server hello";
+	if (sock_write_until(s->fd, hs->sh, sizeof(hs->sh),
+	    s->hs_deadline) == -1)
+		return netdisk_read_why(s, -1, "server hello");
+	if (status != ND_HS_OK)
+		return netdisk_status_why(status);
+	if ((r = sock_read_until(s->fd, hs->cf, sizeof(hs->cf),
+	    s->hs_deadline)) != 1)
+		return netdisk_trunc_why(s, r, "client finished");
+	if (hs_server_finish(&hs->st, hs->cf, &hs->keys) == -1)
+		return netdisk_auth_failed(s, "bad client finished");
+	return netdisk_records(s, &hs->keys);
+}
+
+static const char *
+netdisk_handshake(struct session *s)
+{
+	struct netdisk_hs *hs;
+	const char *why;
+	char hex[2 * ND_CLIENT_ID_LEN + 1];
+
+	if ((hs = calloc(1, sizeof(*hs))) == NULL)
+		return "out of memory";
+	if ((why = netdisk_read_hello(s, hs)) == NULL &&
+	    (why = netdisk_authenticate(s, hs)) == NULL)
+		why = netdisk_finish(s, hs);
+	hs_state_clear(&hs->st);
+	hs_keys_clear(&hs->keys);
+	if (hs->table != NULL)
+		s->host->ops->table_put(hs->table);
+	crypto_wipe(hs, sizeof(*hs));
+	free(hs);
+	if (why != NULL)
+		return why;
+	hex_format(s->client_id, sizeof(s->client_id), hex);
+	log_info("%s: authenticated: export \"%s\" client %s", s->peer,
+	    s->export->conf.name, hex);
+	return NULL;
+}
+
+/* Data phase. */
+
+/* len bytes from the records; replies held back go out before a wait. */
+static int
+netdisk_recv(struct session *s, void *buf, size_t len)
+{
+	struct record_conn *rc = s->proto_state;
+
+	if (!record_recv_ready(rc, len))
+		session_flush(s);
+	return record_recv(rc, buf, len);
+}
+
+static const char *
+netdisk_read_request(struct session *s, struct request *q)
+{
+	struct nd_request w;
+	int r;
+
+	if ((r = netdisk_recv(s, &w, sizeof(w))) != 1)
+		return netdisk_read_why(s, r, "request");
+	if (request_decode(&w, q) == -1)
+		return "bad request magic";
+	return NULL;
+}
+
+static const char *
+netdisk_read_payload(struct session *s, void *buf, size_t len)
+{
+	int r;
+
+	if ((r = netdisk_recv(s, buf, len)) != 1)
+		return netdisk_trunc_why(s, r, "WRITE payload");
+	return NULL;
+}
+
+static size_t
+netdisk_encode_reply(const struct request *q, const struct reply *rep,
+    uint32_t datalen, void *hdr)
+{
+	(void)q;
+	(void)datalen;
+	reply_encode(rep, hdr);
+	return sizeof(struct nd_reply);
+}
+
+static int
+netdisk_send(struct session *s, const struct iovec *iov, int iovcnt)
+{
+	return record_sendv(s->proto_state, iov, iovcnt);
+}
+
+static void
+netdisk_close(struct session *s)
+{
+	if (s->proto_state == NULL)
+		return;
+	record_free(s->proto_state);
+	free(s->proto_state);
+	s->proto_state = NULL;
+}
+
+const struct proto_ops proto_netdisk = {
+	.name = "netdisk",
+	.handshake = netdisk_handshake,
+	.read_request = netdisk_read_request,
+	.read_payload = netdisk_read_payload,
+	.encode_reply = netdisk_encode_reply,
+	.send = netdisk_send,
+	.close = netdisk_close,
+};
