@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* The handshake caps of netdiskd: in all and per address (src/admission.c). */
+/* The handshake caps of netdiskd: in all and per address (src/netdiskd/admission.c). */
 #include "config.h"
 
 #include <sys/socket.h>

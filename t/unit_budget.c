@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* The memory budget of request payloads (src/budget.c). */
+/* The memory budget of request payloads (src/netdiskd/budget.c). */
 #include "config.h"
 
 #include <pthread.h>

@@ -4,7 +4,7 @@
  * export_slot_*), with fake sessions: which sessions a new one fences,
  * how long it waits for them to drain, ND_HS_RETRY, a superseded waiter,
  * and an export that replaced another (a reload or restart) sharing the
- * slots.  And workq_cancel (src/workq.c), which takes a fenced session's
+ * slots.  And workq_cancel (src/netdiskd/workq.c), which takes a fenced session's
  * jobs off the queue.
  */
 #include "config.h"

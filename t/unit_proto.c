@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests for src/request.c: the wire encoding of requests and replies
+ * Unit tests for src/lib/request.c: the wire encoding of requests and replies
  * and the checks the server applies before touching the disk.
  */
 #include "config.h"

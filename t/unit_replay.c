@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* The replay cache of one key (src/replay.c). */
+/* The replay cache of one key (src/netdiskd/replay.c). */
 #include "config.h"
 
 #include <stdint.h>
