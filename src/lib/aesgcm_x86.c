@@ -5,33 +5,28 @@
  * on 2026-12-04 on the 2-core AMD EPYC (VAES, AVX-512) build machine with
  * Debian 12's OpenSSL 3.0.22 (crypto_openssl.c, one EVP_CIPHER_CTX per
  * key): netdiskctl bench against netdiskd on 127.0.0.1, one connection,
- * 5 s runs, the backends alternated (NETDISK_AEAD in both programs), 10
- * runs each, medians; CPU is netdiskd's plus netdiskctl's per request.
+ * 5 s runs, the two backends alternated (NETDISK_AEAD in both programs),
+ * 3 runs each, medians; CPU is netdiskd's plus netdiskctl's per request.
  *
  *   workload             this code (VAES)   OpenSSL 3.0   ratio
- *   4 KiB randread qd32    76158 IOPS       60457 IOPS    0.79
- *                          6.5 us CPU        8.3 us CPU   1.27
- *   4 KiB randwrite qd32   42055 IOPS       41808 IOPS    0.99
- *                         11.1 us CPU       12.9 us CPU   1.17
- *   1 MiB read qd8          671 MB/s          321 MB/s    0.48
- *                          890 us CPU       1335 us CPU   1.50
- *   1 MiB write qd8         588 MB/s          382 MB/s    0.65
- *                          944 us CPU       1281 us CPU   1.36
+ *   4 KiB randread qd32   196023 IOPS      170303 IOPS    0.87
+ *                          7.5 us CPU        9.0 us CPU   1.20
+ *   1 MiB read qd8          2725 MB/s         1879 MB/s   0.69
+ *                          676 us CPU         971 us CPU   1.44
+ *   1 MiB write qd8         2010 MB/s         1716 MB/s   0.85
+ *                          911 us CPU        1132 us CPU   1.24
  *
- * Other work loaded the machine (load 11 to 27), so single throughput
- * runs scatter widely; the CPU time per request does not, and on a
- * machine where client and server share the cores it sets the
- * throughput.  Alone (t/unit_aead --bench, CPU time) OpenSSL 3.0 runs at
- * 2.5 to 4.7 GB/s here, this code at 6 to 10 GB/s with VAES and 3.3 to
- * 5.3 GB/s with AES-NI only.  So the VAES level stays and is the default
- * where the CPU has it.  The AES-NI level alone is within 20% of OpenSSL
- * (CPU per request 7.8 / 11.8 / 1123 / 1257 us against OpenSSL's 8.3 /
- * 12.9 / 1335 / 1281 us), so without VAES crypto.c prefers OpenSSL; the
- * 128-bit code stays because the VAES level uses it for key setup,
- * GHASH powers and the tails.  OpenSSL 3.0.22 does not use VAES for GCM
- * on this CPU (its speed is the same with AVX-512 and VAES hidden by
- * OPENSSL_ia32cap); measure again when Debian's OpenSSL does, and if it
- * is then within 20%, delete this file.
+ * A first series on a loaded machine gave the same order (OpenSSL 0.48x
+ * the throughput and 1.50x the CPU of 1 MiB reads).  Alone (t/unit_aead
+ * --bench, CPU time) OpenSSL 3.0 runs at 2.5 to 4.7 GB/s here, this code
+ * at 6 to 10 GB/s with VAES and 3.3 to 5.3 GB/s with AES-NI only.  So the
+ * VAES level stays and is the default where the CPU has it.  The AES-NI
+ * level alone is within 20% of OpenSSL, so without VAES crypto.c prefers
+ * OpenSSL; the 128-bit code stays because the VAES level uses it for key
+ * setup, GHASH powers and the tails.  OpenSSL 3.0.22 does not use VAES
+ * for GCM on this CPU (its speed is the same with AVX-512 and VAES
+ * hidden by OPENSSL_ia32cap); measure again when Debian's OpenSSL does,
+ * and if it is then within 20%, delete this file.
  *
  * AES-256-GCM (NIST SP 800-38D) with AES-NI and PCLMULQDQ, 12-byte
  * nonces only.
