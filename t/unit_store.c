@@ -33,7 +33,7 @@ static struct store *
 open_file(const char *p, uint64_t size, int readonly, char *err,
     size_t errlen)
 {
-	struct store_params sp = { p, size, 512, readonly };
+	struct store_params sp = { p, size, 512, readonly, NULL };
 
 	return store_open(&store_file_ops, &sp, NULL, err, errlen);
 }
