@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "extent_list.h"
 #include "store_file.h"
 #include "store_overlay.h"
 #include "tap.h"
@@ -475,34 +476,11 @@ test_shapes(void)
 	free(m.tag);
 }
 
-struct ext_list {
-	uint64_t off[64], len[64];
-	int data[64], n;
-};
-
-static int
-ext_add(void *arg, uint64_t off, uint64_t len, int data)
-{
-	struct ext_list *l = arg;
-
-	if (l->n > 0 && l->data[l->n - 1] == data &&
-	    l->off[l->n - 1] + l->len[l->n - 1] == off) {
-		l->len[l->n - 1] += len;
-		return 0;
-	}
-	if (l->n == 64)
-		return 1;
-	l->off[l->n] = off;
-	l->len[l->n] = len;
-	l->data[l->n++] = data;
-	return 0;
-}
-
 static void
 test_extents(void)
 {
 	const uint64_t C = 64 * KIB, size = 16 * C;
-	struct ext_list l = { .n = 0 };
+	struct extent_list l = { .n = 0 };
 	struct store_fault f;
 	struct store *s;
 	int r;
@@ -512,12 +490,12 @@ test_extents(void)
 		return;
 	do_write(s, NULL, 2 * C, 512, 9, 0);
 	store_trim(s, 4 * C, 2 * C, 0, &f);
-	r = store_extents(s, 0, size, ext_add, &l, &f);
-	ok(r == 0 && l.n == 3 &&
-	    l.data[0] && l.off[1] == 4 * C && l.len[1] == 2 * C &&
-	    !l.data[1] && l.data[2] && l.off[2] == 6 * C,
-	    "extents: data (base and overlay), the ZERO chunks a hole, data "
-	    "(%d)", l.n);
+	r = store_extents(s, 0, size, extent_add, &l, &f);
+	ok(r == 0 && l.n == 5 && l.off[1] == 2 * C && l.len[1] == C &&
+	    l.off[3] == 4 * C && l.len[3] == 2 * C && l.data[0] && l.data[1] &&
+	    l.data[2] && !l.data[3] && l.data[4] && l.off[4] == 6 * C &&
+	    l.len[4] == 10 * C, "extents: base, DATA, base, the ZERO chunks "
+	    "a hole, base (%d)", l.n);
 	store_close(s);
 }
 

@@ -103,7 +103,7 @@ zeroes(const uint8_t *p, size_t len)
 	return 1;
 }
 
-static int __attribute__((format(printf, 3, 4)))
+int
 ovl_why(char *why, size_t whylen, const char *fmt, ...)
 {
 	va_list ap;

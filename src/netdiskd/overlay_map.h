@@ -116,6 +116,9 @@ int ovl_map_load(struct ovl_map *, const struct ovl_header *,
 int ovl_image_decode(struct ovl_header *, struct ovl_map *,
     const uint8_t *img, size_t len, uint64_t filelen, char *why,
     size_t whylen);
+/* Prints a message into why; returns -1, for "return ovl_why(...)". */
+int ovl_why(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* How many chunks are in state st. */
 uint64_t ovl_map_count(const struct ovl_map *, enum ovl_state st);
 

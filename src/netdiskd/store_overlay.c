@@ -44,14 +44,15 @@ ovl_store(struct store *s)
 
 /* File I/O: 0, or -1 with errno. */
 
+/* All of len bytes at off, read (pread) or written (pwrite). */
 static int
-ovl_pread_all(int fd, void *buf, size_t len, uint64_t off)
+ovl_io_all(int fd, uint8_t *p, size_t len, uint64_t off, int write)
 {
-	uint8_t *p = buf;
 	ssize_t n;
 
 	while (len > 0) {
-		n = pread(fd, p, len, (off_t)off);
+		n = write ? pwrite(fd, p, len, (off_t)off) :
+		    pread(fd, p, len, (off_t)off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -67,25 +68,15 @@ ovl_pread_all(int fd, void *buf, size_t len, uint64_t off)
 }
 
 static int
+ovl_pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	return ovl_io_all(fd, buf, len, off, 0);
+}
+
+static int
 ovl_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 {
-	const uint8_t *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = pwrite(fd, p, len, (off_t)off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return ovl_io_all(fd, (uint8_t *)(uintptr_t)buf, len, off, 1);
 }
 
 static int
@@ -516,17 +507,6 @@ ovl_extents(struct store *s, uint64_t off, uint64_t len,
 
 /* Creating. */
 
-static int __attribute__((format(printf, 3, 4)))
-ovl_msg(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* fsync of the folder path is in, so that a new name in it lasts. */
 static int
 ovl_sync_dir(const char *path)
@@ -593,11 +573,11 @@ ovl_create(const char *path, uint64_t size, uint32_t chunk,
 	if (ovl_header_init(&h, size, chunk, base, (int64_t)now.tv_sec *
 	    1000000000 + now.tv_nsec, why, sizeof(why)) == -1) {
 		errno = EINVAL;
-		return ovl_msg(err, errlen, "%s", why);
+		return ovl_why(err, errlen, "%s", why);
 	}
 	snprintf(tmp, sizeof(tmp), "%s.new-XXXXXX", path);
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
-		return ovl_msg(err, errlen, "cannot create %s: %s", tmp,
+		return ovl_why(err, errlen, "cannot create %s: %s", tmp,
 		    strerror(errno));
 	if (ovl_write_new(fd, &h) == -1 ||
 	    (link(tmp, path) == -1 && errno != EEXIST) ||
@@ -606,7 +586,7 @@ ovl_create(const char *path, uint64_t size, uint32_t chunk,
 		close(fd);
 		unlink(tmp);
 		errno = error;
-		return ovl_msg(err, errlen, "cannot create it: %s",
+		return ovl_why(err, errlen, "cannot create it: %s",
 		    strerror(error));
 	}
 	close(fd);
@@ -628,14 +608,14 @@ ovl_load(int fd, struct ovl_header *h, struct ovl_map *m, char *err,
 
 	memset(m, 0, sizeof(*m));
 	if (fstat(fd, &st) == -1)
-		return ovl_msg(err, errlen, "%s", strerror(errno));
+		return ovl_why(err, errlen, "%s", strerror(errno));
 	if (!S_ISREG(st.st_mode)) {
 		errno = EINVAL;
-		return ovl_msg(err, errlen, "not a regular file");
+		return ovl_why(err, errlen, "not a regular file");
 	}
 	len = st.st_size < OVL_HDR_LEN ? (size_t)st.st_size : OVL_HDR_LEN;
 	if (ovl_pread_all(fd, hbuf, len, 0) == -1)
-		return ovl_msg(err, errlen, "%s", strerror(errno));
+		return ovl_why(err, errlen, "%s", strerror(errno));
 	if (ovl_header_decode(h, hbuf, len, err, errlen) == -1 ||
 	    (uint64_t)st.st_size < ovl_map_end(h))
 		return ovl_image_decode(h, m, hbuf, len, (uint64_t)st.st_size,
@@ -643,7 +623,7 @@ ovl_load(int fd, struct ovl_header *h, struct ovl_map *m, char *err,
 	len = (size_t)ovl_map_end(h);
 	if ((img = malloc(len)) == NULL || ovl_pread_all(fd, img, len, 0)) {
 		free(img);
-		return ovl_msg(err, errlen, "reading its map: %s",
+		return ovl_why(err, errlen, "reading its map: %s",
 		    strerror(errno));
 	}
 	r = ovl_image_decode(h, m, img, len, (uint64_t)st.st_size, err,
@@ -702,14 +682,14 @@ ovl_params_valid(const struct store_params *p, const struct store *inner,
 	const struct overlay_params *op = p->kind;
 
 	if (inner == NULL)
-		return ovl_msg(err, errlen, "an overlay needs a base store");
+		return ovl_why(err, errlen, "an overlay needs a base store");
 	if (op == NULL || (op->flags & ~(unsigned)OVL_F_ALL))
-		return ovl_msg(err, errlen, "no or bad overlay parameters");
+		return ovl_why(err, errlen, "no or bad overlay parameters");
 	if (p->readonly && (op->flags & (OVL_FRESH | OVL_UNLINK)))
-		return ovl_msg(err, errlen, "a read-only overlay is not "
+		return ovl_why(err, errlen, "a read-only overlay is not "
 		    "made fresh or removed");
 	if (p->size != 0 && p->size != inner->size)
-		return ovl_msg(err, errlen, "size %" PRIu64 " is not the "
+		return ovl_why(err, errlen, "size %" PRIu64 " is not the "
 		    "base's %" PRIu64, p->size, inner->size);
 	return 0;
 }
@@ -724,7 +704,7 @@ ovl_open_fd(struct ovl_store *os, const struct store_params *p,
 
 	if ((op->flags & OVL_FRESH) && unlink(p->path) == -1 &&
 	    errno != ENOENT)
-		return ovl_msg(err, errlen, "cannot remove the old one: %s",
+		return ovl_why(err, errlen, "cannot remove the old one: %s",
 		    strerror(errno));
 	os->fd = open(p->path, flags);
 	if (os->fd == -1 && errno == ENOENT && (op->flags & OVL_CREATE) &&
@@ -735,7 +715,7 @@ ovl_open_fd(struct ovl_store *os, const struct store_params *p,
 		os->fd = open(p->path, flags);
 	}
 	if (os->fd == -1)
-		return ovl_msg(err, errlen, "%s", strerror(errno));
+		return ovl_why(err, errlen, "%s", strerror(errno));
 	return 0;
 }
 
@@ -855,7 +835,7 @@ overlay_info(const char *path, struct overlay_info *info, char *err,
 
 	memset(info, 0, sizeof(*info));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return ovl_msg(err, errlen, "overlay %s: %s", path,
+		return ovl_why(err, errlen, "overlay %s: %s", path,
 		    strerror(errno));
 	r = ovl_load(fd, &info->hdr, &m, why, sizeof(why));
 	if (r == 0 && fstat(fd, &st) == 0) {
@@ -874,6 +854,6 @@ overlay_info(const char *path, struct overlay_info *info, char *err,
 	}
 	close(fd);
 	if (r == -1)
-		ovl_msg(err, errlen, "overlay %s: %s", path, why);
+		ovl_why(err, errlen, "overlay %s: %s", path, why);
 	return r;
 }
