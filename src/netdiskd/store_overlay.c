@@ -723,8 +723,6 @@ ovl_open_fd(struct ovl_store *os, const struct store_params *p,
 static int
 ovl_setup(struct ovl_store *os, const struct overlay_params *op)
 {
-	int i;
-
 	os->dirty = calloc(os->map.nblocks, 1);
 	os->img = malloc(os->map.nblocks * OVL_BLOCK_LEN);
 	os->pending = calloc(os->map.nblocks, sizeof(*os->pending));
@@ -732,9 +730,6 @@ ovl_setup(struct ovl_store *os, const struct overlay_params *op)
 		return -1;
 	os->quota = op->quota ? op->quota / os->hdr.chunk : OVL_NO_QUOTA;
 	os->used = ovl_map_count(&os->map, OVL_DATA);
-	pthread_mutex_init(&os->flush_mtx, NULL);
-	for (i = 0; i < OVL_STRIPES; i++)
-		pthread_mutex_init(&os->stripe[i], NULL);
 	return 0;
 }
 
@@ -745,6 +740,7 @@ ovl_open(const struct store_params *p, struct store *inner, char *err,
 	const struct overlay_params *op = p->kind;
 	struct ovl_store *os;
 	char why[512];
+	int i;
 
 	if (ovl_params_valid(p, inner, why, sizeof(why)) == -1)
 		return ovl_open_err(NULL, inner, p->path, EINVAL, err, errlen,
@@ -757,6 +753,9 @@ ovl_open(const struct store_params *p, struct store *inner, char *err,
 	}
 	os->fd = -1;
 	os->flags = op->flags;
+	pthread_mutex_init(&os->flush_mtx, NULL);
+	for (i = 0; i < OVL_STRIPES; i++)
+		pthread_mutex_init(&os->stripe[i], NULL);
 	os->base = (struct store){ &store_overlay_ops, inner, inner->size,
 	    STORE_CAN_FLUSH | STORE_CAN_EXTENTS | (p->readonly ? 0 :
 	    STORE_CAN_WRITE | STORE_CAN_TRIM | STORE_CAN_ZERO) };
