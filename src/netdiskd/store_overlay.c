@@ -345,8 +345,9 @@ static int
 ovl_range(struct ovl_store *os, const uint8_t *src, uint32_t len,
     uint64_t off, const char *op, struct store_fault *f)
 {
-	uint64_t res = ovl_need(os, src, off, len), o = off, c, n;
+	uint64_t res = ovl_need(os, src, off, len), o = off, c, n, m;
 	uint32_t left = len;
+	enum ovl_state st = OVL_BASE;
 	int r = 0;
 
 	if (ovl_reserve(os, res) == -1)
@@ -355,7 +356,11 @@ ovl_range(struct ovl_store *os, const uint8_t *src, uint32_t len,
 		c = o / os->hdr.chunk;
 		n = (c + 1) * os->hdr.chunk - o;
 		n = n < left ? n : left;
-		if (src == NULL && whole_chunk(os, c, o, n))
+		m = src != NULL ? ovl_run(os, o, left, &st) : 0;
+		if (m > n && st == OVL_DATA) {	/* DATA chunks: one write */
+			n = m;
+			r = ovl_data_write(os, src + (o - off), n, o);
+		} else if (src == NULL && whole_chunk(os, c, o, n))
 			ovl_zero_chunk(os, c);
 		else
 			r = ovl_write_chunk(os, c, src != NULL ?
