@@ -675,13 +675,33 @@ race_run(void *arg)
 	return NULL;
 }
 
+struct flusher {
+	struct store *s;
+	int stop, flushes, failed;
+};
+
+/* Flushes while the writers run, until told to stop (at least once). */
+static void *
+flush_run(void *arg)
+{
+	struct flusher *fl = arg;
+	struct store_fault f;
+
+	do {
+		fl->failed += store_flush(fl->s, &f) == -1;
+		fl->flushes++;
+	} while (!__atomic_load_n(&fl->stop, __ATOMIC_ACQUIRE));
+	return NULL;
+}
+
 static void
 test_race(void)
 {
 	const uint64_t C = 64 * KIB, size = RACE_CHUNKS * C;
 	struct race r[RACE_THREADS];
-	pthread_t t[RACE_THREADS];
+	pthread_t t[RACE_THREADS], ft;
 	pthread_barrier_t bar;
+	struct flusher fl;
 	struct overlay_info info;
 	struct model m;
 	char err[512];
@@ -693,6 +713,8 @@ test_race(void)
 	if (r[0].s == NULL)
 		return;
 	pthread_barrier_init(&bar, NULL, RACE_THREADS);
+	fl = (struct flusher){ r[0].s, 0, 0, 0 };
+	pthread_create(&ft, NULL, flush_run, &fl);
 	for (i = 0; i < RACE_THREADS; i++) {
 		r[i] = (struct race){ r[0].s, &bar, i, 0 };
 		pthread_create(&t[i], NULL, race_run, &r[i]);
@@ -701,7 +723,11 @@ test_race(void)
 		pthread_join(t[i], NULL);
 		failed += r[i].failed;
 	}
+	__atomic_store_n(&fl.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(ft, NULL);
 	pthread_barrier_destroy(&bar);
+	ok(fl.failed == 0 && fl.flushes > 0, "%d flushes meanwhile",
+	    fl.flushes);
 	for (i = 0; i < RACE_CHUNKS * RACE_THREADS; i++)
 		model_set(&m, i * (C / RACE_THREADS), C / RACE_THREADS,
 		    100 + (uint32_t)(i % RACE_THREADS));
