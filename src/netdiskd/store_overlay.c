@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/falloc.h>
+#include <linux/fs.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -816,12 +818,21 @@ overlay_base_stat(const char *path, uint64_t generation,
     struct ovl_base *b)
 {
 	struct stat st;
+	int fd, r;
 
 	if (stat(path, &st) == -1)
 		return -1;
 	b->dev = (uint64_t)st.st_dev;
 	b->ino = (uint64_t)st.st_ino;
 	b->size = (uint64_t)st.st_size;
+	if (S_ISBLK(st.st_mode)) {	/* its size is not in st_size */
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			return -1;
+		r = ioctl(fd, BLKGETSIZE64, &b->size);
+		close(fd);
+		if (r == -1)
+			return -1;
+	}
 	b->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
 	    st.st_mtim.tv_nsec;
 	b->generation = generation;

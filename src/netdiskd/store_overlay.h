@@ -52,7 +52,8 @@ extern const struct store_ops store_overlay_ops;
 
 /*
  * The identity of the base at path (device, inode, size, modification
- * time) with the configuration's generation.  0, or -1 with errno.
+ * time; a block device's size from BLKGETSIZE64) with the
+ * configuration's generation.  0, or -1 with errno.
  */
 int overlay_base_stat(const char *path, uint64_t generation,
     struct ovl_base *);
