@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "extent_list.h"
 #include "store_file.h"
 #include "tap.h"
 
@@ -33,7 +34,7 @@ static struct store *
 open_file(const char *p, uint64_t size, int readonly, char *err,
     size_t errlen)
 {
-	struct store_params sp = { p, size, 512, readonly };
+	struct store_params sp = { p, size, 512, readonly, NULL };
 
 	return store_open(&store_file_ops, &sp, NULL, err, errlen);
 }
@@ -145,25 +146,6 @@ test_zeroes(struct store *s)
 	ok(store_zero(s, 16 * BLK, 4 * BLK, STORE_FUA, &f) == 0 &&
 	    store_pread(s, buf, sizeof(buf), 16 * BLK, 0, &f) == 0 &&
 	    all_bytes(buf, sizeof(buf), 0), "FUA zero");
-}
-
-struct extent_list {
-	uint64_t off[64], len[64];
-	int data[64];
-	int n;
-};
-
-static int
-extent_add(void *arg, uint64_t off, uint64_t len, int data)
-{
-	struct extent_list *l = arg;
-
-	if (l->n == 64)
-		return 1;
-	l->off[l->n] = off;
-	l->len[l->n] = len;
-	l->data[l->n++] = data;
-	return 0;
 }
 
 /* Data at [0, 64K) and [512K, 576K) of a fresh sparse 1 MiB file. */

@@ -80,6 +80,11 @@ struct store_params {
 	uint64_t size;
 	uint32_t align;
 	int readonly;
+	/*
+	 * What only one kind of store takes, or NULL: the overlay store's
+	 * struct overlay_params (store_overlay.h).
+	 */
+	const void *kind;
 };
 
 /*

@@ -26,7 +26,7 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=.}"
 : "${FUZZ_SECONDS:=60}"
-: "${FUZZ_TARGETS:=fuzz_conf fuzz_uri fuzz_hello fuzz_server_hello fuzz_record fuzz_request fuzz_tab}"
+: "${FUZZ_TARGETS:=fuzz_conf fuzz_uri fuzz_hello fuzz_server_hello fuzz_record fuzz_request fuzz_tab fuzz_overlay_map}"
 : "${FUZZ_CC:=clang}"
 : "${FUZZ_FLAGS:=}"
 : "${INIH_CFLAGS=$(pkg-config --cflags inih 2>/dev/null)}"
@@ -41,10 +41,13 @@ src=$top_srcdir
 lf=$top_builddir/t/fuzz/lf
 # The library sources the targets need (the parsers and what they call).
 lib_sources="crypto crypto_mbedtls crypto_openssl aesgcm_x86 sockio handshake record util uri key conf request tab"
+# The daemon units the targets need (src/netdiskd).
+daemon_sources="overlay_map"
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cflags="-std=gnu11 -g -O1 -fno-omit-frame-pointer $san
 	-Wall -Wextra -Wno-unused-parameter
-	-I$top_builddir -I$src/include -I$src/src/lib -I$src/t/fuzz
+	-I$top_builddir -I$src/include -I$src/src/lib -I$src/src/netdiskd
+	-I$src/t/fuzz
 	$LIBBSD_CFLAGS $INIH_CFLAGS $LIBCRYPTO_CFLAGS"
 libs="$INIH_LIBS $LIBBSD_LIBS $MBEDTLS_LIBS $LIBCRYPTO_LIBS -pthread"
 
@@ -71,9 +74,10 @@ compile() {
 }
 
 objs=
-for s in $lib_sources fuzz_util; do
+for s in $lib_sources $daemon_sources fuzz_util; do
 	case $s in
 	fuzz_util) in=$src/t/fuzz/$s.c ;;
+	overlay_map) in=$src/src/netdiskd/$s.c ;;
 	*) in=$src/src/lib/$s.c ;;
 	esac
 	compile "$lf/obj/$s.o" "$in"
