@@ -1515,19 +1515,29 @@ key_use_clash(struct parser *p, const struct key_use *u,
 	    "key of its own", cl->name, cl->keyfile ? cl->keyfile : "", other);
 }
 
-/* In runs of equal keys, each client's key clashes with another. */
+/*
+ * In each run of equal keys (sorted by line), every later client's key
+ * clashes with the first; the first, if a client's, with a shared key.
+ */
 static void
 validate_key_runs(struct parser *p, struct key_use *u, size_t n)
 {
 	size_t i, j, k;
+	int first;
 
 	qsort(u, n, sizeof(*u), key_use_cmp);
 	for (i = 0; i < n; i = j) {
+		first = u[i].client >= 0;
 		for (j = i + 1; j < n && key_equal(u[i].key, u[j].key); j++)
 			;
-		for (k = i; j - i > 1 && k < j; k++)
+		for (k = i + 1; k < j; k++) {
 			if (u[k].client >= 0)
-				key_use_clash(p, &u[k], &u[k == i ? i + 1 : i]);
+				key_use_clash(p, &u[k], &u[i]);
+			else if (first) {
+				key_use_clash(p, &u[i], &u[k]);
+				first = 0;
+			}
+		}
 	}
 }
 
