@@ -383,6 +383,28 @@ test_identities_reload(struct export_table *t1, struct export_table *t2)
 	    "identities reload: bob's new key opens lab, his old one not");
 }
 
+/* A restart of one export keeps who may use every export. */
+static void
+test_identities_reopen(const struct export_table *t)
+{
+	struct export_table *t3;
+	struct report r;
+
+	report_init(&r, NULL);
+	t3 = exports_reopen(t, "lab", &r);
+	ok(t3 != NULL && exports_lookup(t3, "lab") != exports_lookup(t, "lab"),
+	    "identities reopen: lab is a new object");
+	if (t3 == NULL)
+		return;
+	ok(opens(t3, "lab", HEX_C) && !opens(t3, "lab", HEX_D) &&
+	    !opens(t3, "lab", HEX_A), "identities reopen: lab still opens "
+	    "for alice only");
+	ok(opens(t3, "mix", HEX_D) && opens(t3, "mix", HEX_B) &&
+	    opens(t3, "pub", HEX_A), "identities reopen: mix and pub as "
+	    "before");
+	exports_put(t3);
+}
+
 /* A key is shared or one identity's, never both. */
 static void
 test_identity_clash(void)
@@ -422,6 +444,7 @@ test_identities(void)
 	if (!ok(t1 != NULL, "identities: build"))
 		return;
 	test_identities_find(t1);
+	test_identities_reopen(t1);
 	t2 = build("ident2.conf", ident2, t1, NULL);
 	if (ok(t2 != NULL, "identities: reload"))
 		test_identities_reload(t1, t2);

@@ -723,10 +723,11 @@ sess_serving(struct session *s)
 	s->serving = 1;
 	s->since = time(NULL);
 	pthread_mutex_unlock(&s->lock);
-	if (s->identity[0] != '\0' && s->host->ops->revoked(s->host->srv, s))
-		session_revoke(s);
-	else if (atomic_load(&s->export->retired))
+	if (atomic_load(&s->export->retired))
 		session_stop(s, 0);
+	else if (s->identity[0] != '\0' &&
+	    s->host->ops->revoked(s->host->srv, s))
+		session_revoke(s);
 	else
 		return NULL;
 	return session_stop_why(s);
