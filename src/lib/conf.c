@@ -2013,14 +2013,6 @@ conf_allowed(const struct conf_export *e, const struct sockaddr *sa)
 	return 0;
 }
 
-static int
-str_equal(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
 /* Constant time in the contents. */
 static int
 key_equal(const uint8_t *a, const uint8_t *b)
@@ -2054,8 +2046,8 @@ conf_export_equal(const struct conf_export *a, const struct conf_export *b)
 	int keys = key_equal(a->key, b->key);
 
 	return keys && a->has_key == b->has_key && a->own_key == b->own_key &&
-	    strcmp(a->name, b->name) == 0 && str_equal(a->path, b->path) &&
+	    strcmp(a->name, b->name) == 0 && str_same(a->path, b->path) &&
 	    a->size == b->size && a->readonly == b->readonly &&
 	    allow_equal(a, b) && a->max_clients == b->max_clients &&
-	    str_equal(a->description, b->description) && a->trim == b->trim;
+	    str_same(a->description, b->description) && a->trim == b->trim;
 }

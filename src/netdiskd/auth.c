@@ -14,6 +14,7 @@
 #include "handshake.h"
 #include "log.h"
 #include "replay.h"
+#include "util.h"
 
 #define AUTH_LOG_BURST		10
 #define AUTH_LOG_INTERVAL	10	/* seconds */
@@ -89,14 +90,6 @@ auth_keys_index(const struct auth_keys *ks, const uint8_t key[ND_KEY_LEN])
 	return SIZE_MAX;
 }
 
-static int
-ident_equal(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
 /* Entry n of ks: key, with what old knew of it (i: its index there). */
 static int
 auth_keys_fill(struct auth_keys *ks, const struct auth_keys *old, size_t i,
@@ -116,7 +109,7 @@ auth_keys_fill(struct auth_keys *ks, const struct auth_keys *old, size_t i,
 		ks->idents[n] = NULL;
 		return -1;
 	}
-	if (i != SIZE_MAX && ident_equal(old->idents[i], ident))
+	if (i != SIZE_MAX && str_same(old->idents[i], ident))
 		ks->creds[n] = old->creds[i];
 	else
 		ks->creds[n] = atomic_fetch_add(&auth_cred_next, 1);
@@ -130,7 +123,7 @@ auth_keys_add(struct auth_keys *ks, const struct auth_keys *old,
 	size_t i;
 
 	if ((i = auth_keys_index(ks, key)) != SIZE_MAX) {
-		if (ident_equal(ks->idents[i], ident))
+		if (str_same(ks->idents[i], ident))
 			return i;
 		errno = EEXIST;
 		return SIZE_MAX;
