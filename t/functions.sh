@@ -24,6 +24,8 @@
 #   pid_alive PID                  running and not a zombie
 #   wait_pid_status PID [SECONDS]  wait with a time limit (124: killed)
 #   wait_grep ERE FILE [SECONDS] [COUNT]   until FILE has COUNT matching lines
+#   steady_end NAME PID OUT ERR N  a stopped t/steady client: exit 0, its
+#                                  data verified, N reconnects (2 TAP lines)
 #
 # Data:
 #   random_file FILE LENGTH, sha_of FILE [OFFSET LENGTH], sha_zero LENGTH,
@@ -335,6 +337,17 @@ wait_pid_status() {
 		return 124
 	fi
 	wait "$1"
+}
+
+# steady_end NAME PID OUT ERR RECONNECTS: wait for a t/steady client told
+# to stop (its stop file exists); two TAP lines: it exits 0, and its
+# summary has data verified, no failure and RECONNECTS reconnects.
+steady_end() {
+	wait_pid_status "$2" 30
+	tap_is "$1's client exits 0" $? 0 || tap_diag_file "$4"
+	tap_like "$1: no failure, $5 reconnects, data verified" \
+	    "$(tail -1 "$3")" "^steady: [1-9][0-9]* writes, [0-9]+ reads, \
+[1-9][0-9]* verified, 0 failures, $5 reconnects\$"
 }
 
 # A text from JSON on stdin: json_field KEY -> the raw value of "KEY".

@@ -22,6 +22,9 @@
 
 #define HEX_A	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #define HEX_B	"ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
+#define HEX_C	"c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0"
+#define HEX_D	"d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0"
+#define HEX_E	"e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0"
 
 static char tmpdir[PATH_MAX];
 
@@ -881,6 +884,133 @@ test_inline_key_warning(void)
 	free(path);
 }
 
+/* Client identities from clients_dir and [client NAME], and their use. */
+static void
+test_clients(void)
+{
+	struct conf_export *shared, *lab, *all;
+	struct conf *c;
+	uint8_t key[ND_KEY_LEN];
+
+	c = good("client identities", "clients.conf",
+	    "[global]\nkeyfile = a.key\nclients_dir = clients\n"
+	    "[client carol]\nkeyfile = carol.key\n"
+	    "[shared]\npath = s\n"
+	    "[lab]\npath = l\nclients = alice,\n  carol\n"
+	    "[all]\npath = x\nclients = *\nkey = " HEX_B "\n");
+	if (c == NULL)
+		return;
+	ok(c->nclients == 3 && strcmp(c->clients[0].name, "alice") == 0 &&
+	    strcmp(c->clients[1].name, "bob") == 0 &&
+	    strcmp(c->clients[2].name, "carol") == 0,
+	    "three identities, sorted: alice and bob from the directory "
+	    "(not .hidden.key or notes.txt), carol from its section");
+	key_of(HEX_C, key);
+	ok(c->clients[0].has_key && memcmp(c->clients[0].key, key,
+	    ND_KEY_LEN) == 0 && str_is(c->clients[0].keyfile,
+	    "$/clients/alice.key"), "alice's key from clients/alice.key");
+	key_of(HEX_E, key);
+	ok(memcmp(c->clients[2].key, key, ND_KEY_LEN) == 0 &&
+	    c->clients[2].line == 4, "carol's key from her keyfile, line 4");
+	ok(conf_find_client(c, "bob") == 1 && conf_find_client(c, "eve") == -1,
+	    "conf_find_client");
+	shared = conf_find_export(c, "shared");
+	lab = conf_find_export(c, "lab");
+	all = conf_find_export(c, "all");
+	key_of(HEX_A, key);
+	ok(shared != NULL && shared->has_key && memcmp(shared->key, key,
+	    ND_KEY_LEN) == 0 && !conf_export_admits(shared, 0),
+	    "an export without clients: [global]'s key, no identity");
+	ok(lab != NULL && !lab->has_key && lab->nclients == 2 &&
+	    conf_export_admits(lab, 0) && !conf_export_admits(lab, 1) &&
+	    conf_export_admits(lab, 2), "an export with clients (on two "
+	    "lines): alice and carol, not bob, and not [global]'s key");
+	key_of(HEX_B, key);
+	ok(all != NULL && all->has_key && memcmp(all->key, key,
+	    ND_KEY_LEN) == 0 && conf_export_admits(all, 0) &&
+	    conf_export_admits(all, 1) && conf_export_admits(all, 2),
+	    "clients = *: every identity, and its own key");
+	conf_free(c);
+}
+
+static void
+test_bad_clients(void)
+{
+	bad("client identities: names, sections, lists",
+	    "[global]\nclients_dir = clients\n"
+	    "[client .x]\nkeyfile = carol.key\n"
+	    "[client alice]\nkeyfile = carol.key\n"		/* 5 */
+	    "[client dave]\npath = x\n"
+	    "[e]\npath = e\nclients = alice zed b:d\n"		/* 10 */
+	    "[f]\npath = f\nclients =\n"
+	    "[g]\npath = g\nclients = *\n",
+	    "@:3: client \".x\": not a valid client name (use 1 to 64 of "
+	    "A-Z a-z 0-9 . _ -, not starting with \".\" or \"-\")\n"
+	    "@:5: client \"alice\": defined twice (keyfile \"$/carol.key\"; "
+	    "first at line 2, keyfile \"$/clients/alice.key\")\n"
+	    "@:7: client \"dave\": keyfile is required\n"
+	    "@:8: client \"dave\": unknown key \"path\"\n"
+	    "@:11: export \"e\": clients: \"b:d\" is not a valid client name "
+	    "(use 1 to 64 of A-Z a-z 0-9 . _ -, not starting with \".\" or "
+	    "\"-\")\n"
+	    "@:11: export \"e\": clients: no client identity \"zed\" (add a "
+	    "[client zed] section or zed.key in clients_dir)\n"
+	    "@:12: export \"f\": no key (set key or keyfile here or in "
+	    "[global])\n"
+	    "@:14: export \"f\": clients lists no client identities\n");
+	bad("clients = * with no identity and no key of its own",
+	    "[global]\nkey = " HEX_A "\n[g]\npath = g\nclients = *\n",
+	    "@:5: export \"g\": clients \"*\", but no client identity is "
+	    "defined and the export has no key of its own: nobody could use "
+	    "it\n");
+	write_file("alice2.key", HEX_C "\n", 0600);
+	write_file("d.key", HEX_D "\n", 0600);
+	bad("a client's key is its own: not another's, not a shared key",
+	    "[global]\nkeyfile = d.key\nclients_dir = clients\n"
+	    "[client dave]\nkeyfile = alice2.key\n"
+	    "[client erin]\nkeyfile = a.key\n"			/* 6 */
+	    "[x]\npath = x\nkeyfile = a.key\n",
+	    "@:3: client \"bob\": keyfile \"$/clients/bob.key\": the same key "
+	    "as [global]'s key (line 2): the key decides who the client is, "
+	    "so each client needs a key of its own\n"
+	    "@:4: client \"dave\": keyfile \"$/alice2.key\": the same key as "
+	    "client \"alice\" (line 3): the key decides who the client is, "
+	    "so each client needs a key of its own\n"
+	    "@:6: client \"erin\": keyfile \"$/a.key\": the same key as "
+	    "export \"x\"'s key (line 8): the key decides who the client is, "
+	    "so each client needs a key of its own\n");
+}
+
+static void
+test_bad_clients_dir(void)
+{
+	bad("clients_dir: missing; only in [global]",
+	    "[global]\nclients_dir = nosuch\n[client x]\n"
+	    "[global2]\nclients_dir = a.key\n",
+	    "@:2: [global]: clients_dir \"$/nosuch\": No such file or "
+	    "directory\n"
+	    "@:3: client \"x\": keyfile is required\n"
+	    "@:4: export \"global2\": path is required\n"
+	    "@:4: export \"global2\": no key (set key or keyfile here or in "
+	    "[global])\n"
+	    "@:5: export \"global2\": unknown key \"clients_dir\"\n");
+	bad("clients_dir: writable by others",
+	    "[global]\nclients_dir = open\n",
+	    "@:2: [global]: clients_dir \"$/open\": writable by group or "
+	    "others (mode 0777; chmod 700)\n");
+	bad("clients_dir: a bad name, a bad key file",
+	    "[global]\nclients_dir = cbad\n",
+	    "@:2: [global]: clients_dir \"$/cbad\": \"-x.key\": \"-x\" is not "
+	    "a valid client name (use 1 to 64 of A-Z a-z 0-9 . _ -, not "
+	    "starting with \".\" or \"-\")\n"
+	    "@:2: [global]: clients_dir \"$/cbad\": keyfile "
+	    "\"$/cbad/open.key\": permissions 0644 are too open (must not be "
+	    "accessible by group or others; chmod 600)\n"
+	    "@:2: [global]: clients_dir \"$/cbad\": keyfile "
+	    "\"$/cbad/short.key\": not a 256-bit key (expected 64 hex "
+	    "digits)\n");
+}
+
 static void
 cleanup(void)
 {
@@ -909,6 +1039,21 @@ setup(void)
 	write_file("a.key", HEX_A "\n", 0600);
 	write_file("etc/keys/a.key", HEX_A "\n", 0600);
 	write_file("etc/keys/b.key", HEX_B, 0600);
+	snprintf(dir, sizeof(dir), "%s/clients", tmpdir);
+	mkdir(dir, 0700);
+	write_file("clients/alice.key", HEX_C "\n", 0600);
+	write_file("clients/bob.key", HEX_D "\n", 0600);
+	write_file("clients/.hidden.key", "not a key\n", 0600);
+	write_file("clients/notes.txt", "not a key\n", 0644);
+	write_file("carol.key", HEX_E "\n", 0600);
+	snprintf(dir, sizeof(dir), "%s/open", tmpdir);
+	mkdir(dir, 0700);
+	chmod(dir, 0777);
+	snprintf(dir, sizeof(dir), "%s/cbad", tmpdir);
+	mkdir(dir, 0700);
+	write_file("cbad/-x.key", HEX_A "\n", 0600);
+	write_file("cbad/open.key", HEX_B "\n", 0644);
+	write_file("cbad/short.key", "abcd\n", 0600);
 }
 
 int
@@ -935,6 +1080,9 @@ main(void)
 	test_same_file();
 	test_keyfile_owner();
 	test_inline_key_warning();
+	test_clients();
+	test_bad_clients();
+	test_bad_clients_dir();
 	cleanup();
 	return done_testing();
 }

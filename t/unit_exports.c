@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "conf.h"
 #include "export.h"
 #include "exports.h"
@@ -29,6 +30,9 @@
 
 #define HEX_A	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #define HEX_B	"ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
+#define HEX_C	"c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0"
+#define HEX_D	"d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0"
+#define HEX_E	"e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0"
 
 static char tmpdir[PATH_MAX];
 
@@ -287,6 +291,168 @@ test_reopen_fails(struct export_table *t2)
 	free(text);
 }
 
+/* Write a key file (mode 0600) in tmpdir. */
+static void
+write_key(const char *name, const char *hex)
+{
+	char path[PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	if ((f = fopen(path, "w")) == NULL || fputs(hex, f) == EOF ||
+	    fchmod(fileno(f), 0600) == -1 || fclose(f) == EOF)
+		exit(99);
+}
+
+/* Whether key hex opens export name in t. */
+static int
+opens(const struct export_table *t, const char *name, const char *hex)
+{
+	const char *why;
+	struct export *e;
+	int i = key_index(t, hex);
+
+	if (i < 0 || (e = exports_find(t, name, (size_t)i, &why)) == NULL)
+		return 0;
+	export_put(e);
+	return 1;
+}
+
+static const char ident1[] =
+    "[global]\nkey = " HEX_A "\n"
+    "[client alice]\nkeyfile = alice.key\n"
+    "[client bob]\nkeyfile = bob.key\n"
+    "[pub]\npath = pub.img\nsize = 1M\n"
+    "[lab]\npath = lab.img\nsize = 1M\nclients = alice\n"
+    "[mix]\npath = mix.img\nsize = 1M\nkey = " HEX_B "\nclients = *\n";
+
+/* alice leaves lab, bob joins it with a new key. */
+static const char ident2[] =
+    "[global]\nkey = " HEX_A "\n"
+    "[client alice]\nkeyfile = alice.key\n"
+    "[client bob]\nkeyfile = bob2.key\n"
+    "[pub]\npath = pub.img\nsize = 1M\n"
+    "[lab]\npath = lab.img\nsize = 1M\nclients = bob\n"
+    "[mix]\npath = mix.img\nsize = 1M\nkey = " HEX_B "\nclients = *\n";
+
+static void
+test_identities_find(const struct export_table *t)
+{
+	uint64_t cred;
+	const char *who;
+
+	who = exports_identity(t, (size_t)key_index(t, HEX_C), &cred);
+	ok(who != NULL && strcmp(who, "alice") == 0 && cred != 0,
+	    "identities: alice's key is alice's");
+	ok(exports_identity(t, (size_t)key_index(t, HEX_A), &cred) == NULL &&
+	    exports_identity(t, (size_t)key_index(t, HEX_B), &cred) == NULL,
+	    "identities: [global]'s key and mix's own are shared");
+	ok(exports_identities(t) == 2, "identities: two of them");
+	ok(opens(t, "lab", HEX_C) && !opens(t, "lab", HEX_D) &&
+	    !opens(t, "lab", HEX_A), "identities: lab opens for alice only, "
+	    "not for bob nor for [global]'s key");
+	ok(opens(t, "pub", HEX_A) && !opens(t, "pub", HEX_C),
+	    "identities: pub opens for [global]'s key, not for alice");
+	ok(opens(t, "mix", HEX_B) && opens(t, "mix", HEX_C) &&
+	    opens(t, "mix", HEX_D) && !opens(t, "mix", HEX_A),
+	    "identities: mix (clients = *) opens for its key, alice and bob");
+}
+
+static void
+test_identities_reload(struct export_table *t1, struct export_table *t2)
+{
+	struct export *lab = exports_lookup(t1, "lab");
+	struct export *mix = exports_lookup(t1, "mix");
+	uint64_t alice, bob, alice2;
+
+	exports_identity(t1, (size_t)key_index(t1, HEX_C), &alice);
+	exports_identity(t1, (size_t)key_index(t1, HEX_D), &bob);
+	exports_identity(t2, (size_t)key_index(t2, HEX_C), &alice2);
+	ok(exports_lookup(t2, "lab") == lab && exports_lookup(t2, "mix") ==
+	    mix && exports_retire(t1, t2, "reconfigured") == 0,
+	    "identities reload: lab and mix keep their objects (clients "
+	    "lists and client keys are not export settings)");
+	ok(alice2 == alice, "identities reload: alice's credential is kept");
+	ok(exports_admits(t1, lab, alice) && !exports_admits(t2, lab, alice),
+	    "identities reload: alice lost lab");
+	ok(exports_admits(t2, mix, alice), "identities reload: alice keeps "
+	    "mix");
+	ok(exports_admits(t1, mix, bob) && !exports_admits(t2, mix, bob),
+	    "identities reload: bob's old key no longer opens mix");
+	ok(opens(t2, "lab", HEX_E) && !opens(t2, "lab", HEX_D),
+	    "identities reload: bob's new key opens lab, his old one not");
+}
+
+/* A restart of one export keeps who may use every export. */
+static void
+test_identities_reopen(const struct export_table *t)
+{
+	struct export_table *t3;
+	struct report r;
+
+	report_init(&r, NULL);
+	t3 = exports_reopen(t, "lab", &r);
+	ok(t3 != NULL && exports_lookup(t3, "lab") != exports_lookup(t, "lab"),
+	    "identities reopen: lab is a new object");
+	if (t3 == NULL)
+		return;
+	ok(opens(t3, "lab", HEX_C) && !opens(t3, "lab", HEX_D) &&
+	    !opens(t3, "lab", HEX_A), "identities reopen: lab still opens "
+	    "for alice only");
+	ok(opens(t3, "mix", HEX_D) && opens(t3, "mix", HEX_B) &&
+	    opens(t3, "pub", HEX_A), "identities reopen: mix and pub as "
+	    "before");
+	exports_put(t3);
+}
+
+/* A key is shared or one identity's, never both. */
+static void
+test_identity_clash(void)
+{
+	struct auth_keys *ks = auth_keys_new(4);
+	uint8_t k[ND_KEY_LEN];
+	uint64_t cred;
+	size_t i;
+
+	memset(k, 7, sizeof(k));
+	if (ks == NULL)
+		exit(99);
+	i = auth_keys_add(ks, NULL, k, NULL);
+	ok(i == 0 && auth_keys_add(ks, NULL, k, NULL) == 0,
+	    "key set: a shared key added twice is one entry");
+	errno = 0;
+	ok(auth_keys_add(ks, NULL, k, "alice") == SIZE_MAX && errno == EEXIST,
+	    "key set: the same key for an identity is refused (EEXIST)");
+	memset(k, 8, sizeof(k));
+	i = auth_keys_add(ks, NULL, k, "alice");
+	errno = 0;
+	ok(i == 1 && auth_keys_add(ks, NULL, k, "bob") == SIZE_MAX &&
+	    errno == EEXIST && strcmp(auth_keys_identity(ks, 1, &cred),
+	    "alice") == 0, "key set: ... and for a second identity");
+	auth_keys_put(ks);
+}
+
+static void
+test_identities(void)
+{
+	struct export_table *t1, *t2;
+
+	write_key("alice.key", HEX_C);
+	write_key("bob.key", HEX_D);
+	write_key("bob2.key", HEX_E);
+	t1 = build("ident1.conf", ident1, NULL, NULL);
+	if (!ok(t1 != NULL, "identities: build"))
+		return;
+	test_identities_find(t1);
+	test_identities_reopen(t1);
+	t2 = build("ident2.conf", ident2, t1, NULL);
+	if (ok(t2 != NULL, "identities: reload"))
+		test_identities_reload(t1, t2);
+	exports_put(t2);
+	exports_put(t1);
+	test_identity_clash();
+}
+
 int
 main(void)
 {
@@ -314,6 +480,7 @@ main(void)
 		test_reopen_fails(t2);
 		exports_put(t2);
 	}
+	test_identities();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);

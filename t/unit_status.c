@@ -34,6 +34,7 @@ static const char expect_text[] =
 "listening on 127.0.0.1:26547 [::1]:26547\n"
 "request memory: 1.0 MiB in use of 256.0 MiB (peak 2.0 MiB), 1 reader "
     "waiting\n"
+"client identities: 2\n"
 "export \"home\": /srv/home.img, 10737418240 bytes (10.0 GiB), read-write\n"
 "  read: 3 requests, 12288 bytes; written: 1 requests, 65536 bytes; "
     "errors: 2\n"
@@ -41,6 +42,8 @@ static const char expect_text[] =
     "and FUA writes fail until \"netdiskctl restart home\")\n"
 "  client " ID1 " from 127.0.0.1, 2 connections, since "
     "2026-12-04T08:13:20Z\n"
+"  client " ID2 " identity \"alice\" from ::1, 1 connection, since "
+    "2026-12-04T09:00:00Z\n"
 "  client " ID2 " from ::1, 1 connection, since 2026-12-04T09:00:00Z\n"
 "export \"ro\": /srv/a\"b.img, 512 bytes (512 B), read-only\n"
 "  read: 0 requests, 0 bytes; written: 0 requests, 0 bytes; errors: 0\n"
@@ -51,7 +54,7 @@ static const char expect_json[] =
 "\"config\":\"/etc/netdisk.conf\","
 "\"listen\":[\"127.0.0.1:26547\",\"[::1]:26547\"],"
 "\"request_memory\":{\"limit\":268435456,\"used\":1048576,"
-"\"peak\":2097152,\"waiting\":1},"
+"\"peak\":2097152,\"waiting\":1},\"identities\":2,"
 "\"exports\":["
 "{\"name\":\"home\",\"path\":\"/srv/home.img\",\"size\":10737418240,"
 "\"readonly\":false,\"opened\":\"2026-12-04T08:00:00Z\","
@@ -60,10 +63,12 @@ static const char expect_json[] =
 "\"failed\":{\"errno\":5,\"error\":\"Input/output error\","
 "\"operation\":\"fsync\",\"since\":\"2026-12-04T08:30:00Z\"},"
 "\"clients\":["
-"{\"client_id\":\"" ID1 "\",\"address\":\"127.0.0.1\",\"connections\":2,"
-"\"since\":\"2026-12-04T08:13:20Z\"},"
-"{\"client_id\":\"" ID2 "\",\"address\":\"::1\",\"connections\":1,"
-"\"since\":\"2026-12-04T09:00:00Z\"}]},"
+"{\"client_id\":\"" ID1 "\",\"identity\":null,\"address\":\"127.0.0.1\","
+"\"connections\":2,\"since\":\"2026-12-04T08:13:20Z\"},"
+"{\"client_id\":\"" ID2 "\",\"identity\":\"alice\",\"address\":\"::1\","
+"\"connections\":1,\"since\":\"2026-12-04T09:00:00Z\"},"
+"{\"client_id\":\"" ID2 "\",\"identity\":null,\"address\":\"::1\","
+"\"connections\":1,\"since\":\"2026-12-04T09:00:00Z\"}]},"
 "{\"name\":\"ro\",\"path\":\"/srv/a\\\"b.img\",\"size\":512,"
 "\"readonly\":true,\"opened\":\"2026-12-04T09:00:00Z\","
 "\"read_requests\":0,\"read_bytes\":0,\"write_requests\":0,"
@@ -123,16 +128,19 @@ test_clients(struct status_export *e)
 
 	memset(id1, 1, sizeof(id1));
 	memset(id2, 2, sizeof(id2));
-	r |= status_add_client(e, id1, &v4, T_NEW);
-	r |= status_add_client(e, id2, &v6, T_NEW);
-	r |= status_add_client(e, id1, &v6, T_OLD);
-	ok(r == 0 && e->nclients == 2, "two client ids, two clients (%d)",
-	    e->nclients);
+	r |= status_add_client(e, id1, "", &v4, T_NEW);
+	r |= status_add_client(e, id2, "alice", &v6, T_NEW);
+	r |= status_add_client(e, id1, "", &v6, T_OLD);
+	r |= status_add_client(e, id2, "", &v6, T_NEW);
+	ok(r == 0 && e->nclients == 3, "two client ids, one of them also as "
+	    "identity alice: three clients (%d)", e->nclients);
 	ok(e->clients[0].connections == 2 && e->clients[0].since == T_OLD,
 	    "the first has 2 connections, since the older one");
 	ok(e->clients[0].addr.ss_family == AF_INET,
 	    "... and the address of its first connection");
-	ok(e->clients[1].connections == 1, "the second has 1 connection");
+	ok(e->clients[1].connections == 1 &&
+	    strcmp(e->clients[1].identity, "alice") == 0,
+	    "the second, alice, has 1 connection");
 }
 
 /* Print st with fn into a string (the caller frees it). */
@@ -178,6 +186,7 @@ main(void)
 	st.memory.used = 1 << 20;
 	st.memory.peak = 2 << 20;
 	st.memory.waiting = 1;
+	st.identities = 2;
 	fill_home(&st.exports[0]);
 	fill_ro(&st.exports[1]);
 	st.nexports = 2;

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <ini.h>
+#include <dirent.h>
 #include <libgen.h>
 #include <limits.h>
 #include <pwd.h>
@@ -52,7 +53,10 @@
 #define CONF_MAX_REQUEST_MEMORY	(256ULL * 1024 * 1024)
 #define CONF_MAX_REQUEST_MEMORY_MAX	(1ULL << 40)
 
-enum conf_section { SEC_NONE, SEC_GLOBAL, SEC_EXPORT, SEC_BAD };
+enum conf_section { SEC_NONE, SEC_GLOBAL, SEC_EXPORT, SEC_CLIENT, SEC_BAD };
+#define CONF_CLIENT_SECTION	"client"	/* [client NAME] */
+#define CONF_CLIENT_KEY_SUFFIX	".key"		/* clients_dir/NAME.key */
+#define CONF_CLIENTS_MAX	100000
 enum conf_lines { ONE_LINE, LIST_LINES, TEXT_LINES };
 
 struct parser;
@@ -73,6 +77,7 @@ struct conf_error {
 struct conf_keyfile {
 	int line;
 	char *where;			/* "[global]" or "export \"NAME\"" */
+	const char *what;		/* "keyfile" or "clients_dir" */
 	char *path;
 	uid_t owner;
 };
@@ -92,6 +97,7 @@ struct parser {
 	enum conf_section sec;
 	char *secname;
 	struct conf_export *export;	/* SEC_EXPORT */
+	int client;			/* SEC_CLIENT: its index, -1: none */
 	const struct conf_key *keys;	/* the section's keys */
 	const struct conf_key *last;	/* the key indented lines continue */
 	uint32_t seen;			/* keys given in this section */
@@ -166,6 +172,8 @@ sec_verr(struct parser *p, int line, const char *fmt, va_list ap)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (p->sec == SEC_GLOBAL)
 		conf_err(p, line, "[global]: %s", msg);
+	else if (p->sec == SEC_CLIENT)
+		conf_err(p, line, "client \"%s\": %s", p->secname, msg);
 	else
 		conf_err(p, line, "export \"%s\": %s", p->secname, msg);
 }
@@ -237,7 +245,8 @@ sec_where(struct parser *p)
 
 	if (p->sec == SEC_GLOBAL)
 		s = strdup("[global]");
-	else if (asprintf(&s, "export \"%s\"", p->secname) == -1)
+	else if (asprintf(&s, "%s \"%s\"", p->sec == SEC_CLIENT ? "client" :
+	    "export", p->secname) == -1)
 		s = NULL;
 	if (s == NULL)
 		p->nomem = 1;
@@ -398,7 +407,7 @@ key_conflict(struct parser *p, const char *name)
 	p->key_line = p->lineno;
 	if (p->sec == SEC_GLOBAL)
 		p->global_key_line = p->lineno;
-	else
+	else if (p->sec == SEC_EXPORT)
 		p->export->own_key = 1;	/* even if the key fails to load */
 	return 0;
 }
@@ -406,9 +415,17 @@ key_conflict(struct parser *p, const char *name)
 static void
 key_set(struct parser *p, const uint8_t key[ND_KEY_LEN])
 {
+	struct conf_client *cl;
+
 	if (p->sec == SEC_GLOBAL) {
 		memcpy(p->conf->key, key, ND_KEY_LEN);
 		p->conf->has_key = 1;
+	} else if (p->sec == SEC_CLIENT) {
+		if (p->client < 0)
+			return;
+		cl = &p->conf->clients[p->client];
+		memcpy(cl->key, key, ND_KEY_LEN);
+		cl->has_key = 1;
 	} else {
 		memcpy(p->export->key, key, ND_KEY_LEN);
 		p->export->has_key = 1;
@@ -450,6 +467,7 @@ keyfile_note(struct parser *p, char *path, uid_t owner)
 	k += p->nkeyfiles++;
 	k->line = p->lineno;
 	k->where = sec_where(p);
+	k->what = "keyfile";
 	k->path = path;
 	k->owner = owner;
 }
@@ -471,9 +489,213 @@ opt_keyfile(struct parser *p, const char *value)
 		free(path);
 	} else {
 		key_set(p, key);
+		if (p->sec == SEC_CLIENT && p->client >= 0)
+			conf_setstr(p, &p->conf->clients[p->client].keyfile,
+			    path);
 		keyfile_note(p, path, owner);
 	}
 	explicit_bzero(key, sizeof(key));
+}
+
+/* Client identities: [client NAME] and clients_dir. */
+
+int
+conf_client_name_valid(const char *name)
+{
+	size_t len;
+
+	if (name == NULL || name[0] == '.' || name[0] == '-')
+		return 0;
+	len = strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-");
+	return len >= 1 && len <= CONF_CLIENT_NAME_MAX && name[len] == '\0';
+}
+
+#define CONF_CLIENT_NAME_RULE	"use 1 to 64 of A-Z a-z 0-9 . _ -, not " \
+	"starting with \".\" or \"-\""
+
+/* A new identity (its key still to be set): its index, or -1. */
+static int
+client_add(struct parser *p, const char *name)
+{
+	struct conf *c = p->conf;
+	struct conf_client *v;
+
+	if (c->nclients >= CONF_CLIENTS_MAX) {
+		sec_err(p, "more than %d client identities", CONF_CLIENTS_MAX);
+		return -1;
+	}
+	v = reallocarray(c->clients, (size_t)c->nclients + 1, sizeof(*v));
+	if (v == NULL) {
+		p->nomem = 1;
+		return -1;
+	}
+	c->clients = v;
+	v += c->nclients;
+	memset(v, 0, sizeof(*v));
+	strlcpy(v->name, name, sizeof(v->name));
+	v->line = p->lineno;
+	return c->nclients++;
+}
+
+/* DIR/NAME.key, a file of clients_dir: identity NAME. */
+static void
+clients_dir_entry(struct parser *p, const char *dir, const char *file)
+{
+	char err[PATH_MAX + 256], name[NAME_MAX + 1], *path;
+	uint8_t key[ND_KEY_LEN];
+	size_t len = strlen(file) - strlen(CONF_CLIENT_KEY_SUFFIX);
+	uid_t owner;
+	int i;
+
+	memcpy(name, file, len);
+	name[len] = '\0';
+	if (!conf_client_name_valid(name)) {
+		sec_err(p, "clients_dir \"%s\": \"%s\": \"%s\" is not a valid "
+		    "client name (" CONF_CLIENT_NAME_RULE ")", dir, file, name);
+		return;
+	}
+	if ((path = path_join(p, dir, file)) == NULL)
+		return;
+	if (key_load_file_owner(path, key, &owner, err, sizeof(err)) == -1)
+		sec_err(p, "clients_dir \"%s\": %s", dir, err);
+	else if ((i = client_add(p, name)) >= 0) {
+		memcpy(p->conf->clients[i].key, key, ND_KEY_LEN);
+		p->conf->clients[i].has_key = 1;
+		p->conf->clients[i].keyfile = conf_strdup(p, path);
+		keyfile_note(p, path, owner);
+		path = NULL;
+	}
+	free(path);
+	explicit_bzero(key, sizeof(key));
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The NAME.key files of dir (not starting with "."), sorted; -1: errno. */
+static int
+clients_dir_list(const char *dir, char ***names, size_t *n)
+{
+	size_t sl = strlen(CONF_CLIENT_KEY_SUFFIX), len;
+	struct dirent *d;
+	char **v;
+	DIR *dp;
+
+	*names = NULL;
+	*n = 0;
+	if ((dp = opendir(dir)) == NULL)
+		return -1;
+	while ((d = readdir(dp)) != NULL) {
+		len = strlen(d->d_name);
+		if (d->d_name[0] == '.' || len <= sl ||
+		    strcmp(d->d_name + len - sl, CONF_CLIENT_KEY_SUFFIX) != 0)
+			continue;
+		if ((v = reallocarray(*names, *n + 1, sizeof(*v))) == NULL ||
+		    (v[*n] = strdup(d->d_name)) == NULL) {
+			*names = v != NULL ? v : *names;
+			closedir(dp);
+			errno = ENOMEM;
+			return -1;
+		}
+		*names = v;
+		(*n)++;
+	}
+	closedir(dp);
+	if (*n > 0)
+		qsort(*names, *n, sizeof(**names), str_cmp);
+	return 0;
+}
+
+/* Who may change the directory may add or rename identities. */
+static int
+clients_dir_check(struct parser *p, const char *dir)
+{
+	struct stat st;
+	char *copy;
+
+	if (stat(dir, &st) == -1) {
+		sec_err(p, "clients_dir \"%s\": %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		sec_err(p, "clients_dir \"%s\": not a directory", dir);
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		sec_err(p, "clients_dir \"%s\": writable by group or others "
+		    "(mode %04o; chmod 700)", dir,
+		    (unsigned int)(st.st_mode & 07777));
+		return -1;
+	}
+	if ((copy = conf_strdup(p, dir)) == NULL)
+		return -1;
+	keyfile_note(p, copy, st.st_uid);
+	if (p->nkeyfiles > 0 && p->keyfiles[p->nkeyfiles - 1].path == copy)
+		p->keyfiles[p->nkeyfiles - 1].what = "clients_dir";
+	return 0;
+}
+
+static void
+opt_clients_dir(struct parser *p, const char *value)
+{
+	char *dir, **names;
+	size_t i, n;
+
+	if ((dir = conf_path(p, "clients_dir", value)) == NULL)
+		return;
+	if (clients_dir_check(p, dir) == -1) {
+		free(dir);
+		return;
+	}
+	if (clients_dir_list(dir, &names, &n) == -1)
+		sec_err(p, "clients_dir \"%s\": %s", dir, strerror(errno));
+	for (i = 0; i < n; i++) {
+		clients_dir_entry(p, dir, names[i]);
+		free(names[i]);
+	}
+	free(names);
+	free(p->conf->clients_dir);
+	p->conf->clients_dir = dir;
+}
+
+/* One word of an export's clients list: "*" or a name. */
+static void
+clients_add(struct parser *p, const char *word)
+{
+	struct conf_export *e = p->export;
+	char **v;
+
+	if (strcmp(word, "*") == 0) {
+		e->clients_all = 1;
+		return;
+	}
+	if (!conf_client_name_valid(word)) {
+		sec_err(p, "clients: \"%s\" is not a valid client name ("
+		    CONF_CLIENT_NAME_RULE ")", word);
+		return;
+	}
+	v = reallocarray(e->client_names, (size_t)e->nclients + 1,
+	    sizeof(*v));
+	if (v == NULL || (v[e->nclients] = conf_strdup(p, word)) == NULL) {
+		if (v != NULL)
+			e->client_names = v;
+		p->nomem = 1;
+		return;
+	}
+	e->client_names = v;
+	e->nclients++;
+}
+
+static void
+opt_clients(struct parser *p, const char *value)
+{
+	if (!p->cont)
+		p->export->clients_line = p->lineno;
+	conf_list(p, value, clients_add);
 }
 
 /* Keys: [global]. */
@@ -796,6 +1018,7 @@ static const struct conf_key global_keys[] = {
 	{ "log_level",		opt_log_level,	ONE_LINE },
 	{ "pidfile",		opt_pidfile,		ONE_LINE },
 	{ "control_socket",	opt_control_socket,	ONE_LINE },
+	{ "clients_dir",	opt_clients_dir,	ONE_LINE },
 	{ NULL,			NULL,			ONE_LINE }
 };
 
@@ -809,6 +1032,12 @@ static const struct conf_key export_keys[] = {
 	{ "max_clients",	opt_max_clients,	ONE_LINE },
 	{ "description",	opt_description,	TEXT_LINES },
 	{ "trim",		opt_trim,		ONE_LINE },
+	{ "clients",		opt_clients,		LIST_LINES },
+	{ NULL,			NULL,			ONE_LINE }
+};
+
+static const struct conf_key client_keys[] = {
+	{ "keyfile",		opt_keyfile,		ONE_LINE },
 	{ NULL,			NULL,			ONE_LINE }
 };
 
@@ -819,9 +1048,14 @@ static void
 section_end(struct parser *p)
 {
 	if (p->list != NULL && p->list_count == 0)
-		sec_err_at(p, p->list_line, "%s lists no addresses",
-		    p->list->name);
+		sec_err_at(p, p->list_line, "%s lists no %s", p->list->name,
+		    p->list->parse == opt_clients ? "client identities" :
+		    "addresses");
+	if (p->sec == SEC_CLIENT && p->client >= 0 && p->key_line == 0)
+		sec_err_at(p, p->conf->clients[p->client].line,
+		    "keyfile is required");
 	p->sec = SEC_NONE;
+	p->client = -1;
 	p->list = NULL;
 	p->list_count = 0;
 	p->last = NULL;
@@ -871,18 +1105,49 @@ export_begin(struct parser *p, const char *name)
 	p->keys = export_keys;
 }
 
+/* [client NAME]: name is what follows "client" and blanks. */
+static void
+client_begin(struct parser *p, const char *name)
+{
+	p->sec = SEC_CLIENT;
+	p->keys = client_keys;
+	p->client = -1;
+	if (!conf_client_name_valid(name))
+		sec_err(p, "not a valid client name (" CONF_CLIENT_NAME_RULE
+		    ")");
+	else
+		p->client = client_add(p, name);
+}
+
+/* "client NAME": NAME, else NULL. */
+static const char *
+client_section_name(const char *name)
+{
+	size_t n = strlen(CONF_CLIENT_SECTION);
+
+	if (strncmp(name, CONF_CLIENT_SECTION, n) != 0 ||
+	    (name[n] != ' ' && name[n] != '\t'))
+		return NULL;
+	return name + n + strspn(name + n, " \t");
+}
+
 static void
 section_begin(struct parser *p, const char *name)
 {
+	const char *client = client_section_name(name);
+
 	section_end(p);
 	p->prev_key = 0;
 	free(p->secname);
-	if ((p->secname = conf_strdup(p, name)) == NULL) {
+	if ((p->secname = conf_strdup(p, client != NULL ? client : name)) ==
+	    NULL) {
 		p->sec = SEC_BAD;
 		return;
 	}
 	if (strcmp(name, "global") == 0)
 		global_begin(p);
+	else if (client != NULL)
+		client_begin(p, client);
 	else
 		export_begin(p, name);
 }
@@ -1178,16 +1443,181 @@ validate_path(struct parser *p, struct conf_export *e, struct file_id *ids,
 	}
 }
 
+static int key_equal(const uint8_t *, const uint8_t *);
+
+static int
+client_cmp(const void *a, const void *b)
+{
+	const struct conf_client *x = a, *y = b;
+	int d = strcmp(x->name, y->name);
+
+	return d != 0 ? d : x->line - y->line;
+}
+
+/* Sorted by name; the same name twice is an error. */
+static void
+validate_client_names(struct parser *p)
+{
+	struct conf *c = p->conf;
+	struct conf_client *a, *b;
+	int i;
+
+	if (c->nclients > 1)
+		qsort(c->clients, (size_t)c->nclients, sizeof(*c->clients),
+		    client_cmp);
+	for (i = 1; i < c->nclients; i++) {
+		a = &c->clients[i - 1];
+		b = &c->clients[i];
+		if (strcmp(a->name, b->name) == 0)
+			conf_err(p, b->line, "client \"%s\": defined twice "
+			    "(keyfile \"%s\"; first at line %d, keyfile \"%s\")",
+			    b->name, b->keyfile ? b->keyfile : "",
+			    a->line, a->keyfile ? a->keyfile : "");
+	}
+}
+
+/* A key of the file: a client's (client >= 0) or a shared one. */
+struct key_use {
+	const uint8_t *key;
+	int client;
+	int line;
+	const char *name;		/* the export's; NULL: [global] */
+};
+
+static int
+key_use_cmp(const void *a, const void *b)
+{
+	const struct key_use *x = a, *y = b;
+	int d = memcmp(x->key, y->key, ND_KEY_LEN);
+
+	return d != 0 ? d : x->line - y->line;
+}
+
+/* u (a client's key) is also o's. */
+static void
+key_use_clash(struct parser *p, const struct key_use *u,
+    const struct key_use *o)
+{
+	const struct conf_client *cl = &p->conf->clients[u->client];
+	char other[256];
+
+	if (o->client >= 0)
+		snprintf(other, sizeof(other), "client \"%s\" (line %d)",
+		    p->conf->clients[o->client].name, o->line);
+	else if (o->name == NULL)
+		snprintf(other, sizeof(other), "[global]'s key (line %d)",
+		    o->line);
+	else
+		snprintf(other, sizeof(other), "export \"%s\"'s key (line %d)",
+		    o->name, o->line);
+	conf_err(p, u->line, "client \"%s\": keyfile \"%s\": the same key as "
+	    "%s: the key decides who the client is, so each client needs a "
+	    "key of its own", cl->name, cl->keyfile ? cl->keyfile : "", other);
+}
+
+/*
+ * In each run of equal keys (sorted by line), every later client's key
+ * clashes with the first; the first, if a client's, with a shared key.
+ */
+static void
+validate_key_runs(struct parser *p, struct key_use *u, size_t n)
+{
+	size_t i, j, k;
+	int first;
+
+	qsort(u, n, sizeof(*u), key_use_cmp);
+	for (i = 0; i < n; i = j) {
+		first = u[i].client >= 0;
+		for (j = i + 1; j < n && key_equal(u[i].key, u[j].key); j++)
+			;
+		for (k = i + 1; k < j; k++) {
+			if (u[k].client >= 0)
+				key_use_clash(p, &u[k], &u[i]);
+			else if (first) {
+				key_use_clash(p, &u[i], &u[k]);
+				first = 0;
+			}
+		}
+	}
+}
+
+/*
+ * A client's key is its own: no other client's, no shared key
+ * ([global]'s or an export's own).
+ */
+static void
+validate_client_keys(struct parser *p)
+{
+	struct conf *c = p->conf;
+	struct conf_export *e;
+	struct key_use *u;
+	size_t n = 0;
+	int i;
+
+	if (c->nclients == 0)
+		return;
+	TAILQ_FOREACH(e, &c->exports, entry)
+		n++;
+	if ((u = calloc(n + (size_t)c->nclients + 1, sizeof(*u))) == NULL) {
+		p->nomem = 1;
+		return;
+	}
+	n = 0;
+	for (i = 0; i < c->nclients; i++)
+		if (c->clients[i].has_key)
+			u[n++] = (struct key_use){ c->clients[i].key, i,
+			    c->clients[i].line, NULL };
+	if (c->has_key)
+		u[n++] = (struct key_use){ c->key, -1, p->global_key_line,
+		    NULL };
+	TAILQ_FOREACH(e, &c->exports, entry)
+		if (e->own_key && e->has_key)
+			u[n++] = (struct key_use){ e->key, -1, e->line, e->name };
+	validate_key_runs(p, u, n);
+	explicit_bzero(u, n * sizeof(*u));
+	free(u);
+}
+
+/* The names of e's clients list as indices in conf->clients. */
+static void
+validate_export_clients(struct parser *p, struct conf_export *e)
+{
+	int i;
+
+	if (e->nclients == 0)
+		return;
+	if ((e->clients = calloc((size_t)e->nclients, sizeof(int))) == NULL) {
+		p->nomem = 1;
+		return;
+	}
+	for (i = 0; i < e->nclients; i++)
+		if ((e->clients[i] = conf_find_client(p->conf,
+		    e->client_names[i])) < 0)
+			conf_err(p, e->clients_line, "export \"%s\": clients: no "
+			    "client identity \"%s\" (add a [client %s] section "
+			    "or %s.key in clients_dir)", e->name,
+			    e->client_names[i], e->client_names[i],
+			    e->client_names[i]);
+}
+
 static void
 validate_export(struct parser *p, struct conf_export *e)
 {
 	struct conf *c = p->conf;
+	int clients = e->nclients > 0 || e->clients_all;
 
 	if (e->path == NULL)
 		conf_err(p, e->line, "export \"%s\": path is required",
 		    e->name);
+	validate_export_clients(p, e);
+	if (e->clients_all && c->nclients == 0 && !e->own_key)
+		conf_err(p, e->clients_line, "export \"%s\": clients \"*\", "
+		    "but no client identity is defined and the export has no "
+		    "key of its own: nobody could use it", e->name);
 	/* A key that failed to load has been reported already. */
-	if (!e->own_key && c->has_key) {
+	if (clients)
+		;	/* [global]'s key is not valid for it */
+	else if (!e->own_key && c->has_key) {
 		memcpy(e->key, c->key, ND_KEY_LEN);
 		e->has_key = 1;
 	} else if (!e->own_key && p->global_key_line == 0)
@@ -1257,9 +1687,9 @@ validate_keyfiles(struct parser *p)
 		if (k->owner == 0 || k->owner == uid)
 			continue;
 		uid_desc(k->owner, owner, sizeof(owner));
-		conf_err(p, k->line, "%s: keyfile \"%s\": owned by %s, not by "
+		conf_err(p, k->line, "%s: %s \"%s\": owned by %s, not by "
 		    "root or netdiskd's user (%s)", k->where ? k->where : "",
-		    k->path, owner, self);
+		    k->what, k->path, owner, self);
 	}
 }
 
@@ -1288,8 +1718,10 @@ conf_validate(struct parser *p)
 {
 	struct conf_export *e;
 
+	validate_client_names(p);
 	TAILQ_FOREACH(e, &p->conf->exports, entry)
 		validate_export(p, e);
+	validate_client_keys(p);
 	validate_paths(p);
 	validate_keyfiles(p);
 	validate_listen(p);
@@ -1381,6 +1813,12 @@ parser_init(struct parser *p, const char *path, char **errors)
 static void
 export_free(struct conf_export *e)
 {
+	int i;
+
+	for (i = 0; i < e->nclients; i++)
+		free(e->client_names[i]);
+	free(e->client_names);
+	free(e->clients);
 	explicit_bzero(e->key, sizeof(e->key));
 	free(e->path);
 	free(e->allow);
@@ -1449,6 +1887,7 @@ void
 conf_free(struct conf *c)
 {
 	struct conf_export *e;
+	int i;
 
 	if (c == NULL)
 		return;
@@ -1457,6 +1896,13 @@ conf_free(struct conf *c)
 		export_free(e);
 	}
 	explicit_bzero(c->key, sizeof(c->key));
+	for (i = 0; i < c->nclients; i++)
+		free(c->clients[i].keyfile);
+	if (c->clients != NULL)
+		explicit_bzero(c->clients, (size_t)c->nclients *
+		    sizeof(*c->clients));
+	free(c->clients);
+	free(c->clients_dir);
 	free(c->path);
 	free(c->listen);
 	free(c->user);
@@ -1468,6 +1914,36 @@ conf_free(struct conf *c)
 }
 
 /* Queries. */
+
+int
+conf_find_client(const struct conf *c, const char *name)
+{
+	int lo = 0, hi = c->nclients - 1, mid, d;
+
+	while (lo <= hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((d = strcmp(name, c->clients[mid].name)) == 0)
+			return mid;
+		if (d < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+int
+conf_export_admits(const struct conf_export *e, int i)
+{
+	int k;
+
+	if (e->clients_all)
+		return 1;
+	for (k = 0; e->clients != NULL && k < e->nclients; k++)
+		if (e->clients[k] == i)
+			return 1;
+	return 0;
+}
 
 struct conf_export *
 conf_find_export(struct conf *c, const char *name)
@@ -1537,14 +2013,6 @@ conf_allowed(const struct conf_export *e, const struct sockaddr *sa)
 	return 0;
 }
 
-static int
-str_equal(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
 /* Constant time in the contents. */
 static int
 key_equal(const uint8_t *a, const uint8_t *b)
@@ -1578,8 +2046,8 @@ conf_export_equal(const struct conf_export *a, const struct conf_export *b)
 	int keys = key_equal(a->key, b->key);
 
 	return keys && a->has_key == b->has_key && a->own_key == b->own_key &&
-	    strcmp(a->name, b->name) == 0 && str_equal(a->path, b->path) &&
+	    strcmp(a->name, b->name) == 0 && str_same(a->path, b->path) &&
 	    a->size == b->size && a->readonly == b->readonly &&
 	    allow_equal(a, b) && a->max_clients == b->max_clients &&
-	    str_equal(a->description, b->description) && a->trim == b->trim;
+	    str_same(a->description, b->description) && a->trim == b->trim;
 }

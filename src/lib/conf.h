@@ -27,6 +27,22 @@ struct conf_net {
 	int prefix;
 };
 
+/*
+ * A client identity: a name and a key of its own.  The server learns the
+ * identity of a client only from the key that opened its hello.  Names:
+ * 1 to CONF_CLIENT_NAME_MAX of A-Z a-z 0-9 . _ -, not starting with "."
+ * or "-" (conf_client_name_valid): they may become file names.
+ */
+#define CONF_CLIENT_NAME_MAX	64
+
+struct conf_client {
+	char name[CONF_CLIENT_NAME_MAX + 1];
+	int line;			/* [client NAME], or clients_dir */
+	char *keyfile;			/* absolute */
+	int has_key;
+	uint8_t key[ND_KEY_LEN];
+};
+
 struct conf_export {
 	TAILQ_ENTRY(conf_export) entry;
 	char name[ND_NAME_MAX + 1];
@@ -47,6 +63,18 @@ struct conf_export {
 	int max_clients;		/* 0: unlimited */
 	char *description;
 	int trim;			/* default 1 */
+	/*
+	 * The client identities that may use it, besides the shared key:
+	 * clients_all (clients = *), or the indices in conf->clients of the
+	 * nclients names listed.  An export with clients does not take
+	 * [global]'s key.  Not compared by conf_export_equal: a reload that
+	 * changes only this list keeps the export (and its other clients).
+	 */
+	char **client_names;		/* as listed */
+	int *clients;			/* their indices, once validated */
+	int nclients;
+	int clients_all;
+	int clients_line;
 };
 TAILQ_HEAD(conf_exports, conf_export);
 
@@ -57,6 +85,9 @@ struct conf {
 	char port[8];			/* default port for listen entries */
 	int has_key;
 	uint8_t key[ND_KEY_LEN];
+	struct conf_client *clients;	/* sorted by name */
+	int nclients;
+	char *clients_dir;		/* NULL: none */
 	char *user, *group;		/* NULL: stay as we are */
 	int max_connections;		/* authenticated sessions, default 256 */
 	int handshake_timeout;		/* seconds, default 10 */
@@ -87,6 +118,12 @@ struct conf *conf_load(const char *path, char **errors);
 void conf_free(struct conf *);		/* wipes keys */
 
 struct conf_export *conf_find_export(struct conf *, const char *name);
+/* The index of the client identity called name in c->clients, or -1. */
+int conf_find_client(const struct conf *, const char *name);
+/* 1 if name may name a client identity (see struct conf_client). */
+int conf_client_name_valid(const char *name);
+/* 1 if client identity number i may use e. */
+int conf_export_admits(const struct conf_export *e, int i);
 /* 1 if the address (IPv4, IPv6 or IPv4-mapped IPv6) may connect. */
 int conf_allowed(const struct conf_export *, const struct sockaddr *);
 /* 1 if two exports' settings are the same (for reload). */

@@ -106,6 +106,14 @@ name_valid(const char *s)
 	return len >= 1 && len <= ND_NAME_MAX && s[len] == '\0';
 }
 
+int
+str_same(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 void
 hex_format(const void *p, size_t len, char *out)
 {

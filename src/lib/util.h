@@ -19,6 +19,8 @@ int parse_size(const char *s, uint64_t *out);
 int parse_bool(const char *s, int *out);
 /* Export names: 1..ND_NAME_MAX of [A-Za-z0-9._-], not starting with '.'. */
 int name_valid(const char *s);
+/* 1 if both strings are NULL, or neither and they are equal. */
+int str_same(const char *a, const char *b);
 /*
  * The whole file at path, at most max bytes, in a malloc'd *buf (the
  * caller frees it; buffers outgrown while reading are wiped, as a

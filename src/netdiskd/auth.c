@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "auth.h"
 #include "crypto.h"
@@ -12,6 +14,7 @@
 #include "handshake.h"
 #include "log.h"
 #include "replay.h"
+#include "util.h"
 
 #define AUTH_LOG_BURST		10
 #define AUTH_LOG_INTERVAL	10	/* seconds */
@@ -20,8 +23,13 @@ struct auth_keys {
 	atomic_int refs;
 	struct hs_psk *psks;
 	struct replay **replays;	/* of each key */
+	char **idents;			/* of each key: its identity, or NULL */
+	uint64_t *creds;		/* of each key: its credential number */
 	size_t n, max;
 };
+
+/* Credential numbers: one per (key, identity), kept across reloads. */
+static atomic_uint_fast64_t auth_cred_next = 1;
 
 struct auth_keys *
 auth_keys_new(size_t max)
@@ -34,7 +42,10 @@ auth_keys_new(size_t max)
 	ks->max = max;
 	ks->psks = calloc(max + 1, sizeof(*ks->psks));
 	ks->replays = calloc(max + 1, sizeof(*ks->replays));
-	if (ks->psks == NULL || ks->replays == NULL) {
+	ks->idents = calloc(max + 1, sizeof(*ks->idents));
+	ks->creds = calloc(max + 1, sizeof(*ks->creds));
+	if (ks->psks == NULL || ks->replays == NULL || ks->idents == NULL ||
+	    ks->creds == NULL) {
 		auth_keys_put(ks);
 		return NULL;
 	}
@@ -55,10 +66,14 @@ auth_keys_put(struct auth_keys *ks)
 
 	if (ks == NULL || atomic_fetch_sub(&ks->refs, 1) != 1)
 		return;
-	for (i = 0; i < ks->n; i++)
+	for (i = 0; i < ks->n; i++) {
 		replay_put(ks->replays[i]);
+		free(ks->idents[i]);
+	}
 	if (ks->psks != NULL)
 		crypto_wipe(ks->psks, ks->n * sizeof(*ks->psks));
+	free(ks->idents);
+	free(ks->creds);
 	free(ks->replays);
 	free(ks->psks);
 	free(ks);
@@ -75,25 +90,67 @@ auth_keys_index(const struct auth_keys *ks, const uint8_t key[ND_KEY_LEN])
 	return SIZE_MAX;
 }
 
+/* Entry n of ks: key, with what old knew of it (i: its index there). */
+static int
+auth_keys_fill(struct auth_keys *ks, const struct auth_keys *old, size_t i,
+    const uint8_t key[ND_KEY_LEN], const char *ident)
+{
+	size_t n = ks->n;
+
+	if (ident != NULL && (ks->idents[n] = strdup(ident)) == NULL)
+		return -1;
+	if (i != SIZE_MAX) {
+		ks->replays[n] = replay_ref(old->replays[i]);
+		ks->psks[n] = old->psks[i];
+	} else if ((ks->replays[n] = replay_new()) != NULL)
+		hs_psk_init(&ks->psks[n], key);
+	else {
+		free(ks->idents[n]);
+		ks->idents[n] = NULL;
+		return -1;
+	}
+	if (i != SIZE_MAX && str_same(old->idents[i], ident))
+		ks->creds[n] = old->creds[i];
+	else
+		ks->creds[n] = atomic_fetch_add(&auth_cred_next, 1);
+	return 0;
+}
+
 size_t
 auth_keys_add(struct auth_keys *ks, const struct auth_keys *old,
-    const uint8_t key[ND_KEY_LEN])
+    const uint8_t key[ND_KEY_LEN], const char *ident)
 {
 	size_t i;
 
-	if ((i = auth_keys_index(ks, key)) != SIZE_MAX)
-		return i;
-	if (ks->n == ks->max)
+	if ((i = auth_keys_index(ks, key)) != SIZE_MAX) {
+		if (str_same(ks->idents[i], ident))
+			return i;
+		errno = EEXIST;
 		return SIZE_MAX;
-	if ((i = auth_keys_index(old, key)) != SIZE_MAX) {
-		ks->replays[ks->n] = replay_ref(old->replays[i]);
-		ks->psks[ks->n] = old->psks[i];
-		return ks->n++;
 	}
-	if ((ks->replays[ks->n] = replay_new()) == NULL)
+	errno = ENOMEM;
+	if (ks->n == ks->max ||
+	    auth_keys_fill(ks, old, auth_keys_index(old, key), key, ident) == -1)
 		return SIZE_MAX;
-	hs_psk_init(&ks->psks[ks->n], key);
 	return ks->n++;
+}
+
+const char *
+auth_keys_identity(const struct auth_keys *ks, size_t idx, uint64_t *cred)
+{
+	*cred = ks->creds[idx];
+	return ks->idents[idx];
+}
+
+size_t
+auth_keys_find_cred(const struct auth_keys *ks, uint64_t cred)
+{
+	size_t i;
+
+	for (i = 0; i < ks->n; i++)
+		if (ks->creds[i] == cred)
+			return i;
+	return SIZE_MAX;
 }
 
 size_t

@@ -8,6 +8,12 @@
  * reference counted: the export tables of a reload or restart share it,
  * and the caches of the keys they have in common are carried over.
  *
+ * A key is shared (anonymous: [global]'s, an export's own) or the key of
+ * one client identity (conf.h): whoever opens a hello with it is that
+ * client.  Each key also has a credential number, which stays the same
+ * across reloads while both the key and its identity do: a session
+ * remembers it, and a reload that drops it disconnects the session.
+ *
  * The log: "authentication failed", refused connections and closed
  * handshakes, each rate-limited, so that an attacker cannot flood the
  * log.
@@ -29,11 +35,19 @@ struct auth_keys *auth_keys_ref(struct auth_keys *);
 void auth_keys_put(struct auth_keys *);		/* NULL is fine */
 /*
  * The index of key in ks, added if new (with its early secret and
- * replay cache taken from old if old has it; old may be NULL).  SIZE_MAX
- * if the set is full or out of memory.
+ * replay cache taken from old if old has it, and its credential number
+ * if old has it for the same identity; old may be NULL).  ident: the
+ * identity it authenticates, NULL for a shared key.  SIZE_MAX with errno
+ * EEXIST if ks has the key for another identity (or shared), ENOMEM if
+ * the set is full or out of memory.
  */
 size_t auth_keys_add(struct auth_keys *ks, const struct auth_keys *old,
-    const uint8_t key[ND_KEY_LEN]);
+    const uint8_t key[ND_KEY_LEN], const char *ident);
+/* Key number idx: its identity (NULL: shared) and its credential. */
+const char *auth_keys_identity(const struct auth_keys *, size_t idx,
+    uint64_t *cred);
+/* The index of the key with credential number cred, or SIZE_MAX. */
+size_t auth_keys_find_cred(const struct auth_keys *, uint64_t cred);
 /* The keys of the set, for the handshake: their number, psks set. */
 size_t auth_keys_get(const struct auth_keys *, const struct hs_psk **psks);
 /*

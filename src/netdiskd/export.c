@@ -61,6 +61,11 @@ export_copy_conf(struct conf_export *dst, const struct conf_export *src)
 	memset(&dst->entry, 0, sizeof(dst->entry));
 	dst->description = NULL;
 	dst->allow = NULL;
+	/* Who may use it is the export table's (exports.h). */
+	dst->client_names = NULL;
+	dst->clients = NULL;
+	dst->nclients = 0;
+	dst->clients_all = 0;
 	if ((dst->path = strdup(src->path)) == NULL)
 		return -1;
 	if (src->description != NULL &&

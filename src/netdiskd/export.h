@@ -55,7 +55,8 @@ struct export {
 
 /*
  * Open (creating or growing a file as configured) the backing store of
- * ce.  key is the global key, used if ce has none (NULL: none).  prev, if
+ * ce.  key is the shared key to use if ce has none ([global]'s; NULL:
+ * none, as for an export only client identities may use).  prev, if
  * not NULL, is the export this one replaces at a reload: both share their
  * claim and their health.  NULL on failure with err naming the export
  * and its path.

@@ -17,19 +17,28 @@
 
 struct table_entry {
 	struct export *export;
-	size_t keyidx;
+	size_t keyidx;			/* its shared key; SIZE_MAX: none */
+	uint8_t *clients;		/* bit i: client identity i may use it */
 };
 
+/*
+ * The key set holds [global]'s key (if any), then the keys of the
+ * nclients client identities, in the order of conf->clients, from
+ * index client_base on, then the exports' own keys.
+ */
 struct export_table {
 	atomic_int refs;
 	struct table_entry *entries;
 	size_t nentries;
 	struct auth_keys *keys;		/* the candidate keys */
+	size_t client_base, nclients;
 };
 
-/* A table with room for n exports; keys NULL: a new set for n + 1. */
+#define CLIENT_BYTES(n)		(((n) + 7) / 8)
+
+/* A table with room for n exports; keys NULL: a new set for nkeys. */
 static struct export_table *
-table_new(size_t n, struct auth_keys *keys)
+table_new(size_t n, struct auth_keys *keys, size_t nkeys)
 {
 	struct export_table *t;
 
@@ -37,7 +46,7 @@ table_new(size_t n, struct auth_keys *keys)
 		return NULL;
 	atomic_init(&t->refs, 1);
 	t->entries = calloc(n + 1, sizeof(*t->entries));
-	t->keys = keys != NULL ? auth_keys_ref(keys) : auth_keys_new(n + 1);
+	t->keys = keys != NULL ? auth_keys_ref(keys) : auth_keys_new(nkeys);
 	if (t->entries == NULL || t->keys == NULL) {
 		exports_put(t);
 		return NULL;
@@ -59,8 +68,10 @@ exports_put(struct export_table *t)
 
 	if (t == NULL || atomic_fetch_sub(&t->refs, 1) != 1)
 		return;
-	for (i = 0; i < t->nentries; i++)
+	for (i = 0; i < t->nentries; i++) {
 		export_put(t->entries[i].export);
+		free(t->entries[i].clients);
+	}
 	auth_keys_put(t->keys);
 	free(t->entries);
 	free(t);
@@ -110,6 +121,25 @@ exports_replayed(const struct export_table *t, size_t keyidx,
 	return auth_keys_replayed(t->keys, keyidx, eph);
 }
 
+const char *
+exports_identity(const struct export_table *t, size_t keyidx, uint64_t *cred)
+{
+	return auth_keys_identity(t->keys, keyidx, cred);
+}
+
+/* Whether key number keyidx opens te's export. */
+static int
+entry_admits(const struct export_table *t, const struct table_entry *te,
+    size_t keyidx)
+{
+	size_t i = keyidx - t->client_base;
+
+	if (keyidx == te->keyidx)
+		return 1;
+	return keyidx >= t->client_base && i < t->nclients &&
+	    te->clients != NULL && (te->clients[i / 8] & (1U << (i % 8)));
+}
+
 struct export *
 exports_find(const struct export_table *t, const char *name, size_t keyidx,
     const char **why)
@@ -120,17 +150,35 @@ exports_find(const struct export_table *t, const char *name, size_t keyidx,
 		*why = "unknown export";
 		return NULL;
 	}
-	if (te->keyidx != keyidx) {
+	if (!entry_admits(t, te, keyidx)) {
 		*why = "key not valid for export";
 		return NULL;
 	}
 	return export_ref(te->export);
 }
 
+int
+exports_admits(const struct export_table *t, const struct export *e,
+    uint64_t cred)
+{
+	size_t i, keyidx = auth_keys_find_cred(t->keys, cred);
+
+	for (i = 0; keyidx != SIZE_MAX && i < t->nentries; i++)
+		if (t->entries[i].export == e)
+			return entry_admits(t, &t->entries[i], keyidx);
+	return 0;
+}
+
+size_t
+exports_identities(const struct export_table *t)
+{
+	return t->nclients;
+}
+
 /* The running export if its settings are unchanged, else a new one. */
 static struct export *
 table_export(const struct export_table *old, const struct conf_export *ce,
-    const uint8_t *gkey, const uint8_t *key, struct report *report)
+    const uint8_t *key, struct report *report)
 {
 	struct table_entry *te = table_lookup(old, ce->name);
 	struct export *prev = te != NULL ? te->export : NULL;
@@ -138,9 +186,9 @@ table_export(const struct export_table *old, const struct conf_export *ce,
 	char err[512];
 
 	if (prev != NULL && conf_export_equal(&prev->conf, ce) &&
-	    crypto_equal(prev->key, key, ND_KEY_LEN))
+	    (key == NULL || crypto_equal(prev->key, key, ND_KEY_LEN)))
 		return export_ref(prev);
-	if ((e = export_open(ce, gkey, prev, err, sizeof(err))) == NULL) {
+	if ((e = export_open(ce, key, prev, err, sizeof(err))) == NULL) {
 		report_warnx(report, "%s", err);
 		return NULL;
 	}
@@ -150,27 +198,72 @@ table_export(const struct export_table *old, const struct conf_export *ce,
 	return e;
 }
 
+/* The client identities that may use ce, as bits: 0, or -1. */
+static int
+table_clients(struct export_table *t, struct table_entry *te,
+    const struct conf_export *ce)
+{
+	size_t i;
+
+	if (t->nclients == 0 || (ce->nclients == 0 && !ce->clients_all))
+		return 0;
+	if ((te->clients = calloc(CLIENT_BYTES(t->nclients), 1)) == NULL)
+		return -1;
+	for (i = 0; i < t->nclients; i++)
+		if (conf_export_admits(ce, (int)i))
+			te->clients[i / 8] |= (uint8_t)(1U << (i % 8));
+	return 0;
+}
+
 /* Add the export of ce to t: 0, or -1 (reported). */
 static int
 table_add(struct export_table *t, const struct export_table *old,
     const struct conf_export *ce, const uint8_t *gkey,
     struct report *report)
 {
-	const uint8_t *key = ce->has_key ? ce->key : gkey;
+	int clients = ce->nclients > 0 || ce->clients_all;
+	const uint8_t *key = ce->has_key ? ce->key : clients ? NULL : gkey;
 	struct table_entry *te = &t->entries[t->nentries];
 
-	if (key == NULL) {
+	if (key == NULL && !clients) {
 		report_warnx(report, "export \"%s\": no key", ce->name);
 		return -1;
 	}
-	if ((te->export = table_export(old, ce, gkey, key, report)) == NULL)
+	if ((te->export = table_export(old, ce, key, report)) == NULL)
 		return -1;
 	t->nentries++;
-	te->keyidx = auth_keys_add(t->keys, old != NULL ? old->keys : NULL,
-	    key);
-	if (te->keyidx == SIZE_MAX) {
-		report_warnx(report, "out of memory");
+	te->keyidx = key == NULL ? SIZE_MAX : auth_keys_add(t->keys,
+	    old != NULL ? old->keys : NULL, key, NULL);
+	if ((key != NULL && te->keyidx == SIZE_MAX) ||
+	    table_clients(t, te, ce) == -1) {
+		report_warnx(report, "export \"%s\": %s", ce->name,
+		    errno == EEXIST ? "its key is a client identity's" :
+		    "out of memory");
 		return -1;
+	}
+	return 0;
+}
+
+/* The keys of the client identities, from t->client_base on. */
+static int
+table_add_clients(struct export_table *t, const struct conf *conf,
+    const struct auth_keys *oldkeys, struct report *report)
+{
+	const struct conf_client *cl;
+	const struct hs_psk *psks;
+	size_t i;
+
+	t->client_base = auth_keys_get(t->keys, &psks);
+	for (i = 0; i < (size_t)conf->nclients; i++) {
+		cl = &conf->clients[i];
+		if (auth_keys_add(t->keys, oldkeys, cl->key, cl->name) !=
+		    t->client_base + i) {
+			report_warnx(report, "client \"%s\": %s", cl->name,
+			    errno == ENOMEM ? "out of memory" :
+			    "its key is another client's or a shared key");
+			return -1;
+		}
+		t->nclients++;
 	}
 	return 0;
 }
@@ -187,14 +280,18 @@ exports_build(const struct conf *conf, const struct export_table *old,
 
 	TAILQ_FOREACH(ce, &conf->exports, entry)
 		n++;
-	if ((t = table_new(n, NULL)) == NULL) {
+	if ((t = table_new(n, NULL, n + (size_t)conf->nclients + 1)) ==
+	    NULL) {
 		report_warnx(report, "out of memory");
 		return NULL;
 	}
-	if (gkey != NULL && auth_keys_add(t->keys, oldkeys, gkey) == SIZE_MAX) {
+	if (gkey != NULL &&
+	    auth_keys_add(t->keys, oldkeys, gkey, NULL) == SIZE_MAX) {
 		report_warnx(report, "out of memory");
 		goto fail;
 	}
+	if (table_add_clients(t, conf, oldkeys, report) == -1)
+		goto fail;
 	TAILQ_FOREACH(ce, &conf->exports, entry)
 		if (table_add(t, old, ce, gkey, report) == -1)
 			goto fail;
@@ -235,13 +332,25 @@ table_copy_entry(struct export_table *n, const struct export_table *t,
 	char err[512];
 
 	n->entries[i].keyidx = t->entries[i].keyidx;
+	if (t->entries[i].clients != NULL) {
+		n->entries[i].clients = malloc(CLIENT_BYTES(t->nclients));
+		if (n->entries[i].clients == NULL) {
+			report_warnx(report, "out of memory");
+			return -1;
+		}
+		memcpy(n->entries[i].clients, t->entries[i].clients,
+		    CLIENT_BYTES(t->nclients));
+	}
 	if (strcmp(e->conf.name, name) != 0) {
 		n->entries[i].export = export_ref(e);
 		return 0;
 	}
-	n->entries[i].export = export_open(&e->conf, e->key, e, err,
+	n->entries[i].export = export_open(&e->conf,
+	    t->entries[i].keyidx != SIZE_MAX ? e->key : NULL, e, err,
 	    sizeof(err));
 	if (n->entries[i].export == NULL) {
+		free(n->entries[i].clients);
+		n->entries[i].clients = NULL;
 		report_warnx(report, "%s", err);
 		return -1;
 	}
@@ -260,11 +369,13 @@ exports_reopen(const struct export_table *t, const char *name,
 		errno = ENOENT;
 		return NULL;
 	}
-	if ((n = table_new(t->nentries, t->keys)) == NULL) {
+	if ((n = table_new(t->nentries, t->keys, 0)) == NULL) {
 		report_warnx(report, "out of memory");
 		errno = EIO;
 		return NULL;
 	}
+	n->client_base = t->client_base;
+	n->nclients = t->nclients;
 	for (i = 0; i < t->nentries; i++, n->nentries++) {
 		if (table_copy_entry(n, t, i, name, report) == -1) {
 			exports_put(n);

@@ -10,6 +10,12 @@
  * object (and its clients); a changed one is opened anew (sharing its
  * claims with the old one); exports_retire then marks what the new table
  * no longer has: changed or removed.  A restart reopens one export.
+ *
+ * Who may open an export: its shared key (its own, else [global]'s
+ * unless it lists clients) and the keys of the client identities it
+ * lists.  That list is the table's, not the export's: changing it at a
+ * reload keeps the export; the server then disconnects the sessions of
+ * identities that lost it (exports_admits).
  */
 #ifndef EXPORTS_H
 #define EXPORTS_H
@@ -63,11 +69,26 @@ size_t exports_keys(const struct export_table *, const struct hs_psk **psks);
 int exports_replayed(const struct export_table *, size_t keyidx,
     const uint8_t eph[ND_KEY_LEN]);
 /*
- * A reference to the export called name if key number keyidx is its key;
- * else NULL and why says which ("unknown export" or "key not valid").
+ * A reference to the export called name if key number keyidx opens it
+ * (its shared key, or the key of a client identity it lists); else NULL
+ * and why says which ("unknown export" or "key not valid").
  */
 struct export *exports_find(const struct export_table *, const char *name,
     size_t keyidx, const char **why);
+/*
+ * The client identity of key number keyidx (NULL: a shared key) and its
+ * credential number (auth.h).  The name lives as long as the table.
+ */
+const char *exports_identity(const struct export_table *, size_t keyidx,
+    uint64_t *cred);
+/*
+ * After a reload: 1 if the key of credential cred is still in the table
+ * and still opens e (the same object), else 0.
+ */
+int exports_admits(const struct export_table *, const struct export *e,
+    uint64_t cred);
+/* The number of client identities. */
+size_t exports_identities(const struct export_table *);
 
 /*
  * Fill st->exports (allocated here, freed by status_free) with the

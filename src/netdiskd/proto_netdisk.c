@@ -113,7 +113,7 @@ netdisk_authenticate(struct session *s, struct netdisk_hs *hs)
 	const struct sess_host *h = s->host;
 	const struct hs_psk *psks;
 	const struct nd_hello_hdr *hdr = (const void *)hs->ch;
-	const char *why;
+	const char *why, *ident;
 	char name[ND_NAME_MAX * 4 + 1];
 	size_t nkeys;
 	int idx;
@@ -128,12 +128,17 @@ netdisk_authenticate(struct session *s, struct netdisk_hs *hs)
 		    "(wrong key, unknown export or tampered)");
 	if (h->ops->table_replayed(hs->table, (size_t)idx, hdr->ephemeral))
 		return netdisk_auth_failed(s, "replayed hello");
+	ident = h->ops->table_identity(hs->table, (size_t)idx, &s->cred);
+	if (ident != NULL)
+		snprintf(s->identity, sizeof(s->identity), "%s", ident);
 	s->export = h->ops->table_find(hs->table, hs->req.name, (size_t)idx, &why);
 	if (s->export != NULL)
 		return NULL;
 	strnvis(name, hs->req.name, sizeof(name), VIS_SAFE | VIS_OCTAL |
 	    VIS_CSTYLE | VIS_DQ);
-	snprintf(s->why, sizeof(s->why), "%s \"%s\"", why, name);
+	snprintf(s->why, sizeof(s->why), "%s \"%s\"%s%s%s", why, name,
+	    ident != NULL ? " (client \"" : "", ident != NULL ? ident : "",
+	    ident != NULL ? "\")" : "");
 	return netdisk_auth_failed(s, s->why);
 }
 
@@ -261,8 +266,12 @@ netdisk_handshake(struct session *s)
 	if (why != NULL)
 		return why;
 	hex_format(s->client_id, sizeof(s->client_id), hex);
-	log_info("%s: authenticated: export \"%s\" client %s", s->peer,
-	    s->export->conf.name, hex);
+	if (s->identity[0] != '\0')
+		log_info("%s: authenticated: export \"%s\" client %s identity "
+		    "\"%s\"", s->peer, s->export->conf.name, hex, s->identity);
+	else
+		log_info("%s: authenticated: export \"%s\" client %s", s->peer,
+		    s->export->conf.name, hex);
 	return NULL;
 }
 

@@ -81,20 +81,60 @@ server_table_get(struct server *srv)
 
 /* Configuration: start-up, reload and restart of one export. */
 
-/* Stop the sessions of exports that were retired. */
+/*
+ * Called locked: 1 if s is the session of a client identity that the
+ * current table no longer lets use its export (its key was removed or
+ * changed, or the export no longer lists it).
+ */
+static int
+server_revoked_locked(struct server *srv, struct session *s)
+{
+	struct session_info si;
+
+	if (!session_info(s, &si) || si.identity[0] == '\0')
+		return 0;
+	return !exports_admits(srv->table, si.export, si.cred);
+}
+
+static int
+server_revoked(struct server *srv, struct session *s)
+{
+	int r;
+
+	pthread_mutex_lock(&srv->lock);
+	r = server_revoked_locked(srv, s);
+	pthread_mutex_unlock(&srv->lock);
+	return r;
+}
+
+/*
+ * Stop the sessions of exports that were retired, and those of client
+ * identities that lost their access.
+ */
 static void
 server_stop_retired(struct server *srv)
 {
 	struct session *s;
-	int n = 0;
+	int n = 0, r = 0;
 
 	pthread_mutex_lock(&srv->lock);
-	TAILQ_FOREACH(s, &srv->sessions, entry)
-		n += session_retire(s);
+	TAILQ_FOREACH(s, &srv->sessions, entry) {
+		if (session_retire(s))
+			n++;
+		else if (server_revoked_locked(srv, s)) {
+			log_info("%s: client \"%s\": access revoked: "
+			    "disconnecting", s->peer, s->identity);
+			session_revoke(s);
+			r++;
+		}
+	}
 	pthread_mutex_unlock(&srv->lock);
 	if (n > 0)
 		log_info("disconnecting %d session%s of retired exports", n,
 		    n == 1 ? "" : "s");
+	if (r > 0)
+		log_info("disconnecting %d session%s of revoked clients", r,
+		    r == 1 ? "" : "s");
 }
 
 /* Make t the export table; the exports it drops are retired. */
@@ -293,7 +333,7 @@ server_status_sessions(struct server *srv, struct status *st)
 			if (exports_at(srv->table, i) == si.export)
 				break;
 		if (i < n && status_add_client(&st->exports[i], si.client_id,
-		    &si.addr, si.since) == -1)
+		    si.identity, &si.addr, si.since) == -1)
 			r = -1;
 	}
 	pthread_mutex_unlock(&srv->lock);
@@ -319,6 +359,7 @@ server_status(struct server *srv, struct status *st)
 	st->listen = calloc(ls->n + 1, sizeof(*st->listen));
 	if (st->listen == NULL || exports_status(srv->table, st) == -1)
 		goto fail;
+	st->identities = exports_identities(srv->table);
 	for (i = 0; i < ls->n; i++)
 		snprintf(st->listen[i], sizeof(st->listen[i]), "%s",
 		    ls->l[i].name);
@@ -502,7 +543,8 @@ server_session_done(struct server *srv, struct session *s)
 static const struct sess_host_ops server_sess_ops = {
 	.table_get = server_table_get, .table_put = exports_put,
 	.table_keys = exports_keys, .table_find = exports_find,
-	.table_replayed = exports_replayed,
+	.table_replayed = exports_replayed, .table_identity = exports_identity,
+	.revoked = server_revoked,
 	.auth_failed = server_auth_failed, .admit = server_session_admit,
 	.handshake_closed = server_handshake_closed,
 	.done = server_session_done, .addr_str = listen_addr_str,

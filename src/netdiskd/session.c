@@ -93,6 +93,12 @@ session_stop_why(struct session *s)
 		    s->export->retired_why);
 		return s->why;
 	}
+	if (stopping && atomic_load(&s->revoked)) {
+		snprintf(s->why, sizeof(s->why), "client \"%s\": key removed "
+		    "or changed, or no longer allowed on the export",
+		    s->identity);
+		return s->why;
+	}
 	if (stopping)
 		return "server shutting down";
 	if ((error = atomic_load(&s->send_error)) == 0)
@@ -717,11 +723,14 @@ sess_serving(struct session *s)
 	s->serving = 1;
 	s->since = time(NULL);
 	pthread_mutex_unlock(&s->lock);
-	if (atomic_load(&s->export->retired)) {
+	if (atomic_load(&s->export->retired))
 		session_stop(s, 0);
-		return session_stop_why(s);
-	}
-	return NULL;
+	else if (s->identity[0] != '\0' &&
+	    s->host->ops->revoked(s->host->srv, s))
+		session_revoke(s);
+	else
+		return NULL;
+	return session_stop_why(s);
 }
 
 static void
@@ -858,6 +867,13 @@ session_retire(struct session *s)
 	return hit;
 }
 
+void
+session_revoke(struct session *s)
+{
+	atomic_store(&s->revoked, 1);
+	session_stop(s, 0);
+}
+
 int
 session_info(struct session *s, struct session_info *info)
 {
@@ -866,6 +882,8 @@ session_info(struct session *s, struct session_info *info)
 	pthread_mutex_lock(&s->lock);
 	if ((serving = s->serving)) {
 		info->export = s->export;
+		memcpy(info->identity, s->identity, sizeof(info->identity));
+		info->cred = s->cred;
 		memcpy(info->client_id, s->client_id, ND_CLIENT_ID_LEN);
 		info->addr = s->peer_addr;
 		info->since = s->since;

@@ -74,6 +74,9 @@ struct sess_host_ops {
 	    const uint8_t eph[ND_KEY_LEN]);
 	struct export *(*table_find)(const struct export_table *,
 	    const char *name, size_t keyidx, const char **why);
+	/* The client identity of a key (NULL: shared), its credential. */
+	const char *(*table_identity)(const struct export_table *,
+	    size_t keyidx, uint64_t *cred);
 	/* "PEER: authentication failed: ...", rate-limited. */
 	void (*auth_failed)(struct server *, const char *peer,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -82,6 +85,11 @@ struct sess_host_ops {
 	/* "PEER: closed: WHY" of a failed handshake, rate-limited. */
 	void (*handshake_closed)(struct server *, const char *peer,
 	    const char *why);
+	/*
+	 * 1 if the current export table no longer lets the session's
+	 * client identity use its export (a reload ran meanwhile).
+	 */
+	int (*revoked)(struct server *, struct session *);
 	/* The session's last call: it leaves the server's list. */
 	void (*done)(struct server *, struct session *);
 	void (*addr_str)(const struct sockaddr *, char *buf, size_t len);
@@ -107,10 +115,15 @@ struct session {
 	char peer[SESSION_PEER_LEN];
 	int hs_timeout;			/* seconds */
 	int64_t hs_deadline;		/* mono_ms(): the whole handshake ends */
-	char why[ND_NAME_MAX * 4 + 128];	/* reason the session closed */
+	/* The reason the session closed. */
+	char why[ND_NAME_MAX * 4 + CONF_CLIENT_NAME_MAX + 160];
 
 	/* Set by the handshake. */
 	struct export *export;
+	/* The client identity whose key opened the hello; "": a shared key. */
+	char identity[CONF_CLIENT_NAME_MAX + 1];
+	uint64_t cred;			/* that key's credential (auth.h) */
+	atomic_int revoked;		/* a reload took the identity's access */
 	uint8_t client_id[ND_CLIENT_ID_LEN];
 	int claimed, shared;
 	struct claim_slot slot;		/* taken if slotted */
@@ -158,6 +171,8 @@ void session_abort(struct session *);
  * serves was retired.  1 if it did.
  */
 int session_retire(struct session *);
+/* Stop the session (as session_stop), its client's access revoked. */
+void session_revoke(struct session *);
 
 /* For the protocols (protocol.h). */
 
@@ -183,6 +198,8 @@ void session_flush(struct session *);
 /* What the status report shows of a session. */
 struct session_info {
 	const struct export *export;	/* to compare only */
+	char identity[CONF_CLIENT_NAME_MAX + 1];	/* "": shared key */
+	uint64_t cred;
 	uint8_t client_id[ND_CLIENT_ID_LEN];
 	struct sockaddr_storage addr;
 	time_t since;

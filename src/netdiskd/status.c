@@ -10,23 +10,25 @@
 #include "util.h"
 
 static struct status_client *
-status_find_client(struct status_export *e, const uint8_t *id)
+status_find_client(struct status_export *e, const uint8_t *id,
+    const char *identity)
 {
 	int i;
 
 	for (i = 0; i < e->nclients; i++)
-		if (memcmp(e->clients[i].id, id, ND_CLIENT_ID_LEN) == 0)
+		if (memcmp(e->clients[i].id, id, ND_CLIENT_ID_LEN) == 0 &&
+		    strcmp(e->clients[i].identity, identity) == 0)
 			return &e->clients[i];
 	return NULL;
 }
 
 int
 status_add_client(struct status_export *e, const uint8_t *id,
-    const struct sockaddr_storage *addr, time_t since)
+    const char *identity, const struct sockaddr_storage *addr, time_t since)
 {
 	struct status_client *c, *n;
 
-	if ((c = status_find_client(e, id)) != NULL) {
+	if ((c = status_find_client(e, id, identity)) != NULL) {
 		c->connections++;
 		if (since < c->since)
 			c->since = since;
@@ -42,6 +44,7 @@ status_add_client(struct status_export *e, const uint8_t *id,
 	}
 	c = &e->clients[e->nclients++];
 	memcpy(c->id, id, ND_CLIENT_ID_LEN);
+	snprintf(c->identity, sizeof(c->identity), "%s", identity);
 	c->addr = *addr;
 	c->connections = 1;
 	c->since = since;
@@ -141,8 +144,11 @@ status_text_export(FILE *f, const struct status_export *e)
 		hex_format(e->clients[i].id, ND_CLIENT_ID_LEN, hex);
 		status_host(&e->clients[i].addr, host, sizeof(host));
 		status_time(e->clients[i].since, since, sizeof(since));
-		fprintf(f, "  client %s from %s, %d connection%s, since %s\n",
-		    hex, host, e->clients[i].connections,
+		fprintf(f, "  client %s", hex);
+		if (e->clients[i].identity[0] != '\0')
+			fprintf(f, " identity \"%s\"", e->clients[i].identity);
+		fprintf(f, " from %s, %d connection%s, since %s\n",
+		    host, e->clients[i].connections,
 		    e->clients[i].connections == 1 ? "" : "s", since);
 	}
 }
@@ -173,6 +179,8 @@ status_text(FILE *f, const struct status *st)
 		fprintf(f, " %s", st->listen[i]);
 	fprintf(f, "\n");
 	status_text_memory(f, &st->memory);
+	if (st->identities > 0)
+		fprintf(f, "client identities: %zu\n", st->identities);
 	for (i = 0; i < st->nexports; i++)
 		status_text_export(f, &st->exports[i]);
 }
@@ -204,7 +212,12 @@ status_json_client(FILE *f, const struct status_client *c)
 	hex_format(c->id, ND_CLIENT_ID_LEN, hex);
 	status_host(&c->addr, host, sizeof(host));
 	status_time(c->since, since, sizeof(since));
-	fprintf(f, "{\"client_id\":\"%s\",\"address\":", hex);
+	fprintf(f, "{\"client_id\":\"%s\",\"identity\":", hex);
+	if (c->identity[0] != '\0')
+		json_string(f, c->identity);
+	else
+		fprintf(f, "null");
+	fprintf(f, ",\"address\":");
 	json_string(f, host);
 	fprintf(f, ",\"connections\":%d,\"since\":\"%s\"}", c->connections,
 	    since);
@@ -260,6 +273,7 @@ status_json(FILE *f, const struct status *st)
 	fprintf(f, "],\"request_memory\":{\"limit\":%zu,\"used\":%zu,"
 	    "\"peak\":%zu,\"waiting\":%u}", st->memory.limit, st->memory.used,
 	    st->memory.peak, st->memory.waiting);
+	fprintf(f, ",\"identities\":%zu", st->identities);
 	fprintf(f, ",\"exports\":[");
 	for (i = 0; i < st->nexports; i++) {
 		if (i > 0)

@@ -14,12 +14,14 @@
 #include <time.h>
 
 #include "budget.h"
+#include "conf.h"
 #include "health.h"
 #include "netdisk_proto.h"
 
-/* One client id on one export, with all its connections. */
+/* One client id (and identity) on one export, with all its connections. */
 struct status_client {
 	uint8_t id[ND_CLIENT_ID_LEN];
+	char identity[CONF_CLIENT_NAME_MAX + 1];	/* "": a shared key */
 	struct sockaddr_storage addr;	/* of its first connection */
 	int connections;
 	time_t since;			/* its oldest connection */
@@ -47,13 +49,17 @@ struct status {
 	char (*listen)[64];
 	int nlisten;
 	struct budget_info memory;	/* request payloads */
+	size_t identities;		/* client identities configured */
 	struct status_export *exports;
 	int nexports;
 };
 
-/* Add one connection of client id to e: 0, or -1 out of memory. */
+/*
+ * Add one connection of client id, authenticated as identity ("": by a
+ * shared key), to e: 0, or -1 out of memory.
+ */
 int status_add_client(struct status_export *e, const uint8_t *id,
-    const struct sockaddr_storage *addr, time_t since);
+    const char *identity, const struct sockaddr_storage *addr, time_t since);
 void status_free(struct status *);
 
 void status_text(FILE *, const struct status *);
