@@ -18,10 +18,8 @@ tap_plan 8
 ulimit -n 4096 2>/dev/null
 make_key "$ND_KEY" || bail_out "netdiskctl genkey -o failed"
 mkdir -m 700 "$T/clients" || bail_out "cannot make $T/clients"
-# N keys of 64 hex digits, one a line, as c0001.key ... c1000.key.
-od -An -tx1 -v -N $((32 * N)) /dev/urandom | tr -d ' \n' | fold -w 64 \
-    >"$T/keys" && echo >>"$T/keys"
-test "$(wc -l <"$T/keys")" -eq $N || bail_out "cannot make $N keys"
+# N keys, as c0001.key ... c1000.key.
+random_keys "$T/keys" $N
 (umask 077
 awk -v dir="$T/clients" '{ f = sprintf("%s/c%04d.key", dir, NR)
     print > f; close(f) }' "$T/keys"
