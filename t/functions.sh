@@ -28,7 +28,8 @@
 #                                  data verified, N reconnects (2 TAP lines)
 #
 # Data:
-#   random_file FILE LENGTH, sha_of FILE [OFFSET LENGTH], sha_zero LENGTH,
+#   random_file FILE LENGTH, random_keys FILE N (64 hex digits a line),
+#   sha_of FILE [OFFSET LENGTH], sha_zero LENGTH,
 #   allocated FILE (bytes on disk), fs_supports_holes DIR,
 #   json_field KEY <JSON
 #
@@ -220,6 +221,14 @@ sha_zero() {
 # random_file FILE LENGTH
 random_file() {
 	head -c "$2" /dev/urandom >"$1"
+}
+
+# random_keys FILE N: N random keys of 64 hex digits, one a line; bails
+# out if it cannot make them.
+random_keys() {
+	od -An -tx1 -v -N $((32 * $2)) /dev/urandom | tr -d ' \n' |
+	    fold -w 64 >"$1" && echo >>"$1"
+	test "$(wc -l <"$1")" -eq "$2" || bail_out "cannot make $2 keys"
 }
 
 # Allocated bytes of FILE.

@@ -15,10 +15,7 @@ ROUNDS=30
 tap_plan 6
 
 ulimit -n 4096 2>/dev/null
-# N keys of 64 hex digits, one a line.
-od -An -tx1 -v -N $((32 * N)) /dev/urandom | tr -d ' \n' | fold -w 64 \
-    >"$T/keys" && echo >>"$T/keys"
-test "$(wc -l <"$T/keys")" -eq $N || bail_out "cannot make $N keys"
+random_keys "$T/keys" $N
 write_conf "$T/netdisk.conf" -keyfile
 chmod 600 "$T/netdisk.conf"
 awk -v dir="$T" '{ name = sprintf("e%04d", NR)

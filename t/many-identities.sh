@@ -1,0 +1,66 @@
+#!/bin/bash
+# SPDX-License-Identifier: ISC
+# 1,000 client identities (a clients_dir of NAME.key files): the first and
+# the last identity both attach an export with "clients = *", one not on
+# a short list is closed like a key nobody has, and the time to the
+# ServerHello does not depend on which key it was.  The times and the
+# server's CPU per bogus hello (/proc/PID/stat) are printed, not
+# asserted: the machine may be busy.
+. "$(dirname "$0")/functions.sh"
+
+requires badclient
+
+N=1000
+ROUNDS=30
+
+tap_plan 8
+
+ulimit -n 4096 2>/dev/null
+make_key "$ND_KEY" || bail_out "netdiskctl genkey -o failed"
+mkdir -m 700 "$T/clients" || bail_out "cannot make $T/clients"
+# N keys, as c0001.key ... c1000.key.
+random_keys "$T/keys" $N
+(umask 077
+awk -v dir="$T/clients" '{ f = sprintf("%s/c%04d.key", dir, NR)
+    print > f; close(f) }' "$T/keys"
+od -An -tx1 -v -N 32 /dev/urandom | tr -d ' \n' >"$T/nobody.key")
+write_conf "$T/netdisk.conf" "clients_dir=$T/clients"
+add_export "$T/netdisk.conf" all size=1M "clients=*"
+add_export "$T/netdisk.conf" few size=1M "clients=c0001 c0002"
+start_netdiskd "$T/netdisk.conf"
+first=$T/clients/c0001.key
+last=$T/clients/c$(printf '%04d' $N).key
+
+time_hellos() {
+	badclient -n $ROUNDS -k "$2" "$(uri "$1")" hello-time >"$T/$3.out" \
+	    2>"$T/$3.err"
+}
+# Server CPU time in clock ticks (user + system).
+server_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$ND_PID/stat"
+}
+
+tap_ok "the first identity attaches ($ROUNDS handshakes)" \
+    time_hellos all "$first" first
+tap_like "every hello under the first key was answered" \
+    "$(cat "$T/first.out")" " $ROUNDS answered, 0 closed" ||
+    tap_diag_file "$T/first.err"
+tap_ok "the last identity attaches ($ROUNDS handshakes)" \
+    time_hellos all "$last" last
+tap_status "the last identity is refused on an export that does not list it" \
+    4 netdiskctl info -k "$last" "$(uri few)"
+t0=$(server_ticks)
+time_hellos all "$T/nobody.key" nobody
+t1=$(server_ticks)
+tap_like "every hello under a key nobody has was closed" \
+    "$(cat "$T/nobody.out")" " 0 answered, $ROUNDS closed" ||
+    tap_diag_file "$T/nobody.err"
+tap_ok "netdiskctl status" netdiskctl status -s "$ND_CTL"
+tap_like "... counts $N identities" "$(cat "$T/out")" "client identities: $N"
+tap_diag "$N identities, first: $(sed 's/.*: //' "$T/first.out")" \
+    "$N identities, last: $(sed 's/.*: //' "$T/last.out")" \
+    "$N identities, unknown key: $(sed 's/.*: //' "$T/nobody.out")" \
+    "$(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v n=$ROUNDS \
+    'BEGIN { printf "server CPU per bogus hello: %.2f ms (%d ticks for %d)", \
+    t * 1000 / hz / n, t, n }')"
+tap_ok "netdiskd exits 0 on SIGTERM" stop_netdiskd
