@@ -531,6 +531,12 @@ test_quota(void)
 	    (model_set(&m, 0, C, 0), do_write(s, &m, 5 * C, 4096, 3, 0)) == 0 &&
 	    model_check(s, &m), "a trimmed chunk frees its place");
 	store_close(s);
+	oparams.quota = C;
+	s = open_ovl();
+	ok(s != NULL && store_pwrite(s, buf, sizeof(buf), 9 * C, 0, &f) == -1 &&
+	    f.error == ENOSPC && model_check(s, &m), "reopened with a quota "
+	    "below what it holds: a new chunk is refused");
+	store_close(s);
 	free(m.tag);
 }
 

@@ -134,7 +134,8 @@ ovl_reserve(struct ovl_store *os, uint64_t n)
 	uint64_t used = __atomic_load_n(&os->used, __ATOMIC_RELAXED);
 
 	do {
-		if (n > os->quota - used)
+		/* used may be over a quota lowered since the chunks came */
+		if (used > os->quota || n > os->quota - used)
 			return -1;
 	} while (!__atomic_compare_exchange_n(&os->used, &used, used + n, 0,
 	    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
