@@ -933,6 +933,74 @@ test_clients(void)
 	conf_free(c);
 }
 
+/* Overlay exports: the settings and what they need. */
+static void
+test_overlays(void)
+{
+	struct conf_export *g, *e;
+	struct conf *c;
+
+	c = good("overlay exports", "overlays.conf",
+	    "[global]\nkeyfile = a.key\nclients_dir = clients\n"
+	    "[gold]\npath = base.img\noverlay_dir = ovl\nclients = *\n"
+	    "[eph]\npath = base.img\noverlay_dir = /o2\nclients = alice\n"
+	    "overlay = ephemeral\noverlay_quota = 1G\noverlay_chunk = 1M\n"
+	    "base_generation = 7\nbase_changed = refuse\noverlay_hold = 5\n"
+	    "[rw]\npath = base.img\n");
+	if (c == NULL)
+		return;
+	g = conf_find_export(c, "gold");
+	e = conf_find_export(c, "eph");
+	ok(g != NULL && str_is(g->overlay_dir, "$/ovl") &&
+	    !g->overlay_ephemeral && g->overlay_quota == 0 &&
+	    g->overlay_chunk == 0 && g->base_generation == 0 &&
+	    !g->base_changed_refuse && g->overlay_hold == CONF_OVERLAY_HOLD &&
+	    !g->has_key, "overlay defaults; no shared key");
+	ok(e != NULL && e->overlay_ephemeral && e->overlay_quota == 1ULL << 30 &&
+	    e->overlay_chunk == 1U << 20 && e->base_generation == 7 &&
+	    e->base_changed_refuse && e->overlay_hold == 5,
+	    "every overlay setting");
+	ok(g != NULL && e != NULL && !conf_export_equal(g, e) &&
+	    conf_export_equal(g, g), "overlay settings count in equality");
+	conf_free(c);
+	bad("overlay exports: bad settings and combinations",
+	    "[global]\nkeyfile = a.key\nclients_dir = clients\n"
+	    "[a]\npath = b\noverlay_dir = o\nreadonly = yes\nclients = *\n"
+	    "[b]\npath = b\noverlay_dir = p\n"			/* 10 */
+	    "[c]\npath = b\noverlay_dir = q\nclients = *\nkey = " HEX_B "\n"
+	    "[d]\npath = b\noverlay_dir = o\nclients = *\n"	/* 18 */
+	    "[e]\npath = b\noverlay = sometimes\noverlay_chunk = 3K\n"
+	    "overlay_quota = lots\nbase_changed = maybe\n"	/* 25 */
+	    "base_generation = -1\noverlay_hold = 99999\n"
+	    "[f]\npath = f\noverlay_quota = 1G\n"		/* 29 */
+	    "[g]\npath = b\noverlay_dir = r\nsize = 1M\nclients = *\n",
+	    "@:6: export \"a\": overlay_dir and readonly: an overlay export "
+	    "is written (its base never is); remove one\n"
+	    "@:11: export \"b\": overlay_dir needs clients: each client "
+	    "identity has its own overlay (list them in clients)\n"
+	    "@:14: export \"c\": overlay_dir and a key of its own: a shared "
+	    "key names no client, so it cannot have an overlay; remove key or "
+	    "keyfile\n"
+	    "@:19: export \"d\": overlay_dir \"$/o\" is also export \"a\"'s "
+	    "(each overlay export needs its own)\n"
+	    "@:23: export \"e\": overlay \"sometimes\" is not an overlay mode "
+	    "(use persistent or ephemeral)\n"
+	    "@:24: export \"e\": overlay_chunk \"3K\" is not a power of two "
+	    "from 4K to 8M\n"
+	    "@:25: export \"e\": overlay_quota \"lots\" is not a size (use 0 "
+	    "or none, 512M, 10G)\n"
+	    "@:26: export \"e\": base_changed \"maybe\" is not a policy (use "
+	    "new or refuse)\n"
+	    "@:27: export \"e\": base_generation \"-1\" is not a number\n"
+	    "@:28: export \"e\": overlay_hold \"99999\" is out of range "
+	    "(0-86400)\n"
+	    "@:29: export \"f\": overlay settings (overlay, overlay_quota, "
+	    "overlay_chunk, base_generation, base_changed, overlay_hold) "
+	    "without overlay_dir\n"
+	    "@:34: export \"g\": overlay_dir and size: an overlay export has "
+	    "its base's size; remove size\n");
+}
+
 static void
 test_bad_clients(void)
 {
@@ -1083,6 +1151,7 @@ main(void)
 	test_clients();
 	test_bad_clients();
 	test_bad_clients_dir();
+	test_overlays();
 	cleanup();
 	return done_testing();
 }

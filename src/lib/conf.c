@@ -910,6 +910,91 @@ opt_max_clients(struct parser *p, const char *value)
 	    &p->export->max_clients);
 }
 
+/* Overlay exports (docs/overlay.md). */
+
+static void
+opt_overlay_dir(struct parser *p, const char *value)
+{
+	conf_setpath(p, &p->export->overlay_dir, "overlay_dir", value);
+	p->export->overlay_line = p->lineno;
+}
+
+/* One of two words: *out 0 for no, 1 for yes. */
+static void
+conf_either(struct parser *p, const char *name, const char *value,
+    const char *no, const char *yes, const char *what, int *out)
+{
+	if (strcmp(value, no) == 0)
+		*out = 0;
+	else if (strcmp(value, yes) == 0)
+		*out = 1;
+	else
+		sec_err(p, "%s \"%s\" is not %s (use %s or %s)", name, value,
+		    what, no, yes);
+}
+
+static void
+opt_overlay(struct parser *p, const char *value)
+{
+	conf_either(p, "overlay", value, "persistent", "ephemeral",
+	    "an overlay mode", &p->export->overlay_ephemeral);
+}
+
+static void
+opt_overlay_quota(struct parser *p, const char *value)
+{
+	uint64_t size;
+
+	if (strcmp(value, "none") == 0)
+		p->export->overlay_quota = 0;
+	else if (parse_size(value, &size) == -1)
+		sec_err(p, "overlay_quota \"%s\" is not a size (use 0 or "
+		    "none, 512M, 10G)", value);
+	else
+		p->export->overlay_quota = size;
+}
+
+static void
+opt_overlay_chunk(struct parser *p, const char *value)
+{
+	uint64_t size;
+
+	if (parse_size(value, &size) == -1 || size < CONF_OVERLAY_CHUNK_MIN ||
+	    size > CONF_OVERLAY_CHUNK_MAX || (size & (size - 1)) != 0)
+		sec_err(p, "overlay_chunk \"%s\" is not a power of two from "
+		    "4K to 8M", value);
+	else
+		p->export->overlay_chunk = (uint32_t)size;
+}
+
+static void
+opt_base_generation(struct parser *p, const char *value)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (value[0] < '0' || value[0] > '9' || *end != '\0' ||
+	    errno == ERANGE)
+		sec_err(p, "base_generation \"%s\" is not a number", value);
+	else
+		p->export->base_generation = v;
+}
+
+static void
+opt_base_changed(struct parser *p, const char *value)
+{
+	conf_either(p, "base_changed", value, "new", "refuse", "a policy",
+	    &p->export->base_changed_refuse);
+}
+
+static void
+opt_overlay_hold(struct parser *p, const char *value)
+{
+	conf_int(p, "overlay_hold", value, 0, 86400, &p->export->overlay_hold);
+}
+
 /* Text continues on indented lines, joined with one space. */
 static void
 opt_description(struct parser *p, const char *value)
@@ -1033,6 +1118,13 @@ static const struct conf_key export_keys[] = {
 	{ "description",	opt_description,	TEXT_LINES },
 	{ "trim",		opt_trim,		ONE_LINE },
 	{ "clients",		opt_clients,		LIST_LINES },
+	{ "overlay_dir",	opt_overlay_dir,	ONE_LINE },
+	{ "overlay",		opt_overlay,		ONE_LINE },
+	{ "overlay_quota",	opt_overlay_quota,	ONE_LINE },
+	{ "overlay_chunk",	opt_overlay_chunk,	ONE_LINE },
+	{ "base_generation",	opt_base_generation,	ONE_LINE },
+	{ "base_changed",	opt_base_changed,	ONE_LINE },
+	{ "overlay_hold",	opt_overlay_hold,	ONE_LINE },
 	{ NULL,			NULL,			ONE_LINE }
 };
 
@@ -1088,6 +1180,7 @@ export_begin(struct parser *p, const char *name)
 	strlcpy(e->name, name, sizeof(e->name));
 	e->line = p->lineno;
 	e->trim = 1;
+	e->overlay_hold = CONF_OVERLAY_HOLD;
 	old = conf_find_export(p->conf, name);
 	if (!name_valid(name))
 		conf_err(p, p->lineno, "export \"%s\": not a valid export name "
@@ -1421,13 +1514,13 @@ validate_path(struct parser *p, struct conf_export *e, struct file_id *ids,
 	struct conf_export *f;
 	int j = -1;
 
-	if (e->path == NULL || e->readonly)
+	if (e->path == NULL || e->readonly || e->overlay_dir != NULL)
 		return;
 	TAILQ_FOREACH(f, &p->conf->exports, entry) {
 		if (f == e)
 			return;
 		j++;
-		if (f->path == NULL || f->readonly ||
+		if (f->path == NULL || f->readonly || f->overlay_dir != NULL ||
 		    (strcmp(e->path, f->path) != 0 &&
 		    !file_id_same(&ids[i], &ids[j])))
 			continue;
@@ -1600,6 +1693,66 @@ validate_export_clients(struct parser *p, struct conf_export *e)
 			    e->client_names[i]);
 }
 
+/* What an overlay export (overlay_dir) needs. */
+static void
+validate_overlay(struct parser *p, struct conf_export *e)
+{
+	if (e->overlay_dir == NULL)
+		return;
+	if (e->readonly)
+		conf_err(p, e->overlay_line, "export \"%s\": overlay_dir and "
+		    "readonly: an overlay export is written (its base never "
+		    "is); remove one", e->name);
+	if (e->size != 0)
+		conf_err(p, e->overlay_line, "export \"%s\": overlay_dir and "
+		    "size: an overlay export has its base's size; remove "
+		    "size", e->name);
+	if (e->nclients == 0 && !e->clients_all)
+		conf_err(p, e->overlay_line, "export \"%s\": overlay_dir "
+		    "needs clients: each client identity has its own overlay "
+		    "(list them in clients)", e->name);
+	if (e->own_key)
+		conf_err(p, e->overlay_line, "export \"%s\": overlay_dir and "
+		    "a key of its own: a shared key names no client, so it "
+		    "cannot have an overlay; remove key or keyfile", e->name);
+}
+
+/* Two exports in one overlay_dir would open one NAME.ovl twice. */
+static void
+validate_overlay_dirs(struct parser *p)
+{
+	struct conf_export *e, *f;
+
+	TAILQ_FOREACH(e, &p->conf->exports, entry) {
+		if (e->overlay_dir == NULL)
+			continue;
+		for (f = TAILQ_FIRST(&p->conf->exports); f != e;
+		    f = TAILQ_NEXT(f, entry))
+			if (f->overlay_dir != NULL &&
+			    strcmp(f->overlay_dir, e->overlay_dir) == 0) {
+				conf_err(p, e->overlay_line, "export \"%s\": "
+				    "overlay_dir \"%s\" is also export \"%s\"'s "
+				    "(each overlay export needs its own)",
+				    e->name, e->overlay_dir, f->name);
+				break;
+			}
+	}
+}
+
+/* Overlay settings without overlay_dir would be ignored. */
+static void
+validate_overlay_keys(struct parser *p, struct conf_export *e)
+{
+	if (e->overlay_dir != NULL)
+		return;
+	if (e->overlay_ephemeral || e->overlay_quota != 0 ||
+	    e->overlay_chunk != 0 || e->base_generation != 0 ||
+	    e->base_changed_refuse || e->overlay_hold != CONF_OVERLAY_HOLD)
+		conf_err(p, e->line, "export \"%s\": overlay settings "
+		    "(overlay, overlay_quota, overlay_chunk, base_generation, "
+		    "base_changed, overlay_hold) without overlay_dir", e->name);
+}
+
 static void
 validate_export(struct parser *p, struct conf_export *e)
 {
@@ -1610,6 +1763,8 @@ validate_export(struct parser *p, struct conf_export *e)
 		conf_err(p, e->line, "export \"%s\": path is required",
 		    e->name);
 	validate_export_clients(p, e);
+	validate_overlay(p, e);
+	validate_overlay_keys(p, e);
 	if (e->clients_all && c->nclients == 0 && !e->own_key)
 		conf_err(p, e->clients_line, "export \"%s\": clients \"*\", "
 		    "but no client identity is defined and the export has no "
@@ -1723,6 +1878,7 @@ conf_validate(struct parser *p)
 		validate_export(p, e);
 	validate_client_keys(p);
 	validate_paths(p);
+	validate_overlay_dirs(p);
 	validate_keyfiles(p);
 	validate_listen(p);
 }
@@ -1821,6 +1977,7 @@ export_free(struct conf_export *e)
 	free(e->clients);
 	explicit_bzero(e->key, sizeof(e->key));
 	free(e->path);
+	free(e->overlay_dir);
 	free(e->allow);
 	free(e->description);
 	free(e);
@@ -2040,6 +2197,18 @@ allow_equal(const struct conf_export *a, const struct conf_export *b)
 	return 1;
 }
 
+static int
+conf_overlay_equal(const struct conf_export *a, const struct conf_export *b)
+{
+	return str_same(a->overlay_dir, b->overlay_dir) &&
+	    a->overlay_ephemeral == b->overlay_ephemeral &&
+	    a->overlay_quota == b->overlay_quota &&
+	    a->overlay_chunk == b->overlay_chunk &&
+	    a->base_generation == b->base_generation &&
+	    a->base_changed_refuse == b->base_changed_refuse &&
+	    a->overlay_hold == b->overlay_hold;
+}
+
 int
 conf_export_equal(const struct conf_export *a, const struct conf_export *b)
 {
@@ -2049,5 +2218,6 @@ conf_export_equal(const struct conf_export *a, const struct conf_export *b)
 	    strcmp(a->name, b->name) == 0 && str_same(a->path, b->path) &&
 	    a->size == b->size && a->readonly == b->readonly &&
 	    allow_equal(a, b) && a->max_clients == b->max_clients &&
-	    str_same(a->description, b->description) && a->trim == b->trim;
+	    str_same(a->description, b->description) && a->trim == b->trim &&
+	    conf_overlay_equal(a, b);
 }

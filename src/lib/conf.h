@@ -35,6 +35,12 @@ struct conf_net {
  */
 #define CONF_CLIENT_NAME_MAX	64
 
+/* Seconds an overlay stays attached after its client's last session. */
+#define CONF_OVERLAY_HOLD	60
+/* overlay_chunk: a power of two in this range (overlay_map.h agrees). */
+#define CONF_OVERLAY_CHUNK_MIN	4096
+#define CONF_OVERLAY_CHUNK_MAX	(8 * 1024 * 1024)
+
 struct conf_client {
 	char name[CONF_CLIENT_NAME_MAX + 1];
 	int line;			/* [client NAME], or clients_dir */
@@ -75,6 +81,19 @@ struct conf_export {
 	int nclients;
 	int clients_all;
 	int clients_line;
+	/*
+	 * An overlay export (overlay_dir set): path is the read-only base,
+	 * each client identity writes its own overlay, DIR/NAME.ovl
+	 * (docs/overlay.md).  Only client identities may use it.
+	 */
+	char *overlay_dir;		/* NULL: a plain export */
+	int overlay_line;		/* of overlay_dir */
+	int overlay_ephemeral;		/* overlay = ephemeral */
+	uint64_t overlay_quota;		/* bytes; 0: none */
+	uint32_t overlay_chunk;		/* bytes; 0: the format's default */
+	uint64_t base_generation;	/* recorded in the overlays */
+	int base_changed_refuse;	/* base_changed = refuse */
+	int overlay_hold;		/* seconds, default CONF_OVERLAY_HOLD */
 };
 TAILQ_HEAD(conf_exports, conf_export);
 
