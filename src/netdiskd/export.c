@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,11 +14,12 @@
 #include "export.h"
 #include "log.h"
 #include "store_file.h"
+#include "util.h"
 
 #define EXPORT_ERR_BURST	10	/* I/O error lines per interval */
 #define EXPORT_ERR_INTERVAL	10	/* seconds */
 
-static uint32_t export_sync(struct export *);
+static uint32_t export_sync(struct export *, struct store *);
 
 /* Claims. */
 
@@ -24,14 +27,57 @@ uint32_t
 export_claim(struct export *e, const uint8_t id[ND_CLIENT_ID_LEN],
     int shared, uint8_t holder[ND_CLIENT_ID_LEN])
 {
-	return claim_take(e->claim, id, shared, e->conf.max_clients, holder);
+	return claim_take(e->claim, id, shared || e->overlays != NULL,
+	    e->conf.max_clients, holder);
 }
 
 void
 export_release(struct export *e, const uint8_t id[ND_CLIENT_ID_LEN],
     int shared)
 {
-	claim_release(e->claim, id, shared);
+	claim_release(e->claim, id, shared || e->overlays != NULL);
+}
+
+uint32_t
+export_attach(struct export *e, const char *identity,
+    const uint8_t id[ND_CLIENT_ID_LEN], int shared, struct overlay_att **att,
+    struct store **store)
+{
+	uint8_t holder[ND_CLIENT_ID_LEN];
+	char hex[2 * ND_CLIENT_ID_LEN + 1];
+	uint32_t status;
+
+	*att = NULL;
+	*store = e->store;
+	if (e->overlays == NULL)
+		return ND_HS_OK;
+	if (identity == NULL || identity[0] == '\0') {
+		log_warnx("export \"%s\": a shared key has no overlay",
+		    e->conf.name);
+		return ND_HS_UNAVAILABLE;
+	}
+	status = overlays_attach(e->overlays, &e->conf, identity, id, shared,
+	    att, store, holder);
+	if (status == ND_HS_BUSY) {
+		hex_format(holder, sizeof(holder), hex);
+		log_info("export \"%s\" busy: client \"%s\" attached from "
+		    "client id %s", e->conf.name, identity, hex);
+	}
+	return status;
+}
+
+void
+export_detach(struct export *e, struct overlay_att *att,
+    const uint8_t id[ND_CLIENT_ID_LEN], int shared)
+{
+	if (att != NULL)
+		overlays_detach(e->overlays, att, id, shared);
+}
+
+struct store *
+export_store(struct export *e)
+{
+	return e->store;
 }
 
 uint32_t
@@ -66,7 +112,11 @@ export_copy_conf(struct conf_export *dst, const struct conf_export *src)
 	dst->clients = NULL;
 	dst->nclients = 0;
 	dst->clients_all = 0;
+	dst->overlay_dir = NULL;
 	if ((dst->path = strdup(src->path)) == NULL)
+		return -1;
+	if (src->overlay_dir != NULL &&
+	    (dst->overlay_dir = strdup(src->overlay_dir)) == NULL)
 		return -1;
 	if (src->description != NULL &&
 	    (dst->description = strdup(src->description)) == NULL)
@@ -81,17 +131,40 @@ export_copy_conf(struct conf_export *dst, const struct conf_export *src)
 	return 0;
 }
 
+/* An overlay export's folder of overlays must be there. */
+static int
+export_check_overlay_dir(struct export *e, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(e->conf.overlay_dir, &st) == -1) {
+		snprintf(err, errlen, "export \"%s\": overlay_dir %s: %s",
+		    e->conf.name, e->conf.overlay_dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "export \"%s\": overlay_dir %s: not a "
+		    "directory", e->conf.name, e->conf.overlay_dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* An overlay export's base is only read, through each attachment. */
 static int
 export_open_store(struct export *e, char *err, size_t errlen)
 {
+	int overlay = e->conf.overlay_dir != NULL;
 	struct store_params p = {
 		.path = e->conf.path,
 		.size = e->conf.size,
 		.align = ND_MIN_BLOCK,
-		.readonly = e->conf.readonly,
+		.readonly = e->conf.readonly || overlay,
 	};
 	char msg[512];
 
+	if (overlay && export_check_overlay_dir(e, err, errlen) == -1)
+		return -1;
 	e->store = store_open(&store_file_ops, &p, NULL, msg, sizeof(msg));
 	if (e->store == NULL) {
 		snprintf(err, errlen, "export \"%s\": %s", e->conf.name, msg);
@@ -130,12 +203,14 @@ static void
 export_free(struct export *e)
 {
 	store_close(e->store);
+	overlays_put(e->overlays);
 	claim_put(e->claim);
 	health_put(e->health);
 	ratelim_destroy(&e->errlog);
 	crypto_wipe(e->key, sizeof(e->key));
 	crypto_wipe(e->conf.key, sizeof(e->conf.key));
 	free(e->conf.path);
+	free(e->conf.overlay_dir);
 	free(e->conf.description);
 	free(e->conf.allow);
 	free(e);
@@ -147,6 +222,9 @@ export_set_flags(struct export *e)
 {
 	unsigned caps = e->store->caps;
 
+	if (e->overlays != NULL)	/* the overlay store's (overlay.md) */
+		caps = STORE_CAN_WRITE | STORE_CAN_FLUSH | STORE_CAN_TRIM |
+		    STORE_CAN_ZERO;
 	e->flags = ND_FLAG_MULTI_CONN;
 	if (caps & STORE_CAN_FLUSH)
 		e->flags |= ND_FLAG_FLUSH;
@@ -176,8 +254,13 @@ export_open(const struct conf_export *ce, const uint8_t *key,
 	    ce->name);
 	e->claim = prev ? claim_ref(prev->claim) : claim_new();
 	e->health = prev ? health_ref(prev->health) : health_new();
+	if (ce->overlay_dir != NULL)
+		e->overlays = prev != NULL && prev->overlays != NULL &&
+		    str_same(prev->conf.overlay_dir, ce->overlay_dir) ?
+		    overlays_ref(prev->overlays) : overlays_new(ce->name);
 	if (export_copy_conf(&e->conf, ce) == -1 || e->claim == NULL ||
-	    e->health == NULL) {
+	    e->health == NULL || (ce->overlay_dir != NULL &&
+	    e->overlays == NULL)) {
 		snprintf(err, errlen, "export \"%s\": out of memory", ce->name);
 		goto fail;
 	}
@@ -228,8 +311,8 @@ export_put(struct export *e)
 {
 	if (e == NULL || atomic_fetch_sub(&e->refs, 1) != 1)
 		return;
-	if (!e->conf.readonly)
-		export_sync(e);
+	if (!e->conf.readonly && e->overlays == NULL)
+		export_sync(e, e->store);
 	log_debug("export \"%s\": closed", e->conf.name);
 	export_free(e);
 }
@@ -295,33 +378,36 @@ export_clear_failure(struct export *e)
 
 /* A read failed: only this request. */
 uint32_t
-export_read(struct export *e, void *buf, uint32_t len, uint64_t off)
+export_read(struct export *e, struct store *st, void *buf, uint32_t len,
+    uint64_t off)
 {
 	struct store_fault f;
 
-	if (store_pread(e->store, buf, len, off, 0, &f) == 0)
+	if (store_pread(st, buf, len, off, 0, &f) == 0)
 		return ND_OK;
 	export_ioerr_log(e, &f);
 	return ND_EIO;
 }
 
 int
-export_read_cached(struct export *e, void *buf, uint32_t len, uint64_t off)
+export_read_cached(struct export *e, struct store *st, void *buf,
+    uint32_t len, uint64_t off)
 {
 	struct store_fault f;
 
-	return store_pread(e->store, buf, len, off, STORE_NOWAIT, &f) == 0;
+	(void)e;
+	return store_pread(st, buf, len, off, STORE_NOWAIT, &f) == 0;
 }
 
 uint32_t
-export_write(struct export *e, const void *buf, uint32_t len, uint64_t off,
-    int fua)
+export_write(struct export *e, struct store *st, const void *buf,
+    uint32_t len, uint64_t off, int fua)
 {
 	struct store_fault f;
 
 	if (fua && health_failed(e->health))
 		return ND_EIO;
-	if (store_pwrite(e->store, buf, len, off, fua ? STORE_FUA : 0,
+	if (store_pwrite(st, buf, len, off, fua ? STORE_FUA : 0,
 	    &f) == 0)
 		return ND_OK;
 	return export_storerr(e, &f);
@@ -329,41 +415,42 @@ export_write(struct export *e, const void *buf, uint32_t len, uint64_t off,
 
 /* Sync the store, whatever the health: for the close of the store too. */
 static uint32_t
-export_sync(struct export *e)
+export_sync(struct export *e, struct store *st)
 {
 	struct store_fault f;
 
-	if (store_flush(e->store, &f) == 0)
+	if (store_flush(st, &f) == 0)
 		return ND_OK;
 	return export_storerr(e, &f);
 }
 
 uint32_t
-export_flush(struct export *e)
+export_flush(struct export *e, struct store *st)
 {
 	if (health_failed(e->health))
 		return ND_EIO;
-	return export_sync(e);
+	return export_sync(e, st);
 }
 
 uint32_t
-export_trim(struct export *e, uint64_t off, uint32_t len)
+export_trim(struct export *e, struct store *st, uint64_t off, uint32_t len)
 {
 	struct store_fault f;
 
-	if (store_trim(e->store, off, len, 0, &f) == 0)
+	if (store_trim(st, off, len, 0, &f) == 0)
 		return ND_OK;
 	return export_storerr(e, &f);
 }
 
 uint32_t
-export_zero(struct export *e, uint64_t off, uint32_t len, int fua)
+export_zero(struct export *e, struct store *st, uint64_t off, uint32_t len,
+    int fua)
 {
 	struct store_fault f;
 
 	if (fua && health_failed(e->health))
 		return ND_EIO;
-	if (store_zero(e->store, off, len, fua ? STORE_FUA : 0, &f) == 0)
+	if (store_zero(st, off, len, fua ? STORE_FUA : 0, &f) == 0)
 		return ND_OK;
 	return export_storerr(e, &f);
 }

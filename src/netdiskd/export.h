@@ -22,6 +22,7 @@
 #include "claim.h"
 #include "conf.h"
 #include "health.h"
+#include "overlays.h"
 #include "netdisk_proto.h"
 #include "ratelimit.h"
 #include "store.h"
@@ -48,6 +49,7 @@ struct export {
 	atomic_int refs;
 	struct store *store;
 	struct claim *claim;		/* shared with the exports it replaces */
+	struct overlays *overlays;	/* an overlay export's; likewise */
 	struct health *health;		/* likewise */
 	struct ratelim errlog;
 	char errwhat[ND_NAME_MAX + 48];
@@ -67,22 +69,41 @@ struct export *export_ref(struct export *);
 void export_put(struct export *);	/* the last one syncs and closes */
 
 /*
- * I/O; each returns ND_OK or the enum nd_error to reply with.
+ * The store a session of client id, of the client identity (NULL or "":
+ * a shared key), reads and writes: an overlay export's attachment of
+ * that identity (overlays.h), else the export's own store.  ND_HS_OK
+ * with *store and *att set (att NULL for a plain export); else the
+ * status to refuse with (logged).  Undo with export_detach.
+ */
+uint32_t export_attach(struct export *, const char *identity,
+    const uint8_t id[ND_CLIENT_ID_LEN], int shared, struct overlay_att **att,
+    struct store **store);
+void export_detach(struct export *, struct overlay_att *,
+    const uint8_t id[ND_CLIENT_ID_LEN], int shared);
+/* The export's own store, for syncing it. */
+struct store *export_store(struct export *);
+
+/*
+ * I/O on store, the one export_attach gave (or export_store's); each
+ * returns ND_OK or the enum nd_error to reply with.
  *
  * A write, trim or sync error fails the export (health.h): that request
  * and every later FLUSH, FUA WRITE and FUA WRITE_ZEROES get ND_EIO until
  * export_clear_failure.  ENOSPC or EDQUOT from a write (space ran out
  * before the data was taken) fails only that request, with ND_ENOSPC.
  */
-uint32_t export_read(struct export *, void *buf, uint32_t len, uint64_t off);
+uint32_t export_read(struct export *, struct store *, void *buf,
+    uint32_t len, uint64_t off);
 /* 1 if all of it was read from the page cache, 0 if reading would block. */
-int export_read_cached(struct export *, void *buf, uint32_t len,
-    uint64_t off);
-uint32_t export_write(struct export *, const void *buf, uint32_t len,
-    uint64_t off, int fua);
-uint32_t export_flush(struct export *);
-uint32_t export_trim(struct export *, uint64_t off, uint32_t len);
-uint32_t export_zero(struct export *, uint64_t off, uint32_t len, int fua);
+int export_read_cached(struct export *, struct store *, void *buf,
+    uint32_t len, uint64_t off);
+uint32_t export_write(struct export *, struct store *, const void *buf,
+    uint32_t len, uint64_t off, int fua);
+uint32_t export_flush(struct export *, struct store *);
+uint32_t export_trim(struct export *, struct store *, uint64_t off,
+    uint32_t len);
+uint32_t export_zero(struct export *, struct store *, uint64_t off,
+    uint32_t len, int fua);
 
 /* Whether and why the export failed (state->error 0: it did not). */
 void export_failure(struct export *, struct health_state *state);
@@ -98,7 +119,9 @@ void export_account(struct export *, uint16_t type, uint32_t len,
 
 /*
  * Claim the export for client id, with the export's max_clients:
- * claim_take() on its claim.  Release with the same arguments.
+ * claim_take() on its claim (always shared on an overlay export: each
+ * identity's overlay has its own exclusive claim, export_attach).
+ * Release with the same arguments.
  */
 uint32_t export_claim(struct export *, const uint8_t id[ND_CLIENT_ID_LEN],
     int shared, uint8_t holder[ND_CLIENT_ID_LEN]);

@@ -840,7 +840,8 @@ server_sync_exports(struct server *srv)
 
 	for (i = 0; i < exports_count(srv->table); i++) {
 		e = exports_at(srv->table, i);
-		if (!e->conf.readonly && export_flush(e) == ND_OK)
+		if (!e->conf.readonly && e->overlays == NULL &&
+		    export_flush(e, export_store(e)) == ND_OK)
 			log_debug("export \"%s\": synced", e->conf.name);
 	}
 }

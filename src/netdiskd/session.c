@@ -225,9 +225,14 @@ sess_claim(struct session *s, const uint8_t client_id[ND_CLIENT_ID_LEN],
 	} else if (status == ND_HS_TOO_MANY)
 		log_info("%s: export \"%s\": too many clients (max_clients %d)",
 		    s->peer, e->conf.name, e->conf.max_clients);
-	if (status == ND_HS_OK &&
-	    (status = sess_take_slot(s, conn)) != ND_HS_OK)
+	if (status == ND_HS_OK && (status = export_attach(e, s->identity,
+	    s->client_id, s->shared, &s->att, &s->store)) != ND_HS_OK)
 		export_release(e, s->client_id, s->shared);
+	else if (status == ND_HS_OK &&
+	    (status = sess_take_slot(s, conn)) != ND_HS_OK) {
+		export_detach(e, s->att, s->client_id, s->shared);
+		export_release(e, s->client_id, s->shared);
+	}
 	s->claimed = status == ND_HS_OK;
 	return status;
 }
@@ -492,22 +497,23 @@ sess_req_done(struct sess_req *r)
  * FLUSH must see.
  */
 static uint32_t
-sess_exec(struct export *e, const struct request *q, void *data,
-    int shared)
+sess_exec(struct session *s, const struct request *q, void *data)
 {
+	struct export *e = s->export;
 	int fua = (q->flags & ND_CMD_FLAG_FUA) != 0;
 
 	switch (q->type) {
 	case ND_CMD_READ:
-		return export_read(e, data, q->length, q->offset);
+		return export_read(e, s->store, data, q->length, q->offset);
 	case ND_CMD_WRITE:
-		return export_write(e, data, q->length, q->offset, fua);
+		return export_write(e, s->store, data, q->length, q->offset,
+		    fua);
 	case ND_CMD_FLUSH:
-		return shared ? ND_OK : export_flush(e);
+		return s->shared ? ND_OK : export_flush(e, s->store);
 	case ND_CMD_TRIM:
-		return export_trim(e, q->offset, q->length);
+		return export_trim(e, s->store, q->offset, q->length);
 	case ND_CMD_WRITE_ZEROES:
-		return export_zero(e, q->offset, q->length, fua);
+		return export_zero(e, s->store, q->offset, q->length, fua);
 	}
 	return ND_EINVAL;
 }
@@ -526,7 +532,7 @@ sess_job(struct workq_job *job)
 	if (atomic_load(&s->send_error))
 		error = ND_EIO;		/* nobody to tell the result to */
 	else
-		error = sess_exec(s->export, &r->req, r->data, s->shared);
+		error = sess_exec(s, &r->req, r->data);
 	sess_end(s);
 	sess_answer(r, error);
 }
@@ -553,14 +559,15 @@ sess_inline(struct session *s, struct sess_req *r)
 		return 1;
 	}
 	if (q->type == ND_CMD_READ) {
-		cached = export_read_cached(s->export, r->data, r->len,
-		    q->offset);
+		cached = export_read_cached(s->export, s->store, r->data,
+		    r->len, q->offset);
 		sess_end(s);
 		if (cached)
 			sess_answer(r, ND_OK);
 		return cached;
 	}
-	error = export_write(s->export, r->data, r->len, q->offset, 0);
+	error = export_write(s->export, s->store, r->data, r->len, q->offset,
+	    0);
 	sess_end(s);
 	sess_answer(r, error);
 	return 1;
@@ -741,12 +748,16 @@ sess_teardown(struct session *s)
 	pthread_mutex_unlock(&s->lock);
 	if (s->slotted)
 		export_slot_leave(s->export, &s->slot);
-	if (s->claimed)
+	if (s->claimed) {
+		export_detach(s->export, s->att, s->client_id, s->shared);
 		export_release(s->export, s->client_id, s->shared);
+	}
 	if (s->export != NULL)
 		export_put(s->export);
 	s->proto->close(s);
 	s->export = NULL;
+	s->store = NULL;
+	s->att = NULL;
 	s->claimed = s->slotted = 0;
 }
 

@@ -126,6 +126,9 @@ struct session {
 	atomic_int revoked;		/* a reload took the identity's access */
 	uint8_t client_id[ND_CLIENT_ID_LEN];
 	int claimed, shared;
+	/* What its requests read and write (export_attach), once claimed. */
+	struct store *store;
+	struct overlay_att *att;
 	struct claim_slot slot;		/* taken if slotted */
 	int slotted;
 	struct request_limits limits;	/* what the client was told */

@@ -515,9 +515,8 @@ ovl_extents(struct store *s, uint64_t off, uint64_t len,
 
 /* Creating. */
 
-/* fsync of the folder path is in, so that a new name in it lasts. */
-static int
-ovl_sync_dir(const char *path)
+int
+overlay_sync_dir(const char *path)
 {
 	char dir[4096];
 	const char *slash = strrchr(path, '/');
@@ -589,7 +588,7 @@ ovl_create(const char *path, uint64_t size, uint32_t chunk,
 		    strerror(errno));
 	if (ovl_write_new(fd, &h) == -1 ||
 	    (link(tmp, path) == -1 && errno != EEXIST) ||
-	    ovl_sync_dir(path) == -1) {
+	    overlay_sync_dir(path) == -1) {
 		error = errno;
 		close(fd);
 		unlink(tmp);

@@ -57,6 +57,8 @@ extern const struct store_ops store_overlay_ops;
  */
 int overlay_base_stat(const char *path, uint64_t generation,
     struct ovl_base *);
+/* fsync of the folder path is in, so that a new name in it lasts. */
+int overlay_sync_dir(const char *path);
 /* The overlay at path, checked as open does.  0, or -1 with err. */
 int overlay_info(const char *path, struct overlay_info *, char *err,
     size_t errlen);

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The overlays of one overlay export (docs/overlay.md, "Overlay
+ * exports"): for each client identity that attached, an attachment
+ * holding its overlay store over a read-only base store of its own.
+ *
+ * An attachment is held by its identity's sessions.  One client id at a
+ * time may hold it read-write (its own claim, claim.h: another is
+ * refused as busy).  When the last session leaves, the attachment stays
+ * open for the export's overlay_hold seconds: a session of the same
+ * client id that comes back meanwhile (a reconnect) finds it as it was,
+ * its base included, even if a new base was published since.  Any other
+ * attach (another client id, or after the hold) is fresh: the overlay is
+ * closed and opened again on the base the export has now, applying
+ * base_changed; an ephemeral overlay starts empty.
+ *
+ * The set is reference counted: an overlay export that replaces another
+ * at a reload or restart (same overlay_dir) shares it, so that the
+ * attachments outlive the export they were made through.
+ */
+#ifndef OVERLAYS_H
+#define OVERLAYS_H
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "netdisk_proto.h"
+#include "store.h"
+
+struct overlays;
+struct overlay_att;
+
+struct overlays *overlays_new(const char *export_name);	/* NULL: no memory */
+struct overlays *overlays_ref(struct overlays *);
+void overlays_put(struct overlays *);	/* the last closes every overlay */
+
+/*
+ * Attach the overlay of identity for client id, opened as ce says (path
+ * the base, overlay_dir and the overlay settings) if it is not open or
+ * this is a fresh attach.  shared: a read-only use, which takes no
+ * exclusive claim.  ND_HS_OK with *att and *store set; ND_HS_BUSY
+ * (another client id holds it, copied to holder); ND_HS_UNAVAILABLE
+ * (the overlay cannot be opened: logged, naming the file and why).
+ */
+uint32_t overlays_attach(struct overlays *, const struct conf_export *ce,
+    const char *identity, const uint8_t id[ND_CLIENT_ID_LEN], int shared,
+    struct overlay_att **att, struct store **store,
+    uint8_t holder[ND_CLIENT_ID_LEN]);
+/* Undo one overlays_attach, with the same id and shared. */
+void overlays_detach(struct overlays *, struct overlay_att *,
+    const uint8_t id[ND_CLIENT_ID_LEN], int shared);
+/* Attachments open (attached or held), for tests and the status. */
+int overlays_count(struct overlays *);
+
+#endif
