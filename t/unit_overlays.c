@@ -99,6 +99,7 @@ test_exclusive_and_reconnect(void)
 	struct overlays *o = overlays_new("gold");
 	struct overlay_att *a, *b, *c;
 	struct store *sa, *sb, *sc;
+	struct store_fault f;
 	uint8_t holder[ND_CLIENT_ID_LEN];
 
 	conf_for(&ce, 0, 0, 60);
@@ -107,6 +108,12 @@ test_exclusive_and_reconnect(void)
 	ok(byte_at(sa, 0) == 0xb1, "she reads the base");
 	ok(put_byte(sa, 0, 0xa1) == 0 && byte_at(sa, 0) == 0xa1,
 	    "she reads her write");
+	ok(store_pread(sa, buf, BLK, SIZE / 2, STORE_NOWAIT, &f) == 0 &&
+	    buf[0] == 0xb1, "a read of the cached base may run inline "
+	    "(STORE_NOWAIT)");
+	ok(store_pread(sa, buf, BLK, 0, STORE_NOWAIT, &f) == -1 &&
+	    f.error == EAGAIN, "a read of her own chunk goes to a worker "
+	    "(EAGAIN)");
 	ok(overlays_attach(o, &ce, "alice", id2, 0, &b, &sb, holder) ==
 	    ND_HS_BUSY && memcmp(holder, id1, sizeof(holder)) == 0,
 	    "alice from client id 2: busy, held by client id 1");

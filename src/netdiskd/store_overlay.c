@@ -176,15 +176,17 @@ ovl_pread(struct store *s, void *buf, uint32_t len, uint64_t off,
 	enum ovl_state st;
 	uint64_t n;
 
-	(void)flags;
 	while (len > 0) {
 		n = ovl_run(os, off, len, &st);
 		if (st == OVL_ZERO)
 			memset(p, 0, n);
 		else if (st == OVL_BASE) {
-			if (store_pread(s->inner, p, (uint32_t)n, off, 0, f) == -1)
+			if (store_pread(s->inner, p, (uint32_t)n, off, flags,
+			    f) == -1)
 				return -1;
-		} else if (ovl_pread_all(os->fd, p, n, data_off(os, off)) == -1)
+		} else if (flags & STORE_NOWAIT)	/* for a worker */
+			return store_fail(f, EAGAIN, "read", off, n, 0);
+		else if (ovl_pread_all(os->fd, p, n, data_off(os, off)) == -1)
 			return store_fail(f, errno, "read", off, n, 0);
 		p += n;
 		off += n;
@@ -764,7 +766,8 @@ ovl_open(const struct store_params *p, struct store *inner, char *err,
 	for (i = 0; i < OVL_STRIPES; i++)
 		pthread_mutex_init(&os->stripe[i], NULL);
 	os->base = (struct store){ &store_overlay_ops, inner, inner->size,
-	    STORE_CAN_FLUSH | STORE_CAN_EXTENTS | (p->readonly ? 0 :
+	    STORE_CAN_FLUSH | STORE_CAN_EXTENTS |
+	    (inner->caps & STORE_CAN_NOWAIT) | (p->readonly ? 0 :
 	    STORE_CAN_WRITE | STORE_CAN_TRIM | STORE_CAN_ZERO) };
 	if (ovl_open_fd(os, p, inner->size, why, sizeof(why)) == -1 ||
 	    ovl_load(os->fd, &os->hdr, &os->map, why, sizeof(why)) == -1)
