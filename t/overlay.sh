@@ -6,12 +6,13 @@
 # is empty on the next attach and gone after; trim and write zeroes read
 # back zeros; the quota gives ENOSPC; the same identity from a second
 # client id is refused as busy; a new base published under a running
-# client changes nothing it reads, and the next fresh attach follows
+# client (a new path and a reload, or the file replaced and netdiskctl
+# restart) changes nothing it reads, and the next fresh attach follows
 # base_changed (new or refuse); a corrupt overlay is refused with the
 # file named in the log; SIGKILL loses no FUA write.
 . "$(dirname "$0")/functions.sh"
 
-tap_plan 41
+tap_plan 46
 
 mkdir -m 700 "$T/clients" || bail_out "cannot make $T/clients"
 for k in "$ND_KEY" alice bob carol dave; do
@@ -151,6 +152,24 @@ tap_status "strict's base generation changed: alice refused, exit 10" 10 \
 tap_ok "... logged with the reason" \
     grep -q 'export "strict": client "alice": refused: .*generation.*base_changed = refuse' \
     "$ND_LOG"
+
+# A new base by replacing the file and "netdiskctl restart".
+steady -r -k "$(key bob)" -m 1 -f "$T/stop-b2" "$(uri gold)" \
+    >"$T/b2.out" 2>"$T/b2.err" &
+pb=$!
+track_pid $pb
+wait_grep 'connected' "$T/b2.out" 10
+asides=$(ls "$T/ovl" | grep -c '^bob\.ovl\.')
+random_file "$T/base3.img" $((4 * 1048576))
+mv "$T/base3.img" "$T/base2.img"
+tap_ok "netdiskctl restart gold with the file replaced" \
+    netdiskctl restart -s "$ND_CTL" gold
+tap_ok "bob's client reconnects" wait_grep 'connected' "$T/b2.out" 15 2
+sleep 2
+touch "$T/stop-b2"
+steady_end "bob (restart)" $pb "$T/b2.out" "$T/b2.err" 1
+tap_is "the reconnect set nothing aside: same overlay, old base" \
+    "$(ls "$T/ovl" | grep -c '^bob\.ovl\.')" "$asides"
 
 tap_is "the base files never changed" "$(sha_of "$T/base.img")" "$base_sha"
 
