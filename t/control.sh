@@ -125,7 +125,7 @@ tap_is "an unknown request gets an error naming it" "$(cat "$T/raw")" \
 printf 'restart a\\nb\033\n' | socat -t 5 - UNIX-CONNECT:"$ND_CTL" >"$T/raw" 2>&1
 tap_is "a strange export name is quoted safely" "$(cat "$T/raw")" \
     "$(printf 'error no-export\nno export "a\\\\nb\\033"')"
-head -c 2000 /dev/zero | tr '\0' x | socat -t 5 - UNIX-CONNECT:"$ND_CTL" >"$T/raw" 2>&1
+head -c 8000 /dev/zero | tr '\0' x | socat -t 5 - UNIX-CONNECT:"$ND_CTL" >"$T/raw" 2>&1
 tap_is "an overlong line is dropped without an answer" "$(cat "$T/raw")" ""
 nsock() { ls -l "/proc/$ND_PID/fd" | grep -c socket; }
 base=$(nsock)

@@ -44,6 +44,7 @@ static const char expect_text[] =
     "2026-12-04T08:13:20Z\n"
 "  client " ID2 " identity \"alice\" from ::1, 1 connection, since "
     "2026-12-04T09:00:00Z\n"
+"    overlay: 196608 bytes allocated (192.0 KiB) of a 1.0 MiB quota\n"
 "  client " ID2 " from ::1, 1 connection, since 2026-12-04T09:00:00Z\n"
 "export \"ro\": /srv/a\"b.img, 512 bytes (512 B), read-only\n"
 "  read: 0 requests, 0 bytes; written: 0 requests, 0 bytes; errors: 0\n"
@@ -64,11 +65,12 @@ static const char expect_json[] =
 "\"operation\":\"fsync\",\"since\":\"2026-12-04T08:30:00Z\"},"
 "\"clients\":["
 "{\"client_id\":\"" ID1 "\",\"identity\":null,\"address\":\"127.0.0.1\","
-"\"connections\":2,\"since\":\"2026-12-04T08:13:20Z\"},"
+"\"connections\":2,\"since\":\"2026-12-04T08:13:20Z\",\"overlay\":null},"
 "{\"client_id\":\"" ID2 "\",\"identity\":\"alice\",\"address\":\"::1\","
-"\"connections\":1,\"since\":\"2026-12-04T09:00:00Z\"},"
+"\"connections\":1,\"since\":\"2026-12-04T09:00:00Z\","
+"\"overlay\":{\"allocated\":196608,\"quota\":1048576}},"
 "{\"client_id\":\"" ID2 "\",\"identity\":null,\"address\":\"::1\","
-"\"connections\":1,\"since\":\"2026-12-04T09:00:00Z\"}]},"
+"\"connections\":1,\"since\":\"2026-12-04T09:00:00Z\",\"overlay\":null}]},"
 "{\"name\":\"ro\",\"path\":\"/srv/a\\\"b.img\",\"size\":512,"
 "\"readonly\":true,\"opened\":\"2026-12-04T09:00:00Z\","
 "\"read_requests\":0,\"read_bytes\":0,\"write_requests\":0,"
@@ -132,6 +134,7 @@ test_clients(struct status_export *e)
 	r |= status_add_client(e, id2, "alice", &v6, T_NEW);
 	r |= status_add_client(e, id1, "", &v6, T_OLD);
 	r |= status_add_client(e, id2, "", &v6, T_NEW);
+	status_client_overlay(e, id2, "alice", 196608, 1048576);
 	ok(r == 0 && e->nclients == 3, "two client ids, one of them also as "
 	    "identity alice: three clients (%d)", e->nclients);
 	ok(e->clients[0].connections == 2 && e->clients[0].since == T_OLD,

@@ -17,6 +17,7 @@
 #include "copy.h"
 #include "genkey.h"
 #include "io.h"
+#include "overlay.h"
 #include "service.h"
 #include "tab.h"
 #include "warn.h"
@@ -24,7 +25,7 @@
 /* The command families, in the order of the usage message. */
 static const struct ctl_cmd *const families[] = {
 	ctl_genkey_cmds, ctl_io_cmds, ctl_copy_cmds, ctl_bench_cmds,
-	ctl_attach_cmds, ctl_service_cmds,
+	ctl_attach_cmds, ctl_service_cmds, ctl_overlay_cmds,
 };
 #define NFAMILIES	(sizeof(families) / sizeof(families[0]))
 

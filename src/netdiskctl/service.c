@@ -129,6 +129,9 @@ service_code(const char *head)
 		{ CONTROL_ERR_NO_EXPORT, CLIENT_ERR_AUTH },
 		{ CONTROL_ERR_FAILED, CLIENT_ERR_IO },
 		{ CONTROL_ERR_REQUEST, CLIENT_ERR_PROTO },
+		{ CONTROL_ERR_NO_OVERLAY, CLIENT_ERR_AUTH },
+		{ CONTROL_ERR_BUSY, CLIENT_ERR_BUSY },
+		{ CONTROL_ERR_EXISTS, CLIENT_ERR_USAGE },
 	};
 	size_t i, n = strlen(CONTROL_ERR);
 
@@ -141,14 +144,23 @@ service_code(const char *head)
 	return -1;
 }
 
-/*
- * Send one request and print the answer: its text on stdout if it
- * succeeded, on stderr if not.  The exit code.
- */
-static int
+/* The answer past the progress lines a long request sends first. */
+static char *
+service_skip_progress(char *answer)
+{
+	size_t n = strlen(CONTROL_PROGRESS);
+	char *nl;
+
+	while (strncmp(answer, CONTROL_PROGRESS, n) == 0 && answer[n] == ' ' &&
+	    (nl = strchr(answer, '\n')) != NULL)
+		answer = nl + 1;
+	return answer;
+}
+
+int
 service_request(const char *path, const char *request)
 {
-	char *answer, *body;
+	char *answer, *head, *body;
 	size_t len;
 	int fd, code;
 
@@ -164,8 +176,9 @@ service_request(const char *path, const char *request)
 	close(fd);
 	if (code == -1)
 		return CLIENT_ERR_CONNECT;
-	if ((body = strchr(answer, '\n')) == NULL ||
-	    (*body++ = '\0', code = service_code(answer)) == -1) {
+	head = service_skip_progress(answer);
+	if ((body = strchr(head, '\n')) == NULL ||
+	    (*body++ = '\0', code = service_code(head)) == -1) {
 		ctl_warnx("netdiskd at %s: not an answer", path);
 		free(answer);
 		return CLIENT_ERR_PROTO;

@@ -248,7 +248,22 @@ control_peer(int fd, char *buf, size_t len)
 		snprintf(buf, len, "unknown peer");
 }
 
-static void
+/* An overlay request: 1 if another thread answers it, else 0 (answered). */
+static int
+control_overlay(const struct control_req *rq, int fd, const char *request,
+    FILE *out, FILE *body)
+{
+	if (rq->ops->overlay(rq->arg, fd, request) == 0)
+		return 1;
+	fprintf(out, "%s %s\n", CONTROL_ERR, errno == EAGAIN ?
+	    CONTROL_ERR_BUSY : CONTROL_ERR_FAILED);
+	fprintf(body, "cannot start the overlay request: %s\n", errno ==
+	    EAGAIN ? "too many at once, try again" : strerror(errno));
+	return 0;
+}
+
+/* Answer line in out and body: 0, or 1 if another thread answers it. */
+static int
 control_dispatch(const struct control_req *rq, int fd, char *line, FILE *out,
     FILE *body)
 {
@@ -258,7 +273,7 @@ control_dispatch(const struct control_req *rq, int fd, char *line, FILE *out,
 	if (strcmp(line, "status") == 0 || strcmp(line, "status json") == 0) {
 		log_debug("control: status requested by %s", who);
 		control_status(rq, line[6] ? line + 7 : "", out, body);
-		return;
+		return 0;
 	}
 	strnvis(vis, line, sizeof(vis), VIS_SAFE | VIS_OCTAL | VIS_CSTYLE |
 	    VIS_DQ);
@@ -267,10 +282,13 @@ control_dispatch(const struct control_req *rq, int fd, char *line, FILE *out,
 		control_reload(rq, out, body);
 	else if (strncmp(line, "restart ", 8) == 0 && line[8] != '\0')
 		control_restart(rq, line + 8, out, body);
+	else if (strncmp(line, "overlay ", 8) == 0)
+		return control_overlay(rq, fd, line + 8, out, body);
 	else {
 		fprintf(out, "%s %s\n", CONTROL_ERR, CONTROL_ERR_REQUEST);
 		fprintf(body, "unknown request \"%s\"\n", vis);
 	}
+	return 0;
 }
 
 /*
@@ -294,7 +312,13 @@ control_answer(const struct control_req *rq, int fd, char *line)
 		log_warn("control");
 		return;
 	}
-	control_dispatch(rq, fd, line, out, body);
+	if (control_dispatch(rq, fd, line, out, body) == 1) {
+		fclose(out);	/* nothing written: another thread answers */
+		fclose(body);
+		free(head);
+		free(text);
+		return;
+	}
 	if ((fclose(out) | fclose(body)) == 0 &&
 	    (fcntl(fd, F_SETFL, 0) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1 ||

@@ -31,6 +31,11 @@ struct control_ops {
 	 * kept).
 	 */
 	int (*restart)(void *arg, const char *name, FILE *report);
+	/*
+	 * Answer the overlay request (the line after "overlay ") on a copy
+	 * of fd, later: 0, or -1 with errno (EAGAIN: too many at once).
+	 */
+	int (*overlay)(void *arg, int fd, const char *request);
 };
 
 /*

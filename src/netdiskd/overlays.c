@@ -2,9 +2,11 @@
 #include "config.h"
 
 #include <sys/queue.h>
+#include <sys/stat.h>
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -34,6 +36,8 @@ struct overlay_att {
 	uint8_t last_id[ND_CLIENT_ID_LEN];	/* of the last attach */
 	int64_t left_ms;		/* mono_ms() the last session left */
 	int hold;			/* seconds, from its conf */
+	int admin;			/* netdiskctl overlay: no attach */
+	char path[PATH_MAX];		/* of the overlay, once opened */
 };
 
 struct overlays {
@@ -289,6 +293,7 @@ att_open(struct overlays *o, struct overlay_att *a,
 		return -1;
 	}
 	a->hold = ce->overlay_hold;
+	memcpy(a->path, path, sizeof(a->path));
 	if ((a->store = att_open_overlay(ce, path, err, sizeof(err))) != NULL)
 		goto opened;
 	if (errno != ESTALE) {
@@ -330,6 +335,12 @@ att_use(struct overlays *o, struct overlay_att *a,
 	    (memcmp(a->last_id, id, ND_CLIENT_ID_LEN) != 0 ||
 	    att_expired(a, mono_ms()));
 
+	if (a->admin) {
+		log_warnx("export \"%s\": client \"%s\": refused: its overlay "
+		    "is being reset or committed (netdiskctl overlay)",
+		    o->export, a->name);
+		return NULL;
+	}
 	if (a->store != NULL && fresh) {
 		store_close(a->store);
 		a->store = NULL;
@@ -371,13 +382,28 @@ overlays_attach(struct overlays *o, const struct conf_export *ce,
 	return ND_HS_OK;
 }
 
+/*
+ * Called with a->lock held: the last session left.  The overlay file's
+ * modification time records it: "last seen" for netdiskctl overlay list
+ * and prune, kept across restarts of netdiskd.
+ */
+static void
+att_left(struct overlay_att *a)
+{
+	a->left_ms = mono_ms();
+	if (a->store != NULL && a->path[0] != '\0' &&
+	    utimensat(AT_FDCWD, a->path, NULL, 0) == -1 && errno != ENOENT)
+		log_debug("overlay %s: cannot set its time: %s", a->path,
+		    strerror(errno));
+}
+
 void
 overlays_detach(struct overlays *o, struct overlay_att *a,
     const uint8_t id[ND_CLIENT_ID_LEN], int shared)
 {
 	pthread_mutex_lock(&a->lock);
 	if (--a->sessions == 0)
-		a->left_ms = mono_ms();
+		att_left(a);
 	pthread_mutex_unlock(&a->lock);
 	claim_release(a->claim, id, shared);
 	att_put(o, a);
@@ -394,4 +420,100 @@ overlays_count(struct overlays *o)
 		n++;
 	pthread_mutex_unlock(&o->lock);
 	return n;
+}
+
+/* Administration (overlay_admin.c). */
+
+struct overlay_att *
+overlays_admin_get(struct overlays *o, const char *name)
+{
+	return att_get(o, name);
+}
+
+int
+overlays_admin_begin(struct overlay_att *a, int force)
+{
+	int r;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->admin) {
+		errno = EALREADY;
+		r = -1;
+	} else if (a->sessions > 0 && !force) {
+		errno = EBUSY;
+		r = -1;
+	} else {
+		a->admin = 1;
+		r = a->sessions;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
+int
+overlays_admin_sessions(struct overlay_att *a)
+{
+	int n;
+
+	pthread_mutex_lock(&a->lock);
+	n = a->sessions;
+	pthread_mutex_unlock(&a->lock);
+	return n;
+}
+
+struct store *
+overlays_admin_store(struct overlay_att *a)
+{
+	struct store *s;
+
+	pthread_mutex_lock(&a->lock);
+	s = a->store;
+	pthread_mutex_unlock(&a->lock);
+	return s;
+}
+
+void
+overlays_admin_close(struct overlays *o, struct overlay_att *a)
+{
+	pthread_mutex_lock(&a->lock);
+	if (a->store != NULL) {
+		store_close(a->store);
+		a->store = NULL;
+		log_info("export \"%s\": client \"%s\": overlay closed",
+		    o->export, a->name);
+	}
+	memset(a->last_id, 0, sizeof(a->last_id));
+	pthread_mutex_unlock(&a->lock);
+}
+
+void
+overlays_admin_end(struct overlays *o, struct overlay_att *a)
+{
+	pthread_mutex_lock(&a->lock);
+	a->admin = 0;
+	pthread_mutex_unlock(&a->lock);
+	att_put(o, a);
+}
+
+int
+overlays_usage(struct overlays *o, const char *name,
+    struct overlays_usage *u)
+{
+	struct overlay_att *a;
+
+	memset(u, 0, sizeof(*u));
+	pthread_mutex_lock(&o->lock);
+	LIST_FOREACH(a, &o->atts, entry)
+		if (strcmp(a->name, name) == 0)
+			break;
+	if (a != NULL) {
+		pthread_mutex_lock(&a->lock);
+		u->sessions = a->sessions;
+		if ((u->open = a->store != NULL))
+			overlay_store_usage(a->store, &u->allocated,
+			    &u->quota);
+		pthread_mutex_unlock(&a->lock);
+	}
+	pthread_mutex_unlock(&o->lock);
+	return a != NULL && u->open;
 }

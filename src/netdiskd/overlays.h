@@ -52,4 +52,39 @@ void overlays_detach(struct overlays *, struct overlay_att *,
 /* Attachments open (attached or held), for tests and the status. */
 int overlays_count(struct overlays *);
 
+/*
+ * Administration (netdiskctl overlay, overlay_admin.c).  When an
+ * identity's last session ends, its overlay file's modification time is
+ * set: its "last seen".
+ *
+ * overlays_admin_get: the attachment of name (made if missing) with a
+ * reference, NULL out of memory.  overlays_admin_begin marks it under
+ * administration, so that every attach of it is refused (unavailable)
+ * until overlays_admin_end: the number of its sessions then, or -1 with
+ * errno EBUSY (it has sessions, and not force) or EALREADY (another
+ * administration runs).  overlays_admin_sessions: its sessions now.
+ * overlays_admin_store: its open overlay store (with no session and
+ * attaches refused, only the administrator uses it), or NULL.
+ * overlays_admin_close closes it (an ephemeral overlay is removed; the
+ * next attach is fresh).  overlays_admin_end ends the administration and
+ * gives the reference back (after overlays_admin_get alone too).
+ */
+struct overlay_att *overlays_admin_get(struct overlays *, const char *name);
+int overlays_admin_begin(struct overlay_att *, int force);
+int overlays_admin_sessions(struct overlay_att *);
+struct store *overlays_admin_store(struct overlay_att *);
+void overlays_admin_close(struct overlays *, struct overlay_att *);
+void overlays_admin_end(struct overlays *, struct overlay_att *);
+
+/* What the status and overlay list show of an identity's overlay. */
+struct overlays_usage {
+	int sessions;
+	int open;			/* attached or held */
+	uint64_t allocated;		/* bytes of chunks, if open */
+	uint64_t quota;			/* bytes; 0: none */
+};
+/* 1 and *u filled if name's overlay is open, else 0 (u: no sessions). */
+int overlays_usage(struct overlays *, const char *name,
+    struct overlays_usage *u);
+
 #endif

@@ -27,6 +27,8 @@
 #include "listen.h"
 #include "log.h"
 #include "notify.h"
+#include "overlay_admin.h"
+#include "overlays.h"
 #include "proto_netdisk.h"
 #include "report.h"
 #include "server.h"
@@ -41,11 +43,14 @@
 #define FD_SPARE		32
 /* The settings only a restart of the daemon applies. */
 #define SERVER_NFIXED		4
+/* At exit, for overlay requests to give up (a commit between blocks). */
+#define SERVER_ADM_WAIT_MS	5000
 
 struct server {
 	char *conf_path;
 	time_t started;
 	struct control *ctl;		/* the control socket, or NULL */
+	struct ovadm *ovadm;		/* its overlay requests */
 	/* control_socket, user, group, pidfile: fixed until a restart */
 	char *fixed[SERVER_NFIXED];
 	struct listeners listeners;
@@ -316,6 +321,18 @@ server_restart_export(struct server *srv, const char *name, FILE *out)
 
 /* Status. */
 
+/* An overlay client's usage of its overlay. */
+static void
+server_status_overlay(struct status_export *e, const struct session_info *si)
+{
+	struct overlays_usage u;
+
+	if (si->export->overlays != NULL && si->identity[0] != '\0' &&
+	    overlays_usage(si->export->overlays, si->identity, &u))
+		status_client_overlay(e, si->client_id, si->identity,
+		    u.allocated, u.quota);
+}
+
 /* The clients of every current export.  0, or -1 out of memory. */
 static int
 server_status_sessions(struct server *srv, struct status *st)
@@ -335,6 +352,8 @@ server_status_sessions(struct server *srv, struct status *st)
 		if (i < n && status_add_client(&st->exports[i], si.client_id,
 		    si.identity, &si.addr, si.since) == -1)
 			r = -1;
+		else if (i < n)
+			server_status_overlay(&st->exports[i], &si);
 	}
 	pthread_mutex_unlock(&srv->lock);
 	return r;
@@ -390,10 +409,45 @@ server_ctl_restart(void *arg, const char *name, FILE *report)
 	return server_restart_export(arg, name, report);
 }
 
+static int
+server_ctl_overlay(void *arg, int fd, const char *request)
+{
+	struct server *srv = arg;
+
+	return ovadm_start(srv->ovadm, fd, request);
+}
+
 static const struct control_ops server_control_ops = {
 	.status = server_ctl_status,
 	.reload = server_ctl_reload,
 	.restart = server_ctl_restart,
+	.overlay = server_ctl_overlay,
+};
+
+/* What the overlay requests use of the server (overlay_admin.h). */
+
+static struct export_table *
+server_adm_table(void *arg)
+{
+	return server_table_get(arg);
+}
+
+static void
+server_adm_sessions(void *arg, void (*fn)(void *, struct session *),
+    void *fnarg)
+{
+	struct server *srv = arg;
+	struct session *s;
+
+	pthread_mutex_lock(&srv->lock);
+	TAILQ_FOREACH(s, &srv->sessions, entry)
+		fn(fnarg, s);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+static const struct ovadm_host_ops server_adm_ops = {
+	.table = server_adm_table,
+	.sessions = server_adm_sessions,
 };
 
 /* Start and end. */
@@ -417,7 +471,8 @@ server_alloc(const struct conf *conf, const char *conf_path)
 	    (srv->authlog = auth_log_new()) == NULL ||
 	    (srv->adm = admission_new()) == NULL ||
 	    (srv->budget = budget_new((size_t)conf->max_request_memory)) ==
-	    NULL || server_fix(srv, conf) == -1) {
+	    NULL || (srv->ovadm = ovadm_new(&server_adm_ops, srv)) == NULL ||
+	    server_fix(srv, conf) == -1) {
 		server_destroy(srv);
 		return NULL;
 	}
@@ -453,6 +508,7 @@ server_destroy(struct server *srv)
 
 	if (srv == NULL)
 		return;
+	ovadm_free(srv->ovadm, SERVER_ADM_WAIT_MS);
 	workq_destroy(srv->wq);
 	listen_close(&srv->listeners);
 	exports_put(srv->table);

@@ -93,6 +93,8 @@ session_stop_why(struct session *s)
 		    s->export->retired_why);
 		return s->why;
 	}
+	if (stopping && atomic_load(&s->kicked) != NULL)
+		return atomic_load(&s->kicked);
 	if (stopping && atomic_load(&s->revoked)) {
 		snprintf(s->why, sizeof(s->why), "client \"%s\": key removed "
 		    "or changed, or no longer allowed on the export",
@@ -882,6 +884,13 @@ void
 session_revoke(struct session *s)
 {
 	atomic_store(&s->revoked, 1);
+	session_stop(s, 0);
+}
+
+void
+session_disconnect(struct session *s, const char *why)
+{
+	atomic_store(&s->kicked, why);
 	session_stop(s, 0);
 }
 

@@ -124,6 +124,7 @@ struct session {
 	char identity[CONF_CLIENT_NAME_MAX + 1];
 	uint64_t cred;			/* that key's credential (auth.h) */
 	atomic_int revoked;		/* a reload took the identity's access */
+	const char *_Atomic kicked;	/* why the administrator stopped it */
 	uint8_t client_id[ND_CLIENT_ID_LEN];
 	int claimed, shared;
 	/* What its requests read and write (export_attach), once claimed. */
@@ -176,6 +177,8 @@ void session_abort(struct session *);
 int session_retire(struct session *);
 /* Stop the session (as session_stop), its client's access revoked. */
 void session_revoke(struct session *);
+/* Stop the session (as session_stop) for the administrator; why: static. */
+void session_disconnect(struct session *, const char *why);
 
 /* For the protocols (protocol.h). */
 

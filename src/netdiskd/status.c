@@ -48,7 +48,22 @@ status_add_client(struct status_export *e, const uint8_t *id,
 	c->addr = *addr;
 	c->connections = 1;
 	c->since = since;
+	c->overlay = 0;
+	c->ovl_allocated = c->ovl_quota = 0;
 	return 0;
+}
+
+void
+status_client_overlay(struct status_export *e, const uint8_t *id,
+    const char *identity, uint64_t allocated, uint64_t quota)
+{
+	struct status_client *c;
+
+	if ((c = status_find_client(e, id, identity)) == NULL)
+		return;
+	c->overlay = 1;
+	c->ovl_allocated = allocated;
+	c->ovl_quota = quota;
 }
 
 void
@@ -120,6 +135,22 @@ status_text_failure(FILE *f, const struct status_export *e)
 }
 
 static void
+status_text_overlay(FILE *f, const struct status_client *c)
+{
+	char human[32], quota[32];
+
+	if (!c->overlay)
+		return;
+	fprintf(f, "    overlay: %llu bytes allocated (%s)",
+	    (unsigned long long)c->ovl_allocated,
+	    status_human(c->ovl_allocated, human, sizeof(human)));
+	if (c->ovl_quota > 0)
+		fprintf(f, " of a %s quota", status_human(c->ovl_quota, quota,
+		    sizeof(quota)));
+	fprintf(f, "\n");
+}
+
+static void
 status_text_export(FILE *f, const struct status_export *e)
 {
 	char human[32], hex[2 * ND_CLIENT_ID_LEN + 1], host[NI_MAXHOST];
@@ -150,6 +181,7 @@ status_text_export(FILE *f, const struct status_export *e)
 		fprintf(f, " from %s, %d connection%s, since %s\n",
 		    host, e->clients[i].connections,
 		    e->clients[i].connections == 1 ? "" : "s", since);
+		status_text_overlay(f, &e->clients[i]);
 	}
 }
 
@@ -219,8 +251,15 @@ status_json_client(FILE *f, const struct status_client *c)
 		fprintf(f, "null");
 	fprintf(f, ",\"address\":");
 	json_string(f, host);
-	fprintf(f, ",\"connections\":%d,\"since\":\"%s\"}", c->connections,
+	fprintf(f, ",\"connections\":%d,\"since\":\"%s\"", c->connections,
 	    since);
+	if (c->overlay)
+		fprintf(f, ",\"overlay\":{\"allocated\":%llu,\"quota\":%llu}",
+		    (unsigned long long)c->ovl_allocated,
+		    (unsigned long long)c->ovl_quota);
+	else
+		fprintf(f, ",\"overlay\":null");
+	fputc('}', f);
 }
 
 static void

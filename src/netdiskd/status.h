@@ -25,6 +25,9 @@ struct status_client {
 	struct sockaddr_storage addr;	/* of its first connection */
 	int connections;
 	time_t since;			/* its oldest connection */
+	int overlay;			/* of an overlay export: what follows */
+	uint64_t ovl_allocated;		/* bytes of its overlay's chunks */
+	uint64_t ovl_quota;		/* bytes; 0: none */
 };
 
 struct status_export {
@@ -60,6 +63,9 @@ struct status {
  */
 int status_add_client(struct status_export *e, const uint8_t *id,
     const char *identity, const struct sockaddr_storage *addr, time_t since);
+/* The overlay usage of client id (added before) on an overlay export. */
+void status_client_overlay(struct status_export *e, const uint8_t *id,
+    const char *identity, uint64_t allocated, uint64_t quota);
 void status_free(struct status *);
 
 void status_text(FILE *, const struct status *);

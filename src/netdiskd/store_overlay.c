@@ -875,3 +875,18 @@ overlay_info(const char *path, struct overlay_info *info, char *err,
 		ovl_why(err, errlen, "overlay %s: %s", path, why);
 	return r;
 }
+
+void
+overlay_store_usage(struct store *s, uint64_t *allocated, uint64_t *quota)
+{
+	struct ovl_store *os;
+
+	*allocated = *quota = 0;
+	if (s == NULL || s->ops != &store_overlay_ops)
+		return;
+	os = ovl_store(s);
+	*allocated = __atomic_load_n(&os->used, __ATOMIC_RELAXED) *
+	    os->hdr.chunk;
+	if (os->quota != OVL_NO_QUOTA)
+		*quota = os->quota * os->hdr.chunk;
+}

@@ -63,4 +63,12 @@ int overlay_sync_dir(const char *path);
 int overlay_info(const char *path, struct overlay_info *, char *err,
     size_t errlen);
 
+/*
+ * Of an open overlay store: the bytes its chunks take (DATA, and those
+ * reserved by writes under way) and its quota (0: none).  Not an
+ * overlay store: both 0.
+ */
+void overlay_store_usage(struct store *, uint64_t *allocated,
+    uint64_t *quota);
+
 #endif

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * netdiskctl overlay ACTION: each action checks its operands here, so
+ * that a bad one is named before netdiskd is asked, then sends one
+ * control line (control_proto.h) and prints the answer (service.h).
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "cmd.h"
+#include "conf.h"
+#include "control_proto.h"
+#include "overlay.h"
+#include "service.h"
+#include "util.h"
+#include "warn.h"
+
+#define OVERLAY_DAYS_MAX	36500	/* overlay_admin.h's limit too */
+
+struct overlay_args {
+	const char *socket;
+	int json, force;
+	const char *days;
+};
+
+static int
+overlay_parse(const struct ctl_cmd *cmd, const char *action,
+    struct overlay_args *oa, int argc, char **argv, int operands)
+{
+	static const struct option longopts[] = {
+		CTL_COMMON_LONGOPTS,
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "older-than", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ctl_args args = { 0 };
+	int ch;
+
+	memset(oa, 0, sizeof(*oa));
+	oa->socket = CONF_CONTROL_SOCKET;
+	while ((ch = getopt_long(argc, argv, ":hs:", longopts, NULL)) != -1) {
+		if (ch == 's')
+			oa->socket = optarg;
+		else if (ch == 'j' && strcmp(action, "list") == 0)
+			oa->json = 1;
+		else if (ch == 'f' && strcmp(action, "reset") == 0)
+			oa->force = 1;
+		else if (ch == 'o' && strcmp(action, "prune") == 0)
+			oa->days = optarg;
+		else if (ch == 'j' || ch == 'f' || ch == 'o') {
+			ctl_warnx("overlay %s: unknown option %s", action,
+			    argv[optind - 1]);
+			return ctl_usage(cmd);
+		} else if (ctl_common_opt(cmd, ch, argv, &args) != 0)
+			return CLIENT_ERR_USAGE;
+	}
+	return ctl_operands(cmd, argc, operands);
+}
+
+/* The export and client operands: CLIENT_OK, or CLIENT_ERR_USAGE. */
+static int
+overlay_names(const char *action, const char *export, const char *client)
+{
+	if (!name_valid(export)) {
+		ctl_warnx("overlay %s: \"%s\" is not an export name", action,
+		    export);
+		return CLIENT_ERR_USAGE;
+	}
+	if (client != NULL && !conf_client_name_valid(client)) {
+		ctl_warnx("overlay %s: \"%s\" is not a client name (1 to %d of "
+		    "A-Z a-z 0-9 . _ -, not starting with \".\" or \"-\")",
+		    action, client, CONF_CLIENT_NAME_MAX);
+		return CLIENT_ERR_USAGE;
+	}
+	return CLIENT_OK;
+}
+
+static int
+overlay_list(const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	char request[CONTROL_LINE_MAX];
+	struct overlay_args oa;
+	int r;
+
+	if ((r = overlay_parse(cmd, "list", &oa, argc, argv, 1)) != CLIENT_OK ||
+	    (r = overlay_names("list", argv[optind], NULL)) != CLIENT_OK)
+		return r;
+	snprintf(request, sizeof(request), "overlay list %s%s",
+	    oa.json ? "--json " : "", argv[optind]);
+	return service_request(oa.socket, request);
+}
+
+static int
+overlay_reset(const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	char request[CONTROL_LINE_MAX];
+	struct overlay_args oa;
+	int r;
+
+	if ((r = overlay_parse(cmd, "reset", &oa, argc, argv, 2)) !=
+	    CLIENT_OK || (r = overlay_names("reset", argv[optind],
+	    argv[optind + 1])) != CLIENT_OK)
+		return r;
+	snprintf(request, sizeof(request), "overlay reset %s%s %s",
+	    oa.force ? "--force " : "", argv[optind], argv[optind + 1]);
+	return service_request(oa.socket, request);
+}
+
+static int
+overlay_prune(const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	char request[CONTROL_LINE_MAX];
+	struct overlay_args oa;
+	long days;
+	int r;
+
+	if ((r = overlay_parse(cmd, "prune", &oa, argc, argv, 1)) !=
+	    CLIENT_OK || (r = overlay_names("prune", argv[optind], NULL)) !=
+	    CLIENT_OK)
+		return r;
+	if (oa.days == NULL) {
+		ctl_warnx("overlay prune: --older-than DAYS is required");
+		return ctl_usage(cmd);
+	}
+	if (ctl_parse_int("overlay prune: --older-than", oa.days, 0,
+	    OVERLAY_DAYS_MAX, &days) == -1)
+		return CLIENT_ERR_USAGE;
+	snprintf(request, sizeof(request), "overlay prune %s %ld",
+	    argv[optind], days);
+	return service_request(oa.socket, request);
+}
+
+/* FILE as an absolute path in abs: 0, or -1 (message printed). */
+static int
+overlay_image_path(const char *file, char *abs, size_t len)
+{
+	char cwd[PATH_MAX];
+
+	if (*file == '\0' || strchr(file, '\n') != NULL) {
+		ctl_warnx("overlay commit: \"%s\" is not a file name", file);
+		return -1;
+	}
+	if (access(file, F_OK) == 0) {
+		ctl_warnx("overlay commit: %s exists: the image is written to "
+		    "a new file only", file);
+		return -1;
+	}
+	if (*file == '/') {
+		if (snprintf(abs, len, "%s", file) < (int)len)
+			return 0;
+	} else if (getcwd(cwd, sizeof(cwd)) == NULL)
+		ctl_warn("overlay commit: current folder");
+	else if (snprintf(abs, len, "%s/%s", cwd, file) < (int)len)
+		return 0;
+	ctl_warnx("overlay commit: %s: path too long", file);
+	return -1;
+}
+
+static int
+overlay_commit(const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	char request[CONTROL_LINE_MAX], file[PATH_MAX];
+	struct overlay_args oa;
+	int r;
+
+	if ((r = overlay_parse(cmd, "commit", &oa, argc, argv, 3)) !=
+	    CLIENT_OK || (r = overlay_names("commit", argv[optind],
+	    argv[optind + 1])) != CLIENT_OK)
+		return r;
+	if (overlay_image_path(argv[optind + 2], file, sizeof(file)) == -1)
+		return CLIENT_ERR_USAGE;
+	if (snprintf(request, sizeof(request), "overlay commit %s %s %s",
+	    argv[optind], argv[optind + 1], file) >= (int)sizeof(request)) {
+		ctl_warnx("overlay commit: %s: path too long", file);
+		return CLIENT_ERR_USAGE;
+	}
+	return service_request(oa.socket, request);
+}
+
+/*
+ * "overlay ACTION ...": the entry of ACTION, run with argv from ACTION
+ * on (the usage names the entry's synopsis).
+ */
+static int
+overlay_run(const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	const struct ctl_cmd *c;
+	size_t n;
+
+	(void)cmd;
+	if (argc < 2) {
+		ctl_warnx("overlay: missing action (list, reset, prune or "
+		    "commit)");
+		for (c = ctl_overlay_cmds; c->name != NULL; c++)
+			ctl_usage(c);
+		return CLIENT_ERR_USAGE;
+	}
+	n = strlen(argv[1]);
+	for (c = ctl_overlay_cmds; c->name != NULL; c++)
+		if (strncmp(c->synopsis, argv[1], n) == 0 &&
+		    c->synopsis[n] == ' ')
+			break;
+	if (c->name == NULL) {
+		ctl_warnx("overlay: unknown action \"%s\" (list, reset, prune "
+		    "or commit)", argv[1]);
+		return CLIENT_ERR_USAGE;
+	}
+	if (strcmp(argv[1], "list") == 0)
+		return overlay_list(c, argc - 1, argv + 1);
+	if (strcmp(argv[1], "reset") == 0)
+		return overlay_reset(c, argc - 1, argv + 1);
+	if (strcmp(argv[1], "prune") == 0)
+		return overlay_prune(c, argc - 1, argv + 1);
+	return overlay_commit(c, argc - 1, argv + 1);
+}
+
+const struct ctl_cmd ctl_overlay_cmds[] = {
+	{ "overlay", overlay_run, "list [-s SOCKET] [--json] EXPORT" },
+	{ "overlay", overlay_run, "reset [-s SOCKET] [--force] EXPORT CLIENT" },
+	{ "overlay", overlay_run,
+	    "prune [-s SOCKET] --older-than DAYS EXPORT" },
+	{ "overlay", overlay_run, "commit [-s SOCKET] EXPORT CLIENT FILE" },
+	{ NULL, NULL, NULL }
+};
