@@ -197,6 +197,13 @@ overlay_run(const struct ctl_cmd *cmd, int argc, char **argv)
 	size_t n;
 
 	(void)cmd;
+	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "--help") == 0)) {
+		for (c = ctl_overlay_cmds; c->name != NULL; c++)
+			printf("usage: %s %s %s\n", CTL_PROGNAME, c->name,
+			    c->synopsis);
+		return CLIENT_OK;
+	}
 	if (argc < 2) {
 		ctl_warnx("overlay: missing action (list, reset, prune or "
 		    "commit)");
