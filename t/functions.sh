@@ -27,6 +27,11 @@
 #   steady_end NAME PID OUT ERR N  a stopped t/steady client: exit 0, its
 #                                  data verified, N reconnects (2 TAP lines)
 #
+# Client identities (keys in $T/clients/NAME.key):
+#   id_key NAME                    the key file's path
+#   id_read NAME EXPORT OFF LEN OUT   netdiskctl read with NAME's key
+#   id_write NAME EXPORT OFF IN    netdiskctl write with NAME's key
+#
 # Data:
 #   random_file FILE LENGTH, random_keys FILE N (64 hex digits a line),
 #   sha_of FILE [OFFSET LENGTH], sha_zero LENGTH,
@@ -357,6 +362,18 @@ steady_end() {
 	tap_like "$1: no failure, $5 reconnects, data verified" \
 	    "$(tail -1 "$3")" "^steady: [1-9][0-9]* writes, [0-9]+ reads, \
 [1-9][0-9]* verified, 0 failures, $5 reconnects\$"
+}
+
+id_key() {
+	echo "$T/clients/$1.key"
+}
+
+id_read() {
+	netdiskctl read -k "$(id_key "$1")" "$(uri "$2")" "$3" "$4" >"$5"
+}
+
+id_write() {
+	netdiskctl write -k "$(id_key "$1")" "$(uri "$2")" "$3" <"$4"
 }
 
 # A text from JSON on stdin: json_field KEY -> the raw value of "KEY".

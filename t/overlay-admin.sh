@@ -22,7 +22,7 @@ done
 mkdir "$T/ovl" "$T/ovl-h" || bail_out "cannot make the overlay folders"
 random_file "$T/base.img" $((4 * 1048576))
 base_sha=$(sha_of "$T/base.img")
-key() { echo "$T/clients/$1.key"; }
+key() { id_key "$1"; }
 ctl() { netdiskctl "$@" -s "$ND_CTL"; }
 # py EXPR <JSON: EXPR over the parsed JSON in j, printed.
 py() { python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
@@ -42,12 +42,8 @@ truncate -s 1M "$T/plain.img"
 conf_v 1
 start_netdiskd "$conf"
 
-rd() {
-	netdiskctl read -k "$(key "$1")" "$(uri "$2")" "$3" "$4" >"$5"
-}
-wr() {
-	netdiskctl write -k "$(key "$1")" "$(uri "$2")" "$3" <"$4"
-}
+rd() { id_read "$@"; }	# NAME EXPORT OFF LEN OUT
+wr() { id_write "$@"; }	# NAME EXPORT OFF IN
 random_file "$T/a" 65536
 random_file "$T/b" 65536
 wr alice gold 0 "$T/a" || bail_out "alice's write failed"

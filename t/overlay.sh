@@ -24,7 +24,7 @@ mkdir "$T/ovl" "$T/ovl-eph" "$T/ovl-q" "$T/ovl-s" ||
 random_file "$T/base.img" $((4 * 1048576))
 random_file "$T/base2.img" $((4 * 1048576))
 base_sha=$(sha_of "$T/base.img")
-key() { echo "$T/clients/$1.key"; }
+key() { id_key "$1"; }
 
 conf=$T/netdisk.conf
 # conf_v GOLD_BASE STRICT_GENERATION
@@ -42,13 +42,8 @@ conf_v() {
 conf_v "$T/base.img" 1
 start_netdiskd "$conf"
 
-# rd ID EXPORT OFF LEN OUT: read into OUT.
-rd() {
-	netdiskctl read -k "$(key "$1")" "$(uri "$2")" "$3" "$4" >"$5"
-}
-wr() {
-	netdiskctl write -k "$(key "$1")" "$(uri "$2")" "$3" <"$4"
-}
+rd() { id_read "$@"; }	# NAME EXPORT OFF LEN OUT
+wr() { id_write "$@"; }	# NAME EXPORT OFF IN
 random_file "$T/a" 65536
 random_file "$T/b" 65536
 random_file "$T/a2" 4096

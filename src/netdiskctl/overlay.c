@@ -84,61 +84,6 @@ overlay_names(const char *action, const char *export, const char *client)
 	return CLIENT_OK;
 }
 
-static int
-overlay_list(const struct ctl_cmd *cmd, int argc, char **argv)
-{
-	char request[CONTROL_LINE_MAX];
-	struct overlay_args oa;
-	int r;
-
-	if ((r = overlay_parse(cmd, "list", &oa, argc, argv, 1)) != CLIENT_OK ||
-	    (r = overlay_names("list", argv[optind], NULL)) != CLIENT_OK)
-		return r;
-	snprintf(request, sizeof(request), "overlay list %s%s",
-	    oa.json ? "--json " : "", argv[optind]);
-	return service_request(oa.socket, request);
-}
-
-static int
-overlay_reset(const struct ctl_cmd *cmd, int argc, char **argv)
-{
-	char request[CONTROL_LINE_MAX];
-	struct overlay_args oa;
-	int r;
-
-	if ((r = overlay_parse(cmd, "reset", &oa, argc, argv, 2)) !=
-	    CLIENT_OK || (r = overlay_names("reset", argv[optind],
-	    argv[optind + 1])) != CLIENT_OK)
-		return r;
-	snprintf(request, sizeof(request), "overlay reset %s%s %s",
-	    oa.force ? "--force " : "", argv[optind], argv[optind + 1]);
-	return service_request(oa.socket, request);
-}
-
-static int
-overlay_prune(const struct ctl_cmd *cmd, int argc, char **argv)
-{
-	char request[CONTROL_LINE_MAX];
-	struct overlay_args oa;
-	long days;
-	int r;
-
-	if ((r = overlay_parse(cmd, "prune", &oa, argc, argv, 1)) !=
-	    CLIENT_OK || (r = overlay_names("prune", argv[optind], NULL)) !=
-	    CLIENT_OK)
-		return r;
-	if (oa.days == NULL) {
-		ctl_warnx("overlay prune: --older-than DAYS is required");
-		return ctl_usage(cmd);
-	}
-	if (ctl_parse_int("overlay prune: --older-than", oa.days, 0,
-	    OVERLAY_DAYS_MAX, &days) == -1)
-		return CLIENT_ERR_USAGE;
-	snprintf(request, sizeof(request), "overlay prune %s %ld",
-	    argv[optind], days);
-	return service_request(oa.socket, request);
-}
-
 /* FILE as an absolute path in abs: 0, or -1 (message printed). */
 static int
 overlay_image_path(const char *file, char *abs, size_t len)
@@ -165,22 +110,51 @@ overlay_image_path(const char *file, char *abs, size_t len)
 	return -1;
 }
 
+/* prune's DAYS, as netdiskd takes it, in out: 0, or -1 (message printed). */
 static int
-overlay_commit(const struct ctl_cmd *cmd, int argc, char **argv)
+overlay_days(const struct ctl_cmd *cmd, const char *days, char *out,
+    size_t len)
 {
-	char request[CONTROL_LINE_MAX], file[PATH_MAX];
-	struct overlay_args oa;
-	int r;
+	long v;
 
-	if ((r = overlay_parse(cmd, "commit", &oa, argc, argv, 3)) !=
-	    CLIENT_OK || (r = overlay_names("commit", argv[optind],
-	    argv[optind + 1])) != CLIENT_OK)
+	if (days == NULL) {
+		ctl_warnx("overlay prune: --older-than DAYS is required");
+		ctl_usage(cmd);
+		return -1;
+	}
+	if (ctl_parse_int("overlay prune: --older-than", days, 0,
+	    OVERLAY_DAYS_MAX, &v) == -1)
+		return -1;
+	snprintf(out, len, "%ld", v);
+	return 0;
+}
+
+/*
+ * One action: its options and operands checked, then the request
+ * "overlay ACTION [--json] [--force] EXPORT [CLIENT] [DAYS | FILE]".
+ */
+static int
+overlay_action(const struct ctl_cmd *cmd, const char *action, int argc,
+    char **argv)
+{
+	char request[CONTROL_LINE_MAX], last[PATH_MAX] = "";
+	struct overlay_args oa;
+	int r, n = strcmp(action, "reset") == 0 ? 2 :
+	    strcmp(action, "commit") == 0 ? 3 : 1;
+
+	if ((r = overlay_parse(cmd, action, &oa, argc, argv, n)) != CLIENT_OK ||
+	    (r = overlay_names(action, argv[optind], n > 1 ?
+	    argv[optind + 1] : NULL)) != CLIENT_OK)
 		return r;
-	if (overlay_image_path(argv[optind + 2], file, sizeof(file)) == -1)
+	if ((strcmp(action, "prune") == 0 && overlay_days(cmd, oa.days, last,
+	    sizeof(last)) == -1) || (n == 3 &&
+	    overlay_image_path(argv[optind + 2], last, sizeof(last)) == -1))
 		return CLIENT_ERR_USAGE;
-	if (snprintf(request, sizeof(request), "overlay commit %s %s %s",
-	    argv[optind], argv[optind + 1], file) >= (int)sizeof(request)) {
-		ctl_warnx("overlay commit: %s: path too long", file);
+	if (snprintf(request, sizeof(request), "overlay %s%s%s %s%s%s%s%s",
+	    action, oa.json ? " --json" : "", oa.force ? " --force" : "",
+	    argv[optind], n > 1 ? " " : "", n > 1 ? argv[optind + 1] : "",
+	    last[0] ? " " : "", last) >= (int)sizeof(request)) {
+		ctl_warnx("overlay %s: %s: path too long", action, last);
 		return CLIENT_ERR_USAGE;
 	}
 	return service_request(oa.socket, request);
@@ -221,13 +195,7 @@ overlay_run(const struct ctl_cmd *cmd, int argc, char **argv)
 		    "or commit)", argv[1]);
 		return CLIENT_ERR_USAGE;
 	}
-	if (strcmp(argv[1], "list") == 0)
-		return overlay_list(c, argc - 1, argv + 1);
-	if (strcmp(argv[1], "reset") == 0)
-		return overlay_reset(c, argc - 1, argv + 1);
-	if (strcmp(argv[1], "prune") == 0)
-		return overlay_prune(c, argc - 1, argv + 1);
-	return overlay_commit(c, argc - 1, argv + 1);
+	return overlay_action(c, argv[1], argc - 1, argv + 1);
 }
 
 const struct ctl_cmd ctl_overlay_cmds[] = {
