@@ -12,7 +12,7 @@
 
 requires python3
 
-tap_plan 62
+tap_plan 64
 
 mkdir -m 700 "$T/clients" || bail_out "cannot make $T/clients"
 make_key "$ND_KEY" || bail_out "netdiskctl genkey failed"
@@ -165,6 +165,12 @@ tap_like "netdiskd itself refuses an existing file" \
     "$(raw "overlay commit gold bob $T/golden.img")" "^error exists"
 tap_like "... and a relative path" \
     "$(raw "overlay commit gold bob golden.img")" "^error request"
+raw "overlay commit gold bob $T/golden3.img" >"$T/raw"
+tap_is "a commit's answer: progress from 0 of 4M first, then ok" \
+    "$(head -n 1 "$T/raw") $(grep -v '^progress ' "$T/raw" | head -n 1)" \
+    "progress 0 4194304 ok"
+tap_is "... the image is what bob reads" "$(sha_of "$T/golden3.img")" \
+    "$(sha_of "$T/bob.seen")"
 tap_like "an unknown overlay request gets an error" \
     "$(raw "overlay frob gold")" '^error request'
 steady -r -k "$(key bob)" -m 1 -f "$T/stop-b2" "$(uri gold)" \

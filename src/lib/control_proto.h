@@ -16,7 +16,7 @@
  *   "overlay prune EXPORT DAYS"
  *   "overlay commit EXPORT CLIENT FILE"	(FILE absolute, to the end)
  * Before its answer, a commit sends a line "progress DONE TOTAL" (bytes)
- * at least every CONTROL_PROGRESS_S seconds while it copies; the client
+ * when it starts copying and then every CONTROL_PROGRESS_S seconds; the client
  * skips them, and gives up when CONTROL_WAIT seconds pass without a line.
  */
 #ifndef CONTROL_PROTO_H

@@ -719,8 +719,8 @@ ovadm_progress(void *arg, uint64_t done, uint64_t total)
 
 	if (atomic_load(&r->adm->stop))
 		return -1;
-	if (mono_ms() - r->last_progress < OVADM_PROGRESS_MS)
-		return 0;
+	if (done > 0 && mono_ms() - r->last_progress < OVADM_PROGRESS_MS)
+		return 0;	/* the first line at once: the client learns the size */
 	r->last_progress = mono_ms();
 	n = snprintf(line, sizeof(line), "%s %" PRIu64 " %" PRIu64 "\n",
 	    CONTROL_PROGRESS, done, total);
