@@ -14,6 +14,11 @@
  * closed and opened again on the base the export has now, applying
  * base_changed; an ephemeral overlay starts empty.
  *
+ * Failures are an attachment's own: a write or sync error of one
+ * identity's overlay fails that attachment's health (health.h), not the
+ * export's, until the overlay is closed; the next fresh attach opens it
+ * healthy again.
+ *
  * The set is reference counted: an overlay export that replaces another
  * at a reload or restart (same overlay_dir) shares it, so that the
  * attachments outlive the export they were made through.
@@ -24,6 +29,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "health.h"
 #include "netdisk_proto.h"
 #include "store.h"
 
@@ -51,5 +57,14 @@ void overlays_detach(struct overlays *, struct overlay_att *,
     const uint8_t id[ND_CLIENT_ID_LEN], int shared);
 /* Attachments open (attached or held), for tests and the status. */
 int overlays_count(struct overlays *);
+
+/*
+ * Of an attachment, while a session holds it: its overlay store, its
+ * health, the path of its overlay file and the name of its identity.
+ */
+struct store *overlays_store(struct overlay_att *);
+struct health *overlays_health(struct overlay_att *);
+const char *overlays_file(struct overlay_att *);
+const char *overlays_client(struct overlay_att *);
 
 #endif

@@ -332,9 +332,14 @@ server_status_sessions(struct server *srv, struct status *st)
 		for (i = 0; i < n; i++)
 			if (exports_at(srv->table, i) == si.export)
 				break;
-		if (i < n && status_add_client(&st->exports[i], si.client_id,
+		if (i == n)
+			continue;
+		if (status_add_client(&st->exports[i], si.client_id,
 		    si.identity, &si.addr, si.since) == -1)
 			r = -1;
+		else if (si.failure.error != 0)
+			status_client_failed(&st->exports[i], si.client_id,
+			    si.identity, &si.failure, si.overlay);
 	}
 	pthread_mutex_unlock(&srv->lock);
 	return r;
@@ -841,7 +846,7 @@ server_sync_exports(struct server *srv)
 	for (i = 0; i < exports_count(srv->table); i++) {
 		e = exports_at(srv->table, i);
 		if (!e->conf.readonly && e->overlays == NULL &&
-		    export_flush(e, export_store(e)) == ND_OK)
+		    export_flush(e, NULL) == ND_OK)
 			log_debug("export \"%s\": synced", e->conf.name);
 	}
 }

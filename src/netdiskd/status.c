@@ -48,6 +48,22 @@ status_add_client(struct status_export *e, const uint8_t *id,
 	c->addr = *addr;
 	c->connections = 1;
 	c->since = since;
+	memset(&c->failure, 0, sizeof(c->failure));
+	c->overlay[0] = '\0';
+	return 0;
+}
+
+int
+status_client_failed(struct status_export *e, const uint8_t *id,
+    const char *identity, const struct health_state *failure,
+    const char *overlay)
+{
+	struct status_client *c;
+
+	if ((c = status_find_client(e, id, identity)) == NULL)
+		return -1;
+	c->failure = *failure;
+	snprintf(c->overlay, sizeof(c->overlay), "%s", overlay);
 	return 0;
 }
 
@@ -120,6 +136,19 @@ status_text_failure(FILE *f, const struct status_export *e)
 }
 
 static void
+status_text_client_failure(FILE *f, const struct status_client *c)
+{
+	char since[32];
+
+	if (c->failure.error == 0)
+		return;
+	status_time(c->failure.since, since, sizeof(since));
+	fprintf(f, "    overlay %s failed since %s: %s: %s (this client's "
+	    "FLUSH and FUA writes fail until it detaches)\n", c->overlay,
+	    since, c->failure.op, strerror(c->failure.error));
+}
+
+static void
 status_text_export(FILE *f, const struct status_export *e)
 {
 	char human[32], hex[2 * ND_CLIENT_ID_LEN + 1], host[NI_MAXHOST];
@@ -150,6 +179,7 @@ status_text_export(FILE *f, const struct status_export *e)
 		fprintf(f, " from %s, %d connection%s, since %s\n",
 		    host, e->clients[i].connections,
 		    e->clients[i].connections == 1 ? "" : "s", since);
+		status_text_client_failure(f, &e->clients[i]);
 	}
 }
 
@@ -187,21 +217,28 @@ status_text(FILE *f, const struct status *st)
 
 /* JSON. */
 
+/* A failure (null if none), with the overlay file if not NULL. */
 static void
-status_json_failure(FILE *f, const struct status_export *e)
+status_json_failure(FILE *f, const struct health_state *hs,
+    const char *overlay)
 {
 	char since[32];
 
-	if (e->failure.error == 0) {
+	if (hs->error == 0) {
 		fprintf(f, "null");
 		return;
 	}
-	status_time(e->failure.since, since, sizeof(since));
-	fprintf(f, "{\"errno\":%d,\"error\":", e->failure.error);
-	json_string(f, strerror(e->failure.error));
+	status_time(hs->since, since, sizeof(since));
+	fprintf(f, "{\"errno\":%d,\"error\":", hs->error);
+	json_string(f, strerror(hs->error));
 	fprintf(f, ",\"operation\":");
-	json_string(f, e->failure.op);
-	fprintf(f, ",\"since\":\"%s\"}", since);
+	json_string(f, hs->op);
+	fprintf(f, ",\"since\":\"%s\"", since);
+	if (overlay != NULL) {
+		fprintf(f, ",\"overlay\":");
+		json_string(f, overlay);
+	}
+	fputc('}', f);
 }
 
 static void
@@ -219,8 +256,10 @@ status_json_client(FILE *f, const struct status_client *c)
 		fprintf(f, "null");
 	fprintf(f, ",\"address\":");
 	json_string(f, host);
-	fprintf(f, ",\"connections\":%d,\"since\":\"%s\"}", c->connections,
-	    since);
+	fprintf(f, ",\"connections\":%d,\"since\":\"%s\",\"failed\":",
+	    c->connections, since);
+	status_json_failure(f, &c->failure, c->overlay);
+	fputc('}', f);
 }
 
 static void
@@ -244,7 +283,7 @@ status_json_export(FILE *f, const struct status_export *e)
 	    (unsigned long long)e->write_requests,
 	    (unsigned long long)e->write_bytes,
 	    (unsigned long long)e->errors);
-	status_json_failure(f, e);
+	status_json_failure(f, &e->failure, NULL);
 	fprintf(f, ",\"clients\":[");
 	for (i = 0; i < e->nclients; i++) {
 		if (i > 0)

@@ -7,6 +7,7 @@
 #ifndef STATUS_H
 #define STATUS_H
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -25,6 +26,9 @@ struct status_client {
 	struct sockaddr_storage addr;	/* of its first connection */
 	int connections;
 	time_t since;			/* its oldest connection */
+	/* Its overlay's failure (error 0: none), on an overlay export. */
+	struct health_state failure;
+	char overlay[PATH_MAX];		/* that overlay file */
 };
 
 struct status_export {
@@ -60,6 +64,13 @@ struct status {
  */
 int status_add_client(struct status_export *e, const uint8_t *id,
     const char *identity, const struct sockaddr_storage *addr, time_t since);
+/*
+ * The overlay of client id and identity on e failed (health.h): shown
+ * on that client.  0, or -1 if it has no connection in e.
+ */
+int status_client_failed(struct status_export *e, const uint8_t *id,
+    const char *identity, const struct health_state *failure,
+    const char *overlay);
 void status_free(struct status *);
 
 void status_text(FILE *, const struct status *);
