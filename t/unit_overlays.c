@@ -4,7 +4,8 @@
  * identity (busy for another), a reconnect of the same client id within
  * the hold keeps the overlay and its base, a fresh attach reopens it on
  * the current base applying base_changed, ephemeral overlays start empty
- * and go away, a corrupt overlay is refused.
+ * and go away, a corrupt overlay is refused, a hold that is over closes
+ * the attachment (overlays_expire).
  */
 #include "config.h"
 
@@ -201,6 +202,50 @@ test_ephemeral(void)
 	    "the ephemeral overlay is removed at close");
 }
 
+/* overlays_expire: the hold is a deadline, met without another attach. */
+static void
+test_expire(void)
+{
+	struct conf_export ce;
+	struct overlays *o = overlays_new("eph");
+	struct overlay_att *a;
+	struct store *sa;
+	uint8_t holder[ND_CLIENT_ID_LEN];
+	int next;
+
+	ok(overlays_expire(o) == -1, "nothing held: no deadline");
+	conf_for(&ce, 1, 0, 1);
+	ok(overlays_attach(o, &ce, "erin", id1, 0, &a, &sa, holder) ==
+	    ND_HS_OK && put_byte(sa, 0, 0xe1) == 0, "erin writes (ephemeral, "
+	    "overlay_hold 1)");
+	ok(overlays_expire(o) == -1, "attached: no deadline");
+	overlays_detach(o, a, id1, 0);
+	next = overlays_expire(o);
+	ok(next > 0 && next <= 1000 && overlays_count(o) == 1,
+	    "detached: held, due in %d ms", next);
+	ok(access("erin.ovl", F_OK) == 0, "... her file is there");
+	conf_for(&ce, 0, 0, 3);
+	ok(overlays_attach(o, &ce, "fred", id2, 0, &a, &sa, holder) ==
+	    ND_HS_OK && put_byte(sa, 0, 0xf1) == 0, "fred writes (persistent, "
+	    "overlay_hold 3)");
+	overlays_detach(o, a, id2, 0);
+	usleep((useconds_t)(next + 50) * 1000);
+	next = overlays_expire(o);
+	ok(overlays_count(o) == 1 && next > 0, "after erin's hold: hers "
+	    "closed, fred's due in %d ms", next);
+	ok(access("erin.ovl", F_OK) == -1 && errno == ENOENT,
+	    "... her ephemeral overlay removed");
+	usleep((useconds_t)(next + 50) * 1000);
+	ok(overlays_expire(o) == -1 && overlays_count(o) == 0,
+	    "after fred's: closed, nothing held");
+	ok(access("fred.ovl", F_OK) == 0, "... his persistent overlay kept");
+	conf_for(&ce, 0, 0, 1);
+	ok(overlays_attach(o, &ce, "fred", id2, 0, &a, &sa, holder) ==
+	    ND_HS_OK && byte_at(sa, 0) == 0xf1, "... with his data");
+	overlays_detach(o, a, id2, 0);
+	overlays_put(o);
+}
+
 int
 main(void)
 {
@@ -224,6 +269,7 @@ main(void)
 	test_exclusive_and_reconnect();
 	test_refuse_and_corrupt();
 	test_ephemeral();
+	test_expire();
 	if (system("rm -rf -- \"$PWD\"") != 0)
 		printf("# could not remove %s\n", dir);
 	return done_testing();

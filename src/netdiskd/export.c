@@ -73,6 +73,12 @@ export_detach(struct export *e, struct overlay_att *att,
 		overlays_detach(e->overlays, att, id, shared);
 }
 
+int
+export_expire(struct export *e)
+{
+	return e->overlays != NULL ? overlays_expire(e->overlays) : -1;
+}
+
 void
 export_att_failure(struct overlay_att *att, struct health_state *state,
     const char **file)

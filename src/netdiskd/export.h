@@ -79,6 +79,11 @@ uint32_t export_attach(struct export *, const char *identity,
     const uint8_t id[ND_CLIENT_ID_LEN], int shared, struct overlay_att **att);
 void export_detach(struct export *, struct overlay_att *,
     const uint8_t id[ND_CLIENT_ID_LEN], int shared);
+/*
+ * An overlay export's overlays_expire() (close the attachments whose
+ * hold is over): the ms until it is due again, -1 for none.
+ */
+int export_expire(struct export *);
 
 /*
  * I/O on what export_attach gave: att's overlay, or (att NULL) the

@@ -248,6 +248,14 @@ att_reap(struct overlays *o)
 	return r.next;
 }
 
+int
+overlays_expire(struct overlays *o)
+{
+	int64_t next = att_reap(o);
+
+	return next > INT_MAX ? INT_MAX : (int)next;
+}
+
 /* The attachment of name, made if missing, with a reference. */
 static struct overlay_att *
 att_get(struct overlays *o, const char *name)

@@ -731,6 +731,23 @@ server_signal(struct server *srv, int sigfd)
 	srv->quit = 1;
 }
 
+/*
+ * Close the overlays whose hold is over, and have the poll's timeout
+ * (ms, -1: none) end by the next one due.
+ */
+static void
+server_expire(struct server *srv, int *timeout)
+{
+	size_t i;
+	int next;
+
+	for (i = 0; i < exports_count(srv->table); i++) {
+		next = export_expire(exports_at(srv->table, i));
+		if (next >= 0 && (*timeout < 0 || next < *timeout))
+			*timeout = next;
+	}
+}
+
 static void
 server_poll(struct server *srv, int sigfd)
 {
@@ -744,6 +761,7 @@ server_poll(struct server *srv, int sigfd)
 	if (srv->ctl != NULL)
 		k = control_pollfds(srv->ctl, pfd + n, &timeout);
 	auth_log_flush(srv->authlog, &timeout);
+	server_expire(srv, &timeout);
 	if (poll(pfd, n + k, timeout) == -1) {
 		if (errno != EINTR)
 			fatal("poll");
