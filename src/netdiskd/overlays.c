@@ -297,8 +297,8 @@ att_put(struct overlays *o, struct overlay_att *a)
 
 /*
  * The read-only base of one attachment, a store of its own, and its
- * identity: taken before and after the open, so that a base replaced
- * meanwhile (renamed over the path) is not recorded as the one opened.
+ * identity, taken from the descriptor opened: a base replaced at the
+ * path meanwhile is not recorded as the one opened.
  */
 static struct store *
 att_base(const struct conf_export *ce, struct ovl_base *id, char *err,
@@ -309,29 +309,17 @@ att_base(const struct conf_export *ce, struct ovl_base *id, char *err,
 		.align = ND_MIN_BLOCK,
 		.readonly = 1,
 	};
-	struct ovl_base before;
 	struct store *base;
-	int i;
+	int fd;
 
-	for (i = 0; i < 3; i++) {
-		if (overlay_base_stat(ce->path, ce->base_generation,
-		    &before) == -1)
-			break;
-		if ((base = store_open(&store_file_ops, &p, NULL, err,
-		    errlen)) == NULL)
-			return NULL;
-		if (overlay_base_stat(ce->path, ce->base_generation,
-		    id) == -1) {
-			store_close(base);
-			break;
-		}
-		if (memcmp(&before, id, sizeof(before)) == 0)
-			return base;
-		store_close(base);
-	}
-	if (i == 3)
-		errno = EAGAIN;	/* the base keeps changing */
+	if ((base = store_open(&store_file_ops, &p, NULL, err, errlen)) ==
+	    NULL)
+		return NULL;
+	if ((fd = store_file_fd(base)) != -1 &&
+	    overlay_base_fstat(fd, ce->base_generation, id) == 0)
+		return base;
 	snprintf(err, errlen, "%s: %s", ce->path, strerror(errno));
+	store_close(base);
 	return NULL;
 }
 
