@@ -478,13 +478,11 @@ static void
 server_auth_failed(struct server *srv, const char *peer, const char *fmt,
     ...)
 {
-	char reason[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	auth_vfailed(srv->authlog, peer, fmt, ap);
 	va_end(ap);
-	auth_failed(srv->authlog, peer, "%s", reason);
 }
 
 static void
