@@ -187,6 +187,15 @@ requires() {
 	fi
 }
 
+# requires_storefault: $shim is t/storefault.so, or the test is skipped.
+requires_storefault() {
+	shim="$top_builddir/t/storefault.so"
+	if ! test -f "$shim"; then
+		echo "1..0 # SKIP $shim not built (make t/storefault.so)"
+		exit 0
+	fi
+}
+
 # ---------------------------------------------------------------- cleanup
 
 nd_cleanup() {
@@ -253,6 +262,23 @@ fs_supports_holes() {
 }
 
 # ---------------------------------------------------------------- daemon
+
+# client_keys NAME...: $ND_KEY, and a key per client identity NAME in
+# $T/clients (mode 700, for clients_dir); key NAME prints its path.
+client_keys() {
+	local k
+
+	mkdir -m 700 "$T/clients" || bail_out "cannot make $T/clients"
+	make_key "$ND_KEY" || bail_out "netdiskctl genkey -o $ND_KEY failed"
+	for k in "$@"; do
+		make_key "$T/clients/$k.key" ||
+		    bail_out "netdiskctl genkey -o $T/clients/$k.key failed"
+	done
+}
+
+key() {
+	echo "$T/clients/$1.key"
+}
 
 ND_PORT=$(free_port) || bail_out "no free TCP port"
 ND_KEY="$T/netdisk.key"

@@ -11,22 +11,13 @@
 . "$(dirname "$0")/functions.sh"
 
 requires badclient
-shim="$top_builddir/t/storefault.so"
-if ! test -f "$shim"; then
-	echo "1..0 # SKIP $shim not built (make t/storefault.so)"
-	exit 0
-fi
+requires_storefault
 
 tap_plan 29
 
 sf="$T/sf"
 mkdir "$sf" "$T/ovl" || bail_out "cannot make the folders"
-mkdir -m 700 "$T/clients" || bail_out "cannot make $T/clients"
-for k in "$ND_KEY" alice bob; do
-	case $k in */*) f=$k ;; *) f=$T/clients/$k.key ;; esac
-	make_key "$f" || bail_out "netdiskctl genkey -o $f failed"
-done
-key() { echo "$T/clients/$1.key"; }
+client_keys alice bob
 random_file "$T/base.img" $((4 * 1048576))
 base_sha=$(sha_of "$T/base.img")
 

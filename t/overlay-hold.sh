@@ -9,12 +9,7 @@
 
 tap_plan 9
 
-mkdir -m 700 "$T/clients" || bail_out "cannot make $T/clients"
-for k in "$ND_KEY" carol dave; do
-	case $k in */*) f=$k ;; *) f=$T/clients/$k.key ;; esac
-	make_key "$f" || bail_out "netdiskctl genkey -o $f failed"
-done
-key() { echo "$T/clients/$1.key"; }
+client_keys carol dave
 mkdir "$T/ovl-e" "$T/ovl-p" || bail_out "cannot make the overlay folders"
 random_file "$T/base.img" $((4 * 1048576))
 

@@ -122,30 +122,38 @@ status_human(uint64_t bytes, char *buf, size_t len)
 
 /* Text. */
 
+/* "WHAT failed since TIME: OP: ERROR (UNTIL)", if hs is a failure. */
 static void
-status_text_failure(FILE *f, const struct status_export *e)
+status_text_failed(FILE *f, const struct health_state *hs, const char *what,
+    const char *until)
 {
 	char since[32];
 
-	if (e->failure.error == 0)
+	if (hs->error == 0)
 		return;
-	status_time(e->failure.since, since, sizeof(since));
-	fprintf(f, "  failed since %s: %s: %s (FLUSH and FUA writes fail "
-	    "until \"netdiskctl restart %s\")\n", since, e->failure.op,
-	    strerror(e->failure.error), e->name);
+	status_time(hs->since, since, sizeof(since));
+	fprintf(f, "%s failed since %s: %s: %s (%s)\n", what, since, hs->op,
+	    strerror(hs->error), until);
+}
+
+static void
+status_text_failure(FILE *f, const struct status_export *e)
+{
+	char until[ND_NAME_MAX + 64];
+
+	snprintf(until, sizeof(until), "FLUSH and FUA writes fail until "
+	    "\"netdiskctl restart %s\"", e->name);
+	status_text_failed(f, &e->failure, " ", until);
 }
 
 static void
 status_text_client_failure(FILE *f, const struct status_client *c)
 {
-	char since[32];
+	char what[PATH_MAX + 16];
 
-	if (c->failure.error == 0)
-		return;
-	status_time(c->failure.since, since, sizeof(since));
-	fprintf(f, "    overlay %s failed since %s: %s: %s (this client's "
-	    "FLUSH and FUA writes fail until it detaches)\n", c->overlay,
-	    since, c->failure.op, strerror(c->failure.error));
+	snprintf(what, sizeof(what), "    overlay %s", c->overlay);
+	status_text_failed(f, &c->failure, what, "this client's FLUSH and "
+	    "FUA writes fail until it detaches");
 }
 
 static void
