@@ -28,7 +28,7 @@
 #                                  data verified, N reconnects (2 TAP lines)
 #
 # Client identities (keys in $T/clients/NAME.key):
-#   id_key NAME                    the key file's path
+#   key NAME                       the key file's path
 #   id_read NAME EXPORT OFF LEN OUT   netdiskctl read with NAME's key
 #   id_write NAME EXPORT OFF IN    netdiskctl write with NAME's key
 #
@@ -192,6 +192,15 @@ requires() {
 	fi
 }
 
+# requires_storefault: $shim is t/storefault.so, or the test is skipped.
+requires_storefault() {
+	shim="$top_builddir/t/storefault.so"
+	if ! test -f "$shim"; then
+		echo "1..0 # SKIP $shim not built (make t/storefault.so)"
+		exit 0
+	fi
+}
+
 # ---------------------------------------------------------------- cleanup
 
 nd_cleanup() {
@@ -258,6 +267,23 @@ fs_supports_holes() {
 }
 
 # ---------------------------------------------------------------- daemon
+
+# client_keys NAME...: $ND_KEY, and a key per client identity NAME in
+# $T/clients (mode 700, for clients_dir); key NAME prints its path.
+client_keys() {
+	local k
+
+	mkdir -m 700 "$T/clients" || bail_out "cannot make $T/clients"
+	make_key "$ND_KEY" || bail_out "netdiskctl genkey -o $ND_KEY failed"
+	for k in "$@"; do
+		make_key "$T/clients/$k.key" ||
+		    bail_out "netdiskctl genkey -o $T/clients/$k.key failed"
+	done
+}
+
+key() {
+	echo "$T/clients/$1.key"
+}
 
 ND_PORT=$(free_port) || bail_out "no free TCP port"
 ND_KEY="$T/netdisk.key"
@@ -364,16 +390,12 @@ steady_end() {
 [1-9][0-9]* verified, 0 failures, $5 reconnects\$"
 }
 
-id_key() {
-	echo "$T/clients/$1.key"
-}
-
 id_read() {
-	netdiskctl read -k "$(id_key "$1")" "$(uri "$2")" "$3" "$4" >"$5"
+	netdiskctl read -k "$(key "$1")" "$(uri "$2")" "$3" "$4" >"$5"
 }
 
 id_write() {
-	netdiskctl write -k "$(id_key "$1")" "$(uri "$2")" "$3" <"$4"
+	netdiskctl write -k "$(key "$1")" "$(uri "$2")" "$3" <"$4"
 }
 
 # A text from JSON on stdin: json_field KEY -> the raw value of "KEY".

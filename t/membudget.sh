@@ -9,11 +9,7 @@
 # both runs verifies.
 . "$(dirname "$0")/functions.sh"
 
-shim="$top_builddir/t/storefault.so"
-if ! test -f "$shim"; then
-	echo "1..0 # SKIP $shim not built (make t/storefault.so)"
-	exit 0
-fi
+requires_storefault
 
 nclients=3
 mib=1048576

@@ -22,7 +22,6 @@ done
 mkdir "$T/ovl" "$T/ovl-h" || bail_out "cannot make the overlay folders"
 random_file "$T/base.img" $((4 * 1048576))
 base_sha=$(sha_of "$T/base.img")
-key() { id_key "$1"; }
 ctl() { netdiskctl "$@" -s "$ND_CTL"; }
 # py EXPR <JSON: EXPR over the parsed JSON in j, printed.
 py() { python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }

@@ -14,17 +14,12 @@
 
 tap_plan 46
 
-mkdir -m 700 "$T/clients" || bail_out "cannot make $T/clients"
-for k in "$ND_KEY" alice bob carol dave; do
-	case $k in */*) f=$k ;; *) f=$T/clients/$k.key ;; esac
-	make_key "$f" || bail_out "netdiskctl genkey -o $f failed"
-done
+client_keys alice bob carol dave
 mkdir "$T/ovl" "$T/ovl-eph" "$T/ovl-q" "$T/ovl-s" ||
     bail_out "cannot make the overlay folders"
 random_file "$T/base.img" $((4 * 1048576))
 random_file "$T/base2.img" $((4 * 1048576))
 base_sha=$(sha_of "$T/base.img")
-key() { id_key "$1"; }
 
 conf=$T/netdisk.conf
 # conf_v GOLD_BASE STRICT_GENERATION

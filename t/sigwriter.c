@@ -3,7 +3,8 @@
  * sigwriter: O_DIRECT writes to a block device while caught signals keep
  * arriving, for t/kernel/signals.sh.
  *
- *   sigwriter [-j JOBS] [-b KIB] [-t SECONDS] [-u USEC] DEVICE OFFSET_MIB SIZE_MIB
+ *   sigwriter [-j JOBS] [-b KIB] [-t SECONDS] [-u USEC] [-r FILE]
+ *             DEVICE OFFSET_MIB SIZE_MIB
  *
  * JOBS processes (default 2) share the SIZE_MIB region at OFFSET_MIB of
  * DEVICE, each its own slice.  Each writes its slice pass after pass in
@@ -11,8 +12,12 @@
  * number, for SECONDS (default 10; the pass under way is finished), while
  * a timer raises SIGALRM every USEC microseconds (default 500).  SIGALRM
  * and SIGUSR1 have a handler (no SA_RESTART) that counts them; the program
- * leads its own process group, so "kill -USR1 -PID" reaches every job.  A
- * write cut short by a signal (EINTR) is counted and done again.  Then
+ * leads its own process group, so "kill -USR1 -PID" reaches every job
+ * (SIGUSR1 is ignored before the group exists, so an early one is
+ * harmless).  With -r, FILE is created once every job has its handler
+ * (within READY_SECS, else sigwriter fails): the sender of SIGUSR1 waits
+ * for it.  A write cut short by a signal (EINTR) is counted and done
+ * again.  Then
  * each job reads its slice back and checks the stamps of its last pass.
  * The end is one line:
  *   sigwriter: N writes, N signals, N interrupted, N errors, N bad blocks
@@ -37,9 +42,11 @@
 
 #define MIB		(1024 * 1024)
 #define MAX_JOBS	64
+#define READY_SECS	30	/* for every job to catch signals */
 
 struct counts {
 	uint64_t writes, signals, eintr, errors, bad;
+	int ready;		/* the job catches signals; __atomic_* */
 };
 
 static volatile sig_atomic_t nsignals;
@@ -55,7 +62,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: sigwriter [-j JOBS] [-b KIB] [-t SECONDS] "
-	    "[-u USEC] DEVICE OFFSET_MIB SIZE_MIB\n");
+	    "[-u USEC] [-r FILE]\n"
+	    "                 DEVICE OFFSET_MIB SIZE_MIB\n");
 	exit(2);
 }
 
@@ -145,6 +153,7 @@ job(int fd, off_t off, off_t len, size_t bs, time_t secs, long usec,
 		return;
 	}
 	catch_signals(usec);
+	__atomic_store_n(&c->ready, 1, __ATOMIC_RELEASE);
 	for (pass = 1; c->errors == 0; pass++) {
 		for (blk = 0; blk < nblk && c->errors == 0; blk++) {
 			stamp(buf, words, pass, blk);
@@ -170,20 +179,55 @@ job(int fd, off_t off, off_t len, size_t bs, time_t secs, long usec,
 	free(want);
 }
 
+/*
+ * Create file once every job catches signals: 0, or -1 (said why) if
+ * they do not within READY_SECS or the file cannot be made.
+ */
+static int
+tell_ready(const char *file, struct counts *c, long jobs)
+{
+	struct timespec ms = { 0, 1000 * 1000 };
+	long i, waited;
+	int fd;
+
+	for (waited = 0; waited < READY_SECS * 1000L; waited++) {
+		for (i = 0; i < jobs; i++)
+			if (!__atomic_load_n(&c[i].ready, __ATOMIC_ACQUIRE) &&
+			    c[i].errors == 0)
+				break;
+		if (i == jobs)
+			break;
+		nanosleep(&ms, NULL);
+	}
+	if (waited == READY_SECS * 1000L) {
+		fprintf(stderr, "sigwriter: the jobs do not catch signals "
+		    "after %d s\n", READY_SECS);
+		return -1;
+	}
+	if ((fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) == -1) {
+		fprintf(stderr, "sigwriter: %s: %s\n", file, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	long jobs = 2, kib = 1024, secs = 10, usec = 500, i;
+	const char *ready = NULL;
 	off_t off, size, slice;
 	struct counts *c, sum = { 0 };
 	int fd, opt, st, failed = 0;
 
-	while ((opt = getopt(argc, argv, "j:b:t:u:")) != -1) {
+	while ((opt = getopt(argc, argv, "j:b:t:u:r:")) != -1) {
 		switch (opt) {
 		case 'j': jobs = number("-j", optarg, 1, MAX_JOBS); break;
 		case 'b': kib = number("-b", optarg, 4, 4096); break;
 		case 't': secs = number("-t", optarg, 0, 86400); break;
 		case 'u': usec = number("-u", optarg, 10, 10000000); break;
+		case 'r': ready = optarg; break;
 		default: usage();
 		}
 	}
@@ -209,8 +253,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	memset(c, 0, sizeof(*c) * jobs);
-	setpgid(0, 0);
 	signal(SIGUSR1, SIG_IGN);	/* the parent only waits */
+	setpgid(0, 0);
 	for (i = 0; i < jobs; i++) {
 		switch (fork()) {
 		case -1:
@@ -223,6 +267,8 @@ main(int argc, char **argv)
 			_exit(0);
 		}
 	}
+	if (ready != NULL && tell_ready(ready, c, jobs) == -1)
+		failed++;
 	for (;;) {
 		if (wait(&st) == -1) {
 			if (errno == EINTR)

@@ -9,11 +9,7 @@
 . "$(dirname "$0")/functions.sh"
 
 requires badclient
-shim="$top_builddir/t/storefault.so"
-if ! test -f "$shim"; then
-	echo "1..0 # SKIP $shim not built (make t/storefault.so)"
-	exit 0
-fi
+requires_storefault
 
 tap_plan 37
 

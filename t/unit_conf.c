@@ -17,31 +17,9 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_fixture.h"
 #include "key.h"
 #include "tap.h"
-
-#define HEX_A	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-#define HEX_B	"ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
-#define HEX_C	"c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0"
-#define HEX_D	"d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0"
-#define HEX_E	"e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0"
-
-static char tmpdir[PATH_MAX];
-
-static void
-write_file(const char *name, const char *text, mode_t mode)
-{
-	char path[PATH_MAX + 64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	if ((f = fopen(path, "w")) == NULL ||
-	    fwrite(text, 1, strlen(text), f) != strlen(text) ||
-	    fclose(f) == EOF || chmod(path, mode) == -1) {
-		perror(path);
-		exit(99);
-	}
-}
 
 /* The template with "@" replaced by the config path, "$" by tmpdir. */
 static char *
@@ -78,13 +56,7 @@ path_of(const char *name)
 static struct conf *
 load(const char *name, const char *text, char **errors)
 {
-	char *path = path_of(name);
-	struct conf *c;
-
-	write_file(name, text, 0644);
-	c = conf_load(path, errors);
-	free(path);
-	return c;
+	return fixture_load(name, text, 0644, errors);
 }
 
 /* The file is refused with exactly these errors. */
@@ -1094,12 +1066,7 @@ setup(void)
 {
 	char dir[PATH_MAX + 16];
 
-	snprintf(tmpdir, sizeof(tmpdir), "%s/unit_conf.XXXXXX",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		exit(99);
-	}
+	fixture_tmpdir("unit_conf");
 	snprintf(dir, sizeof(dir), "%s/etc", tmpdir);
 	mkdir(dir, 0755);
 	snprintf(dir, sizeof(dir), "%s/etc/keys", tmpdir);

@@ -22,35 +22,21 @@
 
 #include "auth.h"
 #include "conf.h"
+#include "conf_fixture.h"
 #include "export.h"
 #include "exports.h"
 #include "handshake.h"
 #include "report.h"
 #include "tap.h"
 
-#define HEX_A	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-#define HEX_B	"ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
-#define HEX_C	"c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0"
-#define HEX_D	"d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0"
-#define HEX_E	"e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0"
-
-static char tmpdir[PATH_MAX];
-
 /* Write the configuration text to name in tmpdir and load it. */
 static struct conf *
 load(const char *name, const char *text)
 {
-	char path[PATH_MAX + 64], *errors = NULL;
+	char *errors = NULL;
 	struct conf *conf;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	if ((f = fopen(path, "w")) == NULL || fputs(text, f) == EOF ||
-	    fchmod(fileno(f), 0600) == -1 || fclose(f) == EOF) {
-		printf("Bail out! %s: %s\n", path, strerror(errno));
-		exit(99);
-	}
-	if ((conf = conf_load(path, &errors)) == NULL) {
+	if ((conf = fixture_load(name, text, 0600, &errors)) == NULL) {
 		printf("Bail out! %s: %s", name, errors);
 		exit(99);
 	}
@@ -291,19 +277,6 @@ test_reopen_fails(struct export_table *t2)
 	free(text);
 }
 
-/* Write a key file (mode 0600) in tmpdir. */
-static void
-write_key(const char *name, const char *hex)
-{
-	char path[PATH_MAX + 64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	if ((f = fopen(path, "w")) == NULL || fputs(hex, f) == EOF ||
-	    fchmod(fileno(f), 0600) == -1 || fclose(f) == EOF)
-		exit(99);
-}
-
 /* Whether key hex opens export name in t. */
 static int
 opens(const struct export_table *t, const char *name, const char *hex)
@@ -437,9 +410,9 @@ test_identities(void)
 {
 	struct export_table *t1, *t2;
 
-	write_key("alice.key", HEX_C);
-	write_key("bob.key", HEX_D);
-	write_key("bob2.key", HEX_E);
+	write_file("alice.key", HEX_C, 0600);
+	write_file("bob.key", HEX_D, 0600);
+	write_file("bob2.key", HEX_E, 0600);
 	t1 = build("ident1.conf", ident1, NULL, NULL);
 	if (!ok(t1 != NULL, "identities: build"))
 		return;
@@ -459,12 +432,7 @@ main(void)
 	struct export_table *t1, *t2;
 	char cmd[PATH_MAX + 16];
 
-	snprintf(tmpdir, sizeof(tmpdir), "%s/unit_exports.XXXXXX",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		return 99;
-	}
+	fixture_tmpdir("unit_exports");
 	t1 = build("one.conf", conf1, NULL, NULL);
 	if (!ok(t1 != NULL, "build of a, b and c"))
 		return done_testing();

@@ -4,22 +4,27 @@
  * identity (busy for another), a reconnect of the same client id within
  * the hold keeps the overlay and its base, a fresh attach reopens it on
  * the current base applying base_changed, ephemeral overlays start empty
- * and go away, a corrupt overlay is refused.
+ * and go away, a corrupt overlay is refused, a hold that is over closes
+ * the attachment (overlays_expire), the base identity is the file
+ * opened.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "overlays.h"
+#include "store_overlay.h"
 #include "tap.h"
 
 #define SIZE	(1024 * 1024)
@@ -201,6 +206,115 @@ test_ephemeral(void)
 	    "the ephemeral overlay is removed at close");
 }
 
+/* overlays_expire: the hold is a deadline, met without another attach. */
+static void
+test_expire(void)
+{
+	struct conf_export ce;
+	struct overlays *o = overlays_new("eph");
+	struct overlay_att *a;
+	struct store *sa;
+	uint8_t holder[ND_CLIENT_ID_LEN];
+	int next;
+
+	ok(overlays_expire(o) == -1, "nothing held: no deadline");
+	conf_for(&ce, 1, 0, 1);
+	ok(overlays_attach(o, &ce, "erin", id1, 0, &a, &sa, holder) ==
+	    ND_HS_OK && put_byte(sa, 0, 0xe1) == 0, "erin writes (ephemeral, "
+	    "overlay_hold 1)");
+	ok(overlays_expire(o) == -1, "attached: no deadline");
+	overlays_detach(o, a, id1, 0);
+	next = overlays_expire(o);
+	ok(next > 0 && next <= 1000 && overlays_count(o) == 1,
+	    "detached: held, due in %d ms", next);
+	ok(access("erin.ovl", F_OK) == 0, "... her file is there");
+	conf_for(&ce, 0, 0, 3);
+	ok(overlays_attach(o, &ce, "fred", id2, 0, &a, &sa, holder) ==
+	    ND_HS_OK && put_byte(sa, 0, 0xf1) == 0, "fred writes (persistent, "
+	    "overlay_hold 3)");
+	overlays_detach(o, a, id2, 0);
+	usleep((useconds_t)(next + 50) * 1000);
+	next = overlays_expire(o);
+	ok(overlays_count(o) == 1 && next > 0, "after erin's hold: hers "
+	    "closed, fred's due in %d ms", next);
+	ok(access("erin.ovl", F_OK) == -1 && errno == ENOENT,
+	    "... her ephemeral overlay removed");
+	usleep((useconds_t)(next + 50) * 1000);
+	ok(overlays_expire(o) == -1 && overlays_count(o) == 0,
+	    "after fred's: closed, nothing held");
+	ok(access("fred.ovl", F_OK) == 0, "... his persistent overlay kept");
+	conf_for(&ce, 0, 0, 1);
+	ok(overlays_attach(o, &ce, "fred", id2, 0, &a, &sa, holder) ==
+	    ND_HS_OK && byte_at(sa, 0) == 0xf1, "... with his data");
+	overlays_detach(o, a, id2, 0);
+	overlays_put(o);
+}
+
+/*
+ * --wrap=open: once armed, the open of the base finds another file at
+ * its path, put there just for that open and taken away after it (the
+ * base replaced and replaced back: a stat before and after the open
+ * sees the same file, which is not the one opened).
+ */
+static int swap_armed;
+int __real_open(const char *, int, ...);
+int __wrap_open(const char *, int, ...);
+
+int
+__wrap_open(const char *path, int flags, ...)
+{
+	char aside[400];
+	mode_t mode = 0;
+	va_list ap;
+	int fd;
+
+	if (flags & O_CREAT) {
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	if (!swap_armed || strcmp(path, base_path) != 0)
+		return __real_open(path, flags, mode);
+	swap_armed = 0;
+	snprintf(aside, sizeof(aside), "%s.aside", base_path);
+	if (rename(base_path, aside) == -1 ||
+	    rename(base2_path, base_path) == -1)
+		return -1;
+	fd = __real_open(path, flags, mode);
+	if (rename(base_path, base2_path) == -1 ||
+	    rename(aside, base_path) == -1)
+		return -1;
+	return fd;
+}
+
+/* The base identity an overlay records is the file opened (fstat). */
+static void
+test_base_identity(void)
+{
+	struct conf_export ce;
+	struct overlays *o = overlays_new("gold");
+	struct overlay_info info;
+	struct overlay_att *a;
+	struct store *sa;
+	struct stat st;
+	uint8_t holder[ND_CLIENT_ID_LEN];
+	char err[512];
+
+	conf_for(&ce, 0, 0, 0);
+	ok(make_base(base2_path, 0xb3) == 0, "another base file");
+	swap_armed = 1;
+	ok(overlays_attach(o, &ce, "gina", id1, 0, &a, &sa, holder) ==
+	    ND_HS_OK && !swap_armed && byte_at(sa, BLK) == 0xb3,
+	    "gina attaches while the base is swapped for its open: she reads "
+	    "the file opened");
+	ok(stat(base2_path, &st) == 0 &&
+	    overlay_info("gina.ovl", &info, err, sizeof(err)) == 0 &&
+	    info.hdr.base.ino == (uint64_t)st.st_ino,
+	    "her overlay records the identity of that file");
+	overlays_detach(o, a, id1, 0);
+	overlays_put(o);
+}
+
 int
 main(void)
 {
@@ -224,6 +338,8 @@ main(void)
 	test_exclusive_and_reconnect();
 	test_refuse_and_corrupt();
 	test_ephemeral();
+	test_expire();
+	test_base_identity();
 	if (system("rm -rf -- \"$PWD\"") != 0)
 		printf("# could not remove %s\n", dir);
 	return done_testing();

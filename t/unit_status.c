@@ -4,7 +4,8 @@
  * clients of an export merged by client id (connections counted, the
  * oldest kept), then the text for people and the JSON for scripts,
  * compared whole: times in UTC, sizes in bytes and in binary units, a
- * failed export with its error, a path that needs quoting in JSON.
+ * failed export with its error, a client whose overlay failed, a path
+ * that needs quoting in JSON.
  */
 #include "config.h"
 
@@ -44,6 +45,9 @@ static const char expect_text[] =
     "2026-12-04T08:13:20Z\n"
 "  client " ID2 " identity \"alice\" from ::1, 1 connection, since "
     "2026-12-04T09:00:00Z\n"
+"    overlay /srv/ovl/alice.ovl failed since 2026-12-04T08:30:00Z: write: "
+    "Input/output error (this client's FLUSH and FUA writes fail until "
+    "it detaches)\n"
 "    overlay: 196608 bytes allocated (192.0 KiB) of a 1.0 MiB quota\n"
 "  client " ID2 " from ::1, 1 connection, since 2026-12-04T09:00:00Z\n"
 "export \"ro\": /srv/a\"b.img, 512 bytes (512 B), read-only\n"
@@ -65,12 +69,17 @@ static const char expect_json[] =
 "\"operation\":\"fsync\",\"since\":\"2026-12-04T08:30:00Z\"},"
 "\"clients\":["
 "{\"client_id\":\"" ID1 "\",\"identity\":null,\"address\":\"127.0.0.1\","
-"\"connections\":2,\"since\":\"2026-12-04T08:13:20Z\",\"overlay\":null},"
+"\"connections\":2,\"since\":\"2026-12-04T08:13:20Z\",\"failed\":null,"
+"\"overlay\":null},"
 "{\"client_id\":\"" ID2 "\",\"identity\":\"alice\",\"address\":\"::1\","
 "\"connections\":1,\"since\":\"2026-12-04T09:00:00Z\","
+"\"failed\":{\"errno\":5,\"error\":\"Input/output error\","
+"\"operation\":\"write\",\"since\":\"2026-12-04T08:30:00Z\","
+"\"overlay\":\"/srv/ovl/alice.ovl\"},"
 "\"overlay\":{\"allocated\":196608,\"quota\":1048576}},"
 "{\"client_id\":\"" ID2 "\",\"identity\":null,\"address\":\"::1\","
-"\"connections\":1,\"since\":\"2026-12-04T09:00:00Z\",\"overlay\":null}]},"
+"\"connections\":1,\"since\":\"2026-12-04T09:00:00Z\",\"failed\":null,"
+"\"overlay\":null}]},"
 "{\"name\":\"ro\",\"path\":\"/srv/a\\\"b.img\",\"size\":512,"
 "\"readonly\":true,\"opened\":\"2026-12-04T09:00:00Z\","
 "\"read_requests\":0,\"read_bytes\":0,\"write_requests\":0,"
@@ -126,6 +135,7 @@ test_clients(struct status_export *e)
 	struct sockaddr_storage v4 = addr(AF_INET, "127.0.0.1");
 	struct sockaddr_storage v6 = addr(AF_INET6, "::1");
 	uint8_t id1[ND_CLIENT_ID_LEN], id2[ND_CLIENT_ID_LEN];
+	struct health_state fail = { EIO, "write", T_FAIL };
 	int r = 0;
 
 	memset(id1, 1, sizeof(id1));
@@ -144,6 +154,12 @@ test_clients(struct status_export *e)
 	ok(e->clients[1].connections == 1 &&
 	    strcmp(e->clients[1].identity, "alice") == 0,
 	    "the second, alice, has 1 connection");
+	ok(status_client_failed(e, id2, "alice", &fail,
+	    "/srv/ovl/alice.ovl") == 0 && e->clients[1].failure.error == EIO &&
+	    e->clients[2].failure.error == 0,
+	    "alice's overlay failed: hers, not her client id's other entry");
+	ok(status_client_failed(e, id1, "alice", &fail, "x") == -1,
+	    "a client not in the export: -1");
 }
 
 /* Print st with fn into a string (the caller frees it). */

@@ -14,6 +14,8 @@
 #include <sys/random.h>
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +23,7 @@
 #include "crypto.h"
 #include "crypto_mbedtls.h"
 #include "crypto_openssl.h"
+#include "log.h"
 
 /* The AEAD state is aligned for vector registers. */
 #define AEAD_ALIGN	64
@@ -232,23 +235,55 @@ crypto_aead_select(enum crypto_aead_impl impl)
 }
 
 /*
- * NETDISK_AEAD's backend if it names one this machine runs, else AUTO.
- * "aesni" (docs/netdiskd.8) is "x86-aesni".
+ * A NETDISK_AEAD that chooses nothing: warned of once per process (the
+ * choice is made for every new key), naming the value and the names.
+ */
+static void
+aead_env_warn(const char *env, int known)
+{
+	static atomic_int warned;
+	char names[128] = "aesni";
+	size_t len;
+	int i;
+
+	if (atomic_exchange(&warned, 1))
+		return;
+	for (i = 0; i < CRYPTO_AEAD_NIMPL; i++) {
+		len = strlen(names);
+		if (aead_ops(i) != NULL)
+			snprintf(names + len, sizeof(names) - len, ", %s",
+			    aead_ops(i)->name);
+	}
+	if (known)
+		log_warnx("NETDISK_AEAD \"%.64s\": this machine cannot run "
+		    "it; using the default", env);
+	else
+		log_warnx("NETDISK_AEAD \"%.64s\" is not an AES-GCM "
+		    "implementation (%s); using the default", env, names);
+}
+
+/*
+ * NETDISK_AEAD's backend if it names one this machine runs, else AUTO
+ * (warned of).  "aesni" (docs/netdiskd.8) is "x86-aesni".
  */
 static enum crypto_aead_impl
 aead_from_env(void)
 {
-	const char *env = getenv("NETDISK_AEAD");
+	const char *env = getenv("NETDISK_AEAD"), *name;
 	int i;
 
 	if (env == NULL)
 		return CRYPTO_AEAD_AUTO;
-	if (strcmp(env, "aesni") == 0)
-		env = aesgcm_x86_aesni_aead.name;
-	for (i = 0; i < CRYPTO_AEAD_NIMPL; i++)
-		if (aead_ops(i) != NULL && strcmp(env, aead_ops(i)->name) == 0 &&
-		    crypto_aead_available(i))
+	name = strcmp(env, "aesni") == 0 ? aesgcm_x86_aesni_aead.name : env;
+	for (i = 0; i < CRYPTO_AEAD_NIMPL; i++) {
+		if (aead_ops(i) == NULL || strcmp(name, aead_ops(i)->name) != 0)
+			continue;
+		if (crypto_aead_available(i))
 			return i;
+		aead_env_warn(env, 1);
+		return CRYPTO_AEAD_AUTO;
+	}
+	aead_env_warn(env, 0);
 	return CRYPTO_AEAD_AUTO;
 }
 

@@ -198,17 +198,25 @@ auth_log_free(struct auth_log *al)
 }
 
 void
-auth_failed(struct auth_log *al, const char *peer, const char *fmt, ...)
+auth_vfailed(struct auth_log *al, const char *peer, const char *fmt,
+    va_list ap)
 {
 	char msg[1024];
-	va_list ap;
 
 	if (!ratelim_pass(&al->failed, "authentication failures"))
 		return;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	log_warnx("%s: authentication failed: %s", peer, msg);
+}
+
+void
+auth_failed(struct auth_log *al, const char *peer, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	auth_vfailed(al, peer, fmt, ap);
+	va_end(ap);
 }
 
 void

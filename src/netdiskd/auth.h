@@ -21,6 +21,7 @@
 #ifndef AUTH_H
 #define AUTH_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,9 +62,14 @@ struct auth_log;
 
 struct auth_log *auth_log_new(void);
 void auth_log_free(struct auth_log *);		/* NULL is fine */
-/* "PEER: authentication failed: REASON", rate-limited. */
+/*
+ * "PEER: authentication failed: REASON", rate-limited (REASON formatted
+ * only if it is logged); auth_vfailed takes a va_list.
+ */
 void auth_failed(struct auth_log *, const char *peer, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+void auth_vfailed(struct auth_log *, const char *peer, const char *fmt,
+    va_list) __attribute__((format(printf, 3, 0)));
 /* "PEER: closed: WHY" of a connection that never completed a handshake. */
 void auth_handshake_closed(struct auth_log *, const char *peer,
     const char *why);

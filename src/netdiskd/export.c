@@ -19,7 +19,7 @@
 #define EXPORT_ERR_BURST	10	/* I/O error lines per interval */
 #define EXPORT_ERR_INTERVAL	10	/* seconds */
 
-static uint32_t export_sync(struct export *, struct store *);
+static uint32_t export_sync(struct export *, struct overlay_att *);
 
 /* Claims. */
 
@@ -40,15 +40,14 @@ export_release(struct export *e, const uint8_t id[ND_CLIENT_ID_LEN],
 
 uint32_t
 export_attach(struct export *e, const char *identity,
-    const uint8_t id[ND_CLIENT_ID_LEN], int shared, struct overlay_att **att,
-    struct store **store)
+    const uint8_t id[ND_CLIENT_ID_LEN], int shared, struct overlay_att **att)
 {
 	uint8_t holder[ND_CLIENT_ID_LEN];
 	char hex[2 * ND_CLIENT_ID_LEN + 1];
+	struct store *store;
 	uint32_t status;
 
 	*att = NULL;
-	*store = e->store;
 	if (e->overlays == NULL)
 		return ND_HS_OK;
 	if (identity == NULL || identity[0] == '\0') {
@@ -57,7 +56,7 @@ export_attach(struct export *e, const char *identity,
 		return ND_HS_UNAVAILABLE;
 	}
 	status = overlays_attach(e->overlays, &e->conf, identity, id, shared,
-	    att, store, holder);
+	    att, &store, holder);
 	if (status == ND_HS_BUSY) {
 		hex_format(holder, sizeof(holder), hex);
 		log_info("export \"%s\" busy: client \"%s\" attached from "
@@ -74,10 +73,32 @@ export_detach(struct export *e, struct overlay_att *att,
 		overlays_detach(e->overlays, att, id, shared);
 }
 
-struct store *
-export_store(struct export *e)
+int
+export_expire(struct export *e)
 {
-	return e->store;
+	return e->overlays != NULL ? overlays_expire(e->overlays) : -1;
+}
+
+void
+export_att_failure(struct overlay_att *att, struct health_state *state,
+    const char **file)
+{
+	health_get(overlays_health(att), state);
+	*file = overlays_file(att);
+}
+
+/* The store that requests of att (NULL: of a plain export) use. */
+static struct store *
+export_use(struct export *e, struct overlay_att *att)
+{
+	return att != NULL ? overlays_store(att) : e->store;
+}
+
+/* The health that att's requests answer to (health.h). */
+static struct health *
+export_health(struct export *e, struct overlay_att *att)
+{
+	return att != NULL ? overlays_health(att) : e->health;
 }
 
 uint32_t
@@ -312,7 +333,7 @@ export_put(struct export *e)
 	if (e == NULL || atomic_fetch_sub(&e->refs, 1) != 1)
 		return;
 	if (!e->conf.readonly && e->overlays == NULL)
-		export_sync(e, e->store);
+		export_sync(e, NULL);
 	log_debug("export \"%s\": closed", e->conf.name);
 	export_free(e);
 }
@@ -326,37 +347,59 @@ nospace(int error)
 }
 
 static void
-export_ioerr_log(struct export *e, const struct store_fault *f)
+export_ioerr_log(struct export *e, struct overlay_att *att,
+    const struct store_fault *f)
 {
-	if (ratelim_pass(&e->errlog, e->errwhat))
+	if (!ratelim_pass(&e->errlog, e->errwhat))
+		return;
+	if (att != NULL)
+		log_warnx("export \"%s\": client \"%s\": overlay %s: %s of %"
+		    PRIu64 " bytes at %" PRIu64 " failed: %s", e->conf.name,
+		    overlays_client(att), overlays_file(att), f->op, f->len,
+		    f->off, strerror(f->error));
+	else
 		log_warnx("export \"%s\": %s of %" PRIu64 " bytes at %" PRIu64
 		    " failed: %s", e->conf.name, f->op, f->len, f->off,
 		    strerror(f->error));
 }
 
-/* Fail the export: logged once, when it happens. */
+/*
+ * Fail the export, or on an overlay export att's attachment alone
+ * (overlays.h): logged once, when it happens.
+ */
 static uint32_t
-export_fail(struct export *e, const char *op, int error)
+export_fail(struct export *e, struct overlay_att *att, const char *op,
+    int error)
 {
-	if (health_fail(e->health, error, op))
-		log_warnx("export \"%s\": failed: %s: %s: FLUSH and FUA writes "
-		    "fail until \"netdiskctl restart %s\"", e->conf.name, op,
-		    strerror(error), e->conf.name);
+	if (!health_fail(export_health(e, att), error, op))
+		return ND_EIO;
+	if (att != NULL)
+		log_warnx("export \"%s\": client \"%s\": overlay %s failed: "
+		    "%s: %s: that client's FLUSH and FUA writes fail until "
+		    "its overlay is closed (after it detaches)", e->conf.name,
+		    overlays_client(att), overlays_file(att), op,
+		    strerror(error));
+	else
+		log_warnx("export \"%s\": failed: %s: %s: FLUSH and FUA "
+		    "writes fail until \"netdiskctl restart %s\"",
+		    e->conf.name, op, strerror(error), e->conf.name);
 	return ND_EIO;
 }
 
 /*
  * A write, trim or sync failed.  Running out of space while taking the
  * data (not while syncing) fails only this request; anything else may
- * have lost data that was answered before, so it fails the export.
+ * have lost data that was answered before, so it fails the export (or
+ * the attachment).
  */
 static uint32_t
-export_storerr(struct export *e, const struct store_fault *f)
+export_storerr(struct export *e, struct overlay_att *att,
+    const struct store_fault *f)
 {
-	export_ioerr_log(e, f);
+	export_ioerr_log(e, att, f);
 	if (nospace(f->error) && !f->sync)
 		return ND_ENOSPC;
-	return export_fail(e, f->op, f->error);
+	return export_fail(e, att, f->op, f->error);
 }
 
 void
@@ -378,79 +421,81 @@ export_clear_failure(struct export *e)
 
 /* A read failed: only this request. */
 uint32_t
-export_read(struct export *e, struct store *st, void *buf, uint32_t len,
-    uint64_t off)
-{
-	struct store_fault f;
-
-	if (store_pread(st, buf, len, off, 0, &f) == 0)
-		return ND_OK;
-	export_ioerr_log(e, &f);
-	return ND_EIO;
-}
-
-int
-export_read_cached(struct export *e, struct store *st, void *buf,
+export_read(struct export *e, struct overlay_att *att, void *buf,
     uint32_t len, uint64_t off)
 {
 	struct store_fault f;
 
-	(void)e;
-	return store_pread(st, buf, len, off, STORE_NOWAIT, &f) == 0;
+	if (store_pread(export_use(e, att), buf, len, off, 0, &f) == 0)
+		return ND_OK;
+	export_ioerr_log(e, att, &f);
+	return ND_EIO;
+}
+
+int
+export_read_cached(struct export *e, struct overlay_att *att, void *buf,
+    uint32_t len, uint64_t off)
+{
+	struct store_fault f;
+
+	return store_pread(export_use(e, att), buf, len, off, STORE_NOWAIT,
+	    &f) == 0;
 }
 
 uint32_t
-export_write(struct export *e, struct store *st, const void *buf,
+export_write(struct export *e, struct overlay_att *att, const void *buf,
     uint32_t len, uint64_t off, int fua)
 {
 	struct store_fault f;
 
-	if (fua && health_failed(e->health))
+	if (fua && health_failed(export_health(e, att)))
 		return ND_EIO;
-	if (store_pwrite(st, buf, len, off, fua ? STORE_FUA : 0,
-	    &f) == 0)
+	if (store_pwrite(export_use(e, att), buf, len, off, fua ? STORE_FUA :
+	    0, &f) == 0)
 		return ND_OK;
-	return export_storerr(e, &f);
+	return export_storerr(e, att, &f);
 }
 
 /* Sync the store, whatever the health: for the close of the store too. */
 static uint32_t
-export_sync(struct export *e, struct store *st)
+export_sync(struct export *e, struct overlay_att *att)
 {
 	struct store_fault f;
 
-	if (store_flush(st, &f) == 0)
+	if (store_flush(export_use(e, att), &f) == 0)
 		return ND_OK;
-	return export_storerr(e, &f);
+	return export_storerr(e, att, &f);
 }
 
 uint32_t
-export_flush(struct export *e, struct store *st)
+export_flush(struct export *e, struct overlay_att *att)
 {
-	if (health_failed(e->health))
+	if (health_failed(export_health(e, att)))
 		return ND_EIO;
-	return export_sync(e, st);
+	return export_sync(e, att);
 }
 
 uint32_t
-export_trim(struct export *e, struct store *st, uint64_t off, uint32_t len)
+export_trim(struct export *e, struct overlay_att *att, uint64_t off,
+    uint32_t len)
 {
 	struct store_fault f;
 
-	if (store_trim(st, off, len, 0, &f) == 0)
+	if (store_trim(export_use(e, att), off, len, 0, &f) == 0)
 		return ND_OK;
-	return export_storerr(e, &f);
+	return export_storerr(e, att, &f);
 }
 
 uint32_t
-export_zero(struct export *e, struct store *st, uint64_t off, uint32_t len,
-    int fua)
+export_zero(struct export *e, struct overlay_att *att, uint64_t off,
+    uint32_t len, int fua)
 {
 	struct store_fault f;
 
-	if (fua && health_failed(e->health))
+	if (fua && health_failed(export_health(e, att)))
 		return ND_EIO;
-	if (store_zero(st, off, len, fua ? STORE_FUA : 0, &f) == 0)
+	if (store_zero(export_use(e, att), off, len, fua ? STORE_FUA : 0,
+	    &f) == 0)
 		return ND_OK;
-	return export_storerr(e, &f);
+	return export_storerr(e, att, &f);
 }

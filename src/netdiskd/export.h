@@ -69,44 +69,56 @@ struct export *export_ref(struct export *);
 void export_put(struct export *);	/* the last one syncs and closes */
 
 /*
- * The store a session of client id, of the client identity (NULL or "":
- * a shared key), reads and writes: an overlay export's attachment of
- * that identity (overlays.h), else the export's own store.  ND_HS_OK
- * with *store and *att set (att NULL for a plain export); else the
- * status to refuse with (logged).  Undo with export_detach.
+ * What a session of client id, of the client identity (NULL or "": a
+ * shared key), reads and writes: on an overlay export, the attachment of
+ * that identity (overlays.h) in *att; else the export's own store (*att
+ * NULL).  ND_HS_OK, or the status to refuse with (logged).  Undo with
+ * export_detach.
  */
 uint32_t export_attach(struct export *, const char *identity,
-    const uint8_t id[ND_CLIENT_ID_LEN], int shared, struct overlay_att **att,
-    struct store **store);
+    const uint8_t id[ND_CLIENT_ID_LEN], int shared, struct overlay_att **att);
 void export_detach(struct export *, struct overlay_att *,
     const uint8_t id[ND_CLIENT_ID_LEN], int shared);
-/* The export's own store, for syncing it. */
-struct store *export_store(struct export *);
+/*
+ * An overlay export's overlays_expire() (close the attachments whose
+ * hold is over): the ms until it is due again, -1 for none.
+ */
+int export_expire(struct export *);
 
 /*
- * I/O on store, the one export_attach gave (or export_store's); each
- * returns ND_OK or the enum nd_error to reply with.
+ * I/O on what export_attach gave: att's overlay, or (att NULL) the
+ * export's own store.  Each returns ND_OK or the enum nd_error to reply
+ * with.
  *
- * A write, trim or sync error fails the export (health.h): that request
- * and every later FLUSH, FUA WRITE and FUA WRITE_ZEROES get ND_EIO until
- * export_clear_failure.  ENOSPC or EDQUOT from a write (space ran out
- * before the data was taken) fails only that request, with ND_ENOSPC.
+ * A write, trim or sync error fails the export (health.h), or on an
+ * overlay export att's attachment alone: that request and every later
+ * FLUSH, FUA WRITE and FUA WRITE_ZEROES (of that attachment) get ND_EIO
+ * until export_clear_failure (until the attachment's overlay is closed).
+ * ENOSPC or EDQUOT from a write (space ran out before the data was
+ * taken, or the overlay's quota) fails only that request, with
+ * ND_ENOSPC.
  */
-uint32_t export_read(struct export *, struct store *, void *buf,
+uint32_t export_read(struct export *, struct overlay_att *, void *buf,
     uint32_t len, uint64_t off);
 /* 1 if all of it was read from the page cache, 0 if reading would block. */
-int export_read_cached(struct export *, struct store *, void *buf,
+int export_read_cached(struct export *, struct overlay_att *, void *buf,
     uint32_t len, uint64_t off);
-uint32_t export_write(struct export *, struct store *, const void *buf,
-    uint32_t len, uint64_t off, int fua);
-uint32_t export_flush(struct export *, struct store *);
-uint32_t export_trim(struct export *, struct store *, uint64_t off,
+uint32_t export_write(struct export *, struct overlay_att *,
+    const void *buf, uint32_t len, uint64_t off, int fua);
+uint32_t export_flush(struct export *, struct overlay_att *);
+uint32_t export_trim(struct export *, struct overlay_att *, uint64_t off,
     uint32_t len);
-uint32_t export_zero(struct export *, struct store *, uint64_t off,
+uint32_t export_zero(struct export *, struct overlay_att *, uint64_t off,
     uint32_t len, int fua);
 
 /* Whether and why the export failed (state->error 0: it did not). */
 void export_failure(struct export *, struct health_state *state);
+/*
+ * Whether and why att's attachment failed, and its overlay file (valid
+ * while a session holds att).
+ */
+void export_att_failure(struct overlay_att *att, struct health_state *state,
+    const char **file);
 /* After a restart reopened the store: healthy again. */
 void export_clear_failure(struct export *);
 

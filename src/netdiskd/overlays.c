@@ -22,22 +22,28 @@
 #include "store_overlay.h"
 #include "util.h"
 
+/* How soon to look again at an attachment that was busy. */
+#define OVERLAYS_RETRY_MS	100
+
 static_assert(CONF_OVERLAY_CHUNK_MIN == OVL_CHUNK_MIN &&
     CONF_OVERLAY_CHUNK_MAX == OVL_CHUNK_MAX, "overlay_chunk limits");
 
 struct overlay_att {
 	LIST_ENTRY(overlay_att) entry;
+	SLIST_ENTRY(overlay_att) held;	/* on a reaper's list; o->lock */
 	char name[CONF_CLIENT_NAME_MAX + 1];
 	struct claim *claim;		/* one client id read-write */
+	struct health *health;		/* its overlay's, while open */
 	int refs;			/* attaches in progress or done; o->lock */
 	pthread_mutex_t lock;		/* what follows */
 	struct store *store;		/* NULL: not open */
+	char file[PATH_MAX];		/* of the overlay, once opened */
 	int sessions;
 	uint8_t last_id[ND_CLIENT_ID_LEN];	/* of the last attach */
 	int64_t left_ms;		/* mono_ms() the last session left */
 	int hold;			/* seconds, from its conf */
+	int ephemeral;			/* likewise */
 	int admin;			/* netdiskctl overlay: no attach */
-	char path[PATH_MAX];		/* of the overlay, once opened */
 };
 
 struct overlays {
@@ -70,15 +76,34 @@ overlays_ref(struct overlays *o)
 	return o;
 }
 
+/*
+ * Called with a->lock held, or with a off the set's list: close a's
+ * overlay.  A persistent one is flushed first, so that an error that
+ * loses writes is told.
+ */
+static void
+att_close(struct overlays *o, struct overlay_att *a, const char *why)
+{
+	struct store_fault f;
+
+	if (a->store == NULL)
+		return;
+	if (!a->ephemeral && store_flush(a->store, &f) == -1)
+		log_warnx("export \"%s\": client \"%s\": overlay %s: %s at "
+		    "close failed: %s: writes since its last FLUSH are lost",
+		    o->export, a->name, a->file, f.op, strerror(f.error));
+	store_close(a->store);
+	a->store = NULL;
+	log_info("export \"%s\": client \"%s\": overlay closed (%s)",
+	    o->export, a->name, why);
+}
+
 static void
 att_free(struct overlays *o, struct overlay_att *a)
 {
-	if (a->store != NULL) {
-		store_close(a->store);
-		log_info("export \"%s\": client \"%s\": overlay closed",
-		    o->export, a->name);
-	}
+	att_close(o, a, "released");
 	claim_put(a->claim);
+	health_put(a->health);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }
@@ -112,35 +137,126 @@ overlays_put(struct overlays *o)
 	free(o);
 }
 
-/* Called with a->lock held: the hold after the last session is over. */
+/*
+ * Called with a->lock held: the milliseconds until the hold after the
+ * last session is over, 0 if it is, -1 while a session holds a.
+ */
+static int64_t
+att_hold_left(const struct overlay_att *a, int64_t now)
+{
+	int64_t left;
+
+	if (a->sessions > 0)
+		return -1;
+	left = a->left_ms + (int64_t)a->hold * 1000 - now;
+	return left > 0 ? left : 0;
+}
+
 static int
 att_expired(const struct overlay_att *a, int64_t now)
 {
-	return a->sessions == 0 && now - a->left_ms >= (int64_t)a->hold * 1000;
+	return att_hold_left(a, now) == 0;
 }
 
+/* The earlier of two deadlines in ms, -1 being none. */
+static int64_t
+ms_min(int64_t a, int64_t b)
+{
+	if (a < 0)
+		return b;
+	return b < 0 || a < b ? a : b;
+}
+
+struct att_reap {
+	struct att_list dead;		/* closed, nobody holds them: free */
+	SLIST_HEAD(, overlay_att) due;	/* open, the hold over: close */
+	int64_t next;			/* ms until the next hold ends */
+};
+
 /*
- * Called with o->lock held: move the attachments nobody holds and whose
- * hold is over to l.  a->lock is only tried: one being attached is busy.
+ * Called with o->lock held: sort the attachments nobody holds.  One
+ * whose hold is over gets a reference, to be closed outside the set's
+ * lock while it stays on the list: an attach of its identity meanwhile
+ * finds it and waits for the close (a->lock), and so never opens the
+ * file while it is being closed (an ephemeral one removed).  a->lock is
+ * only tried: one being attached is looked at again soon.
  */
 static void
-att_sweep(struct overlays *o, struct att_list *l)
+att_sweep(struct overlays *o, struct att_reap *r)
 {
 	struct overlay_att *a, *next;
-	int64_t now = mono_ms();
-	int done;
+	int64_t now = mono_ms(), left;
 
 	for (a = LIST_FIRST(&o->atts); a != NULL; a = next) {
 		next = LIST_NEXT(a, entry);
-		if (a->refs > 0 || pthread_mutex_trylock(&a->lock) != 0)
+		if (a->refs > 0)
 			continue;
-		done = a->store == NULL || att_expired(a, now);
-		pthread_mutex_unlock(&a->lock);
-		if (done) {
-			LIST_REMOVE(a, entry);
-			LIST_INSERT_HEAD(l, a, entry);
+		if (pthread_mutex_trylock(&a->lock) != 0) {
+			r->next = ms_min(r->next, OVERLAYS_RETRY_MS);
+			continue;
 		}
+		left = a->store != NULL ? att_hold_left(a, now) : 0;
+		if (a->store == NULL) {
+			LIST_REMOVE(a, entry);
+			LIST_INSERT_HEAD(&r->dead, a, entry);
+		} else if (left == 0) {
+			a->refs++;
+			SLIST_INSERT_HEAD(&r->due, a, held);
+		} else
+			r->next = ms_min(r->next, left);
+		pthread_mutex_unlock(&a->lock);
 	}
+}
+
+/* Close the attachments r found due; 1 if it closed one. */
+static int
+att_close_due(struct overlays *o, struct att_reap *r)
+{
+	struct overlay_att *a;
+	int closed = 0;
+
+	while ((a = SLIST_FIRST(&r->due)) != NULL) {
+		SLIST_REMOVE_HEAD(&r->due, held);
+		pthread_mutex_lock(&a->lock);
+		if (a->store != NULL && att_expired(a, mono_ms())) {
+			att_close(o, a, "hold over");
+			closed = 1;
+		}
+		pthread_mutex_unlock(&a->lock);
+		pthread_mutex_lock(&o->lock);
+		a->refs--;
+		pthread_mutex_unlock(&o->lock);
+	}
+	return closed;
+}
+
+/*
+ * Release what nobody holds: free the closed attachments, close those
+ * whose hold is over.  The ms until the next hold ends, or -1.
+ */
+static int64_t
+att_reap(struct overlays *o)
+{
+	struct att_reap r;
+
+	do {
+		LIST_INIT(&r.dead);
+		SLIST_INIT(&r.due);
+		r.next = -1;
+		pthread_mutex_lock(&o->lock);
+		att_sweep(o, &r);
+		pthread_mutex_unlock(&o->lock);
+		att_free_list(o, &r.dead);
+	} while (att_close_due(o, &r));
+	return r.next;
+}
+
+int
+overlays_expire(struct overlays *o)
+{
+	int64_t next = att_reap(o);
+
+	return next > INT_MAX ? INT_MAX : (int)next;
 }
 
 /* The attachment of name, made if missing, with a reference. */
@@ -148,15 +264,15 @@ static struct overlay_att *
 att_get(struct overlays *o, const char *name)
 {
 	struct overlay_att *a;
-	struct att_list l = LIST_HEAD_INITIALIZER(l);
 
 	pthread_mutex_lock(&o->lock);
-	att_sweep(o, &l);
 	LIST_FOREACH(a, &o->atts, entry)
 		if (strcmp(a->name, name) == 0)
 			break;
 	if (a == NULL && (a = calloc(1, sizeof(*a))) != NULL) {
-		if ((a->claim = claim_new()) == NULL) {
+		if ((a->claim = claim_new()) == NULL ||
+		    (a->health = health_new()) == NULL) {
+			claim_put(a->claim);
 			free(a);
 			a = NULL;
 		} else {
@@ -168,28 +284,24 @@ att_get(struct overlays *o, const char *name)
 	if (a != NULL)
 		a->refs++;
 	pthread_mutex_unlock(&o->lock);
-	att_free_list(o, &l);
 	return a;
 }
 
 static void
 att_put(struct overlays *o, struct overlay_att *a)
 {
-	struct att_list l = LIST_HEAD_INITIALIZER(l);
-
 	pthread_mutex_lock(&o->lock);
 	a->refs--;
-	att_sweep(o, &l);
 	pthread_mutex_unlock(&o->lock);
-	att_free_list(o, &l);
+	att_reap(o);
 }
 
 /* Opening an overlay. */
 
 /*
  * The read-only base of one attachment, a store of its own, and its
- * identity: taken before and after the open, so that a base replaced
- * meanwhile (renamed over the path) is not recorded as the one opened.
+ * identity, taken from the descriptor opened: a base replaced at the
+ * path meanwhile is not recorded as the one opened.
  */
 static struct store *
 att_base(const struct conf_export *ce, struct ovl_base *id, char *err,
@@ -200,29 +312,17 @@ att_base(const struct conf_export *ce, struct ovl_base *id, char *err,
 		.align = ND_MIN_BLOCK,
 		.readonly = 1,
 	};
-	struct ovl_base before;
 	struct store *base;
-	int i;
+	int fd;
 
-	for (i = 0; i < 3; i++) {
-		if (overlay_base_stat(ce->path, ce->base_generation,
-		    &before) == -1)
-			break;
-		if ((base = store_open(&store_file_ops, &p, NULL, err,
-		    errlen)) == NULL)
-			return NULL;
-		if (overlay_base_stat(ce->path, ce->base_generation,
-		    id) == -1) {
-			store_close(base);
-			break;
-		}
-		if (memcmp(&before, id, sizeof(before)) == 0)
-			return base;
-		store_close(base);
-	}
-	if (i == 3)
-		errno = EAGAIN;	/* the base keeps changing */
+	if ((base = store_open(&store_file_ops, &p, NULL, err, errlen)) ==
+	    NULL)
+		return NULL;
+	if ((fd = store_file_fd(base)) != -1 &&
+	    overlay_base_fstat(fd, ce->base_generation, id) == 0)
+		return base;
 	snprintf(err, errlen, "%s: %s", ce->path, strerror(errno));
+	store_close(base);
 	return NULL;
 }
 
@@ -293,7 +393,7 @@ att_open(struct overlays *o, struct overlay_att *a,
 		return -1;
 	}
 	a->hold = ce->overlay_hold;
-	memcpy(a->path, path, sizeof(a->path));
+	a->ephemeral = ce->overlay_ephemeral;
 	if ((a->store = att_open_overlay(ce, path, err, sizeof(err))) != NULL)
 		goto opened;
 	if (errno != ESTALE) {
@@ -320,6 +420,8 @@ att_open(struct overlays *o, struct overlay_att *a,
 		return -1;
 	}
 opened:
+	snprintf(a->file, sizeof(a->file), "%s", path);
+	health_clear(a->health);	/* a new open file: its own errors */
 	log_info("export \"%s\": client \"%s\": overlay %s attached (%s)",
 	    o->export, a->name, path, ce->overlay_ephemeral ? "ephemeral" :
 	    "persistent");
@@ -341,12 +443,8 @@ att_use(struct overlays *o, struct overlay_att *a,
 		    o->export, a->name);
 		return NULL;
 	}
-	if (a->store != NULL && fresh) {
-		store_close(a->store);
-		a->store = NULL;
-		log_info("export \"%s\": client \"%s\": fresh attach, overlay "
-		    "reopened", o->export, a->name);
-	}
+	if (fresh)
+		att_close(o, a, "fresh attach");
 	if (a->store == NULL && att_open(o, a, ce) == -1)
 		return NULL;
 	a->sessions++;
@@ -391,9 +489,9 @@ static void
 att_left(struct overlay_att *a)
 {
 	a->left_ms = mono_ms();
-	if (a->store != NULL && a->path[0] != '\0' &&
-	    utimensat(AT_FDCWD, a->path, NULL, 0) == -1 && errno != ENOENT)
-		log_debug("overlay %s: cannot set its time: %s", a->path,
+	if (a->store != NULL && a->file[0] != '\0' &&
+	    utimensat(AT_FDCWD, a->file, NULL, 0) == -1 && errno != ENOENT)
+		log_debug("overlay %s: cannot set its time: %s", a->file,
 		    strerror(errno));
 }
 
@@ -476,12 +574,7 @@ void
 overlays_admin_close(struct overlays *o, struct overlay_att *a)
 {
 	pthread_mutex_lock(&a->lock);
-	if (a->store != NULL) {
-		store_close(a->store);
-		a->store = NULL;
-		log_info("export \"%s\": client \"%s\": overlay closed",
-		    o->export, a->name);
-	}
+	att_close(o, a, "netdiskctl overlay");
 	memset(a->last_id, 0, sizeof(a->last_id));
 	pthread_mutex_unlock(&a->lock);
 }
@@ -516,4 +609,28 @@ overlays_usage(struct overlays *o, const char *name,
 	}
 	pthread_mutex_unlock(&o->lock);
 	return a != NULL && u->open;
+}
+
+struct store *
+overlays_store(struct overlay_att *a)
+{
+	return a->store;	/* not changed while a session holds a */
+}
+
+struct health *
+overlays_health(struct overlay_att *a)
+{
+	return a->health;
+}
+
+const char *
+overlays_file(struct overlay_att *a)
+{
+	return a->file;		/* likewise */
+}
+
+const char *
+overlays_client(struct overlay_att *a)
+{
+	return a->name;
 }

@@ -14,6 +14,15 @@
  * closed and opened again on the base the export has now, applying
  * base_changed; an ephemeral overlay starts empty.
  *
+ * Closing a held attachment is deadline driven: overlays_expire, from
+ * the server's loop, closes those whose hold is over (an ephemeral
+ * overlay is removed then), without waiting for another attach.
+ *
+ * Failures are an attachment's own: a write or sync error of one
+ * identity's overlay fails that attachment's health (health.h), not the
+ * export's, until the overlay is closed; the next fresh attach opens it
+ * healthy again.
+ *
  * The set is reference counted: an overlay export that replaces another
  * at a reload or restart (same overlay_dir) shares it, so that the
  * attachments outlive the export they were made through.
@@ -24,6 +33,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "health.h"
 #include "netdisk_proto.h"
 #include "store.h"
 
@@ -51,6 +61,20 @@ void overlays_detach(struct overlays *, struct overlay_att *,
     const uint8_t id[ND_CLIENT_ID_LEN], int shared);
 /* Attachments open (attached or held), for tests and the status. */
 int overlays_count(struct overlays *);
+/*
+ * Close the attachments whose hold is over.  The milliseconds until the
+ * next hold ends (the time to call it again), or -1 if none is held.
+ */
+int overlays_expire(struct overlays *);
+
+/*
+ * Of an attachment, while a session holds it: its overlay store, its
+ * health, the path of its overlay file and the name of its identity.
+ */
+struct store *overlays_store(struct overlay_att *);
+struct health *overlays_health(struct overlay_att *);
+const char *overlays_file(struct overlay_att *);
+const char *overlays_client(struct overlay_att *);
 
 /*
  * Administration (netdiskctl overlay, overlay_admin.c).  When an

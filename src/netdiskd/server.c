@@ -349,11 +349,17 @@ server_status_sessions(struct server *srv, struct status *st)
 		for (i = 0; i < n; i++)
 			if (exports_at(srv->table, i) == si.export)
 				break;
-		if (i < n && status_add_client(&st->exports[i], si.client_id,
-		    si.identity, &si.addr, si.since) == -1)
+		if (i == n)
+			continue;
+		if (status_add_client(&st->exports[i], si.client_id,
+		    si.identity, &si.addr, si.since) == -1) {
 			r = -1;
-		else if (i < n)
-			server_status_overlay(&st->exports[i], &si);
+			continue;
+		}
+		server_status_overlay(&st->exports[i], &si);
+		if (si.failure.error != 0)
+			status_client_failed(&st->exports[i], si.client_id,
+			    si.identity, &si.failure, si.overlay);
 	}
 	pthread_mutex_unlock(&srv->lock);
 	return r;
@@ -529,13 +535,11 @@ static void
 server_auth_failed(struct server *srv, const char *peer, const char *fmt,
     ...)
 {
-	char reason[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	auth_vfailed(srv->authlog, peer, fmt, ap);
 	va_end(ap);
-	auth_failed(srv->authlog, peer, "%s", reason);
 }
 
 static void
@@ -782,6 +786,23 @@ server_signal(struct server *srv, int sigfd)
 	srv->quit = 1;
 }
 
+/*
+ * Close the overlays whose hold is over, and have the poll's timeout
+ * (ms, -1: none) end by the next one due.
+ */
+static void
+server_expire(struct server *srv, int *timeout)
+{
+	size_t i;
+	int next;
+
+	for (i = 0; i < exports_count(srv->table); i++) {
+		next = export_expire(exports_at(srv->table, i));
+		if (next >= 0 && (*timeout < 0 || next < *timeout))
+			*timeout = next;
+	}
+}
+
 static void
 server_poll(struct server *srv, int sigfd)
 {
@@ -795,6 +816,7 @@ server_poll(struct server *srv, int sigfd)
 	if (srv->ctl != NULL)
 		k = control_pollfds(srv->ctl, pfd + n, &timeout);
 	auth_log_flush(srv->authlog, &timeout);
+	server_expire(srv, &timeout);
 	if (poll(pfd, n + k, timeout) == -1) {
 		if (errno != EINTR)
 			fatal("poll");
@@ -897,7 +919,7 @@ server_sync_exports(struct server *srv)
 	for (i = 0; i < exports_count(srv->table); i++) {
 		e = exports_at(srv->table, i);
 		if (!e->conf.readonly && e->overlays == NULL &&
-		    export_flush(e, export_store(e)) == ND_OK)
+		    export_flush(e, NULL) == ND_OK)
 			log_debug("export \"%s\": synced", e->conf.name);
 	}
 }

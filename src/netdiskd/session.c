@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -228,7 +229,7 @@ sess_claim(struct session *s, const uint8_t client_id[ND_CLIENT_ID_LEN],
 		log_info("%s: export \"%s\": too many clients (max_clients %d)",
 		    s->peer, e->conf.name, e->conf.max_clients);
 	if (status == ND_HS_OK && (status = export_attach(e, s->identity,
-	    s->client_id, s->shared, &s->att, &s->store)) != ND_HS_OK)
+	    s->client_id, s->shared, &s->att)) != ND_HS_OK)
 		export_release(e, s->client_id, s->shared);
 	else if (status == ND_HS_OK &&
 	    (status = sess_take_slot(s, conn)) != ND_HS_OK) {
@@ -506,16 +507,16 @@ sess_exec(struct session *s, const struct request *q, void *data)
 
 	switch (q->type) {
 	case ND_CMD_READ:
-		return export_read(e, s->store, data, q->length, q->offset);
+		return export_read(e, s->att, data, q->length, q->offset);
 	case ND_CMD_WRITE:
-		return export_write(e, s->store, data, q->length, q->offset,
+		return export_write(e, s->att, data, q->length, q->offset,
 		    fua);
 	case ND_CMD_FLUSH:
-		return s->shared ? ND_OK : export_flush(e, s->store);
+		return s->shared ? ND_OK : export_flush(e, s->att);
 	case ND_CMD_TRIM:
-		return export_trim(e, s->store, q->offset, q->length);
+		return export_trim(e, s->att, q->offset, q->length);
 	case ND_CMD_WRITE_ZEROES:
-		return export_zero(e, s->store, q->offset, q->length, fua);
+		return export_zero(e, s->att, q->offset, q->length, fua);
 	}
 	return ND_EINVAL;
 }
@@ -561,14 +562,14 @@ sess_inline(struct session *s, struct sess_req *r)
 		return 1;
 	}
 	if (q->type == ND_CMD_READ) {
-		cached = export_read_cached(s->export, s->store, r->data,
+		cached = export_read_cached(s->export, s->att, r->data,
 		    r->len, q->offset);
 		sess_end(s);
 		if (cached)
 			sess_answer(r, ND_OK);
 		return cached;
 	}
-	error = export_write(s->export, s->store, r->data, r->len, q->offset,
+	error = export_write(s->export, s->att, r->data, r->len, q->offset,
 	    0);
 	sess_end(s);
 	sess_answer(r, error);
@@ -758,7 +759,6 @@ sess_teardown(struct session *s)
 		export_put(s->export);
 	s->proto->close(s);
 	s->export = NULL;
-	s->store = NULL;
 	s->att = NULL;
 	s->claimed = s->slotted = 0;
 }
@@ -894,6 +894,16 @@ session_disconnect(struct session *s, const char *why)
 	session_stop(s, 0);
 }
 
+/* Called with s->lock held, serving: the state of s's attachment. */
+static void
+sess_att_failure(struct session *s, struct session_info *info)
+{
+	const char *file;
+
+	export_att_failure(s->att, &info->failure, &file);
+	snprintf(info->overlay, sizeof(info->overlay), "%s", file);
+}
+
 int
 session_info(struct session *s, struct session_info *info)
 {
@@ -907,6 +917,10 @@ session_info(struct session *s, struct session_info *info)
 		memcpy(info->client_id, s->client_id, ND_CLIENT_ID_LEN);
 		info->addr = s->peer_addr;
 		info->since = s->since;
+		memset(&info->failure, 0, sizeof(info->failure));
+		info->overlay[0] = '\0';
+		if (s->att != NULL)
+			sess_att_failure(s, info);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return serving;

@@ -19,6 +19,7 @@
 #ifndef SESSION_H
 #define SESSION_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -127,8 +128,8 @@ struct session {
 	const char *_Atomic kicked;	/* why the administrator stopped it */
 	uint8_t client_id[ND_CLIENT_ID_LEN];
 	int claimed, shared;
-	/* What its requests read and write (export_attach), once claimed. */
-	struct store *store;
+	/* What its requests use (export_attach), once claimed: NULL for a
+	 * plain export's own store. */
 	struct overlay_att *att;
 	struct claim_slot slot;		/* taken if slotted */
 	int slotted;
@@ -209,6 +210,9 @@ struct session_info {
 	uint8_t client_id[ND_CLIENT_ID_LEN];
 	struct sockaddr_storage addr;
 	time_t since;
+	/* On an overlay export: its attachment's failure and file. */
+	struct health_state failure;	/* error 0: not failed */
+	char overlay[PATH_MAX];
 };
 /* 1 and *info filled if the session serves an export, else 0. */
 int session_info(struct session *, struct session_info *info);

@@ -50,6 +50,22 @@ status_add_client(struct status_export *e, const uint8_t *id,
 	c->since = since;
 	c->overlay = 0;
 	c->ovl_allocated = c->ovl_quota = 0;
+	memset(&c->failure, 0, sizeof(c->failure));
+	c->ovl_file[0] = '\0';
+	return 0;
+}
+
+int
+status_client_failed(struct status_export *e, const uint8_t *id,
+    const char *identity, const struct health_state *failure,
+    const char *overlay)
+{
+	struct status_client *c;
+
+	if ((c = status_find_client(e, id, identity)) == NULL)
+		return -1;
+	c->failure = *failure;
+	snprintf(c->ovl_file, sizeof(c->ovl_file), "%s", overlay);
 	return 0;
 }
 
@@ -121,17 +137,38 @@ status_human(uint64_t bytes, char *buf, size_t len)
 
 /* Text. */
 
+/* "WHAT failed since TIME: OP: ERROR (UNTIL)", if hs is a failure. */
 static void
-status_text_failure(FILE *f, const struct status_export *e)
+status_text_failed(FILE *f, const struct health_state *hs, const char *what,
+    const char *until)
 {
 	char since[32];
 
-	if (e->failure.error == 0)
+	if (hs->error == 0)
 		return;
-	status_time(e->failure.since, since, sizeof(since));
-	fprintf(f, "  failed since %s: %s: %s (FLUSH and FUA writes fail "
-	    "until \"netdiskctl restart %s\")\n", since, e->failure.op,
-	    strerror(e->failure.error), e->name);
+	status_time(hs->since, since, sizeof(since));
+	fprintf(f, "%s failed since %s: %s: %s (%s)\n", what, since, hs->op,
+	    strerror(hs->error), until);
+}
+
+static void
+status_text_failure(FILE *f, const struct status_export *e)
+{
+	char until[ND_NAME_MAX + 64];
+
+	snprintf(until, sizeof(until), "FLUSH and FUA writes fail until "
+	    "\"netdiskctl restart %s\"", e->name);
+	status_text_failed(f, &e->failure, " ", until);
+}
+
+static void
+status_text_client_failure(FILE *f, const struct status_client *c)
+{
+	char what[PATH_MAX + 16];
+
+	snprintf(what, sizeof(what), "    overlay %s", c->ovl_file);
+	status_text_failed(f, &c->failure, what, "this client's FLUSH and "
+	    "FUA writes fail until it detaches");
 }
 
 static void
@@ -181,6 +218,7 @@ status_text_export(FILE *f, const struct status_export *e)
 		fprintf(f, " from %s, %d connection%s, since %s\n",
 		    host, e->clients[i].connections,
 		    e->clients[i].connections == 1 ? "" : "s", since);
+		status_text_client_failure(f, &e->clients[i]);
 		status_text_overlay(f, &e->clients[i]);
 	}
 }
@@ -219,21 +257,28 @@ status_text(FILE *f, const struct status *st)
 
 /* JSON. */
 
+/* A failure (null if none), with the overlay file if not NULL. */
 static void
-status_json_failure(FILE *f, const struct status_export *e)
+status_json_failure(FILE *f, const struct health_state *hs,
+    const char *overlay)
 {
 	char since[32];
 
-	if (e->failure.error == 0) {
+	if (hs->error == 0) {
 		fprintf(f, "null");
 		return;
 	}
-	status_time(e->failure.since, since, sizeof(since));
-	fprintf(f, "{\"errno\":%d,\"error\":", e->failure.error);
-	json_string(f, strerror(e->failure.error));
+	status_time(hs->since, since, sizeof(since));
+	fprintf(f, "{\"errno\":%d,\"error\":", hs->error);
+	json_string(f, strerror(hs->error));
 	fprintf(f, ",\"operation\":");
-	json_string(f, e->failure.op);
-	fprintf(f, ",\"since\":\"%s\"}", since);
+	json_string(f, hs->op);
+	fprintf(f, ",\"since\":\"%s\"", since);
+	if (overlay != NULL) {
+		fprintf(f, ",\"overlay\":");
+		json_string(f, overlay);
+	}
+	fputc('}', f);
 }
 
 static void
@@ -251,8 +296,9 @@ status_json_client(FILE *f, const struct status_client *c)
 		fprintf(f, "null");
 	fprintf(f, ",\"address\":");
 	json_string(f, host);
-	fprintf(f, ",\"connections\":%d,\"since\":\"%s\"", c->connections,
-	    since);
+	fprintf(f, ",\"connections\":%d,\"since\":\"%s\",\"failed\":",
+	    c->connections, since);
+	status_json_failure(f, &c->failure, c->ovl_file);
 	if (c->overlay)
 		fprintf(f, ",\"overlay\":{\"allocated\":%llu,\"quota\":%llu}",
 		    (unsigned long long)c->ovl_allocated,
@@ -283,7 +329,7 @@ status_json_export(FILE *f, const struct status_export *e)
 	    (unsigned long long)e->write_requests,
 	    (unsigned long long)e->write_bytes,
 	    (unsigned long long)e->errors);
-	status_json_failure(f, e);
+	status_json_failure(f, &e->failure, NULL);
 	fprintf(f, ",\"clients\":[");
 	for (i = 0; i < e->nclients; i++) {
 		if (i > 0)

@@ -7,6 +7,7 @@
 #ifndef STATUS_H
 #define STATUS_H
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -28,6 +29,9 @@ struct status_client {
 	int overlay;			/* of an overlay export: what follows */
 	uint64_t ovl_allocated;		/* bytes of its overlay's chunks */
 	uint64_t ovl_quota;		/* bytes; 0: none */
+	/* Its overlay's failure (error 0: none), on an overlay export. */
+	struct health_state failure;
+	char ovl_file[PATH_MAX];	/* that overlay file */
 };
 
 struct status_export {
@@ -66,6 +70,13 @@ int status_add_client(struct status_export *e, const uint8_t *id,
 /* The overlay usage of client id (added before) on an overlay export. */
 void status_client_overlay(struct status_export *e, const uint8_t *id,
     const char *identity, uint64_t allocated, uint64_t quota);
+/*
+ * The overlay of client id and identity on e failed (health.h): shown
+ * on that client.  0, or -1 if it has no connection in e.
+ */
+int status_client_failed(struct status_export *e, const uint8_t *id,
+    const char *identity, const struct health_state *failure,
+    const char *overlay);
 void status_free(struct status *);
 
 void status_text(FILE *, const struct status *);

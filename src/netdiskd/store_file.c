@@ -492,6 +492,16 @@ file_close(struct store *s)
 	free(fs);
 }
 
+int
+store_file_fd(struct store *s)
+{
+	if (s == NULL || s->ops != &store_file_ops) {
+		errno = EINVAL;
+		return -1;
+	}
+	return file_store(s)->fd;
+}
+
 const struct store_ops store_file_ops = {
 	.name = "file",
 	.open = file_open,

@@ -20,4 +20,11 @@
 
 extern const struct store_ops store_file_ops;
 
+/*
+ * The descriptor of an open file store, for fstat(2) of the very file
+ * it serves (the overlay's base identity); -1 with EINVAL for a store
+ * of another kind.  It stays the store's: not to be closed.
+ */
+int store_file_fd(struct store *);
+
 #endif

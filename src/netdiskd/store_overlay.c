@@ -816,30 +816,51 @@ const struct store_ops store_overlay_ops = {
 
 /* For the administration. */
 
+/* The identity in st; a block device's size is asked of fd. */
+static int
+ovl_base_of(const struct stat *st, int fd, uint64_t generation,
+    struct ovl_base *b)
+{
+	b->dev = (uint64_t)st->st_dev;
+	b->ino = (uint64_t)st->st_ino;
+	b->size = (uint64_t)st->st_size;
+	if (S_ISBLK(st->st_mode) &&	/* its size is not in st_size */
+	    ioctl(fd, BLKGETSIZE64, &b->size) == -1)
+		return -1;
+	b->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
+	    st->st_mtim.tv_nsec;
+	b->generation = generation;
+	return 0;
+}
+
 int
 overlay_base_stat(const char *path, uint64_t generation,
     struct ovl_base *b)
 {
 	struct stat st;
-	int fd, r;
+	int fd, r, error;
 
 	if (stat(path, &st) == -1)
 		return -1;
-	b->dev = (uint64_t)st.st_dev;
-	b->ino = (uint64_t)st.st_ino;
-	b->size = (uint64_t)st.st_size;
-	if (S_ISBLK(st.st_mode)) {	/* its size is not in st_size */
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-			return -1;
-		r = ioctl(fd, BLKGETSIZE64, &b->size);
-		close(fd);
-		if (r == -1)
-			return -1;
-	}
-	b->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
-	    st.st_mtim.tv_nsec;
-	b->generation = generation;
-	return 0;
+	if (!S_ISBLK(st.st_mode))
+		return ovl_base_of(&st, -1, generation, b);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	r = fstat(fd, &st) == -1 ? -1 : ovl_base_of(&st, fd, generation, b);
+	error = errno;
+	close(fd);
+	errno = error;
+	return r;
+}
+
+int
+overlay_base_fstat(int fd, uint64_t generation, struct ovl_base *b)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1)
+		return -1;
+	return ovl_base_of(&st, fd, generation, b);
 }
 
 int

@@ -57,6 +57,9 @@ extern const struct store_ops store_overlay_ops;
  */
 int overlay_base_stat(const char *path, uint64_t generation,
     struct ovl_base *);
+/* The same of the base open on fd: the file opened, whatever the path
+ * names now. */
+int overlay_base_fstat(int fd, uint64_t generation, struct ovl_base *);
 /* fsync of the folder path is in, so that a new name in it lasts. */
 int overlay_sync_dir(const char *path);
 /* The overlay at path, checked as open does.  0, or -1 with err. */

@@ -8,7 +8,8 @@
 #     one process, 16 MiB in flight per connection);
 #   - caught signals: t/sigwriter's 8 jobs write 4 MiB blocks with a
 #     SIGALRM handler and a timer firing every 200 us, plus SIGUSR1 from
-#     here in a loop, then check every block.
+#     here in a loop (started once sigwriter's ready file says every job
+#     has its handler), then check every block.
 # Meanwhile netdiskd is stopped (SIGSTOP) for 1.5 s of every 2.5 s, well
 # under the request timeout: the client's socket fills, so the senders
 # wait in sendmsg when the signals arrive.  In each case the device's
@@ -95,8 +96,13 @@ log_mark
 r0=$(attr netdisk0 reconnects)
 t0=$(now)
 pauser_start
-sigwriter -j 8 -b 4096 -t 15 -u 200 /dev/netdisk0 64 64 >$W/sw.out 2>$W/sw.err &
+rm -f $W/sw.ready
+sigwriter -j 8 -b 4096 -t 15 -u 200 -r $W/sw.ready /dev/netdisk0 64 64 \
+    >$W/sw.out 2>$W/sw.err &
 spid=$!
+wait_until 30 test -e $W/sw.ready
+check "$c: sigwriter's jobs catch signals (ready file within 30 s)" \
+    test -e $W/sw.ready || diag_file $W/sw.err
 n=0
 while alive $spid && test $n -lt 3000; do
 	kill -USR1 -$spid 2>/dev/null
