@@ -47,24 +47,11 @@ if [ -z "${BASH_VERSION:-}" ]; then
 fi
 set -eu
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
-NETDISKD=${NETDISKD:-$PWD/src/netdiskd/netdiskd}
-NETDISKCTL=${NETDISKCTL:-$PWD/src/netdiskctl/netdiskctl}
-BENCH_TIME=${BENCH_TIME:-10}
-BENCH_SIZE=${BENCH_SIZE:-1G}
+BENCH_NAME=bench-overlay.sh
 BENCH_CLIENTS=${BENCH_CLIENTS:-1 8 32}
+# shellcheck source=bench-lib.sh
+. "$srcdir/contrib/bench-lib.sh"
 
-die() {
-	echo "bench-overlay.sh: $*" >&2
-	exit 1
-}
-
-note() {
-	echo "bench-overlay.sh: $*" >&2
-}
-
-for p in "$NETDISKD" "$NETDISKCTL"; do
-	[ -x "$p" ] || die "$p not found: run make (or make bench) first"
-done
 command -v jq >/dev/null || die "jq not found (contrib/deps.sh --bench installs it)"
 maxn=0
 for n in $BENCH_CLIENTS; do
@@ -73,23 +60,6 @@ for n in $BENCH_CLIENTS; do
 	    die "BENCH_CLIENTS: $n is not in 1..256"
 	[ "$n" -gt "$maxn" ] && maxn=$n
 done
-
-dir=$(mktemp -d "${TMPDIR:-/tmp}/netdisk-bench-overlay.XXXXXX")
-T=$dir
-# shellcheck source=../t/daemon.sh
-. "$srcdir/t/daemon.sh"
-ND_NETDISKD=$NETDISKD
-ND_NETDISKCTL=$NETDISKCTL
-cleanup() {
-	nd_kill_all
-	if [ -n "${BENCH_KEEP:-}" ]; then
-		note "kept $dir"
-	else
-		rm -rf "$dir"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
 
 # ------------------------------------------------------------ the files
 
