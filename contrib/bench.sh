@@ -52,43 +52,19 @@ if [ -z "${BASH_VERSION:-}" ]; then
 fi
 set -eu
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
-NETDISKD=${NETDISKD:-$PWD/src/netdiskd/netdiskd}
-NETDISKCTL=${NETDISKCTL:-$PWD/src/netdiskctl/netdiskctl}
-BENCH_TIME=${BENCH_TIME:-10}
-BENCH_SIZE=${BENCH_SIZE:-1G}
-
-die() {
-	echo "bench.sh: $*" >&2
-	exit 1
-}
-
-for p in "$NETDISKD" "$NETDISKCTL"; do
-	[ -x "$p" ] || die "$p not found: run make (or make bench) first"
-done
+BENCH_NAME=bench.sh
+# shellcheck source=bench-lib.sh
+. "$srcdir/contrib/bench-lib.sh"
 
 "$srcdir/contrib/deps.sh" --bench >&2 || die "cannot install the benchmark tools"
 fio --enghelp 2>/dev/null | grep -qw nbd ||
 	die "this fio has no nbd ioengine (Debian's fio has it)"
 
-dir=$(mktemp -d "${TMPDIR:-/tmp}/netdisk-bench.XXXXXX")
-T=$dir
-# shellcheck source=../t/daemon.sh
-. "$srcdir/t/daemon.sh"
-ND_NETDISKD=$NETDISKD
-ND_NETDISKCTL=$NETDISKCTL
-cleanup() {
+bench_stop_others() {
 	if [ -f "$dir/nbd-server.pid" ]; then
 		kill -TERM "$(cat "$dir/nbd-server.pid")" 2>/dev/null || true
 	fi
-	nd_kill_all
-	if [ -n "${BENCH_KEEP:-}" ]; then
-		echo "bench.sh: kept $dir" >&2
-	else
-		rm -rf "$dir"
-	fi
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
 
 # ------------------------------------------------------------ the images
 

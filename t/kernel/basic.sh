@@ -6,8 +6,11 @@
 # queue limits as the server announces them, ext4 (mkfs, files, e2fsck
 # -fn, sha256 after a fresh attach), a read-only export, refused attaches
 # and their messages, netdisktab (attach -a, attach NAME, detach -a, a
-# bad table, names in sysfs), the key nowhere in the kernel log, sysfs or
-# /proc, attach/detach lines balanced.
+# bad table, names in sysfs), overlay exports (two devices of one export
+# with different client keys, ext4 and files on each, kept apart across
+# detach and attach, the base unchanged; an ephemeral overlay back to the
+# base), the keys nowhere in the kernel log, sysfs or /proc,
+# attach/detach lines balanced.
 # The checks are in guest-basic.sh; lib.sh boots the guests.
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,7 +21,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 kt_start mkfs.ext4 e2fsck
-files=(mkfs.ext4=/sbin/mkfs.ext4 e2fsck=/sbin/e2fsck)
+files=(mkfs.ext4=/sbin/mkfs.ext4 e2fsck=/sbin/e2fsck
+    "$here/guest-overlay.sh=/guest-overlay.sh")
 test -f /etc/mke2fs.conf && files+=(/etc/mke2fs.conf)
-kt_run_all guest-basic.sh 240 -- "${files[@]}"
+kt_run_all guest-basic.sh 300 -- "${files[@]}"
 kt_end

@@ -10,8 +10,11 @@
 # attach -a (noauto and attached entries left out), attach NAME, the
 # names in sysfs, list and the kernel log, detach -a (devices attached by
 # URI left alone), a bad table refused with FILE:LINE, bad names refused
-# by the module; the key nowhere in the kernel log, sysfs or /proc; every
-# attach line with its detach line.
+# by the module; overlay exports (guest-overlay.sh): two devices of one
+# export with different client keys, ext4 on each, each keeps its own
+# files across detach and attach, the base unchanged, an ephemeral
+# overlay empty again; the keys nowhere in the kernel log, sysfs or
+# /proc; every attach line with its detach line.
 # Results as guest-lib.sh describes.
 
 . /guest-lib.sh
@@ -362,6 +365,10 @@ for name in a/b abcdefghijklmnopqrstuvwxyz012345 ""; do
 	    "netdisk: add: name must have 1 to 31 characters of A-Z a-z 0-9 \\. _ -"
 done
 is "... no device" "$(ndevs)" 0
+
+# ---- overlay exports: two identities, ext4 on each, detach and attach
+# again; an ephemeral overlay (guest-overlay.sh)
+. /guest-overlay.sh
 
 run rmmod netdisk
 check "rmmod netdisk" test $st = 0 -a ! -d /sys/module/netdisk || show
