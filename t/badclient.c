@@ -366,8 +366,8 @@ ch_spec_init(struct ch_spec *sp, const char *name, uint32_t options)
 
 	memset(sp, 0, sizeof(*sp));
 	crypto_random(sp->eph_priv, sizeof(sp->eph_priv));
-	sp->version_min = ND_VERSION_MIN;
-	sp->version_max = ND_VERSION_MAX;
+	sp->version_min = ND_VERSION_2;
+	sp->version_max = ND_VERSION_2;
 	sp->length = CH_LEN;
 	memcpy(sp->pl.client_id, client_id, ND_CLIENT_ID_LEN);
 	sp->pl.options = htobe32(options);
@@ -449,8 +449,8 @@ hs_req_init(struct hs_request *rq, const char *name, uint32_t options)
 	rq->options = options;
 	rq->name_len = strnlen(name, ND_NAME_MAX);
 	memcpy(rq->name, name, rq->name_len);
-	rq->version_min = ND_VERSION_MIN;
-	rq->version_max = ND_VERSION_MAX;
+	rq->version_min = ND_VERSION_2;
+	rq->version_max = ND_VERSION_2;
 }
 
 static void
@@ -928,10 +928,10 @@ version_reject(uint8_t lo, uint8_t hi)
 	    be16toh(h->length) != ND_VERSION_REJECT_LEN ||
 	    memcmp(h->ephemeral, zero, sizeof(zero)) != 0)
 		return fail("versions %u..%u: malformed reject", lo, hi);
-	if (smin != ND_VERSION_MIN || smax != ND_VERSION_MAX)
+	if (smin != ND_VERSION_2 || smax != ND_VERSION_2)
 		return fail("versions %u..%u: reject announces %u..%u, "
-		    "expected %u..%u", lo, hi, smin, smax, ND_VERSION_MIN,
-		    ND_VERSION_MAX);
+		    "expected %u..%u", lo, hi, smin, smax, ND_VERSION_2,
+		    ND_VERSION_2);
 	note("versions %u..%u rejected; server speaks %u..%u", lo, hi, smin,
 	    smax);
 	return 0;

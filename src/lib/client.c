@@ -194,8 +194,8 @@ fill_request(struct hs_request *req, const struct nd_uri *u,
 	req->conn = o->conn;
 	req->name_len = strlen(u->export);
 	memcpy(req->name, u->export, req->name_len);
-	req->version_min = o->version_min ? o->version_min : ND_VERSION_MIN;
-	req->version_max = o->version_max ? o->version_max : ND_VERSION_MAX;
+	req->version_min = o->version_min ? o->version_min : ND_VERSION_2;
+	req->version_max = o->version_max ? o->version_max : ND_VERSION_2;
 }
 
 static int

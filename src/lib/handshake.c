@@ -359,8 +359,8 @@ hs_client_hello(struct hs_state *st, const uint8_t psk[ND_KEY_LEN],
 		return -1;
 	}
 	if (vmin == 0 && vmax == 0) {
-		vmin = ND_VERSION_MIN;
-		vmax = ND_VERSION_MAX;
+		vmin = ND_VERSION_2;
+		vmax = ND_VERSION_2;
 	}
 	memcpy(st->psk, psk, ND_KEY_LEN);
 	hdr_build(st->ch, vmin, vmax, ND_CLIENT_HELLO_LEN, st->eph_pub);
@@ -387,8 +387,8 @@ client_check_sh_hdr(struct hs_state *st, const uint8_t *sh)
 	memcpy(&h, sh, sizeof(h));
 	memcpy(&c, st->ch, sizeof(c));
 	if (nd_server_hdr_check(&h, c.version_min, c.version_max) !=
-	    ND_SERVER_HDR_HELLO)
-		return -1;
+	    ND_SERVER_HDR_HELLO || h.version_min != ND_VERSION_2)
+		return -1;	/* only the version whose hello was sent */
 	st->version = h.version_min;
 	return 0;
 }
@@ -487,7 +487,7 @@ hs_server_check_hdr(const uint8_t *hdr8, uint8_t *version)
 		errno = EBADMSG;
 		return -1;
 	}
-	v = vmax < ND_VERSION_MAX ? vmax : ND_VERSION_MAX;
+	v = vmax < ND_VERSION_2 ? vmax : ND_VERSION_2;
 	if (v < vmin || v < ND_VERSION_MIN) {
 		errno = EPROTONOSUPPORT;
 		return -1;
@@ -511,7 +511,7 @@ hs_request_check(const struct hs_request *req)
 void
 hs_server_reject(uint8_t out[ND_VERSION_REJECT_LEN])
 {
-	hdr_build(out, ND_VERSION_MIN, ND_VERSION_MAX, ND_VERSION_REJECT_LEN,
+	hdr_build(out, ND_VERSION_2, ND_VERSION_2, ND_VERSION_REJECT_LEN,
 	    NULL);
 }
 
