@@ -1114,7 +1114,7 @@ check_hdr(uint8_t vmin, uint8_t vmax, uint16_t len, uint32_t magic,
 	hdr[7] = len & 0xff;
 	*v = 0;
 	errno = 0;
-	return hs_server_check_hdr(hdr, v);
+	return hs_server_check_hdr(hdr, ND_VERSION_2, ND_VERSION_2, v);
 }
 
 static void
@@ -1146,7 +1146,7 @@ test_versions(void)
 	ok(check_hdr(2, 2, CH_LEN, 0x47455420, &v) == -1 && errno == EBADMSG,
 	    "bad magic (\"GET \"): EBADMSG");
 	memset(rej, 0xee, sizeof(rej));
-	hs_server_reject(rej);
+	hs_server_reject(rej, ND_VERSION_2, ND_VERSION_2);
 	ok(rej[6] == 0 && rej[7] == 40 && all_zero(rej + 8, 32) &&
 	    hs_parse_reject(rej, 40, &mn, &mx) == 0 && mn == 2 && mx == 2,
 	    "hs_server_reject / hs_parse_reject round trip");
@@ -1156,7 +1156,7 @@ test_versions(void)
 	r.req.version_min = 3;
 	r.req.version_max = 4;
 	ok(hs_client_hello(&r.c, r.psk, &r.req, 0, r.ch) == 0 &&
-	    hs_server_check_hdr(r.ch, &v) == -1 && errno == EPROTONOSUPPORT,
+	    hs_server_check_hdr(r.ch, ND_VERSION_2, ND_VERSION_2, &v) == -1 && errno == EPROTONOSUPPORT,
 	    "a client offering 3..4 is refused with EPROTONOSUPPORT");
 	errno = 0;
 	ok(hs_client_finish(&r.c, rej, &info, cf, &k) == -1 &&
