@@ -1015,6 +1015,8 @@ v3_open_payload(struct hs_state *st, const struct hs_keyring *kr,
 	struct hs_traffic t;
 	int opened;
 
+	if (hs_trial_hook != NULL)
+		hs_trial_hook(idx >= 0 ? (size_t)idx : SIZE_MAX);
 	opened = v3_hello_traffic(&t, st, psk->psk_es, es, kr->server_pub,
 	    ch) == 0 && traffic_open_at(&t, ch,
 	    ND_CLIENT_HELLO_V3_PAYLOAD_OFF, sizeof(*pl), pl) == 0;

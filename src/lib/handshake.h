@@ -161,7 +161,11 @@ int hs_server_open_hello_v3(struct hs_state *st,
 /* A whole ClientHello of any version the ring speaks: as above. */
 int hs_server_open(struct hs_state *st, const uint8_t *ch,
     const struct hs_keyring *kr, struct hs_request *req);
-/* Tests: called with each key's index as hs_server_open_hello* tries it. */
+/*
+ * Tests: called with each key's index as hs_server_open_hello* tries it
+ * (v3: once, with the index of the key whose id the hint names, or
+ * SIZE_MAX when the payload is opened with the dummy key).
+ */
 extern void (*hs_trial_hook)(size_t idx);
 /* Draws a fresh ephemeral key unless preset_eph (test vectors only). */
 int hs_server_hello(struct hs_state *st, const struct hs_export_info *info,
