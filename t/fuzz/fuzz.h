@@ -68,6 +68,8 @@ void fuzz_buf_free(struct fuzz_buf *);
 extern const uint8_t fuzz_psk[FUZZ_NKEYS][ND_KEY_LEN];
 extern const uint8_t fuzz_client_priv[ND_KEY_LEN];
 extern const uint8_t fuzz_server_priv[ND_KEY_LEN];
+/* The public key of fuzz_client_priv. */
+const uint8_t *fuzz_client_pub(void);
 /* A key in none of the lists. */
 extern const uint8_t fuzz_other_psk[ND_KEY_LEN];
 

@@ -260,3 +260,15 @@ fuzz_hello_hdr(struct nd_hello_hdr *h, uint8_t vmin, uint8_t vmax,
 	if (eph != NULL)
 		memcpy(h->ephemeral, eph, ND_KEY_LEN);
 }
+
+const uint8_t *
+fuzz_client_pub(void)
+{
+	static uint8_t pub[ND_KEY_LEN];
+	static int done;
+
+	if (!done && crypto_x25519_public(pub, fuzz_client_priv) == -1)
+		fuzz_fail(__FILE__, __LINE__, "X25519 public key");
+	done = 1;
+	return pub;
+}
