@@ -1998,12 +1998,11 @@ timed_hello(double *us, int *answered)
 	struct session s;
 	struct hs_request rq;
 	uint8_t sh[SH_LEN], cf[ND_CLIENT_FINISHED_LEN];
+	uint8_t ch[ND_CLIENT_HELLO_MAX];
 	enum read_end end;
 	double t0;
 	size_t n;
 	int rv = 0;
-
-	uint8_t ch[ND_CLIENT_HELLO_MAX];
 
 	sess_init(&s);
 	hs_req_init(&rq, cx.uri.export, ND_OPT_READ_ONLY);

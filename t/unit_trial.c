@@ -46,9 +46,14 @@ now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-/* A ClientHello for export "demo" under psk. */
+/* Version 3: a ring of the first n keys and a static key. */
+static struct hs_keyring *ring;
+static uint8_t server_priv[ND_KEY_LEN], server_pub[ND_KEY_LEN];
+
+/* A ClientHello for export "demo" under psk: v3 to server_pub, or v2. */
 static void
-hello(const uint8_t psk[ND_KEY_LEN], uint8_t ch[ND_CLIENT_HELLO_LEN])
+hello_v(int v3, const uint8_t psk[ND_KEY_LEN],
+    uint8_t ch[ND_CLIENT_HELLO_MAX])
 {
 	struct hs_state st;
 	struct hs_request req;
@@ -57,7 +62,8 @@ hello(const uint8_t psk[ND_KEY_LEN], uint8_t ch[ND_CLIENT_HELLO_LEN])
 	memset(&req, 0, sizeof(req));
 	memcpy(req.name, "demo", 5);
 	req.name_len = 4;
-	if (hs_client_hello(&st, psk, &req, 0, ch) == -1)
+	if ((v3 ? hs_client_hello_v3(&st, psk, server_pub, &req, 0, ch) :
+	    hs_client_hello(&st, psk, &req, 0, ch)) == -1)
 		abort();
 	hs_state_clear(&st);
 }
@@ -74,25 +80,6 @@ open_hello(const uint8_t ch[ND_CLIENT_HELLO_LEN])
 	idx = hs_server_open_hello_psk(&st, ch, psks, nkeys, &req);
 	hs_state_clear(&st);
 	return idx;
-}
-
-/* Version 3: a ring of the first n keys and a static key. */
-static struct hs_keyring *ring;
-static uint8_t server_priv[ND_KEY_LEN], server_pub[ND_KEY_LEN];
-
-static void
-hello3(const uint8_t psk[ND_KEY_LEN], uint8_t ch[ND_CLIENT_HELLO_V3_LEN])
-{
-	struct hs_state st;
-	struct hs_request req;
-
-	memset(&st, 0, sizeof(st));
-	memset(&req, 0, sizeof(req));
-	memcpy(req.name, "demo", 5);
-	req.name_len = 4;
-	if (hs_client_hello_v3(&st, psk, server_pub, &req, 0, ch) == -1)
-		abort();
-	hs_state_clear(&st);
 }
 
 static int
@@ -131,10 +118,7 @@ time_hellos_v(int v3, const uint8_t *psk, int *idx)
 		abort();
 	crypto_random(other, sizeof(other));
 	for (i = 0; i < rounds; i++) {
-		if (v3)
-			hello3(psk != NULL ? psk : other, ch);
-		else
-			hello(psk != NULL ? psk : other, ch);
+		hello_v(v3, psk != NULL ? psk : other, ch);
 		t0 = now_us();
 		*idx = v3 ? open_hello3(ch) : open_hello(ch);
 		t[i] = now_us() - t0;
