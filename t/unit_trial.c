@@ -68,8 +68,9 @@ hello_v(int v3, const uint8_t psk[ND_KEY_LEN],
 	hs_state_clear(&st);
 }
 
+/* The server opens ch: v3 with the ring, or v2 trying the nkeys keys. */
 static int
-open_hello(const uint8_t ch[ND_CLIENT_HELLO_LEN])
+open_hello_v(int v3, const uint8_t *ch)
 {
 	struct hs_state st;
 	struct hs_request req;
@@ -77,20 +78,8 @@ open_hello(const uint8_t ch[ND_CLIENT_HELLO_LEN])
 
 	memset(&st, 0, sizeof(st));
 	trial_next = 0;
-	idx = hs_server_open_hello_psk(&st, ch, psks, nkeys, &req);
-	hs_state_clear(&st);
-	return idx;
-}
-
-static int
-open_hello3(const uint8_t ch[ND_CLIENT_HELLO_V3_LEN])
-{
-	struct hs_state st;
-	struct hs_request req;
-	int idx;
-
-	memset(&st, 0, sizeof(st));
-	idx = hs_server_open(&st, ch, ring, &req);
+	idx = v3 ? hs_server_open(&st, ch, ring, &req) :
+	    hs_server_open_hello_psk(&st, ch, psks, nkeys, &req);
 	hs_state_clear(&st);
 	return idx;
 }
@@ -120,7 +109,7 @@ time_hellos_v(int v3, const uint8_t *psk, int *idx)
 	for (i = 0; i < rounds; i++) {
 		hello_v(v3, psk != NULL ? psk : other, ch);
 		t0 = now_us();
-		*idx = v3 ? open_hello3(ch) : open_hello(ch);
+		*idx = open_hello_v(v3, ch);
 		t[i] = now_us() - t0;
 	}
 	qsort(t, (size_t)rounds, sizeof(*t), cmp_double);

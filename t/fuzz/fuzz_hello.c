@@ -235,20 +235,10 @@ seed_sealed(fuzz_emit_fn emit, void *arg, const char *name, uint8_t mode,
     uint8_t status, uint8_t flip, const uint8_t *eph)
 {
 	struct nd_hello_hdr h;
-	struct nd_client_payload pl;
 	struct fuzz_buf b = { NULL, 0, 0 };
-	size_t i;
 
 	fuzz_hello_hdr(&h, vmin, vmax, ND_CLIENT_HELLO_LEN, eph);
-	memset(&pl, 0, sizeof(pl));
-	for (i = 0; i < ND_CLIENT_ID_LEN; i++)
-		pl.client_id[i] = (uint8_t)(0xc0 + i);
-	pl.name_len = htobe16(strlen(export));
-	memcpy(pl.name, export, strlen(export));
-	fuzz_put_u8(&b, mode);
-	fuzz_put_u8(&b, keysel);
-	fuzz_put(&b, &h, sizeof(h));
-	fuzz_put(&b, &pl, sizeof(pl));
+	fuzz_put_sealed(&b, mode, keysel, &h, export);
 	fuzz_put_u8(&b, status);
 	fuzz_put_u8(&b, ND_FLAG_ALL);
 	fuzz_put_u8(&b, flip);

@@ -225,22 +225,15 @@ static void
 seed(fuzz_emit_fn emit, void *arg, const char *name, uint8_t mode,
     uint8_t keysel, const char *export)
 {
+	static const uint8_t forged[ND_KEY_ID_LEN] = { 0xc3, 0xc3, 0xc3 };
 	struct nd_hello_hdr h;
-	struct nd_client_payload pl;
 	struct fuzz_buf b = { NULL, 0, 0 };
 
 	fuzz_hello_hdr(&h, ND_VERSION_3, ND_VERSION_3, ND_CLIENT_HELLO_V3_LEN,
 	    fuzz_client_pub());
-	memset(&pl, 0, sizeof(pl));
-	memset(pl.client_id, 0xc3, sizeof(pl.client_id));
-	pl.name_len = htobe16(strlen(export));
-	memcpy(pl.name, export, strlen(export));
-	fuzz_put_u8(&b, mode);
-	fuzz_put_u8(&b, keysel);
-	fuzz_put(&b, &h, sizeof(h));
-	fuzz_put(&b, &pl, sizeof(pl));
+	fuzz_put_sealed(&b, mode, keysel, &h, export);
 	if (mode & MODE_KEY_ID)
-		fuzz_put(&b, pl.client_id, ND_KEY_ID_LEN);
+		fuzz_put(&b, forged, sizeof(forged));
 	fuzz_put_u8(&b, ND_HS_OK);
 	emit(arg, name, b.p, b.len);
 	fuzz_buf_free(&b);
