@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR MIT */
 /*
- * netdisk protocol v2: the wire format, shared by netdiskd, netdiskctl and
+ * netdisk protocol v2 and v3: the wire format, shared by netdiskd, netdiskctl and
  * the netdisk.ko kernel module.  docs/protocol.md is the specification;
  * this header is its machine-readable half.
  *
@@ -32,11 +32,17 @@
 /*
  * Protocol versions this header describes.  Version 1 had no connection
  * slots, so a server could not fence a broken session's requests; nobody
- * speaks it any more.
+ * speaks it any more.  Version 2 authenticates with the PSK alone;
+ * version 3 adds the server's static X25519 key, pinned on the client,
+ * and a key hint in the ClientHello (docs/protocol.md, section 4.4).
+ * The ClientHello's layout depends on the version, so a client offers
+ * exactly one: version_min = version_max = ND_VERSION_3 if it knows the
+ * server's public key, else ND_VERSION_2 (never a range spanning both).
  */
 #define ND_VERSION_2		2
+#define ND_VERSION_3		3
 #define ND_VERSION_MIN		ND_VERSION_2
-#define ND_VERSION_MAX		ND_VERSION_2
+#define ND_VERSION_MAX		ND_VERSION_3
 
 /* Sizes of the cryptographic objects (X25519, AES-256-GCM, SHA-256). */
 #define ND_KEY_LEN		32	/* PSK, X25519 keys, AES-256 keys */
@@ -46,6 +52,7 @@
 #define ND_CLIENT_ID_LEN	16
 #define ND_EXPORT_ID_LEN	16
 #define ND_NAME_MAX		128	/* export name, bytes, no NUL */
+#define ND_KEY_ID_LEN		16	/* v3 key hint: Expand-Label(early, "key id") */
 
 /*
  * Handshake.  Three messages, each of fixed size for a given version:
@@ -90,8 +97,50 @@ struct nd_client_payload {
 };
 ND_STATIC_ASSERT(sizeof(struct nd_client_payload) == 152, "nd_client_payload size");
 
+/* The v2 ClientHello: header, sealed payload (208 bytes). */
 #define ND_CLIENT_HELLO_LEN \
 	(sizeof(struct nd_hello_hdr) + sizeof(struct nd_client_payload) + ND_TAG_LEN)
+#define ND_CLIENT_HELLO_V2_LEN	ND_CLIENT_HELLO_LEN
+
+/*
+ * The v3 key hint's plaintext, sealed under the "c hint" key that derives
+ * from es = X25519(client ephemeral, server static) alone.
+ */
+struct nd_key_hint {
+	__u8 key_id[ND_KEY_ID_LEN];
+};
+ND_STATIC_ASSERT(sizeof(struct nd_key_hint) == 16, "nd_key_hint size");
+
+#define ND_KEY_HINT_LEN		(sizeof(struct nd_key_hint) + ND_TAG_LEN)
+
+/*
+ * The v3 ClientHello (240 bytes):
+ *   [0, 40)    hello_hdr (versions 3..3), AD of the hint
+ *   [40, 72)   E(key_hint), tag          under c_hint
+ *   [72, 240)  E(client_payload), tag    under c_hello; AD = [0, 72)
+ */
+#define ND_CLIENT_HELLO_V3_HINT_OFF	sizeof(struct nd_hello_hdr)
+#define ND_CLIENT_HELLO_V3_PAYLOAD_OFF \
+	(ND_CLIENT_HELLO_V3_HINT_OFF + ND_KEY_HINT_LEN)
+#define ND_CLIENT_HELLO_V3_LEN \
+	(ND_CLIENT_HELLO_V3_PAYLOAD_OFF + sizeof(struct nd_client_payload) + \
+	 ND_TAG_LEN)
+ND_STATIC_ASSERT(ND_CLIENT_HELLO_V3_LEN == 240, "v3 ClientHello size");
+/* The largest ClientHello of any version. */
+#define ND_CLIENT_HELLO_MAX	ND_CLIENT_HELLO_V3_LEN
+
+/* The length of the ClientHello of a version, or 0 for an unknown one. */
+static inline __u32 nd_client_hello_len(__u8 version)
+{
+	switch (version) {
+	case ND_VERSION_2:
+		return ND_CLIENT_HELLO_V2_LEN;
+	case ND_VERSION_3:
+		return ND_CLIENT_HELLO_V3_LEN;
+	default:
+		return 0;
+	}
+}
 
 /* Handshake status (nd_server_payload.status). */
 enum nd_hs_status {
@@ -235,6 +284,10 @@ nd_server_hdr_check(const struct nd_hello_hdr *h, __u8 vmin, __u8 vmax)
 #define ND_LABEL_C_FINISHED	"c finished"	/* ClientFinished HMAC key */
 #define ND_LABEL_C_AP		"c ap"		/* client -> server traffic */
 #define ND_LABEL_S_AP		"s ap"		/* server -> client traffic */
+/* Version 3 (docs/protocol.md, section 4.4). */
+#define ND_LABEL_KEY_ID		"key id"	/* key_id, from early */
+#define ND_LABEL_C_HINT		"c hint"	/* key hint, from Extract(0, es) */
+#define ND_LABEL_PSK_ES		"psk es"	/* salt of pe = Extract(., es) */
 
 #define ND_LABEL_MAX		32	/* bytes: prefix and label */
 #define ND_LABEL_CONTEXT_MAX	ND_HASH_LEN

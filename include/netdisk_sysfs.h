@@ -39,6 +39,12 @@
 #define ND_ADD_INDEX		"index"		/* N of netdiskN */
 #define ND_ADD_NAME		"name"		/* see nd_dev_name_valid */
 #define ND_ADD_CLIENT_ID	"client_id"	/* 2 * ND_CLIENT_ID_LEN hex digits */
+/*
+ * The server's static X25519 public key, 2 * ND_KEY_LEN hex digits (not
+ * secret).  With it the device speaks protocol version 3 only (pinned,
+ * no fallback to version 2); without it, version 2.
+ */
+#define ND_ADD_SERVER_PUB	"server_pub"
 
 /*
  * Limits of the add line's values; the module parameters of the same

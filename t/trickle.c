@@ -58,8 +58,8 @@ trickle(int fd, long ms)
 	unsigned char sh[ND_SERVER_HELLO_LEN] = { 0 };
 	struct nd_hello_hdr hdr = {
 		.magic = htonl(ND_HELLO_MAGIC),
-		.version_min = ND_VERSION_MAX,
-		.version_max = ND_VERSION_MAX,
+		.version_min = ND_VERSION_2,
+		.version_max = ND_VERSION_2,
 		.length = htons(ND_SERVER_HELLO_LEN),
 	};
 	size_t i;

@@ -107,6 +107,7 @@ struct parser {
 	int list_line, list_count;
 	int global_line;		/* of the first [global] */
 	int global_key_line;		/* [global] has key or keyfile */
+	int min_version_line;		/* [global] has min_version */
 	struct conf_exports discard;	/* export sections in error */
 
 	struct conf_error *errs;
@@ -453,7 +454,7 @@ opt_key(struct parser *p, const char *value)
 
 /* Remember a key file's owner for keyfile_check; takes path. */
 static void
-keyfile_note(struct parser *p, char *path, uid_t owner)
+keyfile_note(struct parser *p, const char *what, char *path, uid_t owner)
 {
 	struct conf_keyfile *k;
 
@@ -467,34 +468,77 @@ keyfile_note(struct parser *p, char *path, uid_t owner)
 	k += p->nkeyfiles++;
 	k->line = p->lineno;
 	k->where = sec_where(p);
-	k->what = "keyfile";
+	k->what = what;
 	k->path = path;
 	k->owner = owner;
+}
+
+/*
+ * The key file that setting what names (value) into key: its absolute
+ * path (the caller's, for keyfile_note) and *owner, or NULL (reported).
+ */
+static char *
+keyfile_load(struct parser *p, const char *what, const char *value,
+    uint8_t key[ND_KEY_LEN], uid_t *owner)
+{
+	char err[PATH_MAX + 256];
+	char *path;
+
+	if ((path = conf_path(p, what, value)) == NULL)
+		return NULL;
+	if (key_load_file_owner(path, key, owner, err, sizeof(err)) == -1) {
+		if (strcmp(what, "keyfile") == 0)
+			sec_err(p, "%s", err);	/* "keyfile \"PATH\": ..." */
+		else
+			sec_err(p, "%s: %s", what, err);
+		free(path);
+		return NULL;
+	}
+	return path;
 }
 
 static void
 opt_keyfile(struct parser *p, const char *value)
 {
 	uint8_t key[ND_KEY_LEN];
-	char err[PATH_MAX + 256];
 	char *path;
 	uid_t owner;
 
 	if (key_conflict(p, "keyfile"))
 		return;
-	if ((path = conf_path(p, "keyfile", value)) == NULL)
-		return;
-	if (key_load_file_owner(path, key, &owner, err, sizeof(err)) == -1) {
-		sec_err(p, "%s", err);
-		free(path);
-	} else {
+	if ((path = keyfile_load(p, "keyfile", value, key, &owner)) != NULL) {
 		key_set(p, key);
 		if (p->sec == SEC_CLIENT && p->client >= 0)
 			conf_setstr(p, &p->conf->clients[p->client].keyfile,
 			    path);
-		keyfile_note(p, path, owner);
+		keyfile_note(p, "keyfile", path, owner);
 	}
 	explicit_bzero(key, sizeof(key));
+}
+
+/* [global] server_key: the static X25519 private key of version 3. */
+static void
+opt_server_key(struct parser *p, const char *value)
+{
+	uint8_t key[ND_KEY_LEN];
+	char *path;
+	uid_t owner;
+
+	if ((path = keyfile_load(p, "server_key", value, key, &owner)) !=
+	    NULL) {
+		memcpy(p->conf->server_key, key, ND_KEY_LEN);
+		p->conf->has_server_key = 1;
+		keyfile_note(p, "server_key", path, owner);
+	}
+	explicit_bzero(key, sizeof(key));
+}
+
+static void
+opt_min_version(struct parser *p, const char *value)
+{
+	conf_int(p, "min_version", value, ND_VERSION_2, ND_VERSION_3,
+	    &p->conf->min_version);
+	p->min_version_line = p->lineno;
 }
 
 /* Client identities: [client NAME] and clients_dir. */
@@ -563,7 +607,7 @@ clients_dir_entry(struct parser *p, const char *dir, const char *file)
 		memcpy(p->conf->clients[i].key, key, ND_KEY_LEN);
 		p->conf->clients[i].has_key = 1;
 		p->conf->clients[i].keyfile = conf_strdup(p, path);
-		keyfile_note(p, path, owner);
+		keyfile_note(p, "keyfile", path, owner);
 		path = NULL;
 	}
 	free(path);
@@ -633,9 +677,7 @@ clients_dir_check(struct parser *p, const char *dir)
 	}
 	if ((copy = conf_strdup(p, dir)) == NULL)
 		return -1;
-	keyfile_note(p, copy, st.st_uid);
-	if (p->nkeyfiles > 0 && p->keyfiles[p->nkeyfiles - 1].path == copy)
-		p->keyfiles[p->nkeyfiles - 1].what = "clients_dir";
+	keyfile_note(p, "clients_dir", copy, st.st_uid);
 	return 0;
 }
 
@@ -1092,6 +1134,8 @@ static const struct conf_key global_keys[] = {
 	{ "port",		opt_port,		ONE_LINE },
 	{ "key",		opt_key,		ONE_LINE },
 	{ "keyfile",		opt_keyfile,		ONE_LINE },
+	{ "server_key",		opt_server_key,		ONE_LINE },
+	{ "min_version",	opt_min_version,	ONE_LINE },
 	{ "user",		opt_user,		ONE_LINE },
 	{ "group",		opt_group,		ONE_LINE },
 	{ "max_connections",	opt_max_connections,	ONE_LINE },
@@ -1881,6 +1925,10 @@ conf_validate(struct parser *p)
 	validate_overlay_dirs(p);
 	validate_keyfiles(p);
 	validate_listen(p);
+	if (p->conf->min_version > ND_VERSION_2 && !p->conf->has_server_key)
+		conf_err(p, p->min_version_line, "[global]: min_version %d "
+		    "needs server_key (version 3 clients authenticate the "
+		    "server's static key)", p->conf->min_version);
 }
 
 /* Loading. */
@@ -1896,6 +1944,7 @@ conf_new(void)
 	snprintf(c->port, sizeof(c->port), "%d", ND_DEFAULT_PORT);
 	c->max_connections = CONF_MAX_CONNECTIONS;
 	c->handshake_timeout = CONF_HANDSHAKE_TIMEOUT;
+	c->min_version = ND_VERSION_2;
 	c->max_handshakes = CONF_MAX_HANDSHAKES;
 	c->max_handshakes_per_address = CONF_MAX_HANDSHAKES_PER_ADDRESS;
 	c->max_request_memory = CONF_MAX_REQUEST_MEMORY;
@@ -2053,6 +2102,7 @@ conf_free(struct conf *c)
 		export_free(e);
 	}
 	explicit_bzero(c->key, sizeof(c->key));
+	explicit_bzero(c->server_key, sizeof(c->server_key));
 	for (i = 0; i < c->nclients; i++)
 		free(c->clients[i].keyfile);
 	if (c->clients != NULL)
