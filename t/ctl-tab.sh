@@ -9,7 +9,7 @@
 # module is tested under QEMU (t/kernel/guest-basic.sh).
 . "$(dirname "$0")/functions.sh"
 
-tap_plan 57
+tap_plan 67
 
 S="$T/sys"
 TAB="$T/netdisktab"
@@ -130,7 +130,7 @@ tap_is "... names the entry and the table" "$(cat "$T/err")" \
 tap_status "attach -a -k KEYFILE: exit 2" 2 \
     netdiskctl attach -a -t "$TAB" -k "$T/key"
 tap_is "... the table has the key files and options" "$(cat "$T/err")" \
-    "netdiskctl: attach: -k, --conns, --ro and --dead-timeout go with a URI; a table entry has its own key file and options"
+    "netdiskctl: attach: -k, --server-key, --conns, --ro and --dead-timeout go with a URI; a table entry has its own key file and options"
 tap_status "attach --ro NAME: exit 2" 2 netdiskctl attach --ro -t "$TAB" home
 tap_status "attach -t TABFILE URI: exit 2" 2 \
     netdiskctl attach -t "$TAB" -k "$T/key" netdisk://127.0.0.1/home
@@ -154,6 +154,35 @@ tap_is "... says so" "$(cat "$T/err")" \
     "netdiskctl: gone: keyfile \"$T/nosuch.key\": No such file or directory"
 tap_is "nothing written to add without a key" "$(add_line)" ""
 
+# ---- server_key=: the add line's server_pub, from hex or a file
+pub=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+echo "$pub" >"$T/server.pub"
+cat >"$T/pin.tab" <<EOF
+hexpin  netdisk://127.0.0.1/lab $T/key server_key=$pub
+filepin netdisk://127.0.0.1/lab $T/key ro,server_key=$T/server.pub
+nopin   netdisk://127.0.0.1/lab $T/key
+EOF
+tap_status "attach NAME with server_key=HEX: exit 1" 1 \
+    netdiskctl attach -t "$T/pin.tab" hexpin
+tap_like "... server_pub on the add line" "$(add_line)" \
+    " server_pub=$pub( |\$)"
+tap_status "attach NAME with server_key=FILE: exit 1" 1 \
+    netdiskctl attach -t "$T/pin.tab" filepin
+tap_like "... server_pub read from the file" "$(add_line)" \
+    " server_pub=$pub( |\$)"
+tap_status "attach NAME without server_key: exit 1" 1 \
+    env NETDISK_SERVER_KEY="$pub" netdiskctl attach -t "$T/pin.tab" nopin
+tap_is "... no server_pub: \$NETDISK_SERVER_KEY is not the entry's" \
+    "$(add_line | grep -c server_pub)" 0
+tap_status "attach NAME --server-key: exit 2 (the entry has its own)" 2 \
+    netdiskctl attach -t "$T/pin.tab" --server-key "$pub" nopin
+echo "gone netdisk://127.0.0.1/lab $T/key server_key=$T/nosuch.pub" \
+    >"$T/gonepub.tab"
+tap_status "an entry whose server key file is missing: exit 2" 2 \
+    netdiskctl attach -a -t "$T/gonepub.tab"
+tap_like "... says so" "$(cat "$T/err")" "nosuch.pub"
+tap_is "... nothing written to add" "$(add_line)" ""
+
 # ---- bad tables: every bad line, nothing attached or detached
 cat >"$T/bad.tab" <<EOF
 good netdisk://127.0.0.1/good $T/key
@@ -161,6 +190,7 @@ home netdisk://127.0.0.1/home $T/key conns=0
 # a comment
 good netdisk://127.0.0.1/again relative.key
 other http://x $T/key ro,bogus
+pin netdisk://127.0.0.1/pin $T/key server_key=abc
 EOF
 tap_status "attach -a of a bad table: exit 11" 11 \
     netdiskctl attach -a -t "$T/bad.tab"
@@ -170,7 +200,8 @@ tap_is "... every error as FILE:LINE: message, then nothing attached" \
 $T/bad.tab:4: entry \"good\": duplicate name (first at line 1)
 $T/bad.tab:4: entry \"good\": keyfile \"relative.key\" is not an absolute path
 $T/bad.tab:5: entry \"other\": URI \"http://x\" is not a netdisk URI (netdisk://HOST[:PORT]/EXPORT)
-$T/bad.tab:5: entry \"other\": unknown option \"bogus\" (use conns=N, ro, dead_timeout=S or noauto)
+$T/bad.tab:5: entry \"other\": unknown option \"bogus\" (use conns=N, ro, dead_timeout=S, noauto or server_key=KEY)
+$T/bad.tab:6: entry \"pin\": server_key \"abc\" is neither 64 hexadecimal digits nor an absolute path
 netdiskctl: nothing attached"
 tap_is "... nothing on stdout, nothing written to add" \
     "$(cat "$T/out")$(add_line)" ""

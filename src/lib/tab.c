@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "key.h"
 #include "tab.h"
 #include "util.h"
 
@@ -38,22 +39,28 @@ struct parser {
 	int nomem;
 };
 
-/* An option: a flag or a number in min..max at off in struct tab_entry. */
+/*
+ * An option: a flag, a number in min..max at off in struct tab_entry, or
+ * (text) a server public key, a string at off.
+ */
 struct tab_option {
 	const char *name;
-	unsigned int flag;		/* 0 for a number */
+	unsigned int flag;		/* 0 for a number or a text */
 	size_t off;
 	long min, max;
-	const char *value;		/* the number's name in messages */
+	const char *value;		/* the value's name in messages */
+	int text;
 };
 
 static const struct tab_option tab_options[] = {
 	{ ND_ADD_CONNS, 0, offsetof(struct tab_entry, conns), 1, ND_MAX_CONNS,
-	    "N" },
-	{ ND_ADD_RO, TAB_RO, 0, 0, 0, NULL },
+	    "N", 0 },
+	{ ND_ADD_RO, TAB_RO, 0, 0, 0, NULL, 0 },
 	{ ND_ADD_DEAD_TIMEOUT, 0, offsetof(struct tab_entry, dead_timeout), 0,
-	    ND_MAX_DEAD_TIMEOUT, "S" },
-	{ "noauto", TAB_NOAUTO, 0, 0, 0, NULL },
+	    ND_MAX_DEAD_TIMEOUT, "S", 0 },
+	{ "noauto", TAB_NOAUTO, 0, 0, 0, NULL, 0 },
+	{ TAB_SERVER_KEY, 0, offsetof(struct tab_entry, server_key), 0, 0,
+	    "KEY", 1 },
 };
 #define TAB_NOPTIONS	(sizeof(tab_options) / sizeof(tab_options[0]))
 
@@ -229,6 +236,25 @@ find_option(const char *s, size_t len)
 	return NULL;
 }
 
+/*
+ * server_key=KEY: 64 hexadecimal digits or the absolute path of a file
+ * that holds them (read when attaching, as the key file is).
+ */
+static void
+set_text(struct parser *p, const struct tab_option *o, const char *val,
+    struct tab_entry *e)
+{
+	char buf[SHOW_LEN], **to = (char **)(void *)((char *)e + o->off);
+	uint8_t pub[ND_KEY_LEN];
+
+	if (key_parse_hex(val, pub) != 0 && val[0] != '/')
+		entry_err(p, "%s \"%s\" is neither 64 hexadecimal digits nor "
+		    "an absolute path", o->name, show(val, buf));
+	else if ((*to = strdup(val)) == NULL)
+		p->nomem = 1;
+	explicit_bzero(pub, sizeof(pub));
+}
+
 /* The value of the option o (NULL for none) into e. */
 static void
 set_option(struct parser *p, const struct tab_option *o, const char *arg,
@@ -245,6 +271,8 @@ set_option(struct parser *p, const struct tab_option *o, const char *arg,
 	else if (val == NULL)
 		entry_err(p, "option \"%s\" needs a value (%s=%s)", o->name,
 		    o->name, o->value);
+	else if (o->text)
+		set_text(p, o, val, e);
 	else if (parse_num(val, o->min, o->max, &v) == -1)
 		entry_err(p, "%s \"%s\" is not in %ld..%ld", o->name,
 		    show(val, buf), o->min, o->max);
@@ -264,7 +292,7 @@ parse_option(struct parser *p, const char *arg, unsigned int *seen,
 
 	if ((o = find_option(arg, len)) == NULL) {
 		entry_err(p, "unknown option \"%s\" (use conns=N, ro, "
-		    "dead_timeout=S or noauto)", show(arg, buf));
+		    "dead_timeout=S, noauto or server_key=KEY)", show(arg, buf));
 		return;
 	}
 	bit = 1U << (o - tab_options);
@@ -300,6 +328,8 @@ parse_options(struct parser *p, const char *field, struct tab_entry *e)
 	}
 	if (empty)
 		entry_err(p, "empty option in \"%s\"", show(field, buf));
+	if (e == &scratch)
+		free(scratch.server_key);
 }
 
 /* Lines. */
@@ -429,8 +459,10 @@ tab_free(struct tab *t)
 
 	if (t == NULL)
 		return;
-	for (i = 0; i < t->nentries; i++)
+	for (i = 0; i < t->nentries; i++) {
 		free(t->entries[i].keyfile);
+		free(t->entries[i].server_key);
+	}
 	free(t->entries);
 	free(t);
 }

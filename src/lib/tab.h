@@ -8,7 +8,8 @@
  * NAME is 1..TAB_NAME_MAX of [A-Za-z0-9._-], unique in the file; URI is
  * netdisk://HOST[:PORT]/EXPORT; KEYFILE an absolute path (the key is read
  * when attaching, not here); OPTIONS "-" or a comma-separated list of
- * conns=N, ro, dead_timeout=S and noauto.  Blank lines and everything from
+ * conns=N, ro, dead_timeout=S, noauto and server_key=KEY (the server's
+ * public key, 64 hex digits or an absolute path: protocol version 3).  Blank lines and everything from
  * a field that starts with "#" to the end of its line are ignored.
  * docs/netdisktab.5 is the reference.  The names, options and limits an
  * entry shares with the kernel module's add line are netdisk_sysfs.h's.
@@ -29,6 +30,7 @@
 #define TAB_RO			0x1	/* attach read-only */
 #define TAB_NOAUTO		0x2	/* not by attach -a, only by name */
 #define TAB_FLAGS_ALL		(TAB_RO | TAB_NOAUTO)
+#define TAB_SERVER_KEY		"server_key"	/* the option's name */
 
 struct tab_entry {
 	char name[TAB_NAME_MAX + 1];
@@ -37,6 +39,7 @@ struct tab_entry {
 	long conns;			/* -1: the module's default, or 1..ND_MAX_CONNS */
 	long dead_timeout;		/* -1: the module's default, or 0..ND_MAX_DEAD_TIMEOUT */
 	unsigned int flags;		/* TAB_* */
+	char *server_key;		/* server_key=: NULL, hex or a path */
 	int line;
 };
 

@@ -131,16 +131,11 @@ attach_server_key(struct attach *a)
 static int
 attach_table_args(struct attach *a)
 {
-	if (a->args.server_key != NULL) {
-		ctl_warnx("attach: --server-key goes with a URI; netdisktab "
-		    "entries have no server key yet");
-		return CLIENT_ERR_USAGE;
-	}
-	if (a->args.keyfile == NULL && a->conns == -1 &&
-	    a->dead_timeout == -1 && !a->ro)
+	if (a->args.keyfile == NULL && a->args.server_key == NULL &&
+	    a->conns == -1 && a->dead_timeout == -1 && !a->ro)
 		return CLIENT_OK;
-	ctl_warnx("attach: -k, --conns, --ro and --dead-timeout go with a "
-	    "URI; a table entry has its own key file and options");
+	ctl_warnx("attach: -k, --server-key, --conns, --ro and --dead-timeout "
+	    "go with a URI; a table entry has its own key file and options");
 	return CLIENT_ERR_USAGE;
 }
 
@@ -436,7 +431,7 @@ static int
 attach_entry(const struct tab_entry *e)
 {
 	struct attach a;
-	int index;
+	int index, r;
 
 	if ((index = kmod_find(ND_ATTR_NAME, e->name)) == -2)
 		return CLIENT_ERR_INTERNAL;
@@ -453,6 +448,10 @@ attach_entry(const struct tab_entry *e)
 	a.dead_timeout = e->dead_timeout;
 	a.ro = (e->flags & TAB_RO) != 0;
 	attach_peer(&a);
+	/* The entry's own server key only, not $NETDISK_SERVER_KEY's. */
+	a.args.server_key = e->server_key;
+	if (e->server_key != NULL && (r = attach_server_key(&a)) != CLIENT_OK)
+		return r;
 	return attach_run(&a);
 }
 
