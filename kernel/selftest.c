@@ -274,7 +274,7 @@ static int st_handshake(struct nd_hs *hs)
 	int err;
 
 	memcpy(hs->eph_priv, ndv_client_eph_priv, ND_KEY_LEN);
-	err = nd_hs_client_hello(hs, ndv_psk, ndv_client_id,
+	err = nd_hs_client_hello(hs, ndv_psk, NULL, ndv_client_id,
 				 get_unaligned_be32(pl + 16),
 				 get_unaligned_be16(pl + 22),
 				 (const char *)pl + 24,
@@ -282,7 +282,7 @@ static int st_handshake(struct nd_hs *hs)
 	if (!err)
 		err = CHECK(ch, hs->ch);
 	if (!err)
-		err = CHECK(early, hs->early);
+		err = CHECK(early, hs->psk_secret);
 	if (err)
 		return err;
 	memcpy(hs->sh, ndv_sh, sizeof(hs->sh));
