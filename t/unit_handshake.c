@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The crypto primitives against published vectors, the protocol v2 test
- * vectors (t/vectors/v2.txt), and full handshakes in memory.
+ * The crypto primitives against published vectors, the protocol v2 and
+ * v3 test vectors (t/vectors/v2.txt, v3.txt), and full handshakes in
+ * memory.
  *
  *   t/unit_handshake [TOP_SRCDIR]   run the tests (TAP)
  *   t/unit_handshake --generate     print t/vectors/v2.txt
+ *   t/unit_handshake --generate 3   print t/vectors/v3.txt
  *
  * The vectors are recomputed here from the key schedule in
  * docs/protocol.md with the crypto primitives alone, then compared with
@@ -34,7 +36,10 @@
 #define SH_LEN		ND_SERVER_HELLO_LEN
 #define CP_LEN		sizeof(struct nd_client_payload)
 #define SP_LEN		sizeof(struct nd_server_payload)
-#define VEC_MAX		64
+#define VEC_MAX		96
+#define CH3_LEN		ND_CLIENT_HELLO_V3_LEN
+#define HINT_OFF	ND_CLIENT_HELLO_V3_HINT_OFF
+#define PL3_OFF		ND_CLIENT_HELLO_V3_PAYLOAD_OFF
 #define VEC_LEN		512
 
 static const uint8_t zero32[32];
@@ -396,25 +401,85 @@ t_make_ch(uint8_t ch[CH_LEN], const uint8_t psk[32], const uint8_t hdr[40],
 	vs_add(vs, "ch", ch, CH_LEN);
 }
 
-/* SH for a given dh; hs receives the handshake secret. */
-static void
-t_make_sh(uint8_t sh[SH_LEN], uint8_t hs[32], const uint8_t psk[32],
-    const uint8_t ch[CH_LEN], const uint8_t hdr[40], const uint8_t dh[32],
-    const uint8_t payload[SP_LEN], struct vecset *vs)
+/* early = Extract(0, psk), returned. */
+static const uint8_t *
+t_early(uint8_t early[32], const uint8_t psk[32])
 {
-	uint8_t early[32], derived[32], th[32], s_hs[32], key[32], iv[12];
+	crypto_hkdf_extract(early, zero32, 32, psk, 32);
+	return early;
+}
+
+/*
+ * v3: CH = hdr || E(key_id) || tag under c_hint || E(payload) || tag
+ * under c_hello; pe receives the secret that hs derives from.
+ */
+static void
+t_make_ch3(uint8_t ch[CH3_LEN], uint8_t pe[32], const uint8_t psk[32],
+    const uint8_t spub[32], const uint8_t c_priv[32], const uint8_t hdr[40],
+    const uint8_t payload[CP_LEN], struct vecset *vs)
+{
+	uint8_t early[32], key_id[16], es[32], prk[32], th[32], c_hint[32];
+	uint8_t key[32], iv[12], psk_es[32], c_hello[32];
 
 	crypto_hkdf_extract(early, zero32, 32, psk, 32);
-	t_label(derived, 32, early, "derived", NULL, 0);
+	t_label(key_id, 16, early, "key id", NULL, 0);
+	if (crypto_x25519(es, c_priv, spub) != 0)
+		abort();
+	crypto_hkdf_extract(prk, zero32, 32, es, 32);
+	t_sha(th, spub, 32, hdr, HDR_LEN, NULL, 0);
+	t_label(c_hint, 32, prk, "c hint", th, 32);
+	t_label(key, 32, c_hint, "key", NULL, 0);
+	t_label(iv, 12, c_hint, "iv", NULL, 0);
+	memcpy(ch, hdr, HDR_LEN);
+	t_seal(key, iv, hdr, HDR_LEN, key_id, 16, ch + HINT_OFF);
+	vs_add(vs, "early", early, 32);
+	vs_add(vs, "key_id", key_id, 16);
+	vs_add(vs, "ch_hdr", hdr, HDR_LEN);
+	vs_add(vs, "es", es, 32);
+	vs_add(vs, "es_prk", prk, 32);
+	vs_add(vs, "th_hint", th, 32);
+	vs_add(vs, "c_hint", c_hint, 32);
+	vs_add(vs, "hint_key", key, 32);
+	vs_add(vs, "hint_iv", iv, 12);
+	t_label(psk_es, 32, early, "psk es", NULL, 0);
+	crypto_hkdf_extract(pe, psk_es, 32, es, 32);
+	t_sha(th, spub, 32, ch, PL3_OFF, NULL, 0);
+	t_label(c_hello, 32, pe, "c hello", th, 32);
+	t_label(key, 32, c_hello, "key", NULL, 0);
+	t_label(iv, 12, c_hello, "iv", NULL, 0);
+	t_seal(key, iv, ch, PL3_OFF, payload, CP_LEN, ch + PL3_OFF);
+	vs_add(vs, "psk_es", psk_es, 32);
+	vs_add(vs, "pe", pe, 32);
+	vs_add(vs, "th_ch", th, 32);
+	vs_add(vs, "c_hello", c_hello, 32);
+	vs_add(vs, "ch_key", key, 32);
+	vs_add(vs, "ch_iv", iv, 12);
+	vs_add(vs, "ch_payload", payload, CP_LEN);
+	vs_add(vs, "ch", ch, CH3_LEN);
+}
+
+/*
+ * SH for a given dh; hs receives the handshake secret, derived from base
+ * (v2: early, v3: pe) of the ClientHello ch of chlen bytes.
+ */
+static void
+t_make_sh(uint8_t sh[SH_LEN], uint8_t hs[32], const uint8_t base[32],
+    const uint8_t *ch, size_t chlen, const uint8_t hdr[40],
+    const uint8_t dh[32], const uint8_t payload[SP_LEN], struct vecset *vs)
+{
+	uint8_t derived[32], th[32], s_hs[32], key[32], iv[12];
+
+	t_label(derived, 32, base, "derived", NULL, 0);
 	crypto_hkdf_extract(hs, derived, 32, dh, 32);
-	t_sha(th, ch, CH_LEN, hdr, HDR_LEN, NULL, 0);
+	t_sha(th, ch, chlen, hdr, HDR_LEN, NULL, 0);
 	t_label(s_hs, 32, hs, "s hs", th, 32);
 	t_label(key, 32, s_hs, "key", NULL, 0);
 	t_label(iv, 12, s_hs, "iv", NULL, 0);
 	memcpy(sh, hdr, HDR_LEN);
 	t_seal(key, iv, hdr, HDR_LEN, payload, SP_LEN, sh + HDR_LEN);
 	vs_add(vs, "dh", dh, 32);
-	vs_add(vs, "early_derived", derived, 32);
+	vs_add(vs, chlen == CH_LEN ? "early_derived" : "pe_derived", derived,
+	    32);
 	vs_add(vs, "hs", hs, 32);
 	vs_add(vs, "sh_hdr", hdr, HDR_LEN);
 	vs_add(vs, "th_sh", th, 32);
@@ -427,12 +492,12 @@ t_make_sh(uint8_t sh[SH_LEN], uint8_t hs[32], const uint8_t psk[32],
 
 static void
 t_make_cf(uint8_t cf[32], const uint8_t hs[32], const uint8_t *ch,
-    const uint8_t *sh, struct vecset *vs)
+    size_t chlen, const uint8_t *sh, struct vecset *vs)
 {
 	uint8_t fk[32], th[32];
 
 	t_label(fk, 32, hs, "c finished", NULL, 0);
-	t_sha(th, ch, CH_LEN, sh, SH_LEN, NULL, 0);
+	t_sha(th, ch, chlen, sh, SH_LEN, NULL, 0);
 	crypto_hmac_sha256(cf, fk, 32, th, 32);
 	vs_add(vs, "finished_key", fk, 32);
 	vs_add(vs, "th_ch_sh", th, 32);
@@ -459,13 +524,13 @@ vs_add_traffic(struct vecset *vs, const char *const names[3],
 
 static void
 t_make_keys(struct hs_keys *k, const uint8_t hs[32], const uint8_t *ch,
-    const uint8_t *sh, const uint8_t *cf, struct vecset *vs)
+    size_t chlen, const uint8_t *sh, const uint8_t *cf, struct vecset *vs)
 {
 	static const char *const c2s[] = { "c2s_secret", "c2s_key", "c2s_iv" };
 	static const char *const s2c[] = { "s2c_secret", "s2c_key", "s2c_iv" };
 	uint8_t th[32], derived[32], master[32];
 
-	t_sha(th, ch, CH_LEN, sh, SH_LEN, cf, 32);
+	t_sha(th, ch, chlen, sh, SH_LEN, cf, 32);
 	t_label(derived, 32, hs, "derived", NULL, 0);
 	crypto_hkdf_extract(master, derived, 32, zero32, 32);
 	t_traffic(&k->c2s, master, "c ap", th);
@@ -504,22 +569,26 @@ t_record(uint8_t *out, const struct hs_traffic *t, uint64_t seq,
 
 struct inputs {
 	uint8_t psk[32], c_priv[32], s_priv[32], c_pub[32], s_pub[32];
+	uint8_t st_priv[32], st_pub[32];	/* v3: the server's static key */
+	int version;
 	struct hs_request req;
 	struct hs_export_info info;
 };
 
 static void
-inputs_init(struct inputs *in)
+inputs_init(struct inputs *in, int version)
 {
 	memset(in, 0, sizeof(*in));
+	in->version = version;
 	fill_seq(in->psk, 32, 0x00);
 	fill_seq(in->c_priv, 32, 0x20);
 	fill_seq(in->s_priv, 32, 0x40);
+	fill_seq(in->st_priv, 32, 0x80);
 	fill_seq(in->req.client_id, 16, 0x60);
 	strcpy(in->req.name, "demo");
 	in->req.name_len = 4;
 	in->req.conn = 3;
-	in->req.version_min = in->req.version_max = ND_VERSION_2;
+	in->req.version_min = in->req.version_max = version;
 	in->info.status = ND_HS_OK;
 	in->info.flags = ND_FLAG_FLUSH | ND_FLAG_FUA | ND_FLAG_TRIM |
 	    ND_FLAG_WRITE_ZEROES | ND_FLAG_MULTI_CONN;
@@ -529,7 +598,8 @@ inputs_init(struct inputs *in)
 	in->info.max_payload = 1U << 20;
 	fill_seq(in->info.export_id, 16, 0x70);
 	if (crypto_x25519_public(in->c_pub, in->c_priv) != 0 ||
-	    crypto_x25519_public(in->s_pub, in->s_priv) != 0)
+	    crypto_x25519_public(in->s_pub, in->s_priv) != 0 ||
+	    crypto_x25519_public(in->st_pub, in->st_priv) != 0)
 		abort();
 }
 
@@ -579,27 +649,38 @@ t_records(struct vecset *vs, struct hs_keys *k)
 static void
 compute_vectors(struct vecset *vs, const struct inputs *in)
 {
-	uint8_t hdr[40], cp[CP_LEN], sp[SP_LEN], ch[CH_LEN], sh[SH_LEN];
-	uint8_t dh[32], hs[32], cf[32];
+	uint8_t hdr[40], cp[CP_LEN], sp[SP_LEN], ch[ND_CLIENT_HELLO_MAX];
+	uint8_t sh[SH_LEN], dh[32], hs[32], cf[32], base[32];
+	size_t chlen = nd_client_hello_len(in->version);
 	struct hs_keys k;
 
 	vs_add(vs, "psk", in->psk, 32);
+	if (in->version == ND_VERSION_3) {
+		vs_add(vs, "server_static_priv", in->st_priv, 32);
+		vs_add(vs, "server_static_pub", in->st_pub, 32);
+	}
 	vs_add(vs, "client_eph_priv", in->c_priv, 32);
 	vs_add(vs, "client_eph_pub", in->c_pub, 32);
 	vs_add(vs, "server_eph_priv", in->s_priv, 32);
 	vs_add(vs, "server_eph_pub", in->s_pub, 32);
 	vs_add(vs, "client_id", in->req.client_id, 16);
 	vs_add(vs, "export_id", in->info.export_id, 16);
-	t_hdr(hdr, 2, 2, CH_LEN, in->c_pub);
+	t_hdr(hdr, in->version, in->version, chlen, in->c_pub);
 	t_client_payload(cp, in->req.client_id, 0, 4, "demo", in->req.conn);
-	t_make_ch(ch, in->psk, hdr, cp, vs);
+	if (in->version == ND_VERSION_3)
+		t_make_ch3(ch, base, in->psk, in->st_pub, in->c_priv, hdr, cp,
+		    vs);
+	else {
+		t_make_ch(ch, in->psk, hdr, cp, vs);
+		crypto_hkdf_extract(base, zero32, 32, in->psk, 32);
+	}
 	if (crypto_x25519(dh, in->s_priv, in->c_pub) != 0)
 		abort();
-	t_hdr(hdr, 2, 2, SH_LEN, in->s_pub);
+	t_hdr(hdr, in->version, in->version, SH_LEN, in->s_pub);
 	t_server_payload(sp, &in->info);
-	t_make_sh(sh, hs, in->psk, ch, hdr, dh, sp, vs);
-	t_make_cf(cf, hs, ch, sh, vs);
-	t_make_keys(&k, hs, ch, sh, cf, vs);
+	t_make_sh(sh, hs, base, ch, chlen, hdr, dh, sp, vs);
+	t_make_cf(cf, hs, ch, chlen, sh, vs);
+	t_make_keys(&k, hs, ch, chlen, sh, cf, vs);
 	t_records(vs, &k);
 }
 
@@ -648,39 +729,63 @@ struct real_hs {
 	struct hs_state c, s;
 	struct hs_request sreq;
 	struct hs_export_info cinfo;
-	uint8_t ch[CH_LEN], sh[SH_LEN], cf[32];
+	uint8_t ch[ND_CLIENT_HELLO_MAX], sh[SH_LEN], cf[32];
 	struct hs_keys ck, sk;
 };
+
+/* Client hello and server open of the version of in: 0 or -1. */
+static int
+real_open(struct real_hs *r, const struct inputs *in)
+{
+	struct hs_keyring *kr;
+	struct hs_psk psk;
+	int rv;
+
+	if (in->version == ND_VERSION_2)
+		return hs_client_hello(&r->c, in->psk, &in->req, 1, r->ch) ||
+		    hs_server_open_hello(&r->s, r->ch, &in->psk, 1,
+		    &r->sreq) ? -1 : 0;
+	hs_psk_init(&psk, in->psk);
+	if ((kr = hs_keyring_new(&psk, 1, in->st_priv, 2)) == NULL)
+		return -1;
+	rv = hs_client_hello_v3(&r->c, in->psk, in->st_pub, &in->req, 1,
+	    r->ch) || hs_server_open(&r->s, r->ch, kr, &r->sreq) ? -1 : 0;
+	hs_keyring_free(kr);
+	hs_psk_clear(&psk);
+	return rv;
+}
 
 /* The handshake through handshake.c with the vectors' inputs. */
 static void
 real_handshake(struct real_hs *r, const struct inputs *in,
     const struct vecset *vs)
 {
-	const uint8_t (*keys)[32] = &in->psk;
+	int v = in->version;
 
 	memset(r, 0, sizeof(*r));
 	memcpy(r->c.eph_priv, in->c_priv, 32);
-	check(hs_client_hello(&r->c, in->psk, &in->req, 1, r->ch) == 0 &&
-	    vs_eq(vs, "ch", r->ch, CH_LEN), "handshake.c: ClientHello = ch");
-	check(hs_server_open_hello(&r->s, r->ch, keys, 1, &r->sreq) == 0 &&
-	    r->sreq.name_len == 4 && strcmp(r->sreq.name, "demo") == 0 &&
+	check(real_open(r, in) == 0 &&
+	    vs_eq(vs, "ch", r->ch, nd_client_hello_len(v)),
+	    "handshake.c v%d: ClientHello = ch", v);
+	check(r->sreq.name_len == 4 && strcmp(r->sreq.name, "demo") == 0 &&
 	    memcmp(r->sreq.client_id, in->req.client_id, 16) == 0 &&
-	    r->sreq.options == 0 && r->sreq.conn == 3 &&
-	    r->sreq.version_min == 2 && r->sreq.version_max == 2,
-	    "handshake.c: server opens ch");
+	    r->sreq.options == 0 && r->sreq.conn == 3 && r->s.version == v &&
+	    r->sreq.version_min == v && r->sreq.version_max == v,
+	    "handshake.c v%d: server opens ch", v);
 	memcpy(r->s.eph_priv, in->s_priv, 32);
 	check(hs_server_hello(&r->s, &in->info, 1, r->sh) == 0 &&
-	    vs_eq(vs, "sh", r->sh, SH_LEN), "handshake.c: ServerHello = sh");
+	    vs_eq(vs, "sh", r->sh, SH_LEN),
+	    "handshake.c v%d: ServerHello = sh", v);
 	check(hs_client_finish(&r->c, r->sh, &r->cinfo, r->cf, &r->ck) == 0 &&
 	    memcmp(&r->cinfo, &in->info, sizeof(r->cinfo)) == 0 &&
-	    vs_eq(vs, "cf", r->cf, 32), "handshake.c: client finish, cf");
+	    vs_eq(vs, "cf", r->cf, 32), "handshake.c v%d: client finish, cf",
+	    v);
 	check(hs_server_finish(&r->s, r->cf, &r->sk) == 0,
-	    "handshake.c: server finish");
+	    "handshake.c v%d: server finish", v);
 	check(traffic_eq(vs, "c2s", &r->ck.c2s) &&
 	    traffic_eq(vs, "s2c", &r->ck.s2c) &&
 	    memcmp(&r->ck, &r->sk, sizeof(r->ck)) == 0,
-	    "handshake.c: traffic keys, both sides");
+	    "handshake.c v%d: traffic keys, both sides", v);
 }
 
 static int
@@ -819,21 +924,51 @@ static const char vec_header[] =
 "#   c2s_upd_rec0: updated c2s keys, seq 0, READ handle 2 offset 8192 length 4096\n"
 "\n";
 
+static const char vec3_header[] =
+"# netdisk protocol v3 test vectors (docs/protocol.md, section 4.4).\n"
+"# Generated by `t/unit_handshake --generate 3`; checked by t/unit_handshake.\n"
+"# Every value is hex; multi-byte integers inside messages are big-endian.\n"
+"#\n"
+"# Inputs: those of v2.txt, and\n"
+"#   server_static_priv = 80 81 .. 9f  (the server's static key; clamped)\n"
+"#   ClientHello: versions 3..3, 240 bytes; ServerHello: version 3\n"
+"#\n"
+"# Key schedule: early = Extract(0^32, psk);\n"
+"#   key_id = Expand-Label(early, \"key id\", \"\", 16);\n"
+"#   es = X25519(client_eph_priv, server_static_pub);\n"
+"#   es_prk = Extract(0^32, es); th_hint = SHA256(server_static_pub || ch_hdr);\n"
+"#   c_hint = Expand-Label(es_prk, \"c hint\", th_hint); hint_key/hint_iv from it;\n"
+"#   ch[40..72) = AEAD(hint_key, hint_iv, AD = ch_hdr, key_id);\n"
+"#   psk_es = Expand-Label(early, \"psk es\", \"\"); pe = Extract(psk_es, es);\n"
+"#   th_ch = SHA256(server_static_pub || ch[0..72));\n"
+"#   c_hello = Expand-Label(pe, \"c hello\", th_ch); ch_key/ch_iv from it;\n"
+"#   ch[72..240) = AEAD(ch_key, ch_iv, AD = ch[0..72), ch_payload);\n"
+"#   dh = X25519(server_eph_priv, client_eph_pub);\n"
+"#   pe_derived = Expand-Label(pe, \"derived\", \"\"); hs = Extract(pe_derived, dh);\n"
+"#   from hs on as in v2.txt, with ch the 240-byte ClientHello.\n"
+"#\n"
+"# Records: as in v2.txt, under the v3 keys.\n"
+"\n";
+
 static int
-generate(void)
+generate(int version)
 {
 	static struct vecset vs;
 	struct inputs in;
 	int i;
 	size_t j;
 
+	if (version != ND_VERSION_2 && version != ND_VERSION_3) {
+		fprintf(stderr, "unit_handshake: --generate 2 or 3\n");
+		return 2;
+	}
 	gen_mode = 1;
-	inputs_init(&in);
+	inputs_init(&in, version);
 	compute_vectors(&vs, &in);
 	check_real(&in, &vs);
 	if (gen_failed)
 		return 1;
-	fputs(vec_header, stdout);
+	fputs(version == ND_VERSION_3 ? vec3_header : vec_header, stdout);
 	for (i = 0; i < vs.n; i++) {
 		printf("%s = ", vs.v[i].name);
 		for (j = 0; j < vs.v[i].len; j++)
@@ -870,15 +1005,17 @@ load_vectors(const char *path, struct vecset *vs)
 }
 
 static void
-test_vectors(const char *top)
+test_vectors(const char *top, int version)
 {
 	static struct vecset want, got;
 	struct inputs in;
 	char path[4096];
 	int i, j;
 
-	snprintf(path, sizeof(path), "%s/t/vectors/v2.txt", top);
-	inputs_init(&in);
+	memset(&want, 0, sizeof(want));
+	memset(&got, 0, sizeof(got));
+	snprintf(path, sizeof(path), "%s/t/vectors/v%d.txt", top, version);
+	inputs_init(&in, version);
 	compute_vectors(&got, &in);
 	i = load_vectors(path, &want);
 	if (!ok(i == 0 && want.n == got.n, "%s: %d vectors (computed %d)",
@@ -888,7 +1025,7 @@ test_vectors(const char *top)
 		j = vs_find(&want, got.v[i].name);
 		ok(j >= 0 && want.v[j].len == got.v[i].len &&
 		    memcmp(want.v[j].val, got.v[i].val, got.v[i].len) == 0,
-		    "vector %s", got.v[i].name);
+		    "v%d vector %s", version, got.v[i].name);
 	}
 	check_real(&in, &want);
 }
@@ -900,7 +1037,7 @@ struct run {
 	struct hs_request req, sreq;
 	struct hs_export_info info, cinfo;
 	struct hs_state c, s;
-	uint8_t ch[CH_LEN], sh[SH_LEN], cf[32];
+	uint8_t ch[ND_CLIENT_HELLO_MAX], sh[SH_LEN], cf[32];
 	struct hs_keys ck, sk;
 };
 
@@ -910,7 +1047,7 @@ run_init(struct run *r)
 	struct inputs in;
 
 	memset(r, 0, sizeof(*r));
-	inputs_init(&in);
+	inputs_init(&in, ND_VERSION_2);
 	crypto_random(r->psk, 32);
 	r->req = in.req;
 	r->info = in.info;
@@ -953,7 +1090,7 @@ static int
 is_wiped(const struct hs_state *st)
 {
 	return all_zero(st->eph_priv, 32) && all_zero(st->psk, 32) &&
-	    all_zero(st->hs_secret, 32);
+	    all_zero(st->hs_secret, 32) && all_zero(st->base, 32);
 }
 
 static void
@@ -1114,7 +1251,7 @@ check_hdr(uint8_t vmin, uint8_t vmax, uint16_t len, uint32_t magic,
 	hdr[7] = len & 0xff;
 	*v = 0;
 	errno = 0;
-	return hs_server_check_hdr(hdr, v);
+	return hs_server_check_hdr(hdr, ND_VERSION_2, ND_VERSION_2, v);
 }
 
 static void
@@ -1146,7 +1283,7 @@ test_versions(void)
 	ok(check_hdr(2, 2, CH_LEN, 0x47455420, &v) == -1 && errno == EBADMSG,
 	    "bad magic (\"GET \"): EBADMSG");
 	memset(rej, 0xee, sizeof(rej));
-	hs_server_reject(rej);
+	hs_server_reject(rej, ND_VERSION_2, ND_VERSION_2);
 	ok(rej[6] == 0 && rej[7] == 40 && all_zero(rej + 8, 32) &&
 	    hs_parse_reject(rej, 40, &mn, &mx) == 0 && mn == 2 && mx == 2,
 	    "hs_server_reject / hs_parse_reject round trip");
@@ -1156,7 +1293,7 @@ test_versions(void)
 	r.req.version_min = 3;
 	r.req.version_max = 4;
 	ok(hs_client_hello(&r.c, r.psk, &r.req, 0, r.ch) == 0 &&
-	    hs_server_check_hdr(r.ch, &v) == -1 && errno == EPROTONOSUPPORT,
+	    hs_server_check_hdr(r.ch, ND_VERSION_2, ND_VERSION_2, &v) == -1 && errno == EPROTONOSUPPORT,
 	    "a client offering 3..4 is refused with EPROTONOSUPPORT");
 	errno = 0;
 	ok(hs_client_finish(&r.c, rej, &info, cf, &k) == -1 &&
@@ -1195,7 +1332,7 @@ test_low_order(void)
 {
 	struct hs_export_info info;
 	struct hs_keys k;
-	uint8_t cp[CP_LEN], sp[SP_LEN], hdr[40], hs[32], cf[32];
+	uint8_t cp[CP_LEN], sp[SP_LEN], hdr[40], hs[32], cf[32], early[32];
 	struct run r;
 
 	run_init(&r);
@@ -1209,7 +1346,7 @@ test_low_order(void)
 	ok(hs_client_hello(&r.c, r.psk, &r.req, 0, r.ch) == 0, "client hello");
 	t_hdr(hdr, 2, 2, SH_LEN, zero32);
 	t_server_payload(sp, &r.info);
-	t_make_sh(r.sh, hs, r.psk, r.ch, hdr, zero32, sp, NULL);
+	t_make_sh(r.sh, hs, t_early(early, r.psk), r.ch, CH_LEN, hdr, zero32, sp, NULL);
 	ok(hs_client_finish(&r.c, r.sh, &info, cf, &k) == -1,
 	    "the client refuses an all-zero server ephemeral");
 }
@@ -1253,6 +1390,7 @@ client_accepts_v(const struct hs_export_info *si, uint8_t omin, uint8_t omax,
 	struct hs_export_info info;
 	struct hs_keys k;
 	uint8_t sp[SP_LEN], hdr[40], hs[32], cf[32], dh[32], priv[32], pub[32];
+	uint8_t early[32];
 	struct run r;
 	int rv;
 
@@ -1265,7 +1403,7 @@ client_accepts_v(const struct hs_export_info *si, uint8_t omin, uint8_t omax,
 		return -1;
 	t_hdr(hdr, smin, smax, SH_LEN, pub);
 	t_server_payload(sp, si);
-	t_make_sh(r.sh, hs, r.psk, r.ch, hdr, dh, sp, NULL);
+	t_make_sh(r.sh, hs, t_early(early, r.psk), r.ch, CH_LEN, hdr, dh, sp, NULL);
 	rv = hs_client_finish(&r.c, r.sh, &info, cf, &k) == 0;
 	hs_keys_clear(&k);
 	return rv;
@@ -1545,6 +1683,335 @@ test_threads(void)
 	    THREADS * PER_THREAD, THREADS, n);
 }
 
+/* (d) Version 3: the key hint and the key ring. */
+
+struct run3 {
+	struct run r;
+	uint8_t st_priv[32], st_pub[32];
+	struct hs_psk *psks;
+	size_t n;
+	struct hs_keyring *kr;
+};
+
+static size_t v3_tries, v3_last;
+
+static void
+v3_hook(size_t i)
+{
+	v3_tries++;
+	v3_last = i;
+}
+
+/*
+ * A ring of n random keys and a static key; the client's key is key
+ * number client (none if client >= n).
+ */
+static void
+run3_init(struct run3 *t, size_t n, size_t client, uint8_t min_version)
+{
+	uint8_t k[32];
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	run_init(&t->r);
+	t->r.req.version_min = t->r.req.version_max = 0;
+	t->n = n;
+	if (crypto_x25519_keypair(t->st_priv, t->st_pub) != 0 ||
+	    (t->psks = calloc(n + 1, sizeof(*t->psks))) == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		crypto_random(k, 32);
+		hs_psk_init(&t->psks[i], i == client ? t->r.psk : k);
+	}
+	t->kr = hs_keyring_new(t->psks, n, t->st_priv, min_version);
+	if (t->kr == NULL)
+		abort();
+}
+
+static void
+run3_free(struct run3 *t)
+{
+	hs_keyring_free(t->kr);
+	free(t->psks);
+	hs_state_clear(&t->r.c);
+	hs_state_clear(&t->r.s);
+}
+
+/* The server opens t->r.ch: the key index or -1; counts the opens. */
+static int
+run3_server(struct run3 *t)
+{
+	int rv;
+
+	memset(&t->r.s, 0, sizeof(t->r.s));
+	v3_tries = 0;
+	v3_last = 0;
+	hs_trial_hook = v3_hook;
+	errno = 0;
+	rv = hs_server_open(&t->r.s, t->r.ch, t->kr, &t->r.sreq);
+	hs_trial_hook = NULL;
+	return rv;
+}
+
+/* A v3 hello to the server key spub, opened: as run3_server, -2. */
+static int
+run3_open(struct run3 *t, const uint8_t spub[32])
+{
+	if (hs_client_hello_v3(&t->r.c, t->r.psk, spub, &t->r.req, 0,
+	    t->r.ch) == -1)
+		return -2;
+	return run3_server(t);
+}
+
+static int
+run3_finish(struct run3 *t)
+{
+	struct run *r = &t->r;
+
+	if (hs_server_hello(&r->s, &r->info, 0, r->sh) == -1 ||
+	    hs_client_finish(&r->c, r->sh, &r->cinfo, r->cf, &r->ck) == -1 ||
+	    hs_server_finish(&r->s, r->cf, &r->sk) == -1)
+		return -1;
+	return memcmp(&r->ck, &r->sk, sizeof(r->ck)) == 0 ? 0 : -1;
+}
+
+/* Only the dummy key was tried, once: the cost of a failure. */
+static int
+dummy_only(void)
+{
+	return v3_tries == 1 && v3_last == SIZE_MAX;
+}
+
+static void
+test_v3_success(void)
+{
+	struct run3 t;
+
+	run3_init(&t, 5, 2, ND_VERSION_2);
+	ok(run3_open(&t, t.st_pub) == 2 && v3_tries == 1 && v3_last == 2,
+	    "v3: the hint finds key 2 of 5 with one payload open");
+	ok(t.r.s.version == 3 && t.r.sreq.version_min == 3 &&
+	    t.r.sreq.version_max == 3 && strcmp(t.r.sreq.name, "demo") == 0 &&
+	    t.r.sreq.conn == 3, "v3: the request, versions 3..3");
+	ok(run3_finish(&t) == 0 && t.r.cinfo.status == ND_HS_OK,
+	    "v3: handshake completes, both sides have the same keys");
+	ok(is_wiped(&t.r.c) && is_wiped(&t.r.s),
+	    "v3: secrets wiped on both sides");
+	run3_free(&t);
+	run3_init(&t, 1000, 999, ND_VERSION_3);
+	ok(run3_open(&t, t.st_pub) == 999 && v3_tries == 1,
+	    "v3: 1000 keys: the last one found with one payload open");
+	run3_free(&t);
+}
+
+static void
+test_v3_wrong_keys(void)
+{
+	uint8_t priv[32], pub[32];
+	struct run3 t;
+
+	run3_init(&t, 5, 1, ND_VERSION_2);
+	crypto_x25519_keypair(priv, pub);
+	ok(run3_open(&t, pub) == -1 && errno == EACCES && dummy_only(),
+	    "v3: wrong server public key: EACCES after a dummy open");
+	run3_free(&t);
+	run3_init(&t, 5, 5, ND_VERSION_2);
+	ok(run3_open(&t, t.st_pub) == -1 && errno == EACCES && dummy_only(),
+	    "v3: hint opens but no key has its id (wrong PSK): EACCES "
+	    "after a dummy open");
+	run3_free(&t);
+	run3_init(&t, 0, 0, ND_VERSION_2);
+	ok(run3_open(&t, t.st_pub) == -1 && errno == EACCES && dummy_only(),
+	    "v3: no keys at all: EACCES after a dummy open");
+	run3_free(&t);
+}
+
+/* Flips each bit of ch[from, to): 1 if none opens; dummy: how it failed. */
+static int
+v3_tamper(struct run3 *t, size_t from, size_t to, int dummy)
+{
+	size_t i, bad = 0;
+
+	for (i = from; i < to; i++) {
+		t->r.ch[i] ^= 1 << (i % 8);
+		if (run3_server(t) != -1 || (dummy == 1 && !dummy_only()) ||
+		    (dummy == 0 && (v3_tries != 1 || v3_last != 0)))
+			bad++;
+		t->r.ch[i] ^= 1 << (i % 8);
+	}
+	return bad == 0;
+}
+
+static void
+test_v3_tamper(void)
+{
+	struct run3 t;
+
+	run3_init(&t, 3, 0, ND_VERSION_2);
+	ok(run3_open(&t, t.st_pub) == 0, "v3: untampered hello opens");
+	ok(v3_tamper(&t, 8, HDR_LEN, -1),
+	    "v3: every flipped bit in the ephemeral key fails");
+	ok(v3_tamper(&t, HINT_OFF, PL3_OFF, 1),
+	    "v3: every flipped bit in the sealed hint fails, after a dummy "
+	    "open");
+	ok(v3_tamper(&t, PL3_OFF, CH3_LEN, 0),
+	    "v3: every flipped bit in the sealed payload fails, after the "
+	    "key's open");
+	ok(run3_server(&t) == 0, "v3: the untampered hello still opens");
+	run3_free(&t);
+}
+
+static void
+test_v3_replay(void)
+{
+	uint8_t cf[32];
+	struct run3 t;
+
+	run3_init(&t, 2, 1, ND_VERSION_2);
+	ok(run3_open(&t, t.st_pub) == 1 && run3_finish(&t) == 0,
+	    "v3: a handshake");
+	memcpy(cf, t.r.cf, 32);
+	ok(run3_server(&t) == 1 &&
+	    hs_server_hello(&t.r.s, &t.r.info, 0, t.r.sh) == 0,
+	    "v3: a replayed hello opens (netdiskd's replay cache refuses it)");
+	ok(hs_server_finish(&t.r.s, cf, &t.r.sk) == -1,
+	    "v3: the recorded ClientFinished does not finish the replay");
+	run3_free(&t);
+}
+
+static int
+check_hdr_v(uint8_t vmin, uint8_t vmax, uint16_t len, uint8_t smin,
+    uint8_t smax)
+{
+	uint8_t hdr[8] = { 0x6e, 0x64, 0x68, 0x31 }, v = 0;
+
+	hdr[4] = vmin;
+	hdr[5] = vmax;
+	hdr[6] = len >> 8;
+	hdr[7] = len & 0xff;
+	errno = 0;
+	return hs_server_check_hdr(hdr, smin, smax, &v) == 0 ? v : -1;
+}
+
+static void
+test_v3_versions_hdr(void)
+{
+	ok(check_hdr_v(2, 2, CH_LEN, 2, 3) == 2 &&
+	    check_hdr_v(3, 3, CH3_LEN, 2, 3) == 3,
+	    "server 2..3: a v2 hello gets 2, a v3 hello 3");
+	ok(check_hdr_v(2, 3, CH_LEN, 2, 3) == 2 &&
+	    check_hdr_v(2, 3, CH3_LEN, 2, 3) == 3 &&
+	    check_hdr_v(1, 9, CH_LEN, 2, 3) == 2,
+	    "a range: the version whose hello length was sent");
+	ok(check_hdr_v(3, 3, CH_LEN, 2, 3) == -1 && errno == EBADMSG,
+	    "versions 3..3 with the v2 length: EBADMSG");
+	ok(check_hdr_v(2, 2, CH_LEN, 3, 3) == -1 && errno == EPROTONOSUPPORT,
+	    "server 3..3 (min_version 3): a v2 hello gets EPROTONOSUPPORT");
+	ok(check_hdr_v(3, 3, CH3_LEN, 2, 2) == -1 &&
+	    errno == EPROTONOSUPPORT,
+	    "server without a static key: a v3 hello gets EPROTONOSUPPORT");
+	ok(check_hdr_v(2, 3, CH_LEN, 3, 3) == -1 && errno == EBADMSG,
+	    "server 3..3: 2..3 with the v2 length: EBADMSG");
+}
+
+static void
+test_v3_versions_ring(void)
+{
+	struct hs_psk psk;
+	struct hs_keyring *kr;
+	uint8_t priv[32] = { 1 }, lo, hi;
+	struct run3 t;
+
+	hs_psk_init(&psk, priv);
+	errno = 0;
+	ok(hs_keyring_new(&psk, 1, NULL, 3) == NULL && errno == EINVAL,
+	    "a ring with min_version 3 needs a static key");
+	lo = hi = 0;
+	if ((kr = hs_keyring_new(&psk, 1, NULL, 2)) != NULL)
+		hs_keyring_versions(kr, &lo, &hi);
+	ok(lo == 2 && hi == 2, "no static key: versions 2..2");
+	hs_keyring_free(kr);
+	lo = hi = 0;
+	if ((kr = hs_keyring_new(&psk, 1, priv, 2)) != NULL)
+		hs_keyring_versions(kr, &lo, &hi);
+	ok(lo == 2 && hi == 3, "a static key: versions 2..3");
+	hs_keyring_free(kr);
+	run3_init(&t, 2, 0, ND_VERSION_2);
+	ok(hs_client_hello(&t.r.c, t.r.psk, &t.r.req, 0, t.r.ch) == 0 &&
+	    run3_server(&t) == 0 && t.r.s.version == 2 && run3_finish(&t) == 0,
+	    "ring 2..3: a v2 client is still served");
+	run3_free(&t);
+	run3_init(&t, 2, 0, ND_VERSION_3);
+	ok(hs_client_hello(&t.r.c, t.r.psk, &t.r.req, 0, t.r.ch) == 0 &&
+	    run3_server(&t) == -1 && errno == EPROTONOSUPPORT,
+	    "ring 3..3: a v2 hello is refused (EPROTONOSUPPORT)");
+	run3_free(&t);
+}
+
+/* The v3 client against a v2 ServerHello and a version reject. */
+static void
+test_v3_downgrade(void)
+{
+	struct hs_export_info info;
+	struct hs_keys k;
+	uint8_t rej[ND_VERSION_REJECT_LEN], cf[32];
+	struct run v2;
+	struct hs_state saved;
+	struct run3 t;
+
+	run3_init(&t, 1, 0, ND_VERSION_2);
+	ok(run3_open(&t, t.st_pub) == 0, "v3 hello");
+	saved = t.r.c;
+	run_init(&v2);
+	memcpy(v2.psk, t.r.psk, 32);
+	ok(run_open(&v2, &v2.psk, 1) == 0 &&
+	    hs_server_hello(&v2.s, &v2.info, 0, v2.sh) == 0,
+	    "a v2 ServerHello under the same PSK");
+	ok(hs_client_finish(&t.r.c, v2.sh, &info, cf, &k) == -1 &&
+	    errno == EBADMSG, "the v3 client refuses a version 2 ServerHello");
+	t.r.c = saved;
+	hs_server_reject(rej, 2, 2);
+	memset(t.r.sh, 0, sizeof(t.r.sh));
+	memcpy(t.r.sh, rej, sizeof(rej));
+	ok(hs_client_finish(&t.r.c, t.r.sh, &info, cf, &k) == -1 &&
+	    errno == EPROTONOSUPPORT,
+	    "the v3 client fails on a version reject 2..2 (no fallback)");
+	hs_state_clear(&saved);
+	hs_state_clear(&v2.c);
+	hs_state_clear(&v2.s);
+	run3_free(&t);
+}
+
+static void
+test_v3_low_order(void)
+{
+	struct run3 t;
+
+	run3_init(&t, 1, 0, ND_VERSION_2);
+	errno = 0;
+	ok(hs_client_hello_v3(&t.r.c, t.r.psk, zero32, &t.r.req, 0,
+	    t.r.ch) == -1 && errno == EINVAL && all_zero(t.r.c.eph_priv, 32),
+	    "v3 client: an all-zero server public key is refused");
+	ok(run3_open(&t, t.st_pub) == 0, "v3 hello");
+	memset(t.r.ch + 8, 0, 32);
+	ok(run3_server(&t) == -1 && errno == EACCES && v3_tries == 0,
+	    "v3 server: an all-zero client ephemeral closes at once");
+	run3_free(&t);
+}
+
+static void
+test_v3(void)
+{
+	test_v3_success();
+	test_v3_wrong_keys();
+	test_v3_tamper();
+	test_v3_replay();
+	test_v3_versions_hdr();
+	test_v3_versions_ring();
+	test_v3_downgrade();
+	test_v3_low_order();
+}
+
 static void
 test_handshakes(void)
 {
@@ -1572,13 +2039,15 @@ main(int argc, char **argv)
 	const char *top = getenv("top_srcdir");
 
 	if (argc > 1 && strcmp(argv[1], "--generate") == 0)
-		return generate();
+		return generate(argc > 2 ? atoi(argv[2]) : ND_VERSION_2);
 	if (argc > 1)
 		top = argv[1];
 	if (top == NULL)
 		top = ".";
 	test_primitives();
-	test_vectors(top);
+	test_vectors(top, ND_VERSION_2);
+	test_vectors(top, ND_VERSION_3);
 	test_handshakes();
+	test_v3();
 	return done_testing();
 }

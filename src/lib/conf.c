@@ -107,6 +107,7 @@ struct parser {
 	int list_line, list_count;
 	int global_line;		/* of the first [global] */
 	int global_key_line;		/* [global] has key or keyfile */
+	int min_version_line;		/* [global] has min_version */
 	struct conf_exports discard;	/* export sections in error */
 
 	struct conf_error *errs;
@@ -495,6 +496,40 @@ opt_keyfile(struct parser *p, const char *value)
 		keyfile_note(p, path, owner);
 	}
 	explicit_bzero(key, sizeof(key));
+}
+
+/* [global] server_key: the static X25519 private key of version 3. */
+static void
+opt_server_key(struct parser *p, const char *value)
+{
+	uint8_t key[ND_KEY_LEN];
+	char err[PATH_MAX + 256];
+	char *path;
+	uid_t owner;
+	size_t n;
+
+	if ((path = conf_path(p, "server_key", value)) == NULL)
+		return;
+	if (key_load_file_owner(path, key, &owner, err, sizeof(err)) == -1) {
+		sec_err(p, "server_key: %s", err);
+		free(path);
+	} else {
+		memcpy(p->conf->server_key, key, ND_KEY_LEN);
+		p->conf->has_server_key = 1;
+		n = p->nkeyfiles;
+		keyfile_note(p, path, owner);
+		if (p->nkeyfiles > n)
+			p->keyfiles[n].what = "server_key";
+	}
+	explicit_bzero(key, sizeof(key));
+}
+
+static void
+opt_min_version(struct parser *p, const char *value)
+{
+	conf_int(p, "min_version", value, ND_VERSION_2, ND_VERSION_3,
+	    &p->conf->min_version);
+	p->min_version_line = p->lineno;
 }
 
 /* Client identities: [client NAME] and clients_dir. */
@@ -1092,6 +1127,8 @@ static const struct conf_key global_keys[] = {
 	{ "port",		opt_port,		ONE_LINE },
 	{ "key",		opt_key,		ONE_LINE },
 	{ "keyfile",		opt_keyfile,		ONE_LINE },
+	{ "server_key",		opt_server_key,		ONE_LINE },
+	{ "min_version",	opt_min_version,	ONE_LINE },
 	{ "user",		opt_user,		ONE_LINE },
 	{ "group",		opt_group,		ONE_LINE },
 	{ "max_connections",	opt_max_connections,	ONE_LINE },
@@ -1881,6 +1918,10 @@ conf_validate(struct parser *p)
 	validate_overlay_dirs(p);
 	validate_keyfiles(p);
 	validate_listen(p);
+	if (p->conf->min_version > ND_VERSION_2 && !p->conf->has_server_key)
+		conf_err(p, p->min_version_line, "[global]: min_version %d "
+		    "needs server_key (version 3 clients authenticate the "
+		    "server's static key)", p->conf->min_version);
 }
 
 /* Loading. */
@@ -1896,6 +1937,7 @@ conf_new(void)
 	snprintf(c->port, sizeof(c->port), "%d", ND_DEFAULT_PORT);
 	c->max_connections = CONF_MAX_CONNECTIONS;
 	c->handshake_timeout = CONF_HANDSHAKE_TIMEOUT;
+	c->min_version = ND_VERSION_2;
 	c->max_handshakes = CONF_MAX_HANDSHAKES;
 	c->max_handshakes_per_address = CONF_MAX_HANDSHAKES_PER_ADDRESS;
 	c->max_request_memory = CONF_MAX_REQUEST_MEMORY;
@@ -2053,6 +2095,7 @@ conf_free(struct conf *c)
 		export_free(e);
 	}
 	explicit_bzero(c->key, sizeof(c->key));
+	explicit_bzero(c->server_key, sizeof(c->server_key));
 	for (i = 0; i < c->nclients; i++)
 		free(c->clients[i].keyfile);
 	if (c->clients != NULL)

@@ -104,6 +104,15 @@ struct conf {
 	char port[8];			/* default port for listen entries */
 	int has_key;
 	uint8_t key[ND_KEY_LEN];
+	/*
+	 * The server's static X25519 private key (server_key = FILE): with
+	 * it netdiskd speaks protocol version 3 too (docs/protocol.md,
+	 * section 4.4).  min_version 3 refuses version 2 hellos; it needs
+	 * the key.
+	 */
+	int has_server_key;
+	uint8_t server_key[ND_KEY_LEN];
+	int min_version;		/* ND_VERSION_2 (default) or 3 */
 	struct conf_client *clients;	/* sorted by name */
 	int nclients;
 	char *clients_dir;		/* NULL: none */

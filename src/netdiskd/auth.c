@@ -26,6 +26,7 @@ struct auth_keys {
 	char **idents;			/* of each key: its identity, or NULL */
 	uint64_t *creds;		/* of each key: its credential number */
 	size_t n, max;
+	struct hs_keyring *ring;	/* once sealed */
 };
 
 /* Credential numbers: one per (key, identity), kept across reloads. */
@@ -70,6 +71,7 @@ auth_keys_put(struct auth_keys *ks)
 		replay_put(ks->replays[i]);
 		free(ks->idents[i]);
 	}
+	hs_keyring_free(ks->ring);
 	if (ks->psks != NULL)
 		crypto_wipe(ks->psks, ks->n * sizeof(*ks->psks));
 	free(ks->idents);
@@ -158,6 +160,25 @@ auth_keys_get(const struct auth_keys *ks, const struct hs_psk **psks)
 {
 	*psks = ks->psks;
 	return ks->n;
+}
+
+int
+auth_keys_seal(struct auth_keys *ks, const uint8_t *server_key,
+    int min_version)
+{
+	if (ks->ring != NULL) {
+		errno = EBUSY;
+		return -1;
+	}
+	ks->ring = hs_keyring_new(ks->psks, ks->n, server_key,
+	    (uint8_t)min_version);
+	return ks->ring != NULL ? 0 : -1;
+}
+
+const struct hs_keyring *
+auth_keys_ring(const struct auth_keys *ks)
+{
+	return ks->ring;
 }
 
 int

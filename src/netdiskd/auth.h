@@ -3,8 +3,10 @@
  * Authentication state of the server.
  *
  * The key set: the candidate keys of the handshake, deduplicated, with
- * their early secrets (computed when the configuration is loaded, wiped
- * with the set) and the replay cache of each key (replay.h).  A set is
+ * their early secrets and version 3 key ids (computed when the
+ * configuration is loaded, wiped with the set), the replay cache of each
+ * key (replay.h), and once sealed the key ring of the handshake: the key
+ * ids' hash table and the server's static key (handshake.h).  A set is
  * reference counted: the export tables of a reload or restart share it,
  * and the caches of the keys they have in common are carried over.
  *
@@ -27,6 +29,7 @@
 #include "netdisk_proto.h"
 
 struct hs_psk;
+struct hs_keyring;
 struct auth_keys;
 
 /* An empty set with room for max keys, or NULL out of memory. */
@@ -50,6 +53,15 @@ const char *auth_keys_identity(const struct auth_keys *, size_t idx,
 size_t auth_keys_find_cred(const struct auth_keys *, uint64_t cred);
 /* The keys of the set, for the handshake: their number, psks set. */
 size_t auth_keys_get(const struct auth_keys *, const struct hs_psk **psks);
+/*
+ * Once every key is added: build the key ring with the server's static
+ * private key (NULL: none) and the lowest version to accept.  -1 with
+ * errno EINVAL (min_version 3 without a key), ENOMEM, EBUSY (sealed).
+ */
+int auth_keys_seal(struct auth_keys *, const uint8_t *server_key,
+    int min_version);
+/* The key ring of a sealed set, NULL before. */
+const struct hs_keyring *auth_keys_ring(const struct auth_keys *);
 /*
  * 1 if key number idx authenticated a hello with this client ephemeral
  * key before; else remembers it.

@@ -114,6 +114,12 @@ exports_keys(const struct export_table *t, const struct hs_psk **psks)
 	return auth_keys_get(t->keys, psks);
 }
 
+const struct hs_keyring *
+exports_keyring(const struct export_table *t)
+{
+	return auth_keys_ring(t->keys);
+}
+
 int
 exports_replayed(const struct export_table *t, size_t keyidx,
     const uint8_t eph[ND_KEY_LEN])
@@ -295,6 +301,11 @@ exports_build(const struct conf *conf, const struct export_table *old,
 	TAILQ_FOREACH(ce, &conf->exports, entry)
 		if (table_add(t, old, ce, gkey, report) == -1)
 			goto fail;
+	if (auth_keys_seal(t->keys, conf->has_server_key ? conf->server_key :
+	    NULL, conf->min_version) == -1) {
+		report_warnx(report, "key ring: %s", strerror(errno));
+		goto fail;
+	}
 	return t;
 fail:
 	exports_put(t);

@@ -29,6 +29,7 @@
 struct export;
 struct export_table;
 struct hs_psk;
+struct hs_keyring;
 struct report;
 struct status;
 
@@ -65,6 +66,11 @@ struct export *exports_lookup(const struct export_table *, const char *name);
 
 /* For the handshake: the candidate keys, their number returned. */
 size_t exports_keys(const struct export_table *, const struct hs_psk **psks);
+/*
+ * The same as the key ring of the handshake (handshake.h): the keys, the
+ * index of their key ids, the server's static key, its versions.
+ */
+const struct hs_keyring *exports_keyring(const struct export_table *);
 /* As auth_keys_replayed for the table's key set. */
 int exports_replayed(const struct export_table *, size_t keyidx,
     const uint8_t eph[ND_KEY_LEN]);

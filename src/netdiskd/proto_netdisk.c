@@ -31,7 +31,7 @@ struct netdisk_hs {
 	struct hs_request req;
 	struct hs_keys keys;
 	struct export_table *table;
-	uint8_t ch[ND_CLIENT_HELLO_LEN];
+	uint8_t ch[ND_CLIENT_HELLO_MAX];
 	uint8_t sh[ND_SERVER_HELLO_LEN];
 	uint8_t cf[ND_CLIENT_FINISHED_LEN];
 };
@@ -73,27 +73,43 @@ netdisk_trunc_why(struct session *s, int r, const char *what)
 
 /* Handshake. */
 
-/* The first 8 bytes and the rest of the ClientHello: NULL or why not. */
+/* The versions the server speaks now (its current key ring's). */
+static void
+netdisk_versions(struct session *s, uint8_t *smin, uint8_t *smax)
+{
+	const struct sess_host *h = s->host;
+	struct export_table *t = h->ops->table_get(h->srv);
+
+	hs_keyring_versions(h->ops->table_keyring(t), smin, smax);
+	h->ops->table_put(t);
+}
+
+/*
+ * The first 8 bytes and the rest of the ClientHello, of a version the
+ * server speaks: NULL or why not.
+ */
 static const char *
 netdisk_read_hello(struct session *s, struct netdisk_hs *hs)
 {
-	uint8_t reject[ND_VERSION_REJECT_LEN];
+	uint8_t reject[ND_VERSION_REJECT_LEN], smin, smax;
 	int r;
 
 	if ((r = sock_read_until(s->fd, hs->ch, 8, s->hs_deadline)) != 1)
 		return netdisk_read_why(s, r, "hello");
-	if (hs_server_check_hdr(hs->ch, &hs->st.version) == -1) {
+	netdisk_versions(s, &smin, &smax);
+	if (hs_server_check_hdr(hs->ch, smin, smax, &hs->st.version) == -1) {
 		if (errno != EPROTONOSUPPORT)
 			return "not a netdisk hello";
-		log_info("%s: unsupported versions %u-%u offered", s->peer,
-		    hs->ch[4], hs->ch[5]);
-		hs_server_reject(reject);
+		log_info("%s: unsupported versions %u-%u offered (server "
+		    "speaks %u-%u)", s->peer, hs->ch[4], hs->ch[5], smin,
+		    smax);
+		hs_server_reject(reject, smin, smax);
 		sock_write_until(s->fd, reject, sizeof(reject),
 		    s->hs_deadline);
 		return "unsupported version";
 	}
-	r = sock_read_until(s->fd, hs->ch + 8, sizeof(hs->ch) - 8,
-	    s->hs_deadline);
+	r = sock_read_until(s->fd, hs->ch + 8,
+	    nd_client_hello_len(hs->st.version) - 8, s->hs_deadline);
 	if (r != 1)
 		return netdisk_trunc_why(s, r, "hello");
 	return NULL;
@@ -111,21 +127,22 @@ static const char *
 netdisk_authenticate(struct session *s, struct netdisk_hs *hs)
 {
 	const struct sess_host *h = s->host;
-	const struct hs_psk *psks;
 	const struct nd_hello_hdr *hdr = (const void *)hs->ch;
 	const char *why, *ident;
 	char name[ND_NAME_MAX * 4 + 1];
-	size_t nkeys;
 	int idx;
 
 	hs->table = h->ops->table_get(h->srv);
-	nkeys = h->ops->table_keys(hs->table, &psks);
-	idx = hs_server_open_hello_psk(&hs->st, hs->ch, psks, nkeys, &hs->req);
+	idx = hs_server_open(&hs->st, hs->ch,
+	    h->ops->table_keyring(hs->table), &hs->req);
 	if (idx < 0 && errno == EBADMSG)
 		return netdisk_auth_failed(s, "malformed hello payload");
 	if (idx < 0)
-		return netdisk_auth_failed(s, "no key authenticates the hello "
-		    "(wrong key, unknown export or tampered)");
+		return netdisk_auth_failed(s, hs->st.version == ND_VERSION_3 ?
+		    "no key authenticates the version 3 hello (wrong key, "
+		    "wrong server public key, unknown export or tampered)" :
+		    "no key authenticates the hello (wrong key, unknown "
+		    "export or tampered)");
 	if (h->ops->table_replayed(hs->table, (size_t)idx, hdr->ephemeral))
 		return netdisk_auth_failed(s, "replayed hello");
 	ident = h->ops->table_identity(hs->table, (size_t)idx, &s->cred);

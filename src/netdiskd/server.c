@@ -542,7 +542,7 @@ server_session_done(struct server *srv, struct session *s)
 
 static const struct sess_host_ops server_sess_ops = {
 	.table_get = server_table_get, .table_put = exports_put,
-	.table_keys = exports_keys, .table_find = exports_find,
+	.table_keyring = exports_keyring, .table_find = exports_find,
 	.table_replayed = exports_replayed, .table_identity = exports_identity,
 	.revoked = server_revoked,
 	.auth_failed = server_auth_failed, .admit = server_session_admit,

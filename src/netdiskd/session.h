@@ -33,7 +33,7 @@
 
 struct budget;
 struct export_table;
-struct hs_psk;
+struct hs_keyring;
 struct proto_ops;
 struct server;
 struct session;
@@ -68,8 +68,7 @@ struct sess_host_ops {
 	 */
 	struct export_table *(*table_get)(struct server *);
 	void (*table_put)(struct export_table *);
-	size_t (*table_keys)(const struct export_table *,
-	    const struct hs_psk **psks);
+	const struct hs_keyring *(*table_keyring)(const struct export_table *);
 	int (*table_replayed)(const struct export_table *, size_t keyidx,
 	    const uint8_t eph[ND_KEY_LEN]);
 	struct export *(*table_find)(const struct export_table *,

@@ -95,7 +95,7 @@ check_hdr(const struct hello_case *c, int *hdr_ok)
 
 	memcpy(&h, c->ch, sizeof(h));
 	errno = 0;
-	*hdr_ok = hs_server_check_hdr(c->ch, &v) == 0;
+	*hdr_ok = hs_server_check_hdr(c->ch, ND_VERSION_2, ND_VERSION_2, &v) == 0;
 	if (*hdr_ok) {
 		FUZZ_CHECK(v == ND_VERSION_2);
 		FUZZ_CHECK(h.version_min <= v && v <= h.version_max);
@@ -104,7 +104,7 @@ check_hdr(const struct hello_case *c, int *hdr_ok)
 	FUZZ_CHECK(errno == EBADMSG || errno == EPROTONOSUPPORT);
 	if (errno != EPROTONOSUPPORT)
 		return;
-	hs_server_reject(rej);
+	hs_server_reject(rej, ND_VERSION_2, ND_VERSION_2);
 	FUZZ_CHECK(hs_parse_reject(rej, sizeof(rej), &lo, &hi) == 0);
 	FUZZ_CHECK(lo == ND_VERSION_2 && hi == ND_VERSION_2);
 }

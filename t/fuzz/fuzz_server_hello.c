@@ -313,7 +313,7 @@ fuzz_seeds(fuzz_emit_fn emit, void *arg)
 	seed_server(emit, arg, "raw-ok", ND_HS_OK);
 	seed_server(emit, arg, "raw-denied", ND_HS_DENIED);
 	rej[0] = 0;
-	hs_server_reject(rej + 1);
+	hs_server_reject(rej + 1, ND_VERSION_2, ND_VERSION_2);
 	emit(arg, "raw-reject", rej, sizeof(rej));
 	memset(sh, 0, sizeof(sh));
 	fuzz_hello_hdr(&h, ND_VERSION_2, ND_VERSION_2, ND_SERVER_HELLO_LEN,
