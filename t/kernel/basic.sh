@@ -6,7 +6,9 @@
 # queue limits as the server announces them, ext4 (mkfs, files, e2fsck
 # -fn, sha256 after a fresh attach), a read-only export, refused attaches
 # and their messages, netdisktab (attach -a, attach NAME, detach -a, a
-# bad table, names in sysfs), the key nowhere in the kernel log, sysfs or
+# bad table, names in sysfs), protocol version 3 (server_pub: I/O, a
+# reconnect to a netdiskd with min_version = 3, a v2 attach refused, a
+# wrong or bad server_pub), the keys nowhere in the kernel log, sysfs or
 # /proc, attach/detach lines balanced.
 # The checks are in guest-basic.sh; lib.sh boots the guests.
 
@@ -18,7 +20,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 kt_start mkfs.ext4 e2fsck
-files=(mkfs.ext4=/sbin/mkfs.ext4 e2fsck=/sbin/e2fsck)
+files=(mkfs.ext4=/sbin/mkfs.ext4 e2fsck=/sbin/e2fsck
+    "$top_srcdir/t/vectors/v3.txt=/v3.txt")
 test -f /etc/mke2fs.conf && files+=(/etc/mke2fs.conf)
-kt_run_all guest-basic.sh 240 -- "${files[@]}"
+kt_run_all guest-basic.sh 270 -- "${files[@]}"
 kt_end

@@ -10,8 +10,11 @@
 # attach -a (noauto and attached entries left out), attach NAME, the
 # names in sysfs, list and the kernel log, detach -a (devices attached by
 # URI left alone), a bad table refused with FILE:LINE, bad names refused
-# by the module; the key nowhere in the kernel log, sysfs or /proc; every
-# attach line with its detach line.
+# by the module; protocol version 3 (server_pub in the add line, a
+# netdiskd with server_key): I/O, a reconnect to a netdiskd restarted with
+# min_version = 3, a v2 attach refused by it, a wrong server_pub, bad
+# server_pub values; the keys nowhere in the kernel log, sysfs or /proc;
+# every attach line with its detach line.
 # Results as guest-lib.sh describes.
 
 . /guest-lib.sh
@@ -362,6 +365,95 @@ for name in a/b abcdefghijklmnopqrstuvwxyz012345 ""; do
 	    "netdisk: add: name must have 1 to 31 characters of A-Z a-z 0-9 \\. _ -"
 done
 is "... no device" "$(ndevs)" 0
+
+# ---- protocol version 3: the server's static key (the key pair of
+# t/vectors/v3.txt) pinned with server_pub= in the add line
+t3=$(now)
+vec() {
+	sed -n "s/^$1 = //p" /v3.txt
+}
+# v3_conf [MIN_VERSION]: netdisk.conf with server_key (and min_version)
+v3_conf() {
+	{
+		conf_global "127.0.0.1, [::1]"
+		echo "server_key = server.key"
+		test -n "$1" && echo "min_version = $1"
+		sed -n '/^\[demo\]/,$p' netdisk.conf
+	} >netdisk.conf.new && mv netdisk.conf.new netdisk.conf
+}
+# add_line LINE: written to /sys/bus/netdisk/add by the shell's echo (no
+# process has the key in its arguments); status in $st, error in add.err
+add_line() {
+	echo "$1" 2>$W/add.err >/sys/bus/netdisk/add
+	st=$?
+}
+v3_back() {
+	test "$(attr netdisk0 reconnects)" -ge 1 && connected netdisk0
+}
+(umask 077 && vec server_static_priv >server.key)
+cat server.key >>keys.pat
+spub=$(vec server_static_pub)
+kill_server TERM
+v3_conf
+start_server
+log_mark
+add_line "address=127.0.0.1 port=$PORT export=demo key=$(cat key) server_pub=$spub conns=2 dead_timeout=30"
+is "v3: add line with server_pub, netdiskd with server_key: netdisk0" \
+    "$st $(ndevs)" "0 1" || diag_file $W/add.err
+is "... sysfs: server_pub" "$(attr netdisk0 server_pub)" "$spub"
+is "... kernel log: attached, protocol 3" \
+    "$(log_since | grep -o 'netdisk0: attached.*')" \
+    "netdisk0: attached 127.0.0.1:$PORT/demo protocol 3"
+dd if=/dev/urandom of=data bs=1M count=1 2>/dev/null
+want=$(sha256sum <data | cut -d' ' -f1)
+run dd if=data of=/dev/netdisk0 bs=1M seek=16 oflag=direct
+check "... 1 MiB written with O_DIRECT" test $st = 0 || show
+is "... and read back" "$(sha_dev /dev/netdisk0 16 1)" "$want"
+is "... the server's file holds them" \
+    "$(dd if=demo.img bs=1M skip=16 count=1 2>/dev/null | sha256sum | cut -d' ' -f1)" "$want"
+# netdiskd restarted with min_version = 3: a reconnect can only be v3
+kill_server TERM
+v3_conf 3
+start_server
+check "... netdiskd restarted with min_version = 3: both connections back" \
+    wait_until 30 v3_back || diag "reconnects $(attr netdisk0 reconnects) state $(attr netdisk0 state)"
+is "... the data read back after the reconnect" "$(sha_dev /dev/netdisk0 16 1)" "$want"
+dd if=/dev/urandom of=data bs=1M count=1 2>/dev/null
+want=$(sha256sum <data | cut -d' ' -f1)
+run dd if=data of=/dev/netdisk0 bs=1M seek=20 oflag=direct
+check "... 1 MiB more written" test $st = 0 || show
+is "... the server's file holds them" \
+    "$(dd if=demo.img bs=1M skip=20 count=1 2>/dev/null | sha256sum | cut -d' ' -f1)" "$want"
+log_mark
+run netdiskctl attach -k key --ro $URI/ro
+check "min_version = 3: a v2 attach (no server key) fails, no device" \
+    test $st != 0 -a "$(ndevs)" = 1
+diag "netdiskctl: $err"
+like "... the kernel log says the server needs version 3" \
+    "$(log_since | grep 'netdisk')" \
+    "protocol version 2 refused: server speaks 3\\.\\.3 \\(the server needs version 3"
+log_mark
+add_line "address=127.0.0.1 port=$PORT export=ro key=$(cat key) server_pub=$(vec client_eph_pub)"
+like "another valid key as server_pub: the write fails with EKEYREJECTED" \
+    "$st $(cat $W/add.err)" "^[1-9][0-9]* .*Key was rejected by service"
+like "... the kernel log names server_pub" "$(log_since | grep 'netdisk: 127')" \
+    "netdisk: 127\\.0\\.0\\.1:$PORT/ro: authentication failed \\(wrong key, no such export or wrong server_pub\\)"
+is "... no device" "$(ndevs)" 1
+z=0000000000000000000000000000000000000000000000000000000000000000
+for c in "$z:is not a valid X25519 public key (a low-order point, such as all zeros)" \
+    "$(echo $z | tr 0 g):is not hexadecimal" "abc:has 3 characters, not 64 hex digits"; do
+	log_mark
+	add_line "address=127.0.0.1 port=$PORT export=ro key=$(cat key) server_pub=${c%%:*}"
+	like "server_pub=${c%%:*}: EINVAL" "$st $(cat $W/add.err)" \
+	    "^[1-9][0-9]* .*Invalid argument"
+	is "... the kernel log says why" \
+	    "$(log_since | grep -o 'netdisk: add: server_pub.*')" \
+	    "netdisk: add: server_pub ${c#*:}"
+done
+is "... no device" "$(ndevs)" 1
+run netdiskctl detach netdisk0
+check "detach the v3 device" test $st = 0 -a "$(ndevs)" = 0 || show
+diag "protocol version 3 checks: $(since "$t3") s"
 
 run rmmod netdisk
 check "rmmod netdisk" test $st = 0 -a ! -d /sys/module/netdisk || show
