@@ -31,7 +31,8 @@
  * prints the median time from sending the hello to the ServerHello (or
  * to the close, for a hello no key opens) and how many were answered and
  * closed.  It fails only if an answer does not authenticate or says
- * other than OK.
+ * other than OK.  With -S PUBKEY (the server's public key, 64 hex
+ * digits) its hellos are of protocol version 3.
  *
  * The valid sessions use the fixed client id below, so that modes run one
  * after another never find the export busy with their own predecessor.
@@ -85,6 +86,8 @@ static struct {
 	int duration;			/* -d, seconds */
 	uint8_t psk2[ND_KEY_LEN];	/* -K: another export's key */
 	int has_psk2;
+	uint8_t server_pub[ND_KEY_LEN];	/* -S: hello-time speaks v3 */
+	int has_server_pub;
 } cx;
 
 struct session {
@@ -1995,6 +1998,7 @@ timed_hello(double *us, int *answered)
 	struct session s;
 	struct hs_request rq;
 	uint8_t sh[SH_LEN], cf[ND_CLIENT_FINISHED_LEN];
+	uint8_t ch[ND_CLIENT_HELLO_MAX];
 	enum read_end end;
 	double t0;
 	size_t n;
@@ -2004,8 +2008,15 @@ timed_hello(double *us, int *answered)
 	hs_req_init(&rq, cx.uri.export, ND_OPT_READ_ONLY);
 	if (sess_connect(&s, cx.psk, &rq) != 0)
 		return 1;
+	memcpy(ch, s.ch, CH_LEN);
+	if (cx.has_server_pub) {
+		rq.version_min = rq.version_max = 0;
+		if (hs_client_hello_v3(&s.st, cx.psk, cx.server_pub, &rq, 0,
+		    ch) != 0)
+			rv = fail("hs_client_hello_v3 failed");
+	}
 	t0 = now_us();
-	if (send_all(s.fd, s.ch, CH_LEN) != 0)
+	if (rv == 0 && send_all(s.fd, ch, nd_client_hello_len(s.st.version)))
 		rv = fail("sending ClientHello: %s", strerror(errno));
 	n = rv == 0 ? read_upto(s.fd, sh, sizeof(sh), IO_TIMEOUT_MS, &end) : 0;
 	*us = now_us() - t0;
@@ -2122,7 +2133,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: badclient [-t SECONDS] [-s ADDR] [-n COUNT] "
 	    "[-d SECONDS] -k KEYFILE [-K KEYFILE]\n"
-	    "                 URI MODE\n"
+	    "                 [-S PUBKEY] URI MODE\n"
 	    "       badclient -l\n");
 	exit(2);
 }
@@ -2138,8 +2149,13 @@ main(int argc, char *argv[])
 	cx.hs_timeout = 2;
 	cx.nconns = 1;
 	cx.mode = "badclient";
-	while ((ch = getopt(argc, argv, "d:K:k:ln:s:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:K:k:ln:S:s:t:")) != -1) {
 		switch (ch) {
+		case 'S':
+			if (key_parse_hex(optarg, cx.server_pub) != 0)
+				usage();
+			cx.has_server_pub = 1;
+			break;
 		case 'K':
 			keyfile2 = optarg;
 			break;

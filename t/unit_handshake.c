@@ -377,6 +377,17 @@ t_server_payload(uint8_t p[SP_LEN], const struct hs_export_info *i)
 	memcpy(p, &pl, sizeof(pl));
 }
 
+/* key(secret) and iv(secret) into key and iv, and the seal under them. */
+static void
+t_seal_secret(const uint8_t secret[32], uint8_t key[32], uint8_t iv[12],
+    const uint8_t *ad, size_t adlen, const uint8_t *in, size_t len,
+    uint8_t *out)
+{
+	t_label(key, 32, secret, "key", NULL, 0);
+	t_label(iv, 12, secret, "iv", NULL, 0);
+	t_seal(key, iv, ad, adlen, in, len, out);
+}
+
 /* CH = hdr || E(payload) || tag under the PSK's hello key. */
 static void
 t_make_ch(uint8_t ch[CH_LEN], const uint8_t psk[32], const uint8_t hdr[40],
@@ -387,10 +398,9 @@ t_make_ch(uint8_t ch[CH_LEN], const uint8_t psk[32], const uint8_t hdr[40],
 	crypto_hkdf_extract(early, zero32, 32, psk, 32);
 	t_sha(th, hdr, HDR_LEN, NULL, 0, NULL, 0);
 	t_label(c_hello, 32, early, "c hello", th, 32);
-	t_label(key, 32, c_hello, "key", NULL, 0);
-	t_label(iv, 12, c_hello, "iv", NULL, 0);
 	memcpy(ch, hdr, HDR_LEN);
-	t_seal(key, iv, hdr, HDR_LEN, payload, CP_LEN, ch + HDR_LEN);
+	t_seal_secret(c_hello, key, iv, hdr, HDR_LEN, payload, CP_LEN,
+	    ch + HDR_LEN);
 	vs_add(vs, "early", early, 32);
 	vs_add(vs, "ch_hdr", hdr, HDR_LEN);
 	vs_add(vs, "th_ch", th, 32);
@@ -428,10 +438,9 @@ t_make_ch3(uint8_t ch[CH3_LEN], uint8_t pe[32], const uint8_t psk[32],
 	crypto_hkdf_extract(prk, zero32, 32, es, 32);
 	t_sha(th, spub, 32, hdr, HDR_LEN, NULL, 0);
 	t_label(c_hint, 32, prk, "c hint", th, 32);
-	t_label(key, 32, c_hint, "key", NULL, 0);
-	t_label(iv, 12, c_hint, "iv", NULL, 0);
 	memcpy(ch, hdr, HDR_LEN);
-	t_seal(key, iv, hdr, HDR_LEN, key_id, 16, ch + HINT_OFF);
+	t_seal_secret(c_hint, key, iv, hdr, HDR_LEN, key_id, 16,
+	    ch + HINT_OFF);
 	vs_add(vs, "early", early, 32);
 	vs_add(vs, "key_id", key_id, 16);
 	vs_add(vs, "ch_hdr", hdr, HDR_LEN);
@@ -445,9 +454,8 @@ t_make_ch3(uint8_t ch[CH3_LEN], uint8_t pe[32], const uint8_t psk[32],
 	crypto_hkdf_extract(pe, psk_es, 32, es, 32);
 	t_sha(th, spub, 32, ch, PL3_OFF, NULL, 0);
 	t_label(c_hello, 32, pe, "c hello", th, 32);
-	t_label(key, 32, c_hello, "key", NULL, 0);
-	t_label(iv, 12, c_hello, "iv", NULL, 0);
-	t_seal(key, iv, ch, PL3_OFF, payload, CP_LEN, ch + PL3_OFF);
+	t_seal_secret(c_hello, key, iv, ch, PL3_OFF, payload, CP_LEN,
+	    ch + PL3_OFF);
 	vs_add(vs, "psk_es", psk_es, 32);
 	vs_add(vs, "pe", pe, 32);
 	vs_add(vs, "th_ch", th, 32);
@@ -473,10 +481,9 @@ t_make_sh(uint8_t sh[SH_LEN], uint8_t hs[32], const uint8_t base[32],
 	crypto_hkdf_extract(hs, derived, 32, dh, 32);
 	t_sha(th, ch, chlen, hdr, HDR_LEN, NULL, 0);
 	t_label(s_hs, 32, hs, "s hs", th, 32);
-	t_label(key, 32, s_hs, "key", NULL, 0);
-	t_label(iv, 12, s_hs, "iv", NULL, 0);
 	memcpy(sh, hdr, HDR_LEN);
-	t_seal(key, iv, hdr, HDR_LEN, payload, SP_LEN, sh + HDR_LEN);
+	t_seal_secret(s_hs, key, iv, hdr, HDR_LEN, payload, SP_LEN,
+	    sh + HDR_LEN);
 	vs_add(vs, "dh", dh, 32);
 	vs_add(vs, chlen == CH_LEN ? "early_derived" : "pe_derived", derived,
 	    32);

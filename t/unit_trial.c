@@ -2,9 +2,11 @@
 /*
  * Trial authentication with many keys (docs/protocol.md, 6.2 step 5):
  * the last of 1,000 keys opens the hello, and the time a hello costs does
- * not depend on which key opened it.  The times (CPU time of the opening
- * thread) are printed as TAP diagnostics only: a loaded machine must not
- * fail the test.
+ * not depend on which key opened it.  Then version 3 (step 5'): the key
+ * hint finds the key with one payload open, and a bogus hello costs one
+ * X25519 and one dummy open, for 1 key as for 1,000.  The times (CPU
+ * time of the opening thread) are printed as TAP diagnostics only: a
+ * loaded machine must not fail the test.
  *   t/unit_trial [NKEYS [ROUNDS]]
  */
 #include "config.h"
@@ -44,9 +46,14 @@ now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-/* A ClientHello for export "demo" under psk. */
+/* Version 3: a ring of the first n keys and a static key. */
+static struct hs_keyring *ring;
+static uint8_t server_priv[ND_KEY_LEN], server_pub[ND_KEY_LEN];
+
+/* A ClientHello for export "demo" under psk: v3 to server_pub, or v2. */
 static void
-hello(const uint8_t psk[ND_KEY_LEN], uint8_t ch[ND_CLIENT_HELLO_LEN])
+hello_v(int v3, const uint8_t psk[ND_KEY_LEN],
+    uint8_t ch[ND_CLIENT_HELLO_MAX])
 {
 	struct hs_state st;
 	struct hs_request req;
@@ -55,13 +62,15 @@ hello(const uint8_t psk[ND_KEY_LEN], uint8_t ch[ND_CLIENT_HELLO_LEN])
 	memset(&req, 0, sizeof(req));
 	memcpy(req.name, "demo", 5);
 	req.name_len = 4;
-	if (hs_client_hello(&st, psk, &req, 0, ch) == -1)
+	if ((v3 ? hs_client_hello_v3(&st, psk, server_pub, &req, 0, ch) :
+	    hs_client_hello(&st, psk, &req, 0, ch)) == -1)
 		abort();
 	hs_state_clear(&st);
 }
 
+/* The server opens ch: v3 with the ring, or v2 trying the nkeys keys. */
 static int
-open_hello(const uint8_t ch[ND_CLIENT_HELLO_LEN])
+open_hello_v(int v3, const uint8_t *ch)
 {
 	struct hs_state st;
 	struct hs_request req;
@@ -69,7 +78,8 @@ open_hello(const uint8_t ch[ND_CLIENT_HELLO_LEN])
 
 	memset(&st, 0, sizeof(st));
 	trial_next = 0;
-	idx = hs_server_open_hello_psk(&st, ch, psks, nkeys, &req);
+	idx = v3 ? hs_server_open(&st, ch, ring, &req) :
+	    hs_server_open_hello_psk(&st, ch, psks, nkeys, &req);
 	hs_state_clear(&st);
 	return idx;
 }
@@ -87,9 +97,9 @@ cmp_double(const void *a, const void *b)
  * median of the rounds, which other processes disturb less than a mean.
  */
 static double
-time_hellos(const uint8_t *psk, int *idx)
+time_hellos_v(int v3, const uint8_t *psk, int *idx)
 {
-	uint8_t ch[ND_CLIENT_HELLO_LEN], other[ND_KEY_LEN];
+	uint8_t ch[ND_CLIENT_HELLO_MAX], other[ND_KEY_LEN];
 	double t0, *t, median;
 	int i;
 
@@ -97,15 +107,69 @@ time_hellos(const uint8_t *psk, int *idx)
 		abort();
 	crypto_random(other, sizeof(other));
 	for (i = 0; i < rounds; i++) {
-		hello(psk != NULL ? psk : other, ch);
+		hello_v(v3, psk != NULL ? psk : other, ch);
 		t0 = now_us();
-		*idx = open_hello(ch);
+		*idx = open_hello_v(v3, ch);
 		t[i] = now_us() - t0;
 	}
 	qsort(t, (size_t)rounds, sizeof(*t), cmp_double);
 	median = t[rounds / 2];
 	free(t);
 	return median;
+}
+
+static double
+time_hellos(const uint8_t *psk, int *idx)
+{
+	return time_hellos_v(0, psk, idx);
+}
+
+/* v2 with 1 key, to compare with v3's fixed cost. */
+static void
+test_v2_one(void)
+{
+	size_t saved = nkeys;
+	double bogus, good;
+	int ibogus, igood;
+
+	nkeys = 1;
+	trials = 0;
+	bogus = time_hellos(NULL, &ibogus);
+	good = time_hellos(keys[0], &igood);
+	ok(ibogus == -1 && igood == 0 && trials == 2 * (size_t)rounds,
+	    "v2, 1 key: one trial per hello");
+	printf("# v2, 1 key, median CPU time of %d hellos each: bogus %.0f us, "
+	    "good key %.0f us per hello\n", rounds, bogus, good);
+	nkeys = saved;
+}
+
+/* v3 with a ring of the first n keys: bogus, first and last key. */
+static void
+test_v3(size_t n)
+{
+	double bogus, first, last;
+	int ibogus, ifirst, ilast;
+
+	if ((ring = hs_keyring_new(psks, n, server_priv, ND_VERSION_3)) ==
+	    NULL)
+		abort();
+	trials = 0;
+	bogus = time_hellos_v(1, NULL, &ibogus);
+	ok(ibogus == -1 && trials == (size_t)rounds,
+	    "v3, %zu keys: a hello under an unknown key opens with none, "
+	    "one (dummy) payload open each", n);
+	trials = 0;
+	first = time_hellos_v(1, keys[0], &ifirst);
+	last = time_hellos_v(1, keys[n - 1], &ilast);
+	ok(ifirst == 0 && ilast == (int)(n - 1) &&
+	    trials == 2 * (size_t)rounds,
+	    "v3, %zu keys: the first and the last key found, one payload "
+	    "open each", n);
+	printf("# v3, %zu keys, median CPU time of %d hellos each: bogus "
+	    "%.0f us, first key %.0f us, last key %.0f us per hello\n", n,
+	    rounds, bogus, first, last);
+	hs_keyring_free(ring);
+	ring = NULL;
 }
 
 /*
@@ -188,12 +252,18 @@ main(int argc, char *argv[])
 	    "with key %zu", nkeys - 1);
 	ok(trials == nkeys * rounds && trial_gaps == 0,
 	    "every key was tried (%zu trials)", trials);
-	hs_trial_hook = NULL;
-	printf("# %zu keys, median CPU time of %d hellos each: bogus "
+	printf("# v2, %zu keys, median CPU time of %d hellos each: bogus "
 	    "%.0f us, first key %.0f us, last key %.0f us per hello "
 	    "(first/last %.2f; "
 	    "%.1f us per key)\n", nkeys, rounds, bogus, first, last,
 	    first / last, bogus / (double)nkeys);
+	test_v2_one();
+	if (crypto_x25519_keypair(server_priv, server_pub) != 0)
+		abort();
+	test_v3(1);
+	test_v3(nkeys);
+	hs_trial_hook = NULL;
+	crypto_wipe(server_priv, sizeof(server_priv));
 	for (i = 0; i < nkeys; i++)
 		hs_psk_clear(&psks[i]);
 	ok(crypto_is_zero(psks, nkeys * sizeof(*psks)), "hs_psk_clear wipes");

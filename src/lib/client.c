@@ -176,7 +176,9 @@ hs_io_fail(struct client *c, const char *what, char *err, size_t errlen)
 
 	if (errno == ECONNRESET || errno == EPIPE)
 		return fail(err, errlen, CLIENT_ERR_AUTH, c->peer,
-		    "authentication failed (wrong key or no such export)");
+		    "authentication failed (wrong key%s or no such export)",
+		    c->version == ND_VERSION_3 ?
+		    ", wrong server public key" : "");
 	if (errno == ETIMEDOUT)
 		return fail(err, errlen, CLIENT_ERR_CONNECT, c->peer,
 		    "timed out %s", what);
@@ -194,8 +196,9 @@ fill_request(struct hs_request *req, const struct nd_uri *u,
 	req->conn = o->conn;
 	req->name_len = strlen(u->export);
 	memcpy(req->name, u->export, req->name_len);
-	req->version_min = o->version_min ? o->version_min : ND_VERSION_2;
-	req->version_max = o->version_max ? o->version_max : ND_VERSION_2;
+	req->version_min = o->version_min ? o->version_min :
+	    o->server_pub != NULL ? ND_VERSION_3 : ND_VERSION_2;
+	req->version_max = o->version_max ? o->version_max : req->version_min;
 }
 
 static int
@@ -210,6 +213,15 @@ read_reject(struct client *c, const struct hs_request *req, uint8_t *msg,
 	if (hs_parse_reject(msg, ND_VERSION_REJECT_LEN, &smin, &smax) == -1)
 		return fail(err, errlen, CLIENT_ERR_PROTO, c->peer,
 		    "malformed version reject from the server");
+	if (req->version_max < ND_VERSION_3 && smin >= ND_VERSION_3)
+		return fail(err, errlen, CLIENT_ERR_PROTO, c->peer,
+		    "server speaks protocol versions %u-%u only: it needs "
+		    "its public key (--server-key)", smin, smax);
+	if (req->version_min >= ND_VERSION_3 && smax < ND_VERSION_3)
+		return fail(err, errlen, CLIENT_ERR_PROTO, c->peer,
+		    "server speaks protocol versions %u-%u: it has no "
+		    "static key (server_key), so it cannot authenticate "
+		    "with the server public key given", smin, smax);
 	return fail(err, errlen, CLIENT_ERR_PROTO, c->peer,
 	    "server speaks protocol versions %u-%u, we speak %u-%u",
 	    smin, smax, req->version_min, req->version_max);
@@ -308,7 +320,7 @@ struct hs_ctx {
 	struct hs_state st;
 	struct hs_request req;
 	struct hs_keys keys;
-	uint8_t ch[ND_CLIENT_HELLO_LEN];
+	uint8_t ch[ND_CLIENT_HELLO_MAX];
 	uint8_t sh[ND_SERVER_HELLO_LEN];
 	uint8_t cf[ND_CLIENT_FINISHED_LEN];
 };
@@ -331,7 +343,9 @@ finish_handshake(struct client *c, struct hs_ctx *h, int64_t deadline,
 
 	if (hs_client_finish(&h->st, h->sh, &c->info, h->cf, &h->keys) == -1)
 		return fail(err, errlen, CLIENT_ERR_AUTH, c->peer,
-		    "authentication failed (wrong key or no such export)");
+		    "authentication failed (wrong key%s or no such export)",
+		    h->st.version == ND_VERSION_3 ?
+		    ", wrong server public key" : "");
 	if ((r = status_error(c, c->info.status, err, errlen)) != CLIENT_OK)
 		return r;
 	if (hs_io(c->fd, h->cf, sizeof(h->cf), 1, deadline) == -1)
@@ -354,10 +368,16 @@ handshake(struct client *c, struct hs_ctx *h, const struct nd_uri *u,
 	int r;
 
 	fill_request(&h->req, u, o);
-	if (hs_client_hello(&h->st, o->key, &h->req, 0, h->ch) == -1)
-		return fail(err, errlen, CLIENT_ERR_INTERNAL, c->peer,
-		    "cannot build the client hello");
-	if (hs_io(c->fd, h->ch, sizeof(h->ch), 1, deadline) == -1)
+	if ((o->server_pub != NULL ? hs_client_hello_v3(&h->st, o->key,
+	    o->server_pub, &h->req, 0, h->ch) : hs_client_hello(&h->st,
+	    o->key, &h->req, 0, h->ch)) == -1)
+		return fail(err, errlen, o->server_pub != NULL ?
+		    CLIENT_ERR_USAGE : CLIENT_ERR_INTERNAL, c->peer,
+		    "cannot build the client hello%s", o->server_pub != NULL ?
+		    " (is the server public key valid?)" : "");
+	c->version = h->st.version;	/* of the hello, until the answer */
+	if (hs_io(c->fd, h->ch, nd_client_hello_len(h->st.version), 1,
+	    deadline) == -1)
 		return hs_io_fail(c, "sending the client hello", err, errlen);
 	r = read_server_hello(c, &h->req, h->sh, deadline, err, errlen);
 	if (r != CLIENT_OK)

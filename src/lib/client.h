@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The client side of protocol v2, used by netdiskctl and the tests: connect,
+ * The client side of protocol v2 and v3, used by netdiskctl and the tests: connect,
  * handshake, then pipelined requests over one connection.  Replies may
  * complete out of order; the caller matches them by handle.
  */
@@ -40,11 +40,17 @@ struct client {
 
 struct client_opts {
 	const uint8_t *key;		/* ND_KEY_LEN bytes */
+	/*
+	 * The server's static public key (ND_KEY_LEN bytes): with it the
+	 * client speaks version 3 only (pinned, never falls back to 2);
+	 * NULL: version 2.
+	 */
+	const uint8_t *server_pub;
 	uint8_t client_id[ND_CLIENT_ID_LEN];
 	uint32_t options;		/* ND_OPT_* */
 	uint16_t conn;			/* connection slot, < ND_CONN_SLOTS */
 	int timeout;			/* seconds for connect+handshake; 0 = 30 */
-	uint8_t version_min, version_max;	/* 0: ND_VERSION_MIN/MAX */
+	uint8_t version_min, version_max;	/* 0: the hello's version */
 };
 
 /*

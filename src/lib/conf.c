@@ -454,7 +454,7 @@ opt_key(struct parser *p, const char *value)
 
 /* Remember a key file's owner for keyfile_check; takes path. */
 static void
-keyfile_note(struct parser *p, char *path, uid_t owner)
+keyfile_note(struct parser *p, const char *what, char *path, uid_t owner)
 {
 	struct conf_keyfile *k;
 
@@ -468,32 +468,50 @@ keyfile_note(struct parser *p, char *path, uid_t owner)
 	k += p->nkeyfiles++;
 	k->line = p->lineno;
 	k->where = sec_where(p);
-	k->what = "keyfile";
+	k->what = what;
 	k->path = path;
 	k->owner = owner;
+}
+
+/*
+ * The key file that setting what names (value) into key: its absolute
+ * path (the caller's, for keyfile_note) and *owner, or NULL (reported).
+ */
+static char *
+keyfile_load(struct parser *p, const char *what, const char *value,
+    uint8_t key[ND_KEY_LEN], uid_t *owner)
+{
+	char err[PATH_MAX + 256];
+	char *path;
+
+	if ((path = conf_path(p, what, value)) == NULL)
+		return NULL;
+	if (key_load_file_owner(path, key, owner, err, sizeof(err)) == -1) {
+		if (strcmp(what, "keyfile") == 0)
+			sec_err(p, "%s", err);	/* "keyfile \"PATH\": ..." */
+		else
+			sec_err(p, "%s: %s", what, err);
+		free(path);
+		return NULL;
+	}
+	return path;
 }
 
 static void
 opt_keyfile(struct parser *p, const char *value)
 {
 	uint8_t key[ND_KEY_LEN];
-	char err[PATH_MAX + 256];
 	char *path;
 	uid_t owner;
 
 	if (key_conflict(p, "keyfile"))
 		return;
-	if ((path = conf_path(p, "keyfile", value)) == NULL)
-		return;
-	if (key_load_file_owner(path, key, &owner, err, sizeof(err)) == -1) {
-		sec_err(p, "%s", err);
-		free(path);
-	} else {
+	if ((path = keyfile_load(p, "keyfile", value, key, &owner)) != NULL) {
 		key_set(p, key);
 		if (p->sec == SEC_CLIENT && p->client >= 0)
 			conf_setstr(p, &p->conf->clients[p->client].keyfile,
 			    path);
-		keyfile_note(p, path, owner);
+		keyfile_note(p, "keyfile", path, owner);
 	}
 	explicit_bzero(key, sizeof(key));
 }
@@ -503,23 +521,14 @@ static void
 opt_server_key(struct parser *p, const char *value)
 {
 	uint8_t key[ND_KEY_LEN];
-	char err[PATH_MAX + 256];
 	char *path;
 	uid_t owner;
-	size_t n;
 
-	if ((path = conf_path(p, "server_key", value)) == NULL)
-		return;
-	if (key_load_file_owner(path, key, &owner, err, sizeof(err)) == -1) {
-		sec_err(p, "server_key: %s", err);
-		free(path);
-	} else {
+	if ((path = keyfile_load(p, "server_key", value, key, &owner)) !=
+	    NULL) {
 		memcpy(p->conf->server_key, key, ND_KEY_LEN);
 		p->conf->has_server_key = 1;
-		n = p->nkeyfiles;
-		keyfile_note(p, path, owner);
-		if (p->nkeyfiles > n)
-			p->keyfiles[n].what = "server_key";
+		keyfile_note(p, "server_key", path, owner);
 	}
 	explicit_bzero(key, sizeof(key));
 }
@@ -598,7 +607,7 @@ clients_dir_entry(struct parser *p, const char *dir, const char *file)
 		memcpy(p->conf->clients[i].key, key, ND_KEY_LEN);
 		p->conf->clients[i].has_key = 1;
 		p->conf->clients[i].keyfile = conf_strdup(p, path);
-		keyfile_note(p, path, owner);
+		keyfile_note(p, "keyfile", path, owner);
 		path = NULL;
 	}
 	free(path);
@@ -668,9 +677,7 @@ clients_dir_check(struct parser *p, const char *dir)
 	}
 	if ((copy = conf_strdup(p, dir)) == NULL)
 		return -1;
-	keyfile_note(p, copy, st.st_uid);
-	if (p->nkeyfiles > 0 && p->keyfiles[p->nkeyfiles - 1].path == copy)
-		p->keyfiles[p->nkeyfiles - 1].what = "clients_dir";
+	keyfile_note(p, "clients_dir", copy, st.st_uid);
 	return 0;
 }
 

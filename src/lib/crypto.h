@@ -2,7 +2,8 @@
 /*
  * The crypto interface: the only place the protocol code touches a crypto
  * library.  crypto.c implements it: the generic parts itself, SHA-256,
- * HMAC, HKDF and X25519 on mbedTLS (crypto_mbedtls.c), AES-256-GCM on the
+ * HMAC and HKDF on mbedTLS (crypto_mbedtls.c), X25519 on OpenSSL's
+ * libcrypto (crypto_openssl.c), AES-256-GCM on the
  * backend it chooses (aesgcm_x86.c, OpenSSL's libcrypto in
  * crypto_openssl.c, or mbedTLS).  All functions return 0 on success and
  * -1 on failure unless noted.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The mbedTLS 2.28 backend (crypto_mbedtls.h): SHA-256, HMAC, HKDF and
- * X25519 for the handshake, and AES-256-GCM as an AEAD backend of
+ * The mbedTLS 2.28 backend (crypto_mbedtls.h): SHA-256, HMAC and HKDF
+ * for the handshake, and AES-256-GCM as an AEAD backend of
  * crypto.c.  No function keeps state between calls, so every function
  * may run in many threads at once.
  */
@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include <mbedtls/bignum.h>
-#include <mbedtls/ecp.h>
 #include <mbedtls/gcm.h>
 #include <mbedtls/hkdf.h>
 #include <mbedtls/md.h>
@@ -233,72 +232,3 @@ const struct crypto_aead_ops crypto_mbedtls_aead = {
 	.seal = gcm_seal,
 	.open = gcm_open,
 };
-
-/*
- * X25519 (RFC 7748) on mbedTLS's Montgomery ladder.  Scalars and
- * u-coordinates are little-endian; the scalar is clamped and the top bit
- * of the peer's u-coordinate masked, as the RFC requires.  mbedTLS
- * rejects the low-order points itself; crypto.c's all-zero check catches
- * the rest.
- */
-
-static int
-x25519_scalar(mbedtls_mpi *d, const uint8_t priv[32])
-{
-	uint8_t k[32];
-	int rv;
-
-	memcpy(k, priv, sizeof(k));
-	k[0] &= 248;
-	k[31] &= 127;
-	k[31] |= 64;
-	rv = mbedtls_mpi_read_binary_le(d, k, sizeof(k));
-	wipe(k, sizeof(k));
-	return rv;
-}
-
-static int
-x25519_point(mbedtls_ecp_point *p, const uint8_t u[32])
-{
-	uint8_t x[32];
-
-	memcpy(x, u, sizeof(x));
-	x[31] &= 127;
-	if (mbedtls_mpi_read_binary_le(&p->X, x, sizeof(x)) != 0 ||
-	    mbedtls_mpi_lset(&p->Z, 1) != 0)
-		return -1;
-	return 0;
-}
-
-int
-crypto_mbedtls_x25519(uint8_t out[32], const uint8_t priv[32],
-    const uint8_t *u, int (*rng)(void *, unsigned char *, size_t),
-    void *rng_ctx)
-{
-	mbedtls_ecp_group grp;
-	mbedtls_ecp_point p, r;
-	mbedtls_mpi d;
-	int rv = -1;
-
-	mbedtls_ecp_group_init(&grp);
-	mbedtls_ecp_point_init(&p);
-	mbedtls_ecp_point_init(&r);
-	mbedtls_mpi_init(&d);
-	if (mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_CURVE25519) != 0 ||
-	    x25519_scalar(&d, priv) != 0)
-		goto out;
-	if (u != NULL && x25519_point(&p, u) != 0)
-		goto out;
-	if (mbedtls_ecp_mul(&grp, &r, &d, u != NULL ? &p : &grp.G, rng,
-	    rng_ctx) != 0 || mbedtls_mpi_write_binary_le(&r.X, out, 32) != 0)
-		goto out;
-	rv = 0;
-out:
-	if (rv != 0)
-		wipe(out, 32);
-	mbedtls_mpi_free(&d);
-	mbedtls_ecp_point_free(&r);
-	mbedtls_ecp_point_free(&p);
-	mbedtls_ecp_group_free(&grp);
-	return rv;
-}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * The mbedTLS 2.28 backend (crypto_mbedtls.c): the handshake primitives
- * behind crypto.h (SHA-256, HMAC, HKDF, X25519), and AES-256-GCM, the
+ * behind crypto.h (SHA-256, HMAC, HKDF), and AES-256-GCM, the
  * portable one of crypto.c's AEAD backends.  Only crypto.c calls these;
  * the rest of the tree calls crypto.h.
  */
@@ -26,15 +26,6 @@ void crypto_mbedtls_hmac_key_init(struct crypto_hmac_key *, const void *key,
     size_t keylen);
 int crypto_mbedtls_hkdf_expand_key(void *out, size_t outlen,
     const struct crypto_hmac_key *prk, const void *info, size_t infolen);
-
-/*
- * out = X25519(priv, u) (RFC 7748), u == NULL for the base point 9; rng
- * randomizes the coordinates (0 on success).  -1 (out wiped) on failure;
- * an all-zero result is the caller's to reject.
- */
-int crypto_mbedtls_x25519(uint8_t out[32], const uint8_t priv[32],
-    const uint8_t *u, int (*rng)(void *, unsigned char *, size_t),
-    void *rng_ctx);
 
 /* AES-256-GCM on mbedTLS ("mbedtls"). */
 extern const struct crypto_aead_ops crypto_mbedtls_aead;

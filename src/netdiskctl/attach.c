@@ -44,6 +44,7 @@ struct attach {
 	char peer[340];			/* "[NAME: ]host:port" for messages */
 	uint8_t client_id[ND_CLIENT_ID_LEN];
 	char client_hex[2 * ND_CLIENT_ID_LEN + 1];
+	char server_pub[2 * ND_KEY_LEN + 1];	/* "": protocol version 2 */
 };
 
 /*
@@ -108,10 +109,33 @@ attach_peer(struct attach *a)
 	    host, a->u.port);
 }
 
+/*
+ * --server-key or $NETDISK_SERVER_KEY, for the add line's server_pub:
+ * the device speaks protocol version 3 only.
+ */
+static int
+attach_server_key(struct attach *a)
+{
+	uint8_t pub[ND_KEY_LEN];
+	const uint8_t *p;
+	int r;
+
+	if ((r = ctl_load_server_key(&a->args, pub, &p)) != CLIENT_OK)
+		return r;
+	if (p != NULL)
+		key_format_hex(pub, a->server_pub);
+	return CLIENT_OK;
+}
+
 /* -a or NAME: the table has the key file and the options. */
 static int
 attach_table_args(struct attach *a)
 {
+	if (a->args.server_key != NULL) {
+		ctl_warnx("attach: --server-key goes with a URI; netdisktab "
+		    "entries have no server key yet");
+		return CLIENT_ERR_USAGE;
+	}
 	if (a->args.keyfile == NULL && a->conns == -1 &&
 	    a->dead_timeout == -1 && !a->ro)
 		return CLIENT_OK;
@@ -125,7 +149,7 @@ attach_parse(const struct ctl_cmd *cmd, struct attach *a, int argc,
     char **argv)
 {
 	static const struct option longopts[] = {
-		CTL_COMMON_LONGOPTS,
+		CTL_COMMON_LONGOPTS, CTL_SERVER_KEY_LONGOPT,
 		{ "conns", required_argument, NULL, 'c' },
 		{ "dead-timeout", required_argument, NULL, 'd' },
 		{ "ro", no_argument, NULL, 'r' },
@@ -154,7 +178,7 @@ attach_parse(const struct ctl_cmd *cmd, struct attach *a, int argc,
 		return CLIENT_ERR_USAGE;
 	}
 	attach_peer(a);
-	return CLIENT_OK;
+	return attach_server_key(a);
 }
 
 /*
@@ -190,6 +214,7 @@ attach_write(int fd, const struct attach *a, const char *addr,
 		.address = addr, .port = a->u.port, .export = a->u.export,
 		.conns = a->conns, .dead_timeout = a->dead_timeout,
 		.ro = a->ro, .client_id = a->client_hex, .name = a->name,
+		.server_pub = a->server_pub[0] != '\0' ? a->server_pub : NULL,
 	};
 
 	return kmod_add(fd, &k, key);
@@ -732,8 +757,8 @@ ctl_list(const struct ctl_cmd *cmd, int argc, char **argv)
 
 const struct ctl_cmd ctl_attach_cmds[] = {
 	/* attach and detach have more forms, one a line. */
-	{ "attach", ctl_attach, "[-k KEYFILE] [--conns N] [--ro] "
-	    "[--dead-timeout SECONDS] URI\n"
+	{ "attach", ctl_attach, "[-k KEYFILE] [--server-key KEY] [--conns N] "
+	    "[--ro] [--dead-timeout SECONDS] URI\n"
 	    "       netdiskctl attach -a [-t TABFILE]\n"
 	    "       netdiskctl attach [-t TABFILE] NAME" },
 	{ "detach", ctl_detach, "DEVICE\n"

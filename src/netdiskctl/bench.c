@@ -207,14 +207,15 @@ conn_checks(struct bench *b, const struct client *c)
 }
 
 static int
-conn_open(struct bench *b, unsigned i, const char *uri, const uint8_t *key)
+conn_open(struct bench *b, unsigned i, const char *uri,
+    const struct ctl_keys *keys)
 {
 	struct bench_conn *bc = &b->cc[i];
 	uint32_t opts = is_write_mode(b->mode) ? 0 : ND_OPT_READ_ONLY;
 	int r;
 
 	bc->b = b;
-	if ((r = ctl_open(uri, key, opts, &bc->c)) != CLIENT_OK)
+	if ((r = ctl_open(uri, keys, opts, &bc->c)) != CLIENT_OK)
 		return r;
 	if ((r = conn_checks(b, &bc->c)) != CLIENT_OK)
 		return r;
@@ -227,15 +228,14 @@ conn_open(struct bench *b, unsigned i, const char *uri, const uint8_t *key)
 static int
 open_conns(struct bench *b, const char *uri)
 {
-	uint8_t key[ND_KEY_LEN];
+	struct ctl_keys keys;
 	unsigned i;
 	int r;
 
-	if ((r = ctl_load_key(&b->args, key)) != CLIENT_OK)
-		return r;
+	r = ctl_load_keys(&b->args, &keys);
 	for (i = 0; i < b->conns && r == CLIENT_OK; i++)
-		r = conn_open(b, i, uri, key);
-	crypto_wipe(key, sizeof(key));
+		r = conn_open(b, i, uri, &keys);
+	crypto_wipe(&keys, sizeof(keys));
 	return r;
 }
 
@@ -518,7 +518,7 @@ bench_parse(const struct ctl_cmd *cmd, struct bench *b, int argc,
     char **argv)
 {
 	static const struct option longopts[] = {
-		CTL_COMMON_LONGOPTS,
+		CTL_COMMON_LONGOPTS, CTL_SERVER_KEY_LONGOPT,
 		{ "rw", required_argument, NULL, 'r' },
 		{ "bs", required_argument, NULL, 'b' },
 		{ "qd", required_argument, NULL, 'q' },
@@ -580,7 +580,8 @@ ctl_bench(const struct ctl_cmd *cmd, int argc, char **argv)
 }
 
 const struct ctl_cmd ctl_bench_cmds[] = {
-	{ "bench", ctl_bench, "[-k KEYFILE] [--rw MODE] [--bs SIZE] "
+	{ "bench", ctl_bench, "[-k KEYFILE] [--server-key KEY] [--rw MODE] "
+	    "[--bs SIZE] "
 	    "[--qd N] [--conns N] [--time SECONDS] [--json] "
 	    "[--destructive] URI" },
 	{ NULL, NULL, NULL }

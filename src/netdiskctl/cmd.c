@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "client.h"
 #include "cmd.h"
@@ -28,6 +29,9 @@ ctl_common_opt(const struct ctl_cmd *cmd, int ch, char **argv,
 	switch (ch) {
 	case 'k':
 		a->keyfile = optarg;
+		return 0;
+	case CTL_OPT_SERVER_KEY:
+		a->server_key = optarg;
 		return 0;
 	case 'h':
 		printf("usage: %s %s %s\n", CTL_PROGNAME, cmd->name,
@@ -83,6 +87,37 @@ ctl_parse_int(const char *what, const char *s, long min, long max,
 	}
 	*out = v;
 	return 0;
+}
+
+int
+ctl_load_server_key(const struct ctl_args *a, uint8_t pub[ND_KEY_LEN],
+    const uint8_t **out)
+{
+	const char *s = a->server_key;
+	char err[512];
+
+	*out = NULL;
+	if (s == NULL)
+		s = getenv("NETDISK_SERVER_KEY");
+	if (s == NULL || *s == '\0')
+		return CLIENT_OK;
+	if (key_load_public(s, pub, err, sizeof(err)) == -1) {
+		ctl_warnx("%s", err);
+		return CLIENT_ERR_USAGE;
+	}
+	*out = pub;
+	return CLIENT_OK;
+}
+
+int
+ctl_load_keys(const struct ctl_args *a, struct ctl_keys *k)
+{
+	int r;
+
+	memset(k, 0, sizeof(*k));
+	if ((r = ctl_load_server_key(a, k->pub, &k->server_pub)) != CLIENT_OK)
+		return r;
+	return ctl_load_key(a, k->key);
 }
 
 int

@@ -34,8 +34,13 @@ int ctl_usage(const struct ctl_cmd *);
  */
 #define CTL_COMMON_SHORTOPTS	":hk:"
 #define CTL_COMMON_LONGOPTS	{ "help", no_argument, NULL, 'h' }
+/* --server-key HEX|FILE, for the subcommands that connect. */
+#define CTL_OPT_SERVER_KEY	0x100
+#define CTL_SERVER_KEY_LONGOPT \
+	{ "server-key", required_argument, NULL, CTL_OPT_SERVER_KEY }
 struct ctl_args {
 	const char *keyfile;
+	const char *server_key;		/* --server-key; NULL: none */
 };
 int ctl_common_opt(const struct ctl_cmd *, int ch, char **argv,
     struct ctl_args *);
@@ -53,5 +58,22 @@ int ctl_parse_int(const char *what, const char *s, long min, long max,
  * printed).  The caller wipes the key with crypto_wipe.
  */
 int ctl_load_key(const struct ctl_args *, uint8_t key[ND_KEY_LEN]);
+/*
+ * The server's public key from --server-key or $NETDISK_SERVER_KEY (64
+ * hex digits, or a file holding them): *out is pub, or NULL if neither
+ * is set (then the client speaks protocol version 2).  CLIENT_OK or an
+ * exit code (message printed).
+ */
+int ctl_load_server_key(const struct ctl_args *, uint8_t pub[ND_KEY_LEN],
+    const uint8_t **out);
+
+/* What a connection authenticates with: the PSK, the server's key. */
+struct ctl_keys {
+	uint8_t key[ND_KEY_LEN];
+	uint8_t pub[ND_KEY_LEN];
+	const uint8_t *server_pub;	/* pub, or NULL: version 2 */
+};
+/* Both of the above; the caller wipes k with crypto_wipe. */
+int ctl_load_keys(const struct ctl_args *, struct ctl_keys *k);
 
 #endif

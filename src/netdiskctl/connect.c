@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "cmd.h"
 #include "connect.h"
 #include "crypto.h"
 #include "uri.h"
@@ -45,7 +46,7 @@ client_id(uint8_t id[ND_CLIENT_ID_LEN], uint16_t *conn)
 }
 
 int
-ctl_open(const char *uri, const uint8_t key[ND_KEY_LEN], uint32_t options,
+ctl_open(const char *uri, const struct ctl_keys *keys, uint32_t options,
     struct client *c)
 {
 	struct client_opts o;
@@ -59,7 +60,8 @@ ctl_open(const char *uri, const uint8_t key[ND_KEY_LEN], uint32_t options,
 		return CLIENT_ERR_USAGE;
 	}
 	memset(&o, 0, sizeof(o));
-	o.key = key;
+	o.key = keys->key;
+	o.server_pub = keys->server_pub;
 	o.options = options;
 	if ((r = client_id(o.client_id, &o.conn)) == -2) {
 		ctl_warnx("%s: more than %d connections", uri, ND_CONN_SLOTS);

@@ -11,13 +11,14 @@
 #include "netdisk_proto.h"
 
 struct client;
+struct ctl_keys;
 
 /*
  * Connects to a netdisk URI with this invocation's client id (one random
  * id per process, shared by all its connections).  CLIENT_OK or an exit
  * code, the message printed.
  */
-int ctl_open(const char *uri, const uint8_t key[ND_KEY_LEN],
+int ctl_open(const char *uri, const struct ctl_keys *keys,
     uint32_t options, struct client *c);
 
 /*

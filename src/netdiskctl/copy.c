@@ -385,11 +385,11 @@ open_local_dst(struct copy_end *e, uint64_t need)
 }
 
 static int
-open_uri_dst(struct copy_end *e, const uint8_t *key, uint64_t need)
+open_uri_dst(struct copy_end *e, const struct ctl_keys *keys, uint64_t need)
 {
 	int r;
 
-	if ((r = ctl_open(e->name, key, 0, &e->c)) != CLIENT_OK)
+	if ((r = ctl_open(e->name, keys, 0, &e->c)) != CLIENT_OK)
 		return r;
 	e->size = e->c.info.size;
 	if (e->c.info.flags & ND_FLAG_READ_ONLY) {
@@ -406,12 +406,12 @@ open_uri_dst(struct copy_end *e, const uint8_t *key, uint64_t need)
 }
 
 static int
-open_ends(struct copy *cp, const uint8_t *key)
+open_ends(struct copy *cp, const struct ctl_keys *keys)
 {
 	int r;
 
 	if (cp->src.is_uri)
-		r = ctl_open(cp->src.name, key, ND_OPT_READ_ONLY, &cp->src.c);
+		r = ctl_open(cp->src.name, keys, ND_OPT_READ_ONLY, &cp->src.c);
 	else
 		r = open_local_src(&cp->src);
 	if (r != CLIENT_OK)
@@ -420,22 +420,21 @@ open_ends(struct copy *cp, const uint8_t *key)
 		cp->src.size = cp->src.c.info.size;
 	cp->size = cp->src.size;
 	if (cp->dst.is_uri)
-		return open_uri_dst(&cp->dst, key, cp->size);
+		return open_uri_dst(&cp->dst, keys, cp->size);
 	return open_local_dst(&cp->dst, cp->size);
 }
 
 static int
 open_all(struct copy *cp)
 {
-	uint8_t key[ND_KEY_LEN];
+	struct ctl_keys keys;
 	int r;
 
 	if (!cp->src.is_uri && !cp->dst.is_uri)
 		return open_ends(cp, NULL);
-	if ((r = ctl_load_key(&cp->args, key)) != CLIENT_OK)
-		return r;
-	r = open_ends(cp, key);
-	crypto_wipe(key, sizeof(key));
+	if ((r = ctl_load_keys(&cp->args, &keys)) == CLIENT_OK)
+		r = open_ends(cp, &keys);
+	crypto_wipe(&keys, sizeof(keys));
 	return r;
 }
 
@@ -653,7 +652,7 @@ copy_parse(const struct ctl_cmd *cmd, struct copy *cp, int argc,
     char **argv)
 {
 	static const struct option longopts[] = {
-		CTL_COMMON_LONGOPTS,
+		CTL_COMMON_LONGOPTS, CTL_SERVER_KEY_LONGOPT,
 		{ "qd", required_argument, NULL, 'q' },
 		{ "bs", required_argument, NULL, 'b' },
 		{ "progress", no_argument, NULL, 'p' },
@@ -701,7 +700,8 @@ ctl_copy(const struct ctl_cmd *cmd, int argc, char **argv)
 }
 
 const struct ctl_cmd ctl_copy_cmds[] = {
-	{ "copy", ctl_copy, "[-k KEYFILE] [--qd N] [--bs SIZE] "
+	{ "copy", ctl_copy, "[-k KEYFILE] [--server-key KEY] [--qd N] "
+	    "[--bs SIZE] "
 	    "[--progress | --no-progress] SRC DST" },
 	{ NULL, NULL, NULL }
 };

@@ -57,7 +57,7 @@ io_parse(const struct ctl_cmd *cmd, struct io_cmd *io, int argc,
     char **argv, int nops, int allow)
 {
 	static const struct option longopts[] = {
-		CTL_COMMON_LONGOPTS,
+		CTL_COMMON_LONGOPTS, CTL_SERVER_KEY_LONGOPT,
 		{ "json", no_argument, NULL, 'j' },
 		{ "fua", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
@@ -81,13 +81,12 @@ io_parse(const struct ctl_cmd *cmd, struct io_cmd *io, int argc,
 static int
 io_open(struct io_cmd *io, uint32_t options)
 {
-	uint8_t key[ND_KEY_LEN];
+	struct ctl_keys keys;
 	int r;
 
-	if ((r = ctl_load_key(&io->args, key)) != CLIENT_OK)
-		return r;
-	r = ctl_open(io->ops[0], key, options, &io->c);
-	crypto_wipe(key, sizeof(key));
+	if ((r = ctl_load_keys(&io->args, &keys)) == CLIENT_OK)
+		r = ctl_open(io->ops[0], &keys, options, &io->c);
+	crypto_wipe(&keys, sizeof(keys));
 	return r;
 }
 
@@ -527,12 +526,15 @@ ctl_flush(const struct ctl_cmd *cmd, int argc, char **argv)
 	return io_done(&io, flush_export(&io.c));
 }
 
+/* --server-key: the server's public key (protocol version 3). */
+#define IO_KEYS	"[-k KEYFILE] [--server-key KEY] "
+
 const struct ctl_cmd ctl_io_cmds[] = {
-	{ "info", ctl_info, "[-k KEYFILE] [--json] URI" },
-	{ "read", ctl_read, "[-k KEYFILE] URI OFFSET LENGTH" },
-	{ "write", ctl_write, "[-k KEYFILE] [--fua] URI OFFSET" },
-	{ "trim", ctl_trim, "[-k KEYFILE] URI OFFSET LENGTH" },
-	{ "zero", ctl_zero, "[-k KEYFILE] URI OFFSET LENGTH" },
-	{ "flush", ctl_flush, "[-k KEYFILE] URI" },
+	{ "info", ctl_info, IO_KEYS "[--json] URI" },
+	{ "read", ctl_read, IO_KEYS "URI OFFSET LENGTH" },
+	{ "write", ctl_write, IO_KEYS "[--fua] URI OFFSET" },
+	{ "trim", ctl_trim, IO_KEYS "URI OFFSET LENGTH" },
+	{ "zero", ctl_zero, IO_KEYS "URI OFFSET LENGTH" },
+	{ "flush", ctl_flush, IO_KEYS "URI" },
 	{ NULL, NULL, NULL }
 };

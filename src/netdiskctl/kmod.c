@@ -291,10 +291,14 @@ add_line(const struct kmod_add *a, const uint8_t key[ND_KEY_LEN],
 {
 	char hex[2 * ND_KEY_LEN + 1], conns[32] = "", dead[32] = "";
 	char name[ND_DEV_NAME_MAX + sizeof(" " ND_ADD_NAME "=")] = "";
+	char spub[2 * ND_KEY_LEN + sizeof(" " ND_ADD_SERVER_PUB "=")] = "";
 	int n;
 
 	if (a->name != NULL)
 		snprintf(name, sizeof(name), " " ND_ADD_NAME "=%s", a->name);
+	if (a->server_pub != NULL)
+		snprintf(spub, sizeof(spub), " " ND_ADD_SERVER_PUB "=%s",
+		    a->server_pub);
 	if (a->conns != -1)
 		snprintf(conns, sizeof(conns), " " ND_ADD_CONNS "=%ld",
 		    a->conns);
@@ -304,8 +308,8 @@ add_line(const struct kmod_add *a, const uint8_t key[ND_KEY_LEN],
 	key_format_hex(key, hex);
 	n = snprintf(line, len, ND_ADD_ADDRESS "=%s " ND_ADD_PORT "=%s "
 	    ND_ADD_EXPORT "=%s " ND_ADD_KEY "=%s%s " ND_ADD_RO "=%d%s "
-	    ND_ADD_CLIENT_ID "=%s%s\n", a->address, a->port, a->export, hex,
-	    conns, a->ro, dead, a->client_id, name);
+	    ND_ADD_CLIENT_ID "=%s%s%s\n", a->address, a->port, a->export, hex,
+	    conns, a->ro, dead, a->client_id, name, spub);
 	crypto_wipe(hex, sizeof(hex));
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }

@@ -26,6 +26,7 @@ struct kmod_add {
 	int ro;
 	const char *client_id;		/* 2 * ND_CLIENT_ID_LEN hex digits */
 	const char *name;		/* the table entry, or NULL */
+	const char *server_pub;		/* 2 * ND_KEY_LEN hex digits, or NULL */
 };
 
 /* A device as netdiskctl list shows it: the attributes, as read. */

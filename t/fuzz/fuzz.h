@@ -68,6 +68,8 @@ void fuzz_buf_free(struct fuzz_buf *);
 extern const uint8_t fuzz_psk[FUZZ_NKEYS][ND_KEY_LEN];
 extern const uint8_t fuzz_client_priv[ND_KEY_LEN];
 extern const uint8_t fuzz_server_priv[ND_KEY_LEN];
+/* The public key of fuzz_client_priv. */
+const uint8_t *fuzz_client_pub(void);
 /* A key in none of the lists. */
 extern const uint8_t fuzz_other_psk[ND_KEY_LEN];
 
@@ -94,6 +96,13 @@ void fuzz_seal_client_hello(uint8_t ch[ND_CLIENT_HELLO_LEN],
 void fuzz_seal_server_hello(uint8_t sh[ND_SERVER_HELLO_LEN],
     const uint8_t hs[ND_HASH_LEN], const uint8_t ch[ND_CLIENT_HELLO_LEN],
     const struct nd_hello_hdr *hdr, const struct nd_server_payload *pl);
+
+/*
+ * A seed's sealed-mode head: the mode byte, the key byte, the header and
+ * a client payload in clear for export (client id c0 c1 .. cf).
+ */
+void fuzz_put_sealed(struct fuzz_buf *, uint8_t mode, uint8_t keysel,
+    const struct nd_hello_hdr *, const char *export);
 
 /* A hello header: magic, versions, length and an ephemeral key. */
 void fuzz_hello_hdr(struct nd_hello_hdr *h, uint8_t vmin, uint8_t vmax,

@@ -40,18 +40,6 @@ struct hello_case {
 	uint8_t cf[ND_CLIENT_FINISHED_LEN];
 };
 
-static const uint8_t *
-client_pub(void)
-{
-	static uint8_t pub[ND_KEY_LEN];
-	static int done;
-
-	if (!done && crypto_x25519_public(pub, fuzz_client_priv) == -1)
-		fuzz_fail(__FILE__, __LINE__, "X25519 public key");
-	done = 1;
-	return pub;
-}
-
 static void
 case_read(struct hello_case *c, const uint8_t *data, size_t size)
 {
@@ -63,7 +51,7 @@ case_read(struct hello_case *c, const uint8_t *data, size_t size)
 		fuzz_bytes(&in, &c->hdr, sizeof(c->hdr));
 		fuzz_bytes(&in, &c->pl, sizeof(c->pl));
 		if (CLIENT_MODE(c))
-			memcpy(c->hdr.ephemeral, client_pub(), ND_KEY_LEN);
+			memcpy(c->hdr.ephemeral, fuzz_client_pub(), ND_KEY_LEN);
 		fuzz_seal_client_hello(c->ch, c->keysel < FUZZ_NKEYS ?
 		    fuzz_psk[c->keysel] : fuzz_other_psk, &c->hdr, &c->pl);
 	} else
@@ -161,6 +149,7 @@ static void
 finish_with_client(const struct hello_case *c, struct hs_state *srv, int key,
     const uint8_t sh[ND_SERVER_HELLO_LEN], const struct hs_export_info *info)
 {
+	static const uint8_t zero[ND_HASH_LEN];
 	struct hs_state cli, srv2 = *srv;
 	struct hs_export_info got;
 	struct hs_keys ck, sk;
@@ -170,6 +159,8 @@ finish_with_client(const struct hello_case *c, struct hs_state *srv, int key,
 	memset(&sk, 0, sizeof(sk));
 	memcpy(cli.eph_priv, fuzz_client_priv, ND_KEY_LEN);
 	memcpy(cli.psk, fuzz_psk[key], ND_KEY_LEN);
+	crypto_hkdf_extract(cli.base, zero, sizeof(zero), cli.psk, ND_KEY_LEN);
+	cli.version = ND_VERSION_2;
 	memcpy(cli.ch, c->ch, ND_CLIENT_HELLO_LEN);
 	FUZZ_CHECK(hs_client_finish(&cli, sh, &got, cf, &ck) == 0);
 	FUZZ_CHECK(info_equal(&got, info));
@@ -244,20 +235,10 @@ seed_sealed(fuzz_emit_fn emit, void *arg, const char *name, uint8_t mode,
     uint8_t status, uint8_t flip, const uint8_t *eph)
 {
 	struct nd_hello_hdr h;
-	struct nd_client_payload pl;
 	struct fuzz_buf b = { NULL, 0, 0 };
-	size_t i;
 
 	fuzz_hello_hdr(&h, vmin, vmax, ND_CLIENT_HELLO_LEN, eph);
-	memset(&pl, 0, sizeof(pl));
-	for (i = 0; i < ND_CLIENT_ID_LEN; i++)
-		pl.client_id[i] = (uint8_t)(0xc0 + i);
-	pl.name_len = htobe16(strlen(export));
-	memcpy(pl.name, export, strlen(export));
-	fuzz_put_u8(&b, mode);
-	fuzz_put_u8(&b, keysel);
-	fuzz_put(&b, &h, sizeof(h));
-	fuzz_put(&b, &pl, sizeof(pl));
+	fuzz_put_sealed(&b, mode, keysel, &h, export);
 	fuzz_put_u8(&b, status);
 	fuzz_put_u8(&b, ND_FLAG_ALL);
 	fuzz_put_u8(&b, flip);
@@ -302,7 +283,7 @@ fuzz_seeds(fuzz_emit_fn emit, void *arg)
 		0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49,
 		0xb8, 0x00,
 	};
-	const uint8_t *pub = client_pub();
+	const uint8_t *pub = fuzz_client_pub();
 	char longname[ND_NAME_MAX + 1];
 
 	memset(longname, 'x', ND_NAME_MAX);

@@ -260,3 +260,33 @@ fuzz_hello_hdr(struct nd_hello_hdr *h, uint8_t vmin, uint8_t vmax,
 	if (eph != NULL)
 		memcpy(h->ephemeral, eph, ND_KEY_LEN);
 }
+
+const uint8_t *
+fuzz_client_pub(void)
+{
+	static uint8_t pub[ND_KEY_LEN];
+	static int done;
+
+	if (!done && crypto_x25519_public(pub, fuzz_client_priv) == -1)
+		fuzz_fail(__FILE__, __LINE__, "X25519 public key");
+	done = 1;
+	return pub;
+}
+
+void
+fuzz_put_sealed(struct fuzz_buf *b, uint8_t mode, uint8_t keysel,
+    const struct nd_hello_hdr *h, const char *export)
+{
+	struct nd_client_payload pl;
+	size_t i, n = strlen(export);
+
+	memset(&pl, 0, sizeof(pl));
+	for (i = 0; i < ND_CLIENT_ID_LEN; i++)
+		pl.client_id[i] = (uint8_t)(0xc0 + i);
+	pl.name_len = htobe16((uint16_t)n);
+	memcpy(pl.name, export, n < ND_NAME_MAX ? n : ND_NAME_MAX);
+	fuzz_put_u8(b, mode);
+	fuzz_put_u8(b, keysel);
+	fuzz_put(b, h, sizeof(*h));
+	fuzz_put(b, &pl, sizeof(pl));
+}

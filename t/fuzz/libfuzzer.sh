@@ -26,7 +26,7 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=.}"
 : "${FUZZ_SECONDS:=60}"
-: "${FUZZ_TARGETS:=fuzz_conf fuzz_uri fuzz_hello fuzz_server_hello fuzz_record fuzz_request fuzz_tab fuzz_overlay_map}"
+: "${FUZZ_TARGETS:=fuzz_conf fuzz_uri fuzz_hello fuzz_hello3 fuzz_server_hello fuzz_record fuzz_request fuzz_tab fuzz_overlay_map}"
 : "${FUZZ_CC:=clang}"
 : "${FUZZ_FLAGS:=}"
 : "${INIH_CFLAGS=$(pkg-config --cflags inih 2>/dev/null)}"

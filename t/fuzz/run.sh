@@ -12,7 +12,7 @@ if test -z "${top_srcdir:-}"; then
 fi
 . "$top_srcdir/t/functions.sh"
 
-targets="fuzz_conf fuzz_uri fuzz_hello fuzz_server_hello fuzz_record
+targets="fuzz_conf fuzz_uri fuzz_hello fuzz_hello3 fuzz_server_hello fuzz_record
 	fuzz_request fuzz_tab fuzz_overlay_map"
 FUZZ_CRASH_DIR=${FUZZ_CRASH_DIR:-$top_builddir/t/fuzz}
 export FUZZ_CRASH_DIR
