@@ -23,5 +23,5 @@ kt_start mkfs.ext4 e2fsck
 files=(mkfs.ext4=/sbin/mkfs.ext4 e2fsck=/sbin/e2fsck
     "$top_srcdir/t/vectors/v3.txt=/v3.txt")
 test -f /etc/mke2fs.conf && files+=(/etc/mke2fs.conf)
-kt_run_all guest-basic.sh 270 -- "${files[@]}"
+kt_run_all guest-basic.sh 240 -- "${files[@]}"
 kt_end

@@ -367,7 +367,8 @@ done
 is "... no device" "$(ndevs)" 0
 
 # ---- protocol version 3: the server's static key (the key pair of
-# t/vectors/v3.txt) pinned with server_pub= in the add line
+# t/vectors/v3.txt) pinned with netdiskctl attach --server-key (server_pub=
+# in the add line), and with server_pub= written by the shell
 t3=$(now)
 vec() {
 	sed -n "s/^$1 = //p" /v3.txt
@@ -393,13 +394,15 @@ v3_back() {
 (umask 077 && vec server_static_priv >server.key)
 cat server.key >>keys.pat
 spub=$(vec server_static_pub)
+netdiskctl pubkey server.key >server.pub
+is "v3: netdiskctl pubkey of the vectors' server key" "$(cat server.pub)" "$spub"
 kill_server TERM
 v3_conf
 start_server
 log_mark
-add_line "address=127.0.0.1 port=$PORT export=demo key=$(cat key) server_pub=$spub conns=2 dead_timeout=30"
-is "v3: add line with server_pub, netdiskd with server_key: netdisk0" \
-    "$st $(ndevs)" "0 1" || diag_file $W/add.err
+run netdiskctl attach -k key --server-key server.pub --conns 2 $URI/demo
+is "v3: netdiskctl attach --server-key to a netdiskd with server_key: netdisk0" \
+    "$st $out $(ndevs)" "0 /dev/netdisk0 1" || show
 is "... sysfs: server_pub" "$(attr netdisk0 server_pub)" "$spub"
 is "... kernel log: attached, protocol 3" \
     "$(log_since | grep -o 'netdisk0: attached.*')" \
