@@ -60,6 +60,19 @@ sha_dev() {
 	    sha256sum | cut -d' ' -f1
 }
 
+# write_back SEEK_MIB MIB: MIB MiB of random data written to netdisk0 at
+# SEEK_MIB with O_DIRECT, read back, and on the server's file; their
+# sha256 in $want.
+write_back() {
+	dd if=/dev/urandom of=data bs=1M count="$2" 2>/dev/null
+	want=$(sha256sum <data | cut -d' ' -f1)
+	run dd if=data of=/dev/netdisk0 bs=1M seek="$1" oflag=direct
+	check "... $2 MiB written with O_DIRECT" test $st = 0 || show
+	is "... and read back with O_DIRECT" "$(sha_dev /dev/netdisk0 "$1" "$2")" "$want"
+	is "... the server's file holds them" \
+	    "$(dd if=demo.img bs=1M skip="$1" count="$2" 2>/dev/null | sha256sum | cut -d' ' -f1)" "$want"
+}
+
 setup
 demo_size=$(info_field demo size)
 
@@ -110,13 +123,7 @@ is "... sysfs: server, export, state, connections" \
 device_as_announced netdisk0 demo "modprobe attach"
 check "... the key parameter is not in sysfs" \
     test ! -e /sys/module/netdisk/parameters/key
-dd if=/dev/urandom of=data bs=1M count=4 2>/dev/null
-want=$(sha256sum <data | cut -d' ' -f1)
-run dd if=data of=/dev/netdisk0 bs=1M seek=8 oflag=direct
-check "... 4 MiB written with O_DIRECT" test $st = 0 || show
-is "... and read back with O_DIRECT" "$(sha_dev /dev/netdisk0 8 4)" "$want"
-is "... the server's file holds them" \
-    "$(dd if=demo.img bs=1M skip=8 count=4 2>/dev/null | sha256sum | cut -d' ' -f1)" "$want"
+write_back 8 4
 check "no key in the kernel log, sysfs, /proc/*/cmdline or environ (modprobe attach)" \
     key_leaks "modprobe attach"
 log_mark
@@ -407,13 +414,7 @@ is "... sysfs: server_pub" "$(attr netdisk0 server_pub)" "$spub"
 is "... kernel log: attached, protocol 3" \
     "$(log_since | grep -o 'netdisk0: attached.*')" \
     "netdisk0: attached 127.0.0.1:$PORT/demo protocol 3"
-dd if=/dev/urandom of=data bs=1M count=1 2>/dev/null
-want=$(sha256sum <data | cut -d' ' -f1)
-run dd if=data of=/dev/netdisk0 bs=1M seek=16 oflag=direct
-check "... 1 MiB written with O_DIRECT" test $st = 0 || show
-is "... and read back" "$(sha_dev /dev/netdisk0 16 1)" "$want"
-is "... the server's file holds them" \
-    "$(dd if=demo.img bs=1M skip=16 count=1 2>/dev/null | sha256sum | cut -d' ' -f1)" "$want"
+write_back 16 1
 # netdiskd restarted with min_version = 3: a reconnect can only be v3
 kill_server TERM
 v3_conf 3
@@ -421,12 +422,7 @@ start_server
 check "... netdiskd restarted with min_version = 3: both connections back" \
     wait_until 30 v3_back || diag "reconnects $(attr netdisk0 reconnects) state $(attr netdisk0 state)"
 is "... the data read back after the reconnect" "$(sha_dev /dev/netdisk0 16 1)" "$want"
-dd if=/dev/urandom of=data bs=1M count=1 2>/dev/null
-want=$(sha256sum <data | cut -d' ' -f1)
-run dd if=data of=/dev/netdisk0 bs=1M seek=20 oflag=direct
-check "... 1 MiB more written" test $st = 0 || show
-is "... the server's file holds them" \
-    "$(dd if=demo.img bs=1M skip=20 count=1 2>/dev/null | sha256sum | cut -d' ' -f1)" "$want"
+write_back 20 1
 log_mark
 run netdiskctl attach -k key --ro $URI/ro
 check "min_version = 3: a v2 attach (no server key) fails, no device" \
