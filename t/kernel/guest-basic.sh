@@ -403,6 +403,12 @@ cat server.key >>keys.pat
 spub=$(vec server_static_pub)
 netdiskctl pubkey server.key >server.pub
 is "v3: netdiskctl pubkey of the vectors' server key" "$(cat server.pub)" "$spub"
+log_mark
+add_line "address=127.0.0.1 port=$PORT export=ro key=$(cat key) server_pub=$spub"
+like "v3 to a netdiskd without server_key: EPROTONOSUPPORT, no fallback to v2" \
+    "$st $(ndevs) $(cat $W/add.err)" "^[1-9][0-9]* 0 .*Protocol not supported"
+like "... the kernel log says why" "$(log_since | grep 'netdisk')" \
+    "protocol version 3 refused: server speaks 2\\.\\.2 \\(the server has no static key; with server_pub, version 3 only\\)"
 kill_server TERM
 v3_conf
 start_server
