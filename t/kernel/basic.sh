@@ -6,7 +6,8 @@
 # queue limits as the server announces them, ext4 (mkfs, files, e2fsck
 # -fn, sha256 after a fresh attach), a read-only export, refused attaches
 # and their messages, netdisktab (attach -a, attach NAME, detach -a, a
-# bad table, names in sysfs), protocol version 3 (server_pub: I/O, a
+# bad table, names in sysfs), protocol version 3 (server_pub: refused
+# without fallback by a netdiskd without server_key, I/O, a
 # reconnect to a netdiskd with min_version = 3, a v2 attach refused, a
 # wrong or bad server_pub), the keys nowhere in the kernel log, sysfs or
 # /proc, attach/detach lines balanced.

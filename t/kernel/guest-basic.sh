@@ -10,8 +10,8 @@
 # attach -a (noauto and attached entries left out), attach NAME, the
 # names in sysfs, list and the kernel log, detach -a (devices attached by
 # URI left alone), a bad table refused with FILE:LINE, bad names refused
-# by the module; protocol version 3 (server_pub in the add line, a
-# netdiskd with server_key): I/O, a reconnect to a netdiskd restarted with
+# by the module; protocol version 3 (server_pub in the add line): refused
+# by a netdiskd without server_key, and with server_key: I/O, a reconnect to a netdiskd restarted with
 # min_version = 3, a v2 attach refused by it, a wrong server_pub, bad
 # server_pub values; the keys nowhere in the kernel log, sysfs or /proc;
 # every attach line with its detach line.
