@@ -65,6 +65,7 @@
 #define ND_ATTR_DEAD_TIMEOUT	"dead_timeout"
 #define ND_ATTR_EXPORT_ID	"export_id"	/* lowercase hex */
 #define ND_ATTR_NAME		"name"		/* name= of the add line, or "" */
+#define ND_ATTR_SERVER_PUB	"server_pub"	/* lowercase hex, "" for v2 */
 
 /*
  * 1 if s is a valid name=: 1 to ND_DEV_NAME_MAX characters of A-Z a-z

@@ -90,6 +90,29 @@ static int recv_server_hello(struct socket *sock, struct nd_hs *hs,
 			       deadline);
 }
 
+/*
+ * The server refused the hello's version.  A device with server_pub
+ * speaks version 3 only and never falls back (docs/protocol.md, 11.6).
+ */
+static void version_rejected(struct nd_device *dev, const struct nd_hs *hs)
+{
+	static const char no_key[] =
+		" (the server has no static key; with server_pub, version 3 only)";
+	static const char needs_key[] =
+		" (the server needs version 3: attach with server_pub, the server's public key)";
+	const char *why = "";
+
+	if (hs->version == ND_VERSION_3 &&
+	    hs->srv_version_max < ND_VERSION_3)
+		why = no_key;
+	else if (hs->version == ND_VERSION_2 &&
+		 hs->srv_version_min >= ND_VERSION_3)
+		why = needs_key;
+	pr_err_ratelimited("%s: protocol version %u refused: server speaks %u..%u%s\n",
+			   dev->name, hs->version, hs->srv_version_min,
+			   hs->srv_version_max, why);
+}
+
 static int handshake(struct nd_conn *conn, struct socket *sock,
 		     struct nd_export_info *info, struct nd_keys *keys,
 		     unsigned long deadline)
@@ -98,17 +121,17 @@ static int handshake(struct nd_conn *conn, struct socket *sock,
 	struct nd_hs *hs = conn->hs;
 	int err;
 
-	err = nd_hs_client_hello(hs, cfg->key, cfg->client_id,
+	err = nd_hs_client_hello(hs, cfg->key,
+				 cfg->server_pub_set ? cfg->server_pub : NULL,
+				 cfg->client_id,
 				 cfg->ro ? ND_OPT_READ_ONLY : 0, conn->index,
 				 cfg->export, cfg->export_len, false);
 	if (!err)
-		err = nd_sock_send_by(sock, hs->ch, sizeof(hs->ch), deadline);
+		err = nd_sock_send_by(sock, hs->ch, hs->ch_len, deadline);
 	if (!err)
 		err = recv_server_hello(sock, hs, deadline);
 	if (err == -EPROTONOSUPPORT)
-		pr_err("%s: no common protocol version: server speaks %u..%u, netdisk.ko %u..%u\n",
-		       conn->dev->name, hs->srv_version_min,
-		       hs->srv_version_max, ND_VERSION_MIN, ND_VERSION_MAX);
+		version_rejected(conn->dev, hs);
 	if (!err)
 		err = nd_hs_client_finish(hs, info, keys);
 	if (!err && info->status != ND_HS_OK)

@@ -319,10 +319,15 @@ static const struct blk_mq_ops nd_mq_ops = {
 };
 
 /* Error messages of a failed attach. */
-static const char *attach_error(int err)
+static const char *attach_error(const struct nd_config *cfg, int err)
 {
+	static const char auth_v3[] =
+		"authentication failed (wrong key, no such export or wrong server_pub)";
+
 	switch (err) {
 	case -EKEYREJECTED:
+		if (cfg->server_pub_set)
+			return auth_v3;
 		return "authentication failed (wrong key or no such export)";
 	case -EBUSY:
 		return "export busy (in use by another client)";
@@ -691,9 +696,9 @@ struct nd_device *nd_dev_add(struct nd_config *cfg)
 	mutex_lock(&nd_devs_lock);
 	list_add_tail(&dev->list, &nd_devs);
 	mutex_unlock(&nd_devs_lock);
-	pr_info("%s: attached %pISpc/%s%s%s\n", dev->name, &dev->cfg.addr,
+	pr_info("%s: attached %pISpc/%s%s%s%s\n", dev->name, &dev->cfg.addr,
 		dev->cfg.export, dev->cfg.name[0] ? " name=" : "",
-		dev->cfg.name);
+		dev->cfg.name, dev->cfg.server_pub_set ? " protocol 3" : "");
 	return dev;
 
 err_stop:
@@ -706,7 +711,7 @@ err_free:
 	free_device(dev);
 err_log:
 	pr_err(ND_DRV_NAME ": %pISpc/%s: %s (%d)\n", &cfg->addr, cfg->export,
-	       attach_error(err), err);
+	       attach_error(cfg, err), err);
 	return ERR_PTR(err);
 }
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The client side of the v2 handshake (docs/protocol.md, "Handshake"):
- * message construction, checks and the key schedule, no I/O.  conn.c moves
- * the messages; selftest.c checks them against t/vectors/v2.txt.
+ * The client side of the v2 and v3 handshakes (docs/protocol.md, sections
+ * 4 to 6): message construction, checks and the key schedule, no I/O.
+ * Version 3 differs only up to the ClientHello (the key hint, and pe in
+ * place of early); from hs on both are the same code.  conn.c moves the
+ * messages; selftest.c checks them against t/vectors/v2.txt and v3.txt.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -85,18 +87,84 @@ static void fill_client_payload(struct nd_client_payload *pl,
 }
 
 /*
- * Build the ClientHello of connection slot conn in hs->ch.  A fresh
- * ephemeral key is drawn unless preset_eph (the self-test presets
+ * Seal hs->ch[adlen, adlen + textlen) under the key and iv of
+ * Expand-Label(from, label, SHA-256(v[0] || ... || v[n - 1]), 32), with
+ * AD hs->ch[0, adlen).
+ */
+static int seal_part(struct nd_hs *hs, const u8 from[ND_HASH_LEN],
+		     const char *label, const struct nd_vec *v, unsigned int n,
+		     unsigned int adlen, unsigned int textlen)
+{
+	u8 th[ND_HASH_LEN], secret[ND_HASH_LEN];
+	int err;
+
+	nd_sha256v(th, v, n);
+	err = nd_expand_label(secret, sizeof(secret), from, label, th,
+			      sizeof(th));
+	if (!err)
+		err = crypt_with(hs, secret, hs->ch, adlen, textlen, true);
+	memzero_explicit(secret, sizeof(secret));
+	return err;
+}
+
+/*
+ * The v3 ClientHello's key hint and payload (docs/protocol.md, section
+ * 4.4): es = X25519(e, S), the hint (key_id) sealed under c_hint, then
+ * pe = Extract(Expand-Label(early, "psk es"), es) replaces early in
+ * hs->psk_secret and seals the payload.  hs->psk_secret holds early and
+ * the payload sits at its v3 offset.
+ */
+static int seal_v3(struct nd_hs *hs, const u8 server_pub[ND_KEY_LEN])
+{
+	const unsigned int hint = ND_CLIENT_HELLO_V3_HINT_OFF;
+	const unsigned int pay = ND_CLIENT_HELLO_V3_PAYLOAD_OFF;
+	struct nd_vec v[2] = { { server_pub, ND_KEY_LEN }, { hs->ch, hint } };
+	u8 es[ND_KEY_LEN], k[ND_HASH_LEN];
+	int err = -EKEYREJECTED;
+
+	if (!curve25519(es, hs->eph_priv, server_pub)) {
+		pr_err_ratelimited("server_pub is not a valid X25519 key (all-zero shared secret)\n");
+		goto out;
+	}
+	err = nd_expand_label(hs->ch + hint, ND_KEY_ID_LEN, hs->psk_secret,
+			      ND_LABEL_KEY_ID, NULL, 0);
+	if (!err)
+		err = nd_hkdf_extract(k, zeros, sizeof(zeros), es, sizeof(es));
+	if (!err)
+		err = seal_part(hs, k, ND_LABEL_C_HINT, v, 2, hint,
+				sizeof(struct nd_key_hint));
+	if (!err)
+		err = nd_expand_label(k, sizeof(k), hs->psk_secret,
+				      ND_LABEL_PSK_ES, NULL, 0);
+	if (!err)
+		err = nd_hkdf_extract(hs->psk_secret, k, sizeof(k), es,
+				      sizeof(es));
+	v[1].len = pay;
+	if (!err)
+		err = seal_part(hs, hs->psk_secret, ND_LABEL_C_HELLO, v, 2, pay,
+				sizeof(struct nd_client_payload));
+out:
+	memzero_explicit(es, sizeof(es));
+	memzero_explicit(k, sizeof(k));
+	return err;
+}
+
+/*
+ * Build the ClientHello of connection slot conn in hs->ch (hs->ch_len
+ * bytes): version 3 if server_pub is the server's static public key,
+ * version 2 if it is NULL; one version, never a range (netdisk_proto.h).
+ * A fresh ephemeral key is drawn unless preset_eph (the self-test presets
  * hs->eph_priv).
  */
 int nd_hs_client_hello(struct nd_hs *hs, const u8 psk[ND_KEY_LEN],
+		       const u8 *server_pub,
 		       const u8 client_id[ND_CLIENT_ID_LEN], u32 options,
 		       u16 conn, const char *name, unsigned int name_len,
 		       bool preset_eph)
 {
 	struct nd_hello_hdr *hdr = (struct nd_hello_hdr *)hs->ch;
-	u8 th[ND_HASH_LEN], secret[ND_HASH_LEN];
 	struct nd_vec v = { hdr, sizeof(*hdr) };
+	unsigned int off;
 	int err;
 
 	if (name_len < 1 || name_len > ND_NAME_MAX ||
@@ -105,32 +173,32 @@ int nd_hs_client_hello(struct nd_hs *hs, const u8 psk[ND_KEY_LEN],
 		return -EINVAL;
 	if (!preset_eph)
 		curve25519_generate_secret(hs->eph_priv);
+	hs->version = server_pub ? ND_VERSION_3 : ND_VERSION_2;
+	hs->ch_len = nd_client_hello_len(hs->version);
+	off = server_pub ? ND_CLIENT_HELLO_V3_PAYLOAD_OFF : sizeof(*hdr);
 	hdr->magic = cpu_to_be32(ND_HELLO_MAGIC);
-	hdr->version_min = ND_VERSION_MIN;
-	hdr->version_max = ND_VERSION_MAX;
-	hdr->length = cpu_to_be16(ND_CLIENT_HELLO_LEN);
+	hdr->version_min = hs->version;
+	hdr->version_max = hs->version;
+	hdr->length = cpu_to_be16(hs->ch_len);
 	if (!curve25519_generate_public(hdr->ephemeral, hs->eph_priv))
 		return -EINVAL;
-	fill_client_payload((struct nd_client_payload *)(hdr + 1), client_id,
-			    options, conn, name, name_len);
+	fill_client_payload((struct nd_client_payload *)(hs->ch + off),
+			    client_id, options, conn, name, name_len);
 
-	err = nd_hkdf_extract(hs->early, zeros, sizeof(zeros), psk,
+	err = nd_hkdf_extract(hs->psk_secret, zeros, sizeof(zeros), psk,
 			      ND_KEY_LEN);
 	if (err)
 		return err;
-	nd_sha256v(th, &v, 1);
-	err = nd_expand_label(secret, sizeof(secret), hs->early,
-			      ND_LABEL_C_HELLO, th, sizeof(th));
-	if (!err)
-		err = crypt_with(hs, secret, hs->ch, sizeof(*hdr),
-				 sizeof(struct nd_client_payload), true);
-	memzero_explicit(secret, sizeof(secret));
-	return err;
+	if (server_pub)
+		return seal_v3(hs, server_pub);
+	return seal_part(hs, hs->psk_secret, ND_LABEL_C_HELLO, &v, 1,
+			 sizeof(*hdr), sizeof(struct nd_client_payload));
 }
 
 /*
  * Check the first sizeof(struct nd_hello_hdr) bytes of hs->sh
- * (netdisk_proto.h): 0 if a full ServerHello follows, -EPROTONOSUPPORT
+ * (netdisk_proto.h), the answer to a hello of hs->version: 0 if a full
+ * ServerHello of that version follows, -EPROTONOSUPPORT
  * for a version reject (the server's range is in
  * hs->srv_version_min/max), -EPROTO for anything else.
  */
@@ -138,7 +206,7 @@ int nd_hs_check_server_hdr(struct nd_hs *hs)
 {
 	const struct nd_hello_hdr *hdr = (const struct nd_hello_hdr *)hs->sh;
 
-	switch (nd_server_hdr_check(hdr, ND_VERSION_MIN, ND_VERSION_MAX)) {
+	switch (nd_server_hdr_check(hdr, hs->version, hs->version)) {
 	case ND_SERVER_HDR_HELLO:
 		return 0;
 	case ND_SERVER_HDR_REJECT:
@@ -173,7 +241,10 @@ static int parse_server_payload(const struct nd_server_payload *pl,
 	return 0;
 }
 
-/* hs_secret from the X25519 shared secret; fails on an all-zero result. */
+/*
+ * hs_secret from the X25519 shared secret and early (v2) or pe (v3);
+ * fails on an all-zero result.
+ */
 static int derive_hs_secret(struct nd_hs *hs, const u8 peer[ND_KEY_LEN])
 {
 	u8 dh[ND_KEY_LEN], derived[ND_HASH_LEN];
@@ -181,7 +252,7 @@ static int derive_hs_secret(struct nd_hs *hs, const u8 peer[ND_KEY_LEN])
 
 	if (!curve25519(dh, hs->eph_priv, peer))
 		goto out;
-	err = nd_expand_label(derived, sizeof(derived), hs->early,
+	err = nd_expand_label(derived, sizeof(derived), hs->psk_secret,
 			      ND_LABEL_DERIVED, NULL, 0);
 	if (!err)
 		err = nd_hkdf_extract(hs->hs_secret, derived, sizeof(derived),
@@ -196,7 +267,7 @@ out:
 static int open_server_hello(struct nd_hs *hs, struct nd_export_info *info)
 {
 	struct nd_vec v[2] = {
-		{ hs->ch, sizeof(hs->ch) },
+		{ hs->ch, hs->ch_len },
 		{ hs->sh, sizeof(struct nd_hello_hdr) },
 	};
 	u8 th[ND_HASH_LEN], secret[ND_HASH_LEN];
@@ -224,7 +295,7 @@ out:
 static int client_finished(struct nd_hs *hs)
 {
 	struct nd_vec v[2] = {
-		{ hs->ch, sizeof(hs->ch) }, { hs->sh, sizeof(hs->sh) },
+		{ hs->ch, hs->ch_len }, { hs->sh, sizeof(hs->sh) },
 	};
 	u8 th[ND_HASH_LEN], fkey[ND_HASH_LEN];
 	struct nd_vec m = { th, sizeof(th) };
@@ -242,7 +313,7 @@ static int client_finished(struct nd_hs *hs)
 static int application_keys(struct nd_hs *hs, struct nd_keys *keys)
 {
 	struct nd_vec v[3] = {
-		{ hs->ch, sizeof(hs->ch) }, { hs->sh, sizeof(hs->sh) },
+		{ hs->ch, hs->ch_len }, { hs->sh, sizeof(hs->sh) },
 		{ hs->cf, sizeof(hs->cf) },
 	};
 	u8 th[ND_HASH_LEN], derived[ND_HASH_LEN], master[ND_HASH_LEN];

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* handshake.c: the v2 client handshake and key schedule, no I/O. */
+/* handshake.c: the v2 and v3 client handshakes and key schedule, no I/O. */
 #ifndef ND_HANDSHAKE_H
 #define ND_HANDSHAKE_H
 
@@ -36,19 +36,22 @@ struct nd_export_info {
  * nothing.
  */
 struct nd_hs {
-	u8 ch[ND_CLIENT_HELLO_LEN] __aligned(8);	/* wire bytes */
+	u8 ch[ND_CLIENT_HELLO_MAX] __aligned(8);	/* wire bytes, ch_len */
 	u8 sh[ND_SERVER_HELLO_LEN] __aligned(8);	/* wire bytes */
 	u8 sh_plain[ND_SERVER_HELLO_LEN] __aligned(8);
 	u8 cf[ND_CLIENT_FINISHED_LEN];
-	u8 early[ND_HASH_LEN];
+	u8 psk_secret[ND_HASH_LEN];	/* early (v2) or pe (v3) */
 	u8 eph_priv[ND_KEY_LEN];
 	u8 hs_secret[ND_HASH_LEN];
+	u16 ch_len;			/* of the hello's version */
+	u8 version;			/* offered: ND_VERSION_2 or _3 */
 	u8 srv_version_min;
 	u8 srv_version_max;
 	struct nd_aead aead;	/* last: nd_hs_wipe keeps it */
 };
 
 int nd_hs_client_hello(struct nd_hs *hs, const u8 psk[ND_KEY_LEN],
+		       const u8 *server_pub,
 		       const u8 client_id[ND_CLIENT_ID_LEN], u32 options,
 		       u16 conn, const char *name, unsigned int name_len,
 		       bool preset_eph);

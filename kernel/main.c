@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * netdisk.ko: a block device on a netdisk export (netdiskd), spoken to
- * with protocol v2 over TCP.  This file only wires the parts together:
- * the parameters of the device attached at load, init and exit.
+ * over TCP with protocol v2, or v3 given the server's public key.  This
+ * file only wires the parts together: the parameters of the device
+ * attached at load, init and exit.
  *
  *   modprobe netdisk address=127.0.0.1 export=demo key=HEX
  *
@@ -54,6 +55,12 @@ module_param_cb(key, &key_param_ops, NULL, 0);
 MODULE_PARM_DESC(key,
 		 "Pre-shared key, 64 hex digits (required with address; never readable back)");
 
+static char nd_param_server_pub[2 * ND_KEY_LEN + 1];
+module_param_string(server_pub, nd_param_server_pub,
+		    sizeof(nd_param_server_pub), 0444);
+MODULE_PARM_DESC(server_pub,
+		 "The server's static X25519 public key, 64 hex digits: netdisk0 speaks protocol version 3 only (default: none, version 2)");
+
 static bool nd_param_ro;
 module_param_named(ro, nd_param_ro, bool, 0444);
 MODULE_PARM_DESC(ro, "Attach netdisk0 read-only (default: 0)");
@@ -86,6 +93,11 @@ static int attach_from_params(void)
 	if (err)
 		pr_err(ND_DRV_NAME ": address \"%s\" is not a numeric IPv4 or IPv6 address\n",
 		       nd_param_address);
+	if (!err && nd_param_server_pub[0]) {
+		cfg->server_pub_set = true;
+		err = nd_parse_server_pub(cfg->server_pub, nd_param_server_pub,
+					  "parameter");
+	}
 	if (!err) {
 		err = nd_config_set_export(cfg, nd_param_export);
 		if (err)

@@ -102,6 +102,8 @@ struct nd_config {
 	u8 key[ND_KEY_LEN];
 	u8 client_id[ND_CLIENT_ID_LEN];
 	bool client_id_set;
+	bool server_pub_set;		/* protocol v3, pinned */
+	u8 server_pub[ND_KEY_LEN];	/* the server's static key, public */
 	int index;			/* -1: first free */
 	unsigned int conns;
 	unsigned int dead_timeout;	/* seconds */

@@ -11,6 +11,7 @@
  * An optional name=NAME (netdiskctl's table entry) is kept as the
  * attribute "name" for netdiskctl attach -a and detach -a to match.
  */
+#include <crypto/curve25519.h>
 #include <linux/blkdev.h>
 #include <linux/device.h>
 #include <linux/inet.h>
@@ -44,6 +45,42 @@ int nd_parse_key(u8 key[ND_KEY_LEN], const char *hex)
 {
 	if (strlen(hex) != 2 * ND_KEY_LEN || hex2bin(key, hex, ND_KEY_LEN)) {
 		memzero_explicit(key, ND_KEY_LEN);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * The server's static X25519 public key (protocol v3): 64 hex digits and
+ * not a low-order point, whose shared secret with any private key is all
+ * zero (checked with a throwaway scalar, one multiplication).  what
+ * names the setting in the error messages, which never show the value
+ * (in case a private key was pasted there by mistake).
+ */
+int nd_parse_server_pub(u8 pub[ND_KEY_LEN], const char *hex,
+			const char *what)
+{
+	u8 priv[CURVE25519_KEY_SIZE], out[CURVE25519_KEY_SIZE];
+	size_t len = strlen(hex);
+	bool ok;
+
+	if (len != 2 * ND_KEY_LEN) {
+		pr_err(ND_DRV_NAME ": %s: server_pub has %zu characters, not %u hex digits\n",
+		       what, len, 2 * ND_KEY_LEN);
+		return -EINVAL;
+	}
+	if (hex2bin(pub, hex, ND_KEY_LEN)) {
+		pr_err(ND_DRV_NAME ": %s: server_pub is not hexadecimal\n",
+		       what);
+		return -EINVAL;
+	}
+	curve25519_generate_secret(priv);
+	ok = curve25519(out, priv, pub);
+	memzero_explicit(priv, sizeof(priv));
+	memzero_explicit(out, sizeof(out));
+	if (!ok) {
+		pr_err(ND_DRV_NAME ": %s: server_pub is not a valid X25519 public key (a low-order point, such as all zeros)\n",
+		       what);
 		return -EINVAL;
 	}
 	return 0;
@@ -149,6 +186,10 @@ static int parse_option(struct nd_config *cfg, struct add_line *al,
 		if (strlen(val) != 2 * ND_CLIENT_ID_LEN)
 			return -EINVAL;
 		return hex2bin(cfg->client_id, val, ND_CLIENT_ID_LEN);
+	}
+	if (!strcmp(name, ND_ADD_SERVER_PUB)) {
+		cfg->server_pub_set = true;
+		return nd_parse_server_pub(cfg->server_pub, val, "add");
 	}
 	pr_err(ND_DRV_NAME ": add: unknown option \"%s\"\n", name);
 	return -EINVAL;
@@ -343,6 +384,18 @@ static ssize_t export_id_show(struct device *d, struct device_attribute *attr,
 }
 static ND_DEVICE_ATTR_RO(export_id, ND_ATTR_EXPORT_ID);
 
+/* The pinned server key (public), or an empty line: protocol v2. */
+static ssize_t server_pub_show(struct device *d,
+			       struct device_attribute *attr, char *buf)
+{
+	const struct nd_config *cfg = &to_nd(d)->cfg;
+
+	if (!cfg->server_pub_set)
+		return sysfs_emit(buf, "\n");
+	return sysfs_emit(buf, "%*phN\n", ND_KEY_LEN, cfg->server_pub);
+}
+static ND_DEVICE_ATTR_RO(server_pub, ND_ATTR_SERVER_PUB);
+
 static struct attribute *nd_disk_attrs[] = {
 	&dev_attr_server.attr,
 	&dev_attr_export.attr,
@@ -353,6 +406,7 @@ static struct attribute *nd_disk_attrs[] = {
 	&dev_attr_dead_timeout.attr,
 	&dev_attr_export_id.attr,
 	&dev_attr_name.attr,
+	&dev_attr_server_pub.attr,
 	NULL,
 };
 

@@ -37,7 +37,8 @@ search_path() {
 
 # Print "USER USED" for each quoted include of every source file, and
 # "unresolved FILE NAME" for one not found.  config.h (configure's) and
-# the kernel's generated nd_vectors.h are not units of the tree.
+# the kernel's generated nd_vectors.h and nd_vectors_v3.h are not units
+# of the tree.
 edges() {
 	for dir in include src/lib src/netdiskd src/netdiskctl kernel; do
 		for f in "$S/$dir"/*.[ch]; do
@@ -45,7 +46,7 @@ edges() {
 			user=$dir/$(basename "$f" | sed 's/\.[ch]$//')
 			sed -n 's/^#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f" |
 			while read -r name; do
-				case $name in config.h|nd_vectors.h) continue ;; esac
+				case $name in config.h|nd_vectors.h|nd_vectors_v3.h) continue ;; esac
 				found=
 				for d in $(search_path "$dir"); do
 					if test -f "$S/$d/$name"; then

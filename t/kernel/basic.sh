@@ -9,8 +9,11 @@
 # bad table, names in sysfs), overlay exports (two devices of one export
 # with different client keys, ext4 and files on each, kept apart across
 # detach and attach, the base unchanged; an ephemeral overlay back to the
-# base), the keys nowhere in the kernel log, sysfs or /proc,
-# attach/detach lines balanced.
+# base), protocol version 3 (server_pub: refused
+# without fallback by a netdiskd without server_key, I/O, a
+# reconnect to a netdiskd with min_version = 3, a v2 attach refused, a
+# wrong or bad server_pub), the keys nowhere in the kernel log, sysfs or
+# /proc, attach/detach lines balanced.
 # The checks are in guest-basic.sh; lib.sh boots the guests.
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,7 +25,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 kt_start mkfs.ext4 e2fsck
 files=(mkfs.ext4=/sbin/mkfs.ext4 e2fsck=/sbin/e2fsck
-    "$here/guest-overlay.sh=/guest-overlay.sh")
+    "$here/guest-overlay.sh=/guest-overlay.sh"
+    "$top_srcdir/t/vectors/v3.txt=/v3.txt")
 test -f /etc/mke2fs.conf && files+=(/etc/mke2fs.conf)
 kt_run_all guest-basic.sh 300 -- "${files[@]}"
 kt_end

@@ -13,8 +13,12 @@
 # by the module; overlay exports (guest-overlay.sh): two devices of one
 # export with different client keys, ext4 on each, each keeps its own
 # files across detach and attach, the base unchanged, an ephemeral
-# overlay empty again; the keys nowhere in the kernel log, sysfs or
-# /proc; every attach line with its detach line.
+# overlay empty again; protocol version 3 (server_pub in the add line):
+# refused by a netdiskd without server_key, and with server_key: I/O, a
+# reconnect to a netdiskd restarted with min_version = 3, a v2 attach
+# refused by it, a wrong server_pub, bad server_pub values; the keys
+# nowhere in the kernel log, sysfs or /proc; every attach line with its
+# detach line.
 # Results as guest-lib.sh describes.
 
 . /guest-lib.sh
@@ -58,6 +62,19 @@ device_as_announced() {
 sha_dev() {
 	dd if="$1" bs=1M skip="$2" count="$3" iflag=direct 2>/dev/null |
 	    sha256sum | cut -d' ' -f1
+}
+
+# write_back SEEK_MIB MIB: MIB MiB of random data written to netdisk0 at
+# SEEK_MIB with O_DIRECT, read back, and on the server's file; their
+# sha256 in $want.
+write_back() {
+	dd if=/dev/urandom of=data bs=1M count="$2" 2>/dev/null
+	want=$(sha256sum <data | cut -d' ' -f1)
+	run dd if=data of=/dev/netdisk0 bs=1M seek="$1" oflag=direct
+	check "... $2 MiB written with O_DIRECT" test $st = 0 || show
+	is "... and read back with O_DIRECT" "$(sha_dev /dev/netdisk0 "$1" "$2")" "$want"
+	is "... the server's file holds them" \
+	    "$(dd if=demo.img bs=1M skip="$1" count="$2" 2>/dev/null | sha256sum | cut -d' ' -f1)" "$want"
 }
 
 setup
@@ -110,13 +127,7 @@ is "... sysfs: server, export, state, connections" \
 device_as_announced netdisk0 demo "modprobe attach"
 check "... the key parameter is not in sysfs" \
     test ! -e /sys/module/netdisk/parameters/key
-dd if=/dev/urandom of=data bs=1M count=4 2>/dev/null
-want=$(sha256sum <data | cut -d' ' -f1)
-run dd if=data of=/dev/netdisk0 bs=1M seek=8 oflag=direct
-check "... 4 MiB written with O_DIRECT" test $st = 0 || show
-is "... and read back with O_DIRECT" "$(sha_dev /dev/netdisk0 8 4)" "$want"
-is "... the server's file holds them" \
-    "$(dd if=demo.img bs=1M skip=8 count=4 2>/dev/null | sha256sum | cut -d' ' -f1)" "$want"
+write_back 8 4
 check "no key in the kernel log, sysfs, /proc/*/cmdline or environ (modprobe attach)" \
     key_leaks "modprobe attach"
 log_mark
@@ -369,6 +380,93 @@ is "... no device" "$(ndevs)" 0
 # ---- overlay exports: two identities, ext4 on each, detach and attach
 # again; an ephemeral overlay (guest-overlay.sh)
 . /guest-overlay.sh
+
+# ---- protocol version 3: the server's static key (the key pair of
+# t/vectors/v3.txt) pinned with netdiskctl attach --server-key (server_pub=
+# in the add line), and with server_pub= written by the shell
+t3=$(now)
+vec() {
+	sed -n "s/^$1 = //p" /v3.txt
+}
+# v3_conf [MIN_VERSION]: netdisk.conf with server_key (and min_version)
+v3_conf() {
+	{
+		conf_global "127.0.0.1, [::1]"
+		echo "server_key = server.key"
+		test -n "$1" && echo "min_version = $1"
+		sed -n '/^\[demo\]/,$p' netdisk.conf
+	} >netdisk.conf.new && mv netdisk.conf.new netdisk.conf
+}
+# add_line LINE: written to /sys/bus/netdisk/add by the shell's echo (no
+# process has the key in its arguments); status in $st, error in add.err
+add_line() {
+	echo "$1" 2>$W/add.err >/sys/bus/netdisk/add
+	st=$?
+}
+v3_back() {
+	test "$(attr netdisk0 reconnects)" -ge 1 && connected netdisk0
+}
+(umask 077 && vec server_static_priv >server.key)
+cat server.key >>keys.pat
+spub=$(vec server_static_pub)
+netdiskctl pubkey server.key >server.pub
+is "v3: netdiskctl pubkey of the vectors' server key" "$(cat server.pub)" "$spub"
+log_mark
+add_line "address=127.0.0.1 port=$PORT export=ro key=$(cat key) server_pub=$spub"
+like "v3 to a netdiskd without server_key: EPROTONOSUPPORT, no fallback to v2" \
+    "$st $(ndevs) $(cat $W/add.err)" "^[1-9][0-9]* 0 .*Protocol not supported"
+like "... the kernel log says why" "$(log_since | grep 'netdisk')" \
+    "protocol version 3 refused: server speaks 2\\.\\.2 \\(the server has no static key; with server_pub, version 3 only\\)"
+kill_server TERM
+v3_conf
+start_server
+log_mark
+run netdiskctl attach -k key --server-key server.pub --conns 2 $URI/demo
+is "v3: netdiskctl attach --server-key to a netdiskd with server_key: netdisk0" \
+    "$st $out $(ndevs)" "0 /dev/netdisk0 1" || show
+is "... sysfs: server_pub" "$(attr netdisk0 server_pub)" "$spub"
+is "... kernel log: attached, protocol 3" \
+    "$(log_since | grep -o 'netdisk0: attached.*')" \
+    "netdisk0: attached 127.0.0.1:$PORT/demo protocol 3"
+write_back 16 1
+# netdiskd restarted with min_version = 3: a reconnect can only be v3
+kill_server TERM
+v3_conf 3
+start_server
+check "... netdiskd restarted with min_version = 3: both connections back" \
+    wait_until 30 v3_back || diag "reconnects $(attr netdisk0 reconnects) state $(attr netdisk0 state)"
+is "... the data read back after the reconnect" "$(sha_dev /dev/netdisk0 16 1)" "$want"
+write_back 20 1
+log_mark
+run netdiskctl attach -k key --ro $URI/ro
+check "min_version = 3: a v2 attach (no server key) fails, no device" \
+    test $st != 0 -a "$(ndevs)" = 1
+diag "netdiskctl: $err"
+like "... the kernel log says the server needs version 3" \
+    "$(log_since | grep 'netdisk')" \
+    "protocol version 2 refused: server speaks 3\\.\\.3 \\(the server needs version 3"
+log_mark
+add_line "address=127.0.0.1 port=$PORT export=ro key=$(cat key) server_pub=$(vec client_eph_pub)"
+like "another valid key as server_pub: the write fails with EKEYREJECTED" \
+    "$st $(cat $W/add.err)" "^[1-9][0-9]* .*Key was rejected by service"
+like "... the kernel log names server_pub" "$(log_since | grep 'netdisk: 127')" \
+    "netdisk: 127\\.0\\.0\\.1:$PORT/ro: authentication failed \\(wrong key, no such export or wrong server_pub\\)"
+is "... no device" "$(ndevs)" 1
+z=0000000000000000000000000000000000000000000000000000000000000000
+for c in "$z:is not a valid X25519 public key (a low-order point, such as all zeros)" \
+    "$(echo $z | tr 0 g):is not hexadecimal" "abc:has 3 characters, not 64 hex digits"; do
+	log_mark
+	add_line "address=127.0.0.1 port=$PORT export=ro key=$(cat key) server_pub=${c%%:*}"
+	like "server_pub=${c%%:*}: EINVAL" "$st $(cat $W/add.err)" \
+	    "^[1-9][0-9]* .*Invalid argument"
+	is "... the kernel log says why" \
+	    "$(log_since | grep -o 'netdisk: add: server_pub.*')" \
+	    "netdisk: add: server_pub ${c#*:}"
+done
+is "... no device" "$(ndevs)" 1
+run netdiskctl detach netdisk0
+check "detach the v3 device" test $st = 0 -a "$(ndevs)" = 0 || show
+diag "protocol version 3 checks: $(since "$t3") s"
 
 run rmmod netdisk
 check "rmmod netdisk" test $st = 0 -a ! -d /sys/module/netdisk || show

@@ -26,7 +26,7 @@
 # KT_MODULES="brd dm-mod dm-delay".
 #
 # The module is built in $top_builddir/t/kernel/build-SERIES from a copy of
-# kernel/, include/netdisk_*.h and t/vectors/v2.txt (the source tree
+# kernel/, include/netdisk_*.h and t/vectors/v{2,3}.txt (the source tree
 # stays untouched and may be read-only), with KCFLAGS=-Werror; a lock lets
 # tests that run in parallel share it.  The console and result logs of the
 # last run stay in $top_builddir/t/kernel/logs/.
@@ -96,7 +96,7 @@ kt_sync_source() {
 	for f in "$top_srcdir"/kernel/*; do
 		n=${f##*/}
 		case $n in
-		nd_vectors.h | *.mod.c) continue ;;
+		nd_vectors*.h | *.mod.c) continue ;;
 		Kbuild | Makefile | dkms.conf | *.sh | *.c | *.h) ;;
 		*) continue ;;
 		esac
@@ -105,14 +105,15 @@ kt_sync_source() {
 	for f in "$d"/kernel/*.c "$d"/kernel/*.h; do
 		n=${f##*/}
 		case $n in
-		nd_vectors.h | *.mod.c | '*.c' | '*.h') continue ;;
+		nd_vectors*.h | *.mod.c | '*.c' | '*.h') continue ;;
 		esac
 		test -f "$top_srcdir/kernel/$n" || rm -f "$f"
 	done
 	for f in "$top_srcdir"/include/netdisk_*.h; do
 		kt_copy "$f" "$d/include" || return 1
 	done
-	kt_copy "$top_srcdir/t/vectors/v2.txt" "$d/t/vectors"
+	kt_copy "$top_srcdir/t/vectors/v2.txt" "$d/t/vectors" &&
+	    kt_copy "$top_srcdir/t/vectors/v3.txt" "$d/t/vectors"
 }
 
 # kt_make_module DIR KDIR LOG: netdisk.ko in DIR/kernel for the kernel
