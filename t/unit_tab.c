@@ -15,6 +15,8 @@
 #define F	"/etc/netdisktab"
 #define URI	"netdisk://127.0.0.1/home"
 #define KEY	"/etc/netdisk/home.key"
+#define PUB63	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde"
+#define PUB	PUB63 "f"
 
 /* Parses text as the file F; the errors (or "") in *errors, malloc'd. */
 static struct tab *
@@ -93,6 +95,21 @@ test_good(void)
 	    "entries in the file's order");
 	ok(tab_find(t, "nosuch") == NULL && tab_find(t, "") == NULL,
 	    "tab_find of an unknown name: NULL");
+	tab_free(t);
+	free(errors);
+
+	t = parse("hex " URI " /k server_key=" PUB "\n"
+	    "file " URI " /k ro,server_key=/etc/netdisk/server.pub\n"
+	    "none " URI " /k ro\n", &errors);
+	ok(t != NULL && (e = tab_find(t, "hex")) != NULL &&
+	    e->server_key != NULL && strcmp(e->server_key, PUB) == 0,
+	    "server_key=HEX kept as given");
+	ok(t != NULL && (e = tab_find(t, "file")) != NULL &&
+	    e->server_key != NULL && e->flags == TAB_RO &&
+	    strcmp(e->server_key, "/etc/netdisk/server.pub") == 0,
+	    "server_key=/PATH kept as given, with ro");
+	ok(t != NULL && (e = tab_find(t, "none")) != NULL &&
+	    e->server_key == NULL, "no server_key: NULL");
 	tab_free(t);
 	free(errors);
 
@@ -188,20 +205,33 @@ test_options(void)
 	    "\"noauto=yes\"\n");
 	bad("an unknown option", "home " URI " " KEY " ro,rw\n",
 	    F ":1: entry \"home\": unknown option \"rw\" (use conns=N, ro, "
-	    "dead_timeout=S or noauto)\n");
+	    "dead_timeout=S, noauto or server_key=KEY)\n");
 	bad("an unknown option with a value", "home " URI " " KEY
 	    " timeout=5\n",
 	    F ":1: entry \"home\": unknown option \"timeout=5\" (use conns=N, "
-	    "ro, dead_timeout=S or noauto)\n");
+	    "ro, dead_timeout=S, noauto or server_key=KEY)\n");
 	bad("an option twice", "home " URI " " KEY " conns=2,ro,conns=3\n",
 	    F ":1: entry \"home\": option \"conns\" given twice\n");
+	bad("server_key of 63 hex digits", "home " URI " " KEY
+	    " server_key=" PUB63 "\n",
+	    F ":1: entry \"home\": server_key \"" PUB63 "\" is neither 64 "
+	    "hexadecimal digits nor an absolute path\n");
+	bad("server_key relative", "home " URI " " KEY " server_key=pub\n",
+	    F ":1: entry \"home\": server_key \"pub\" is neither 64 "
+	    "hexadecimal digits nor an absolute path\n");
+	bad("server_key without a value", "home " URI " " KEY " server_key\n",
+	    F ":1: entry \"home\": option \"server_key\" needs a value "
+	    "(server_key=KEY)\n");
+	bad("server_key twice", "home " URI " " KEY " server_key=" PUB
+	    ",server_key=/p\n",
+	    F ":1: entry \"home\": option \"server_key\" given twice\n");
 	bad("an empty option", "home " URI " " KEY " ro,,noauto\n",
 	    F ":1: entry \"home\": empty option in \"ro,,noauto\"\n");
 	bad("a trailing comma", "home " URI " " KEY " ro,\n",
 	    F ":1: entry \"home\": empty option in \"ro,\"\n");
 	bad("\"-\" in a list", "home " URI " " KEY " ro,-\n",
 	    F ":1: entry \"home\": unknown option \"-\" (use conns=N, ro, "
-	    "dead_timeout=S or noauto)\n");
+	    "dead_timeout=S, noauto or server_key=KEY)\n");
 }
 
 static void
@@ -263,7 +293,7 @@ test_many(void)
 	    F ":5: entry \"only\": missing URI and KEYFILE (expected NAME URI "
 	    "KEYFILE [OPTIONS])\n"
 	    F ":7: entry \"opts\": unknown option \"bogus\" (use conns=N, ro, "
-	    "dead_timeout=S or noauto)\n"
+	    "dead_timeout=S, noauto or server_key=KEY)\n"
 	    F ":7: entry \"opts\": dead_timeout \"x\" is not in 0..86400\n");
 }
 

@@ -355,7 +355,7 @@ is "... FILE:LINE for every error, nothing attached" "$err" \
     "$W/bad.tab:2: entry \"media\": keyfile \"key\" is not an absolute path
 $W/bad.tab:2: entry \"media\": conns \"0\" is not in 1..16
 $W/bad.tab:3: entry \"disk\": duplicate name (first at line 1)
-$W/bad.tab:3: entry \"disk\": unknown option \"fast\" (use conns=N, ro, dead_timeout=S or noauto)
+$W/bad.tab:3: entry \"disk\": unknown option \"fast\" (use conns=N, ro, dead_timeout=S, noauto or server_key=KEY)
 netdiskctl: nothing attached"
 is "... no device" "$(ndevs) [$out]" "0 []"
 run netdiskctl attach -t $W/bad.tab disk
