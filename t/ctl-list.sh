@@ -98,8 +98,8 @@ make_key "$ND_KEY" || bail_out "netdiskctl genkey -o failed"
 key=$(cat "$ND_KEY")
 NETDISK_SYSFS="$T/empty" tap_status "attach without the module: exit 1" 1 \
     netdiskctl attach -k "$ND_KEY" netdisk://127.0.0.1/demo
-tap_is "... hints at modprobe" "$(cat "$T/err")" \
-    "netdiskctl: netdisk kernel module not loaded (modprobe netdisk)"
+tap_is "... a test's sysfs tree: says so, does not load the module" \
+    "$(cat "$T/err")" "netdiskctl: netdisk kernel module not loaded ($T/empty/bus/netdisk/add missing; with NETDISK_SYSFS set, attach does not load it)"
 tap_status "attach --conns 17: exit 2" 2 \
     netdiskctl attach -k "$ND_KEY" --conns 17 netdisk://127.0.0.1/demo
 tap_status "attach --dead-timeout x: exit 2" 2 \

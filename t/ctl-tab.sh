@@ -226,8 +226,8 @@ tap_is "... and silent" "$(cat "$T/out" "$T/err")" ""
 # ---- without the module
 NETDISK_SYSFS="$T/nomod" tap_status "attach -a without the module: exit 1" 1 \
     netdiskctl attach -a -t "$TAB"
-tap_is "... says so once" "$(cat "$T/err")" \
-    "netdiskctl: netdisk kernel module not loaded (modprobe netdisk)"
+tap_is "... says so once (a test's sysfs tree: not loading it)" \
+    "$(cat "$T/err")" "netdiskctl: netdisk kernel module not loaded ($T/nomod/bus/netdisk/add missing; with NETDISK_SYSFS set, attach does not load it)"
 NETDISK_SYSFS="$T/nomod" tap_status \
     "attach -a of the shipped table (comments only) without the module: exit 0" 0 \
     netdiskctl attach -a -t "$top_srcdir/etc/netdisktab"

@@ -14,16 +14,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto.h"
 #include "key.h"
 #include "kmod.h"
+#include "modload.h"
 #include "netdisk_sysfs.h"
+#include "util.h"
 #include "warn.h"
 
 #define SYSFS_DEFAULT	"/sys"
 #define ADD_LINE_MAX	512
+#define BUS_WAIT_SECONDS 5	/* for the add file once modprobe loaded us */
 #define NOT_LOADED	"netdisk kernel module not loaded (modprobe netdisk)"
 /* netdiskN/ under ND_SYSFS_BLOCK, and its folder of the module's attributes. */
 #define DEV_DIR		ND_SYSFS_BLOCK "/" ND_SYSFS_NAME "%d"
@@ -34,12 +38,19 @@ static int sysfs_path(char *, size_t, const char *, ...)
 
 /* Paths under the sysfs root. */
 
+/* $NETDISK_SYSFS, a test's tree, or NULL. */
 static const char *
-sysfs_root(void)
+sysfs_test_root(void)
 {
 	const char *root = getenv("NETDISK_SYSFS");
 
-	return root != NULL && *root != '\0' ? root : SYSFS_DEFAULT;
+	return root != NULL && *root != '\0' ? root : NULL;
+}
+
+static const char *
+sysfs_root(void)
+{
+	return sysfs_test_root() != NULL ? sysfs_test_root() : SYSFS_DEFAULT;
 }
 
 static int
@@ -249,6 +260,15 @@ kmod_dev_read(int index, struct kmod_dev *d)
 
 /* The add and remove files. */
 
+/* Opens the bus file for writing, its path in path: fd, or -1 with errno. */
+static int
+bus_open(const char *file, char *path, size_t len)
+{
+	if (sysfs_path(path, len, "%s", file) == -1)
+		return -1;
+	return open(path, O_WRONLY | O_CLOEXEC);
+}
+
 /* Opens the bus file for writing, or -1 with a message. */
 static int
 open_bus_file(const char *file)
@@ -256,23 +276,69 @@ open_bus_file(const char *file)
 	char path[PATH_MAX];
 	int fd;
 
-	if (sysfs_path(path, sizeof(path), "%s", file) == -1) {
+	if ((fd = bus_open(file, path, sizeof(path))) != -1)
+		return fd;
+	if (errno == ENOENT)
+		ctl_warnx(NOT_LOADED);
+	else
 		ctl_warn("%s/%s", sysfs_root(), file);
+	return -1;
+}
+
+/* Polls for path to appear for BUS_WAIT_SECONDS: 0, or -1. */
+static int
+bus_wait(const char *path)
+{
+	const struct timespec poll = { 0, 20 * 1000000L };
+	int64_t deadline = mono_ms() + BUS_WAIT_SECONDS * 1000;
+
+	while (access(path, F_OK) == -1) {
+		if (mono_ms() >= deadline)
+			return -1;
+		nanosleep(&poll, NULL);
+	}
+	return 0;
+}
+
+/*
+ * The add file is missing: netdisk.ko is loaded (modload.h), unless
+ * $NETDISK_SYSFS names a tree of a test's own.  Then opens it: fd, or -1
+ * with a message.
+ */
+static int
+add_load_open(const char *path)
+{
+	int fd;
+
+	if (sysfs_test_root() != NULL) {
+		ctl_warnx("netdisk kernel module not loaded (%s missing; with "
+		    "NETDISK_SYSFS set, attach does not load it)", path);
 		return -1;
 	}
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			ctl_warnx(NOT_LOADED);
-		else
-			ctl_warn("%s", path);
+	if (modload_netdisk() == -1)
+		return -1;
+	if (bus_wait(path) == -1) {
+		ctl_warnx("modprobe netdisk succeeded, but %s did not appear "
+		    "within %d s", path, BUS_WAIT_SECONDS);
+		return -1;
 	}
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		ctl_warn("%s", path);
 	return fd;
 }
 
 int
 kmod_add_open(void)
 {
-	return open_bus_file(ND_SYSFS_ADD);
+	char path[PATH_MAX];
+	int fd;
+
+	if ((fd = bus_open(ND_SYSFS_ADD, path, sizeof(path))) != -1)
+		return fd;
+	if (errno == ENOENT)
+		return add_load_open(path);
+	ctl_warn("%s/" ND_SYSFS_ADD, sysfs_root());
+	return -1;
 }
 
 int

@@ -40,10 +40,15 @@ struct kmod_dev {
 };
 
 /*
- * Opens the add (or remove) file for writing: the descriptor, or -1 with
- * a message ("module not loaded" when it is missing).
+ * Opens the add file for writing: the descriptor, or -1 with a message.
+ * When it is missing, netdisk.ko is loaded first (modload.h), unless
+ * $NETDISK_SYSFS is set.
  */
 int kmod_add_open(void);
+/*
+ * Opens the remove file for writing: the descriptor, or -1 with a message
+ * ("module not loaded" when it is missing).
+ */
 int kmod_remove_open(void);
 /*
  * Attaches through fd, an open add file: 0, or an errno.  The line, key
