@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: ISC
 # basic.sh - netdisk.ko in a guest of each kernel series: the protocol test
 # vectors in the kernel, KeyUpdates every 3 records, attach with modprobe
-# parameters and with netdiskctl (list, detach), size, read-only flag and
-# queue limits as the server announces them, ext4 (mkfs, files, e2fsck
+# parameters and with netdiskctl (list, detach), netdiskctl attach
+# loading the module itself (not installed, not root: the messages),
+# size, read-only flag and queue limits as the server announces them,
+# ext4 (mkfs, files, e2fsck
 # -fn, sha256 after a fresh attach), a read-only export, refused attaches
 # and their messages, netdisktab (attach -a, attach NAME, detach -a, a
 # bad table, names in sysfs), overlay exports (two devices of one export

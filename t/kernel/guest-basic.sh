@@ -3,7 +3,9 @@
 #
 # The protocol test vectors in the kernel; KeyUpdates every 3 records
 # (rekey_limit=3) with data intact; attach with modprobe parameters and
-# with netdiskctl (list, list --json, detach); each device as the server
+# with netdiskctl (list, list --json, detach); netdiskctl attach loading
+# the module itself (with the options of /etc/modprobe.d; not installed,
+# not root: the messages); each device as the server
 # describes its export; ext4 written, checked and read back through a fresh attach; a read-only
 # export; refused attaches (wrong key, unknown export, busy, refused,
 # unreachable) with their messages and no device left; netdisktab:
@@ -80,9 +82,48 @@ write_back() {
 setup
 demo_size=$(info_field demo size)
 
+# ---- netdiskctl attach loads the module itself (modprobe netdisk), with
+# the options of /etc/modprobe.d; not installed, or not root: says so
+t0=$(now)
+ko=/lib/modules/$(uname -r)/extra/netdisk.ko
+mv $ko $W/netdisk.ko.away && depmod -a || bail "cannot take netdisk.ko away"
 run netdiskctl attach -k key $URI/demo
-is "netdiskctl attach without the module: exit 1" "$st" 1
-is "... message" "$err" "netdiskctl: netdisk kernel module not loaded (modprobe netdisk)"
+is "attach, netdisk.ko not installed: exit 1" "$st" 1
+is "... says what to do" "$err" \
+    "netdiskctl: netdisk.ko is not installed for the running kernel, $(uname -r): install the netdisk-dkms package, or run \"make -C kernel install\" in the source tree"
+check "... no module loaded, no device" \
+    test ! -d /sys/module/netdisk -a "$(ndevs)" = 0
+mv $W/netdisk.ko.away $ko && depmod -a || bail "cannot put netdisk.ko back"
+echo "nobody:x:65534:65534:nobody:/:/bin/sh" >>/etc/passwd
+run su -s /bin/sh nobody -c "/usr/sbin/netdiskctl attach -k $W/key $URI/demo"
+is "attach as another user than root, module not loaded: exit 1" "$st" 1
+is "... says only root can load it" "$err" \
+    "netdiskctl: netdisk kernel module not loaded, and only root can load it: run netdiskctl attach as root"
+check "... no module loaded" test ! -d /sys/module/netdisk
+mkdir -p /etc/modprobe.d
+echo "options netdisk dead_timeout=77" >/etc/modprobe.d/netdisk.conf
+# MODPROBE_OPTIONS=-n would make modprobe a dry run, were it passed on
+log_mark
+run env MODPROBE_OPTIONS=-n netdiskctl attach -k key $URI/demo
+is "attach, module not loaded: loads it, prints /dev/netdisk0" \
+    "$st $out $err" "0 /dev/netdisk0 " || show
+is "... module loaded, device connected" \
+    "$(test -d /sys/module/netdisk && echo loaded) $(attr netdisk0 state)" \
+    "loaded connected"
+is "... the option of /etc/modprobe.d applies (dead_timeout=77)" \
+    "$(attr netdisk0 dead_timeout)" 77
+is "... kernel log: attached" "$(log_since | grep -o 'netdisk0: attached.*')" \
+    "netdisk0: attached 127.0.0.1:$PORT/demo"
+rm /etc/modprobe.d/netdisk.conf
+run netdiskctl attach -k key $URI/ro
+is "attach, module loaded: /dev/netdisk1" "$st $out $err" "0 /dev/netdisk1 " || show
+run netdiskctl detach netdisk0
+check "... detach netdisk0" test $st = 0 || show
+run netdiskctl detach netdisk1
+check "... detach netdisk1" test $st = 0 || show
+run rmmod netdisk
+check "... rmmod netdisk" test $st = 0 || show
+diag "attach loading the module: $(since "$t0") s"
 
 # ---- the protocol test vectors, in the kernel; then records with a
 # KeyUpdate every 3 records each way (rekey_limit=3)
