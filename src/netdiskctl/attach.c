@@ -698,16 +698,16 @@ ctl_scale(const struct ctl_cmd *cmd, int argc, char **argv)
 			return r;
 	if ((r = ctl_operands(cmd, argc, 2)) != CLIENT_OK)
 		return r;
-	if ((r = ctl_parse_int("connections", argv[optind + 1], 1,
-	    ND_MAX_CONNS, &n)) != CLIENT_OK)
-		return r;
+	if (ctl_parse_int("connections", argv[optind + 1], 1, ND_MAX_CONNS,
+	    &n) == -1)
+		return CLIENT_ERR_USAGE;
 	if ((index = dev_arg_attached(argv[optind])) == -1)
 		return CLIENT_ERR_USAGE;
 	snprintf(val, sizeof(val), "%ld", n);
 	if ((err = kmod_set_attr(index, ND_ATTR_CONNECTIONS, val)) != 0) {
 		ctl_warnx("/dev/" ND_SYSFS_NAME "%d: scale to %ld: %s", index,
 		    n, scale_error(err));
-		return err == EINVAL ? CLIENT_ERR_USAGE : CLIENT_ERR_INTERNAL;
+		return err == EINVAL ? CLIENT_ERR_USAGE : CLIENT_ERR_IO;
 	}
 	return CLIENT_OK;
 }
