@@ -539,10 +539,8 @@ static int alloc_disk(struct nd_device *dev)
 	int err;
 
 	set->ops = &nd_mq_ops;
-	/* as many queues as scale can give connections, CPUs permitting */
-	dev->nhw = 1;
-	if (dev->info.flags & ND_FLAG_MULTI_CONN)
-		dev->nhw = min_t(unsigned int, ND_MAX_CONNS, nr_cpu_ids);
+	/* one queue per connection at attach, CPUs permitting; scale keeps it */
+	dev->nhw = min(dev->nconns, nr_cpu_ids);
 	set->nr_hw_queues = dev->nhw;
 	set->queue_depth = ND_MAX_INFLIGHT;
 	set->numa_node = NUMA_NO_NODE;
