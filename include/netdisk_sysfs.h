@@ -9,7 +9,8 @@
  *   echo netdisk0 > /sys/bus/netdisk/remove
  *
  * An add line is whitespace-separated KEY=VALUE pairs, the keys below; a
- * device's attributes are read-only files in /sys/block/netdiskN/netdisk/.
+ * device's attributes are files in /sys/block/netdiskN/netdisk/, all
+ * read-only but ND_ATTR_CONNECTIONS (scale).
  * kernel/netdisk.4 documents both.  Paths are relative to the sysfs root.
  * Only macros and a function without library calls: the kernel and
  * userspace compile it alike.
@@ -60,6 +61,7 @@
 #define ND_ATTR_EXPORT		"export"
 #define ND_ATTR_CLIENT_ID	"client_id"	/* lowercase hex */
 #define ND_ATTR_STATE		"state"
+/* Writable: 1..ND_MAX_CONNS changes the number while I/O runs (scale). */
 #define ND_ATTR_CONNECTIONS	"connections"
 #define ND_ATTR_RECONNECTS	"reconnects"
 #define ND_ATTR_DEAD_TIMEOUT	"dead_timeout"

@@ -5,6 +5,7 @@
  * reconnect with backoff and a fresh handshake until dead_timeout.
  */
 #include <linux/blk-mq.h>
+#include <linux/delay.h>
 #include <linux/in.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
@@ -160,7 +161,7 @@ static int connecting_set(struct nd_conn *conn, struct socket *sock)
 	int err = 0;
 
 	mutex_lock(&conn->connect_lock);
-	if (nd_dev_gone(conn->dev))
+	if (nd_dev_gone(conn->dev) || READ_ONCE(conn->closing))
 		err = -ENODEV;
 	else
 		conn->connecting = sock;
@@ -210,8 +211,8 @@ static int conn_open_sock(struct nd_conn *conn, struct socket *sock,
 	mutex_lock(&conn->connect_lock);
 	conn->connecting = NULL;
 	mutex_unlock(&conn->connect_lock);
-	if (err && nd_dev_gone(conn->dev))
-		err = -ENODEV;		/* shut down by nd_conn_shutdown */
+	if (err && (nd_dev_gone(conn->dev) || READ_ONCE(conn->closing)))
+		err = -ENODEV;		/* shut down: nd_conn_shutdown, _close */
 	return err;
 }
 
@@ -225,7 +226,7 @@ static_assert(ND_MAX_CONNS <= ND_CONN_SLOTS, "one slot per connection");
  * attach).  On success, *sockp is the connected socket (blocking, no
  * timeouts), info what the server announced and keys the traffic keys.
  * Errors: the socket's, -ETIMEDOUT, -ENODEV (the device is being removed
- * or died), -EKEYREJECTED (closed during the handshake: wrong key or
+ * or died, or the connection is being closed), -EKEYREJECTED (closed during the handshake: wrong key or
  * unknown export), -EBUSY/-EACCES/-EUSERS/-EINVAL/-EAGAIN (status;
  * -EAGAIN also for ND_HS_RETRY: the slot's earlier session still drains),
  * -EBADMSG, -EPROTO, -EPROTONOSUPPORT.
@@ -307,7 +308,7 @@ static int recv_thread(void *data)
 			err = nd_io_recv(conn);
 		} while (!err);
 		if (atomic_read(&conn->state) == ND_CONN_UP &&
-		    !nd_dev_gone(conn->dev))
+		    !nd_dev_gone(conn->dev) && !READ_ONCE(conn->closing))
 			pr_warn_ratelimited("%s: connection %u: %s (%d)\n",
 					    conn->dev->name, conn->index,
 					    recv_reason(err), err);
@@ -411,6 +412,7 @@ enum carry_op {
 struct carry_ctx {
 	struct nd_conn *conn;
 	enum carry_op what;
+	unsigned int count;	/* nd_conn_busy's */
 };
 
 static bool carry_one(struct request *rq, void *data)
@@ -419,8 +421,6 @@ static bool carry_one(struct request *rq, void *data)
 	struct nd_pdu *cmd = blk_mq_rq_to_pdu(rq);
 	struct nd_device *dev = ctx->conn->dev;
 
-	if (rq->mq_hctx != ctx->conn->hctx)
-		return true;
 	mutex_lock(&cmd->lock);
 	if (cmd->conn != ctx->conn || cmd->state == ND_CMD_IDLE ||
 	    (ctx->what == RESEND && cmd->state != ND_CMD_HELD)) {
@@ -445,37 +445,46 @@ static bool carry_one(struct request *rq, void *data)
 /* Hold, send again or fail what conn carries; each request once. */
 static void carry(struct nd_conn *conn, enum carry_op what)
 {
-	struct carry_ctx ctx = { conn, what };
+	struct carry_ctx ctx = { .conn = conn, .what = what };
 
 	blk_mq_tagset_busy_iter(&conn->dev->tag_set, carry_one, &ctx);
 }
 
-/* Does another connection of this hardware queue carry requests? */
-static bool queue_has_conn_up(struct nd_conn *conn)
+/* Can the connection take new requests? */
+bool nd_conn_usable(struct nd_conn *conn)
 {
-	struct nd_device *dev = conn->dev;
-	unsigned int i;
+	return atomic_read(&conn->state) == ND_CONN_UP &&
+	       !READ_ONCE(conn->retiring);
+}
 
-	for (i = conn->index % dev->nhw; i < dev->nconns; i += dev->nhw)
-		if (atomic_read(&dev->conns[i].state) == ND_CONN_UP)
+/* Does any connection of the device take requests? */
+static bool dev_has_conn_up(struct nd_device *dev)
+{
+	unsigned int i, n = READ_ONCE(dev->nconns);
+
+	for (i = 0; i < n; i++)
+		if (nd_conn_usable(&dev->conns[i]))
 			return true;
 	return false;
 }
 
-/* Hold requests back while no connection of the queue is up. */
+/*
+ * Hold requests back while no connection is up: any connection serves
+ * any hardware queue (dev.c's pick_conn).
+ */
 static void conn_stop_queue(struct nd_conn *conn)
 {
 	mutex_lock(&conn->dev->queue_lock);
-	if (!queue_has_conn_up(conn))
-		blk_mq_stop_hw_queue(conn->hctx);
+	if (!dev_has_conn_up(conn->dev))
+		blk_mq_stop_hw_queues(conn->dev->disk->queue);
 	mutex_unlock(&conn->dev->queue_lock);
 }
 
-/* Let the hardware queue run again: requests go out or fail. */
+/* Let the hardware queues run again: requests go out or fail. */
 static void conn_restart_queue(struct nd_conn *conn)
 {
 	mutex_lock(&conn->dev->queue_lock);
-	blk_mq_start_stopped_hw_queue(conn->hctx, true);
+	blk_mq_start_stopped_hw_queues(conn->dev->disk->queue, true);
 	mutex_unlock(&conn->dev->queue_lock);
 	blk_mq_kick_requeue_list(conn->dev->disk->queue);
 }
@@ -506,6 +515,11 @@ static void reset_work(struct work_struct *work)
 	if (gone) {
 		atomic_set(&conn->state, ND_CONN_DEAD);
 		conn_restart_queue(conn);
+		return;
+	}
+	if (READ_ONCE(conn->closing)) {
+		/* nd_conn_close: drained, nothing held */
+		atomic_set(&conn->state, ND_CONN_DOWN);
 		return;
 	}
 	conn->down_since = jiffies;
@@ -557,7 +571,7 @@ static int reconnect(struct nd_conn *conn)
 	if (err)
 		goto out;
 	err = conn->ops->check_export(dev, &info);
-	if (!err && nd_dev_gone(dev))
+	if (!err && (nd_dev_gone(dev) || READ_ONCE(conn->closing)))
 		err = -ENODEV;
 	if (!err) {
 		/*
@@ -585,7 +599,7 @@ static void reconnect_work(struct work_struct *work)
 	unsigned long deadline;
 	int err;
 
-	if (nd_dev_gone(dev))
+	if (nd_dev_gone(dev) || READ_ONCE(conn->closing))
 		return;
 	err = reconnect(conn);
 	if (!err) {
@@ -596,7 +610,7 @@ static void reconnect_work(struct work_struct *work)
 		return;
 	}
 	if (err == -ESTALE || err == -ENODEV)
-		return;		/* check_export killed the device */
+		return;		/* the device died, or nd_conn_close */
 	deadline = conn->down_since + dev->cfg.dead_timeout * HZ;
 	if (time_after_eq(jiffies, deadline)) {
 		pr_err("%s: connection %u: server not back within %u s (last error %d), failing I/O\n",
@@ -657,9 +671,113 @@ void nd_conn_shutdown(struct nd_conn *conn)
 	nd_conn_fail(conn);
 	flush_work(&conn->reset_work);
 	cancel_delayed_work_sync(&conn->reconnect_work);
-	if (conn->hctx)
-		carry(conn, FAIL);
+	if (!conn->recv_task)
+		return;			/* never allocated */
+	carry(conn, FAIL);
 	atomic_set(&conn->state, ND_CONN_DEAD);
-	if (conn->hctx)
-		conn_restart_queue(conn);
+	conn_restart_queue(conn);
+}
+
+/* Worth another attempt: the server restarts, or still drains the slot. */
+static bool open_transient(int err)
+{
+	return err == -EAGAIN || err == -ECONNREFUSED || err == -ECONNRESET ||
+	       err == -EPIPE || err == -ETIMEDOUT || err == -EKEYREJECTED;
+}
+
+/*
+ * scale, growing: bring a slot that is not in use up (allocated if it
+ * never was), with a new session on it, attempts with backoff until
+ * deadline while the error is transient (the server restarts, or still
+ * drains the slot's earlier session); GFP_KERNEL.
+ * The export must be the device's (check_export).  0 or a negative
+ * errno, and the slot stays out of use.
+ */
+int nd_conn_add(struct nd_conn *conn, unsigned long deadline)
+{
+	struct nd_device *dev = conn->dev;
+	struct nd_export_info info;
+	struct socket *sock;
+	struct nd_keys keys;
+	int err = 0;
+
+	if (!conn->recv_task)
+		err = nd_conn_alloc(conn);
+	if (err)
+		return err;
+	WRITE_ONCE(conn->retiring, false);
+	WRITE_ONCE(conn->closing, false);
+	for (;;) {
+		err = nd_conn_open(conn, &sock, &info, &keys);
+		if (!open_transient(err) || time_after(jiffies, deadline) ||
+		    nd_dev_gone(dev))
+			break;
+		msleep(BACKOFF_MAX_MS / 4);
+	}
+	if (!err) {
+		err = conn->ops->check_export(dev, &info);
+		if (!err)
+			err = nd_conn_start(conn, sock, &keys);
+		if (err)
+			sock_release(sock);
+	}
+	memzero_explicit(&keys, sizeof(keys));
+	if (err) {
+		WRITE_ONCE(conn->closing, true);
+		return err;
+	}
+	conn_restart_queue(conn);	/* if no connection was up */
+	return 0;
+}
+
+/*
+ * scale, shrinking: no new request goes to the connection (on) or
+ * they may again (off).  Under tx_lock: once this returns, no sender
+ * is about to send on it.
+ */
+void nd_conn_retire(struct nd_conn *conn, bool on)
+{
+	mutex_lock(&conn->tx_lock);
+	WRITE_ONCE(conn->retiring, on);
+	mutex_unlock(&conn->tx_lock);
+}
+
+static bool count_one(struct request *rq, void *data)
+{
+	struct carry_ctx *ctx = data;
+	struct nd_pdu *cmd = blk_mq_rq_to_pdu(rq);
+
+	mutex_lock(&cmd->lock);
+	if (cmd->conn == ctx->conn && cmd->state != ND_CMD_IDLE)
+		ctx->count++;
+	mutex_unlock(&cmd->lock);
+	return true;
+}
+
+/* How many requests the connection carries: sent or held on it. */
+unsigned int nd_conn_busy(struct nd_conn *conn)
+{
+	struct carry_ctx ctx = { .conn = conn };
+
+	blk_mq_tagset_busy_iter(&conn->dev->tag_set, count_one, &ctx);
+	return ctx.count;
+}
+
+/*
+ * scale, shrinking, once the retired connection carries nothing
+ * (nd_conn_busy): tell the server, close it, no reconnect.  The slot
+ * keeps what nd_conn_alloc allocated, for a later nd_conn_add.  Not
+ * from the connection's own works.
+ */
+void nd_conn_close(struct nd_conn *conn)
+{
+	WRITE_ONCE(conn->closing, true);
+	nd_conn_disconnect(conn);
+	connecting_abort(conn);
+	cancel_delayed_work_sync(&conn->reconnect_work);
+	nd_conn_fail(conn);
+	flush_work(&conn->reset_work);
+	cancel_delayed_work_sync(&conn->reconnect_work);
+	if (!nd_dev_gone(conn->dev))
+		atomic_set(&conn->state, ND_CONN_DOWN);
 }

@@ -7,6 +7,7 @@
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
 #include <linux/cpumask.h>
+#include <linux/delay.h>
 #include <linux/idr.h>
 #include <linux/module.h>
 #include <linux/random.h>
@@ -55,8 +56,10 @@ static void kill_work(struct work_struct *work)
 					     kill_work);
 	unsigned int i;
 
-	for (i = 0; i < dev->nconns; i++)
+	mutex_lock(&dev->scale_lock);	/* a scale sees the death, returns */
+	for (i = 0; i < ND_MAX_CONNS; i++)
 		nd_conn_shutdown(&dev->conns[i]);
+	mutex_unlock(&dev->scale_lock);
 	pr_err("%s: dead, I/O fails until detached\n", dev->name);
 }
 
@@ -148,33 +151,41 @@ static const struct nd_conn_ops nd_dev_conn_ops = {
 
 const char *nd_dev_state(struct nd_device *dev)
 {
-	unsigned int i;
+	unsigned int i, n = READ_ONCE(dev->nconns);
 
 	if (READ_ONCE(dev->removing))
 		return "detaching";
 	if (READ_ONCE(dev->dead))
 		return "dead";
-	for (i = 0; i < dev->nconns; i++)
+	for (i = 0; i < n; i++)
 		if (atomic_read(&dev->conns[i].state) != ND_CONN_UP)
 			return "reconnecting";
 	return "connected";
 }
 
-/* An up connection of the request's hardware queue, spread by tag. */
+/*
+ * A connection for rq, spread by tag: an up one of its hardware queue's
+ * own (i % nhw), else any up one (the queue's own are down, or scale
+ * left it none), else one that is down: rq waits.
+ */
 static struct nd_conn *pick_conn(struct nd_device *dev,
 				 struct blk_mq_hw_ctx *hctx, struct request *rq)
 {
-	unsigned int first = hctx->queue_num;
-	unsigned int n = (dev->nconns - first + dev->nhw - 1) / dev->nhw;
-	unsigned int start = rq->tag % n, k;
-	struct nd_conn *conn;
+	unsigned int n = READ_ONCE(dev->nconns);
+	unsigned int start = rq->tag % n, i, k;
 
 	for (k = 0; k < n; k++) {
-		conn = &dev->conns[first + ((start + k) % n) * dev->nhw];
-		if (atomic_read(&conn->state) == ND_CONN_UP)
-			return conn;
+		i = (start + k) % n;
+		if (i % dev->nhw == hctx->queue_num &&
+		    nd_conn_usable(&dev->conns[i]))
+			return &dev->conns[i];
 	}
-	return &dev->conns[first + start * dev->nhw];
+	for (k = 0; k < n; k++) {
+		i = (start + k) % n;
+		if (nd_conn_usable(&dev->conns[i]))
+			return &dev->conns[i];
+	}
+	return &dev->conns[start];
 }
 
 /*
@@ -219,10 +230,10 @@ static blk_status_t nd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	blk_mq_start_request(rq);
 	prepare(rq, cmd);
 	mutex_lock(&conn->tx_lock);
-	if (atomic_read(&conn->state) != ND_CONN_UP) {
+	if (!nd_conn_usable(conn)) {
 		mutex_unlock(&conn->tx_lock);
 		mutex_unlock(&cmd->lock);
-		/* reconnecting: stays queued until the queue restarts */
+		/* reconnecting or retired: queued until a connection takes it */
 		return nd_dev_gone(dev) ? BLK_STS_IOERR : BLK_STS_RESOURCE;
 	}
 	cmd->cookie++;
@@ -301,12 +312,7 @@ static int nd_init_request(struct blk_mq_tag_set *set, struct request *rq,
 static int nd_init_hctx(struct blk_mq_hw_ctx *hctx, void *data,
 			unsigned int hctx_idx)
 {
-	struct nd_device *dev = data;
-	unsigned int i;
-
-	hctx->driver_data = dev;
-	for (i = hctx_idx; i < dev->nconns; i += dev->nhw)
-		dev->conns[i].hctx = hctx;
+	hctx->driver_data = data;
 	return 0;
 }
 
@@ -533,6 +539,7 @@ static int alloc_disk(struct nd_device *dev)
 	int err;
 
 	set->ops = &nd_mq_ops;
+	/* one queue per connection at attach, CPUs permitting; scale keeps it */
 	dev->nhw = min(dev->nconns, nr_cpu_ids);
 	set->nr_hw_queues = dev->nhw;
 	set->queue_depth = ND_MAX_INFLIGHT;
@@ -594,10 +601,12 @@ static void stop_connections(struct nd_device *dev)
 	WRITE_ONCE(dev->removing, true);
 	spin_unlock(&dev->lock);
 	cancel_work_sync(&dev->kill_work);
-	for (i = 0; i < dev->nconns; i++)
+	mutex_lock(&dev->scale_lock);	/* a scale sees removing, returns */
+	for (i = 0; i < ND_MAX_CONNS; i++)
 		nd_conn_disconnect(&dev->conns[i]);
-	for (i = 0; i < dev->nconns; i++)
+	for (i = 0; i < ND_MAX_CONNS; i++)
 		nd_conn_shutdown(&dev->conns[i]);
+	mutex_unlock(&dev->scale_lock);
 	/* a freeze in it ends: what was in flight has failed */
 	cancel_work_sync(&dev->update_work);
 }
@@ -633,6 +642,7 @@ static struct nd_device *alloc_device(struct nd_config *cfg)
 	snprintf(dev->name, sizeof(dev->name), ND_DRV_NAME "%d", index);
 	spin_lock_init(&dev->lock);
 	mutex_init(&dev->queue_lock);
+	mutex_init(&dev->scale_lock);
 	atomic_set(&dev->reconnects, 0);
 	dev->last_answer = jiffies;
 	INIT_WORK(&dev->kill_work, kill_work);
@@ -653,6 +663,7 @@ static void free_device(struct nd_device *dev)
 		mutex_destroy(&dev->conns[i].connect_lock);
 	}
 	mutex_destroy(&dev->queue_lock);
+	mutex_destroy(&dev->scale_lock);
 	ida_free(&nd_index_ida, dev->index);
 	kfree(dev->conns);
 	kfree_sensitive(dev);	/* the key is in dev->cfg */
@@ -713,6 +724,110 @@ err_log:
 	pr_err(ND_DRV_NAME ": %pISpc/%s: %s (%d)\n", &cfg->addr, cfg->export,
 	       attach_error(cfg, err), err);
 	return ERR_PTR(err);
+}
+
+/* How long a retired connection may take to finish what it carries. */
+#define SCALE_DRAIN_TIMEOUT	(ND_IO_TIMEOUT + ND_CONNECT_TIMEOUT)
+#define SCALE_POLL_MS		20
+
+static int grow_to(struct nd_device *dev, unsigned int n)
+{
+	unsigned int i;
+	int err = 0;
+
+	for (i = dev->nconns; i < n && !err; i++) {
+		err = nd_conn_add(&dev->conns[i], jiffies + ND_CONNECT_TIMEOUT);
+		if (err)
+			pr_err("%s: connection %u: cannot add it: %s (%d)\n",
+			       dev->name, i, attach_error(&dev->cfg, err), err);
+		else
+			WRITE_ONCE(dev->nconns, i + 1);
+	}
+	return err;
+}
+
+/* Requests still on connections n.. (sent, or held for a reconnect). */
+static unsigned int busy_from(struct nd_device *dev, unsigned int n,
+			      unsigned int old)
+{
+	unsigned int i, busy = 0;
+
+	for (i = n; i < old; i++)
+		busy += nd_conn_busy(&dev->conns[i]);
+	return busy;
+}
+
+/*
+ * Connections n.. take no new request; what they carry completes there
+ * (or, if one breaks, goes out again on the others once its slot has a
+ * new session), then they close.  If they still carry requests after
+ * SCALE_DRAIN_TIMEOUT, they stay.
+ */
+static int shrink_to(struct nd_device *dev, unsigned int n)
+{
+	unsigned long deadline = jiffies + SCALE_DRAIN_TIMEOUT;
+	unsigned int i, busy, old = dev->nconns;
+
+	for (i = n; i < old; i++)
+		nd_conn_retire(&dev->conns[i], true);
+	WRITE_ONCE(dev->nconns, n);
+	while ((busy = busy_from(dev, n, old)) > 0) {
+		if (nd_dev_gone(dev))
+			return -ENODEV;
+		if (time_after(jiffies, deadline)) {
+			pr_err("%s: connections %u..%u still carry %u requests after %u s, keeping them\n",
+			       dev->name, n, old - 1, busy,
+			       SCALE_DRAIN_TIMEOUT / HZ);
+			WRITE_ONCE(dev->nconns, old);
+			for (i = n; i < old; i++)
+				nd_conn_retire(&dev->conns[i], false);
+			return -ETIMEDOUT;
+		}
+		msleep(SCALE_POLL_MS);
+	}
+	for (i = n; i < old; i++)
+		nd_conn_close(&dev->conns[i]);
+	return 0;
+}
+
+/*
+ * scale: change the number of connections to n while I/O runs
+ * (sysfs.c, the connections attribute).  0, -EINVAL (n out of range or
+ * the server allows one connection only; logged), -ENODEV (the device
+ * died or is being detached), -EINTR, or why a new connection failed
+ * or the old ones did not drain (logged; the connections up stay).
+ */
+int nd_dev_scale(struct nd_device *dev, unsigned int n)
+{
+	unsigned int old;
+	int err;
+
+	if (n < 1 || n > ND_MAX_CONNS) {
+		pr_err("%s: " ND_ATTR_CONNECTIONS "=%u refused: 1..%u\n",
+		       dev->name, n, ND_MAX_CONNS);
+		return -EINVAL;
+	}
+	if (n > 1 && !(dev->info.flags & ND_FLAG_MULTI_CONN)) {
+		pr_err("%s: " ND_ATTR_CONNECTIONS "=%u refused: the server allows one connection\n",
+		       dev->name, n);
+		return -EINVAL;
+	}
+	if (mutex_lock_interruptible(&dev->scale_lock))
+		return -EINTR;
+	old = dev->nconns;
+	if (nd_dev_gone(dev))
+		err = -ENODEV;
+	else if (n > old)
+		err = grow_to(dev, n);
+	else if (n < old)
+		err = shrink_to(dev, n);
+	else
+		err = 0;
+	if (dev->nconns != old)
+		pr_info("%s: %u connections (were %u)\n", dev->name,
+			dev->nconns, old);
+	mutex_unlock(&dev->scale_lock);
+	return err;
 }
 
 static void remove_device(struct nd_device *dev)

@@ -115,8 +115,10 @@ static int recv_payload(struct nd_conn *conn, struct request *rq)
 }
 
 /*
- * The request of this connection a reply's handle names, or NULL: a
- * handle out of range, or naming a request that is not started.  The
+ * The request a reply's handle names, of any hardware queue (a
+ * connection serves any, dev.c), or NULL: a handle out of range, or
+ * naming a request that is not started; reply() checks that it is in
+ * flight on this connection.  The
  * caller holds the queue's usage reference, so the request cannot be
  * freed under it; the cookie and state checks come under cmd->lock.
  */
@@ -128,8 +130,7 @@ static struct request *find_request(struct nd_conn *conn, u64 handle)
 	u16 tag = blk_mq_unique_tag_to_tag(utag);
 	struct request *rq;
 
-	if (hwq != conn->hctx->queue_num || hwq >= set->nr_hw_queues ||
-	    tag >= set->queue_depth)
+	if (hwq >= set->nr_hw_queues || tag >= set->queue_depth)
 		return NULL;
 	rq = blk_mq_tag_to_rq(set->tags[hwq], tag);
 	if (!rq || !blk_mq_request_started(rq))

@@ -36,7 +36,7 @@
 #define ND_CONNECT_TIMEOUT	(10 * HZ)	/* connect and handshake */
 #define ND_MAX_RETRIES		8	/* sends again of one request */
 
-/* A device's TCP connections, each served by a hardware queue (conn.c) */
+/* A device's TCP connections (conn.c) */
 enum nd_conn_state {
 	ND_CONN_DOWN,		/* waiting to reconnect */
 	ND_CONN_UP,
@@ -51,8 +51,9 @@ struct nd_conn {
 	struct nd_device *dev;
 	const struct nd_conn_ops *ops;	/* the device's, conn.h */
 	unsigned int index;
-	struct blk_mq_hw_ctx *hctx;
 	atomic_t state;			/* enum nd_conn_state */
+	bool retiring;			/* scale: no new requests (tx_lock) */
+	bool closing;			/* scale: no reconnect, being closed */
 	struct mutex tx_lock;		/* sending: sock, rec.tx */
 	struct socket *sock;
 	struct nd_record rec;		/* allocated at attach, keyed when up */
@@ -120,12 +121,15 @@ struct nd_device {
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
 	/*
-	 * Connection i is served by hardware queue i % nhw: one each, unless
-	 * there are more connections than CPUs (blk-mq's limit on queues).
+	 * ND_MAX_CONNS slots, the first nconns in use: connection i serves
+	 * hardware queue i % nhw first, and any queue whose own connections
+	 * are down or gone.  nhw is fixed at attach; nconns changes with
+	 * scale (nd_dev_scale, under scale_lock; read with READ_ONCE).
 	 */
 	struct nd_conn *conns;
 	unsigned int nconns;
 	unsigned int nhw;
+	struct mutex scale_lock;	/* changing nconns, detach, death */
 	struct mutex queue_lock;	/* stopping and starting queues */
 	spinlock_t lock;		/* dead, removing */
 	bool dead;

@@ -29,7 +29,7 @@
 #include "params.h"
 #include "sysfs.h"
 
-/* BUS_ATTR_WO and DEVICE_ATTR_RO with the names of netdisk_sysfs.h. */
+/* BUS_ATTR_WO, DEVICE_ATTR_RO, _RW with the names of netdisk_sysfs.h. */
 #define ND_BUS_ATTR_WO(_var, _name)					\
 	struct bus_attribute bus_attr_##_var = {			\
 		.attr = { .name = _name, .mode = 0200 },		\
@@ -39,6 +39,12 @@
 	struct device_attribute dev_attr_##_var = {			\
 		.attr = { .name = _name, .mode = 0444 },		\
 		.show = _var##_show,					\
+	}
+#define ND_DEVICE_ATTR_RW(_var, _name)					\
+	struct device_attribute dev_attr_##_var = {			\
+		.attr = { .name = _name, .mode = 0644 },		\
+		.show = _var##_show,					\
+		.store = _var##_store,					\
 	}
 
 int nd_parse_key(u8 key[ND_KEY_LEN], const char *hex)
@@ -358,9 +364,28 @@ static ND_DEVICE_ATTR_RO(state, ND_ATTR_STATE);
 static ssize_t connections_show(struct device *d,
 				struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%u\n", to_nd(d)->nconns);
+	return sysfs_emit(buf, "%u\n", READ_ONCE(to_nd(d)->nconns));
 }
-static ND_DEVICE_ATTR_RO(connections, ND_ATTR_CONNECTIONS);
+
+/* scale: the number of connections, 1..ND_MAX_CONNS, while I/O runs */
+static ssize_t connections_store(struct device *d,
+				 struct device_attribute *attr,
+				 const char *buf, size_t count)
+{
+	struct nd_device *dev = to_nd(d);
+	unsigned int n;
+	int err;
+
+	if (kstrtouint(buf, 10, &n)) {
+		pr_err("%s: " ND_ATTR_CONNECTIONS "=%.*s refused: not a number 1..%u\n",
+		       dev->name, (int)min_t(size_t, strcspn(buf, "\n"), 16),
+		       buf, ND_MAX_CONNS);
+		return -EINVAL;
+	}
+	err = nd_dev_scale(dev, n);
+	return err ? err : count;
+}
+static ND_DEVICE_ATTR_RW(connections, ND_ATTR_CONNECTIONS);
 
 static ssize_t reconnects_show(struct device *d, struct device_attribute *attr,
 			       char *buf)

@@ -5,7 +5,7 @@
 # The real kernel module is tested under QEMU (t/kernel/).
 . "$(dirname "$0")/functions.sh"
 
-tap_plan 39
+tap_plan 52
 
 S="$T/sys"
 
@@ -87,6 +87,34 @@ tap_is "... not a netdisk device" "$(cat "$T/err")" \
 tap_status "detach /dev/netdisk03: exit 2" 2 netdiskctl detach /dev/netdisk03
 tap_is "nothing was written to remove" "$(cat "$S/bus/netdisk/remove")" ""
 tap_status "detach without an operand: exit 2" 2 netdiskctl detach
+
+# scale
+tap_status "scale netdisk0 4: exit 0" 0 netdiskctl scale netdisk0 4
+tap_is "... writes 4 to its connections" \
+    "$(cat "$S/block/netdisk0/netdisk/connections")" 4
+tap_status "scale /dev/netdisk3 1: exit 0" 0 netdiskctl scale /dev/netdisk3 1
+tap_is "... writes 1" "$(cat "$S/block/netdisk3/netdisk/connections")" 1
+tap_status "scale netdisk0 0: exit 2" 2 netdiskctl scale netdisk0 0
+tap_is "... names the value and the range" "$(cat "$T/err")" \
+    'netdiskctl: connections "0" is not a number from 1 to 16'
+tap_status "scale netdisk0 17: exit 2" 2 netdiskctl scale netdisk0 17
+tap_status "scale /dev/netdisk7 2, not attached: exit 2" 2 \
+    netdiskctl scale /dev/netdisk7 2
+tap_is "... says so" "$(cat "$T/err")" "netdiskctl: /dev/netdisk7: not attached"
+tap_status "scale netdisk0 without N: exit 2" 2 netdiskctl scale netdisk0
+tap_is "nothing else was written" \
+    "$(cat "$S/block/netdisk0/netdisk/connections")" 4
+chmod 0444 "$S/block/netdisk0/netdisk/connections"
+if test -w "$S/block/netdisk0/netdisk/connections"; then
+	tap_skip "scale, the attribute not writable: exit 10" "running as root"
+	tap_skip "... says why" "running as root"
+else
+	tap_status "scale, the attribute not writable: exit 10" 10 \
+	    netdiskctl scale netdisk0 2
+	tap_like "... says why" "$(cat "$T/err")" \
+	    "/dev/netdisk0: scale to 2: Permission denied"
+fi
+chmod 0644 "$S/block/netdisk0/netdisk/connections"
 rm -f "$S/bus/netdisk/remove"
 tap_status "detach without the module's remove file: exit 1" 1 \
     netdiskctl detach netdisk0

@@ -548,6 +548,24 @@ dev_arg_index(const char *arg)
 	return kmod_index(name);
 }
 
+/* DEVICE: its index, or -1 with a message. */
+static int
+dev_arg_attached(const char *arg)
+{
+	int index;
+
+	if ((index = dev_arg_index(arg)) == -1) {
+		ctl_warnx("\"%s\" is not a netdisk device (use /dev/netdisk0, "
+		    "netdisk0 or 0)", arg);
+		return -1;
+	}
+	if (!kmod_present(index)) {
+		ctl_warnx("/dev/" ND_SYSFS_NAME "%d: not attached", index);
+		return -1;
+	}
+	return index;
+}
+
 static int
 detach_write(int index)
 {
@@ -639,16 +657,59 @@ ctl_detach(const struct ctl_cmd *cmd, int argc, char **argv)
 	if (all)
 		return detach_table(tabfile != NULL ? tabfile :
 		    TAB_DEFAULT_PATH);
-	if ((index = dev_arg_index(argv[optind])) == -1) {
-		ctl_warnx("\"%s\" is not a netdisk device (use /dev/netdisk0, "
-		    "netdisk0 or 0)", argv[optind]);
+	if ((index = dev_arg_attached(argv[optind])) == -1)
 		return CLIENT_ERR_USAGE;
-	}
-	if (!kmod_present(index)) {
-		ctl_warnx("/dev/" ND_SYSFS_NAME "%d: not attached", index);
-		return CLIENT_ERR_USAGE;
-	}
 	return detach_write(index);
+}
+
+/* scale */
+
+static const char *
+scale_error(int err)
+{
+	switch (err) {
+	case EINVAL:
+		return "refused by netdisk.ko (more than 1 connection needs "
+		    "a server that allows it; the kernel log says why)";
+	case ETIMEDOUT:
+		return "timed out (the connections kept their requests or "
+		    "the server did not answer; see dmesg)";
+	case ENODEV:
+		return "the device died or is being detached";
+	default:
+		return strerror(err);
+	}
+}
+
+static int
+ctl_scale(const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	struct ctl_args args = { NULL };
+	static const struct option longopts[] = {
+		CTL_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	char val[32];
+	long n;
+	int ch, r, index, err;
+
+	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1)
+		if ((r = ctl_common_opt(cmd, ch, argv, &args)) != 0)
+			return r;
+	if ((r = ctl_operands(cmd, argc, 2)) != CLIENT_OK)
+		return r;
+	if (ctl_parse_int("connections", argv[optind + 1], 1, ND_MAX_CONNS,
+	    &n) == -1)
+		return CLIENT_ERR_USAGE;
+	if ((index = dev_arg_attached(argv[optind])) == -1)
+		return CLIENT_ERR_USAGE;
+	snprintf(val, sizeof(val), "%ld", n);
+	if ((err = kmod_set_attr(index, ND_ATTR_CONNECTIONS, val)) != 0) {
+		ctl_warnx("/dev/" ND_SYSFS_NAME "%d: scale to %ld: %s", index,
+		    n, scale_error(err));
+		return err == EINVAL ? CLIENT_ERR_USAGE : CLIENT_ERR_IO;
+	}
+	return CLIENT_OK;
 }
 
 /* list */
@@ -762,6 +823,7 @@ const struct ctl_cmd ctl_attach_cmds[] = {
 	    "       netdiskctl attach [-t TABFILE] NAME" },
 	{ "detach", ctl_detach, "DEVICE\n"
 	    "       netdiskctl detach -a [-t TABFILE]" },
+	{ "scale", ctl_scale, "DEVICE N" },
 	{ "list", ctl_list, "[--json]" },
 	{ NULL, NULL, NULL }
 };

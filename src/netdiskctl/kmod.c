@@ -107,6 +107,26 @@ kmod_attr(int index, const char *attr, char *buf, size_t len)
 }
 
 int
+kmod_set_attr(int index, const char *attr, const char *value)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd, e = 0;
+
+	if (sysfs_path(path, sizeof(path), ATTR_DIR "/%s", index, attr) == -1)
+		return errno;
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		return errno;
+	n = write(fd, value, strlen(value));
+	if (n == -1)
+		e = errno;
+	else if ((size_t)n != strlen(value))
+		e = EIO;
+	close(fd);
+	return e;
+}
+
+int
 kmod_index(const char *name)
 {
 	const char *p;

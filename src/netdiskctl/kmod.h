@@ -75,6 +75,11 @@ int kmod_present(int index);
  * -1 with errno (ENOENT once the device is gone).
  */
 int kmod_attr(int index, const char *attr, char *buf, size_t len);
+/*
+ * Writes value to an attribute of netdiskN (ND_ATTR_CONNECTIONS): 0, or
+ * the errno of open or write (the kernel's answer).
+ */
+int kmod_set_attr(int index, const char *attr, const char *value);
 /* netdiskN for list: 0; 1 if it went away meanwhile; -1 (message printed). */
 int kmod_dev_read(int index, struct kmod_dev *);
 /* A decimal attribute value (connections, reconnects): 0, or -1. */

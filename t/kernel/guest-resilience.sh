@@ -8,8 +8,10 @@
 # turned off by a third (the device stops discarding); netdiskd
 # killed with SIGKILL during a verified fio write and restarted 3 s later
 # (no I/O error, the data verify); the server gone past dead_timeout (EIO,
-# nothing hangs, the device stays until detached); detach during I/O and
-# with a mounted filesystem; rmmod; every attach line with its detach line.
+# nothing hangs, the device stays until detached); scale 1 -> 4 -> 2
+# connections while fio verifies, values refused, scale while netdiskd
+# restarts; detach during I/O and with a mounted filesystem; rmmod; every
+# attach line with its detach line.
 # The guest has 4 CPUs, so 4 connections have a hardware queue each.
 # Results as guest-lib.sh describes.
 
@@ -164,6 +166,91 @@ check "... the kernel log shows the connections lost and back" \
 check "... and no I/O error" \
     test -z "$(grep -E 'I/O error|netdisk0: dead' $W/klog)" || diag_file $W/klog
 
+run netdiskctl detach netdisk0
+check "detach" test $st = 0 || show
+
+# ---- scale 1 -> 4 -> 2 connections while fio verifies, then 4 and 2
+# again while the server restarts
+sessions() {
+	grep -c "$1" $W/netdiskd.log
+}
+# scale_bg N: netdiskctl scale netdisk0 N in the background, as $spid.
+scale_bg() {
+	timeout 60 netdiskctl scale netdisk0 "$1" >$W/scale.out 2>&1 &
+	spid=$!
+}
+# restart_during_scale N: SIGKILL netdiskd, scale to N, restart it 2 s later.
+restart_during_scale() {
+	kill_server KILL
+	t1=$(now)
+	scale_bg "$1"
+	sleep 2
+	start_server
+	reap $spid 70
+}
+attach --conns 1
+is "... 1 connection" "$(attr netdisk0 connections)" 1
+log_mark
+n0=$(sessions 'authenticated: export "demo"')
+c0=$(sessions 'closed: client disconnected')
+w0=$(written_kib netdisk0)
+t0=$(now)
+# shellcheck disable=SC2086
+$FIO $FIO4 $VERIFY --rw=randwrite --loops=2 >$W/fio.log 2>&1 &
+fpid=$!
+wait_until 60 written_at_least netdisk0 $((w0 + 2048))
+t1=$(now)
+run timeout 60 netdiskctl scale netdisk0 4
+is "netdiskctl scale netdisk0 4 while fio verifies ($(since "$t1") s): 4 connections, connected" \
+    "$st $(attr netdisk0 connections) $(attr netdisk0 state)" "0 4 connected" || show
+is "... netdiskd authenticated 3 more" \
+    "$(($(sessions 'authenticated: export "demo"') - n0))" 3
+run netdiskctl list
+like "... netdiskctl list shows 4" "$out" "connections=4"
+w1=$(written_kib netdisk0)
+wait_until 60 written_at_least netdisk0 $((w1 + 2048))
+t1=$(now)
+run timeout 60 netdiskctl scale /dev/netdisk0 2
+is "netdiskctl scale /dev/netdisk0 2 ($(since "$t1") s): 2 connections, connected" \
+    "$st $(attr netdisk0 connections) $(attr netdisk0 state)" "0 2 connected" || show
+check "... netdiskd saw 2 sessions end" \
+    wait_until 10 test "$(($(sessions 'closed: client disconnected') - c0))" = 2
+run netdiskctl status -s $W/netdiskd.sock --json
+echo "$out" | grep -q '"name":"demo".*"connections":2'
+g=$?
+check "... netdiskctl status: demo's client has 2 connections" \
+    test $st = 0 -a $g = 0 || show
+check "... fio is still verifying" alive $fpid
+for v in 0 99 x; do
+	run sh -c "echo $v >/sys/block/netdisk0/netdisk/connections"
+	like "writing $v to connections: refused" "$st $err" "^[1-9].*Invalid argument"
+done
+log_since >$W/klog
+check "... the kernel log names the attribute and the value" \
+    grep -q 'netdisk0: connections=99 refused' $W/klog
+run netdiskctl scale netdisk0 17
+like "netdiskctl scale netdisk0 17: refused" "$st $err" "^[1-9].*connections"
+run netdiskctl scale netdisk9 2
+like "netdiskctl scale netdisk9 2: not attached" "$st $err" "^[1-9].*not attached"
+alive $fpid && diag "fio is still verifying when netdiskd restarts"
+restart_during_scale 4
+is "scale to 4 while netdiskd restarts: done in $(since "$t1") s, 4 connections" \
+    "$st $(attr netdisk0 connections)" "0 4" || diag_file $W/scale.out
+wait_until 20 connected netdisk0
+restart_during_scale 2
+is "scale to 2 while netdiskd restarts: done in $(since "$t1") s, 2 connections" \
+    "$st $(attr netdisk0 connections)" "0 2" || diag_file $W/scale.out
+wait_until 20 connected netdisk0
+reap $fpid 300
+check "fio ends without an I/O error and the data verify ($(since "$t0") s)" \
+    test $st = 0 -a -z "$(fio_errors)" || fio_diag
+is "... connected, 2 connections" \
+    "$(attr netdisk0 state) $(attr netdisk0 connections)" "connected 2"
+log_since >$W/klog
+check "... the kernel log shows the changes" \
+    grep -q 'netdisk0: 2 connections (were 4)' $W/klog || diag_file $W/klog
+check "... and no I/O error" \
+    test -z "$(grep -E 'I/O error|netdisk0: dead' $W/klog)" || diag_file $W/klog
 run netdiskctl detach netdisk0
 check "detach" test $st = 0 || show
 
