@@ -28,7 +28,7 @@ mvar() {
 }
 
 for v in sbindir sysconfdir mandir systemdsystemunitdir sysusersdir \
-    tmpfilesdir openrcdir dist_man_MANS; do
+    tmpfilesdir openrcdir initramfstoolsdir dist_man_MANS; do
 	eval "$v=\$(mvar $v)" || bail_out "cannot read $v from the Makefile"
 done
 
@@ -52,13 +52,17 @@ D=$T/dest
 		echo "$openrcdir/netdiskd"
 		echo "$openrcdir/netdisk-attach"
 	fi
+	if test "$initramfstoolsdir" != no; then
+		echo "$initramfstoolsdir/hooks/netdisk"
+		echo "$initramfstoolsdir/scripts/local-top/netdisk"
+	fi
 } | sort >"$T/expected"
 
 installed() {
 	(cd "$D" && find . ! -type d | sed 's/^\.//' | sort)
 }
 
-tap_plan 27
+tap_plan 30
 
 # ---------------------------------------------------------------- install
 tap_ok "make install DESTDIR=..." bmake install DESTDIR="$D" ||
@@ -128,6 +132,26 @@ else
 		    "$D$openrcdir/netdiskd" "$D$openrcdir/netdisk-attach"
 	else
 		tap_skip "shellcheck on the OpenRC scripts" "shellcheck not found"
+	fi
+fi
+
+# ---------------------------------------------------------------- initramfs
+if test "$initramfstoolsdir" = no; then
+	for i in 1 2 3; do
+		tap_skip "initramfs-tools files" "configured --without-initramfs-tools-dir"
+	done
+else
+	h=$D$initramfstoolsdir/hooks/netdisk
+	s=$D$initramfstoolsdir/scripts/local-top/netdisk
+	tap_ok "initramfs-tools hook and boot script: executable, sh -n" \
+	    sh -c 'test -x "$1" && test -x "$2" && sh -n "$1" && sh -n "$2"' sh "$h" "$s"
+	tap_ok "... the hook copies $sbindir/netdiskctl, reads $sysconfdir/netdisk/initramfs.conf" \
+	    sh -c 'grep -q "^copy_exec $2/netdiskctl /sbin\$" "$1" &&
+	    grep -q "^conf=$3/netdisk/initramfs.conf\$" "$1"' sh "$h" "$sbindir" "$sysconfdir"
+	if command -v shellcheck >/dev/null 2>&1; then
+		tap_ok "shellcheck on the initramfs-tools files" shellcheck -s sh "$h" "$s"
+	else
+		tap_skip "shellcheck on the initramfs-tools files" "shellcheck not found"
 	fi
 fi
 

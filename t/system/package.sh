@@ -92,9 +92,11 @@ tap_ok "netdiskd has the daemon, its config, unit, user and man pages" \
     /lib/systemd/system/netdiskd.service /usr/lib/sysusers.d/netdisk.conf \
     /usr/lib/tmpfiles.d/netdisk.conf /usr/share/man/man8/netdiskd.8.gz \
     /usr/share/man/man5/netdisk.conf.5.gz
-tap_ok "netdisk-client has netdiskctl, netdisktab and the attach unit" \
+tap_ok "netdisk-client has netdiskctl, netdisktab, the attach unit and the initramfs-tools files" \
     has "$deb_c" /usr/sbin/netdiskctl /etc/netdisktab \
     /lib/systemd/system/netdisk-attach.service \
+    /usr/share/initramfs-tools/hooks/netdisk \
+    /usr/share/initramfs-tools/scripts/local-top/netdisk \
     /usr/share/man/man8/netdiskctl.8.gz /usr/share/man/man5/netdisktab.5.gz
 src=/usr/src/netdisk-$version
 tap_ok "netdisk-dkms has the module source for DKMS and netdisk(4)" \
