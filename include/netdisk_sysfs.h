@@ -28,6 +28,12 @@
 #define ND_BUS_REMOVE		"remove"
 #define ND_SYSFS_ADD		"bus/" ND_SYSFS_NAME "/" ND_BUS_ADD
 #define ND_SYSFS_REMOVE		"bus/" ND_SYSFS_NAME "/" ND_BUS_REMOVE
+/*
+ * "netdiskN force" detaches a device even while something holds it (a
+ * mounted file system, swap, a device-mapper target); without it that
+ * write fails with EBUSY.
+ */
+#define ND_REMOVE_FORCE		"force"
 
 /* The keys of an add line. */
 #define ND_ADD_ADDRESS		"address"	/* numeric IPv4 or IPv6, "[v6]" too */

@@ -839,8 +839,23 @@ static void remove_device(struct nd_device *dev)
 	free_device(dev);
 }
 
-/* Detach "netdiskN" or "N". */
-int nd_dev_remove_by_name(const char *name)
+/*
+ * Whether something holds the device exclusively: a mounted file system
+ * or swap on it or on one of its partitions (a partition's holder marks
+ * the whole disk too), a device-mapper or md device over it, an O_EXCL
+ * opener.  Plain opens, such as a dd blocked on a dead server, do not
+ * count: detaching is how they end.
+ */
+static bool device_held(struct nd_device *dev)
+{
+	return READ_ONCE(dev->disk->part0->bd_holders) > 0;
+}
+
+/*
+ * Detach "netdiskN" or "N"; -EBUSY while the device is held, unless
+ * force.
+ */
+int nd_dev_remove_by_name(const char *name, bool force)
 {
 	struct nd_device *dev, *found = NULL;
 	size_t plen = strlen(ND_DRV_NAME);
@@ -852,15 +867,23 @@ int nd_dev_remove_by_name(const char *name)
 		return -EINVAL;
 	mutex_lock(&nd_devs_lock);
 	list_for_each_entry(dev, &nd_devs, list) {
-		if (dev->index == index) {
-			found = dev;
-			list_del(&dev->list);
-			break;
+		if (dev->index != index)
+			continue;
+		if (!force && device_held(dev)) {
+			mutex_unlock(&nd_devs_lock);
+			pr_warn("%s: in use (mounted, swap or held by another device), not detached\n",
+				dev->name);
+			return -EBUSY;
 		}
+		found = dev;
+		list_del(&dev->list);
+		break;
 	}
 	mutex_unlock(&nd_devs_lock);
 	if (!found)
 		return -ENODEV;
+	if (force && device_held(found))
+		pr_warn("%s: in use, detaching by force\n", found->name);
 	remove_device(found);
 	return 0;
 }

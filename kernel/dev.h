@@ -8,7 +8,7 @@
 struct attribute_group;
 
 struct nd_device *nd_dev_add(struct nd_config *cfg);
-int nd_dev_remove_by_name(const char *name);
+int nd_dev_remove_by_name(const char *name, bool force);
 void nd_dev_remove_all(void);
 const char *nd_dev_state(struct nd_device *dev);
 int nd_dev_scale(struct nd_device *dev, unsigned int n);

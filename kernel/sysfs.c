@@ -296,14 +296,24 @@ static ND_BUS_ATTR_WO(add, ND_BUS_ADD);
 static ssize_t remove_store(ND_BUS_CONST struct bus_type *bus, const char *buf,
 			    size_t count)
 {
-	char name[DISK_NAME_LEN];
+	char name[DISK_NAME_LEN + sizeof(" " ND_REMOVE_FORCE)];
+	char *dev, *word;
+	bool force = false;
 	int err;
 
 	if (count >= sizeof(name))
 		return -EINVAL;
 	memcpy(name, buf, count);
 	name[count] = '\0';
-	err = nd_dev_remove_by_name(strim(name));
+	dev = strim(name);
+	word = strpbrk(dev, " \t");
+	if (word) {
+		*word++ = '\0';
+		if (strcmp(skip_spaces(word), ND_REMOVE_FORCE))
+			return -EINVAL;
+		force = true;
+	}
+	err = nd_dev_remove_by_name(dev, force);
 	return err ? err : count;
 }
 static ND_BUS_ATTR_WO(remove, ND_BUS_REMOVE);

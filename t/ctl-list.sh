@@ -5,7 +5,7 @@
 # The real kernel module is tested under QEMU (t/kernel/).
 . "$(dirname "$0")/functions.sh"
 
-tap_plan 52
+tap_plan 56
 
 S="$T/sys"
 
@@ -76,6 +76,15 @@ tap_is "detach netdisk10: writes netdisk10" "$(cat "$S/bus/netdisk/remove")" \
 : >"$S/bus/netdisk/remove"
 tap_status "detach 0: exit 0" 0 netdiskctl detach 0
 tap_is "detach 0: writes netdisk0" "$(cat "$S/bus/netdisk/remove")" netdisk0
+: >"$S/bus/netdisk/remove"
+tap_status "detach --force /dev/netdisk3: exit 0" 0 \
+    netdiskctl detach --force /dev/netdisk3
+tap_is "... writes \"netdisk3 force\"" "$(cat "$S/bus/netdisk/remove")" \
+    "netdisk3 force"
+: >"$S/bus/netdisk/remove"
+tap_status "detach -f 0: exit 0" 0 netdiskctl detach -f 0
+tap_is "... writes \"netdisk0 force\"" "$(cat "$S/bus/netdisk/remove")" \
+    "netdisk0 force"
 : >"$S/bus/netdisk/remove"
 tap_status "detach of a device that is not attached: exit 2" 2 \
     netdiskctl detach /dev/netdisk7

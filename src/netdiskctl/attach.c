@@ -566,31 +566,45 @@ dev_arg_attached(const char *arg)
 	return index;
 }
 
+/*
+ * Detach netdiskN; label names it in messages (the device, or the
+ * table's entry).
+ */
 static int
-detach_write(int index)
+detach_write(int index, int force, const char *label)
 {
 	int fd, err;
 
 	if ((fd = kmod_remove_open()) == -1)
 		return CLIENT_ERR_INTERNAL;
-	err = kmod_remove(fd, index);
+	err = kmod_remove(fd, index, force);
 	close(fd);
-	if (err == 0)
+	switch (err) {
+	case 0:
 		return CLIENT_OK;
-	if (err == ENODEV) {
-		ctl_warnx("/dev/" ND_SYSFS_NAME "%d: not attached", index);
+	case ENODEV:
+		ctl_warnx("%s: not attached", label);
 		return CLIENT_ERR_USAGE;
+	case EBUSY:
+		ctl_warnx("%s: in use (a mounted file system, swap or another "
+		    "device on it), not detached; unmount it first, or "
+		    "detach --force", label);
+		return CLIENT_ERR_BUSY;
+	default:
+		errno = err;
+		ctl_warn("%s: detach", label);
+		return CLIENT_ERR_INTERNAL;
 	}
-	errno = err;
-	ctl_warn("/dev/" ND_SYSFS_NAME "%d: detach", index);
-	return CLIENT_ERR_INTERNAL;
 }
 
-/* detach -a: every device whose name is that of an entry. */
+/*
+ * detach -a: every device whose name is that of an entry.  One in use
+ * is left attached (exit status 5) and the others are detached.
+ */
 static int
-detach_table(const char *path)
+detach_table(const char *path, int force)
 {
-	char name[KMOD_ATTR_MAX];
+	char name[KMOD_ATTR_MAX], label[KMOD_ATTR_MAX + 32];
 	struct tab *t;
 	size_t i, n;
 	int *v, r = CLIENT_OK, er;
@@ -605,7 +619,9 @@ detach_table(const char *path)
 		if (kmod_attr(v[i], ND_ATTR_NAME, name, sizeof(name)) == -1 ||
 		    tab_find(t, name) == NULL)
 			continue;
-		if ((er = detach_write(v[i])) == CLIENT_OK)
+		snprintf(label, sizeof(label), "%s: /dev/" ND_SYSFS_NAME "%d",
+		    name, v[i]);
+		if ((er = detach_write(v[i], force, label)) == CLIENT_OK)
 			printf("%s: detached /dev/" ND_SYSFS_NAME "%d\n", name,
 			    v[i]);
 		else if (r == CLIENT_OK)
@@ -620,18 +636,22 @@ detach_table(const char *path)
 
 static int
 detach_parse(const struct ctl_cmd *cmd, int argc, char **argv, int *all,
-    const char **tabfile)
+    int *force, const char **tabfile)
 {
 	struct ctl_args args = { NULL };
 	static const struct option longopts[] = {
 		CTL_COMMON_LONGOPTS,
+		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int ch, r;
 
-	while ((ch = getopt_long(argc, argv, ":hat:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":haft:", longopts, NULL)) !=
+	    -1) {
 		if (ch == 'a')
 			*all = 1;
+		else if (ch == 'f')
+			*force = 1;
 		else if (ch == 't')
 			*tabfile = optarg;
 		else if ((r = ctl_common_opt(cmd, ch, argv, &args)) != 0)
@@ -649,17 +669,20 @@ detach_parse(const struct ctl_cmd *cmd, int argc, char **argv, int *all,
 static int
 ctl_detach(const struct ctl_cmd *cmd, int argc, char **argv)
 {
+	char label[32];
 	const char *tabfile = NULL;
-	int r, index, all = 0;
+	int r, index, all = 0, force = 0;
 
-	if ((r = detach_parse(cmd, argc, argv, &all, &tabfile)) != CLIENT_OK)
+	if ((r = detach_parse(cmd, argc, argv, &all, &force, &tabfile)) !=
+	    CLIENT_OK)
 		return r;
 	if (all)
 		return detach_table(tabfile != NULL ? tabfile :
-		    TAB_DEFAULT_PATH);
+		    TAB_DEFAULT_PATH, force);
 	if ((index = dev_arg_attached(argv[optind])) == -1)
 		return CLIENT_ERR_USAGE;
-	return detach_write(index);
+	snprintf(label, sizeof(label), "/dev/" ND_SYSFS_NAME "%d", index);
+	return detach_write(index, force, label);
 }
 
 /* scale */
@@ -821,8 +844,8 @@ const struct ctl_cmd ctl_attach_cmds[] = {
 	    "[--ro] [--dead-timeout SECONDS] URI\n"
 	    "       netdiskctl attach -a [-t TABFILE]\n"
 	    "       netdiskctl attach [-t TABFILE] NAME" },
-	{ "detach", ctl_detach, "DEVICE\n"
-	    "       netdiskctl detach -a [-t TABFILE]" },
+	{ "detach", ctl_detach, "[-f] DEVICE\n"
+	    "       netdiskctl detach -a [-f] [-t TABFILE]" },
 	{ "scale", ctl_scale, "DEVICE N" },
 	{ "list", ctl_list, "[--json]" },
 	{ NULL, NULL, NULL }

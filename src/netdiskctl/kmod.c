@@ -423,10 +423,11 @@ kmod_add(int fd, const struct kmod_add *a, const uint8_t key[ND_KEY_LEN])
 }
 
 int
-kmod_remove(int fd, int index)
+kmod_remove(int fd, int index, int force)
 {
-	char name[32];
+	char name[32 + sizeof(ND_REMOVE_FORCE)];
 
-	snprintf(name, sizeof(name), ND_SYSFS_NAME "%d", index);
+	snprintf(name, sizeof(name), ND_SYSFS_NAME "%d%s", index,
+	    force ? " " ND_REMOVE_FORCE : "");
 	return write(fd, name, strlen(name)) == -1 ? errno : 0;
 }

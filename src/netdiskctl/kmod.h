@@ -55,8 +55,12 @@ int kmod_remove_open(void);
  * included, goes to the kernel in a single write and is wiped at once.
  */
 int kmod_add(int fd, const struct kmod_add *, const uint8_t key[ND_KEY_LEN]);
-/* Detaches netdiskN through fd, an open remove file: 0, or an errno. */
-int kmod_remove(int fd, int index);
+/*
+ * Detaches netdiskN through fd, an open remove file: 0, or an errno
+ * (EBUSY: held by a mounted file system, swap or another device, and not
+ * force).
+ */
+int kmod_remove(int fd, int index, int force);
 
 /*
  * The indexes of the devices, sorted: 0 and a malloc'd array (NULL when

@@ -6,12 +6,15 @@
 # with netdiskctl (list, list --json, detach); netdiskctl attach loading
 # the module itself (with the options of /etc/modprobe.d; not installed,
 # not root: the messages); each device as the server
-# describes its export; ext4 written, checked and read back through a fresh attach; a read-only
+# describes its export; ext4 written, checked and read back through a
+# fresh attach, detach refused while it is mounted (netdiskctl and the
+# remove file); a read-only
 # export; refused attaches (wrong key, unknown export, busy, refused,
 # unreachable) with their messages and no device left; netdisktab:
 # attach -a (noauto and attached entries left out), attach NAME, the
-# names in sysfs, list and the kernel log, detach -a (devices attached by
-# URI left alone), a bad table refused with FILE:LINE, bad names refused
+# names in sysfs, list and the kernel log, detach -a (a mounted device
+# left attached, then detached with --force; devices attached by URI left
+# alone), a bad table refused with FILE:LINE, bad names refused
 # by the module; overlay exports (guest-overlay.sh): two devices of one
 # export with different client keys, ext4 on each, each keeps its own
 # files across detach and attach, the base unchanged, an ephemeral
@@ -210,6 +213,18 @@ done
 dd if=/dev/urandom of=/mnt/big/odd bs=1000001 count=3 2>/dev/null
 (cd /mnt && find . -type f | sort | xargs sha256sum) >sums
 nfiles=$(wc -l <sums)
+log_mark
+run netdiskctl detach /dev/netdisk0
+is "detach while mounted: refused, exit 5" "$st" 5
+is "... message" "$err" "netdiskctl: /dev/netdisk0: in use (a mounted file system, swap or another device on it), not detached; unmount it first, or detach --force"
+is "... still attached; the kernel log says why" \
+    "$(test -e /sys/block/netdisk0 && echo yes) $(log_since | grep -o 'netdisk0: in use.*')" \
+    "yes netdisk0: in use (mounted, swap or held by another device), not detached"
+echo netdisk0 2>$W/rm.err >/sys/bus/netdisk/remove
+like "... a write of netdisk0 to /sys/bus/netdisk/remove fails: EBUSY" \
+    "$(cat $W/rm.err)" "Device or resource busy"
+check "... the file system still works" sh -c "echo more >/mnt/more && sync"
+rm -f /mnt/more
 run umount /mnt
 check "umount after writing $nfiles files" test $st = 0 -a "$nfiles" = 25 || show
 run netdiskctl detach /dev/netdisk0
@@ -372,11 +387,28 @@ is "... named spare, read-only, the module's default connections" \
 run netdiskctl attach -k key $URI/ro
 is "a device attached by URI: /dev/netdisk3, no name" \
     "$st $out [$(attr netdisk3 name)]" "0 /dev/netdisk3 []" || show
+run mount -t ext4 -o ro /dev/netdisk0 /mnt
+check "mount disk's ext4 read-only" test $st = 0 || show
+log_mark
 run netdiskctl detach -a
-is "netdiskctl detach -a: the three devices of the table" "$st $out" \
-    "0 disk: detached /dev/netdisk0
-media: detached /dev/netdisk1
+is "netdiskctl detach -a with disk mounted: media and spare detached, exit 5" \
+    "$st $out" "5 media: detached /dev/netdisk1
 spare: detached /dev/netdisk2" || show
+is "... disk left attached, and why" "$err" \
+    "netdiskctl: disk: /dev/netdisk0: in use (a mounted file system, swap or another device on it), not detached; unmount it first, or detach --force"
+is "... kernel log" "$(log_since | grep -o 'netdisk0: in use.*')" \
+    "netdisk0: in use (mounted, swap or held by another device), not detached"
+run sh -c "cd /mnt && sha256sum -c $W/sums"
+check "... every file still reads back" test $st = 0 || diag_file $W/run.out
+log_mark
+run netdiskctl detach -a --force
+is "detach -a --force: disk detached while mounted" "$st $out" \
+    "0 disk: detached /dev/netdisk0" || show
+is "... kernel log: in use, detached by force" \
+    "$(log_since | grep -o 'netdisk0: .*')" "netdisk0: in use, detaching by force
+netdisk0: detached"
+run umount /mnt
+check "... the file system unmounts" test $st = 0 || show
 is "... the device attached by URI left alone" \
     "$(ndevs) $(attr netdisk3 export)" "1 ro"
 run netdiskctl detach netdisk3
