@@ -7,7 +7,7 @@
 # /swap.key) over a virtio-net card: mkswap, swapon, then t/memhog writes
 # MemTotal + 64 MiB (about 1.8 times the free memory) page by page and
 # reads every page back, checking every word: most pages go out to swap
-# and come back.  It must end within 240 s with every page intact; no OOM
+# and come back.  It must end within 300 s with every page intact; no OOM
 # kill, no reconnect, lost connection or timeout of netdisk0; swap used
 # (pswpout and pswpin at least the 64 MiB beyond MemTotal); swapoff;
 # detach; attach lines balanced.  A hung task (20 s) or a warning ends
@@ -20,7 +20,7 @@
 
 HOST=10.0.2.2
 HOG_OVER=64	# MiB the hog has beyond MemTotal
-HOG_LIMIT=240	# seconds for the whole hog
+HOG_LIMIT=300	# seconds for the whole hog (139 s on 6.12 with a load of 4)
 
 # vmstat_mib FIELD: a page counter of /proc/vmstat, in MiB.
 vmstat_mib() {
@@ -99,12 +99,12 @@ t0=$(now)
 # timeout(1), not reap: a polling loop of the shell under this pressure
 # keeps no time
 timeout -s KILL $HOG_LIMIT memhog -p 2 "$hog" >$W/hog.out 2>&1
-st=$?
+hog_st=$?
 secs=$(since "$t0")
 rm -f $W/monitoring
 reap $mpid 10
 check "memhog: $hog MiB written, read back through swap on netdisk0, every page intact ($secs s)" \
-    test $st = 0 || { diag "memhog exit $st (137: killed, still running after $HOG_LIMIT s)"; diag_file $W/hog.out; }
+    test $hog_st = 0 || diag "memhog exit $hog_st (137: killed, still running after $HOG_LIMIT s)"
 diag "$(cat $W/hog.out)"
 swpout=$(($(vmstat_mib pswpout) - out0))
 swpin=$(($(vmstat_mib pswpin) - in0))
