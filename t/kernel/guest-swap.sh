@@ -55,6 +55,12 @@ monitor() {
 	done
 }
 
+# netstat FIELD: a TcpExt counter of /proc/net/netstat.
+netstat() {
+	awk -v f="$1" '$1 == "TcpExt:" && !n { for (i = 2; i <= NF; i++) c[i] = $i; n = 1; next }
+	    $1 == "TcpExt:" { for (i in c) if (c[i] == f) print $i }' /proc/net/netstat
+}
+
 eth_up() {
 	ip -4 addr show dev eth0 2>/dev/null | grep -q 10.0.2.15
 }
@@ -109,6 +115,7 @@ diag "$(cat $W/hog.out)"
 swpout=$(($(vmstat_mib pswpout) - out0))
 swpin=$(($(vmstat_mib pswpin) - in0))
 diag "swapped out $swpout MiB, in $swpin MiB; $(grep netdisk0 /proc/swaps)"
+diag "packets from the reserves dropped for a socket without SOCK_MEMALLOC (TcpExt PFMemallocDrop): $(netstat PFMemallocDrop)"
 check "swap used: $swpout MiB out (at least the $over MiB beyond MemTotal), $swpin MiB in" \
     test "$swpout" -ge "$over" -a "$swpin" -ge "$over"
 log_since >$W/klog
