@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: ISC
 # guest-swap.sh - the guest side of t/kernel/swap.sh (busybox sh)
 #
-# A guest of 256 MiB (run-guest.sh -m 256 -n -H) whose only swap is
+# A guest of 192 MiB (run-guest.sh -m 192 -n -H) whose only swap is
 # /dev/netdisk0, attached with 2 connections to the host's netdiskd
 # (10.0.2.2, the port in ndport= on the kernel command line, the key in
 # /swap.key) over a virtio-net card: mkswap, swapon, then t/memhog writes
@@ -20,7 +20,7 @@
 
 HOST=10.0.2.2
 HOG_OVER=64	# MiB the hog has beyond MemTotal
-HOG_LIMIT=300	# seconds for the whole hog (139 s on 6.12 with a load of 4)
+HOG_LIMIT=300	# seconds for the whole hog (99-143 s seen, -m 192, loaded host)
 
 # vmstat_mib FIELD: a page counter of /proc/vmstat, in MiB.
 vmstat_mib() {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: ISC
 # swap.sh - swap on /dev/netdisk0 under memory pressure: a guest of each
-# kernel series with 256 MiB of RAM (run-guest.sh -m 256 -H: hung-task
+# kernel series with 192 MiB of RAM (run-guest.sh -m 192 -H: hung-task
 # panic after 20 s, slub_debug) swaps on a netdisk device whose netdiskd
 # runs here, on the host, reached through QEMU's user-mode network
 # (10.0.2.2 in the guest is the host's 127.0.0.1), while t/memhog writes
@@ -28,7 +28,7 @@ write_conf "$conf"
 add_export "$conf" swap size=512M
 start_netdiskd "$conf"
 KT_MODULES="virtio_pci virtio_net"
-kt_run_all guest-swap.sh 420 -m 256 -n -H -a "ndport=$ND_PORT" -- \
+kt_run_all guest-swap.sh 420 -m 192 -n -H -a "ndport=$ND_PORT" -- \
     "$top_builddir/t/memhog=/usr/bin/memhog" "$ND_KEY=/swap.key"
 if grep -q "error\|warn" "$ND_LOG"; then
 	tap_diag "netdiskd's log:"
