@@ -3,6 +3,43 @@
  * The TCP connections of a device: connect and handshake, the
  * receive worker, reset on failure (requeue what was in flight), and
  * reconnect with backoff and a fresh handshake until dead_timeout.
+ *
+ * Reclaim safety (swap on netdisk, writeback under memory pressure): a
+ * request that writes pages out must make progress while the machine
+ * has no free memory, so nothing on its path may wait for reclaim, whose
+ * I/O may be that request's own device.  What allocates on the path:
+ *
+ *  - the socket (skbs, the pages of its send frags, the receive path):
+ *    sk_allocation is GFP_NOIO, sk_use_task_frag is off, and every
+ *    socket is sk_set_memalloc'ed from its creation to its release
+ *    (sock_setup, nd_conn_sock_release): its allocations may use the
+ *    emergency reserves, and so may the network driver's for the
+ *    packets that carry its replies (pfmemalloc skbs, which the stack
+ *    delivers to SOCK_MEMALLOC sockets only).  Always, as nbd does, not
+ *    only while swap is on (as sunrpc does): a block device is not told
+ *    of a swapon, nor of a swap file on a filesystem on it, and the
+ *    writeback of such a filesystem needs the same guarantee.
+ *  - every send and receive (record.c, sock_xfer) and every AEAD seal
+ *    and open (crypto.c: the kernel's skcipher walk kmallocs a bounce
+ *    block, GFP_KERNEL, where a cipher block straddles a page) run with
+ *    PF_MEMALLOC (memalloc_noreclaim_save): no direct reclaim, the
+ *    reserves if needed;
+ *  - a KeyUpdate's new key (record.c, nd_rec_dir_update: the generic
+ *    gcm's setkey kmallocs): PF_MEMALLOC;
+ *  - record buffers, transforms and their requests, handshake state and
+ *    the receive thread: allocated at attach (GFP_KERNEL), none on the
+ *    I/O path or on a reconnect;
+ *  - a reconnect (reconnect_work on nd_ctl_wq, WQ_MEM_RECLAIM: a rescuer
+ *    runs it when no worker can be created): the socket
+ *    (sock_create_kern) and the transforms' keys, with PF_MEMALLOC in a
+ *    noio scope, as sunrpc connects a swap transport; a failed
+ *    allocation is one more failed attempt, retried until dead_timeout.
+ *    reset_work allocates nothing.
+ *
+ * The receive threads are not freezable (no set_freezable) and wait
+ * interruptibly, so neither suspend nor the hung-task detector stops
+ * them; nd_ctl_wq is not freezable either.  Requests are sent from
+ * kblockd's workers (WQ_MEM_RECLAIM) or kswapd (dev.c, nd_queue_rq).
  */
 #include <linux/blk-mq.h>
 #include <linux/delay.h>
@@ -148,8 +185,26 @@ static void sock_setup(struct socket *sock)
 
 	sk->sk_allocation = GFP_NOIO;
 	sk->sk_use_task_frag = false;
+	sk_set_memalloc(sk);	/* sk_allocation |= __GFP_MEMALLOC */
 	tcp_sock_set_nodelay(sk);
 	sock_set_keepalive(sk);
+}
+
+/*
+ * Release a socket of nd_conn_open: SOCK_MEMALLOC off first, which puts
+ * back the count of memalloc sockets (sock_release would not) and what
+ * the socket took from the reserves.
+ */
+void nd_conn_sock_release(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+
+	if (sk && sock_flag(sk, SOCK_MEMALLOC)) {
+		lock_sock(sk);
+		sk_clear_memalloc(sk);
+		release_sock(sk);
+	}
+	sock_release(sock);
 }
 
 /*
@@ -246,7 +301,7 @@ int nd_conn_open(struct nd_conn *conn, struct socket **sockp,
 	err = conn_open_sock(conn, sock, info, keys);
 	if (err) {
 		memzero_explicit(keys, sizeof(*keys));
-		sock_release(sock);
+		nd_conn_sock_release(sock);
 		goto out;
 	}
 	sock_set_timeouts(sock, MAX_SCHEDULE_TIMEOUT);
@@ -398,7 +453,7 @@ void nd_conn_release(struct nd_conn *conn)
 	if (!conn->sock)
 		return;
 	nd_rec_stop(&conn->rec);
-	sock_release(conn->sock);
+	nd_conn_sock_release(conn->sock);
 	conn->sock = NULL;
 }
 
@@ -562,11 +617,16 @@ static int reconnect(struct nd_conn *conn)
 	struct nd_export_info info;
 	struct socket *sock;
 	struct nd_keys keys;
-	unsigned int noio;
+	unsigned int noio, noreclaim;
 	int err;
 
-	/* all of it: nothing may wait for this device's writeback */
+	/*
+	 * All of it: nothing may wait for this device's writeback, and the
+	 * requests held for this reconnect may be what reclaim writes out
+	 * (swap): no reclaim at all, the reserves if needed.
+	 */
 	noio = memalloc_noio_save();
+	noreclaim = memalloc_noreclaim_save();
 	err = nd_conn_open(conn, &sock, &info, &keys);
 	if (err)
 		goto out;
@@ -585,8 +645,9 @@ static int reconnect(struct nd_conn *conn)
 	}
 	memzero_explicit(&keys, sizeof(keys));
 	if (err)
-		sock_release(sock);
+		nd_conn_sock_release(sock);
 out:
+	memalloc_noreclaim_restore(noreclaim);
 	memalloc_noio_restore(noio);
 	return err;
 }
@@ -719,7 +780,7 @@ int nd_conn_add(struct nd_conn *conn, unsigned long deadline)
 		if (!err)
 			err = nd_conn_start(conn, sock, &keys);
 		if (err)
-			sock_release(sock);
+			nd_conn_sock_release(sock);
 	}
 	memzero_explicit(&keys, sizeof(keys));
 	if (err) {

@@ -38,6 +38,7 @@ void nd_conn_disconnect(struct nd_conn *conn);
 void nd_conn_fail(struct nd_conn *conn);
 void nd_conn_shutdown(struct nd_conn *conn);
 void nd_conn_release(struct nd_conn *conn);
+void nd_conn_sock_release(struct socket *sock);
 bool nd_conn_usable(struct nd_conn *conn);
 int nd_conn_add(struct nd_conn *conn, unsigned long deadline);
 void nd_conn_retire(struct nd_conn *conn, bool on);

@@ -5,11 +5,17 @@
  * SHA-256) and HKDF, AES-256-GCM (gcm(aes) AEAD).  X25519 is used directly
  * from <crypto/curve25519.h> by handshake.c.
  *
- * Reclaim safety: nothing here allocates but nd_aead_alloc, which attach
- * calls once per connection.  HMAC needs no transform at all, and a new
- * AEAD key (handshake, reconnect, KeyUpdate) goes into the transform of
- * the connection with nd_aead_setkey, inside a noio scope: the generic
- * gcm(aes) allocates in its setkey.
+ * Reclaim safety (conn.c has the whole audit): nd_aead_alloc, which
+ * attach calls once per connection, allocates the transform and its
+ * request.  HMAC needs no transform at all, and a new AEAD key
+ * (handshake, reconnect, KeyUpdate) goes into the transform of the
+ * connection with nd_aead_setkey, inside a noio scope: the generic
+ * gcm(aes) allocates in its setkey.  Encryption and decryption allocate
+ * nothing of ours, but the kernel's skcipher walk (generic gcm and
+ * AES-NI alike) kmallocs a bounce block, GFP_KERNEL with MAY_SLEEP,
+ * where a cipher block straddles a page of the record buffer: they run
+ * with PF_MEMALLOC, which takes that from the reserves, never from
+ * reclaim.
  */
 #include <crypto/aead.h>
 #include <crypto/sha2.h>
@@ -175,6 +181,7 @@ void nd_aead_free(struct nd_aead *a)
 static int aead_crypt(struct nd_aead *a, const u8 nonce[ND_IV_LEN], u8 *buf,
 		      unsigned int adlen, unsigned int textlen, bool enc)
 {
+	unsigned int noreclaim = memalloc_noreclaim_save();
 	DECLARE_CRYPTO_WAIT(wait);
 	struct scatterlist sg;
 	u8 iv[ND_IV_LEN];
@@ -195,6 +202,7 @@ static int aead_crypt(struct nd_aead *a, const u8 nonce[ND_IV_LEN], u8 *buf,
 		err = crypto_wait_req(crypto_aead_decrypt(a->req), &wait);
 	}
 	memzero_explicit(iv, sizeof(iv));
+	memalloc_noreclaim_restore(noreclaim);
 	return err;
 }
 

@@ -404,7 +404,7 @@ static void attach_release(struct attach *at)
 
 	for (i = 0; i < ND_MAX_CONNS; i++)
 		if (at->socks[i])
-			sock_release(at->socks[i]);
+			nd_conn_sock_release(at->socks[i]);
 	memzero_explicit(at, sizeof(*at));
 }
 

@@ -268,16 +268,19 @@ void nd_rec_free(struct nd_record *rc)
 
 /*
  * New key and iv for one direction after a KeyUpdate, in the same
- * transform: no allocation that could wait for I/O.
+ * transform.  On the I/O path: the setkey's allocation (generic gcm)
+ * comes from the reserves, never from reclaim.
  */
 int nd_rec_dir_update(struct nd_rec_dir *d)
 {
+	unsigned int noreclaim = memalloc_noreclaim_save();
 	int err;
 
 	err = nd_traffic_update(&d->traffic);
 	if (!err)
 		err = nd_aead_setkey(&d->aead, d->traffic.key);
 	d->seq = 0;
+	memalloc_noreclaim_restore(noreclaim);
 	return err;
 }
 

@@ -3,13 +3,17 @@
 # run-guest.sh - boot one kernel test guest under QEMU and judge the run
 #
 # Usage: run-guest.sh [-t SECONDS] [-l LOGFILE] [-r FILE] [-c CPUS]
-#            [-a CMDLINE] [-H] [-v] VMLINUZ INITRAMFS
+#            [-m MIB] [-n] [-a CMDLINE] [-H] [-v] VMLINUZ INITRAMFS
 #
 #   -t SECONDS  hard limit for the whole boot, test and power-off (120)
 #   -l LOGFILE  keep the serial console log there (default: a temporary file)
 #   -r FILE     a second serial port, the guest's /dev/ttyS1, into FILE: a
 #               channel for test results that kernel messages cannot split
 #   -c CPUS     virtual CPUs (2)
+#   -m MIB      the guest's RAM (1024)
+#   -n          a network card (virtio-net, QEMU's user-mode network):
+#               the guest reaches the host's 127.0.0.1 as 10.0.2.2
+#               (the test script loads virtio_net and sets the address)
 #   -a CMDLINE  more kernel command line (also $NETDISK_KTEST_CMDLINE, for
 #               every guest)
 #   -H          hardened: hung_task_panic=1, a hung-task timeout of 20 s,
@@ -18,8 +22,9 @@
 #               beside vmlinuz-VERSION)
 #   -v          print the whole console log afterwards
 #
-# QEMU emulates the CPU (TCG, no KVM): -cpu max, 1 GiB, 2 CPUs (-c), no network
-# card (the guest has loopback only), the console on ttyS0 into the log.
+# QEMU emulates the CPU (TCG, no KVM): -cpu max, 1 GiB (-m), 2 CPUs (-c), no
+# network card (the guest has loopback only) unless -n, the console on ttyS0
+# into the log.
 # The kernel runs with panic=-1 panic_on_warn=1 oops=panic, so a warning or
 # an oops ends the guest at once (-no-reboot).
 #
@@ -39,13 +44,15 @@ limit=120
 log=""
 results=""
 cpus=2
+mem=1024
+nic=(-nic none)
 append=""
 verbose=no
 hardened=no
 
 usage() {
 	echo "usage: run-guest.sh [-t SECONDS] [-l LOGFILE] [-r FILE] [-c CPUS]" \
-	    "[-a CMDLINE] [-H] [-v] VMLINUZ INITRAMFS" >&2
+	    "[-m MIB] [-n] [-a CMDLINE] [-H] [-v] VMLINUZ INITRAMFS" >&2
 	exit 2
 }
 
@@ -59,12 +66,14 @@ fail() {
 	exit "$1"
 }
 
-while getopts t:l:r:c:a:Hv opt; do
+while getopts t:l:r:c:m:na:Hv opt; do
 	case $opt in
 	t) limit=$OPTARG ;;
 	l) log=$OPTARG ;;
 	r) results=$OPTARG ;;
 	c) cpus=$OPTARG ;;
+	m) mem=$OPTARG ;;
+	n) nic=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0) ;;
 	a) append="$append $OPTARG" ;;
 	H) hardened=yes ;;
 	v) verbose=yes ;;
@@ -109,8 +118,8 @@ boot() {
 	: >"$log"
 	test -z "$results" || : >"$results"
 	timeout -k 5 "$limit" qemu-system-x86_64 \
-	    -accel tcg -cpu max -m 1024 -smp "$cpus" \
-	    -nodefaults -nographic -no-reboot -nic none \
+	    -accel tcg -cpu max -m "$mem" -smp "$cpus" \
+	    -nodefaults -nographic -no-reboot "${nic[@]}" \
 	    -serial "file:$log" "${serial2[@]}" \
 	    -kernel "$kernel" -initrd "$initrd" \
 	    -append "console=ttyS0 panic=-1 panic_on_warn=1 oops=panic$append" \
