@@ -84,13 +84,14 @@ int nd_cache_check_size(u64 size, const char *what)
 	if (!size)
 		return 0;
 	if (!nd_cache_size_valid(size)) {
-		pr_err("%s: " ND_ADD_CACHE "=%llu refused: use 0 (off) or %llu to %llu bytes (1M to 1T)\n",
-		       what, size, (u64)ND_CACHE_MIN, (u64)ND_CACHE_MAX);
+		pr_err("%s: %s=%llu refused: use 0 (off) or %llu to %llu bytes (1M to 1T)\n",
+		       what, ND_ADD_CACHE, size, (u64)ND_CACHE_MIN,
+		       (u64)ND_CACHE_MAX);
 		return -EINVAL;
 	}
 	if (size > half) {
-		pr_err("%s: " ND_ADD_CACHE "=%llu refused: more than half of this machine's memory (%llu MiB)\n",
-		       what, size, half >> 20);
+		pr_err("%s: %s=%llu refused: more than half of this machine's memory (%llu MiB)\n",
+		       what, ND_ADD_CACHE, size, half >> 20);
 		return -EINVAL;
 	}
 	return 0;
@@ -195,7 +196,7 @@ static bool copy_out(struct nd_cache *c, struct bio_vec *bv, u64 pos)
 			break;
 	}
 	kunmap_local(dst);
-	return page != NULL;
+	return !!page;
 }
 
 /*
