@@ -480,15 +480,4 @@ AWK
 	[ "$(grep -cE '^fio [a-z]+ [a-z0-9]+ [12] 0 3;' "$res")" = 8 ]
 }
 
-rc=0
-for s in "${series[@]}"; do
-	line=$(awk -v s="$s" '$1 == s' "$dir/kernels")
-	if [ -z "$line" ]; then
-		msg "$s: no kernel fetched"
-		rc=1
-		continue
-	fi
-	# shellcheck disable=SC2086
-	run_series $line || rc=1
-done
-exit $rc
+kt_for_series "$dir/kernels" run_series "${series[@]}"
