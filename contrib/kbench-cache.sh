@@ -166,8 +166,14 @@ netdiskctl detach netdisk1 && netdiskctl detach netdisk0 || say "error detach"
 finish
 GUEST
 
+loadavg() {
+	cut -d' ' -f1 /proc/loadavg
+}
+
+# report SERIES VERSION RESULTS LOAD0 LOAD1: the table, on stdout.
 report() {
-	awk -v s="$1" -v ver="$2" -v t="$BENCH_TIME" -f /dev/fd/3 "$3" 3<<'AWK'
+	awk -v s="$1" -v ver="$2" -v t="$BENCH_TIME" -v l0="$4" -v l1="$5" \
+	    -f /dev/fd/3 "$3" 3<<'AWK'
 $1 == "cache" { c[$2] = $3; if ($2 == "state") why = $4 }
 $1 == "dd" { mib[$2] += $4; sec[$2] += $5; runs[$2] = runs[$2] sprintf(" %.0f", $4 / $5) }
 $1 == "fio" && $4 == 0 { iops[$2] += $5; n[$2]++; fr[$2] = fr[$2] " " $5 }
@@ -180,6 +186,7 @@ END {
 	ib = n["netdisk1"] ? iops["netdisk1"] / n["netdisk1"] : 0
 	hm = c["hits"] + c["misses"]
 	printf "netdisk.ko client cache, Linux %s (series %s), QEMU TCG, 2 vCPUs, 1 GiB\n", ver, s
+	printf "host load average %s before, %s after\n", l0, l1
 	printf "64 MiB read-only export of random data, netdiskd on 127.0.0.1, 2 connections per device\n"
 	printf "netdisk0: no cache; netdisk1: --cache 128M (%s: %s), filled by one read first\n", c["state"], why
 	printf "fill pass: %d misses, %d hits (blocks); cache_used %d bytes\n\n", c["fill_misses"], c["fill_hits"], c["used"]
@@ -197,7 +204,7 @@ AWK
 
 run_series() {
 	local s=$1 ver=$2 vmlinuz=$3 kdir=$4 moddir=$5
-	local img=$dir/initrd-$s.gz res=$dir/results-$s rs=0
+	local img=$dir/initrd-$s.gz res=$dir/results-$s rs=0 load0
 
 	msg "$s: building netdisk.ko against $ver"
 	kt_make_module "$KT_OUT/build-$s" "$kdir" "$dir/build-$s.log" ||
@@ -207,6 +214,7 @@ run_series() {
 	    "$dir/bench.env=/bench.env" "$(command -v fio)=/usr/bin/fio" ||
 		{ msg "$s: mkinitramfs.sh failed"; return 1; }
 	msg "$s: guest running ($ROUNDS rounds of 4 runs of $BENCH_TIME s)"
+	load0=$(loadavg)
 	"$KT_SRC/run-guest.sh" -t $((240 + ROUNDS * 4 * (BENCH_TIME + 15))) \
 	    -l "$dir/console-$s.log" -r "$res" -c 2 "$vmlinuz" "$img" || rs=$?
 	tr -d '\r' <"$res" >"$res.txt"
@@ -216,7 +224,7 @@ run_series() {
 		return 1
 	fi
 	echo
-	report "$s" "$ver" "$res.txt"
+	report "$s" "$ver" "$res.txt" "$load0" "$(loadavg)"
 }
 
 kt_for_series "$dir/kernels" run_series "${series[@]}"
