@@ -35,18 +35,8 @@ if [ -z "${BASH_VERSION:-}" ]; then
 fi
 set -eu
 export LC_ALL=C
-srcdir=$(cd "$(dirname "$0")/.." && pwd)
-if [ -z "${NETDISK_BUILDDIR:-}" ]; then
-	if [ -x "$PWD/src/netdiskd/netdiskd" ]; then
-		NETDISK_BUILDDIR=$PWD
-	else
-		NETDISK_BUILDDIR=$srcdir
-	fi
-fi
-top_srcdir=$srcdir
-top_builddir=$NETDISK_BUILDDIR
-# shellcheck source=../t/kernel/lib.sh
-. "$srcdir/t/kernel/lib.sh"
+# shellcheck source=kbench-lib.sh
+. "$(dirname "$0")/kbench-lib.sh"
 BENCH_TIME=${BENCH_TIME:-10}
 ROUNDS=${ROUNDS:-2}
 
@@ -71,16 +61,7 @@ for p in "$NETDISK_BUILDDIR/src/netdiskd/netdiskd" \
 done
 command -v fio >/dev/null || die "fio not found (contrib/deps.sh --bench)"
 
-dir=$(mktemp -d "${TMPDIR:-/tmp}/netdisk-kbench-cache.XXXXXX")
-cleanup() {
-	if [ -n "${BENCH_KEEP:-}" ]; then
-		msg "kept $dir"
-	else
-		rm -rf "$dir"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+kb_workdir netdisk-kbench-cache
 
 msg "fetching the kernels: ${series[*]}"
 "$KT_SRC/fetch-kernels.sh" "${series[@]}" >"$dir/kernels" ||
