@@ -64,10 +64,15 @@
 #include "compat.h"
 #include "netdisk_sysfs.h"
 
-/* A fill is optional: no I/O, no retries, no warning when memory is short. */
-#define FILL_GFP	(GFP_NOIO | __GFP_NOWARN | __GFP_NORETRY)
+/*
+ * A fill is optional: no I/O, no retries, no warning when memory is
+ * short, and never the emergency reserves, even from a task that may use
+ * them (swap on a netdisk device needs them for its sockets).
+ */
+#define FILL_GFP	(GFP_NOIO | __GFP_NOWARN | __GFP_NORETRY | \
+			 __GFP_NOMEMALLOC)
 /* xarray nodes, under the lock */
-#define NODE_GFP	(GFP_NOWAIT | __GFP_NOWARN)
+#define NODE_GFP	(GFP_NOWAIT | __GFP_NOWARN | __GFP_NOMEMALLOC)
 
 static const char reason_off[] = "not asked for (cache=0)";
 static const char reason_ro[] = "read-only export";
