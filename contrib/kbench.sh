@@ -74,20 +74,10 @@ if [ -z "${BASH_VERSION:-}" ]; then
 fi
 set -eu
 export LC_ALL=C
-srcdir=$(cd "$(dirname "$0")/.." && pwd)
-if [ -z "${NETDISK_BUILDDIR:-}" ]; then
-	if [ -x "$PWD/src/netdiskd/netdiskd" ]; then
-		NETDISK_BUILDDIR=$PWD
-	else
-		NETDISK_BUILDDIR=$srcdir
-	fi
-fi
+# shellcheck source=kbench-lib.sh
+. "$(dirname "$0")/kbench-lib.sh"
 NETDISKD=$NETDISK_BUILDDIR/src/netdiskd/netdiskd
 NETDISKCTL=$NETDISK_BUILDDIR/src/netdiskctl/netdiskctl
-top_srcdir=$srcdir
-top_builddir=$NETDISK_BUILDDIR
-# shellcheck source=../t/kernel/lib.sh
-. "$srcdir/t/kernel/lib.sh"
 BENCH_TIME=${BENCH_TIME:-15}
 IMAGE_MIB=512
 CONNS=2
@@ -112,16 +102,7 @@ done
 
 "$srcdir/contrib/deps.sh" --bench >&2 || die "cannot install the benchmark tools"
 
-dir=$(mktemp -d "${TMPDIR:-/tmp}/netdisk-kbench.XXXXXX")
-cleanup() {
-	if [ -n "${BENCH_KEEP:-}" ]; then
-		msg "kept $dir"
-	else
-		rm -rf "$dir"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+kb_workdir netdisk-kbench
 
 # ------------------------------------------------------------ the tools
 
@@ -480,15 +461,4 @@ AWK
 	[ "$(grep -cE '^fio [a-z]+ [a-z0-9]+ [12] 0 3;' "$res")" = 8 ]
 }
 
-rc=0
-for s in "${series[@]}"; do
-	line=$(awk -v s="$s" '$1 == s' "$dir/kernels")
-	if [ -z "$line" ]; then
-		msg "$s: no kernel fetched"
-		rc=1
-		continue
-	fi
-	# shellcheck disable=SC2086
-	run_series $line || rc=1
-done
-exit $rc
+kt_for_series "$dir/kernels" run_series "${series[@]}"

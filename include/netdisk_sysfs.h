@@ -52,6 +52,13 @@
  * no fallback to version 2); without it, version 2.
  */
 #define ND_ADD_SERVER_PUB	"server_pub"
+/*
+ * The client cache's size in bytes, a number with an optional K, M, G or
+ * T suffix (powers of 1024): 0 (off) or ND_CACHE_MIN..ND_CACHE_MAX, and
+ * netdisk.ko refuses more than half of the machine's memory.  The module
+ * parameter of the same name is the default.
+ */
+#define ND_ADD_CACHE		"cache"
 
 /*
  * Limits of the add line's values; the module parameters of the same
@@ -61,6 +68,8 @@
 #define ND_MAX_CONNS		16
 #define ND_MAX_DEAD_TIMEOUT	86400
 #define ND_DEV_NAME_MAX		31	/* name=: [A-Za-z0-9._-] */
+#define ND_CACHE_MIN		(1ULL << 20)	/* 1M */
+#define ND_CACHE_MAX		(1ULL << 40)	/* 1T */
 
 /* The attributes of /sys/block/netdiskN/ND_SYSFS_NAME/. */
 #define ND_ATTR_SERVER		"server"	/* address:port, "[v6]:port" */
@@ -74,6 +83,18 @@
 #define ND_ATTR_EXPORT_ID	"export_id"	/* lowercase hex */
 #define ND_ATTR_NAME		"name"		/* name= of the add line, or "" */
 #define ND_ATTR_SERVER_PUB	"server_pub"	/* lowercase hex, "" for v2 */
+/* The client cache (cache=): sizes in bytes, counts in blocks of a page. */
+#define ND_ATTR_CACHE_STATE	"cache_state"	/* ND_CACHE_ON, _OFF, _DISABLED */
+#define ND_ATTR_CACHE_REASON	"cache_reason"	/* why, a sentence */
+#define ND_ATTR_CACHE_SIZE	"cache_size"	/* cache=, bytes */
+#define ND_ATTR_CACHE_USED	"cache_used"	/* bytes */
+#define ND_ATTR_CACHE_HITS	"cache_hits"	/* blocks read from the cache */
+#define ND_ATTR_CACHE_MISSES	"cache_misses"	/* blocks read from the server */
+#define ND_ATTR_CACHE_EVICTIONS	"cache_evictions"	/* for room, or the shrinker */
+#define ND_ATTR_CACHE_INVALIDATIONS "cache_invalidations" /* by writes, reconnects */
+#define ND_CACHE_ON		"on"
+#define ND_CACHE_OFF		"off"		/* cache=0 */
+#define ND_CACHE_DISABLED	"disabled"	/* asked for, not allowed */
 
 /*
  * 1 if s is a valid name=: 1 to ND_DEV_NAME_MAX characters of A-Z a-z
@@ -94,6 +115,12 @@ static inline int nd_dev_name_valid(const char *s)
 			return 0;
 	}
 	return i > 0;
+}
+
+/* 1 if size is a valid cache=: 0 or ND_CACHE_MIN..ND_CACHE_MAX, else 0. */
+static inline int nd_cache_size_valid(unsigned long long size)
+{
+	return size == 0 || (size >= ND_CACHE_MIN && size <= ND_CACHE_MAX);
 }
 
 #endif

@@ -10,6 +10,8 @@
 #include <linux/blkdev.h>
 #include <linux/device/bus.h>
 #include <linux/sched/mm.h>
+#include <linux/shrinker.h>
+#include <linux/slab.h>
 #include <linux/version.h>
 
 /* 6.12 moved the unaligned access helpers. */
@@ -142,6 +144,77 @@ nd_compat_alloc_disk(struct blk_mq_tag_set *set,
 	if (!IS_ERR(disk))
 		nd_compat_set_limits(disk->queue, nl);
 	return disk;
+}
+#endif
+
+/*
+ * A shrinker with private data: 6.7 allocates and registers it with
+ * shrinker_alloc and shrinker_register; before, the caller embeds it and
+ * register_shrinker takes a name (6.0 on).  NULL if out of memory.
+ */
+typedef unsigned long (*nd_shrink_fn)(struct shrinker *s,
+				      struct shrink_control *sc);
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+static inline struct shrinker *
+nd_compat_shrinker_new(nd_shrink_fn count, nd_shrink_fn scan, void *priv,
+		       const char *name)
+{
+	struct shrinker *s = shrinker_alloc(0, "netdisk-%s", name);
+
+	if (!s)
+		return NULL;
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->seeks = DEFAULT_SEEKS;
+	s->private_data = priv;
+	shrinker_register(s);
+	return s;
+}
+
+static inline void *nd_compat_shrinker_priv(struct shrinker *s)
+{
+	return s->private_data;
+}
+
+static inline void nd_compat_shrinker_free(struct shrinker *s)
+{
+	shrinker_free(s);
+}
+#else
+struct nd_compat_shrinker {
+	struct shrinker s;
+	void *priv;
+};
+
+static inline struct shrinker *
+nd_compat_shrinker_new(nd_shrink_fn count, nd_shrink_fn scan, void *priv,
+		       const char *name)
+{
+	struct nd_compat_shrinker *w = kzalloc(sizeof(*w), GFP_KERNEL);
+
+	if (!w)
+		return NULL;
+	w->s.count_objects = count;
+	w->s.scan_objects = scan;
+	w->s.seeks = DEFAULT_SEEKS;
+	w->priv = priv;
+	if (register_shrinker(&w->s, "netdisk-%s", name)) {
+		kfree(w);
+		return NULL;
+	}
+	return &w->s;
+}
+
+static inline void *nd_compat_shrinker_priv(struct shrinker *s)
+{
+	return container_of(s, struct nd_compat_shrinker, s)->priv;
+}
+
+static inline void nd_compat_shrinker_free(struct shrinker *s)
+{
+	unregister_shrinker(s);
+	kfree(container_of(s, struct nd_compat_shrinker, s));
 }
 #endif
 

@@ -54,6 +54,7 @@
 #include <net/net_namespace.h>
 #include <net/sock.h>
 
+#include "cache.h"
 #include "conn.h"
 #include "handshake.h"
 #include "io.h"
@@ -557,6 +558,7 @@ static void reset_work(struct work_struct *work)
 	struct nd_device *dev = conn->dev;
 	bool gone;
 
+	nd_cache_drop(&dev->cache);	/* the claim may lapse, cache.c */
 	conn_stop_queue(conn);
 	if (conn->sock)
 		kernel_sock_shutdown(conn->sock, SHUT_RDWR);

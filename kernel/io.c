@@ -8,6 +8,7 @@
 #include <linux/blk-mq.h>
 #include <linux/highmem.h>
 
+#include "cache.h"
 #include "io.h"
 #include "netdisk.h"
 #include "record.h"
@@ -237,11 +238,17 @@ bool nd_io_give_up(struct nd_device *dev, struct nd_pdu *cmd)
 	return time_after_eq(jiffies, since + dev->cfg.dead_timeout * HZ);
 }
 
-/* cmd->lock held: the request leaves the driver with status (unlocks). */
+/*
+ * cmd->lock held: the request leaves the driver with status (unlocks);
+ * the client cache sees it first (a READ's data fills it, a write
+ * invalidates).
+ */
 void nd_io_end(struct request *rq, blk_status_t status)
 {
 	struct nd_pdu *cmd = blk_mq_rq_to_pdu(rq);
+	struct nd_device *dev = rq->q->queuedata;
 
+	nd_cache_complete(&dev->cache, rq, cmd->cache_snap, status);
 	cmd->state = ND_CMD_IDLE;
 	cmd->status = status;
 	mutex_unlock(&cmd->lock);

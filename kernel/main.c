@@ -88,6 +88,7 @@ static int attach_from_params(void)
 	cfg->conns = nd_default_conns();
 	cfg->dead_timeout = nd_param_dead_timeout;
 	cfg->ro = nd_param_ro;
+	cfg->cache = nd_param_cache;
 	memcpy(cfg->key, nd_param_key, ND_KEY_LEN);
 	err = nd_config_set_address(cfg, nd_param_address, nd_param_port);
 	if (err)

@@ -7,7 +7,8 @@
  *
  *   main -> sysfs -> dev -> conn -> io -> record -> handshake -> crypto
  *
- * (params and selftest aside).  A connection reaches its device only
+ * (params and selftest aside; cache, the client cache, is called by dev,
+ * conn and io and calls none of them).  A connection reaches its device only
  * through struct nd_conn_ops.  The wire format is netdisk_proto.h,
  * shared with netdiskd and netdiskctl; docs/protocol.md specifies it.
  */
@@ -24,6 +25,7 @@
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
+#include "cache.h"
 #include "handshake.h"
 #include "netdisk_proto.h"
 #include "netdisk_sysfs.h"
@@ -90,6 +92,7 @@ struct nd_pdu {
 	u32 len;		/* bytes asked for, as sent */
 	u8 state;		/* enum nd_cmd_state */
 	u8 retries;		/* sent again after a connection broke */
+	u32 cache_snap;		/* a READ's, nd_cache_submit */
 	unsigned long since;	/* jiffies: first sent */
 	blk_status_t status;
 };
@@ -109,6 +112,7 @@ struct nd_config {
 	unsigned int conns;
 	unsigned int dead_timeout;	/* seconds */
 	bool ro;
+	u64 cache;			/* bytes, 0: off */
 	char name[ND_DEV_NAME_MAX + 1];	/* netdisktab entry, "" for none */
 };
 
@@ -140,6 +144,7 @@ struct nd_device {
 	struct work_struct update_work;	/* size and features to the disk */
 	u64 shown_size;			/* update_work's */
 	u32 shown_flags;
+	struct nd_cache cache;
 };
 
 /* The device is dead or being removed: no new I/O, no reconnect. */

@@ -22,6 +22,7 @@
 #include <linux/string.h>
 #include <linux/sysfs.h>
 
+#include "cache.h"
 #include "compat.h"
 #include "dev.h"
 #include "netdisk.h"
@@ -193,6 +194,8 @@ static int parse_option(struct nd_config *cfg, struct add_line *al,
 			return -EINVAL;
 		return hex2bin(cfg->client_id, val, ND_CLIENT_ID_LEN);
 	}
+	if (!strcmp(name, ND_ADD_CACHE))
+		return nd_parse_size(val, &cfg->cache);
 	if (!strcmp(name, ND_ADD_SERVER_PUB)) {
 		cfg->server_pub_set = true;
 		return nd_parse_server_pub(cfg->server_pub, val, "add");
@@ -231,7 +234,7 @@ static int check_config(struct nd_config *cfg, struct add_line *al)
 		       cfg->dead_timeout, ND_MAX_DEAD_TIMEOUT);
 		return -EINVAL;
 	}
-	return 0;
+	return nd_cache_check_size(cfg->cache, ND_DRV_NAME ": add");
 }
 
 /*
@@ -247,6 +250,7 @@ int nd_config_parse(struct nd_config *cfg, char *line)
 	cfg->index = -1;
 	cfg->conns = nd_default_conns();
 	cfg->dead_timeout = nd_param_dead_timeout;
+	cfg->cache = nd_param_cache;
 	while ((tok = strsep(&line, " \t\n")) != NULL) {
 		if (!*tok)
 			continue;
@@ -431,6 +435,68 @@ static ssize_t server_pub_show(struct device *d,
 }
 static ND_DEVICE_ATTR_RO(server_pub, ND_ATTR_SERVER_PUB);
 
+static ssize_t cache_state_show(struct device *d,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n", nd_cache_state(&to_nd(d)->cache));
+}
+static ND_DEVICE_ATTR_RO(cache_state, ND_ATTR_CACHE_STATE);
+
+static ssize_t cache_reason_show(struct device *d,
+				 struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n", to_nd(d)->cache.reason);
+}
+static ND_DEVICE_ATTR_RO(cache_reason, ND_ATTR_CACHE_REASON);
+
+static ssize_t cache_size_show(struct device *d,
+			       struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", to_nd(d)->cache.size);
+}
+static ND_DEVICE_ATTR_RO(cache_size, ND_ATTR_CACHE_SIZE);
+
+static ssize_t cache_used_show(struct device *d,
+			       struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", nd_cache_used_bytes(&to_nd(d)->cache));
+}
+static ND_DEVICE_ATTR_RO(cache_used, ND_ATTR_CACHE_USED);
+
+static ssize_t counter_show(char *buf, atomic64_t *v)
+{
+	return sysfs_emit(buf, "%lld\n", atomic64_read(v));
+}
+
+static ssize_t cache_hits_show(struct device *d,
+			       struct device_attribute *attr, char *buf)
+{
+	return counter_show(buf, &to_nd(d)->cache.hits);
+}
+static ND_DEVICE_ATTR_RO(cache_hits, ND_ATTR_CACHE_HITS);
+
+static ssize_t cache_misses_show(struct device *d,
+				 struct device_attribute *attr, char *buf)
+{
+	return counter_show(buf, &to_nd(d)->cache.misses);
+}
+static ND_DEVICE_ATTR_RO(cache_misses, ND_ATTR_CACHE_MISSES);
+
+static ssize_t cache_evictions_show(struct device *d,
+				    struct device_attribute *attr, char *buf)
+{
+	return counter_show(buf, &to_nd(d)->cache.evictions);
+}
+static ND_DEVICE_ATTR_RO(cache_evictions, ND_ATTR_CACHE_EVICTIONS);
+
+static ssize_t cache_invalidations_show(struct device *d,
+					struct device_attribute *attr,
+					char *buf)
+{
+	return counter_show(buf, &to_nd(d)->cache.invalidations);
+}
+static ND_DEVICE_ATTR_RO(cache_invalidations, ND_ATTR_CACHE_INVALIDATIONS);
+
 static struct attribute *nd_disk_attrs[] = {
 	&dev_attr_server.attr,
 	&dev_attr_export.attr,
@@ -442,6 +508,14 @@ static struct attribute *nd_disk_attrs[] = {
 	&dev_attr_export_id.attr,
 	&dev_attr_name.attr,
 	&dev_attr_server_pub.attr,
+	&dev_attr_cache_state.attr,
+	&dev_attr_cache_reason.attr,
+	&dev_attr_cache_size.attr,
+	&dev_attr_cache_used.attr,
+	&dev_attr_cache_hits.attr,
+	&dev_attr_cache_misses.attr,
+	&dev_attr_cache_evictions.attr,
+	&dev_attr_cache_invalidations.attr,
 	NULL,
 };
 

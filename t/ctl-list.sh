@@ -5,7 +5,7 @@
 # The real kernel module is tested under QEMU (t/kernel/).
 . "$(dirname "$0")/functions.sh"
 
-tap_plan 56
+tap_plan 63
 
 S="$T/sys"
 
@@ -44,7 +44,7 @@ tap_is "list: nothing on stderr" "$(cat "$T/err")" ""
 
 tap_status "list --json: exit 0" 0 netdiskctl list --json
 tap_is "list --json: an array of objects with every key" "$(cat "$T/out")" \
-'[{"device":"/dev/netdisk0","server":"127.0.0.1:26547","export":"demo","state":"connected","connections":2,"size":268435456,"reconnects":0,"name":null},{"device":"/dev/netdisk3","server":"192.0.2.1:4000","export":"we\"ird\\name","state":"reconnecting","connections":1,"size":16777216,"reconnects":5,"name":null},{"device":"/dev/netdisk10","server":"[::1]:26547","export":"scratch","state":"dead","connections":0,"size":1048576,"reconnects":7,"name":null}]'
+'[{"device":"/dev/netdisk0","server":"127.0.0.1:26547","export":"demo","state":"connected","connections":2,"size":268435456,"reconnects":0,"name":null,"cache":null},{"device":"/dev/netdisk3","server":"192.0.2.1:4000","export":"we\"ird\\name","state":"reconnecting","connections":1,"size":16777216,"reconnects":5,"name":null,"cache":null},{"device":"/dev/netdisk10","server":"[::1]:26547","export":"scratch","state":"dead","connections":0,"size":1048576,"reconnects":7,"name":null,"cache":null}]'
 if command -v jq >/dev/null 2>&1; then
 	tap_is "list --json: valid JSON (jq)" \
 	    "$(jq -r '.[1].export + " " + (.[2].size | tostring)' "$T/out")" \
@@ -52,6 +52,33 @@ if command -v jq >/dev/null 2>&1; then
 else
 	tap_skip "list --json: valid JSON (jq)" "jq not found"
 fi
+
+# the client cache: on (figures), disabled (state only), off (nothing)
+fake_cache() {
+	local d="$S/block/netdisk$1/netdisk"
+
+	echo "$2" >"$d/cache_state"
+	echo "$3" >"$d/cache_reason"
+	echo "$4" >"$d/cache_size"
+	echo "$5" >"$d/cache_used"
+	echo "$6" >"$d/cache_hits"
+	echo 16 >"$d/cache_misses"
+	echo 2 >"$d/cache_evictions"
+	echo 3 >"$d/cache_invalidations"
+}
+fake_cache 0 on "read-only export" 67108864 65536 256
+fake_cache 3 disabled "read-only session" 1048576 0 0
+fake_cache 10 off "not asked for (cache=0)" 0 0 0
+tap_status "list with cache figures: exit 0" 0 netdiskctl list
+tap_is "list: the cache's figures when on, its state when disabled, nothing when off" \
+    "$(cat "$T/out")" \
+"/dev/netdisk0 server=127.0.0.1:26547 export=demo state=connected connections=2 size=268435456 reconnects=0 cache=on cache_size=67108864 cache_used=65536 cache_hits=256 cache_misses=16 cache_evictions=2 cache_invalidations=3
+/dev/netdisk3 server=192.0.2.1:4000 export=we\"ird\\name state=reconnecting connections=1 size=16777216 reconnects=5 cache=disabled
+/dev/netdisk10 server=[::1]:26547 export=scratch state=dead connections=0 size=1048576 reconnects=7"
+tap_status "list --json with cache figures: exit 0" 0 netdiskctl list --json
+tap_like "list --json: the cache as an object" "$(cat "$T/out")" \
+    '^\[\{"device":"/dev/netdisk0",.*"name":null,"cache":\{"state":"on","reason":"read-only export","size":67108864,"used":65536,"hits":256,"misses":16,"evictions":2,"invalidations":3\}\},.*"cache":\{"state":"disabled","reason":"read-only session","size":1048576,.*"cache":\{"state":"off",'
+rm -f "$S"/block/netdisk*/netdisk/cache_*
 
 tap_status "list with an operand: exit 2" 2 netdiskctl list netdisk0
 tap_status "list --bogus: exit 2" 2 netdiskctl list --bogus
@@ -141,6 +168,12 @@ tap_status "attach --conns 17: exit 2" 2 \
     netdiskctl attach -k "$ND_KEY" --conns 17 netdisk://127.0.0.1/demo
 tap_status "attach --dead-timeout x: exit 2" 2 \
     netdiskctl attach -k "$ND_KEY" --dead-timeout x netdisk://127.0.0.1/demo
+tap_status "attach --cache 512K: exit 2" 2 \
+    netdiskctl attach -k "$ND_KEY" --cache 512K netdisk://127.0.0.1/demo
+tap_is "... names the option, the value and the range" "$(cat "$T/err")" \
+    'netdiskctl: --cache: "512K" is not 0 or a size from 1M to 1T (use 64M, 1G)'
+tap_status "attach --cache 2T: exit 2" 2 \
+    netdiskctl attach -k "$ND_KEY" --cache 2T netdisk://127.0.0.1/demo
 tap_status "attach of a bad URI: exit 2" 2 \
     netdiskctl attach -k "$ND_KEY" http://127.0.0.1/demo
 tap_status "attach without a key: exit 2" 2 \
@@ -149,12 +182,12 @@ tap_status "attach without a key: exit 2" 2 \
 # A regular file in place of add takes the line, but makes no device.
 NETDISK_KEYFILE=$ND_KEY tap_status \
     "attach: the fake add file makes no device: exit 1" 1 \
-    netdiskctl attach --conns 4 --ro --dead-timeout 30 \
+    netdiskctl attach --conns 4 --ro --dead-timeout 30 --cache 64M \
     "netdisk://localhost:4000/demo"
 tap_like "attach: one line with the numeric address, key and options" \
     "$(cat "$S/bus/netdisk/add")" \
-    "^address=(127\\.0\\.0\\.1|::1) port=4000 export=demo key=$key conns=4 ro=1 dead_timeout=30 client_id=[0-9a-f]{32}\$"
-id=$(sed -n 's/.*client_id=//p' "$S/bus/netdisk/add")
+    "^address=(127\\.0\\.0\\.1|::1) port=4000 export=demo key=$key conns=4 ro=1 dead_timeout=30 client_id=[0-9a-f]{32} cache=67108864\$"
+id=$(sed -n 's/.*client_id=\([0-9a-f]*\).*/\1/p' "$S/bus/netdisk/add")
 tap_is "attach: says no device has its client id" "$(cat "$T/err")" \
     "netdiskctl: localhost:4000: attached, but no device has client id $id"
 tap_is "attach: the key is in no message" \

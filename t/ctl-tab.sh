@@ -47,7 +47,7 @@ make_key "$T/key" || bail_out "netdiskctl genkey -o failed"
 key=$(cat "$T/key")
 cat >"$TAB" <<EOF
 # the devices of this test
-home   netdisk://127.0.0.1:4000/home   $T/key   conns=2,dead_timeout=30
+home   netdisk://127.0.0.1:4000/home   $T/key   conns=2,dead_timeout=30,cache=64M
 media  netdisk://[::1]:4001/media      $T/key   ro      # read-only
 spare  netdisk://127.0.0.1/spare       $T/key   noauto
 EOF
@@ -65,7 +65,7 @@ tap_is "... media's add line last: its name, ro, the key of its key file" \
 
 tap_status "attach NAME: exit 1" 1 netdiskctl attach -t "$TAB" home
 tap_is "... the add line has the entry's options and name" "$(add_line)" \
-    "address=127.0.0.1 port=4000 export=home key=KEY conns=2 ro=0 dead_timeout=30 client_id=ID name=home"
+    "address=127.0.0.1 port=4000 export=home key=KEY conns=2 ro=0 dead_timeout=30 client_id=ID name=home cache=67108864"
 tap_status "attach NAME of a noauto entry: exit 1" 1 \
     netdiskctl attach -t "$TAB" spare
 tap_is "... attached all the same, with the default port" "$(add_line)" \
@@ -105,7 +105,7 @@ tap_is "list: name= after the other fields, for named devices only" \
 /dev/netdisk7 server=127.0.0.1:26547 export=demo state=connected connections=1 size=1048576 reconnects=0 name=media"
 tap_status "list --json: exit 0" 0 netdiskctl list --json
 tap_like "list --json: \"name\", null without one" "$(cat "$T/out")" \
-    '^\[\{"device":"/dev/netdisk0",.*"reconnects":0,"name":"home"\},\{"device":"/dev/netdisk2",.*"reconnects":0,"name":null\},'
+    '^\[\{"device":"/dev/netdisk0",.*"reconnects":0,"name":"home","cache":null\},\{"device":"/dev/netdisk2",.*"reconnects":0,"name":null,"cache":null\},'
 
 # ---- detach -a
 tap_status "detach -a: exit 0" 0 netdiskctl detach -a -t "$TAB"
@@ -130,7 +130,7 @@ tap_is "... names the entry and the table" "$(cat "$T/err")" \
 tap_status "attach -a -k KEYFILE: exit 2" 2 \
     netdiskctl attach -a -t "$TAB" -k "$T/key"
 tap_is "... the table has the key files and options" "$(cat "$T/err")" \
-    "netdiskctl: attach: -k, --server-key, --conns, --ro and --dead-timeout go with a URI; a table entry has its own key file and options"
+    "netdiskctl: attach: -k, --server-key, --conns, --ro, --dead-timeout and --cache go with a URI; a table entry has its own key file and options"
 tap_status "attach --ro NAME: exit 2" 2 netdiskctl attach --ro -t "$TAB" home
 tap_status "attach -t TABFILE URI: exit 2" 2 \
     netdiskctl attach -t "$TAB" -k "$T/key" netdisk://127.0.0.1/home
@@ -200,7 +200,7 @@ tap_is "... every error as FILE:LINE: message, then nothing attached" \
 $T/bad.tab:4: entry \"good\": duplicate name (first at line 1)
 $T/bad.tab:4: entry \"good\": keyfile \"relative.key\" is not an absolute path
 $T/bad.tab:5: entry \"other\": URI \"http://x\" is not a netdisk URI (netdisk://HOST[:PORT]/EXPORT)
-$T/bad.tab:5: entry \"other\": unknown option \"bogus\" (use conns=N, ro, dead_timeout=S, noauto or server_key=KEY)
+$T/bad.tab:5: entry \"other\": unknown option \"bogus\" (use conns=N, ro, dead_timeout=S, noauto, server_key=KEY or cache=SIZE)
 $T/bad.tab:6: entry \"pin\": server_key \"abc\" is neither 64 hexadecimal digits nor an absolute path
 netdiskctl: nothing attached"
 tap_is "... nothing on stdout, nothing written to add" \

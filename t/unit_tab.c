@@ -173,6 +173,62 @@ test_fields(void)
 }
 
 static void
+test_cache_bad(void)
+{
+	static const char *const v[] = { "1023K", "100000", "2T", "10X",
+	    "-1", "", "1M1", "99999999999999999999999" };
+	char text[256], want[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		snprintf(text, sizeof(text), "home " URI " " KEY " cache=%s\n",
+		    v[i]);
+		snprintf(want, sizeof(want), F ":1: entry \"home\": cache "
+		    "\"%s\" is not 0 or a size from 1M to 1T (use 64M, 1G)\n",
+		    v[i]);
+		bad(text, text, want);
+	}
+	bad("cache without a value", "home " URI " " KEY " cache\n",
+	    F ":1: entry \"home\": option \"cache\" needs a value "
+	    "(cache=SIZE)\n");
+	bad("cache twice", "home " URI " " KEY " cache=1M,cache=2M\n",
+	    F ":1: entry \"home\": option \"cache\" given twice\n");
+}
+
+/* cache=SIZE: bytes, K/M/G/T; absent -1. */
+static void
+test_cache(void)
+{
+	const struct tab_entry *e;
+	struct tab *t;
+	char *errors;
+	uint64_t v;
+
+	t = parse("a " URI " /k cache=64M\n"
+	    "b " URI " /k ro,cache=0\n"
+	    "c " URI " /k cache=1T,conns=2\n"
+	    "d " URI " /k cache=1048576\n"
+	    "e " URI " /k ro\n", &errors);
+	ok(t != NULL && (e = tab_find(t, "a")) != NULL &&
+	    e->cache == 64 << 20, "cache=64M: 67108864 bytes");
+	ok(t != NULL && (e = tab_find(t, "b")) != NULL && e->cache == 0 &&
+	    e->flags == TAB_RO, "cache=0 (off) with ro");
+	ok(t != NULL && (e = tab_find(t, "c")) != NULL &&
+	    e->cache == (int64_t)1 << 40 && e->conns == 2,
+	    "cache=1T, the largest, with conns=2");
+	ok(t != NULL && (e = tab_find(t, "d")) != NULL &&
+	    e->cache == 1048576, "cache=1048576, the smallest, in bytes");
+	ok(t != NULL && (e = tab_find(t, "e")) != NULL && e->cache == -1,
+	    "no cache=: -1, the module's default");
+	tab_free(t);
+	free(errors);
+	ok(tab_cache_parse("1G", &v) == 0 && v == 1 << 30 &&
+	    tab_cache_parse("0", &v) == 0 && v == 0 &&
+	    tab_cache_parse("512K", &v) == -1 && tab_cache_parse("64m", &v) == 0,
+	    "tab_cache_parse: 1G, 0, 512K refused, 64m");
+}
+
+static void
 test_options(void)
 {
 	bad("conns=0", "home " URI " " KEY " conns=0\n",
@@ -205,11 +261,11 @@ test_options(void)
 	    "\"noauto=yes\"\n");
 	bad("an unknown option", "home " URI " " KEY " ro,rw\n",
 	    F ":1: entry \"home\": unknown option \"rw\" (use conns=N, ro, "
-	    "dead_timeout=S, noauto or server_key=KEY)\n");
+	    "dead_timeout=S, noauto, server_key=KEY or cache=SIZE)\n");
 	bad("an unknown option with a value", "home " URI " " KEY
 	    " timeout=5\n",
 	    F ":1: entry \"home\": unknown option \"timeout=5\" (use conns=N, "
-	    "ro, dead_timeout=S, noauto or server_key=KEY)\n");
+	    "ro, dead_timeout=S, noauto, server_key=KEY or cache=SIZE)\n");
 	bad("an option twice", "home " URI " " KEY " conns=2,ro,conns=3\n",
 	    F ":1: entry \"home\": option \"conns\" given twice\n");
 	bad("server_key of 63 hex digits", "home " URI " " KEY
@@ -225,13 +281,14 @@ test_options(void)
 	bad("server_key twice", "home " URI " " KEY " server_key=" PUB
 	    ",server_key=/p\n",
 	    F ":1: entry \"home\": option \"server_key\" given twice\n");
+	test_cache_bad();
 	bad("an empty option", "home " URI " " KEY " ro,,noauto\n",
 	    F ":1: entry \"home\": empty option in \"ro,,noauto\"\n");
 	bad("a trailing comma", "home " URI " " KEY " ro,\n",
 	    F ":1: entry \"home\": empty option in \"ro,\"\n");
 	bad("\"-\" in a list", "home " URI " " KEY " ro,-\n",
 	    F ":1: entry \"home\": unknown option \"-\" (use conns=N, ro, "
-	    "dead_timeout=S, noauto or server_key=KEY)\n");
+	    "dead_timeout=S, noauto, server_key=KEY or cache=SIZE)\n");
 }
 
 static void
@@ -293,7 +350,7 @@ test_many(void)
 	    F ":5: entry \"only\": missing URI and KEYFILE (expected NAME URI "
 	    "KEYFILE [OPTIONS])\n"
 	    F ":7: entry \"opts\": unknown option \"bogus\" (use conns=N, ro, "
-	    "dead_timeout=S, noauto or server_key=KEY)\n"
+	    "dead_timeout=S, noauto, server_key=KEY or cache=SIZE)\n"
 	    F ":7: entry \"opts\": dead_timeout \"x\" is not in 0..86400\n");
 }
 
@@ -348,6 +405,7 @@ main(void)
 	test_names();
 	test_fields();
 	test_options();
+	test_cache();
 	test_lines();
 	test_nul();
 	test_many();

@@ -40,27 +40,33 @@ struct parser {
 };
 
 /*
- * An option: a flag, a number in min..max at off in struct tab_entry, or
- * (text) a server public key, a string at off.
+ * An option: a flag, a number in min..max (a long at off in struct
+ * tab_entry), a text (a server public key, a string at off) or a size
+ * (the cache's, an int64_t at off).
  */
+enum tab_kind { TAB_FLAG, TAB_NUM, TAB_TEXT, TAB_SIZE };
+
 struct tab_option {
 	const char *name;
-	unsigned int flag;		/* 0 for a number or a text */
+	enum tab_kind kind;
+	unsigned int flag;		/* TAB_FLAG's */
 	size_t off;
-	long min, max;
+	long min, max;			/* TAB_NUM's */
 	const char *value;		/* the value's name in messages */
-	int text;
 };
 
 static const struct tab_option tab_options[] = {
-	{ ND_ADD_CONNS, 0, offsetof(struct tab_entry, conns), 1, ND_MAX_CONNS,
-	    "N", 0 },
-	{ ND_ADD_RO, TAB_RO, 0, 0, 0, NULL, 0 },
-	{ ND_ADD_DEAD_TIMEOUT, 0, offsetof(struct tab_entry, dead_timeout), 0,
-	    ND_MAX_DEAD_TIMEOUT, "S", 0 },
-	{ "noauto", TAB_NOAUTO, 0, 0, 0, NULL, 0 },
-	{ TAB_SERVER_KEY, 0, offsetof(struct tab_entry, server_key), 0, 0,
-	    "KEY", 1 },
+	{ ND_ADD_CONNS, TAB_NUM, 0, offsetof(struct tab_entry, conns), 1,
+	    ND_MAX_CONNS, "N" },
+	{ ND_ADD_RO, TAB_FLAG, TAB_RO, 0, 0, 0, NULL },
+	{ ND_ADD_DEAD_TIMEOUT, TAB_NUM, 0,
+	    offsetof(struct tab_entry, dead_timeout), 0, ND_MAX_DEAD_TIMEOUT,
+	    "S" },
+	{ "noauto", TAB_FLAG, TAB_NOAUTO, 0, 0, 0, NULL },
+	{ TAB_SERVER_KEY, TAB_TEXT, 0, offsetof(struct tab_entry, server_key),
+	    0, 0, "KEY" },
+	{ ND_ADD_CACHE, TAB_SIZE, 0, offsetof(struct tab_entry, cache), 0, 0,
+	    "SIZE" },
 };
 #define TAB_NOPTIONS	(sizeof(tab_options) / sizeof(tab_options[0]))
 
@@ -138,6 +144,17 @@ tab_name_valid(const char *s)
 	return nd_dev_name_valid(s);
 }
 
+int
+tab_cache_parse(const char *s, uint64_t *out)
+{
+	uint64_t v;
+
+	if (parse_size(s, &v) == -1 || !nd_cache_size_valid(v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
 const struct tab_entry *
 tab_find(const struct tab *t, const char *name)
 {
@@ -179,6 +196,7 @@ check_name(struct parser *p, const char *name)
 	strlcpy(e->name, name, sizeof(e->name));
 	e->conns = -1;
 	e->dead_timeout = -1;
+	e->cache = -1;
 	e->line = p->lineno;
 	return e;
 }
@@ -255,6 +273,22 @@ set_text(struct parser *p, const struct tab_option *o, const char *val,
 	explicit_bzero(pub, sizeof(pub));
 }
 
+/* cache=SIZE: 0 or ND_CACHE_MIN..ND_CACHE_MAX bytes. */
+static void
+set_size(struct parser *p, const struct tab_option *o, const char *val,
+    struct tab_entry *e)
+{
+	char buf[SHOW_LEN];
+	int64_t *to = (int64_t *)(void *)((char *)e + o->off);
+	uint64_t v;
+
+	if (tab_cache_parse(val, &v) == -1)
+		entry_err(p, "%s \"%s\" is not 0 or a size from 1M to 1T "
+		    "(use 64M, 1G)", o->name, show(val, buf));
+	else
+		*to = (int64_t)v;
+}
+
 /* The value of the option o (NULL for none) into e. */
 static void
 set_option(struct parser *p, const struct tab_option *o, const char *arg,
@@ -263,16 +297,18 @@ set_option(struct parser *p, const struct tab_option *o, const char *arg,
 	char buf[SHOW_LEN];
 	long v;
 
-	if (o->flag != 0 && val != NULL)
+	if (o->kind == TAB_FLAG && val != NULL)
 		entry_err(p, "option \"%s\" takes no value: \"%s\"", o->name,
 		    show(arg, buf));
-	else if (o->flag != 0)
+	else if (o->kind == TAB_FLAG)
 		e->flags |= o->flag;
 	else if (val == NULL)
 		entry_err(p, "option \"%s\" needs a value (%s=%s)", o->name,
 		    o->name, o->value);
-	else if (o->text)
+	else if (o->kind == TAB_TEXT)
 		set_text(p, o, val, e);
+	else if (o->kind == TAB_SIZE)
+		set_size(p, o, val, e);
 	else if (parse_num(val, o->min, o->max, &v) == -1)
 		entry_err(p, "%s \"%s\" is not in %ld..%ld", o->name,
 		    show(val, buf), o->min, o->max);
@@ -292,7 +328,8 @@ parse_option(struct parser *p, const char *arg, unsigned int *seen,
 
 	if ((o = find_option(arg, len)) == NULL) {
 		entry_err(p, "unknown option \"%s\" (use conns=N, ro, "
-		    "dead_timeout=S, noauto or server_key=KEY)", show(arg, buf));
+		    "dead_timeout=S, noauto, server_key=KEY or cache=SIZE)",
+		    show(arg, buf));
 		return;
 	}
 	bit = 1U << (o - tab_options);

@@ -8,8 +8,9 @@
  * NAME is 1..TAB_NAME_MAX of [A-Za-z0-9._-], unique in the file; URI is
  * netdisk://HOST[:PORT]/EXPORT; KEYFILE an absolute path (the key is read
  * when attaching, not here); OPTIONS "-" or a comma-separated list of
- * conns=N, ro, dead_timeout=S, noauto and server_key=KEY (the server's
- * public key, 64 hex digits or an absolute path: protocol version 3).  Blank lines and everything from
+ * conns=N, ro, dead_timeout=S, noauto, server_key=KEY (the server's
+ * public key, 64 hex digits or an absolute path: protocol version 3) and
+ * cache=SIZE (netdisk.ko's client cache).  Blank lines and everything from
  * a field that starts with "#" to the end of its line are ignored.
  * docs/netdisktab.5 is the reference.  The names, options and limits an
  * entry shares with the kernel module's add line are netdisk_sysfs.h's.
@@ -18,6 +19,7 @@
 #define TAB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "netdisk_sysfs.h"
 #include "uri.h"
@@ -40,6 +42,7 @@ struct tab_entry {
 	long dead_timeout;		/* -1: the module's default, or 0..ND_MAX_DEAD_TIMEOUT */
 	unsigned int flags;		/* TAB_* */
 	char *server_key;		/* server_key=: NULL, hex or a path */
+	int64_t cache;			/* -1: the module's default, or bytes */
 	int line;
 };
 
@@ -65,5 +68,10 @@ void tab_free(struct tab *);
 const struct tab_entry *tab_find(const struct tab *, const char *name);
 /* 1 if s is a valid entry name: nd_dev_name_valid, the module's name=. */
 int tab_name_valid(const char *s);
+/*
+ * A cache=SIZE value (parse_size, then nd_cache_size_valid: 0 or 1M to
+ * 1T) into *out: 0, or -1.  netdiskctl attach --cache takes the same.
+ */
+int tab_cache_parse(const char *s, uint64_t *out);
 
 #endif

@@ -36,6 +36,7 @@ struct attach {
 	struct ctl_args args;		/* the key file: -k, or the entry's */
 	long conns;			/* -1: the module's default */
 	long dead_timeout;		/* -1: the module's default */
+	int64_t cache;			/* -1: the module's default, or bytes */
 	int ro;
 	int all;			/* -a */
 	const char *tabfile;		/* -t; NULL: TAB_DEFAULT_PATH */
@@ -70,6 +71,21 @@ table_load(const char *path, const char *undone)
 
 /* attach */
 
+/* --cache SIZE: as netdisktab's cache= (tab_cache_parse). */
+static int
+attach_cache_opt(struct attach *a, const char *arg)
+{
+	uint64_t v;
+
+	if (tab_cache_parse(arg, &v) == -1) {
+		ctl_warnx("--cache: \"%s\" is not 0 or a size from 1M to 1T "
+		    "(use 64M, 1G)", arg);
+		return CLIENT_ERR_USAGE;
+	}
+	a->cache = (int64_t)v;
+	return CLIENT_OK;
+}
+
 static int
 attach_opt(const struct ctl_cmd *cmd, struct attach *a, int ch, char **argv)
 {
@@ -90,6 +106,8 @@ attach_opt(const struct ctl_cmd *cmd, struct attach *a, int ch, char **argv)
 	case 'r':
 		a->ro = 1;
 		return CLIENT_OK;
+	case 'C':
+		return attach_cache_opt(a, optarg);
 	}
 	return ctl_common_opt(cmd, ch, argv, &a->args);
 }
@@ -132,10 +150,12 @@ static int
 attach_table_args(struct attach *a)
 {
 	if (a->args.keyfile == NULL && a->args.server_key == NULL &&
-	    a->conns == -1 && a->dead_timeout == -1 && !a->ro)
+	    a->conns == -1 && a->dead_timeout == -1 && !a->ro &&
+	    a->cache == -1)
 		return CLIENT_OK;
-	ctl_warnx("attach: -k, --server-key, --conns, --ro and --dead-timeout "
-	    "go with a URI; a table entry has its own key file and options");
+	ctl_warnx("attach: -k, --server-key, --conns, --ro, --dead-timeout and "
+	    "--cache go with a URI; a table entry has its own key file and "
+	    "options");
 	return CLIENT_ERR_USAGE;
 }
 
@@ -148,6 +168,7 @@ attach_parse(const struct ctl_cmd *cmd, struct attach *a, int argc,
 		{ "conns", required_argument, NULL, 'c' },
 		{ "dead-timeout", required_argument, NULL, 'd' },
 		{ "ro", no_argument, NULL, 'r' },
+		{ "cache", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int ch, r;
@@ -208,7 +229,7 @@ attach_write(int fd, const struct attach *a, const char *addr,
 	struct kmod_add k = {
 		.address = addr, .port = a->u.port, .export = a->u.export,
 		.conns = a->conns, .dead_timeout = a->dead_timeout,
-		.ro = a->ro, .client_id = a->client_hex, .name = a->name,
+		.cache = a->cache, .ro = a->ro, .client_id = a->client_hex, .name = a->name,
 		.server_pub = a->server_pub[0] != '\0' ? a->server_pub : NULL,
 	};
 
@@ -424,6 +445,7 @@ attach_init(struct attach *a)
 	memset(a, 0, sizeof(*a));
 	a->conns = -1;
 	a->dead_timeout = -1;
+	a->cache = -1;
 }
 
 /* One entry, unless a device has its name already. */
@@ -446,6 +468,7 @@ attach_entry(const struct tab_entry *e)
 	a.args.keyfile = e->keyfile;
 	a.conns = e->conns;
 	a.dead_timeout = e->dead_timeout;
+	a.cache = e->cache;
 	a.ro = (e->flags & TAB_RO) != 0;
 	attach_peer(&a);
 	/* The entry's own server key only, not $NETDISK_SERVER_KEY's. */
@@ -749,6 +772,35 @@ json_number(const char *s)
 		printf("null");
 }
 
+/* The client cache as an object, null from a module without one. */
+static void
+list_json_cache(const struct kmod_dev *d)
+{
+	const struct kmod_cache *c = &d->cache;
+
+	if (c->state[0] == '\0') {
+		printf("null");
+		return;
+	}
+	printf("{\"state\":");
+	json_string(stdout, c->state);
+	printf(",\"reason\":");
+	json_string(stdout, c->reason);
+	printf(",\"size\":");
+	json_number(c->size);
+	printf(",\"used\":");
+	json_number(c->used);
+	printf(",\"hits\":");
+	json_number(c->hits);
+	printf(",\"misses\":");
+	json_number(c->misses);
+	printf(",\"evictions\":");
+	json_number(c->evictions);
+	printf(",\"invalidations\":");
+	json_number(c->invalidations);
+	printf("}");
+}
+
 static void
 list_json(const struct kmod_dev *d, int first)
 {
@@ -768,16 +820,33 @@ list_json(const struct kmod_dev *d, int first)
 		json_string(stdout, d->name);
 	else
 		printf("null");
+	printf(",\"cache\":");
+	list_json_cache(d);
 	printf("}");
+}
+
+/* " cache=STATE" unless it is off, and its figures when it is on. */
+static void
+list_text_cache(const struct kmod_cache *c)
+{
+	if (c->state[0] == '\0' || strcmp(c->state, ND_CACHE_OFF) == 0)
+		return;
+	printf(" cache=%s", c->state);
+	if (strcmp(c->state, ND_CACHE_ON) != 0)
+		return;
+	printf(" cache_size=%s cache_used=%s cache_hits=%s cache_misses=%s "
+	    "cache_evictions=%s cache_invalidations=%s", c->size, c->used,
+	    c->hits, c->misses, c->evictions, c->invalidations);
 }
 
 static void
 list_text(const struct kmod_dev *d)
 {
 	printf("/dev/" ND_SYSFS_NAME "%d server=%s export=%s state=%s "
-	    "connections=%s size=%" PRIu64 " reconnects=%s%s%s\n", d->index,
-	    d->server, d->export, d->state, d->conns, d->size, d->reconnects,
-	    d->name[0] != '\0' ? " name=" : "", d->name);
+	    "connections=%s size=%" PRIu64 " reconnects=%s", d->index,
+	    d->server, d->export, d->state, d->conns, d->size, d->reconnects);
+	list_text_cache(&d->cache);
+	printf("%s%s\n", d->name[0] != '\0' ? " name=" : "", d->name);
 }
 
 static int
@@ -841,7 +910,7 @@ ctl_list(const struct ctl_cmd *cmd, int argc, char **argv)
 const struct ctl_cmd ctl_attach_cmds[] = {
 	/* attach and detach have more forms, one a line. */
 	{ "attach", ctl_attach, "[-k KEYFILE] [--server-key KEY] [--conns N] "
-	    "[--ro] [--dead-timeout SECONDS] URI\n"
+	    "[--ro] [--dead-timeout SECONDS] [--cache SIZE] URI\n"
 	    "       netdiskctl attach -a [-t TABFILE]\n"
 	    "       netdiskctl attach [-t TABFILE] NAME" },
 	{ "detach", ctl_detach, "[-f] DEVICE\n"

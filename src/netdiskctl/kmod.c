@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -240,6 +241,35 @@ kmod_u64(const char *s, uint64_t *out)
 	return errno != 0 || *end != '\0' ? -1 : 0;
 }
 
+/* The cache's attributes; all "" from a module without a cache. */
+static void
+kmod_cache_read(int index, struct kmod_cache *c)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} files[] = {
+		{ ND_ATTR_CACHE_STATE, offsetof(struct kmod_cache, state) },
+		{ ND_ATTR_CACHE_REASON, offsetof(struct kmod_cache, reason) },
+		{ ND_ATTR_CACHE_SIZE, offsetof(struct kmod_cache, size) },
+		{ ND_ATTR_CACHE_USED, offsetof(struct kmod_cache, used) },
+		{ ND_ATTR_CACHE_HITS, offsetof(struct kmod_cache, hits) },
+		{ ND_ATTR_CACHE_MISSES, offsetof(struct kmod_cache, misses) },
+		{ ND_ATTR_CACHE_EVICTIONS,
+		    offsetof(struct kmod_cache, evictions) },
+		{ ND_ATTR_CACHE_INVALIDATIONS,
+		    offsetof(struct kmod_cache, invalidations) },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (kmod_attr(index, files[i].name, (char *)c + files[i].off,
+		    KMOD_ATTR_MAX) == -1) {
+			memset(c, 0, sizeof(*c));
+			return;
+		}
+}
+
 int
 kmod_dev_read(int index, struct kmod_dev *d)
 {
@@ -273,6 +303,7 @@ kmod_dev_read(int index, struct kmod_dev *d)
 	}
 	if (kmod_attr(index, ND_ATTR_NAME, d->name, sizeof(d->name)) == -1)
 		d->name[0] = '\0';
+	kmod_cache_read(index, &d->cache);
 	if (kmod_u64(d->sectors, &sectors) == 0 && sectors <= UINT64_MAX / 512)
 		d->size = sectors * 512;
 	return 0;
@@ -376,6 +407,7 @@ add_line(const struct kmod_add *a, const uint8_t key[ND_KEY_LEN],
     char *line, size_t len)
 {
 	char hex[2 * ND_KEY_LEN + 1], conns[32] = "", dead[32] = "";
+	char cache[48] = "";
 	char name[ND_DEV_NAME_MAX + sizeof(" " ND_ADD_NAME "=")] = "";
 	char spub[2 * ND_KEY_LEN + sizeof(" " ND_ADD_SERVER_PUB "=")] = "";
 	int n;
@@ -391,11 +423,14 @@ add_line(const struct kmod_add *a, const uint8_t key[ND_KEY_LEN],
 	if (a->dead_timeout != -1)
 		snprintf(dead, sizeof(dead), " " ND_ADD_DEAD_TIMEOUT "=%ld",
 		    a->dead_timeout);
+	if (a->cache != -1)
+		snprintf(cache, sizeof(cache), " " ND_ADD_CACHE "=%" PRId64,
+		    a->cache);
 	key_format_hex(key, hex);
 	n = snprintf(line, len, ND_ADD_ADDRESS "=%s " ND_ADD_PORT "=%s "
 	    ND_ADD_EXPORT "=%s " ND_ADD_KEY "=%s%s " ND_ADD_RO "=%d%s "
-	    ND_ADD_CLIENT_ID "=%s%s%s\n", a->address, a->port, a->export, hex,
-	    conns, a->ro, dead, a->client_id, name, spub);
+	    ND_ADD_CLIENT_ID "=%s%s%s%s\n", a->address, a->port, a->export,
+	    hex, conns, a->ro, dead, a->client_id, name, spub, cache);
 	crypto_wipe(hex, sizeof(hex));
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }

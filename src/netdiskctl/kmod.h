@@ -23,10 +23,19 @@ struct kmod_add {
 	const char *export;
 	long conns;			/* -1: the module's default */
 	long dead_timeout;		/* -1: the module's default */
+	int64_t cache;			/* -1: the module's default, or bytes */
 	int ro;
 	const char *client_id;		/* 2 * ND_CLIENT_ID_LEN hex digits */
 	const char *name;		/* the table entry, or NULL */
 	const char *server_pub;		/* 2 * ND_KEY_LEN hex digits, or NULL */
+};
+
+/* The client cache's attributes (ND_ATTR_CACHE_*); all "" without one. */
+struct kmod_cache {
+	char state[KMOD_ATTR_MAX], reason[KMOD_ATTR_MAX];
+	char size[KMOD_ATTR_MAX], used[KMOD_ATTR_MAX];
+	char hits[KMOD_ATTR_MAX], misses[KMOD_ATTR_MAX];
+	char evictions[KMOD_ATTR_MAX], invalidations[KMOD_ATTR_MAX];
 };
 
 /* A device as netdiskctl list shows it: the attributes, as read. */
@@ -37,6 +46,7 @@ struct kmod_dev {
 	char reconnects[KMOD_ATTR_MAX], sectors[KMOD_ATTR_MAX];
 	char name[KMOD_ATTR_MAX];	/* "": none, or a module without names */
 	uint64_t size;			/* bytes; 0 if sectors is no number */
+	struct kmod_cache cache;
 };
 
 /*

@@ -194,7 +194,7 @@ is "netdiskctl list shows it" "$out" \
     "/dev/netdisk0 server=127.0.0.1:$PORT export=demo state=connected connections=$conns size=$demo_size reconnects=0"
 run netdiskctl list --json
 is "netdiskctl list --json" "$out" \
-    "[{\"device\":\"/dev/netdisk0\",\"server\":\"127.0.0.1:$PORT\",\"export\":\"demo\",\"state\":\"connected\",\"connections\":$conns,\"size\":$demo_size,\"reconnects\":0,\"name\":null}]"
+    "[{\"device\":\"/dev/netdisk0\",\"server\":\"127.0.0.1:$PORT\",\"export\":\"demo\",\"state\":\"connected\",\"connections\":$conns,\"size\":$demo_size,\"reconnects\":0,\"name\":null,\"cache\":{\"state\":\"off\",\"reason\":\"not asked for (cache=0)\",\"size\":0,\"used\":0,\"hits\":0,\"misses\":0,\"evictions\":0,\"invalidations\":0}}]"
 is "... data written by the modprobe device are there" "$(sha_dev /dev/netdisk0 8 4)" "$want"
 
 # ---- ext4: write, check, read back through a fresh attach
@@ -428,7 +428,7 @@ is "... FILE:LINE for every error, nothing attached" "$err" \
     "$W/bad.tab:2: entry \"media\": keyfile \"key\" is not an absolute path
 $W/bad.tab:2: entry \"media\": conns \"0\" is not in 1..16
 $W/bad.tab:3: entry \"disk\": duplicate name (first at line 1)
-$W/bad.tab:3: entry \"disk\": unknown option \"fast\" (use conns=N, ro, dead_timeout=S, noauto or server_key=KEY)
+$W/bad.tab:3: entry \"disk\": unknown option \"fast\" (use conns=N, ro, dead_timeout=S, noauto, server_key=KEY or cache=SIZE)
 netdiskctl: nothing attached"
 is "... no device" "$(ndevs) [$out]" "0 []"
 run netdiskctl attach -t $W/bad.tab disk

@@ -132,6 +132,27 @@ kt_make_module() {
 	} 9>"$1.lock" >"$3" 2>&1
 }
 
+# kt_for_series KERNELS FUNCTION SERIES...: FUNCTION SERIES VERSION
+# VMLINUZ KDIR MODDIR (a line of fetch-kernels.sh's output KERNELS) for
+# each SERIES, a message for one not fetched; 0 if every call returned 0.
+# No TAP: contrib/kbench.sh and kbench-cache.sh use it.
+kt_for_series() {
+	local kernels=$1 fn=$2 s line rc=0
+
+	shift 2
+	for s in "$@"; do
+		line=$(awk -v s="$s" '$1 == s' "$kernels")
+		if test -z "$line"; then
+			echo "${0##*/}: $s: no kernel fetched" >&2
+			rc=1
+			continue
+		fi
+		# shellcheck disable=SC2086
+		"$fn" $line || rc=1
+	done
+	return $rc
+}
+
 # kt_initramfs IMAGE VERSION MODDIR KO GUEST_SCRIPT [MKINITRAMFS-OPTION...]
 #     [-- FILE[=DEST]...]: the guest's initramfs (mkinitramfs.sh) with the
 # kernel's crypto modules, netdisk.ko, GUEST_SCRIPT as /test.sh,
