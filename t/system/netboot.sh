@@ -59,10 +59,7 @@ kt_build "$s" "$ver" "$kdir" || { kt_end; exit; }
 
 R=$T/root
 key=/etc/netdisk/root.key
-# root_setup: the guest's root in $R, from the cached one.  Without kvm:
-# under TCG (-cpu max offers SVM) udev's loading of kvm_amd zeroes its
-# pages so slowly that the watchdog reports soft lockups (seen in the
-# dracut runs, two QEMU runs at once on two cores).
+# root_setup: the guest's root in $R, from the cached one.
 root_setup() {
 	cp -a "$rootfs" "$R" &&
 	    mkdir -p "$R/lib/modules" "$R/etc/netdisk" "$R/var/lib" &&
@@ -75,7 +72,6 @@ root_setup() {
 	    nbi_install "$R" &&
 	    echo "/dev/netdisk0 / ext4 defaults 0 1" >"$R/etc/fstab" &&
 	    echo netboot >"$R/etc/hostname" &&
-	    printf 'blacklist %s\n' kvm_amd kvm_intel kvm >"$R/etc/modprobe.d/netboot-test.conf" &&
 	    install -m 755 "$top_srcdir/t/system/netboot-guest.sh" "$R/netboot-guest.sh" &&
 	    printf '%s\n' '[Unit]' 'Description=netdisk network boot test' \
 	    'After=multi-user.target' '[Service]' 'Type=oneshot' \
