@@ -28,7 +28,7 @@ mvar() {
 }
 
 for v in sbindir sysconfdir mandir systemdsystemunitdir sysusersdir \
-    tmpfilesdir openrcdir initramfstoolsdir dist_man_MANS; do
+    tmpfilesdir openrcdir initramfstoolsdir dracutdir pkgdatadir dist_man_MANS; do
 	eval "$v=\$(mvar $v)" || bail_out "cannot read $v from the Makefile"
 done
 
@@ -56,13 +56,22 @@ D=$T/dest
 		echo "$initramfstoolsdir/hooks/netdisk"
 		echo "$initramfstoolsdir/scripts/local-top/netdisk"
 	fi
+	if test "$dracutdir" != no; then
+		for f in module-setup.sh parse-netdisk.sh netdisk-root.sh; do
+			echo "$dracutdir/modules.d/30netdisk/$f"
+		done
+	fi
+	if test "$initramfstoolsdir" != no || test "$dracutdir" != no; then
+		echo "$pkgdatadir/netdisk-build.sh"
+		echo "$pkgdatadir/netdisk-boot.sh"
+	fi
 } | sort >"$T/expected"
 
 installed() {
 	(cd "$D" && find . ! -type d | sed 's/^\.//' | sort)
 }
 
-tap_plan 30
+tap_plan 33
 
 # ---------------------------------------------------------------- install
 tap_ok "make install DESTDIR=..." bmake install DESTDIR="$D" ||
@@ -147,11 +156,34 @@ else
 	    sh -c 'test -x "$1" && test -x "$2" && sh -n "$1" && sh -n "$2"' sh "$h" "$s"
 	tap_ok "... the hook copies $sbindir/netdiskctl, reads $sysconfdir/netdisk/initramfs.conf" \
 	    sh -c 'grep -q "^copy_exec $2/netdiskctl /sbin\$" "$1" &&
-	    grep -q "^conf=$3/netdisk/initramfs.conf\$" "$1"' sh "$h" "$sbindir" "$sysconfdir"
+	    grep -q "^conf=$3/netdisk/initramfs.conf\$" "$1" &&
+	    grep -q "^nd_libdir=$4\$" "$1"' sh "$h" "$sbindir" "$sysconfdir" "$pkgdatadir"
 	if command -v shellcheck >/dev/null 2>&1; then
-		tap_ok "shellcheck on the initramfs-tools files" shellcheck -s sh "$h" "$s"
+		tap_ok "shellcheck on the initramfs-tools files" shellcheck -s sh "$h" "$s" \
+		    "$D$pkgdatadir/netdisk-build.sh" "$D$pkgdatadir/netdisk-boot.sh"
 	else
 		tap_skip "shellcheck on the initramfs-tools files" "shellcheck not found"
+	fi
+fi
+if test "$dracutdir" = no; then
+	for i in 1 2 3; do
+		tap_skip "dracut module" "configured --without-dracut-dir"
+	done
+else
+	m=$D$dracutdir/modules.d/30netdisk
+	tap_ok "dracut module: executable files, bash -n / sh -n" \
+	    sh -c 'test -x "$1/module-setup.sh" && test -x "$1/parse-netdisk.sh" &&
+	    test -x "$1/netdisk-root.sh" && bash -n "$1/module-setup.sh" &&
+	    sh -n "$1/parse-netdisk.sh" && sh -n "$1/netdisk-root.sh"' sh "$m"
+	tap_ok "... module-setup.sh uses $sbindir/netdiskctl, $sysconfdir/netdisk/initramfs.conf, $pkgdatadir" \
+	    sh -c 'grep -q "^	inst_binary $2/netdiskctl /sbin/netdiskctl\$" "$1" &&
+	    grep -q "^nd_conf=$3/netdisk/initramfs.conf\$" "$1" &&
+	    grep -q "^nd_libdir=$4\$" "$1"' sh "$m/module-setup.sh" "$sbindir" "$sysconfdir" "$pkgdatadir"
+	if command -v shellcheck >/dev/null 2>&1; then
+		tap_ok "shellcheck on the dracut module" sh -c 'shellcheck -s bash "$1/module-setup.sh" &&
+		    shellcheck -s sh "$1/parse-netdisk.sh" "$1/netdisk-root.sh"' sh "$m"
+	else
+		tap_skip "shellcheck on the dracut module" "shellcheck not found"
 	fi
 fi
 

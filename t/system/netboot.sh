@@ -19,7 +19,8 @@
 # first time (skipped when the root cannot be built, e.g. offline),
 # mkfs.ext4 with -d.  Not in the default "make check" yet: run it with
 #   /work/wt/notes/qemu-run make check TESTS=t/system/netboot.sh
-# Environment: NETDISK_NETBOOT_SERIES (default 6.12), NETDISK_NETBOOT_LIMIT
+# Environment: NETDISK_NETBOOT_INITRD (initramfs-tools, the default, or
+# dracut: t/system/netboot-initrd.sh), NETDISK_NETBOOT_SERIES (default 6.12), NETDISK_NETBOOT_LIMIT
 # (seconds for the whole QEMU run, default 900), NETDISK_CACHE (the
 # root's cache folder, default /var/cache/netdisk-ktest), and those of
 # t/kernel/lib.sh.
@@ -28,12 +29,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../functions.sh
 . "$top_srcdir/t/functions.sh"
 NETDISK_KERNEL_SERIES=${NETDISK_NETBOOT_SERIES:-6.12}
+# shellcheck source=netboot-initrd.sh
+. "$top_srcdir/t/system/netboot-initrd.sh"
 # shellcheck source=../kernel/lib.sh
 . "$top_srcdir/t/kernel/lib.sh"
 
 limit=${NETDISK_NETBOOT_LIMIT:-900}
 s=${KT_SERIES[0]}
-test "$(id -u)" = 0 || kt_skip "needs root (chroot, mkinitramfs)"
+test "$(id -u)" = 0 || kt_skip "needs root (chroot, $nbi_tool)"
 for t in debootstrap mkfs.ext4 chroot unshare depmod; do
 	command -v "$t" >/dev/null 2>&1 || kt_skip "$t not found"
 done
@@ -43,9 +46,10 @@ test -n "$line" || kt_skip "no kernel of series $s (fetch-kernels.sh: $(tail -n 
 read -r _ ver vmlinuz kdir moddir <<<"$line"
 
 # ---------------------------------------------------------------- the root
-rootfs=${NETDISK_CACHE:-/var/cache/netdisk-ktest}/rootfs-netboot
+rootfs=${NETDISK_CACHE:-/var/cache/netdisk-ktest}/$(nbi_rootfs_name)
 t0=$(kt_now)
-"$top_srcdir/t/system/systemd-rootfs.sh" "$rootfs" initramfs-tools udev \
+# shellcheck disable=SC2046
+"$top_srcdir/t/system/systemd-rootfs.sh" "$rootfs" $(nbi_packages) udev \
     e2fsprogs kmod libbsd0 libc6 libinih1 libmbedcrypto7 libssl3 \
     >"$T/rootfs.log" 2>&1 ||
     kt_skip "no Debian root file system (offline?): $(tail -n 1 "$T/rootfs.log")"
@@ -64,15 +68,8 @@ root_setup() {
 	    depmod -b "$R" "$ver" &&
 	    cp "${vmlinuz%/*}/config-$ver" "$R/boot/" &&
 	    install -m 755 "$top_builddir/src/netdiskctl/netdiskctl" "$R/usr/sbin/" &&
-	    sed -e 's|@sbindir@|/usr/sbin|g' -e 's|@sysconfdir@|/etc|g' \
-	    "$top_srcdir/etc/initramfs-tools/hooks/netdisk.in" \
-	    >"$R/usr/share/initramfs-tools/hooks/netdisk" &&
-	    chmod 755 "$R/usr/share/initramfs-tools/hooks/netdisk" &&
-	    install -D -m 755 "$top_srcdir/etc/initramfs-tools/scripts/local-top/netdisk" \
-	    "$R/usr/share/initramfs-tools/scripts/local-top/netdisk" &&
 	    install -m 600 "$ND_KEY" "$R$key" &&
-	    echo "KEYFILE=$key" >"$R/etc/netdisk/initramfs.conf" &&
-	    echo "UMASK=0077" >>"$R/etc/initramfs-tools/initramfs.conf" &&
+	    nbi_install "$R" &&
 	    echo "/dev/netdisk0 / ext4 defaults 0 1" >"$R/etc/fstab" &&
 	    echo netboot >"$R/etc/hostname" &&
 	    install -m 755 "$top_srcdir/t/system/netboot-guest.sh" "$R/netboot-guest.sh" &&
@@ -85,25 +82,10 @@ root_setup() {
 	    "$R/etc/systemd/system/multi-user.target.wants/"
 }
 make_key "$ND_KEY" || bail_out "netdiskctl genkey failed"
-tap_ok "the guest's root: the cached one, the $ver modules, netdisk.ko, netdiskctl, the hook and boot script" \
+tap_ok "the guest's root: the cached one, the $ver modules, netdisk.ko, netdiskctl, netdisk's $nbi_tool files" \
     root_setup || { tap_diag_file "$T/err"; kt_end; exit; }
 
-# mkinitramfs in a chroot, in a mount namespace of its own (proc, dev).
-t0=$(kt_now)
-tap_ok "mkinitramfs in the chroot, with the hook" \
-    unshare -m sh -c 'mount -t proc proc "$1/proc" && mount --bind /dev "$1/dev" &&
-    chroot "$1" mkinitramfs -o /boot/initrd.img "$2"' sh "$R" "$ver" ||
-    { tap_diag_file "$T/err" 20; kt_end; exit; }
-tap_diag_file "$T/err" 20
-tap_diag "mkinitramfs: $(kt_elapsed "$t0") s, $(du -m "$R/boot/initrd.img" | cut -f1) MB"
-tap_is "... no warning from the hook (UMASK=0077)" "$(grep -c 'netdisk' "$T/err")" 0
-tap_is "... the image is mode 600" "$(stat -c %a "$R/boot/initrd.img")" 600
-unshare -m sh -c 'mount -t proc proc "$1/proc" && chroot "$1" lsinitramfs /boot/initrd.img' \
-    sh "$R" >"$T/list" 2>&1
-tap_is "... it holds netdiskctl, netdisk.ko, gcm, the boot script, the key" \
-    "$(grep -cE '^(usr/)?sbin/netdiskctl$|/updates/netdisk\.ko$|/crypto/gcm\.ko|^scripts/local-top/netdisk$|^etc/netdisk/root\.key$' "$T/list")" 5 ||
-    grep -E 'netdisk|gcm' "$T/list" | sed 's/^/# /'
-mv "$R/boot/initrd.img" "$T/initrd.img"
+nbi_make "$R" "$ver" || { kt_end; exit; }
 
 # ---------------------------------------------------------------- the server
 truncate -s 2G "$T/root.img"

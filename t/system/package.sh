@@ -52,7 +52,7 @@ mkdir "$T/build"
 
 # Checks of t/system/systemd-guest.sh, under systemd in a container.
 NGUEST=23
-tap_plan $((27 + NGUEST))
+tap_plan $((28 + NGUEST))
 
 # ---------------------------------------------------------------- build
 tap_ok "make distdir: a copy of the source tree" nomake make -C "$top_builddir" \
@@ -92,11 +92,15 @@ tap_ok "netdiskd has the daemon, its config, unit, user and man pages" \
     /lib/systemd/system/netdiskd.service /usr/lib/sysusers.d/netdisk.conf \
     /usr/lib/tmpfiles.d/netdisk.conf /usr/share/man/man8/netdiskd.8.gz \
     /usr/share/man/man5/netdisk.conf.5.gz
-tap_ok "netdisk-client has netdiskctl, netdisktab, the attach unit and the initramfs-tools files" \
+tap_ok "netdisk-client has netdiskctl, netdisktab, the attach unit, the initramfs-tools and dracut files" \
     has "$deb_c" /usr/sbin/netdiskctl /etc/netdisktab \
     /lib/systemd/system/netdisk-attach.service \
     /usr/share/initramfs-tools/hooks/netdisk \
     /usr/share/initramfs-tools/scripts/local-top/netdisk \
+    /usr/lib/dracut/modules.d/30netdisk/module-setup.sh \
+    /usr/lib/dracut/modules.d/30netdisk/parse-netdisk.sh \
+    /usr/lib/dracut/modules.d/30netdisk/netdisk-root.sh \
+    /usr/share/netdisk/netdisk-build.sh /usr/share/netdisk/netdisk-boot.sh \
     /usr/share/man/man8/netdiskctl.8.gz /usr/share/man/man5/netdisktab.5.gz
 src=/usr/src/netdisk-$version
 tap_ok "netdisk-dkms has the module source for DKMS and netdisk(4)" \
@@ -117,6 +121,10 @@ tap_ok "netdisk-dkms registers with dkms in its postinst" sh -c '
     dpkg-deb --ctrl-tarfile "$1" | tar -xOf - ./postinst | grep -q dkms' sh "$deb_k"
 tap_ok "netdisk-dkms depends on dkms" sh -c \
     'dpkg-deb -f "$1" Depends | grep -q "\bdkms\b"' sh "$deb_k"
+# Debian's dracut conflicts with initramfs-tools: files for both, neither
+# required.
+tap_ok "netdisk-client depends on neither initramfs-tools nor dracut" sh -c \
+    '! dpkg-deb -f "$1" Depends Pre-Depends | grep -qE "initramfs-tools|dracut"' sh "$deb_c"
 
 # ---------------------------------------------------------------- DKMS
 # Unpacked only: its postinst would run dkms on this machine.

@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: ISC
+# netdisk-boot.sh - what the two initramfs flavours of network boot share,
+# sourced in the initramfs as /lib/netdisk-boot.sh by initramfs-tools'
+# scripts/local-top/netdisk and by dracut's netdisk module (30netdisk):
+# the kernel command line's netdisk settings checked, the one-line table
+# and the attach, tried again while the server is unreachable or the
+# export busy, until netdisk.timeout.  The sourcing script defines
+#   nd_fail MESSAGE...   reports and stops the boot (does not return)
+#   nd_warn MESSAGE...   reports and goes on
+# docs/netboot.md describes the command line:
+#   netdisk=netdisk://HOST[:PORT]/EXPORT[,OPTION...]
+#                         OPTIONs as in netdisktab(5): conns=N, ro,
+#                         dead_timeout=S, server_key=HEX|PATH, cache=SIZE
+#   netdisk.key=PATH      the key file in the initramfs (default: the
+#                         KEYFILE the image was made with)
+#   netdisk.timeout=S     how long to keep trying an unreachable or busy
+#                         server (default 60)
+
+nd_ctl=/sbin/netdiskctl
+nd_tab=/etc/netdisk/initramfs.tab
+
+nd_now() {
+	read -r nd_up _ </proc/uptime
+	echo "${nd_up%%.*}"
+}
+
+# nd_parse ARG KEY TIMEOUT: the values of netdisk=, netdisk.key= and
+# netdisk.timeout= (empty when not given), checked; the URI in $nd_uri,
+# the options in $nd_opts ("-" for none), the key file in $nd_key and the
+# seconds in $nd_timeout.
+nd_parse() {
+	nd_arg=$1
+	nd_key=$2
+	nd_timeout=${3:-60}
+	case $nd_timeout in
+	'' | *[!0-9]*) nd_fail "netdisk.timeout=$nd_timeout: not a number of seconds" ;;
+	esac
+	nd_uri=${nd_arg%%,*}
+	nd_opts=-
+	case $nd_arg in
+	*,*) nd_opts=${nd_arg#*,} ;;
+	esac
+	case $nd_uri in
+	netdisk://?*/?*) ;;
+	*) nd_fail "netdisk=$nd_arg: not netdisk://HOST[:PORT]/EXPORT[,OPTION...]" ;;
+	esac
+	case $nd_opts in
+	'' | *, | *,,* | ,*) nd_fail "netdisk=$nd_arg: an empty option" ;;
+	esac
+	test -x "$nd_ctl" || nd_fail "this initramfs has no netdiskctl: it was made" \
+	    "without /etc/netdisk/initramfs.conf (docs/netboot.md)"
+	if test -z "$nd_key" && test -f /etc/netdisk/initramfs.conf; then
+		# shellcheck source=/dev/null
+		. /etc/netdisk/initramfs.conf
+		nd_key=$ND_KEYFILE
+	fi
+	test -n "$nd_key" || nd_fail "no key file: give netdisk.key="
+	test -f "$nd_key" || nd_fail "netdisk.key=$nd_key: no such file in the initramfs"
+}
+
+# nd_attach_root: attaches the entry "root" of $nd_tab (written here from
+# nd_parse's values), again while the server is unreachable (exit 3) or
+# the export busy (5: the session of this machine's previous boot may
+# still hold its overlay), until netdisk.timeout; then waits for the
+# device node.  Its path in $nd_dev.
+nd_attach_root() {
+	nd_end=$(($(nd_now) + nd_timeout))
+	if ! mkdir -p /etc/netdisk ||
+	    ! printf 'root %s %s %s\n' "$nd_uri" "$nd_key" "$nd_opts" >"$nd_tab"; then
+		nd_fail "cannot write $nd_tab"
+	fi
+	while :; do
+		nd_out=$("$nd_ctl" attach -t "$nd_tab" root 2>&1) && break
+		nd_rc=$?
+		case $nd_rc in
+		3 | 5) ;;
+		*) nd_fail "netdiskctl attach $nd_uri (exit $nd_rc): $nd_out" ;;
+		esac
+		test "$(nd_now)" -lt "$nd_end" ||
+		    nd_fail "$nd_uri: not attached after ${nd_timeout} s: $nd_out"
+		nd_warn "netdisk: $nd_out; trying again"
+		sleep 2
+	done
+	# "root: attached /dev/netdiskN" (no tail(1) in the initramfs)
+	nd_dev=${nd_out##* }
+	case $nd_dev in
+	/dev/netdisk*) ;;
+	*) nd_fail "netdiskctl attach $nd_uri printed \"$nd_out\", not a device" ;;
+	esac
+	while ! test -b "$nd_dev"; do
+		test "$(nd_now)" -lt "$((nd_end + 10))" || nd_fail "$nd_dev did not appear"
+		sleep 1
+	done
+}
