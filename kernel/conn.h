@@ -34,7 +34,9 @@ int nd_conn_alloc(struct nd_conn *conn);
 void nd_conn_free(struct nd_conn *conn);
 int nd_conn_start(struct nd_conn *conn, struct socket *sock,
 		  const struct nd_keys *keys);
-void nd_conn_disconnect(struct nd_conn *conn);
+bool nd_conn_disconnect(struct nd_conn *conn, unsigned long deadline);
+void nd_conn_halt(struct nd_conn *conn);
+bool nd_conn_up(struct nd_conn *conn);
 void nd_conn_fail(struct nd_conn *conn);
 void nd_conn_shutdown(struct nd_conn *conn);
 void nd_conn_release(struct nd_conn *conn);
