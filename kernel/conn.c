@@ -413,6 +413,7 @@ struct carry_ctx {
 	struct nd_conn *conn;
 	enum carry_op what;
 	unsigned int count;	/* nd_conn_busy's */
+	bool peek;		/* nd_conn_busy's */
 };
 
 static bool carry_one(struct request *rq, void *data)
@@ -785,17 +786,24 @@ static bool count_one(struct request *rq, void *data)
 	struct carry_ctx *ctx = data;
 	struct nd_pdu *cmd = blk_mq_rq_to_pdu(rq);
 
-	mutex_lock(&cmd->lock);
-	if (cmd->conn == ctx->conn && cmd->state != ND_CMD_IDLE)
+	if (!ctx->peek)
+		mutex_lock(&cmd->lock);
+	if (READ_ONCE(cmd->conn) == ctx->conn &&
+	    READ_ONCE(cmd->state) != ND_CMD_IDLE)
 		ctx->count++;
-	mutex_unlock(&cmd->lock);
+	if (!ctx->peek)
+		mutex_unlock(&cmd->lock);
 	return true;
 }
 
-/* How many requests the connection carries: sent or held on it. */
-unsigned int nd_conn_busy(struct nd_conn *conn)
+/*
+ * How many requests the connection carries: sent or held on it.  peek:
+ * without the requests' locks (a sender may hold one as long as the
+ * socket stays full), a snapshot for a loop with a deadline.
+ */
+unsigned int nd_conn_busy(struct nd_conn *conn, bool peek)
 {
-	struct carry_ctx ctx = { .conn = conn };
+	struct carry_ctx ctx = { .conn = conn, .peek = peek };
 
 	blk_mq_tagset_busy_iter(&conn->dev->tag_set, count_one, &ctx);
 	return ctx.count;

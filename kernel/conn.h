@@ -43,7 +43,7 @@ void nd_conn_release(struct nd_conn *conn);
 bool nd_conn_usable(struct nd_conn *conn);
 int nd_conn_add(struct nd_conn *conn, unsigned long deadline);
 void nd_conn_retire(struct nd_conn *conn, bool on);
-unsigned int nd_conn_busy(struct nd_conn *conn);
+unsigned int nd_conn_busy(struct nd_conn *conn, bool peek);
 void nd_conn_close(struct nd_conn *conn);
 int nd_wq_init(void);
 void nd_wq_exit(void);

@@ -756,7 +756,7 @@ static unsigned int busy_from(struct nd_device *dev, unsigned int n,
 	unsigned int i, busy = 0;
 
 	for (i = n; i < old; i++)
-		busy += nd_conn_busy(&dev->conns[i]);
+		busy += nd_conn_busy(&dev->conns[i], false);
 	return busy;
 }
 
@@ -932,7 +932,7 @@ static unsigned int halt_in_flight(struct nd_device *dev)
 
 	for (i = 0; dev->halted && i < ND_MAX_CONNS; i++)
 		if (nd_conn_up(&dev->conns[i]))
-			n += nd_conn_busy(&dev->conns[i]);
+			n += nd_conn_busy(&dev->conns[i], true);
 	return n;
 }
 
@@ -990,7 +990,7 @@ static void halt_end(struct nd_device *dev)
 		conn = &dev->conns[i];
 		if (nd_conn_up(conn)) {
 			up++;
-			left += nd_conn_busy(conn);
+			left += nd_conn_busy(conn, true);
 			nd_conn_fail(conn);	/* shut down; requests held */
 		} else if (test_bit(i, &dev->disconnected)) {
 			closed++;
