@@ -259,7 +259,7 @@ report() {
 }
 # mounted_at NAME WHICH: the same, the uptime when the root was mounted.
 mounted_at() {
-	tr -d '\r' <"$res.$1" | sed -n 's/^# .*: the root mounted after \([0-9.]*\) s of uptime$/\1/p' |
+	test -f "$res.$1" && tr -d '\r' <"$res.$1" | sed -n 's/^# .*: the root mounted after \([0-9.]*\) s of uptime$/\1/p' |
 	    sed -n "${2}p"
 }
 # ratio A B: A / B, two decimals (A and B awk expressions).
@@ -269,7 +269,7 @@ ratio() {
 # uptime_at NAME WHICH: the uptime of the guest's WHICH boot at
 # multi-user.target, from its result lines.
 uptime_at() {
-	tr -d '\r' <"$res.$1" | sed -n 's/^# .*: multi-user.target after \([0-9.]*\) s of uptime$/\1/p' |
+	test -f "$res.$1" && tr -d '\r' <"$res.$1" | sed -n 's/^# .*: multi-user.target after \([0-9.]*\) s of uptime$/\1/p' |
 	    sed -n "${2}p"
 }
 
