@@ -469,6 +469,7 @@ struct carry_ctx {
 	struct nd_conn *conn;
 	enum carry_op what;
 	unsigned int count;	/* nd_conn_busy's */
+	bool peek;		/* nd_conn_busy's */
 };
 
 static bool carry_one(struct request *rq, void *data)
@@ -575,7 +576,7 @@ static void reset_work(struct work_struct *work)
 		return;
 	}
 	if (READ_ONCE(conn->closing)) {
-		/* nd_conn_close: drained, nothing held */
+		/* nd_conn_close: drained; nd_conn_halt: held for good */
 		atomic_set(&conn->state, ND_CONN_DOWN);
 		return;
 	}
@@ -688,24 +689,62 @@ static void reconnect_work(struct work_struct *work)
 			       deadline - jiffies + 1));
 }
 
+#define TX_LOCK_POLL_MS	10
+
+/* tx_lock by deadline: a sender holds it while the socket is full. */
+static bool tx_lock_by(struct nd_conn *conn, unsigned long deadline)
+{
+	while (!mutex_trylock(&conn->tx_lock)) {
+		if (time_after(jiffies, deadline))
+			return false;
+		msleep(TX_LOCK_POLL_MS);
+	}
+	return true;
+}
+
 /*
- * Tell the server that nothing more comes (detach), without waiting more
- * than a second for room in the socket buffer.
+ * Tell the server that nothing more comes (detach, scale, the machine
+ * going down): a DISCONNECT on a connection that is up, written by
+ * deadline (a sender still holding the connection then, or a socket
+ * buffer still full: none).  Whether it was written.
  */
-void nd_conn_disconnect(struct nd_conn *conn)
+bool nd_conn_disconnect(struct nd_conn *conn, unsigned long deadline)
 {
 	struct nd_request req = {
 		.magic = cpu_to_be32(ND_REQUEST_MAGIC),
 		.type = cpu_to_be16(ND_CMD_DISCONNECT),
 	};
+	bool sent = false;
+	long left;
 
-	mutex_lock(&conn->tx_lock);
-	if (atomic_read(&conn->state) == ND_CONN_UP && conn->sock) {
-		sock_set_timeouts(conn->sock, HZ);
-		if (!nd_rec_write(&conn->rec, &req, sizeof(req)))
-			nd_rec_flush(&conn->rec);
+	if (!tx_lock_by(conn, deadline))
+		return false;
+	left = (long)(deadline - jiffies);
+	if (left > 0 && atomic_read(&conn->state) == ND_CONN_UP &&
+	    conn->sock) {
+		sock_set_timeouts(conn->sock, left);
+		sent = !nd_rec_write(&conn->rec, &req, sizeof(req)) &&
+		       !nd_rec_flush(&conn->rec);
 	}
 	mutex_unlock(&conn->tx_lock);
+	return sent;
+}
+
+/*
+ * The machine goes down (dev.c's nd_dev_halt_all): no reconnect from now
+ * on, and a connection that breaks or that the server closes holds what
+ * it carries (nothing fails).
+ */
+void nd_conn_halt(struct nd_conn *conn)
+{
+	WRITE_ONCE(conn->closing, true);
+	connecting_abort(conn);
+}
+
+/* Up: not broken, and not closed by the server (after a DISCONNECT). */
+bool nd_conn_up(struct nd_conn *conn)
+{
+	return atomic_read(&conn->state) == ND_CONN_UP;
 }
 
 void nd_conn_init(struct nd_conn *conn, struct nd_device *dev,
@@ -810,17 +849,24 @@ static bool count_one(struct request *rq, void *data)
 	struct carry_ctx *ctx = data;
 	struct nd_pdu *cmd = blk_mq_rq_to_pdu(rq);
 
-	mutex_lock(&cmd->lock);
-	if (cmd->conn == ctx->conn && cmd->state != ND_CMD_IDLE)
+	if (!ctx->peek)
+		mutex_lock(&cmd->lock);
+	if (READ_ONCE(cmd->conn) == ctx->conn &&
+	    READ_ONCE(cmd->state) != ND_CMD_IDLE)
 		ctx->count++;
-	mutex_unlock(&cmd->lock);
+	if (!ctx->peek)
+		mutex_unlock(&cmd->lock);
 	return true;
 }
 
-/* How many requests the connection carries: sent or held on it. */
-unsigned int nd_conn_busy(struct nd_conn *conn)
+/*
+ * How many requests the connection carries: sent or held on it.  peek:
+ * without the requests' locks (a sender may hold one as long as the
+ * socket stays full), a snapshot for a loop with a deadline.
+ */
+unsigned int nd_conn_busy(struct nd_conn *conn, bool peek)
 {
-	struct carry_ctx ctx = { .conn = conn };
+	struct carry_ctx ctx = { .conn = conn, .peek = peek };
 
 	blk_mq_tagset_busy_iter(&conn->dev->tag_set, count_one, &ctx);
 	return ctx.count;
@@ -835,7 +881,7 @@ unsigned int nd_conn_busy(struct nd_conn *conn)
 void nd_conn_close(struct nd_conn *conn)
 {
 	WRITE_ONCE(conn->closing, true);
-	nd_conn_disconnect(conn);
+	nd_conn_disconnect(conn, jiffies + HZ);
 	connecting_abort(conn);
 	cancel_delayed_work_sync(&conn->reconnect_work);
 	nd_conn_fail(conn);

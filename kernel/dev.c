@@ -619,10 +619,13 @@ static void stop_connections(struct nd_device *dev)
 	cancel_work_sync(&dev->kill_work);
 	mutex_lock(&dev->scale_lock);	/* a scale sees removing, returns */
 	for (i = 0; i < ND_MAX_CONNS; i++)
-		nd_conn_disconnect(&dev->conns[i]);
+		nd_conn_disconnect(&dev->conns[i], jiffies + HZ);
 	for (i = 0; i < ND_MAX_CONNS; i++)
 		nd_conn_shutdown(&dev->conns[i]);
 	mutex_unlock(&dev->scale_lock);
+	/* after nd_dev_halt_all: what waits in the queue fails too */
+	if (READ_ONCE(dev->halted))
+		blk_mq_unquiesce_queue(dev->disk->queue);
 	/* a freeze in it ends: what was in flight has failed */
 	cancel_work_sync(&dev->update_work);
 }
@@ -773,7 +776,7 @@ static unsigned int busy_from(struct nd_device *dev, unsigned int n,
 	unsigned int i, busy = 0;
 
 	for (i = n; i < old; i++)
-		busy += nd_conn_busy(&dev->conns[i]);
+		busy += nd_conn_busy(&dev->conns[i], false);
 	return busy;
 }
 
@@ -835,7 +838,7 @@ int nd_dev_scale(struct nd_device *dev, unsigned int n)
 	if (mutex_lock_interruptible(&dev->scale_lock))
 		return -EINTR;
 	old = dev->nconns;
-	if (nd_dev_gone(dev))
+	if (nd_dev_gone(dev) || READ_ONCE(dev->halted))
 		err = -ENODEV;
 	else if (n > old)
 		err = grow_to(dev, n);
@@ -923,6 +926,138 @@ void nd_dev_remove_all(void)
 			break;
 		remove_device(dev);
 	}
+}
+
+/*
+ * The machine goes down: reboot, halt, power off or kexec (main.c's
+ * reboot notifier; file systems are synced or read-only by then).  Each
+ * device ends its sessions the protocol's way, so that the server
+ * releases the export at once, not when TCP gives up on a connection
+ * whose other end is gone: the rebooted machine attaches with a new
+ * client id, and the export would be busy for it until then.
+ *
+ *   1. no reconnect from now on (nd_conn_halt);
+ *   2. the requests sent complete, for up to HALT_DRAIN;
+ *   3. no new request is sent: the queue is quiesced, and what waits in
+ *      it waits for good (nothing fails);
+ *   4. a DISCONNECT on each connection up: the server answers what it
+ *      read, then closes (docs/protocol.md, 9);
+ *   5. the server closed them, for up to HALT_TIMEOUT from the start;
+ *   6. what is still up is shut down.
+ *
+ * HALT_TIMEOUT bounds it all, for every device together, whatever the
+ * server does.  Under nd_devs_lock: no attach or detach meanwhile.
+ */
+#define HALT_DRAIN	(2 * HZ)
+#define HALT_TIMEOUT	(3 * HZ)
+#define HALT_POLL_MS	10
+
+static_assert(ND_MAX_CONNS <= BITS_PER_LONG, "a bit a connection");
+
+static void halt_begin(struct nd_device *dev)
+{
+	unsigned int i;
+
+	spin_lock(&dev->lock);
+	if (!dev->dead && !dev->removing)
+		WRITE_ONCE(dev->halted, true);
+	spin_unlock(&dev->lock);
+	if (!dev->halted)
+		return;
+	for (i = 0; i < ND_MAX_CONNS; i++)
+		nd_conn_halt(&dev->conns[i]);
+}
+
+/* Requests sent and not answered, on the connections still up. */
+static unsigned int halt_in_flight(struct nd_device *dev)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; dev->halted && i < ND_MAX_CONNS; i++)
+		if (nd_conn_up(&dev->conns[i]))
+			n += nd_conn_busy(&dev->conns[i], true);
+	return n;
+}
+
+/* Connections sent a DISCONNECT that the server has not closed yet. */
+static unsigned int halt_open(struct nd_device *dev)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < ND_MAX_CONNS; i++)
+		if (test_bit(i, &dev->disconnected) &&
+		    nd_conn_up(&dev->conns[i]))
+			n++;
+	return n;
+}
+
+/* Poll count over the devices until it is 0 or the deadline; the last sum. */
+static unsigned int halt_wait(unsigned int (*count)(struct nd_device *dev),
+			      unsigned long deadline)
+{
+	struct nd_device *dev;
+	unsigned int n;
+
+	for (;;) {
+		n = 0;
+		list_for_each_entry(dev, &nd_devs, list)
+			n += count(dev);
+		if (!n || time_after(jiffies, deadline))
+			return n;
+		msleep(HALT_POLL_MS);
+	}
+}
+
+static void halt_disconnect(struct nd_device *dev, unsigned long deadline)
+{
+	unsigned int i;
+
+	if (!dev->halted)
+		return;
+	blk_mq_quiesce_queue_nowait(dev->disk->queue);
+	for (i = 0; i < ND_MAX_CONNS; i++)
+		if (nd_conn_up(&dev->conns[i]) &&
+		    nd_conn_disconnect(&dev->conns[i], deadline))
+			set_bit(i, &dev->disconnected);
+}
+
+/* Shut down what the server did not close; one line of what happened. */
+static void halt_end(struct nd_device *dev)
+{
+	unsigned int i, closed = 0, up = 0, left = 0;
+	struct nd_conn *conn;
+
+	if (!dev->halted)
+		return;
+	for (i = 0; i < ND_MAX_CONNS; i++) {
+		conn = &dev->conns[i];
+		if (nd_conn_up(conn)) {
+			up++;
+			left += nd_conn_busy(conn, true);
+			nd_conn_fail(conn);	/* shut down; requests held */
+		} else if (test_bit(i, &dev->disconnected)) {
+			closed++;
+		}
+	}
+	pr_info("%s: system going down: %u of %u connections disconnected, %u requests unanswered\n",
+		dev->name, closed, closed + up, left);
+}
+
+void nd_dev_halt_all(void)
+{
+	unsigned long start = jiffies;
+	struct nd_device *dev;
+
+	mutex_lock(&nd_devs_lock);
+	list_for_each_entry(dev, &nd_devs, list)
+		halt_begin(dev);
+	halt_wait(halt_in_flight, start + HALT_DRAIN);
+	list_for_each_entry(dev, &nd_devs, list)
+		halt_disconnect(dev, start + HALT_TIMEOUT);
+	halt_wait(halt_open, start + HALT_TIMEOUT);
+	list_for_each_entry(dev, &nd_devs, list)
+		halt_end(dev);
+	mutex_unlock(&nd_devs_lock);
 }
 
 int nd_dev_init(const struct attribute_group **groups)

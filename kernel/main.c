@@ -11,6 +11,8 @@
  */
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/notifier.h>
+#include <linux/reboot.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -114,6 +116,18 @@ static int attach_from_params(void)
 	return err;
 }
 
+/* Reboot, halt, power off, kexec: every device leaves the server cleanly. */
+static int nd_reboot(struct notifier_block *nb, unsigned long action,
+		     void *data)
+{
+	nd_dev_halt_all();
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block nd_reboot_nb = {
+	.notifier_call = nd_reboot,
+};
+
 static int __init nd_init(void)
 {
 	int err;
@@ -132,9 +146,12 @@ static int __init nd_init(void)
 	err = nd_dev_init(nd_disk_groups);
 	if (err)
 		goto err_wq;
-	err = nd_sysfs_init();
+	err = register_reboot_notifier(&nd_reboot_nb);
 	if (err)
 		goto err_dev;
+	err = nd_sysfs_init();
+	if (err)
+		goto err_reboot;
 	if (nd_param_address[0]) {
 		err = attach_from_params();
 		if (err)
@@ -144,6 +161,8 @@ static int __init nd_init(void)
 
 err_sysfs:
 	nd_sysfs_exit();
+err_reboot:
+	unregister_reboot_notifier(&nd_reboot_nb);
 err_dev:
 	nd_dev_exit();
 err_wq:
@@ -156,6 +175,7 @@ out:
 static void __exit nd_exit(void)
 {
 	nd_sysfs_exit();
+	unregister_reboot_notifier(&nd_reboot_nb);
 	nd_dev_remove_all();
 	nd_dev_exit();
 	nd_wq_exit();

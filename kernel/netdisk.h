@@ -55,7 +55,7 @@ struct nd_conn {
 	unsigned int index;
 	atomic_t state;			/* enum nd_conn_state */
 	bool retiring;			/* scale: no new requests (tx_lock) */
-	bool closing;			/* scale: no reconnect, being closed */
+	bool closing;			/* scale, halt: no reconnect */
 	struct mutex tx_lock;		/* sending: sock, rec.tx */
 	struct socket *sock;
 	struct nd_record rec;		/* allocated at attach, keyed when up */
@@ -138,6 +138,8 @@ struct nd_device {
 	spinlock_t lock;		/* dead, removing */
 	bool dead;
 	bool removing;
+	bool halted;			/* the machine goes down (nd_devs_lock) */
+	unsigned long disconnected;	/* halt: DISCONNECT sent, a bit a slot */
 	atomic_t reconnects;
 	unsigned long last_answer;	/* jiffies: the last reply */
 	struct work_struct kill_work;

@@ -59,7 +59,7 @@ nd_build_install() {
 		{ mkdir -p "$1${SERVER_KEY%/*}" && cp "$SERVER_KEY" "$1$SERVER_KEY"; } ||
 		    nd_build_fail "cannot copy $SERVER_KEY into the initramfs"
 	fi
-	# The default key of the boot script (netdisk.key= overrides it).
+	# The default key of the boot script (netdisk=...,key= overrides it).
 	printf 'ND_KEYFILE=%s\n' "$KEYFILE" >"$1/etc/netdisk/initramfs.conf" ||
 	    nd_build_fail "cannot write $1/etc/netdisk/initramfs.conf"
 	# shellcheck disable=SC2154

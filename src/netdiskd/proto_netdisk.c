@@ -46,7 +46,7 @@ netdisk_read_why(struct session *s, int r, const char *what)
 	if ((why = session_stop_why(s)) != NULL)
 		return why;
 	if (r == 0)
-		return "client disconnected";
+		return "client closed the connection";
 	if (error == EBADMSG)
 		return "bad record";
 	if (error == ETIMEDOUT)

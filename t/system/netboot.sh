@@ -10,18 +10,19 @@
 # host's loopback.  QEMU (TCG, user-mode network: the guest reaches the
 # host's 127.0.0.1 as 10.0.2.2) boots it with
 #   root=/dev/netdisk0 netdisk=netdisk://10.0.2.2:PORT/root ip=dhcp
-# once to multi-user.target, where t/system/netboot-guest.sh checks the
-# root, writes a file and reboots (the same QEMU: the kernel, initramfs
-# and attach again, with a new client id), then finds the file and
-# powers off.
+# as two machines of one overlay export, with netdiskd restarted under
+# them and a reboot in place, and once from a virtio disk (the lower
+# half, "the server" on, says how).
 #
 # Needs root (chroot, mkinitramfs), debootstrap and a Debian mirror the
 # first time (skipped when the root cannot be built, e.g. offline),
-# mkfs.ext4 with -d.  Not in the default "make check" yet: run it with
-#   /work/wt/notes/qemu-run make check TESTS=t/system/netboot.sh
+# mkfs.ext4 with -d.  make check runs it once per series
+# (t/system/netboot-6.1.sh, netboot-6.12.sh), each with one of the two
+# initramfs flavours.
 # Environment: NETDISK_NETBOOT_INITRD (initramfs-tools, the default, or
-# dracut: t/system/netboot-initrd.sh), NETDISK_NETBOOT_SERIES (default 6.12), NETDISK_NETBOOT_LIMIT
-# (seconds for the whole QEMU run, default 900), NETDISK_CACHE (the
+# dracut: t/system/netboot-initrd.sh), NETDISK_NETBOOT_SERIES (default
+# 6.12), NETDISK_NETBOOT_LIMIT (seconds for each QEMU run, default 900),
+# NETDISK_CACHE (the
 # root's cache folder, default /var/cache/netdisk-ktest), and those of
 # t/kernel/lib.sh.
 here=$(cd "$(dirname "$0")" && pwd)
@@ -88,66 +89,261 @@ tap_ok "the guest's root: the cached one, the $ver modules, netdisk.ko, netdiskc
 nbi_make "$R" "$ver" || { kt_end; exit; }
 
 # ---------------------------------------------------------------- the server
+# The root image is the base of an overlay export with two client
+# identities, a and b; two QEMU runs, -smp 1 each, two at a time:
+#   a   boots (netdiskd killed and restarted 5 s after the attach), runs a
+#       write+fsync+O_DIRECT read loop while netdiskd is killed and
+#       restarted again, writes a mark, "systemctl reboot": the same QEMU
+#       boots again (netdisk.ko's reboot notifier ended the first session
+#       with DISCONNECT, so the attach is not busy), finds the mark and
+#       not b's file, "systemctl poweroff" (timed to QEMU's exit);
+#   b   beside a's first boot: boots once, writes its file, does not see
+#       a's mark, powers off;
+#   the same image on a virtio disk (snapshot=on) beside a's second boot:
+#       the ratio of the boot times.
+# The root as an ext4 image, the base of the overlay export "root"; two
+# client identities: a (the key the hook put in the initramfs) and b (a
+# key of its own, in a cpio archive put before b's initramfs, as early
+# microcode is, and named by the option key= of netdisk=).  fstab names the root by label: the same image also
+# boots from a virtio disk.
+echo "LABEL=netboot / ext4 defaults 0 1" >"$R/etc/fstab"
 truncate -s 2G "$T/root.img"
 tap_ok "mkfs.ext4 -d: the root as an image" \
     mkfs.ext4 -q -F -L netboot -d "$R" "$T/root.img"
 rm -rf "$R"
+base_sha=$(sha256sum <"$T/root.img" | cut -d' ' -f1)
+mkdir -m 700 "$T/clients" "$T/ovl" "$T/kb" "$T/kb/etc" "$T/kb/etc/netdisk" &&
+    install -m 600 "$ND_KEY" "$T/clients/a.key" &&
+    make_key "$T/clients/b.key" && make_key "$T/global.key" &&
+    install -m 600 "$T/clients/b.key" "$T/kb/etc/netdisk/b.key" ||
+    bail_out "cannot make the identities' keys"
+(cd "$T/kb" && find . | cpio -o -H newc -R 0:0 --quiet) >"$T/b.cpio" &&
+    cat "$T/b.cpio" "$T/initrd.img" >"$T/initrd-b.img" ||
+    bail_out "cannot make b's initramfs"
 conf=$T/netdisk.conf
-write_conf "$conf"
-add_export "$conf" root path="$T/root.img"
+write_conf "$conf" -keyfile "keyfile=$T/global.key" "clients_dir=$T/clients"
+add_export "$conf" root path="$T/root.img" overlay_dir="$T/ovl" "clients=a b"
 start_netdiskd "$conf"
 
-# ---------------------------------------------------------------- the boot
-# boot N: QEMU run N; its console in $con.N, its result lines in $res.N,
-# its status in $rs.  -no-reboot: the guest's reboot ends the run, and
-# QEMU's exit closes the connections of the guest's device (see the notes
-# in docs/netboot.md on rebooting in place).
+# ---------------------------------------------------------------- the guests
+# One QEMU run per guest, -smp 1 each, two at a time: a (two boots, the
+# reboot in place) beside b, then a's second boot beside the local disk.
+# b and the local disk boot once (-no-reboot).
+# guest NAME CMDLINE INITRD [QEMU-OPTION...]: QEMU in the background (its
+# PID in pid_NAME); console in $con.NAME, result lines in $res.NAME.
 con=$KT_OUT/logs/netboot-$s.console
 res=$KT_OUT/logs/netboot-$s.results
-boot() {
-	: >"$con.$1"
-	: >"$res.$1"
-	timeout -k 5 "$limit" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 2 \
-	    -nodefaults -nographic -no-reboot \
-	    -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
-	    -serial "file:$con.$1" -serial "file:$res.$1" \
-	    -kernel "$vmlinuz" -initrd "$T/initrd.img" \
-	    -append "console=ttyS0 panic=5 root=/dev/netdisk0 rw netdisk=netdisk://10.0.2.2:$ND_PORT/root ip=dhcp" \
-	    </dev/null >"$T/qemu.out" 2>&1
-	rs=$?
-}
-# boot_report N SECONDS: the run's TAP lines (after kt_results).
-boot_report() {
-	local n=$1 secs=$2 want=reboots end=rebooting
+declare -A pid rs secs
+# guest NAME CMDLINE INITRD [QEMU-OPTION...]: QEMU in the background, in
+# a subshell ($pid[NAME]) that writes QEMU's status, its seconds and the
+# time it ended to $T/end.NAME; its console in $con.NAME, its result
+# lines in $res.NAME.  The time the guest's kernel says "reboot: Power
+# down" goes to $T/down.NAME.  A QEMU still running 10 s after that
+# (seen under TCG with -smp 1: the vCPU keeps running after the ACPI
+# power off) is stopped, and its status counts as 0.
+guest() {
+	local n=$1 cmdline=$2 initrd=$3 t0
 
-	if test "$n" = 2; then
-		want="powers off"
-		end=done
-	fi
-	if test $rs = 0 && grep -qx "# $end\|$end" "$T/results.$n"; then
-		tap_pass "$s: boot $n from netdisk reaches multi-user.target and $want ($secs s)"
+	down_seen() {
+		if ! test -f "$T/down.$n" &&
+		    grep -aq 'reboot: Power down' "$con.$n"; then
+			kt_now >"$T/down.$n"
+		fi
+	}
+
+	shift 3
+	: >"$con.$n"
+	: >"$res.$n"
+	t0=$(kt_now)
+	(
+		timeout -k 5 "$limit" qemu-system-x86_64 -accel tcg -cpu max \
+		    -m 1024 -smp 1 -nodefaults -nographic \
+		    -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
+		    -serial "file:$con.$n" -serial "file:$res.$n" "$@" \
+		    -kernel "$vmlinuz" -initrd "$initrd" \
+		    -append "console=ttyS0 panic=5 $cmdline" \
+		    </dev/null >"$T/qemu.$n" 2>&1 &
+		q=$!
+		while kill -0 $q 2>/dev/null; do
+			down_seen
+			if test -f "$T/down.$n" && awk -v d="$(cat "$T/down.$n")" \
+			    -v now="$(kt_now)" 'BEGIN { exit !(now - d > 10) }'; then
+				echo "QEMU still ran 10 s after the guest's power down: stopped" >>"$T/qemu.$n"
+				kill $q
+				break
+			fi
+			sleep 0.5
+		done
+		wait $q
+		st=$?
+		down_seen
+		grep -q 'after the guest.s power down: stopped' "$T/qemu.$n" && st=0
+		echo "$st $(kt_elapsed "$t0") $(kt_now)" >"$T/end.$n"
+	) &
+	pid[$n]=$!
+	track_pid $!
+}
+# await NAME FILE REGEX SECONDS: until a line of FILE matches REGEX (0),
+# or the guest NAME ends, or SECONDS pass (1).  A guest whose kernel
+# panicked or that drops to the initramfs shell, or a that starts a third
+# boot, is stopped: panic=5 would boot it again and again.
+await() {
+	local end=$(($(date +%s) + $4))
+
+	until tr -d '\r' <"$2" | grep -aqE -- "$3"; do
+		if ! pid_alive "${pid[$1]}" || test "$(date +%s)" -ge $end; then
+			return 1
+		fi
+		if grep -aqE 'Kernel panic|\(initramfs\)' "$con.$1" ||
+		    test "$(grep -ac 'reboot: Restarting system' "$con.$1")" -gt 1; then
+			tap_diag "$s: $1 panicked, dropped to the initramfs shell or booted a third time: stopped"
+			pkill -P "${pid[$1]}" timeout
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+# restart_netdiskd WHY: SIGKILL, 2 s without a server, the same
+# configuration and port again.
+restart_netdiskd() {
+	kill -KILL "$ND_PID" && wait "$ND_PID" 2>/dev/null
+	sleep 2
+	echo "---- netdiskd restarted: $1" >>"$ND_LOG"
+	start_netdiskd "$conf"
+	restarts="$restarts, $1"
+}
+# finish NAME: wait for the guest; QEMU's status in rs[NAME], its seconds
+# in secs[NAME], the time it ended in end_at.
+finish() {
+	local line
+
+	wait "${pid[$1]}"
+	line=$(cat "$T/end.$1" 2>/dev/null)
+	read -r "rs[$1]" "secs[$1]" end_at <<<"${line:-255 ? 0}"
+}
+# report NAME WHAT: the run's result lines as TAP, and the run.
+report() {
+	local n=$1
+
+	tr -d '\r' <"$res.$n" >"$T/results.$n"
+	kt_results "$s" "$T/results.$n"
+	if test "${rs[$n]}" = 0 && test $kt_done = yes; then
+		tap_pass "$s: $n: $2 (${secs[$n]} s)"
 	else
-		tap_fail "$s: boot $n from netdisk reaches multi-user.target and $want" \
-		    "qemu exited with status $rs after $secs s (124: timeout)" \
-		    "console log: $con.$n"
-		tap_diag_file "$T/qemu.out"
+		tap_fail "$s: $n: $2" \
+		    "qemu exited with status ${rs[$n]} after ${secs[$n]} s (124: timeout)" \
+		    "the guest script $(test $kt_done = yes && echo "got to its end" ||
+		    echo "stopped after $kt_checks checks")" "console log: $con.$n"
+		tap_diag_file "$T/qemu.$n"
 		tr -d '\r' <"$con.$n" >"$T/con"
 		tap_diag_file "$T/con" 60
 	fi
-	tap_is "$s: boot $n: no kernel warning, oops or BUG on the console" \
+	tap_is "$s: $n: no kernel warning, oops or BUG on the console" \
 	    "$(grep -acE 'WARNING:|BUG:|Oops|Kernel panic|hung_task' "$con.$n")" 0
-	tap_is "$s: boot $n: the boot script attached /dev/netdisk0" \
-	    "$(grep -ac 'netdisk: netdisk://10.0.2.2:[0-9]*/root attached as /dev/netdisk0' "$con.$n")" 1
 }
-for n in 1 2; do
-	t0=$(kt_now)
-	boot $n
-	secs=$(kt_elapsed "$t0")
-	tr -d '\r' <"$res.$n" >"$T/results.$n"
-	kt_results "$s" "$T/results.$n"
-	boot_report $n "$secs"
-	test $rs = 0 || break
-done
-tap_is "$s: the mark written before the reboot read back after it" \
-    "$(cat "$T/results.1" "$T/results.2" 2>/dev/null | grep '^# mark ' | sort | uniq -c | awk '{ print $1 }')" 2
+# mounted_at NAME WHICH: the same, the uptime when the root was mounted.
+mounted_at() {
+	test -f "$res.$1" && tr -d '\r' <"$res.$1" | sed -n 's/^# .*: the root mounted after \([0-9.]*\) s of uptime$/\1/p' |
+	    sed -n "${2}p"
+}
+# ratio A B: A / B, two decimals (A and B awk expressions).
+ratio() {
+	awk "BEGIN { printf \"%.2f\", ($1) / ($2) }"
+}
+# uptime_at NAME WHICH: the uptime of the guest's WHICH boot at
+# multi-user.target, from its result lines.
+uptime_at() {
+	test -f "$res.$1" && tr -d '\r' <"$res.$1" | sed -n 's/^# .*: multi-user.target after \([0-9.]*\) s of uptime$/\1/p' |
+	    sed -n "${2}p"
+}
+
+nd=netdisk=netdisk://10.0.2.2:$ND_PORT/root
+restarts=""
+t_all=$(kt_now)
+guest a "root=/dev/netdisk0 rw $nd ip=dhcp netboot.role=a" "$T/initrd.img"
+guest b "root=/dev/netdisk0 rw $nd,key=/etc/netdisk/b.key ip=dhcp netboot.role=b" \
+    "$T/initrd-b.img" -no-reboot
+# netdiskd killed while a boots: a few seconds after the attach, about
+# when the initramfs hands over to systemd.
+if await a "$con.a" 'attached as /dev/netdisk0' 600; then
+	sleep 5
+	restart_netdiskd "5 s after a's attach"
+fi
+# ... and while a runs its write loop.
+if await a "$res.a" '^# loop start' 600; then
+	sleep 5
+	restart_netdiskd "during a's write loop"
+fi
+# a reboots: the local disk boots beside a's second boot (one series is
+# enough for the figure: NETDISK_NETBOOT_LOCAL, default the 6.12 one).
+log_at_reboot=0
+if await a "$res.a" '^# rebooting' 600; then
+	log_at_reboot=$(wc -l <"$ND_LOG")
+	case " ${NETDISK_NETBOOT_LOCAL:-6.12} " in
+	*" $s "*) ;;
+	*) false ;;
+	esac &&
+	    guest local "root=/dev/vda rw netboot.role=local" "$T/initrd.img" \
+	    -drive "file=$T/root.img,format=raw,if=virtio,snapshot=on" -no-reboot
+fi
+t_bcheck=0
+await a "$res.a" "b's file is not" 600 && t_bcheck=$(kt_now)
+poweroff_secs=""
+if await a "$res.a" '^# powering off' 300; then
+	t_off=$(kt_now)
+	finish a
+	test -f "$T/down.a" && poweroff_secs=$(awk -v a="$t_off" -v b="$(cat "$T/down.a")" \
+	    'BEGIN { printf "%.1f", b - a }')
+	tap_diag "$s: a: QEMU ended $(awk -v a="$t_off" -v b="$end_at" 'BEGIN { printf "%.1f", b - a }') s after systemctl poweroff"
+else
+	finish a
+fi
+finish b
+t_b_end=$end_at
+test -n "${pid[local]:-}" && finish local
+kill -TERM "$ND_PID"
+wait "$ND_PID" 2>/dev/null
+tap_diag "$s: netdiskd restarted${restarts#,}; the guests took $(kt_elapsed "$t_all") s"
+
+# ---------------------------------------------------------------- the checks
+report a "boots from netdisk twice (a reboot in place), powers off"
+report b "boots from netdisk, powers off"
+test -n "${pid[local]:-}" && report local "boots from the image on a virtio disk, powers off"
+tap_is "$s: a: the mark written before the reboot read back after it" \
+    "$(grep '^# mark ' "$T/results.a" 2>/dev/null | sort | uniq -c | awk '{ print $1 }')" 2
+tap_is "$s: a: the boot script attached /dev/netdisk0 at each boot" \
+    "$(grep -ac 'netdisk: netdisk://10.0.2.2:[0-9]*/root attached as /dev/netdisk0' "$con.a")" 2
+tap_is "$s: a: netdisk.ko disconnected at the reboot and at the power off" \
+    "$(tr -d '\r' <"$con.a" | grep -ac 'netdisk0: system going down: 1 of 1 connections disconnected, 0 requests unanswered')" 2
+tap_is "$s: b: netdisk.ko disconnected at the power off" \
+    "$(tr -d '\r' <"$con.b" | grep -ac 'netdisk0: system going down: 1 of 1 connections disconnected, 0 requests unanswered')" 1
+# The server's side of the reboot: a's first session ended by its
+# DISCONNECT, and the second boot's attach was never refused as busy.
+tail -n +"$((log_at_reboot + 1))" "$ND_LOG" >"$T/log.reboot"
+peer_a=$(head -n "$log_at_reboot" "$ND_LOG" |
+    grep 'authenticated: export "root" .* identity "a"' | tail -n 1 | awk '{ print $2 }')
+closed_at=$(grep -nF "$peer_a closed: client disconnected" "$T/log.reboot" | head -n 1 | cut -d: -f1)
+auth_at=$(grep -n 'authenticated: export "root" .* identity "a"' "$T/log.reboot" | head -n 1 | cut -d: -f1)
+tap_is "$s: netdiskd: a's first session ended with DISCONNECT before its second boot's session" \
+    "$(test -n "$closed_at" && test -n "$auth_at" && test "$closed_at" -lt "$auth_at" && echo yes)" yes ||
+    tap_diag_file "$T/log.reboot"
+tap_is "$s: netdiskd: no attach refused as busy, no session closed without DISCONNECT" \
+    "$(grep -cE 'busy: held by|closed: client closed the connection' "$ND_LOG")" 0 ||
+    grep -E 'busy: held by|closed: client closed' "$ND_LOG" | head -n 5 | sed 's/^/# /'
+tap_like "$s: poweroff: from a's systemctl poweroff to the kernel's power down within 60 s" \
+    "${poweroff_secs:-none}" '^([0-9]|[1-5][0-9])\.[0-9]$'
+tap_is "$s: b had powered off before a's second boot looked for b's file" \
+    "$(awk -v b="$t_b_end" -v c="$t_bcheck" 'BEGIN { print (b > 0 && b < c) ? "yes" : "no" }')" yes
+tap_is "$s: the base image is unchanged" \
+    "$(sha256sum <"$T/root.img" | cut -d' ' -f1)" "$base_sha"
+tap_ok "$s: an overlay for each identity" test -f "$T/ovl/a.ovl" -a -f "$T/ovl/b.ovl"
+up_nd=$(uptime_at a 2)
+up_local=$(uptime_at local 1)
+mnt_nd=$(mounted_at a 2)
+mnt_local=$(mounted_at local 1)
+if test -n "$up_nd" && test -n "$up_local" && test -n "$mnt_nd" && test -n "$mnt_local"; then
+	tap_diag "$s: boot to multi-user.target (uptime; side by side, -smp 1 each): netdisk $up_nd s, local virtio disk $up_local s, ratio $(ratio "$up_nd" "$up_local");" \
+	    "from the root's mount to multi-user.target: netdisk $(ratio "$up_nd - $mnt_nd" 1) s, local $(ratio "$up_local - $mnt_local" 1) s, ratio $(ratio "$up_nd - $mnt_nd" "$up_local - $mnt_local")"
+fi
+tap_diag "$s: a's first boot (with the restart) $(uptime_at a 1) s, b $(uptime_at b 1) s; poweroff ${poweroff_secs:-?} s"
 kt_end
