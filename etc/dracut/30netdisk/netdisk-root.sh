@@ -4,7 +4,7 @@
 # NEWROOT: run by dracut's /sbin/netroot once the network module has
 # brought an interface up, it attaches the export of netroot=netdisk:...
 # (set by parse-netdisk.sh from netdisk=) as the netdisktab entry "root",
-# trying again until netdisk.timeout (/lib/netdisk-boot.sh, shared with
+# trying again until timeout= (/lib/netdisk-boot.sh, shared with
 # the initramfs-tools boot script).  The kernel keeps the device through
 # switch_root: nothing of this script has to survive it.
 
