@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: ISC
-# netboot-6.12.sh - t/system/netboot.sh with the kernel series 6.12: make check
-# lists one test per series, so that a parallel make runs them side by
-# side; this one boots with an initramfs made by mkinitramfs (the other
+# netboot-6.12.sh - t/system/netboot.sh with the kernel series 6.12: make
+# check-netboot lists one test per series, so that a parallel make runs
+# them side by side; this one boots with an initramfs made by mkinitramfs (the other
 # series with the other flavour; NETDISK_NETBOOT_INITRD chooses).  Skipped when NETDISK_KERNEL_SERIES leaves 6.12 out.
 s=6.12
 case " ${NETDISK_KERNEL_SERIES:-6.1 6.12} " in

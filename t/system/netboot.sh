@@ -16,7 +16,7 @@
 #
 # Needs root (chroot, mkinitramfs), debootstrap and a Debian mirror the
 # first time (skipped when the root cannot be built, e.g. offline),
-# mkfs.ext4 with -d.  make check runs it once per series
+# mkfs.ext4 with -d.  make check-netboot runs it once per series
 # (t/system/netboot-6.1.sh, netboot-6.12.sh), each with one of the two
 # initramfs flavours.
 # Environment: NETDISK_NETBOOT_INITRD (initramfs-tools, the default, or
