@@ -317,9 +317,12 @@ dd if=/dev/zero of=/mnt/big bs=64k count=4000 2>/dev/null &
 dpid=$!
 wait_until 30 test -s /mnt/big
 sleep 1
-t0=$(now)
 run timeout 30 netdiskctl detach netdisk0
-check "detach with ext4 mounted and a writer ($(since "$t0") s)" \
+is "detach with ext4 mounted and a writer: refused (exit 5), still attached" \
+    "$st $(test -e /sys/block/netdisk0 && echo yes)" "5 yes" || show
+t0=$(now)
+run timeout 30 netdiskctl detach --force netdisk0
+check "detach --force with ext4 mounted and a writer ($(since "$t0") s)" \
     test $st = 0 -a ! -e /sys/block/netdisk0 || show
 reap $dpid 30
 check "... the writer ends" test $st -lt 124
