@@ -10,8 +10,10 @@
 # about a request that was not completed exactly once; panic_on_warn
 # fails the run).  Then SIGSTOP/SIGCONT and a caught signal (SIGUSR1)
 # sent in a loop to an O_DIRECT fio writer: no reconnect, data verify.
-# A write that the stalled store never answers fails with EIO once
-# dead_timeout (5 s) has passed without an answer, within 12 s.
+# A guest that does not run for 9 s (t/cpustall, as a paused virtual
+# machine) fails nothing: a write sent before completes after.  A write
+# that the stalled store never answers fails with EIO once dead_timeout
+# (5 s) has passed without an answer, within 12 s.
 # Results as guest-lib.sh describes.
 
 . /guest-lib.sh
@@ -164,6 +166,39 @@ is "... no reconnect" "$(attr netdisk0 reconnects)" 0
 log_since >$W/klog
 check "... no connection lost" \
     test -z "$(grep 'netdisk0: connection' $W/klog)" || diag_file $W/klog
+run timeout 30 netdiskctl detach netdisk0
+check "... detach" test $st = 0 || show
+
+# ---- the guest does not run for longer than dead_timeout, as a virtual
+# machine that its host pauses: t/cpustall takes every CPU for 9 s (timers
+# fire meanwhile, no kernel thread runs).  A write sent before it is
+# answered 1.5 s after it (the store's stall ends then): the request's
+# timeout is handled when the guest runs again, its answer not there yet.
+# The server did not get dead_timeout to answer; the write completes.
+run netdiskctl attach -k key --conns 1 --dead-timeout 5 $URI/demo
+is "attach, dead_timeout 5: /dev/netdisk0" "$st $out" "0 /dev/netdisk0" || show
+echo 3000 >/sys/block/netdisk0/queue/io_timeout
+head -c 4096 /dev/urandom >$W/block
+log_mark
+touch $SF/stall
+t0=$(now)
+timeout 60 dd if=$W/block of=/dev/netdisk0 bs=4k seek=7 oflag=direct \
+    2>$W/dd.err &
+dpid=$!
+wait_until 20 test -e $SF/stalled
+check "a write waits for the stalled store" test -e $SF/stalled
+(sleep 10.5; rm -f $SF/stall) &
+run cpustall 9
+check "... the guest stalls 9 s (dead_timeout 5 s, request timeout 3 s)" \
+    test $st = 0 || show
+reap $dpid 30
+check "... the write completes after the stall ($(since "$t0") s)" \
+    test $st = 0 || diag_file $W/dd.err
+run dd if=/dev/netdisk0 of=$W/back bs=4k skip=7 count=1 iflag=direct
+check "... and reads back as written" cmp -s $W/block $W/back || show
+log_since >$W/klog
+check "... no I/O error, no request given up in the kernel log" \
+    test -z "$(grep -i 'I/O error\|giving up' $W/klog)" || diag_file $W/klog
 run timeout 30 netdiskctl detach netdisk0
 check "... detach" test $st = 0 || show
 
