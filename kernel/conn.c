@@ -487,7 +487,7 @@ static bool carry_one(struct request *rq, void *data)
 	if (ctx->what == HOLD) {
 		cmd->state = ND_CMD_HELD;
 		mutex_unlock(&cmd->lock);
-	} else if (ctx->what == FAIL || nd_io_give_up(dev, cmd)) {
+	} else if (ctx->what == FAIL || nd_io_give_up(cmd)) {
 		if (ctx->what == RESEND)
 			pr_err_ratelimited("%s: connection %u: giving up on a request after %u retries\n",
 					   dev->name, ctx->conn->index,

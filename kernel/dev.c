@@ -201,6 +201,7 @@ static void prepare(struct request *rq, struct nd_pdu *cmd)
 		return;
 	rq->rq_flags |= RQF_DONTPREP;
 	cmd->retries = 0;
+	cmd->last_try = false;
 	cmd->since = jiffies;
 }
 
@@ -267,9 +268,10 @@ static blk_status_t nd_queue_rq(struct blk_mq_hw_ctx *hctx,
 
 /*
  * A request that times out resets its connection, which holds it until
- * the connection is back (nd_conn_*); one that waited dead_timeout with
- * no answer from the server fails.  Only the reset or the reply moves a
- * request out of SENT, so the timer restarts.
+ * the connection is back (nd_conn_*) and sends it again.  One that waited
+ * dead_timeout with no answer from the server gets one more try
+ * (nd_io_unanswered), and fails if that times out too.  Only the reset or
+ * the reply moves a request out of SENT, so the timer restarts.
  */
 static enum blk_eh_timer_return nd_timeout(struct request *rq)
 {
@@ -293,10 +295,19 @@ static enum blk_eh_timer_return nd_timeout(struct request *rq)
 	pr_warn_ratelimited("%s: connection %u: request timed out, resetting the connection\n",
 			    conn->dev->name, conn->index);
 	nd_conn_fail(conn);
-	if (nd_dev_gone(conn->dev) || nd_io_give_up(conn->dev, cmd)) {
+	if (nd_dev_gone(conn->dev)) {
 		nd_io_end(rq, BLK_STS_IOERR);
 		return BLK_EH_DONE;
 	}
+	if (cmd->last_try) {
+		pr_err_ratelimited("%s: connection %u: no answer from the server for %u s, failing a request\n",
+				   conn->dev->name, conn->index,
+				   conn->dev->cfg.dead_timeout);
+		nd_io_end(rq, BLK_STS_IOERR);
+		return BLK_EH_DONE;
+	}
+	if (nd_io_unanswered(conn->dev, cmd))
+		cmd->last_try = true;
 	mutex_unlock(&cmd->lock);
 	return BLK_EH_RESET_TIMER;
 }
@@ -319,6 +330,7 @@ static int nd_init_request(struct blk_mq_tag_set *set, struct request *rq,
 	cmd->len = 0;
 	cmd->state = ND_CMD_IDLE;
 	cmd->retries = 0;
+	cmd->last_try = false;
 	cmd->since = jiffies;
 	cmd->status = BLK_STS_OK;
 	cmd->cache_snap = 0;

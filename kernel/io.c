@@ -223,16 +223,27 @@ int nd_io_recv(struct nd_conn *conn)
 
 /*
  * A request whose connection broke is given up (EIO) once it was sent
- * again ND_MAX_RETRIES times, or once the server has answered nothing
- * for dead_timeout while it waited: a server that answers everything
- * with ND_ESHUTDOWN, or nothing, cannot keep it forever.
+ * again ND_MAX_RETRIES times: a server that answers everything with
+ * ND_ESHUTDOWN cannot keep it forever.
  */
-bool nd_io_give_up(struct nd_device *dev, struct nd_pdu *cmd)
+bool nd_io_give_up(struct nd_pdu *cmd)
+{
+	return cmd->retries >= ND_MAX_RETRIES;
+}
+
+/*
+ * Has the server answered nothing, to any request, for dead_timeout since
+ * cmd was first sent?  Asked when cmd times out.  It does not fail cmd by
+ * itself: the client may not have run meanwhile (a virtual machine that
+ * its host paused, or starved of CPU), with the answer waiting to be read.
+ * cmd goes out once more on a new connection and fails if that times out
+ * too (dev.c's nd_timeout): a server that accepts connections but never
+ * answers cannot keep it forever either.
+ */
+bool nd_io_unanswered(struct nd_device *dev, struct nd_pdu *cmd)
 {
 	unsigned long since = READ_ONCE(dev->last_answer);
 
-	if (cmd->retries >= ND_MAX_RETRIES)
-		return true;
 	if (time_before(since, cmd->since))
 		since = cmd->since;
 	return time_after_eq(jiffies, since + dev->cfg.dead_timeout * HZ);

@@ -92,6 +92,7 @@ struct nd_pdu {
 	u32 len;		/* bytes asked for, as sent */
 	u8 state;		/* enum nd_cmd_state */
 	u8 retries;		/* sent again after a connection broke */
+	bool last_try;		/* timed out unanswered past dead_timeout */
 	u32 cache_snap;		/* a READ's, nd_cache_submit */
 	unsigned long since;	/* jiffies: first sent */
 	blk_status_t status;
