@@ -10,9 +10,10 @@
 # host's loopback.  QEMU (TCG, user-mode network: the guest reaches the
 # host's 127.0.0.1 as 10.0.2.2) boots it with
 #   root=/dev/netdisk0 netdisk=netdisk://10.0.2.2:PORT/root ip=dhcp
-# as two machines of one overlay export, with netdiskd restarted under
-# them and a reboot in place, and once from a virtio disk (the lower
-# half, "the server" on, says how).
+# as two machines of one overlay export (the second with
+# root=LABEL=netboot, the file system's label), with netdiskd restarted
+# under them and a reboot in place, and once from a virtio disk (the
+# lower half, "the server" on, says how).
 #
 # Needs root (chroot, mkinitramfs), debootstrap and a Debian mirror the
 # first time (skipped when the root cannot be built, e.g. offline),
@@ -97,8 +98,8 @@ nbi_make "$R" "$ver" || { kt_end; exit; }
 #       boots again (netdisk.ko's reboot notifier ended the first session
 #       with DISCONNECT, so the attach is not busy), finds the mark and
 #       not b's file, "systemctl poweroff" (timed to QEMU's exit);
-#   b   beside a's first boot: boots once, writes its file, does not see
-#       a's mark, powers off;
+#   b   beside a's first boot, root=LABEL=netboot: boots once, writes its
+#       file, does not see a's mark, powers off;
 #   the same image on a virtio disk (snapshot=on) beside a's second boot:
 #       the ratio of the boot times.
 # The root as an ext4 image, the base of the overlay export "root"; two
@@ -141,6 +142,12 @@ declare -A pid rs secs
 # down" goes to $T/down.NAME.  A QEMU still running 10 s after that
 # (seen under TCG with -smp 1: the vCPU keeps running after the ACPI
 # power off) is stopped, and its status counts as 0.
+# Under TCG, clearing a page with "rep stosb" (ERMS) goes one byte at a
+# time, and Debian's kernels clear every page they allocate
+# (init_on_alloc): with other guests beside them on two host CPUs, a
+# guest's boot was seen stuck for over 100 s in clear_page_erms.  So the
+# guests have no ERMS and init_on_alloc=0; the ratio of boot times
+# compares guests with the same settings.
 guest() {
 	local n=$1 cmdline=$2 initrd=$3 t0
 
@@ -156,12 +163,12 @@ guest() {
 	: >"$res.$n"
 	t0=$(kt_now)
 	(
-		timeout -k 5 "$limit" qemu-system-x86_64 -accel tcg -cpu max \
+		timeout -k 5 "$limit" qemu-system-x86_64 -accel tcg -cpu max,-erms \
 		    -m 1024 -smp 1 -nodefaults -nographic \
 		    -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
 		    -serial "file:$con.$n" -serial "file:$res.$n" "$@" \
 		    -kernel "$vmlinuz" -initrd "$initrd" \
-		    -append "console=ttyS0 panic=5 $cmdline" \
+		    -append "console=ttyS0 panic=5 init_on_alloc=0 $cmdline" \
 		    </dev/null >"$T/qemu.$n" 2>&1 &
 		q=$!
 		while kill -0 $q 2>/dev/null; do
@@ -261,7 +268,7 @@ nd=netdisk=netdisk://10.0.2.2:$ND_PORT/root
 restarts=""
 t_all=$(kt_now)
 guest a "root=/dev/netdisk0 rw $nd ip=dhcp netboot.role=a" "$T/initrd.img"
-guest b "root=/dev/netdisk0 rw $nd,key=/etc/netdisk/b.key ip=dhcp netboot.role=b" \
+guest b "root=LABEL=netboot rw $nd,key=/etc/netdisk/b.key ip=dhcp netboot.role=b" \
     "$T/initrd-b.img" -no-reboot
 # netdiskd killed while a boots: a few seconds after the attach, about
 # when the initramfs hands over to systemd.
