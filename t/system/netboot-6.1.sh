@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: ISC
-# netboot-6.1.sh - t/system/netboot.sh with the kernel series 6.1: make
-# check-netboot lists one test per series, so that a parallel make runs
-# them side by side; this one boots with an initramfs made by dracut (the other
-# series with the other flavour; NETDISK_NETBOOT_INITRD chooses).  Skipped when NETDISK_KERNEL_SERIES leaves 6.1 out.
+# netboot-6.1.sh - t/system/netboot.sh with the kernel series 6.1: make check
+# lists one test per series, so that a parallel make runs them side by
+# side.  Guest a boots with an initramfs made by dracut, guest b with
+# one made by mkinitramfs (the other series the other way round;
+# NETDISK_NETBOOT_INITRD chooses a's).  Skipped when NETDISK_KERNEL_SERIES leaves 6.1 out.
 s=6.1
 case " ${NETDISK_KERNEL_SERIES:-6.1 6.12} " in
 *" $s "*) ;;
