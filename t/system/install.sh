@@ -28,7 +28,8 @@ mvar() {
 }
 
 for v in sbindir sysconfdir mandir systemdsystemunitdir sysusersdir \
-    tmpfilesdir openrcdir initramfstoolsdir dracutdir pkgdatadir dist_man_MANS; do
+    tmpfilesdir openrcdir initramfstoolsdir dracutdir udevrulesdir pkgdatadir \
+    dist_man_MANS; do
 	eval "$v=\$(mvar $v)" || bail_out "cannot read $v from the Makefile"
 done
 
@@ -61,6 +62,7 @@ D=$T/dest
 			echo "$dracutdir/modules.d/30netdisk/$f"
 		done
 	fi
+	test "$udevrulesdir" = no || echo "$udevrulesdir/60-netdisk.rules"
 	if test "$initramfstoolsdir" != no || test "$dracutdir" != no; then
 		echo "$pkgdatadir/netdisk-build.sh"
 		echo "$pkgdatadir/netdisk-boot.sh"

@@ -64,6 +64,9 @@ netdisk() {
 	    "$(cat /sys/block/netdisk0/netdisk/name 2>&1)" root
 	is "$what: the boot script's message on the console" \
 	    "$(journalctl -b -k --no-pager 2>/dev/null | grep -c 'netdisk0: attached')" 1
+	is "$what: /dev/disk/by-label/netboot and by-uuid name it (60-netdisk.rules)" \
+	    "$(readlink -f /dev/disk/by-label/netboot) $(readlink -f "/dev/disk/by-uuid/$(blkid -s UUID -o value /dev/netdisk0)")" \
+	    "/dev/netdisk0 /dev/netdisk0"
 }
 
 # loop SECONDS: write, fsync and read back (O_DIRECT) 256 KiB again and

@@ -50,6 +50,7 @@ nbi_install() {
 
 	install -D -m 644 "$e/initrd/netdisk-build.sh" "$r/usr/share/netdisk/netdisk-build.sh" &&
 	    install -m 644 "$e/initrd/netdisk-boot.sh" "$r/usr/share/netdisk/" &&
+	    install -D -m 644 "$e/udev/60-netdisk.rules" "$r/usr/lib/udev/rules.d/60-netdisk.rules" &&
 	    echo "KEYFILE=$key" >"$r/etc/netdisk/initramfs.conf" || return 1
 	case $nbi_tool in
 	initramfs-tools)

@@ -92,7 +92,7 @@ tap_ok "netdiskd has the daemon, its config, unit, user and man pages" \
     /lib/systemd/system/netdiskd.service /usr/lib/sysusers.d/netdisk.conf \
     /usr/lib/tmpfiles.d/netdisk.conf /usr/share/man/man8/netdiskd.8.gz \
     /usr/share/man/man5/netdisk.conf.5.gz
-tap_ok "netdisk-client has netdiskctl, netdisktab, the attach unit, the initramfs-tools and dracut files" \
+tap_ok "netdisk-client has netdiskctl, netdisktab, the attach unit, the udev rules, the initramfs-tools and dracut files" \
     has "$deb_c" /usr/sbin/netdiskctl /etc/netdisktab \
     /lib/systemd/system/netdisk-attach.service \
     /usr/share/initramfs-tools/hooks/netdisk \
@@ -101,6 +101,7 @@ tap_ok "netdisk-client has netdiskctl, netdisktab, the attach unit, the initramf
     /usr/lib/dracut/modules.d/30netdisk/parse-netdisk.sh \
     /usr/lib/dracut/modules.d/30netdisk/netdisk-root.sh \
     /usr/share/netdisk/netdisk-build.sh /usr/share/netdisk/netdisk-boot.sh \
+    /usr/lib/udev/rules.d/60-netdisk.rules \
     /usr/share/man/man8/netdiskctl.8.gz /usr/share/man/man5/netdisktab.5.gz
 src=/usr/src/netdisk-$version
 tap_ok "netdisk-dkms has the module source for DKMS and netdisk(4)" \
