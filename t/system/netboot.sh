@@ -173,11 +173,13 @@ declare -A pid rs secs
 # down" goes to $T/down.NAME.  A QEMU still running 10 s after that
 # (seen under TCG with -smp 1: the vCPU keeps running after the ACPI
 # power off) is stopped, and its status counts as 0.
-# Under TCG, clearing a page with "rep stosb" (ERMS) goes one byte at a
-# time, and Debian's kernels clear every page they allocate
-# (init_on_alloc): with other guests beside them on two host CPUs, a
-# guest's boot was seen stuck for over 100 s in clear_page_erms.  So the
-# guests have no ERMS and init_on_alloc=0; the ratio of boot times
+# Guests beside other QEMU guests were seen stuck for 20 to 100 s, mostly
+# in clear_page (docs/netboot.md, Tests).  What it costs can be cut: the
+# first write to a page of guest RAM is a page fault of QEMU's on the
+# host, and the test machines took 16 s to fault in 1 GiB; so QEMU faults
+# all of it in before the guest starts (-mem-prealloc), and the guests
+# clear fewer pages (init_on_alloc=0) more quickly (no ERMS: under TCG
+# "rep stosb" goes one byte at a time).  The ratio of boot times
 # compares guests with the same settings.
 guest() {
 	local n=$1 cmdline=$2 initrd=$3 t0
@@ -195,7 +197,7 @@ guest() {
 	t0=$(kt_now)
 	(
 		timeout -k 5 "$limit" qemu-system-x86_64 -accel tcg -cpu max,-erms \
-		    -m 1024 -smp 1 -nodefaults -nographic \
+		    -m 1024 -mem-prealloc -smp 1 -nodefaults -nographic \
 		    -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
 		    -serial "file:$con.$n" -serial "file:$res.$n" "$@" \
 		    -kernel "$vmlinuz" -initrd "$initrd" \
