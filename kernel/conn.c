@@ -12,13 +12,14 @@
  *  - the socket (skbs, the pages of its send frags, the receive path):
  *    sk_allocation is GFP_NOIO, sk_use_task_frag is off, and every
  *    socket is sk_set_memalloc'ed from its creation to its release
- *    (sock_setup, nd_conn_sock_release): its allocations may use the
- *    emergency reserves, and so may the network driver's for the
- *    packets that carry its replies (pfmemalloc skbs, which the stack
- *    delivers to SOCK_MEMALLOC sockets only).  Always, as nbd does, not
- *    only while swap is on (as sunrpc does): a block device is not told
- *    of a swapon, nor of a swap file on a filesystem on it, and the
- *    writeback of such a filesystem needs the same guarantee.
+ *    (sock_setup, nd_conn_sock_release; a socket that never connects
+ *    holds the count up meanwhile, nd_conn_memalloc_hold): its
+ *    allocations may use the emergency reserves, and so may the network
+ *    driver's for the packets that carry its replies (pfmemalloc skbs,
+ *    which the stack delivers to SOCK_MEMALLOC sockets only).  Always, as
+ *    nbd does, not only while swap is on (as sunrpc does): a block device
+ *    is not told of a swapon, nor of a swap file on a filesystem on it,
+ *    and the writeback of such a filesystem needs the same guarantee.
  *  - every send and receive (record.c, sock_xfer) and every AEAD seal
  *    and open (crypto.c: the kernel's skcipher walk kmallocs a bounce
  *    block, GFP_KERNEL, where a cipher block straddles a page) run with
@@ -192,9 +193,28 @@ static void sock_setup(struct socket *sock)
 }
 
 /*
- * Release a socket of nd_conn_open: SOCK_MEMALLOC off first, which puts
- * back the count of memalloc sockets (sock_release would not) and what
- * the socket took from the reserves.
+ * A socket that never connects, SOCK_MEMALLOC from attach to detach
+ * (alloc_device, free_device): it keeps the count of memalloc sockets above
+ * zero while the device's connections come and go.  That count going from
+ * 0 to 1 or back flips the static key memalloc_socks_key, which rewrites
+ * the kernel's code on every CPU (text_poke_bp: breakpoints and IPIs);
+ * without the hold each reconnect did that twice.
+ */
+int nd_conn_memalloc_hold(struct socket **sockp)
+{
+	int err;
+
+	err = sock_create_kern(&init_net, AF_INET, SOCK_STREAM, IPPROTO_TCP,
+			       sockp);
+	if (!err)
+		sk_set_memalloc((*sockp)->sk);
+	return err;
+}
+
+/*
+ * Release a socket of nd_conn_open or nd_conn_memalloc_hold: SOCK_MEMALLOC
+ * off first, which puts back the count of memalloc sockets (sock_release
+ * would not) and what the socket took from the reserves.
  */
 void nd_conn_sock_release(struct socket *sock)
 {
@@ -282,10 +302,11 @@ static_assert(ND_MAX_CONNS <= ND_CONN_SLOTS, "one slot per connection");
  * attach).  On success, *sockp is the connected socket (blocking, no
  * timeouts), info what the server announced and keys the traffic keys.
  * Errors: the socket's, -ETIMEDOUT, -ENODEV (the device is being removed
- * or died, or the connection is being closed), -EKEYREJECTED (closed during the handshake: wrong key or
- * unknown export), -EBUSY/-EACCES/-EUSERS/-EINVAL/-EAGAIN (status;
- * -EAGAIN also for ND_HS_RETRY: the slot's earlier session still drains),
- * -EBADMSG, -EPROTO, -EPROTONOSUPPORT.
+ * or died, or the connection is being closed), -EKEYREJECTED (closed
+ * during the handshake: wrong key or unknown export),
+ * -EBUSY/-EACCES/-EUSERS/-EINVAL/-EAGAIN (status; -EAGAIN also for
+ * ND_HS_RETRY: the slot's earlier session still drains), -EBADMSG,
+ * -EPROTO, -EPROTONOSUPPORT.
  */
 int nd_conn_open(struct nd_conn *conn, struct socket **sockp,
 		 struct nd_export_info *info, struct nd_keys *keys)

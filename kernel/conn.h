@@ -40,6 +40,7 @@ bool nd_conn_up(struct nd_conn *conn);
 void nd_conn_fail(struct nd_conn *conn);
 void nd_conn_shutdown(struct nd_conn *conn);
 void nd_conn_release(struct nd_conn *conn);
+int nd_conn_memalloc_hold(struct socket **sockp);
 void nd_conn_sock_release(struct socket *sock);
 bool nd_conn_usable(struct nd_conn *conn);
 int nd_conn_add(struct nd_conn *conn, unsigned long deadline);

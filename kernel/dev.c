@@ -90,7 +90,8 @@ static u32 io_max_bytes(const struct nd_export_info *info)
 }
 
 /* Whether the export changed in a way the device cannot follow (logged). */
-static bool export_differs(struct nd_device *dev, const struct nd_export_info *info)
+static bool export_differs(struct nd_device *dev,
+			   const struct nd_export_info *info)
 {
 	const struct nd_export_info *old = &dev->info;
 	u64 size = READ_ONCE(old->size);
@@ -661,7 +662,10 @@ static struct nd_device *alloc_device(struct nd_config *cfg)
 	if (dev)
 		dev->conns = kcalloc(ND_MAX_CONNS, sizeof(*dev->conns),
 				     GFP_KERNEL);
-	if (!dev || !dev->conns) {
+	if (!dev || !dev->conns ||
+	    nd_conn_memalloc_hold(&dev->memalloc_hold)) {
+		if (dev)
+			kfree(dev->conns);
 		kfree(dev);
 		ida_free(&nd_index_ida, index);
 		return ERR_PTR(-ENOMEM);
@@ -694,6 +698,7 @@ static void free_device(struct nd_device *dev)
 		mutex_destroy(&dev->conns[i].tx_lock);
 		mutex_destroy(&dev->conns[i].connect_lock);
 	}
+	nd_conn_sock_release(dev->memalloc_hold);	/* after the others */
 	nd_cache_destroy(&dev->cache);
 	mutex_destroy(&dev->queue_lock);
 	mutex_destroy(&dev->scale_lock);

@@ -132,6 +132,7 @@ struct nd_device {
 	 * scale (nd_dev_scale, under scale_lock; read with READ_ONCE).
 	 */
 	struct nd_conn *conns;
+	struct socket *memalloc_hold;	/* nd_conn_memalloc_hold */
 	unsigned int nconns;
 	unsigned int nhw;
 	struct mutex scale_lock;	/* changing nconns, detach, death */

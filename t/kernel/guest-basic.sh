@@ -197,6 +197,57 @@ is "netdiskctl list --json" "$out" \
     "[{\"device\":\"/dev/netdisk0\",\"server\":\"127.0.0.1:$PORT\",\"export\":\"demo\",\"state\":\"connected\",\"connections\":$conns,\"size\":$demo_size,\"reconnects\":0,\"name\":null,\"cache\":{\"state\":\"off\",\"reason\":\"not asked for (cache=0)\",\"size\":0,\"used\":0,\"hits\":0,\"misses\":0,\"evictions\":0,\"invalidations\":0}}]"
 is "... data written by the modprobe device are there" "$(sha_dev /dev/netdisk0 8 4)" "$want"
 
+# ---- reconnects rewrite no kernel code: the device holds a SOCK_MEMALLOC
+# socket from attach to detach, so the static key memalloc_socks_key does
+# not flip (text_poke_bp on every CPU) each time a connection goes and
+# comes.  A kprobe on arch_jump_label_transform_queue records each jump
+# site rewritten, with its struct jump_entry: the key's address is that
+# of the entry's key field (offset 8) plus the offset it holds, low two
+# bits cleared.
+TR=/sys/kernel/tracing
+mount -t tracefs nodev $TR 2>/dev/null
+mkey=$(awk '$3 == "memalloc_socks_key" { print "0x" $1 }' /proc/kallsyms)
+echo "p:ndtest/jl arch_jump_label_transform_queue entry=%di:x64 keyoff=+8(%di):s64" \
+    >>$TR/kprobe_events 2>$W/kp.err
+check "a kprobe on arch_jump_label_transform_queue; memalloc_socks_key at $mkey" \
+    test -d $TR/events/ndtest/jl -a -n "$mkey" || diag_file $W/kp.err
+# memalloc_flips: the sites of memalloc_socks_key rewritten, in the trace
+memalloc_flips() {
+	local line e o n=0
+
+	while read -r line; do
+		case $line in
+		*entry=*keyoff=*) ;;
+		*) continue ;;
+		esac
+		e=${line##*entry=}
+		e=${e%% *}
+		o=${line##*keyoff=}
+		o=${o%% *}
+		test $(((e + 8 + o) & ~3)) = $((mkey)) && n=$((n + 1))
+	done <$TR/trace
+	echo $n
+}
+all_back() {
+	test "$(attr netdisk0 reconnects)" -ge "$1" && connected netdisk0
+}
+: >$TR/trace
+echo 1 >$TR/events/ndtest/jl/enable
+r=0
+for i in 1 2 3; do
+	kill_server TERM
+	start_server
+	r=$((r + conns))
+	wait_until 30 all_back $r || break
+done
+echo 0 >$TR/events/ndtest/jl/enable
+is "netdiskd restarted 3 times: $conns connection(s) back each time" \
+    "$(attr netdisk0 reconnects) $(attr netdisk0 state)" "$r connected"
+is "... and no site of memalloc_socks_key was rewritten meanwhile" \
+    "$(memalloc_flips)" 0 || diag "$(grep -c 'jl:' $TR/trace) jump sites rewritten in all"
+echo '-:ndtest/jl' >>$TR/kprobe_events
+is "... the data are still there" "$(sha_dev /dev/netdisk0 8 4)" "$want"
+
 # ---- ext4: write, check, read back through a fresh attach
 run mkfs.ext4 -q -F /dev/netdisk0
 check "mkfs.ext4 /dev/netdisk0" test $st = 0 || show
