@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <glob.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,8 +78,8 @@ static int write_line(const char *path, const char *value)
 	return err ? -1 : 0;
 }
 
-/* Set path to value, remembering what it was; missing: 0 or -1. */
-static int knob_set(const char *path, const char *value, int required)
+/* Set path to value, remembering what it was; 0 or -1 (named). */
+static int knob_set(const char *path, const char *value)
 {
 	struct knob *k;
 
@@ -91,8 +90,6 @@ static int knob_set(const char *path, const char *value, int required)
 	}
 	k = &knobs[nknobs];
 	if (read_line(path, k->old, sizeof(k->old)) != 0) {
-		if (!required)
-			return 0;
 		fprintf(stderr, "cpustall: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
@@ -134,12 +131,12 @@ static int knobs_off(void)
 	size_t i;
 	int err = 0;
 
-	if (knob_set(RT_RUNTIME, "-1", 1) != 0)
+	if (knob_set(RT_RUNTIME, "-1") != 0)
 		return -1;
 	if (glob(FAIR_SERVERS, 0, NULL, &g) != 0)
 		return 0;	/* no fair server: before 6.12, or no debugfs */
 	for (i = 0; i < g.gl_pathc && err == 0; i++)
-		err = knob_set(g.gl_pathv[i], "0", 1);
+		err = knob_set(g.gl_pathv[i], "0");
 	globfree(&g);
 	return err;
 }
@@ -162,7 +159,6 @@ static int set_fifo(int prio)
 /* A spinner on cpu until end; tells ready once it runs there. */
 static void spin(int cpu, double end, int ready)
 {
-	volatile unsigned long n = 0;
 	cpu_set_t set;
 
 	CPU_ZERO(&set);
@@ -175,7 +171,7 @@ static void spin(int cpu, double end, int ready)
 	if (write(ready, "r", 1) != 1)
 		_exit(1);
 	while (now() < end)
-		n++;
+		;	/* clock_gettime: a call, never optimized out */
 	_exit(0);
 }
 

@@ -228,6 +228,7 @@ memalloc_flips() {
 	done <$TR/trace
 	echo $n
 }
+# all_back N: netdisk0 reconnected N times in all and connected
 all_back() {
 	test "$(attr netdisk0 reconnects)" -ge "$1" && connected netdisk0
 }
@@ -527,9 +528,6 @@ add_line() {
 	echo "$1" 2>$W/add.err >/sys/bus/netdisk/add
 	st=$?
 }
-v3_back() {
-	test "$(attr netdisk0 reconnects)" -ge 1 && connected netdisk0
-}
 (umask 077 && vec server_static_priv >server.key)
 cat server.key >>keys.pat
 spub=$(vec server_static_pub)
@@ -558,7 +556,7 @@ kill_server TERM
 v3_conf 3
 start_server
 check "... netdiskd restarted with min_version = 3: both connections back" \
-    wait_until 30 v3_back || diag "reconnects $(attr netdisk0 reconnects) state $(attr netdisk0 state)"
+    wait_until 30 all_back 1 || diag "reconnects $(attr netdisk0 reconnects) state $(attr netdisk0 state)"
 is "... the data read back after the reconnect" "$(sha_dev /dev/netdisk0 16 1)" "$want"
 write_back 20 1
 log_mark

@@ -18,9 +18,9 @@
 # Needs root (chroot, mkinitramfs), debootstrap and a Debian mirror the
 # first time (skipped when the root cannot be built, e.g. offline),
 # mkfs.ext4 with -d.  make check-netboot runs it once per series
-# (t/system/netboot-6.1.sh, netboot-6.12.sh), each with one of the two
-# initramfs flavours.
-# Environment: NETDISK_NETBOOT_INITRD (initramfs-tools, the default, or
+# (t/system/netboot-6.1.sh, netboot-6.12.sh); each series boots both
+# initramfs flavours, guest a with one, guest b with the other.
+# Environment: NETDISK_NETBOOT_INITRD (guest a's: initramfs-tools, the default, or
 # dracut: t/system/netboot-initrd.sh), NETDISK_NETBOOT_SERIES (default
 # 6.12), NETDISK_NETBOOT_LIMIT (seconds for each QEMU run, default 900),
 # NETDISK_CACHE (the
