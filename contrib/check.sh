@@ -42,6 +42,21 @@ show_failures() {	# DIR
 	done
 }
 
+# The failed checks of every test under the DIRs that did not pass, with
+# the comment lines after each, at most 40 lines a test: repeated in the
+# summary, where the end of a long output still shows them.
+failure_digest() {	# DIR...
+	local trs
+	find "$@" -name '*.trs' 2>/dev/null | sort | while read -r trs; do
+		grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "$trs" || continue
+		echo "--- ${trs%.trs}.log:"
+		awk '/^not ok / { show = 1; print; next }
+		    /^ok / { show = 0; next }
+		    /^(ERROR: |Bail out!)/ { print; next }
+		    show && /^#/ { print }' "${trs%.trs}.log" | head -n 40
+	done
+}
+
 # Records a failed step; it adds one failure unless told 0 (when the
 # failing tests of that step are already counted).
 step_failed() {	# NAME [1|0]
@@ -161,6 +176,7 @@ fi
 
 say "summary"
 if [ -n "$bad_steps" ]; then
+	failure_digest build
 	echo "failed steps:$bad_steps"
 fi
 echo "$passed passed, $failed failed"
