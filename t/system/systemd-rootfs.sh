@@ -12,9 +12,13 @@ dir=$1
 shift
 want="systemd systemd-sysv dbus $*"
 mkdir -p "$(dirname "$dir")"
-# One builder at a time (test runs of several builds share the cache).
+# One builder at a time (test runs of several builds share the cache);
+# a debootstrap takes minutes, not half an hour.
 exec 9>"$dir.lock"
-flock 9
+flock -w 1800 9 || {
+	echo "systemd-rootfs.sh: $dir.lock still held after 1800 s" >&2
+	exit 1
+}
 if test -f "$dir/.netdisk-packages" &&
     test "$(cat "$dir/.netdisk-packages")" = "$want"; then
 	exit 0
