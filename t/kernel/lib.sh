@@ -81,6 +81,29 @@ kt_start() {
 	tap_diag "fetch-kernels.sh: $(kt_elapsed "$kt_t0") s"
 }
 
+# kt_guests_lock shared|exclusive: the build tree's guest lock, held on
+# the file descriptor kt_lock_fd until kt_guests_unlock.  Each kernel
+# test's guest runs under a shared lock, several at a time in a parallel
+# make check; the network boot (t/system/netboot.sh), whose systemd
+# guests under TCG stall for minutes beside other guests on a 2-core
+# machine, takes it exclusive.  What the holder starts inherits the
+# descriptor: a process that outlives the guests (netdiskd) is started
+# with it closed ("{kt_lock_fd}>&-").  Waits up to an hour.
+kt_guests_lock() {
+	local t0
+
+	t0=$(kt_now)
+	exec {kt_lock_fd}>>"$KT_OUT/guests.lock" ||
+	    bail_out "cannot open $KT_OUT/guests.lock"
+	flock "--$1" -w 3600 "$kt_lock_fd" ||
+	    bail_out "no $1 lock on $KT_OUT/guests.lock after 3600 s"
+	tap_diag "the guests' lock ($1) after $(kt_elapsed "$t0") s"
+}
+
+kt_guests_unlock() {
+	exec {kt_lock_fd}>&-
+}
+
 # kt_copy SRC DIR: SRC into DIR unless the same file is there; a changed
 # file gets a new time stamp, so that make rebuilds what depends on it.
 kt_copy() {
@@ -236,11 +259,13 @@ kt_series() {
 		return
 	fi
 	tap_diag "$s: initramfs $(du -m "$img" | cut -f1) MB in $(kt_elapsed "$t0") s"
+	kt_guests_lock shared
 	t0=$(kt_now)
 	failed0=$tap_failed
 	"$KT_SRC/run-guest.sh" -t "$kt_limit" -l "$con" -r "$res" \
 	    -a "$KT_CMDLINE" "${kt_opts[@]}" "$vmlinuz" "$img" 2>"$T/guest.err"
 	rs=$?
+	kt_guests_unlock
 	grep -A5 'booting once more' "$T/guest.err" | sed "s/^/# $s: /"
 	kt_results "$s" "$res"
 	if test $rs = 0 && test $kt_done = yes; then

@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: ISC
 # netboot-6.1.sh - t/system/netboot.sh with the kernel series 6.1: make
-# check-netboot lists one test per series, so that a parallel make runs
-# them side by side.  Guest a boots with an initramfs made by dracut, guest b with
-# one made by mkinitramfs (the other series the other way round;
-# NETDISK_NETBOOT_INITRD chooses a's).  Skipped when NETDISK_KERNEL_SERIES leaves 6.1 out.
+# check lists one test per series (Makefile.am, NETBOOT_TESTS).  Guest a
+# boots with an initramfs made by dracut, guest b with one made by
+# mkinitramfs (the other series the other way round;
+# NETDISK_NETBOOT_INITRD chooses a's).  Skipped when
+# NETDISK_KERNEL_SERIES leaves 6.1 out.
 s=6.1
 case " ${NETDISK_KERNEL_SERIES:-6.1 6.12} " in
 *" $s "*) ;;

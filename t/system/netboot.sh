@@ -17,7 +17,7 @@
 #
 # Needs root (chroot, mkinitramfs), debootstrap and a Debian mirror the
 # first time (skipped when the root cannot be built, e.g. offline),
-# mkfs.ext4 with -d.  make check-netboot runs it once per series
+# mkfs.ext4 with -d.  make check runs it once per series
 # (t/system/netboot-6.1.sh, netboot-6.12.sh); each series boots both
 # initramfs flavours, guest a with one, guest b with the other.
 # Environment: NETDISK_NETBOOT_INITRD (guest a's: initramfs-tools, the default, or
@@ -121,18 +121,18 @@ nbi_tool=$nbi_main
 
 # ---------------------------------------------------------------- the server
 # The root image is the base of an overlay export with two client
-# identities, a and b; two QEMU runs, -smp 1 each, two at a time:
+# identities, a and b; one QEMU run after the other, -smp 1 each:
 #   a   boots (netdiskd killed and restarted 5 s after the attach), runs a
 #       write+fsync+O_DIRECT read loop while netdiskd is killed and
 #       restarted again, writes a mark, "systemctl reboot": the same QEMU
 #       boots again (netdisk.ko's reboot notifier ended the first session
-#       with DISCONNECT, so the attach is not busy), finds the mark and
-#       not b's file, "systemctl poweroff" (timed to QEMU's exit);
-#   b   beside a's first boot, with the other flavour's initramfs and
-#       root=LABEL=netboot: boots, writes its file, does not see a's
-#       mark, reboots in place, finds its file, powers off;
-#   the same image on a virtio disk (snapshot=on) beside a's second boot:
-#       the ratio of the boot times.
+#       with DISCONNECT, so the attach is not busy), finds the mark,
+#       "systemctl poweroff" (timed to QEMU's exit);
+#   b   with the other flavour's initramfs and root=LABEL=netboot: boots,
+#       writes its file, does not see a's mark, reboots in place, finds
+#       its file, powers off;
+#   the same image on a virtio disk (snapshot=on): the ratio of the boot
+#       times.
 # The root as an ext4 image, the base of the overlay export "root"; two
 # client identities: a (the key the hook put in the initramfs) and b (a
 # key of its own, in a cpio archive put before b's initramfs, as early
@@ -158,11 +158,6 @@ add_export "$conf" root path="$T/root.img" overlay_dir="$T/ovl" "clients=a b"
 start_netdiskd "$conf"
 
 # ---------------------------------------------------------------- the guests
-# One QEMU run per guest, -smp 1 each, two at a time: a (two boots, the
-# reboot in place) beside b, then a's second boot beside the local disk.
-# The local disk boots once (-no-reboot).
-# guest NAME CMDLINE INITRD [QEMU-OPTION...]: QEMU in the background (its
-# PID in pid_NAME); console in $con.NAME, result lines in $res.NAME.
 con=$KT_OUT/logs/netboot-$s.console
 res=$KT_OUT/logs/netboot-$s.results
 declare -A pid rs secs
@@ -181,6 +176,11 @@ declare -A pid rs secs
 # clear fewer pages (init_on_alloc=0) more quickly (no ERMS: under TCG
 # "rep stosb" goes one byte at a time).  The ratio of boot times
 # compares guests with the same settings.
+# Even alone, a guest stalled for 20 to 45 s ("BUG: soft lockup") while
+# one other test ran on the 2 CPUs (the same guests passed with none):
+# QEMU runs at nice -10 (NETDISK_NETBOOT_NICE), ahead of the other
+# tests of a parallel make check, which get the CPUs it leaves.
+qemu_nice=${NETDISK_NETBOOT_NICE:--10}
 guest() {
 	local n=$1 cmdline=$2 initrd=$3 t0
 
@@ -196,7 +196,7 @@ guest() {
 	: >"$res.$n"
 	t0=$(kt_now)
 	(
-		timeout -k 5 "$limit" qemu-system-x86_64 -accel tcg -cpu max,-erms \
+		nice -n "$qemu_nice" timeout -k 5 "$limit" qemu-system-x86_64 -accel tcg -cpu max,-erms \
 		    -m 1024 -mem-prealloc -smp 1 -nodefaults -nographic \
 		    -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
 		    -serial "file:$con.$n" -serial "file:$res.$n" "$@" \
@@ -249,7 +249,7 @@ restart_netdiskd() {
 	kill -KILL "$ND_PID" && wait "$ND_PID" 2>/dev/null
 	sleep 2
 	echo "---- netdiskd restarted: $1" >>"$ND_LOG"
-	start_netdiskd "$conf"
+	start_netdiskd "$conf" {kt_lock_fd}>&-
 	restarts="$restarts, $1"
 }
 # finish NAME: wait for the guest; QEMU's status in rs[NAME], its seconds
@@ -299,10 +299,11 @@ uptime_at() {
 
 nd=netdisk=netdisk://10.0.2.2:$ND_PORT/root
 restarts=""
+# No other test's guest runs beside these (kt_guests_lock), and they run
+# one after the other.
+kt_guests_lock exclusive
 t_all=$(kt_now)
 guest a "root=/dev/netdisk0 rw $nd ip=dhcp netboot.role=a" "$T/initrd.img"
-guest b "root=LABEL=netboot rw $nd,key=/etc/netdisk/b.key ip=dhcp netboot.role=b" \
-    "$T/initrd-b.img"
 # netdiskd killed while a boots: a few seconds after the attach, about
 # when the initramfs hands over to systemd.
 if await a "$con.a" 'attached as /dev/netdisk0' 600; then
@@ -314,23 +315,10 @@ if await a "$res.a" '^# loop start' 600; then
 	sleep 5
 	restart_netdiskd "during a's write loop"
 fi
-# a reboots: the local disk boots beside a's second boot (one series is
-# enough for the figure: NETDISK_NETBOOT_LOCAL, default the 6.12 one).
 log_at_reboot=0
-if await a "$res.a" '^# rebooting' 600; then
-	log_at_reboot=$(wc -l <"$ND_LOG")
-	case " ${NETDISK_NETBOOT_LOCAL:-6.12} " in
-	*" $s "*) ;;
-	*) false ;;
-	esac &&
-	    guest local "root=/dev/vda rw netboot.role=local" "$T/initrd.img" \
-	    -drive "file=$T/root.img,format=raw,if=virtio,snapshot=on" -no-reboot
-fi
-b_first=no
-await a "$res.a" "b's file is not" 600 &&
-    tr -d '\r' <"$res.b" | grep -q '^# rebooting' && b_first=yes
+await a "$res.a" '^# rebooting' 600 && log_at_reboot=$(wc -l <"$ND_LOG")
 poweroff_secs=""
-if await a "$res.a" '^# powering off' 300; then
+if await a "$res.a" '^# powering off' 600; then
 	t_off=$(kt_now)
 	finish a
 	test -f "$T/down.a" && poweroff_secs=$(awk -v a="$t_off" -v b="$(cat "$T/down.a")" \
@@ -339,10 +327,22 @@ if await a "$res.a" '^# powering off' 300; then
 else
 	finish a
 fi
+# b, after a: a's mark is in a's overlay when b looks for it.
+guest b "root=LABEL=netboot rw $nd,key=/etc/netdisk/b.key ip=dhcp netboot.role=b" \
+    "$T/initrd-b.img"
 finish b
-test -n "${pid[local]:-}" && finish local
+# The local disk, for the ratio of boot times (one series is enough for
+# the figure: NETDISK_NETBOOT_LOCAL, default the 6.12 one).
+case " ${NETDISK_NETBOOT_LOCAL:-6.12} " in
+*" $s "*)
+	guest local "root=/dev/vda rw netboot.role=local" "$T/initrd.img" \
+	    -drive "file=$T/root.img,format=raw,if=virtio,snapshot=on" -no-reboot
+	finish local
+	;;
+esac
 kill -TERM "$ND_PID"
 wait "$ND_PID" 2>/dev/null
+kt_guests_unlock
 tap_diag "$s: netdiskd restarted${restarts#,}; the guests took $(kt_elapsed "$t_all") s"
 
 # ---------------------------------------------------------------- the checks
@@ -374,8 +374,6 @@ tap_is "$s: netdiskd: no attach refused as busy, no session closed without DISCO
     grep -E 'busy: held by|closed: client closed' "$ND_LOG" | head -n 5 | sed 's/^/# /'
 tap_like "$s: poweroff: from a's systemctl poweroff to the kernel's power down within 60 s" \
     "${poweroff_secs:-none}" '^([0-9]|[1-5][0-9])\.[0-9]$'
-tap_is "$s: b had written its file and rebooted before a's second boot looked for it" \
-    "$b_first" yes
 tap_is "$s: the base image is unchanged" \
     "$(sha256sum <"$T/root.img" | cut -d' ' -f1)" "$base_sha"
 tap_ok "$s: an overlay for each identity" test -f "$T/ovl/a.ovl" -a -f "$T/ovl/b.ovl"
@@ -384,7 +382,7 @@ up_local=$(uptime_at local 1)
 mnt_nd=$(mounted_at a 2)
 mnt_local=$(mounted_at local 1)
 if test -n "$up_nd" && test -n "$up_local" && test -n "$mnt_nd" && test -n "$mnt_local"; then
-	tap_diag "$s: boot to multi-user.target (uptime; side by side, -smp 1 each): netdisk $up_nd s, local virtio disk $up_local s, ratio $(ratio "$up_nd" "$up_local");" \
+	tap_diag "$s: boot to multi-user.target (uptime; one guest at a time, -smp 1): netdisk $up_nd s, local virtio disk $up_local s, ratio $(ratio "$up_nd" "$up_local");" \
 	    "from the root's mount to multi-user.target: netdisk $(ratio "$up_nd - $mnt_nd" 1) s, local $(ratio "$up_local - $mnt_local" 1) s, ratio $(ratio "$up_nd - $mnt_nd" "$up_local - $mnt_local")"
 fi
 tap_diag "$s: a's first boot (with the restart) $(uptime_at a 1) s, b $(uptime_at b 1) s; poweroff ${poweroff_secs:-?} s"
