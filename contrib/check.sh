@@ -31,14 +31,22 @@ count() {	# FILE
 	echo "check.sh: $1: $p passed, $f failed"
 }
 
+# The .log of every test under the DIRs that did not pass, a line each.
+failed_logs() {	# DIR...
+	local trs
+	find "$@" -name '*.trs' 2>/dev/null | sort | while read -r trs; do
+		grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "$trs" &&
+		    echo "${trs%.trs}.log"
+	done
+}
+
 # Prints the .log of every test under DIR that did not pass.
 show_failures() {	# DIR
-	local trs
-	find "$1" -name '*.trs' 2>/dev/null | sort | while read -r trs; do
-		grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "$trs" || continue
-		printf '\n----- %s\n' "${trs%.trs}.log"
-		cat "${trs%.trs}.log"
-		printf -- '----- end of %s\n' "${trs%.trs}.log"
+	local log
+	failed_logs "$1" | while read -r log; do
+		printf '\n----- %s\n' "$log"
+		cat "$log"
+		printf -- '----- end of %s\n' "$log"
 	done
 }
 
@@ -46,14 +54,13 @@ show_failures() {	# DIR
 # the comment lines after each, at most 40 lines a test: repeated in the
 # summary, where the end of a long output still shows them.
 failure_digest() {	# DIR...
-	local trs
-	find "$@" -name '*.trs' 2>/dev/null | sort | while read -r trs; do
-		grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "$trs" || continue
-		echo "--- ${trs%.trs}.log:"
+	local log
+	failed_logs "$@" | while read -r log; do
+		echo "--- $log:"
 		awk '/^not ok / { show = 1; print; next }
 		    /^ok / { show = 0; next }
 		    /^(ERROR: |Bail out!)/ { print; next }
-		    show && /^#/ { print }' "${trs%.trs}.log" | head -n 40
+		    show && /^#/ { print }' "$log" | head -n 40
 	done
 }
 
