@@ -36,9 +36,12 @@ KERNEL="qemu-system-x86 busybox-static cpio kmod xz-utils zstd pahole fio"
 # fakeroot; openrc for openrc-run (t/system/openrc.sh runs the OpenRC script in a
 # mount namespace of its own; installing it changes nothing of the host's
 # init system); debootstrap, systemd-container (systemd-nspawn) and
-# bsdutils (script) to boot the packages under systemd in a container.
+# bsdutils (script) to boot the packages under systemd in a container;
+# vmdb2 and zerofree to build the appliance's image
+# (contrib/appliance/build.sh), the SSH client to log into it
+# (t/system/appliance.sh).
 PACKAGE="systemd shellcheck debhelper dh-dkms dkms fakeroot dpkg-dev openrc
-	debootstrap systemd-container bsdutils"
+	debootstrap systemd-container bsdutils vmdb2 zerofree openssh-client"
 # Benchmarks (optional, installed by contrib/bench.sh itself): fio with its
 # libnbd ioengine as the userspace NBD client, nbd-server as the plaintext
 # NBD peer (jq, above, reads fio's JSON output).

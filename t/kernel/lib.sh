@@ -93,6 +93,7 @@ kt_guests_lock() {
 	local t0
 
 	t0=$(kt_now)
+	mkdir -p "$KT_OUT"
 	exec {kt_lock_fd}>>"$KT_OUT/guests.lock" ||
 	    bail_out "cannot open $KT_OUT/guests.lock"
 	flock "--$1" -w 3600 "$kt_lock_fd" ||
