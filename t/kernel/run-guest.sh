@@ -3,7 +3,7 @@
 # run-guest.sh - boot one kernel test guest under QEMU and judge the run
 #
 # Usage: run-guest.sh [-t SECONDS] [-l LOGFILE] [-r FILE] [-c CPUS]
-#            [-m MIB] [-n] [-a CMDLINE] [-H] [-v] VMLINUZ INITRAMFS
+#            [-m MIB] [-n | -N NETDEV] [-a CMDLINE] [-H] [-v] VMLINUZ INITRAMFS
 #
 #   -t SECONDS  hard limit for the whole boot, test and power-off (120)
 #   -l LOGFILE  keep the serial console log there (default: a temporary file)
@@ -14,6 +14,9 @@
 #   -n          a network card (virtio-net, QEMU's user-mode network):
 #               the guest reaches the host's 127.0.0.1 as 10.0.2.2
 #               (the test script loads virtio_net and sets the address)
+#   -N NETDEV   a network card on QEMU's -netdev NETDEV instead, e.g.
+#               socket,udp=127.0.0.1:PORT,localaddr=127.0.0.1:PORT (a
+#               network shared with another guest over the host's loopback)
 #   -a CMDLINE  more kernel command line (also $NETDISK_KTEST_CMDLINE, for
 #               every guest)
 #   -H          hardened: hung_task_panic=1, a hung-task timeout of 20 s,
@@ -52,7 +55,7 @@ hardened=no
 
 usage() {
 	echo "usage: run-guest.sh [-t SECONDS] [-l LOGFILE] [-r FILE] [-c CPUS]" \
-	    "[-m MIB] [-n] [-a CMDLINE] [-H] [-v] VMLINUZ INITRAMFS" >&2
+	    "[-m MIB] [-n | -N NETDEV] [-a CMDLINE] [-H] [-v] VMLINUZ INITRAMFS" >&2
 	exit 2
 }
 
@@ -66,7 +69,7 @@ fail() {
 	exit "$1"
 }
 
-while getopts t:l:r:c:m:na:Hv opt; do
+while getopts t:l:r:c:m:nN:a:Hv opt; do
 	case $opt in
 	t) limit=$OPTARG ;;
 	l) log=$OPTARG ;;
@@ -74,6 +77,7 @@ while getopts t:l:r:c:m:na:Hv opt; do
 	c) cpus=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	n) nic=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0) ;;
+	N) nic=(-netdev "$OPTARG,id=n0" -device virtio-net-pci,netdev=n0) ;;
 	a) append="$append $OPTARG" ;;
 	H) hardened=yes ;;
 	v) verbose=yes ;;

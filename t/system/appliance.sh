@@ -40,6 +40,12 @@ for t in vmdb2 debootstrap dpkg-buildpackage qemu-system-x86_64 ssh ssh-keygen; 
 	command -v "$t" >/dev/null 2>&1 || kt_skip "$t not found (contrib/deps.sh)"
 done
 command -v steady >/dev/null 2>&1 || kt_skip "t/steady is not built"
+read -r -a KT_SERIES <<<"${NETDISK_APPLIANCE_SERIES:-6.12}"
+kt_start mkfs.ext4 e2fsck
+line=$(awk -v s="${KT_SERIES[0]}" '$1 == s' "$T/kernels")
+test -n "$line" ||
+    kt_skip "no kernel of series ${KT_SERIES[0]} (fetch-kernels.sh: $(tail -n 1 "$T/fetch.err"))"
+read -r series kver vmlinuz kdir moddir <<<"$line"
 
 # ---------------------------------------------------------------- build
 ssh-keygen -q -t ed25519 -N '' -C "appliance.sh" -f "$T/id" ||
@@ -63,10 +69,19 @@ build() {
 build 1
 build 2
 truncate -s 2G "$T/data.img"
+# The client guest's netdisk.ko (its initramfs needs the appliance's key).
+kt_build "$series" "$kver" "$kdir"
 
 # ---------------------------------------------------------------- guests
-p_nd=$(free_port) && p_ssh=$(free_port) || bail_out "no free TCP port"
-test "$p_nd" != "$p_ssh" || p_ssh=$(free_port)
+# Four ports: netdiskd's and SSH's forwarded, the two ends of the socket
+# network (UDP).
+ports=()
+while test ${#ports[@]} -lt 4; do
+	p=$(free_port) || bail_out "no free port"
+	case " ${ports[*]} " in *" $p "*) continue ;; esac
+	ports+=("$p")
+done
+p_nd=${ports[0]} p_ssh=${ports[1]} p_app=${ports[2]} p_cli=${ports[3]}
 U=netdisk://127.0.0.1:$p_nd
 kt_guests_lock exclusive
 
@@ -80,6 +95,8 @@ boot() {
 	    -drive "file=$T/data.img,format=raw,if=virtio" \
 	    -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$p_nd-:26547,hostfwd=tcp:127.0.0.1:$p_ssh-:22" \
 	    -device virtio-net-pci,netdev=n0 \
+	    -netdev "socket,id=n1,udp=127.0.0.1:$p_cli,localaddr=127.0.0.1:$p_app" \
+	    -device virtio-net-pci,netdev=n1,mac=52:54:00:4e:44:01 \
 	    -serial "file:$T/console.$1" </dev/null >"$T/qemu.$1" 2>&1 &
 	qemu[$1]=$!
 	track_pid $!
@@ -213,6 +230,12 @@ touch "$stop"
 steady_end "the example export (through reload and restart)" "$sp" \
     "$T/steady.out" "$T/steady.err" 0
 
+# The appliance's address on the socket network, from the data disk, for
+# the next boots.
+on "printf '%s\n' '[Match]' 'MACAddress=52:54:00:4e:44:01' '[Network]' \
+    'Address=10.77.0.1/24' >/srv/netdisk/etc/network/10-lab.network"
+tap_is "a systemd.network file on the data disk, over SSH" $? 0
+
 # data_intact RUN: the key, the configuration and the data of both
 # exports are those of the first boot.
 data_intact() {
@@ -250,9 +273,50 @@ tap_ok "... nothing on the data disk was made again" sh -c \
     '! grep -aqE "making the data file system|made the server key|wrote the default" "$1"' \
     sh "$T/console.2"
 data_intact 2
-on systemctl poweroff
-down 2
-tap_is "poweroff: QEMU ends" $? 0
+tap_like "the address from the data disk's network file" \
+    "$(on ip -4 -o addr show 2>&1)" ' 10\.77\.0\.1/24 '
+
+# ---------------------------------------------------------------- a kernel client
+if test -n "$kt_ko"; then
+	files=(mkfs.ext4=/sbin/mkfs.ext4 e2fsck=/sbin/e2fsck "$T/key=/appliance.key")
+	test -f /etc/mke2fs.conf && files+=(/etc/mke2fs.conf)
+	kt_initramfs "$T/client.gz" "$kver" "$moddir" "$kt_ko" \
+	    "$KT_SRC/guest-appliance.sh" -i virtio_pci -i virtio_net -- \
+	    "${files[@]}" 2>"$T/mkinitramfs.err" ||
+		bail_out "the client's initramfs: $(tail -1 "$T/mkinitramfs.err")"
+	con=$KT_OUT/logs/appliance-client.console
+	res=$KT_OUT/logs/appliance-client.results
+	mkdir -p "$KT_OUT/logs"
+	: >"$res"
+	t0=$(kt_now)
+	"$KT_SRC/run-guest.sh" -t 1500 -c 1 -m 512 -l "$con" -r "$res" \
+	    -N "socket,udp=127.0.0.1:$p_app,localaddr=127.0.0.1:$p_cli" \
+	    -a "$KT_CMDLINE" "$vmlinuz" "$T/client.gz" 2>"$T/client.err" &
+	cpid=$!
+	track_pid $cpid
+	wait_grep '^# *client: writing' "$res" 900
+	tap_is "the client guest writes to the appliance's export" $? 0 ||
+	    tap_diag_file "$res"
+	on systemctl poweroff
+	down 2
+	tap_is "the appliance powers off under the client" $? 0
+	boot 3 "$T/system2.img"
+	banner 3 1
+	tap_is "... and boots again" $? 0 || console_diag 3
+	wait "$cpid"
+	rs=$?
+	kt_results "$series: client" "$res"
+	tap_ok "$series: client guest run: $kt_checks checks, ended in time, no kernel warning, oops or hung task ($(kt_elapsed "$t0") s)" \
+	    test "$rs" = 0 -a "$kt_done" = yes ||
+		{ tap_diag "run-guest.sh: status $rs; console: $con"; tap_diag_file "$T/client.err" 60; }
+	on systemctl poweroff
+	down 3
+	tap_is "poweroff: QEMU ends" $? 0
+else
+	on systemctl poweroff
+	down 2
+	tap_is "poweroff: QEMU ends" $? 0
+fi
 kt_guests_unlock
 
 tap_plan "$tap_n"
