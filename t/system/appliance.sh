@@ -117,15 +117,12 @@ banner() {
 	return 1
 }
 
-# down N: until QEMU of run N ends (0), at most 120 s (1).
-down() {
-	local i
-
-	for ((i = 0; i < 240; i++)); do
-		kill -0 "${qemu[$1]}" 2>/dev/null || return 0
-		sleep 0.5
-	done
-	return 1
+# poweroff N DESC: systemctl poweroff over SSH; one TAP line: QEMU of run
+# N ends with status 0 within 120 s.
+poweroff() {
+	on systemctl poweroff
+	wait_pid_status "${qemu[$1]}" 120
+	tap_is "$2" $? 0
 }
 
 # said N WHAT: the last value of the console message's line "WHAT:".
@@ -259,9 +256,7 @@ tap_is "the data disk was not prepared again" \
 data_intact 1
 
 # ---------------------------------------------------------------- new image
-on systemctl poweroff
-down 1
-tap_is "poweroff: QEMU ends" $? 0
+poweroff 1 "poweroff: QEMU ends"
 boot 2 "$T/system2.img"
 banner 2 1
 tap_is "the second image boots with the same data disk" $? 0 || console_diag 2
@@ -297,9 +292,7 @@ if test -n "$kt_ko"; then
 	wait_grep '^# *client: writing' "$res" 900
 	tap_is "the client guest writes to the appliance's export" $? 0 ||
 	    tap_diag_file "$res"
-	on systemctl poweroff
-	down 2
-	tap_is "the appliance powers off under the client" $? 0
+	poweroff 2 "the appliance powers off under the client"
 	boot 3 "$T/system2.img"
 	banner 3 1
 	tap_is "... and boots again" $? 0 || console_diag 3
@@ -309,13 +302,9 @@ if test -n "$kt_ko"; then
 	tap_ok "$series: client guest run: $kt_checks checks, ended in time, no kernel warning, oops or hung task ($(kt_elapsed "$t0") s)" \
 	    test "$rs" = 0 -a "$kt_done" = yes ||
 		{ tap_diag "run-guest.sh: status $rs; console: $con"; tap_diag_file "$T/client.err" 60; }
-	on systemctl poweroff
-	down 3
-	tap_is "poweroff: QEMU ends" $? 0
+	poweroff 3 "poweroff: QEMU ends"
 else
-	on systemctl poweroff
-	down 2
-	tap_is "poweroff: QEMU ends" $? 0
+	poweroff 2 "poweroff: QEMU ends"
 fi
 kt_guests_unlock
 
