@@ -33,9 +33,6 @@ ln -sf /run/systemd/resolve/stub-resolv.conf /etc/resolv.conf
 update-initramfs -u -k all
 grub-install --target=i386-pc "$dev"
 update-grub
-# GRUB's fonts and translations serve its graphical menu, which the
-# appliance does not use (GRUB_TERMINAL: console and serial).
-rm -rf /boot/grub/fonts /boot/grub/locale /boot/grub/unicode.pf2
 
 # What debootstrap installed before the appliance's dpkg excludes were in
 # place (files/etc/dpkg/dpkg.cfg.d/netdisk-appliance): documentation but
