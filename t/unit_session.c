@@ -138,11 +138,12 @@ struct script_hdr {
 };
 
 static size_t
-script_encode_reply(const struct request *q, const struct reply *rep,
-    uint32_t datalen, void *hdr)
+script_encode_reply(struct session *s, const struct request *q,
+    const struct reply *rep, uint32_t datalen, void *hdr)
 {
 	struct script_hdr h = { *rep, datalen, q->type };
 
+	(void)s;
 	memcpy(hdr, &h, sizeof(h));
 	return sizeof(h);
 }

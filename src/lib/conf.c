@@ -254,30 +254,56 @@ sec_where(struct parser *p)
 	return s;
 }
 
-/* A warning on the current line: the file is valid, but risky. */
+/* A warning on line: the file is valid, but risky.  msg: malloc'd. */
+static void
+warn_add(struct parser *p, int line, char *msg)
+{
+	struct conf_error *w;
+
+	if (msg == NULL ||
+	    (w = reallocarray(p->warns, p->nwarns + 1, sizeof(*w))) == NULL) {
+		p->nomem = 1;
+		free(msg);
+		return;
+	}
+	p->warns = w;
+	w[p->nwarns].line = line;
+	w[p->nwarns].seq = p->nwarns;
+	w[p->nwarns++].msg = msg;
+}
+
+/* A warning on the current line, prefixed with its section. */
 static void __attribute__((format(printf, 2, 3)))
 sec_warn(struct parser *p, const char *fmt, ...)
 {
-	struct conf_error *w;
 	char msg[1024], *where, *line = NULL;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if ((where = sec_where(p)) == NULL ||
-	    asprintf(&line, "%s: warning: %s", where, msg) == -1 ||
-	    (w = reallocarray(p->warns, p->nwarns + 1, sizeof(*w))) == NULL) {
-		p->nomem = 1;
-		free(where);
-		free(line);
-		return;
-	}
+	if ((where = sec_where(p)) != NULL &&
+	    asprintf(&line, "%s: warning: %s", where, msg) == -1)
+		line = NULL;
 	free(where);
-	p->warns = w;
-	w[p->nwarns].line = p->lineno;
-	w[p->nwarns].seq = p->nwarns;
-	w[p->nwarns++].msg = line;
+	warn_add(p, p->lineno, line);
+}
+
+/* A warning found by the validation, on line. */
+static void __attribute__((format(printf, 3, 4)))
+warn_at(struct parser *p, int line, const char *fmt, ...)
+{
+	char *msg = NULL, *out = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		msg = NULL;
+	va_end(ap);
+	if (msg != NULL && asprintf(&out, "warning: %s", msg) == -1)
+		out = NULL;
+	free(msg);
+	warn_add(p, line, out);
 }
 
 /* Small helpers for the parse functions. */
@@ -778,30 +804,50 @@ listen_parse(const char *s, struct conf_listen *l)
 	return 0;
 }
 
+/* One address of the list key name, appended to *list. */
 static void
-listen_add(struct parser *p, const char *word)
+listen_append(struct parser *p, const char *name, const char *word,
+    struct conf_listen **list, int *n)
 {
-	struct conf *c = p->conf;
 	struct conf_listen l, *v;
 
 	memset(&l, 0, sizeof(l));
 	if (listen_parse(word, &l) == -1) {
-		sec_err(p, "listen \"%s\" is not an address (use ADDR, "
-		    "ADDR:PORT, [IPV6]:PORT or *)", word);
+		sec_err(p, "%s \"%s\" is not an address (use ADDR, "
+		    "ADDR:PORT, [IPV6]:PORT or *)", name, word);
 		return;
 	}
-	if ((v = reallocarray(c->listen, c->nlisten + 1, sizeof(*v))) == NULL) {
+	if ((v = reallocarray(*list, (size_t)*n + 1, sizeof(*v))) == NULL) {
 		p->nomem = 1;
 		return;
 	}
-	c->listen = v;
-	v[c->nlisten++] = l;
+	*list = v;
+	v[(*n)++] = l;
+}
+
+static void
+listen_add(struct parser *p, const char *word)
+{
+	listen_append(p, "listen", word, &p->conf->listen, &p->conf->nlisten);
 }
 
 static void
 opt_listen(struct parser *p, const char *value)
 {
 	conf_list(p, value, listen_add);
+}
+
+static void
+nbd_listen_add(struct parser *p, const char *word)
+{
+	listen_append(p, "nbd_listen", word, &p->conf->nbd_listen,
+	    &p->conf->nbd_nlisten);
+}
+
+static void
+opt_nbd_listen(struct parser *p, const char *value)
+{
+	conf_list(p, value, nbd_listen_add);
 }
 
 static void
@@ -943,6 +989,24 @@ static void
 opt_trim(struct parser *p, const char *value)
 {
 	conf_bool(p, "trim", value, &p->export->trim);
+}
+
+static void
+opt_nbd(struct parser *p, const char *value)
+{
+	static const char *names[] = {
+		[CONF_NBD_NO] = "no", [CONF_NBD_PLAIN] = "plain",
+		[CONF_NBD_TLS] = "tls",
+	};
+	size_t i;
+
+	p->export->nbd_line = p->lineno;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(value, names[i]) == 0) {
+			p->export->nbd = (enum conf_nbd)i;
+			return;
+		}
+	sec_err(p, "nbd \"%s\" is not a mode (use no, plain or tls)", value);
 }
 
 static void
@@ -1131,6 +1195,7 @@ opt_allow(struct parser *p, const char *value)
 
 static const struct conf_key global_keys[] = {
 	{ "listen",		opt_listen,		LIST_LINES },
+	{ "nbd_listen",		opt_nbd_listen,		LIST_LINES },
 	{ "port",		opt_port,		ONE_LINE },
 	{ "key",		opt_key,		ONE_LINE },
 	{ "keyfile",		opt_keyfile,		ONE_LINE },
@@ -1169,6 +1234,7 @@ static const struct conf_key export_keys[] = {
 	{ "base_generation",	opt_base_generation,	ONE_LINE },
 	{ "base_changed",	opt_base_changed,	ONE_LINE },
 	{ "overlay_hold",	opt_overlay_hold,	ONE_LINE },
+	{ "nbd",		opt_nbd,		ONE_LINE },
 	{ NULL,			NULL,			ONE_LINE }
 };
 
@@ -1179,21 +1245,28 @@ static const struct conf_key client_keys[] = {
 
 /* Sections. */
 
-/* What must hold once a section has been read. */
+/* The list key given last (listen, nbd_listen, allow, clients) is over. */
 static void
-section_end(struct parser *p)
+list_end(struct parser *p)
 {
 	if (p->list != NULL && p->list_count == 0)
 		sec_err_at(p, p->list_line, "%s lists no %s", p->list->name,
 		    p->list->parse == opt_clients ? "client identities" :
 		    "addresses");
+	p->list = NULL;
+	p->list_count = 0;
+}
+
+/* What must hold once a section has been read. */
+static void
+section_end(struct parser *p)
+{
+	list_end(p);
 	if (p->sec == SEC_CLIENT && p->client >= 0 && p->key_line == 0)
 		sec_err_at(p, p->conf->clients[p->client].line,
 		    "keyfile is required");
 	p->sec = SEC_NONE;
 	p->client = -1;
-	p->list = NULL;
-	p->list_count = 0;
 	p->last = NULL;
 	p->seen = 0;
 	p->key_line = 0;
@@ -1364,8 +1437,10 @@ conf_key(struct parser *p, const char *name, const char *value)
 	p->seen |= 1U << i;
 	p->seen_line[i] = p->lineno;
 	p->last = k;
-	if (k->lines == LIST_LINES)
+	if (k->lines == LIST_LINES) {
+		list_end(p);
 		p->list = k;
+	}
 	k->parse(p, value);
 }
 
@@ -1892,6 +1967,65 @@ validate_keyfiles(struct parser *p)
 	}
 }
 
+/* A listen entry's address is a loopback address ("" is the wildcard). */
+static int
+listen_is_loopback(const struct conf_listen *l)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, l->host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, l->host, &a6) == 1 &&
+	    IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/*
+ * nbd_listen without a port: 10809.  An export offered over NBD needs a
+ * listener, and a client identity or an overlay it cannot have (NBD
+ * names no client); without TLS, beyond loopback, it is a warning.
+ */
+static void
+validate_nbd(struct parser *p)
+{
+	struct conf *c = p->conf;
+	struct conf_export *e;
+	int i, open = 0;
+
+	for (i = 0; i < c->nbd_nlisten; i++) {
+		if (c->nbd_listen[i].port[0] == '\0')
+			strlcpy(c->nbd_listen[i].port, CONF_NBD_PORT,
+			    sizeof(c->nbd_listen[i].port));
+		if (!listen_is_loopback(&c->nbd_listen[i]))
+			open = 1;
+	}
+	TAILQ_FOREACH(e, &c->exports, entry) {
+		if (e->nbd == CONF_NBD_NO)
+			continue;
+		if (c->nbd_nlisten == 0)
+			conf_err(p, e->nbd_line, "export \"%s\": nbd = %s, but "
+			    "[global] has no nbd_listen (add e.g. nbd_listen = "
+			    "127.0.0.1)", e->name, e->nbd == CONF_NBD_TLS ?
+			    "tls" : "plain");
+		if (e->overlay_dir != NULL)
+			conf_err(p, e->nbd_line, "export \"%s\": nbd and "
+			    "overlay_dir: each overlay belongs to a client "
+			    "identity, which an NBD client does not have; "
+			    "remove nbd", e->name);
+		if (e->nbd == CONF_NBD_TLS)
+			conf_err(p, e->nbd_line, "export \"%s\": nbd = tls: "
+			    "this netdiskd does not speak TLS to NBD clients "
+			    "yet (use plain on a trusted network, or no)",
+			    e->name);
+		if (e->nbd == CONF_NBD_PLAIN && open)
+			warn_at(p, e->nbd_line, "export \"%s\": nbd = plain "
+			    "on an nbd_listen address beyond loopback: "
+			    "anyone who reaches it reads%s the export, "
+			    "unencrypted and without a key", e->name,
+			    e->readonly ? "" : " and writes");
+	}
+}
+
 /* No listen key: the wildcard address.  No port: [global]'s. */
 static void
 validate_listen(struct parser *p)
@@ -1925,6 +2059,7 @@ conf_validate(struct parser *p)
 	validate_overlay_dirs(p);
 	validate_keyfiles(p);
 	validate_listen(p);
+	validate_nbd(p);
 	if (p->conf->min_version > ND_VERSION_2 && !p->conf->has_server_key)
 		conf_err(p, p->min_version_line, "[global]: min_version %d "
 		    "needs server_key (version 3 clients authenticate the "
@@ -2112,6 +2247,7 @@ conf_free(struct conf *c)
 	free(c->clients_dir);
 	free(c->path);
 	free(c->listen);
+	free(c->nbd_listen);
 	free(c->user);
 	free(c->group);
 	free(c->pidfile);
@@ -2269,5 +2405,5 @@ conf_export_equal(const struct conf_export *a, const struct conf_export *b)
 	    a->size == b->size && a->readonly == b->readonly &&
 	    allow_equal(a, b) && a->max_clients == b->max_clients &&
 	    str_same(a->description, b->description) && a->trim == b->trim &&
-	    conf_overlay_equal(a, b);
+	    a->nbd == b->nbd && conf_overlay_equal(a, b);
 }

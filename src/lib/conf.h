@@ -14,6 +14,8 @@
 
 #define CONF_DEFAULT_PATH	"/etc/netdisk.conf"
 #define CONF_CONTROL_SOCKET	"/run/netdisk/netdiskd.sock"
+/* The NBD listener's default port (IANA's, as qemu and nbd-client use). */
+#define CONF_NBD_PORT		"10809"
 
 struct conf_listen {
 	char host[256];			/* "" = wildcard */
@@ -47,6 +49,13 @@ struct conf_client {
 	char *keyfile;			/* absolute */
 	int has_key;
 	uint8_t key[ND_KEY_LEN];
+};
+
+/* How an export is offered to NBD clients (nbd = ...). */
+enum conf_nbd {
+	CONF_NBD_NO = 0,		/* not at all (the default) */
+	CONF_NBD_PLAIN,			/* without TLS: trusted networks */
+	CONF_NBD_TLS,			/* only after STARTTLS */
 };
 
 struct conf_export {
@@ -94,6 +103,8 @@ struct conf_export {
 	uint64_t base_generation;	/* recorded in the overlays */
 	int base_changed_refuse;	/* base_changed = refuse */
 	int overlay_hold;		/* seconds, default CONF_OVERLAY_HOLD */
+	enum conf_nbd nbd;
+	int nbd_line;			/* of nbd, 0: not given */
 };
 TAILQ_HEAD(conf_exports, conf_export);
 
@@ -102,6 +113,9 @@ struct conf {
 	struct conf_listen *listen;	/* default: one wildcard entry on port */
 	int nlisten;
 	char port[8];			/* default port for listen entries */
+	/* NBD listeners (nbd_listen); none unless given.  Port 10809. */
+	struct conf_listen *nbd_listen;
+	int nbd_nlisten;
 	int has_key;
 	uint8_t key[ND_KEY_LEN];
 	/*

@@ -70,8 +70,30 @@ cmd_flag(uint16_t type)
 		return ND_FLAG_TRIM;
 	case ND_CMD_WRITE_ZEROES:
 		return ND_FLAG_WRITE_ZEROES;
+	case REQ_CMD_CACHE:
+		return REQ_CAN_CACHE;
+	case REQ_CMD_BLOCK_STATUS:
+		return REQ_CAN_BLOCK_STATUS;
 	}
 	return -1;
+}
+
+/* The flags a request of type may carry, with the limits' features. */
+static uint16_t
+cmd_flags_ok(uint16_t type, uint32_t features)
+{
+	switch (type) {
+	case ND_CMD_WRITE:
+		return ND_CMD_FLAG_FUA;
+	case ND_CMD_WRITE_ZEROES:
+		return ND_CMD_FLAG_FUA | (features & REQ_CAN_WRITE_FLAGS ?
+		    REQ_FLAG_NO_HOLE | REQ_FLAG_FAST_ZERO : 0);
+	case ND_CMD_TRIM:
+		return features & REQ_CAN_WRITE_FLAGS ? ND_CMD_FLAG_FUA : 0;
+	case REQ_CMD_BLOCK_STATUS:
+		return REQ_FLAG_REQ_ONE;
+	}
+	return 0;
 }
 
 static int
@@ -104,12 +126,8 @@ uint32_t
 request_check(const struct request *r, const struct request_limits *l)
 {
 	int64_t need = cmd_flag(r->type);
-	uint16_t fua_ok = r->type == ND_CMD_WRITE ||
-	    r->type == ND_CMD_WRITE_ZEROES;
 
-	if (need < 0 || (r->flags & ~ND_CMD_FLAG_ALL))
-		return ND_EINVAL;
-	if ((r->flags & ND_CMD_FLAG_FUA) && !fua_ok)
+	if (need < 0 || (r->flags & ~cmd_flags_ok(r->type, l->flags)))
 		return ND_EINVAL;
 	if (is_write(r->type) && (l->flags & ND_FLAG_READ_ONLY))
 		return ND_EPERM;
@@ -128,6 +146,10 @@ request_cmd_name(uint16_t type)
 		[ND_CMD_DISCONNECT] = "DISCONNECT",
 	};
 
+	if (type == REQ_CMD_CACHE)
+		return "CACHE";
+	if (type == REQ_CMD_BLOCK_STATUS)
+		return "BLOCK_STATUS";
 	if (type < sizeof(names) / sizeof(names[0]))
 		return names[type];
 	return "UNKNOWN";

@@ -23,12 +23,41 @@ struct reply {
 	uint64_t handle;
 };
 
+/*
+ * What the server's engine serves beyond the netdisk protocol's commands
+ * and flags, for NBD clients: request types and flags above the wire's
+ * (ND_CMD_*, ND_CMD_FLAG_*), each refused unless the session's limits
+ * carry its REQ_CAN_* bit.  A netdisk session never sets those bits, so
+ * its clients get ND_ENOTSUP or ND_EINVAL for them as for any unknown
+ * type or flag.
+ */
+#define REQ_CMD_CACHE		0x100	/* read ahead; no data in the reply */
+#define REQ_CMD_BLOCK_STATUS	0x101	/* which parts of a range are holes */
+
+#define REQ_FLAG_NO_HOLE	(1U << 8)	/* WRITE_ZEROES: leave it allocated */
+#define REQ_FLAG_FAST_ZERO	(1U << 9)	/* WRITE_ZEROES: ND_ENOTSUP rather than slow */
+#define REQ_FLAG_REQ_ONE	(1U << 10)	/* BLOCK_STATUS: one extent is enough */
+
+#define REQ_CAN_CACHE		(1U << 16)
+#define REQ_CAN_BLOCK_STATUS	(1U << 17)
+#define REQ_CAN_WRITE_FLAGS	(1U << 18)	/* NO_HOLE, FAST_ZERO, FUA on TRIM */
+
+/*
+ * A BLOCK_STATUS reply's data: up to REQ_EXTENTS_MAX consecutive extents
+ * from the request's offset, each a big-endian 32-bit length and 32-bit
+ * flags (NBD's base:allocation descriptors).
+ */
+#define REQ_EXTENT_HOLE		(1U << 0)	/* not allocated */
+#define REQ_EXTENT_ZERO		(1U << 1)	/* reads as zeroes */
+#define REQ_EXTENT_LEN		8
+#define REQ_EXTENTS_MAX		4096
+
 /* What the checks need to know about an export. */
 struct request_limits {
 	uint64_t size;
 	uint32_t min_block;
 	uint32_t max_payload;
-	uint32_t flags;		/* ND_FLAG_* the export announced */
+	uint32_t flags;		/* ND_FLAG_* the export announced, REQ_CAN_* */
 };
 
 void request_encode(const struct request *, struct nd_request *);

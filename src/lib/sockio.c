@@ -54,6 +54,35 @@ sock_write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int
+sock_writev_full(int fd, struct iovec *iov, int iovcnt)
+{
+	struct msghdr msg;
+	ssize_t n;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = iov;
+	msg.msg_iovlen = (size_t)iovcnt;
+	while (msg.msg_iovlen > 0) {
+		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		while (msg.msg_iovlen > 0 && (size_t)n >= msg.msg_iov->iov_len) {
+			n -= (ssize_t)msg.msg_iov->iov_len;
+			msg.msg_iov++;
+			msg.msg_iovlen--;
+		}
+		if (msg.msg_iovlen > 0) {
+			msg.msg_iov->iov_base = (uint8_t *)msg.msg_iov->iov_base +
+			    n;
+			msg.msg_iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
 /* Wait until fd is ready for events or the deadline passes (ETIMEDOUT). */
 static int
 sock_wait(int fd, short events, int64_t deadline)

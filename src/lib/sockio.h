@@ -22,6 +22,9 @@ int sock_read_full(int fd, void *buf, size_t len);
  * not SIGPIPE).  0: all written; -1: error (errno).
  */
 int sock_write_full(int fd, const void *buf, size_t len);
+/* The same for iovcnt buffers, in order; iov is used up on the way. */
+struct iovec;
+int sock_writev_full(int fd, struct iovec *iov, int iovcnt);
 
 /*
  * The same, for every byte by deadline (monotonic ms, mono_ms()): one

@@ -477,25 +477,60 @@ export_flush(struct export *e, struct overlay_att *att)
 
 uint32_t
 export_trim(struct export *e, struct overlay_att *att, uint64_t off,
-    uint32_t len)
-{
-	struct store_fault f;
-
-	if (store_trim(export_use(e, att), off, len, 0, &f) == 0)
-		return ND_OK;
-	return export_storerr(e, att, &f);
-}
-
-uint32_t
-export_zero(struct export *e, struct overlay_att *att, uint64_t off,
     uint32_t len, int fua)
 {
 	struct store_fault f;
 
 	if (fua && health_failed(export_health(e, att)))
 		return ND_EIO;
-	if (store_zero(export_use(e, att), off, len, fua ? STORE_FUA : 0,
-	    &f) == 0)
-		return ND_OK;
+	if (store_trim(export_use(e, att), off, len, 0, &f) == 0)
+		return fua ? export_flush(e, att) : ND_OK;
 	return export_storerr(e, att, &f);
+}
+
+uint32_t
+export_zero(struct export *e, struct overlay_att *att, uint64_t off,
+    uint32_t len, unsigned flags)
+{
+	struct store_fault f;
+
+	if ((flags & STORE_FUA) && health_failed(export_health(e, att)))
+		return ND_EIO;
+	if (store_zero(export_use(e, att), off, len, flags, &f) == 0)
+		return ND_OK;
+	if (f.error == EOPNOTSUPP && (flags & (STORE_FAST | STORE_NO_HOLE)))
+		return ND_ENOTSUP;	/* nothing was done */
+	return export_storerr(e, att, &f);
+}
+
+/* Read ahead: the range in chunks of buf's len bytes. */
+uint32_t
+export_cache(struct export *e, struct overlay_att *att, void *buf,
+    uint32_t buflen, uint64_t off, uint32_t len)
+{
+	uint32_t n, error;
+
+	for (; len > 0; off += n, len -= n) {
+		n = len < buflen ? len : buflen;
+		if ((error = export_read(e, att, buf, n, off)) != ND_OK)
+			return error;
+	}
+	return ND_OK;
+}
+
+uint32_t
+export_extents(struct export *e, struct overlay_att *att, uint64_t off,
+    uint64_t len, store_extent_fn *fn, void *arg)
+{
+	struct store *st = export_use(e, att);
+	struct store_fault f;
+
+	if (!(st->caps & STORE_CAN_EXTENTS)) {	/* a device: all data */
+		fn(arg, off, len, 1);
+		return ND_OK;
+	}
+	if (store_extents(st, off, len, fn, arg, &f) == 0)
+		return ND_OK;
+	export_ioerr_log(e, att, &f);
+	return ND_EIO;
 }

@@ -106,10 +106,25 @@ int export_read_cached(struct export *, struct overlay_att *, void *buf,
 uint32_t export_write(struct export *, struct overlay_att *,
     const void *buf, uint32_t len, uint64_t off, int fua);
 uint32_t export_flush(struct export *, struct overlay_att *);
+/* fua: then a flush. */
 uint32_t export_trim(struct export *, struct overlay_att *, uint64_t off,
-    uint32_t len);
-uint32_t export_zero(struct export *, struct overlay_att *, uint64_t off,
     uint32_t len, int fua);
+/*
+ * flags: STORE_FUA, STORE_NO_HOLE, STORE_FAST (store.h).  ND_ENOTSUP,
+ * with nothing done and the export's health untouched, where the store
+ * cannot zero as fast or without a hole as they ask.
+ */
+uint32_t export_zero(struct export *, struct overlay_att *, uint64_t off,
+    uint32_t len, unsigned flags);
+/* Read the range ahead, buflen bytes of buf at a time. */
+uint32_t export_cache(struct export *, struct overlay_att *, void *buf,
+    uint32_t buflen, uint64_t off, uint32_t len);
+/*
+ * The store's extents of the range (store.h's store_extent_fn); a store
+ * that cannot tell holes from data is all data.  ND_OK or ND_EIO.
+ */
+uint32_t export_extents(struct export *, struct overlay_att *, uint64_t off,
+    uint64_t len, store_extent_fn *fn, void *arg);
 
 /* Whether and why the export failed (state->error 0: it did not). */
 void export_failure(struct export *, struct health_state *state);

@@ -74,6 +74,12 @@ listen_socket(const struct listener *l)
 	return fd;
 }
 
+static const char *
+listen_proto_name(enum listen_proto proto)
+{
+	return proto == LISTEN_PROTO_NBD ? " (NBD)" : "";
+}
+
 static int
 listen_open(struct listener *l)
 {
@@ -86,20 +92,32 @@ listen_open(struct listener *l)
 	if (getsockname(l->fd, (struct sockaddr *)&ss, &len) == 0)
 		listen_addr_str((struct sockaddr *)&ss, l->name,
 		    sizeof(l->name));
-	log_info("listening on %s", l->name);
+	log_info("listening on %s%s", l->name, listen_proto_name(l->proto));
 	return 0;
 }
 
-/* Add addr to set, reusing the socket of cur if it has the address. */
+/*
+ * Add addr to set for proto, reusing the socket of cur if it has the
+ * address (whatever protocol it spoke).
+ */
 static int
 listen_add(const struct listeners *cur, struct listeners *set,
-    const struct addrinfo *ai, struct report *report)
+    const struct addrinfo *ai, enum listen_proto proto,
+    struct report *report)
 {
 	struct listener *l = &set->l[set->n];
+	char name[LISTEN_ADDRSTRLEN];
 	int i;
 
-	if (listen_find(set, ai->ai_addr, ai->ai_addrlen) != -1)
-		return 0;		/* listed twice */
+	if ((i = listen_find(set, ai->ai_addr, ai->ai_addrlen)) != -1) {
+		if (set->l[i].proto == proto)
+			return 0;	/* listed twice */
+		listen_addr_str(ai->ai_addr, name, sizeof(name));
+		report_warnx(report, "%s is both a listen and an nbd_listen "
+		    "address (one port speaks one protocol)", name);
+		errno = EADDRINUSE;
+		return -1;
+	}
 	if (set->n == LISTEN_MAX) {
 		report_warnx(report, "more than %d listen addresses",
 		    LISTEN_MAX);
@@ -107,12 +125,13 @@ listen_add(const struct listeners *cur, struct listeners *set,
 		return -1;
 	}
 	memset(l, 0, sizeof(*l));
-	l->proto = LISTEN_PROTO_NETDISK;
+	l->proto = proto;
 	memcpy(&l->want, ai->ai_addr, ai->ai_addrlen);
 	l->wantlen = ai->ai_addrlen;
-	if ((i = listen_find(cur, ai->ai_addr, ai->ai_addrlen)) != -1)
+	if ((i = listen_find(cur, ai->ai_addr, ai->ai_addrlen)) != -1) {
 		*l = cur->l[i];
-	else if (listen_open(l) == -1) {
+		l->proto = proto;
+	} else if (listen_open(l) == -1) {
 		report_warnx(report, "cannot listen on %s: %s", l->name,
 		    strerror(errno));
 		return -1;
@@ -127,7 +146,7 @@ listen_add(const struct listeners *cur, struct listeners *set,
  */
 static int
 listen_entry(const struct listeners *cur, const struct conf_listen *cl,
-    struct listeners *set, struct report *report)
+    enum listen_proto proto, struct listeners *set, struct report *report)
 {
 	struct addrinfo hints, *res, *ai;
 	int error, opened = 0, failed = 0;
@@ -139,19 +158,33 @@ listen_entry(const struct listeners *cur, const struct conf_listen *cl,
 	error = getaddrinfo(cl->host[0] ? cl->host : NULL, cl->port, &hints,
 	    &res);
 	if (error != 0) {
-		report_warnx(report, "listen on %s port %s: %s",
+		report_warnx(report, "%s on %s port %s: %s",
+		    proto == LISTEN_PROTO_NBD ? "nbd_listen" : "listen",
 		    cl->host[0] ? cl->host : "*", cl->port,
 		    gai_strerror(error));
 		return -1;
 	}
 	for (ai = res; ai != NULL && !failed; ai = ai->ai_next) {
-		if (listen_add(cur, set, ai, report) == 0)
+		if (listen_add(cur, set, ai, proto, report) == 0)
 			opened++;
 		else if (errno != EAFNOSUPPORT && errno != EADDRNOTAVAIL)
 			failed = 1;
 	}
 	freeaddrinfo(res);
 	return failed || opened == 0 ? -1 : 0;
+}
+
+static int
+listen_entries(const struct listeners *cur, const struct conf_listen *cl,
+    int n, enum listen_proto proto, struct listeners *set,
+    struct report *report)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (listen_entry(cur, &cl[i], proto, set, report) == -1)
+			return -1;
+	return 0;
 }
 
 static int
@@ -185,15 +218,14 @@ int
 listen_build(const struct listeners *cur, const struct conf *conf,
     struct listeners *set, struct report *report)
 {
-	int i;
-
 	set->n = 0;
 	set->resume = 0;
-	for (i = 0; i < conf->nlisten; i++) {
-		if (listen_entry(cur, &conf->listen[i], set, report) == -1) {
-			listen_close_unused(set, cur, 0);
-			return -1;
-		}
+	if (listen_entries(cur, conf->listen, conf->nlisten,
+	    LISTEN_PROTO_NETDISK, set, report) == -1 ||
+	    listen_entries(cur, conf->nbd_listen, conf->nbd_nlisten,
+	    LISTEN_PROTO_NBD, set, report) == -1) {
+		listen_close_unused(set, cur, 0);
+		return -1;
 	}
 	if (set->n == 0) {
 		report_warnx(report, "no address to listen on");

@@ -23,6 +23,7 @@ struct report;
 /* The wire protocol a listener speaks to the connections it accepts. */
 enum listen_proto {
 	LISTEN_PROTO_NETDISK = 0,	/* docs/protocol.md */
+	LISTEN_PROTO_NBD,		/* docs/nbd.md */
 };
 
 struct listener {

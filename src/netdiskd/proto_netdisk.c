@@ -329,9 +329,10 @@ netdisk_read_payload(struct session *s, void *buf, size_t len)
 }
 
 static size_t
-netdisk_encode_reply(const struct request *q, const struct reply *rep,
-    uint32_t datalen, void *hdr)
+netdisk_encode_reply(struct session *s, const struct request *q,
+    const struct reply *rep, uint32_t datalen, void *hdr)
 {
+	(void)s;
 	(void)q;
 	(void)datalen;
 	reply_encode(rep, hdr);

@@ -30,8 +30,9 @@
  *   rules.
  * - encode_reply: the wire header of the reply to q into hdr (at most
  *   PROTO_REPLY_HDR_MAX bytes): its length.  datalen bytes of data follow
- *   it on the wire (a READ's, when it succeeded; else 0).  Runs on the
- *   thread that answers, with no lock held.
+ *   it on the wire (a READ's or a BLOCK_STATUS's, when it succeeded;
+ *   else 0).  Runs on the thread that answers, with no lock held; what
+ *   it reads of s->proto_state must not change after the handshake.
  * - send: write the iovec (headers and data of one or more replies, in
  *   order) to the client: 0, or -1 with errno.  Only one thread at a time
  *   sends, while another may be in read_request or read_payload.
@@ -62,8 +63,8 @@ struct proto_ops {
 	const char *(*handshake)(struct session *);
 	const char *(*read_request)(struct session *, struct request *);
 	const char *(*read_payload)(struct session *, void *buf, size_t len);
-	size_t (*encode_reply)(const struct request *q, const struct reply *,
-	    uint32_t datalen, void *hdr);
+	size_t (*encode_reply)(struct session *, const struct request *q,
+	    const struct reply *, uint32_t datalen, void *hdr);
 	int (*send)(struct session *, const struct iovec *, int iovcnt);
 	void (*close)(struct session *);
 };

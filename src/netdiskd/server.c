@@ -29,6 +29,7 @@
 #include "notify.h"
 #include "overlay_admin.h"
 #include "overlays.h"
+#include "proto_nbd.h"
 #include "proto_netdisk.h"
 #include "report.h"
 #include "server.h"
@@ -600,9 +601,17 @@ server_session_done(struct server *srv, struct session *s)
 	pthread_mutex_unlock(&srv->lock);
 }
 
+/* Export i of t, no reference taken; NULL past the last. */
+static struct export *
+server_table_at(const struct export_table *t, size_t i)
+{
+	return i < exports_count(t) ? exports_at(t, i) : NULL;
+}
+
 static const struct sess_host_ops server_sess_ops = {
 	.table_get = server_table_get, .table_put = exports_put,
 	.table_keyring = exports_keyring, .table_find = exports_find,
+	.table_at = server_table_at,
 	.table_replayed = exports_replayed, .table_identity = exports_identity,
 	.revoked = server_revoked,
 	.auth_failed = server_auth_failed, .admit = server_session_admit,
@@ -617,6 +626,8 @@ static const struct proto_ops *
 server_proto(enum listen_proto proto)
 {
 	switch (proto) {
+	case LISTEN_PROTO_NBD:
+		return &proto_nbd;
 	case LISTEN_PROTO_NETDISK:
 		break;
 	}

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <endian.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -220,6 +221,7 @@ sess_claim(struct session *s, const uint8_t client_id[ND_CLIENT_ID_LEN],
 
 	memcpy(s->client_id, client_id, ND_CLIENT_ID_LEN);
 	s->shared = e->conf.readonly || readonly;
+	/* Without a slot (conn SESSION_NO_SLOT) nothing is fenced. */
 	status = export_claim(e, s->client_id, s->shared, holder);
 	if (status == ND_HS_BUSY) {
 		hex_format(holder, sizeof(holder), hex);
@@ -231,7 +233,7 @@ sess_claim(struct session *s, const uint8_t client_id[ND_CLIENT_ID_LEN],
 	if (status == ND_HS_OK && (status = export_attach(e, s->identity,
 	    s->client_id, s->shared, &s->att)) != ND_HS_OK)
 		export_release(e, s->client_id, s->shared);
-	else if (status == ND_HS_OK &&
+	else if (status == ND_HS_OK && conn != SESSION_NO_SLOT &&
 	    (status = sess_take_slot(s, conn)) != ND_HS_OK) {
 		export_detach(e, s->att, s->client_id, s->shared);
 		export_release(e, s->client_id, s->shared);
@@ -377,9 +379,10 @@ sess_answer(struct sess_req *r, uint32_t error)
 	struct session *s = r->s;
 	struct reply rep = { .error = error, .handle = r->req.handle };
 
-	r->rlen = r->req.type == ND_CMD_READ && error == ND_OK ? r->len : 0;
-	r->hdrlen = (uint32_t)s->proto->encode_reply(&r->req, &rep, r->rlen,
-	    r->hdr);
+	if (error != ND_OK)
+		r->rlen = 0;
+	r->hdrlen = (uint32_t)s->proto->encode_reply(s, &r->req, &rep,
+	    r->rlen, r->hdr);
 	export_account(s->export, r->req.type, r->req.length, error);
 	pthread_mutex_lock(&s->lock);
 	if (s->fenced) {		/* nobody to tell */
@@ -494,29 +497,109 @@ sess_req_done(struct sess_req *r)
 	sess_release(s, bytes);
 }
 
+/* A BLOCK_STATUS reply's extents (request.h), as the store tells them. */
+struct sess_extents {
+	uint8_t *out;
+	uint32_t n, max;		/* extents written, room for */
+	uint64_t end;			/* of the range asked for */
+	uint32_t len, flags;		/* of the last one */
+	int one;			/* REQ_FLAG_REQ_ONE */
+};
+
+static void
+sess_extent_put(struct sess_extents *x)
+{
+	uint32_t w[2] = { htobe32(x->len), htobe32(x->flags) };
+
+	memcpy(x->out + (x->n - 1) * REQ_EXTENT_LEN, w, sizeof(w));
+}
+
+/* store_extent_fn: append [off, off + len), merged with the last one. */
+static int
+sess_extent(void *arg, uint64_t off, uint64_t len, int data)
+{
+	struct sess_extents *x = arg;
+	uint32_t flags = data ? 0 : REQ_EXTENT_HOLE | REQ_EXTENT_ZERO;
+
+	if (off >= x->end)
+		return -1;
+	if (len > x->end - off)
+		len = x->end - off;	/* the range is at most 4 GiB */
+	if (x->n > 0 && x->flags == flags)
+		x->len += (uint32_t)len;
+	else if (x->n == x->max || (x->n > 0 && x->one))
+		return -1;
+	else {
+		x->n++;
+		x->len = (uint32_t)len;
+		x->flags = flags;
+	}
+	sess_extent_put(x);
+	return 0;
+}
+
+static uint32_t
+sess_block_status(struct session *s, struct sess_req *r)
+{
+	const struct request *q = &r->req;
+	struct sess_extents x = {
+		.out = r->data, .max = r->len / REQ_EXTENT_LEN,
+		.end = q->offset + q->length,
+		.one = (q->flags & REQ_FLAG_REQ_ONE) != 0,
+	};
+	uint32_t error;
+
+	error = export_extents(s->export, s->att, q->offset, q->length,
+	    sess_extent, &x);
+	if (error == ND_OK && x.n == 0)
+		error = ND_EIO;		/* the store said nothing */
+	r->rlen = x.n * REQ_EXTENT_LEN;
+	return error;
+}
+
+/* The store flags of a WRITE_ZEROES. */
+static unsigned
+sess_zero_flags(const struct request *q)
+{
+	return (q->flags & ND_CMD_FLAG_FUA ? STORE_FUA : 0) |
+	    (q->flags & REQ_FLAG_NO_HOLE ? STORE_NO_HOLE : 0) |
+	    (q->flags & REQ_FLAG_FAST_ZERO ? STORE_FAST : 0);
+}
+
 /*
- * A read-only session's FLUSH syncs nothing: it has nothing to make
- * durable, and a sync could use up a writeback error that the writer's
- * FLUSH must see.
+ * Run the request r holds; a reply's data (r->rlen bytes) goes in
+ * r->data.  A read-only session's FLUSH syncs nothing: it has nothing to
+ * make durable, and a sync could use up a writeback error that the
+ * writer's FLUSH must see.
  */
 static uint32_t
-sess_exec(struct session *s, const struct request *q, void *data)
+sess_exec(struct session *s, struct sess_req *r)
 {
+	const struct request *q = &r->req;
 	struct export *e = s->export;
 	int fua = (q->flags & ND_CMD_FLAG_FUA) != 0;
+	uint32_t error;
 
 	switch (q->type) {
 	case ND_CMD_READ:
-		return export_read(e, s->att, data, q->length, q->offset);
+		error = export_read(e, s->att, r->data, q->length, q->offset);
+		r->rlen = q->length;
+		return error;
 	case ND_CMD_WRITE:
-		return export_write(e, s->att, data, q->length, q->offset,
+		return export_write(e, s->att, r->data, q->length, q->offset,
 		    fua);
 	case ND_CMD_FLUSH:
 		return s->shared ? ND_OK : export_flush(e, s->att);
 	case ND_CMD_TRIM:
-		return export_trim(e, s->att, q->offset, q->length);
+		return export_trim(e, s->att, q->offset, q->length, fua);
 	case ND_CMD_WRITE_ZEROES:
-		return export_zero(e, s->att, q->offset, q->length, fua);
+		return export_zero(e, s->att, q->offset, q->length,
+		    sess_zero_flags(q));
+	case REQ_CMD_CACHE:
+		return export_cache(e, s->att, r->data, r->len, q->offset,
+		    q->length);
+	case REQ_CMD_BLOCK_STATUS:
+		return sess_block_status(s, r);
 	}
 	return ND_EINVAL;
 }
@@ -535,7 +618,7 @@ sess_job(struct workq_job *job)
 	if (atomic_load(&s->send_error))
 		error = ND_EIO;		/* nobody to tell the result to */
 	else
-		error = sess_exec(s, &r->req, r->data);
+		error = sess_exec(s, r);
 	sess_end(s);
 	sess_answer(r, error);
 }
@@ -565,6 +648,7 @@ sess_inline(struct session *s, struct sess_req *r)
 		cached = export_read_cached(s->export, s->att, r->data,
 		    r->len, q->offset);
 		sess_end(s);
+		r->rlen = r->len;
 		if (cached)
 			sess_answer(r, ND_OK);
 		return cached;
@@ -587,6 +671,7 @@ sess_req_new(struct session *s, const struct request *q, uint32_t len)
 	r->s = s;
 	r->req = *q;
 	r->len = len;
+	r->rlen = 0;
 	return r;
 }
 
@@ -619,6 +704,11 @@ sess_request(struct session *s, const struct request *q)
 	}
 	if (q->type == ND_CMD_WRITE || (q->type == ND_CMD_READ && !error))
 		len = q->length;
+	else if (q->type == REQ_CMD_CACHE && !error)
+		len = q->length < SESSION_CACHE_CHUNK ? q->length :
+		    SESSION_CACHE_CHUNK;
+	else if (q->type == REQ_CMD_BLOCK_STATUS && !error)
+		len = REQ_EXTENTS_MAX * REQ_EXTENT_LEN;
 	if (sess_reserve(s, len) == -1)
 		return session_stop_why(s);
 	if ((r = sess_req_new(s, q, len)) == NULL) {

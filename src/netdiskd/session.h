@@ -57,6 +57,10 @@ struct workq;
 #define SESSION_REPLY_HOLD		16
 /* Replies one send takes from the queue. */
 #define SESSION_SEND_BATCH		64
+/* The buffer a CACHE request reads ahead through. */
+#define SESSION_CACHE_CHUNK		(1024 * 1024)
+/* session_admit's conn for a protocol without connection slots. */
+#define SESSION_NO_SLOT			UINT_MAX
 
 /*
  * What a session asks of the server that accepted it (server.h says what
@@ -74,6 +78,8 @@ struct sess_host_ops {
 	    const uint8_t eph[ND_KEY_LEN]);
 	struct export *(*table_find)(const struct export_table *,
 	    const char *name, size_t keyidx, const char **why);
+	/* Export i of the table (no reference), NULL past the last. */
+	struct export *(*table_at)(const struct export_table *, size_t i);
 	/* The client identity of a key (NULL: shared), its credential. */
 	const char *(*table_identity)(const struct export_table *,
 	    size_t keyidx, uint64_t *cred);
@@ -191,8 +197,9 @@ uint32_t session_allowed(struct session *);
  * The rest of the admission to s->export, once the protocol checked the
  * client's options: the export is not retired, the server not stopping,
  * a connection is free, the claim (shared if readonly) and the
- * connection slot conn of client_id are taken.  enum nd_hs_status,
- * logged; ND_HS_OK: the session releases them when it ends.
+ * connection slot conn of client_id are taken (none for
+ * SESSION_NO_SLOT: no session is fenced).  enum nd_hs_status, logged;
+ * ND_HS_OK: the session releases them when it ends.
  */
 uint32_t session_admit(struct session *,
     const uint8_t client_id[ND_CLIENT_ID_LEN], unsigned conn, int readonly);

@@ -94,9 +94,11 @@ int
 store_zero(struct store *s, uint64_t off, uint32_t len, unsigned flags,
     struct store_fault *f)
 {
-	if (store_may_write(s, flags, STORE_FUA,
+	if (store_may_write(s, flags, STORE_FUA | STORE_NO_HOLE | STORE_FAST,
 	    "write zeroes", off, len, f) == -1)
 		return -1;
+	if ((flags & STORE_FAST) && !(s->caps & STORE_CAN_ZERO))
+		return store_fail(f, EOPNOTSUPP, "write zeroes", off, len, 0);
 	if ((flags & STORE_FUA) && !(s->caps & STORE_CAN_FUA))
 		return store_fua_emulated(s, s->ops->zero(s, off, len,
 		    flags & ~(unsigned)STORE_FUA, f), f);

@@ -48,10 +48,14 @@
  * Flags of an operation; a bit that is unknown, or that the operation
  * does not take, fails it with EINVAL.  STORE_FUA (pwrite, zero): durable
  * when done.  STORE_NOWAIT (pread): only if it does not block.
+ * STORE_NO_HOLE (zero): the range stays allocated (no hole punched).
+ * STORE_FAST (zero): fail with EOPNOTSUPP rather than write zeroes.
  */
 #define STORE_FUA		0x0001
 #define STORE_NOWAIT		0x0002
-#define STORE_F_ALL		0x0003
+#define STORE_NO_HOLE		0x0004
+#define STORE_FAST		0x0008
+#define STORE_F_ALL		0x000f
 
 struct store;
 

@@ -279,8 +279,13 @@ file_write_zeroes(struct file_store *fs, uint64_t off, uint64_t len)
  * Zero a range: zeroout, then a discard if that zeroes (files), then
  * plain writes.  0 or -1 with errno.
  */
+/*
+ * Zero the range: the zeroout call, else (unless STORE_NO_HOLE) a discard
+ * that zeroes, else (unless STORE_FAST: EOPNOTSUPP) writing zeroes.
+ */
 static int
-file_zero_out(struct file_store *fs, uint64_t off, uint64_t len)
+file_zero_out(struct file_store *fs, uint64_t off, uint64_t len,
+    unsigned flags)
 {
 	if (!atomic_load(&fs->no_zero_range)) {
 		if (file_range(fs, fs->zeroout, off, len) == 0)
@@ -289,12 +294,17 @@ file_zero_out(struct file_store *fs, uint64_t off, uint64_t len)
 			return -1;
 		atomic_store(&fs->no_zero_range, 1);
 	}
-	if (fs->discard_zeroes && !atomic_load(&fs->no_discard)) {
+	if (fs->discard_zeroes && !(flags & STORE_NO_HOLE) &&
+	    !atomic_load(&fs->no_discard)) {
 		if (file_range(fs, fs->discard, off, len) == 0)
 			return 0;
 		if (!unsupported(errno))
 			return -1;
 		atomic_store(&fs->no_discard, 1);
+	}
+	if (flags & STORE_FAST) {
+		errno = EOPNOTSUPP;
+		return -1;
 	}
 	return file_write_zeroes(fs, off, len);
 }
@@ -303,7 +313,7 @@ static int
 file_zero(struct store *s, uint64_t off, uint32_t len, unsigned flags,
     struct store_fault *f)
 {
-	if (file_zero_out(file_store(s), off, len) == -1)
+	if (file_zero_out(file_store(s), off, len, flags) == -1)
 		return store_fail(f, errno, "write zeroes", off, len, 0);
 	return flags & STORE_FUA ? file_flush(s, f) : 0;
 }

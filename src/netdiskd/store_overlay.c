@@ -400,7 +400,9 @@ static int
 ovl_zero(struct store *s, uint64_t off, uint32_t len, unsigned flags,
     struct store_fault *f)
 {
-	(void)flags;
+	/* Zeroes are a state of the map, never written data. */
+	if (flags & STORE_NO_HOLE)
+		return store_fail(f, EOPNOTSUPP, "write zeroes", off, len, 0);
 	return ovl_range(ovl_store(s), NULL, len, off, "write zeroes", f);
 }
 

@@ -1,0 +1,948 @@
+/* SPDX-License-Identifier: ISC */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <netinet/in.h>
+
+#include <endian.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#define LIBBSD_OPENBSD_VIS	/* strnvis(dst, src, size, flags) */
+#include <vis.h>
+
+#include "conf.h"
+#include "export.h"
+#include "log.h"
+#include "nbd_proto.h"
+#include "proto_nbd.h"
+#include "protocol.h"
+#include "request.h"
+#include "session.h"
+#include "sockio.h"
+
+/* The longest option the server reads; a longer one is skipped. */
+#define NBD_OPT_MAX		(8 * 1024)
+/* A longer one than this ends the connection. */
+#define NBD_OPT_SKIP_MAX	(1024 * 1024)
+/* What the server tells NBD clients (NBD_INFO_BLOCK_SIZE). */
+#define NBD_MIN_BLOCK		ND_MIN_BLOCK
+#define NBD_PREF_BLOCK		ND_PREF_BLOCK
+#define NBD_MAX_PAYLOAD		(32U * 1024 * 1024)
+/* The id of base:allocation, the one metadata context. */
+#define NBD_META_ID		1
+/* Received bytes held for the reader: many small requests per read. */
+#define NBD_RBUF		(64 * 1024)
+/* A payload at least this long is read straight into its buffer. */
+#define NBD_RDIRECT		(16 * 1024)
+
+/* A connection's state; what encode_reply reads is fixed at GO. */
+struct nbd_conn {
+	int structured;			/* NBD_OPT_STRUCTURED_REPLY */
+	uint32_t meta_id;		/* base:allocation selected, else 0 */
+	size_t rpos, rend;		/* of rbuf: bytes not yet taken */
+	uint8_t rbuf[NBD_RBUF];
+};
+
+/* What the negotiation holds. */
+struct nbd_hs {
+	int no_zeroes;			/* client flag NBD_FLAG_NO_ZEROES */
+	int done;			/* in transmission now */
+	uint32_t option, len;		/* the current option */
+	uint8_t data[NBD_OPT_MAX];	/* its data */
+	/* The export of the last NBD_OPT_SET_META_CONTEXT, if any selected. */
+	char meta_export[ND_NAME_MAX + 1];
+	int meta;
+};
+
+/* The reason a read failed: r is 0 (EOF) or -1 (errno). */
+static const char *
+nbd_read_why(struct session *s, int r, const char *what)
+{
+	int error = errno;
+	const char *why;
+
+	if ((why = session_stop_why(s)) != NULL)
+		return why;
+	if (r == 0)
+		return "client closed the connection";
+	if (error == ETIMEDOUT)
+		snprintf(s->why, sizeof(s->why), "%s: handshake timed out "
+		    "(handshake_timeout %d s)", what, s->hs_timeout);
+	else if (error == EPROTO)
+		snprintf(s->why, sizeof(s->why), "%s truncated", what);
+	else
+		snprintf(s->why, sizeof(s->why), "%s: %s", what,
+		    strerror(error));
+	return s->why;
+}
+
+static const char *
+nbd_trunc_why(struct session *s, int r, const char *what)
+{
+	if (r == 0)
+		errno = EPROTO;
+	return nbd_read_why(s, -1, what);
+}
+
+/* Negotiation: writing. */
+
+static const char *
+nbd_write(struct session *s, const void *buf, size_t len)
+{
+	if (sock_write_until(s->fd, buf, len, s->hs_deadline) == -1)
+		return nbd_read_why(s, -1, "option reply");
+	return NULL;
+}
+
+/* An option reply: the header and len bytes of data. */
+static const char *
+nbd_reply(struct session *s, struct nbd_hs *hs, uint32_t type,
+    const void *data, size_t len)
+{
+	struct nbd_rep_hdr h = {
+		.magic = htobe64(NBD_REP_MAGIC), .option = htobe32(hs->option),
+		.type = htobe32(type), .length = htobe32((uint32_t)len),
+	};
+	const char *why;
+
+	if ((why = nbd_write(s, &h, sizeof(h))) != NULL || len == 0)
+		return why;
+	return nbd_write(s, data, len);
+}
+
+static const char *
+nbd_ack(struct session *s, struct nbd_hs *hs)
+{
+	return nbd_reply(s, hs, NBD_REP_ACK, NULL, 0);
+}
+
+/* An error reply with a message for the user. */
+static const char * __attribute__((format(printf, 4, 5)))
+nbd_error(struct session *s, struct nbd_hs *hs, uint32_t type,
+    const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(msg))
+		n = sizeof(msg) - 1;
+	return nbd_reply(s, hs, type, msg, (size_t)n);
+}
+
+/* Negotiation: reading. */
+
+/* The next option's header and data; a long one is skipped (len 0). */
+static const char *
+nbd_read_option(struct session *s, struct nbd_hs *hs, int *skipped)
+{
+	struct nbd_opt_hdr h;
+	uint32_t left, n;
+	int r;
+
+	*skipped = 0;
+	if ((r = sock_read_until(s->fd, &h, sizeof(h), s->hs_deadline)) != 1)
+		return nbd_read_why(s, r, "option");
+	if (be64toh(h.magic) != NBD_OPT_MAGIC)
+		return "bad option magic";
+	hs->option = be32toh(h.option);
+	hs->len = be32toh(h.length);
+	if (hs->len <= sizeof(hs->data)) {
+		r = sock_read_until(s->fd, hs->data, hs->len, s->hs_deadline);
+		return r == 1 || hs->len == 0 ? NULL :
+		    nbd_trunc_why(s, r, "option data");
+	}
+	if (hs->len > NBD_OPT_SKIP_MAX) {
+		snprintf(s->why, sizeof(s->why), "option %u of %u bytes "
+		    "(at most %u)", hs->option, hs->len, NBD_OPT_SKIP_MAX);
+		return s->why;
+	}
+	for (left = hs->len; left > 0; left -= n) {
+		n = left < sizeof(hs->data) ? left : sizeof(hs->data);
+		r = sock_read_until(s->fd, hs->data, n, s->hs_deadline);
+		if (r != 1)
+			return nbd_trunc_why(s, r, "option data");
+	}
+	hs->len = 0;
+	*skipped = 1;
+	return NULL;
+}
+
+/* A reader of an option's data. */
+struct nbd_parse {
+	const uint8_t *p;
+	uint32_t left;
+	int bad;
+};
+
+static uint32_t
+parse_u32(struct nbd_parse *ps)
+{
+	uint32_t v;
+
+	if (ps->left < 4) {
+		ps->bad = 1;
+		return 0;
+	}
+	memcpy(&v, ps->p, 4);
+	ps->p += 4;
+	ps->left -= 4;
+	return be32toh(v);
+}
+
+static uint16_t
+parse_u16(struct nbd_parse *ps)
+{
+	uint16_t v;
+
+	if (ps->left < 2) {
+		ps->bad = 1;
+		return 0;
+	}
+	memcpy(&v, ps->p, 2);
+	ps->p += 2;
+	ps->left -= 2;
+	return be16toh(v);
+}
+
+/* len bytes of string: where they are, NULL if the data is short. */
+static const char *
+parse_str(struct nbd_parse *ps, uint32_t len)
+{
+	const char *str = (const char *)ps->p;
+
+	if (ps->bad || len > ps->left) {
+		ps->bad = 1;
+		return NULL;
+	}
+	ps->p += len;
+	ps->left -= len;
+	return str;
+}
+
+/* Exports. */
+
+/* An export name of len bytes as C string in out; -1 if none can be. */
+static int
+nbd_name(const char *name, uint32_t len, char out[ND_NAME_MAX + 1])
+{
+	if (len == 0 || len > ND_NAME_MAX || memchr(name, '\0', len) != NULL)
+		return -1;
+	memcpy(out, name, len);
+	out[len] = '\0';
+	return 0;
+}
+
+/* The name for a log line, made safe. */
+static const char *
+nbd_name_vis(const char *name, uint32_t len, char *out, size_t outlen)
+{
+	char raw[ND_NAME_MAX + 1];
+
+	if (len > ND_NAME_MAX)
+		len = ND_NAME_MAX;
+	memcpy(raw, name, len);
+	raw[len] = '\0';
+	strnvis(out, raw, outlen, VIS_SAFE | VIS_OCTAL | VIS_CSTYLE | VIS_DQ);
+	return out;
+}
+
+/* Whether NBD clients of this listener see e. */
+static int
+nbd_offered(const struct export *e)
+{
+	return e->conf.nbd == CONF_NBD_PLAIN;
+}
+
+/* A reference to the export called name that NBD clients see, or NULL. */
+static struct export *
+nbd_find(struct session *s, const char *name)
+{
+	const struct sess_host *h = s->host;
+	struct export_table *t = h->ops->table_get(h->srv);
+	struct export *e;
+	size_t i;
+
+	for (i = 0; (e = h->ops->table_at(t, i)) != NULL; i++)
+		if (nbd_offered(e) && strcmp(e->conf.name, name) == 0)
+			break;
+	if (e != NULL)
+		e = export_ref(e);
+	h->ops->table_put(t);
+	return e;
+}
+
+/* What the client sees of the export: NBD_FLAG_*. */
+static uint16_t
+nbd_tx_flags(const struct session *s, const struct nbd_conn *c)
+{
+	uint32_t f = s->limits.flags;
+	uint16_t tx = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_CACHE;
+
+	if (f & ND_FLAG_READ_ONLY)
+		tx |= NBD_FLAG_READ_ONLY;
+	if (f & ND_FLAG_FLUSH)
+		tx |= NBD_FLAG_SEND_FLUSH;
+	if ((f & (ND_FLAG_FLUSH | ND_FLAG_FUA)) && !(f & ND_FLAG_READ_ONLY))
+		tx |= NBD_FLAG_SEND_FUA;
+	if (f & ND_FLAG_TRIM)
+		tx |= NBD_FLAG_SEND_TRIM;
+	if (f & ND_FLAG_WRITE_ZEROES)
+		tx |= NBD_FLAG_SEND_WRITE_ZEROES | NBD_FLAG_SEND_FAST_ZERO;
+	if (f & ND_FLAG_MULTI_CONN)
+		tx |= NBD_FLAG_CAN_MULTI_CONN;
+	if (c->structured)
+		tx |= NBD_FLAG_SEND_DF;
+	return tx;
+}
+
+/* What the session serves of e: s->limits. */
+static void
+nbd_limits(struct session *s, const struct export *e, int shared,
+    const struct nbd_conn *c)
+{
+	uint32_t flags = e->flags;
+
+	if (shared)
+		flags = (flags & (ND_FLAG_FLUSH | ND_FLAG_MULTI_CONN)) |
+		    ND_FLAG_READ_ONLY;
+	s->limits.size = e->size;
+	s->limits.min_block = NBD_MIN_BLOCK;
+	s->limits.max_payload = NBD_MAX_PAYLOAD;
+	s->limits.flags = flags | REQ_CAN_CACHE | REQ_CAN_WRITE_FLAGS |
+	    (c->meta_id != 0 ? REQ_CAN_BLOCK_STATUS : 0);
+}
+
+/* The client id of an NBD client: its address (IPv4 mapped to IPv6). */
+static void
+nbd_client_id(const struct session *s, uint8_t id[ND_CLIENT_ID_LEN])
+{
+	const struct sockaddr_in *sin = (const void *)&s->peer_addr;
+	const struct sockaddr_in6 *sin6 = (const void *)&s->peer_addr;
+
+	memset(id, 0, ND_CLIENT_ID_LEN);
+	if (s->peer_addr.ss_family == AF_INET6) {
+		memcpy(id, &sin6->sin6_addr, 16);
+		return;
+	}
+	id[10] = id[11] = 0xff;
+	memcpy(id + 12, &sin->sin_addr, 4);
+}
+
+/* Options. */
+
+/* NBD_OPT_LIST: the exports this client may use, with descriptions. */
+static const char *
+nbd_opt_list(struct session *s, struct nbd_hs *hs)
+{
+	const struct sess_host *h = s->host;
+	struct export_table *t;
+	struct export *e;
+	uint8_t buf[4 + ND_NAME_MAX + 1024];
+	const char *why = NULL, *d;
+	size_t i, n, dl;
+	uint32_t nl;
+
+	if (hs->len != 0)
+		return nbd_error(s, hs, NBD_REP_ERR_INVALID,
+		    "NBD_OPT_LIST takes no data");
+	t = h->ops->table_get(h->srv);
+	for (i = 0; why == NULL && (e = h->ops->table_at(t, i)) != NULL;
+	    i++) {
+		if (!nbd_offered(e) || !conf_allowed(&e->conf,
+		    (struct sockaddr *)&s->peer_addr))
+			continue;
+		nl = (uint32_t)strlen(e->conf.name);
+		d = e->conf.description != NULL ? e->conf.description : "";
+		dl = strlen(d);
+		if (dl > sizeof(buf) - 4 - nl)
+			dl = sizeof(buf) - 4 - nl;
+		n = 4 + nl + dl;
+		nl = htobe32(nl);
+		memcpy(buf, &nl, 4);
+		memcpy(buf + 4, e->conf.name, strlen(e->conf.name));
+		memcpy(buf + n - dl, d, dl);
+		why = nbd_reply(s, hs, NBD_REP_SERVER, buf, n);
+	}
+	h->ops->table_put(t);
+	return why != NULL ? why : nbd_ack(s, hs);
+}
+
+static const char *
+nbd_opt_structured(struct session *s, struct nbd_hs *hs)
+{
+	struct nbd_conn *c = s->proto_state;
+
+	if (hs->len != 0)
+		return nbd_error(s, hs, NBD_REP_ERR_INVALID,
+		    "NBD_OPT_STRUCTURED_REPLY takes no data");
+	c->structured = 1;
+	return nbd_ack(s, hs);
+}
+
+/* The one context, if query asks for it: NULL or the context's name. */
+static int
+nbd_meta_match(const char *q, uint32_t len, int list)
+{
+	static const char base[] = NBD_META_BASE_ALLOCATION;
+
+	if (len == sizeof(base) - 1 && memcmp(q, base, len) == 0)
+		return 1;
+	/* "base:" lists the namespace's contexts. */
+	return list && len == 5 && memcmp(q, "base:", 5) == 0;
+}
+
+/*
+ * NBD_OPT_LIST_META_CONTEXT and NBD_OPT_SET_META_CONTEXT: base:allocation
+ * is the only context.
+ */
+static const char *
+nbd_opt_meta(struct session *s, struct nbd_hs *hs)
+{
+	struct nbd_conn *c = s->proto_state;
+	struct nbd_parse ps = { hs->data, hs->len, 0 };
+	int list = hs->option == NBD_OPT_LIST_META_CONTEXT, found = 0;
+	uint32_t nl, nq, ql, i, id;
+	const char *name, *q, *why;
+	char ename[ND_NAME_MAX + 1];
+	uint8_t rep[4 + sizeof(NBD_META_BASE_ALLOCATION) - 1];
+	struct export *e;
+
+	if (!list)
+		hs->meta = 0;	/* whatever comes of it */
+	nl = parse_u32(&ps);
+	name = parse_str(&ps, nl);
+	nq = parse_u32(&ps);
+	for (i = 0; i < nq && !ps.bad; i++) {
+		ql = parse_u32(&ps);
+		q = parse_str(&ps, ql);
+		if (q != NULL && nbd_meta_match(q, ql, list))
+			found = 1;
+	}
+	if (ps.bad || ps.left != 0)
+		return nbd_error(s, hs, NBD_REP_ERR_INVALID,
+		    "malformed metadata context request");
+	if (!c->structured)
+		return nbd_error(s, hs, NBD_REP_ERR_INVALID,
+		    "metadata contexts need structured replies first");
+	if (nbd_name(name, nl, ename) == -1 || (e = nbd_find(s, ename)) ==
+	    NULL)
+		return nbd_error(s, hs, NBD_REP_ERR_UNKNOWN,
+		    "unknown export");
+	export_put(e);
+	if (list && nq == 0)
+		found = 1;
+	if (found) {
+		id = htobe32(list ? 0 : NBD_META_ID);
+		memcpy(rep, &id, 4);
+		memcpy(rep + 4, NBD_META_BASE_ALLOCATION, sizeof(rep) - 4);
+		if ((why = nbd_reply(s, hs, NBD_REP_META_CONTEXT, rep,
+		    sizeof(rep))) != NULL)
+			return why;
+	}
+	if (!list && found) {
+		hs->meta = 1;
+		memcpy(hs->meta_export, ename, sizeof(ename));
+	}
+	return nbd_ack(s, hs);
+}
+
+/* One NBD_REP_INFO: type and len bytes. */
+static const char *
+nbd_info(struct session *s, struct nbd_hs *hs, uint16_t type,
+    const void *data, size_t len)
+{
+	uint8_t buf[2 + 1024];
+	uint16_t t = htobe16(type);
+
+	if (len > sizeof(buf) - 2)
+		len = sizeof(buf) - 2;
+	memcpy(buf, &t, 2);
+	memcpy(buf + 2, data, len);
+	return nbd_reply(s, hs, NBD_REP_INFO, buf, 2 + len);
+}
+
+/* The NBD_REP_INFO replies of INFO and GO: size and flags, block sizes,
+ * and the name and description if asked for. */
+static const char *
+nbd_infos(struct session *s, struct nbd_hs *hs, const uint16_t *req,
+    uint16_t nreq)
+{
+	struct nbd_conn *c = s->proto_state;
+	const struct export *e = s->export;
+	uint8_t ex[10];
+	uint32_t bs[3] = { htobe32(NBD_MIN_BLOCK), htobe32(NBD_PREF_BLOCK),
+	    htobe32(NBD_MAX_PAYLOAD) };
+	uint64_t size = htobe64(s->limits.size);
+	uint16_t flags = htobe16(nbd_tx_flags(s, c));
+	const char *why;
+	uint16_t i;
+
+	memcpy(ex, &size, 8);
+	memcpy(ex + 8, &flags, 2);
+	if ((why = nbd_info(s, hs, NBD_INFO_EXPORT, ex, sizeof(ex))) != NULL ||
+	    (why = nbd_info(s, hs, NBD_INFO_BLOCK_SIZE, bs, sizeof(bs))) !=
+	    NULL)
+		return why;
+	for (i = 0; i < nreq; i++) {
+		if (be16toh(req[i]) == NBD_INFO_NAME)
+			why = nbd_info(s, hs, NBD_INFO_NAME, e->conf.name,
+			    strlen(e->conf.name));
+		else if (be16toh(req[i]) == NBD_INFO_DESCRIPTION &&
+		    e->conf.description != NULL)
+			why = nbd_info(s, hs, NBD_INFO_DESCRIPTION,
+			    e->conf.description, strlen(e->conf.description));
+		if (why != NULL)
+			return why;
+	}
+	return NULL;
+}
+
+/* Admission to the export (s->export) for GO and EXPORT_NAME. */
+static uint32_t
+nbd_admit(struct session *s)
+{
+	uint8_t id[ND_CLIENT_ID_LEN];
+
+	nbd_client_id(s, id);
+	return session_admit(s, id, SESSION_NO_SLOT, 0);
+}
+
+static const char *
+nbd_refusal(uint32_t status, uint32_t *type)
+{
+	*type = NBD_REP_ERR_POLICY;
+	switch (status) {
+	case ND_HS_BUSY:
+		return "export busy: another client address has it open "
+		    "for writing";
+	case ND_HS_TOO_MANY:
+		return "too many clients (max_clients)";
+	case ND_HS_DENIED:
+		return "address not allowed";
+	}
+	*type = NBD_REP_ERR_SHUTDOWN;
+	return "export unavailable (being reconfigured, or the server is "
+	    "stopping)";
+}
+
+/* The export for a session that goes on: the meta context if it is its. */
+static void
+nbd_enter(struct session *s, struct nbd_hs *hs)
+{
+	struct nbd_conn *c = s->proto_state;
+	char peer_name[ND_NAME_MAX * 4 + 1];
+
+	c->meta_id = hs->meta && c->structured &&
+	    strcmp(hs->meta_export, s->export->conf.name) == 0 ?
+	    NBD_META_ID : 0;
+	nbd_limits(s, s->export, s->shared, c);
+	hs->done = 1;
+	strnvis(peer_name, s->export->conf.name, sizeof(peer_name),
+	    VIS_SAFE | VIS_OCTAL | VIS_CSTYLE | VIS_DQ);
+	log_info("%s: NBD: export \"%s\"%s%s", s->peer, peer_name,
+	    s->shared ? " read-only" : "",
+	    c->structured ? " structured replies" : "");
+}
+
+/* NBD_OPT_INFO and NBD_OPT_GO. */
+static const char *
+nbd_opt_go(struct session *s, struct nbd_hs *hs)
+{
+	struct nbd_parse ps = { hs->data, hs->len, 0 };
+	uint16_t req[(NBD_OPT_MAX - 6) / 2], nreq, i;
+	int go = hs->option == NBD_OPT_GO;
+	char name[ND_NAME_MAX + 1], shown[ND_NAME_MAX * 4 + 1];
+	const char *n, *why, *msg;
+	uint32_t nl, status, type;
+
+	nl = parse_u32(&ps);
+	n = parse_str(&ps, nl);
+	nreq = parse_u16(&ps);
+	if (ps.bad || ps.left != (uint32_t)nreq * 2)
+		return nbd_error(s, hs, NBD_REP_ERR_INVALID,
+		    "malformed NBD_OPT_%s", go ? "GO" : "INFO");
+	for (i = 0; i < nreq; i++)
+		memcpy(&req[i], ps.p + 2 * i, 2);
+	if (nbd_name(n, nl, name) == -1 || (s->export = nbd_find(s, name)) ==
+	    NULL) {
+		log_info("%s: NBD: unknown export \"%s\"", s->peer,
+		    nbd_name_vis(n, nl, shown, sizeof(shown)));
+		return nbd_error(s, hs, NBD_REP_ERR_UNKNOWN,
+		    "unknown export");
+	}
+	if ((status = session_allowed(s)) == ND_HS_OK && go)
+		status = nbd_admit(s);
+	if (status != ND_HS_OK) {
+		/* A refused GO ends the session (admissions are not undone). */
+		msg = nbd_refusal(status, &type);
+		if ((why = nbd_error(s, hs, type, "%s", msg)) == NULL && go)
+			why = msg;
+		if (!go) {
+			export_put(s->export);
+			s->export = NULL;
+		}
+		return why;
+	}
+	nbd_limits(s, s->export, go ? s->shared : s->export->conf.readonly,
+	    s->proto_state);
+	if ((why = nbd_infos(s, hs, req, nreq)) != NULL ||
+	    (why = nbd_ack(s, hs)) != NULL)
+		return why;
+	if (go)
+		nbd_enter(s, hs);
+	else {
+		export_put(s->export);
+		s->export = NULL;
+	}
+	return NULL;
+}
+
+/* NBD_OPT_EXPORT_NAME: no reply but the export's, or a closed socket. */
+static const char *
+nbd_opt_export_name(struct session *s, struct nbd_hs *hs)
+{
+	uint8_t buf[10 + NBD_EXPORT_NAME_PAD];
+	char name[ND_NAME_MAX + 1], shown[ND_NAME_MAX * 4 + 1];
+	uint64_t size;
+	uint16_t flags;
+	uint32_t status, type;
+
+	if (nbd_name((const char *)hs->data, hs->len, name) == -1 ||
+	    (s->export = nbd_find(s, name)) == NULL) {
+		snprintf(s->why, sizeof(s->why), "NBD: unknown export "
+		    "\"%s\"", nbd_name_vis((const char *)hs->data, hs->len,
+		    shown, sizeof(shown)));
+		return s->why;
+	}
+	if ((status = session_allowed(s)) == ND_HS_OK)
+		status = nbd_admit(s);
+	if (status != ND_HS_OK)
+		return nbd_refusal(status, &type);
+	nbd_limits(s, s->export, s->shared, s->proto_state);
+	size = htobe64(s->limits.size);
+	flags = htobe16(nbd_tx_flags(s, s->proto_state));
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, &size, 8);
+	memcpy(buf + 8, &flags, 2);
+	if (sock_write_until(s->fd, buf, hs->no_zeroes ? 10 : sizeof(buf),
+	    s->hs_deadline) == -1)
+		return nbd_read_why(s, -1, "export reply");
+	hs->meta = 0;		/* it needs GO */
+	nbd_enter(s, hs);
+	return NULL;
+}
+
+static const char *
+nbd_option(struct session *s, struct nbd_hs *hs)
+{
+	switch (hs->option) {
+	case NBD_OPT_EXPORT_NAME:
+		return nbd_opt_export_name(s, hs);
+	case NBD_OPT_ABORT:
+		nbd_ack(s, hs);
+		return "client aborted the negotiation";
+	case NBD_OPT_LIST:
+		return nbd_opt_list(s, hs);
+	case NBD_OPT_INFO:
+	case NBD_OPT_GO:
+		return nbd_opt_go(s, hs);
+	case NBD_OPT_STRUCTURED_REPLY:
+		return nbd_opt_structured(s, hs);
+	case NBD_OPT_LIST_META_CONTEXT:
+	case NBD_OPT_SET_META_CONTEXT:
+		return nbd_opt_meta(s, hs);
+	case NBD_OPT_STARTTLS:
+		return nbd_error(s, hs, NBD_REP_ERR_POLICY,
+		    "this listener does not offer TLS");
+	}
+	return nbd_error(s, hs, NBD_REP_ERR_UNSUP, "unknown option %u",
+	    hs->option);
+}
+
+/* The greeting and the client's flags. */
+static const char *
+nbd_greet(struct session *s, struct nbd_hs *hs)
+{
+	uint8_t g[18];
+	uint64_t m = htobe64(NBD_MAGIC), o = htobe64(NBD_OPT_MAGIC);
+	uint16_t f = htobe16(NBD_HS_FLAGS_ALL);
+	uint32_t cf;
+	int r;
+
+	memcpy(g, &m, 8);
+	memcpy(g + 8, &o, 8);
+	memcpy(g + 16, &f, 2);
+	if (sock_write_until(s->fd, g, sizeof(g), s->hs_deadline) == -1)
+		return nbd_read_why(s, -1, "greeting");
+	if ((r = sock_read_until(s->fd, &cf, 4, s->hs_deadline)) != 1)
+		return nbd_read_why(s, r, "client flags");
+	cf = be32toh(cf);
+	if (!(cf & NBD_FLAG_FIXED_NEWSTYLE))
+		return "NBD client without fixed newstyle negotiation";
+	if (cf & ~NBD_HS_FLAGS_ALL) {
+		snprintf(s->why, sizeof(s->why), "NBD client flags 0x%x "
+		    "unknown", cf & ~NBD_HS_FLAGS_ALL);
+		return s->why;
+	}
+	hs->no_zeroes = (cf & NBD_FLAG_NO_ZEROES) != 0;
+	return NULL;
+}
+
+static const char *
+nbd_handshake(struct session *s)
+{
+	struct nbd_hs *hs;
+	const char *why;
+	int skipped;
+
+	if ((s->proto_state = calloc(1, sizeof(struct nbd_conn))) == NULL ||
+	    (hs = calloc(1, sizeof(*hs))) == NULL)
+		return "out of memory";
+	why = nbd_greet(s, hs);
+	while (why == NULL && !hs->done) {
+		if ((why = nbd_read_option(s, hs, &skipped)) != NULL)
+			break;
+		if (skipped)
+			why = nbd_error(s, hs, NBD_REP_ERR_TOO_BIG,
+			    "option of more than %u bytes", NBD_OPT_MAX);
+		else
+			why = nbd_option(s, hs);
+	}
+	free(hs);
+	return why;
+}
+
+/* Transmission. */
+
+/* len bytes from the client; held replies go out before a wait. */
+static int
+nbd_recv(struct session *s, void *buf, size_t len)
+{
+	struct nbd_conn *c = s->proto_state;
+	uint8_t *p = buf;
+	size_t have = c->rend - c->rpos, got = 0;
+	ssize_t n;
+	int r;
+
+	if (have >= len) {
+		memcpy(p, c->rbuf + c->rpos, len);
+		c->rpos += len;
+		return 1;
+	}
+	memcpy(p, c->rbuf + c->rpos, have);
+	got = have;
+	c->rpos = c->rend = 0;
+	session_flush(s);
+	if (len - got >= NBD_RDIRECT) {
+		r = sock_read_full(s->fd, p + got, len - got);
+		if (r == 0 && got > 0)
+			errno = EPROTO;
+		return r == 0 && got > 0 ? -1 : r;
+	}
+	while (c->rend < len - got) {
+		n = recv(s->fd, c->rbuf + c->rend, sizeof(c->rbuf) - c->rend, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0 && got + c->rend == 0)
+			return 0;
+		if (n == 0) {
+			errno = EPROTO;
+			return -1;
+		}
+		c->rend += (size_t)n;
+	}
+	memcpy(p + got, c->rbuf, len - got);
+	c->rpos = len - got;
+	return 1;
+}
+
+/* NBD_CMD_* to the engine's request type; an unknown one stays unknown. */
+static uint16_t
+nbd_cmd(uint16_t type)
+{
+	switch (type) {
+	case NBD_CMD_READ:
+		return ND_CMD_READ;
+	case NBD_CMD_WRITE:
+		return ND_CMD_WRITE;
+	case NBD_CMD_DISC:
+		return ND_CMD_DISCONNECT;
+	case NBD_CMD_FLUSH:
+		return ND_CMD_FLUSH;
+	case NBD_CMD_TRIM:
+		return ND_CMD_TRIM;
+	case NBD_CMD_CACHE:
+		return REQ_CMD_CACHE;
+	case NBD_CMD_WRITE_ZEROES:
+		return ND_CMD_WRITE_ZEROES;
+	case NBD_CMD_BLOCK_STATUS:
+		return REQ_CMD_BLOCK_STATUS;
+	}
+	return UINT16_MAX;
+}
+
+/*
+ * NBD_CMD_FLAG_* to the engine's; DF asks for one chunk, which every
+ * reply is, and is fine on a READ once structured replies are on.  An
+ * unknown bit becomes one request_check refuses.
+ */
+static uint16_t
+nbd_cmd_flags(const struct nbd_conn *c, uint16_t type, uint16_t flags)
+{
+	uint16_t out = 0;
+
+	if (flags & NBD_CMD_FLAG_FUA)
+		out |= ND_CMD_FLAG_FUA;
+	if (flags & NBD_CMD_FLAG_NO_HOLE)
+		out |= REQ_FLAG_NO_HOLE;
+	if (flags & NBD_CMD_FLAG_FAST_ZERO)
+		out |= REQ_FLAG_FAST_ZERO;
+	if (flags & NBD_CMD_FLAG_REQ_ONE)
+		out |= REQ_FLAG_REQ_ONE;
+	if ((flags & NBD_CMD_FLAG_DF) && (!c->structured ||
+	    type != NBD_CMD_READ))
+		out |= 1U << 15;
+	if (flags & ~(NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE |
+	    NBD_CMD_FLAG_FAST_ZERO | NBD_CMD_FLAG_REQ_ONE | NBD_CMD_FLAG_DF))
+		out |= 1U << 15;
+	return out;
+}
+
+static const char *
+nbd_read_request(struct session *s, struct request *q)
+{
+	struct nbd_conn *c = s->proto_state;
+	struct nbd_request w;
+	uint16_t type;
+	int r;
+
+	if ((r = nbd_recv(s, &w, sizeof(w))) != 1)
+		return nbd_read_why(s, r, "request");
+	if (be32toh(w.magic) != NBD_REQUEST_MAGIC)
+		return "bad NBD request magic";
+	type = be16toh(w.type);
+	q->type = nbd_cmd(type);
+	q->flags = nbd_cmd_flags(c, type, be16toh(w.flags));
+	q->handle = w.cookie;		/* opaque: back as it came */
+	q->offset = be64toh(w.offset);
+	q->length = be32toh(w.length);
+	return NULL;
+}
+
+static const char *
+nbd_read_payload(struct session *s, void *buf, size_t len)
+{
+	int r;
+
+	if ((r = nbd_recv(s, buf, len)) != 1)
+		return nbd_trunc_why(s, r, "WRITE payload");
+	return NULL;
+}
+
+/* The engine's error as NBD has it for the command. */
+static uint32_t
+nbd_errno(const struct request *q, uint32_t error)
+{
+	if (error != ND_EOVERFLOW)
+		return error;		/* the same numbers */
+	/* Beyond the end: what the NBD spec asks for, per command. */
+	return q->type == ND_CMD_WRITE || q->type == ND_CMD_WRITE_ZEROES ?
+	    NBD_ENOSPC : NBD_EINVAL;
+}
+
+static size_t
+nbd_chunk(void *hdr, uint16_t type, uint64_t cookie, uint32_t len)
+{
+	struct nbd_chunk_hdr h = {
+		.magic = htobe32(NBD_STRUCTURED_REPLY_MAGIC),
+		.flags = htobe16(NBD_REPLY_FLAG_DONE), .type = htobe16(type),
+		.cookie = cookie, .length = htobe32(len),
+	};
+
+	memcpy(hdr, &h, sizeof(h));
+	return sizeof(h);
+}
+
+static size_t
+nbd_encode_reply(struct session *s, const struct request *q,
+    const struct reply *rep, uint32_t datalen, void *hdr)
+{
+	const struct nbd_conn *c = s->proto_state;
+	struct nbd_simple_reply sr;
+	uint8_t *p = hdr;
+	uint64_t off;
+	uint32_t v;
+	uint16_t ml = 0;
+	size_t n;
+
+	if (c->structured && rep->error != ND_OK &&
+	    (q->type == ND_CMD_READ || q->type == REQ_CMD_BLOCK_STATUS)) {
+		n = nbd_chunk(p, NBD_REPLY_TYPE_ERROR, rep->handle, 6);
+		v = htobe32(nbd_errno(q, rep->error));
+		memcpy(p + n, &v, 4);
+		memcpy(p + n + 4, &ml, 2);
+		return n + 6;
+	}
+	if (c->structured && q->type == ND_CMD_READ) {
+		n = nbd_chunk(p, NBD_REPLY_TYPE_OFFSET_DATA, rep->handle,
+		    8 + datalen);
+		off = htobe64(q->offset);
+		memcpy(p + n, &off, 8);
+		return n + 8;
+	}
+	if (q->type == REQ_CMD_BLOCK_STATUS) {
+		n = nbd_chunk(p, NBD_REPLY_TYPE_BLOCK_STATUS, rep->handle,
+		    4 + datalen);
+		v = htobe32(c->meta_id);
+		memcpy(p + n, &v, 4);
+		return n + 4;
+	}
+	sr.magic = htobe32(NBD_SIMPLE_REPLY_MAGIC);
+	sr.error = htobe32(nbd_errno(q, rep->error));
+	sr.cookie = rep->handle;
+	memcpy(p, &sr, sizeof(sr));
+	return sizeof(sr);
+}
+
+static int
+nbd_send(struct session *s, const struct iovec *iov, int iovcnt)
+{
+	struct iovec v[2 * SESSION_SEND_BATCH];
+
+	if (iovcnt > (int)(sizeof(v) / sizeof(v[0]))) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(v, iov, (size_t)iovcnt * sizeof(*iov));
+	return sock_writev_full(s->fd, v, iovcnt);
+}
+
+static void
+nbd_close(struct session *s)
+{
+	free(s->proto_state);
+	s->proto_state = NULL;
+}
+
+const struct proto_ops proto_nbd = {
+	.name = "nbd",
+	.handshake = nbd_handshake,
+	.read_request = nbd_read_request,
+	.read_payload = nbd_read_payload,
+	.encode_reply = nbd_encode_reply,
+	.send = nbd_send,
+	.close = nbd_close,
+};
