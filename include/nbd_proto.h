@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: ISC */
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
 /*
  * The NBD protocol's wire format, as netdiskd's NBD listener speaks it
  * (fixed newstyle negotiation, simple and structured replies): the

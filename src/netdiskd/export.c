@@ -237,6 +237,13 @@ export_free(struct export *e)
 	free(e);
 }
 
+uint32_t
+export_min_block(const struct export *e)
+{
+	return e->overlays == NULL && (e->store->caps & STORE_CAN_BYTES) ? 1 :
+	    ND_MIN_BLOCK;
+}
+
 /* What the export offers: the store's capabilities and the settings. */
 static void
 export_set_flags(struct export *e)

@@ -126,6 +126,13 @@ uint32_t export_cache(struct export *, struct overlay_att *, void *buf,
 uint32_t export_extents(struct export *, struct overlay_att *, uint64_t off,
     uint64_t len, store_extent_fn *fn, void *arg);
 
+/*
+ * The smallest unit of its I/O: 1 if any offset and length will do (a
+ * regular file), else ND_MIN_BLOCK.  The netdisk protocol always uses
+ * ND_MIN_BLOCK.
+ */
+uint32_t export_min_block(const struct export *);
+
 /* Whether and why the export failed (state->error 0: it did not). */
 void export_failure(struct export *, struct health_state *state);
 /*

@@ -29,8 +29,10 @@
 #define NBD_OPT_MAX		(8 * 1024)
 /* A longer one than this ends the connection. */
 #define NBD_OPT_SKIP_MAX	(1024 * 1024)
-/* What the server tells NBD clients (NBD_INFO_BLOCK_SIZE). */
-#define NBD_MIN_BLOCK		ND_MIN_BLOCK
+/*
+ * What the server tells NBD clients (NBD_INFO_BLOCK_SIZE); the minimum is
+ * the export's (export_min_block).
+ */
 #define NBD_PREF_BLOCK		ND_PREF_BLOCK
 #define NBD_MAX_PAYLOAD		(32U * 1024 * 1024)
 /* The id of base:allocation, the one metadata context. */
@@ -317,7 +319,7 @@ nbd_limits(struct session *s, const struct export *e, int shared,
 		flags = (flags & (ND_FLAG_FLUSH | ND_FLAG_MULTI_CONN)) |
 		    ND_FLAG_READ_ONLY;
 	s->limits.size = e->size;
-	s->limits.min_block = NBD_MIN_BLOCK;
+	s->limits.min_block = export_min_block(e);
 	s->limits.max_payload = NBD_MAX_PAYLOAD;
 	s->limits.flags = flags | REQ_CAN_CACHE | REQ_CAN_WRITE_FLAGS |
 	    (c->meta_id != 0 ? REQ_CAN_BLOCK_STATUS : 0);
@@ -481,8 +483,8 @@ nbd_infos(struct session *s, struct nbd_hs *hs, const uint16_t *req,
 	struct nbd_conn *c = s->proto_state;
 	const struct export *e = s->export;
 	uint8_t ex[10];
-	uint32_t bs[3] = { htobe32(NBD_MIN_BLOCK), htobe32(NBD_PREF_BLOCK),
-	    htobe32(NBD_MAX_PAYLOAD) };
+	uint32_t bs[3] = { htobe32(s->limits.min_block),
+	    htobe32(NBD_PREF_BLOCK), htobe32(NBD_MAX_PAYLOAD) };
 	uint64_t size = htobe64(s->limits.size);
 	uint16_t flags = htobe16(nbd_tx_flags(s, c));
 	const char *why;

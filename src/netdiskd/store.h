@@ -33,7 +33,8 @@
  * (pwrite, trim, zero); flush makes writes durable; it does STORE_FUA
  * itself (else store_pwrite and store_zero add a flush); trim may free
  * space (else it does nothing); zero is cheaper than writing zeroes;
- * extents tells holes from data; pread may take STORE_NOWAIT.
+ * extents tells holes from data; pread may take STORE_NOWAIT; every
+ * operation takes any offset and length, not only multiples of 512.
  */
 #define STORE_CAN_WRITE		0x0001
 #define STORE_CAN_FLUSH		0x0002
@@ -42,7 +43,8 @@
 #define STORE_CAN_ZERO		0x0010
 #define STORE_CAN_EXTENTS	0x0020
 #define STORE_CAN_NOWAIT	0x0040
-#define STORE_CAN_ALL		0x007f
+#define STORE_CAN_BYTES		0x0080
+#define STORE_CAN_ALL		0x00ff
 
 /*
  * Flags of an operation; a bit that is unknown, or that the operation

@@ -421,6 +421,8 @@ file_kind(struct file_store *fs, uint64_t *have, char *why, size_t whylen)
 		fs->discard_zeroes = fs->seek_holes = fs->growable = 1;
 		return 0;
 	}
+	/* BLKDISCARD and BLKZEROOUT take whole sectors only. */
+	fs->base.caps &= ~(unsigned)STORE_CAN_BYTES;
 	if (!S_ISBLK(st.st_mode)) {
 		snprintf(why, whylen, "not a regular file or block device");
 		return -1;
