@@ -19,6 +19,7 @@
 #include "export.h"
 #include "log.h"
 #include "nbd_proto.h"
+#include "nbd_wire.h"
 #include "proto_nbd.h"
 #include "protocol.h"
 #include "request.h"
@@ -178,58 +179,6 @@ nbd_read_option(struct session *s, struct nbd_hs *hs, int *skipped)
 	hs->len = 0;
 	*skipped = 1;
 	return NULL;
-}
-
-/* A reader of an option's data. */
-struct nbd_parse {
-	const uint8_t *p;
-	uint32_t left;
-	int bad;
-};
-
-static uint32_t
-parse_u32(struct nbd_parse *ps)
-{
-	uint32_t v;
-
-	if (ps->left < 4) {
-		ps->bad = 1;
-		return 0;
-	}
-	memcpy(&v, ps->p, 4);
-	ps->p += 4;
-	ps->left -= 4;
-	return be32toh(v);
-}
-
-static uint16_t
-parse_u16(struct nbd_parse *ps)
-{
-	uint16_t v;
-
-	if (ps->left < 2) {
-		ps->bad = 1;
-		return 0;
-	}
-	memcpy(&v, ps->p, 2);
-	ps->p += 2;
-	ps->left -= 2;
-	return be16toh(v);
-}
-
-/* len bytes of string: where they are, NULL if the data is short. */
-static const char *
-parse_str(struct nbd_parse *ps, uint32_t len)
-{
-	const char *str = (const char *)ps->p;
-
-	if (ps->bad || len > ps->left) {
-		ps->bad = 1;
-		return NULL;
-	}
-	ps->p += len;
-	ps->left -= len;
-	return str;
 }
 
 /* Exports. */
@@ -392,18 +341,6 @@ nbd_opt_structured(struct session *s, struct nbd_hs *hs)
 	return nbd_ack(s, hs);
 }
 
-/* The one context, if query asks for it: NULL or the context's name. */
-static int
-nbd_meta_match(const char *q, uint32_t len, int list)
-{
-	static const char base[] = NBD_META_BASE_ALLOCATION;
-
-	if (len == sizeof(base) - 1 && memcmp(q, base, len) == 0)
-		return 1;
-	/* "base:" lists the namespace's contexts. */
-	return list && len == 5 && memcmp(q, "base:", 5) == 0;
-}
-
 /*
  * NBD_OPT_LIST_META_CONTEXT and NBD_OPT_SET_META_CONTEXT: base:allocation
  * is the only context.
@@ -412,39 +349,27 @@ static const char *
 nbd_opt_meta(struct session *s, struct nbd_hs *hs)
 {
 	struct nbd_conn *c = s->proto_state;
-	struct nbd_parse ps = { hs->data, hs->len, 0 };
-	int list = hs->option == NBD_OPT_LIST_META_CONTEXT, found = 0;
-	uint32_t nl, nq, ql, i, id;
-	const char *name, *q, *why;
+	int list = hs->option == NBD_OPT_LIST_META_CONTEXT;
 	char ename[ND_NAME_MAX + 1];
 	uint8_t rep[4 + sizeof(NBD_META_BASE_ALLOCATION) - 1];
+	struct nbd_meta m;
 	struct export *e;
+	const char *why;
+	uint32_t id;
 
 	if (!list)
 		hs->meta = 0;	/* whatever comes of it */
-	nl = parse_u32(&ps);
-	name = parse_str(&ps, nl);
-	nq = parse_u32(&ps);
-	for (i = 0; i < nq && !ps.bad; i++) {
-		ql = parse_u32(&ps);
-		q = parse_str(&ps, ql);
-		if (q != NULL && nbd_meta_match(q, ql, list))
-			found = 1;
-	}
-	if (ps.bad || ps.left != 0)
+	if (nbd_parse_meta(hs->data, hs->len, list, &m) == -1)
 		return nbd_error(s, hs, NBD_REP_ERR_INVALID,
 		    "malformed metadata context request");
 	if (!c->structured)
 		return nbd_error(s, hs, NBD_REP_ERR_INVALID,
 		    "metadata contexts need structured replies first");
-	if (nbd_name(name, nl, ename) == -1 || (e = nbd_find(s, ename)) ==
-	    NULL)
-		return nbd_error(s, hs, NBD_REP_ERR_UNKNOWN,
-		    "unknown export");
+	if (nbd_name(m.name, m.namelen, ename) == -1 ||
+	    (e = nbd_find(s, ename)) == NULL)
+		return nbd_error(s, hs, NBD_REP_ERR_UNKNOWN, "unknown export");
 	export_put(e);
-	if (list && nq == 0)
-		found = 1;
-	if (found) {
+	if (m.base_allocation) {
 		id = htobe32(list ? 0 : NBD_META_ID);
 		memcpy(rep, &id, 4);
 		memcpy(rep + 4, NBD_META_BASE_ALLOCATION, sizeof(rep) - 4);
@@ -452,7 +377,7 @@ nbd_opt_meta(struct session *s, struct nbd_hs *hs)
 		    sizeof(rep))) != NULL)
 			return why;
 	}
-	if (!list && found) {
+	if (!list && m.base_allocation) {
 		hs->meta = 1;
 		memcpy(hs->meta_export, ename, sizeof(ename));
 	}
@@ -474,11 +399,12 @@ nbd_info(struct session *s, struct nbd_hs *hs, uint16_t type,
 	return nbd_reply(s, hs, NBD_REP_INFO, buf, 2 + len);
 }
 
-/* The NBD_REP_INFO replies of INFO and GO: size and flags, block sizes,
- * and the name and description if asked for. */
+/*
+ * The NBD_REP_INFO replies of INFO and GO: size and flags, block sizes,
+ * and the name and description if asked for.
+ */
 static const char *
-nbd_infos(struct session *s, struct nbd_hs *hs, const uint16_t *req,
-    uint16_t nreq)
+nbd_infos(struct session *s, struct nbd_hs *hs, const struct nbd_go *g)
 {
 	struct nbd_conn *c = s->proto_state;
 	const struct export *e = s->export;
@@ -487,8 +413,7 @@ nbd_infos(struct session *s, struct nbd_hs *hs, const uint16_t *req,
 	    htobe32(NBD_PREF_BLOCK), htobe32(NBD_MAX_PAYLOAD) };
 	uint64_t size = htobe64(s->limits.size);
 	uint16_t flags = htobe16(nbd_tx_flags(s, c));
-	const char *why;
-	uint16_t i;
+	const char *why = NULL;
 
 	memcpy(ex, &size, 8);
 	memcpy(ex + 8, &flags, 2);
@@ -496,18 +421,14 @@ nbd_infos(struct session *s, struct nbd_hs *hs, const uint16_t *req,
 	    (why = nbd_info(s, hs, NBD_INFO_BLOCK_SIZE, bs, sizeof(bs))) !=
 	    NULL)
 		return why;
-	for (i = 0; i < nreq; i++) {
-		if (be16toh(req[i]) == NBD_INFO_NAME)
-			why = nbd_info(s, hs, NBD_INFO_NAME, e->conf.name,
-			    strlen(e->conf.name));
-		else if (be16toh(req[i]) == NBD_INFO_DESCRIPTION &&
-		    e->conf.description != NULL)
-			why = nbd_info(s, hs, NBD_INFO_DESCRIPTION,
-			    e->conf.description, strlen(e->conf.description));
-		if (why != NULL)
-			return why;
-	}
-	return NULL;
+	if (nbd_go_wants(g, NBD_INFO_NAME))
+		why = nbd_info(s, hs, NBD_INFO_NAME, e->conf.name,
+		    strlen(e->conf.name));
+	if (why == NULL && nbd_go_wants(g, NBD_INFO_DESCRIPTION) &&
+	    e->conf.description != NULL)
+		why = nbd_info(s, hs, NBD_INFO_DESCRIPTION,
+		    e->conf.description, strlen(e->conf.description));
+	return why;
 }
 
 /* Admission to the export (s->export) for GO and EXPORT_NAME. */
@@ -561,25 +482,19 @@ nbd_enter(struct session *s, struct nbd_hs *hs)
 static const char *
 nbd_opt_go(struct session *s, struct nbd_hs *hs)
 {
-	struct nbd_parse ps = { hs->data, hs->len, 0 };
-	uint16_t req[(NBD_OPT_MAX - 6) / 2], nreq, i;
 	int go = hs->option == NBD_OPT_GO;
 	char name[ND_NAME_MAX + 1], shown[ND_NAME_MAX * 4 + 1];
-	const char *n, *why, *msg;
-	uint32_t nl, status, type;
+	const char *why, *msg;
+	uint32_t status, type;
+	struct nbd_go g;
 
-	nl = parse_u32(&ps);
-	n = parse_str(&ps, nl);
-	nreq = parse_u16(&ps);
-	if (ps.bad || ps.left != (uint32_t)nreq * 2)
+	if (nbd_parse_go(hs->data, hs->len, &g) == -1)
 		return nbd_error(s, hs, NBD_REP_ERR_INVALID,
 		    "malformed NBD_OPT_%s", go ? "GO" : "INFO");
-	for (i = 0; i < nreq; i++)
-		memcpy(&req[i], ps.p + 2 * i, 2);
-	if (nbd_name(n, nl, name) == -1 || (s->export = nbd_find(s, name)) ==
-	    NULL) {
+	if (nbd_name(g.name, g.namelen, name) == -1 ||
+	    (s->export = nbd_find(s, name)) == NULL) {
 		log_info("%s: NBD: unknown export \"%s\"", s->peer,
-		    nbd_name_vis(n, nl, shown, sizeof(shown)));
+		    nbd_name_vis(g.name, g.namelen, shown, sizeof(shown)));
 		return nbd_error(s, hs, NBD_REP_ERR_UNKNOWN,
 		    "unknown export");
 	}
@@ -598,7 +513,7 @@ nbd_opt_go(struct session *s, struct nbd_hs *hs)
 	}
 	nbd_limits(s, s->export, go ? s->shared : s->export->conf.readonly,
 	    s->proto_state);
-	if ((why = nbd_infos(s, hs, req, nreq)) != NULL ||
+	if ((why = nbd_infos(s, hs, &g)) != NULL ||
 	    (why = nbd_ack(s, hs)) != NULL)
 		return why;
 	if (go)
@@ -771,76 +686,17 @@ nbd_recv(struct session *s, void *buf, size_t len)
 	return 1;
 }
 
-/* NBD_CMD_* to the engine's request type; an unknown one stays unknown. */
-static uint16_t
-nbd_cmd(uint16_t type)
-{
-	switch (type) {
-	case NBD_CMD_READ:
-		return ND_CMD_READ;
-	case NBD_CMD_WRITE:
-		return ND_CMD_WRITE;
-	case NBD_CMD_DISC:
-		return ND_CMD_DISCONNECT;
-	case NBD_CMD_FLUSH:
-		return ND_CMD_FLUSH;
-	case NBD_CMD_TRIM:
-		return ND_CMD_TRIM;
-	case NBD_CMD_CACHE:
-		return REQ_CMD_CACHE;
-	case NBD_CMD_WRITE_ZEROES:
-		return ND_CMD_WRITE_ZEROES;
-	case NBD_CMD_BLOCK_STATUS:
-		return REQ_CMD_BLOCK_STATUS;
-	}
-	return UINT16_MAX;
-}
-
-/*
- * NBD_CMD_FLAG_* to the engine's; DF asks for one chunk, which every
- * reply is, and is fine on a READ once structured replies are on.  An
- * unknown bit becomes one request_check refuses.
- */
-static uint16_t
-nbd_cmd_flags(const struct nbd_conn *c, uint16_t type, uint16_t flags)
-{
-	uint16_t out = 0;
-
-	if (flags & NBD_CMD_FLAG_FUA)
-		out |= ND_CMD_FLAG_FUA;
-	if (flags & NBD_CMD_FLAG_NO_HOLE)
-		out |= REQ_FLAG_NO_HOLE;
-	if (flags & NBD_CMD_FLAG_FAST_ZERO)
-		out |= REQ_FLAG_FAST_ZERO;
-	if (flags & NBD_CMD_FLAG_REQ_ONE)
-		out |= REQ_FLAG_REQ_ONE;
-	if ((flags & NBD_CMD_FLAG_DF) && (!c->structured ||
-	    type != NBD_CMD_READ))
-		out |= 1U << 15;
-	if (flags & ~(NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE |
-	    NBD_CMD_FLAG_FAST_ZERO | NBD_CMD_FLAG_REQ_ONE | NBD_CMD_FLAG_DF))
-		out |= 1U << 15;
-	return out;
-}
-
 static const char *
 nbd_read_request(struct session *s, struct request *q)
 {
 	struct nbd_conn *c = s->proto_state;
 	struct nbd_request w;
-	uint16_t type;
 	int r;
 
 	if ((r = nbd_recv(s, &w, sizeof(w))) != 1)
 		return nbd_read_why(s, r, "request");
-	if (be32toh(w.magic) != NBD_REQUEST_MAGIC)
+	if (nbd_request_decode(&w, c->structured, q) == -1)
 		return "bad NBD request magic";
-	type = be16toh(w.type);
-	q->type = nbd_cmd(type);
-	q->flags = nbd_cmd_flags(c, type, be16toh(w.flags));
-	q->handle = w.cookie;		/* opaque: back as it came */
-	q->offset = be64toh(w.offset);
-	q->length = be32toh(w.length);
 	return NULL;
 }
 
