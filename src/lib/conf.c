@@ -953,6 +953,39 @@ opt_control_socket(struct parser *p, const char *value)
 	conf_setpath(p, &p->conf->control_socket, "control_socket", value);
 }
 
+static void
+nbd_tls_path(struct parser *p, char **field, const char *name,
+    const char *value)
+{
+	if (p->conf->nbd_tls_line == 0)
+		p->conf->nbd_tls_line = p->lineno;
+	conf_setpath(p, field, name, value);
+}
+
+static void
+opt_nbd_tls_psk(struct parser *p, const char *value)
+{
+	nbd_tls_path(p, &p->conf->nbd_tls_psk, "nbd_tls_psk", value);
+}
+
+static void
+opt_nbd_tls_cert(struct parser *p, const char *value)
+{
+	nbd_tls_path(p, &p->conf->nbd_tls_cert, "nbd_tls_cert", value);
+}
+
+static void
+opt_nbd_tls_key(struct parser *p, const char *value)
+{
+	nbd_tls_path(p, &p->conf->nbd_tls_key, "nbd_tls_key", value);
+}
+
+static void
+opt_nbd_tls_ca(struct parser *p, const char *value)
+{
+	nbd_tls_path(p, &p->conf->nbd_tls_ca, "nbd_tls_ca", value);
+}
+
 /* Keys: export sections. */
 
 static void
@@ -1196,6 +1229,10 @@ opt_allow(struct parser *p, const char *value)
 static const struct conf_key global_keys[] = {
 	{ "listen",		opt_listen,		LIST_LINES },
 	{ "nbd_listen",		opt_nbd_listen,		LIST_LINES },
+	{ "nbd_tls_psk",	opt_nbd_tls_psk,	ONE_LINE },
+	{ "nbd_tls_cert",	opt_nbd_tls_cert,	ONE_LINE },
+	{ "nbd_tls_key",	opt_nbd_tls_key,	ONE_LINE },
+	{ "nbd_tls_ca",		opt_nbd_tls_ca,		ONE_LINE },
 	{ "port",		opt_port,		ONE_LINE },
 	{ "key",		opt_key,		ONE_LINE },
 	{ "keyfile",		opt_keyfile,		ONE_LINE },
@@ -2012,11 +2049,11 @@ validate_nbd(struct parser *p)
 			    "overlay_dir: each overlay belongs to a client "
 			    "identity, which an NBD client does not have; "
 			    "remove nbd", e->name);
-		if (e->nbd == CONF_NBD_TLS)
-			conf_err(p, e->nbd_line, "export \"%s\": nbd = tls: "
-			    "this netdiskd does not speak TLS to NBD clients "
-			    "yet (use plain on a trusted network, or no)",
-			    e->name);
+		if (e->nbd == CONF_NBD_TLS && c->nbd_tls_psk == NULL &&
+		    c->nbd_tls_cert == NULL)
+			conf_err(p, e->nbd_line, "export \"%s\": nbd = tls, "
+			    "but [global] has neither nbd_tls_psk nor "
+			    "nbd_tls_cert", e->name);
 		if (e->nbd == CONF_NBD_PLAIN && open)
 			warn_at(p, e->nbd_line, "export \"%s\": nbd = plain "
 			    "on an nbd_listen address beyond loopback: "
@@ -2024,6 +2061,25 @@ validate_nbd(struct parser *p)
 			    "unencrypted and without a key", e->name,
 			    e->readonly ? "" : " and writes");
 	}
+}
+
+/* The TLS keys of [global] that go together. */
+static void
+validate_nbd_tls(struct parser *p)
+{
+	const struct conf *c = p->conf;
+
+	if ((c->nbd_tls_cert == NULL) != (c->nbd_tls_key == NULL))
+		conf_err(p, c->nbd_tls_line, "[global]: nbd_tls_cert and "
+		    "nbd_tls_key go together (the certificate and its "
+		    "private key)");
+	if (c->nbd_tls_ca != NULL && c->nbd_tls_cert == NULL)
+		conf_err(p, c->nbd_tls_line, "[global]: nbd_tls_ca needs "
+		    "nbd_tls_cert (clients check the server's certificate "
+		    "before they show theirs)");
+	if (c->nbd_tls_line != 0 && c->nbd_nlisten == 0)
+		conf_err(p, c->nbd_tls_line, "[global]: nbd_tls_* without "
+		    "nbd_listen: no NBD client would use them");
 }
 
 /* No listen key: the wildcard address.  No port: [global]'s. */
@@ -2060,6 +2116,7 @@ conf_validate(struct parser *p)
 	validate_keyfiles(p);
 	validate_listen(p);
 	validate_nbd(p);
+	validate_nbd_tls(p);
 	if (p->conf->min_version > ND_VERSION_2 && !p->conf->has_server_key)
 		conf_err(p, p->min_version_line, "[global]: min_version %d "
 		    "needs server_key (version 3 clients authenticate the "
@@ -2252,6 +2309,10 @@ conf_free(struct conf *c)
 	free(c->group);
 	free(c->pidfile);
 	free(c->control_socket);
+	free(c->nbd_tls_psk);
+	free(c->nbd_tls_cert);
+	free(c->nbd_tls_key);
+	free(c->nbd_tls_ca);
 	free(c->warnings);
 	free(c);
 }

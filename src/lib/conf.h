@@ -116,6 +116,13 @@ struct conf {
 	/* NBD listeners (nbd_listen); none unless given.  Port 10809. */
 	struct conf_listen *nbd_listen;
 	int nbd_nlisten;
+	/*
+	 * TLS for NBD clients (NULL: none): a PSK file of identity:hexkey
+	 * lines, a server certificate and its key, a CA whose certificates
+	 * clients must show.  Absolute paths.
+	 */
+	char *nbd_tls_psk, *nbd_tls_cert, *nbd_tls_key, *nbd_tls_ca;
+	int nbd_tls_line;		/* of the first of them */
 	int has_key;
 	uint8_t key[ND_KEY_LEN];
 	/*

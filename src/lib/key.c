@@ -54,6 +54,25 @@ key_parse_hex(const char *hex, uint8_t key[ND_KEY_LEN])
 	return bad ? -1 : 0;
 }
 
+int
+key_parse_hex_len(const char *hex, uint8_t *out, size_t len)
+{
+	int bad = 0, hi, lo;
+	size_t i;
+
+	if (strnlen(hex, 2 * len + 1) != 2 * len)
+		return -1;
+	for (i = 0; i < len; i++) {
+		hi = hexval((unsigned char)hex[2 * i]);
+		lo = hexval((unsigned char)hex[2 * i + 1]);
+		bad |= (hi | lo) < 0;
+		out[i] = (uint8_t)(((hi & 0xf) << 4) | (lo & 0xf));
+	}
+	if (bad)
+		explicit_bzero(out, len);
+	return bad ? -1 : 0;
+}
+
 void
 key_format_hex(const uint8_t key[ND_KEY_LEN], char hex[2 * ND_KEY_LEN + 1])
 {

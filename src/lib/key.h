@@ -15,6 +15,11 @@
 #include "netdisk_proto.h"
 
 int key_parse_hex(const char *hex, uint8_t key[ND_KEY_LEN]);
+/*
+ * Exactly 2 * len hex digits (and nothing after them) into out, in
+ * constant time: 0, or -1 with out wiped.
+ */
+int key_parse_hex_len(const char *hex, uint8_t *out, size_t len);
 int key_load_file(const char *path, uint8_t key[ND_KEY_LEN], char *err,
     size_t errlen);
 /* The same, and the owner of the file (checked by the caller). */

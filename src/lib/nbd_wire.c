@@ -160,18 +160,22 @@ cmd_flags(uint16_t type, uint16_t flags, int structured)
 		}
 	if ((flags & NBD_CMD_FLAG_DF) && structured && type == NBD_CMD_READ)
 		flags &= (uint16_t)~NBD_CMD_FLAG_DF;
+	if (type != NBD_CMD_WRITE && type != NBD_CMD_WRITE_ZEROES &&
+	    type != NBD_CMD_TRIM)
+		out &= (uint16_t)~ND_CMD_FLAG_FUA;
 	return flags != 0 ? out | UNKNOWN_FLAG : out;
 }
 
 int
-nbd_request_decode(const struct nbd_request *w, int structured,
+nbd_request_decode(const struct nbd_request *w, int structured, int meta,
     struct request *q)
 {
 	uint16_t type = be16toh(w->type);
 
 	if (be32toh(w->magic) != NBD_REQUEST_MAGIC)
 		return -1;
-	q->type = cmd_type(type);
+	q->type = type == NBD_CMD_BLOCK_STATUS && !meta ? UNKNOWN_TYPE :
+	    cmd_type(type);
 	q->flags = cmd_flags(type, be16toh(w->flags), structured);
 	q->handle = w->cookie;		/* opaque: back as it came */
 	q->offset = be64toh(w->offset);

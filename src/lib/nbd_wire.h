@@ -43,12 +43,14 @@ int nbd_parse_meta(const uint8_t *data, uint32_t len, int list,
 
 /*
  * A request header into q: the NBD command and flags as the engine's.
- * The DF flag is dropped on a READ when structured replies are on (every
- * reply is one chunk); any flag or type the engine has no name for
- * becomes one request_check() refuses.  The cookie is kept as it came.
- * -1 if the magic is wrong.
+ * FUA is dropped where it means nothing (a command that does not write:
+ * NBD servers accept it on every command), DF on a READ when structured
+ * replies are on (every reply is one chunk).  BLOCK_STATUS without a
+ * metadata context (meta 0), and any flag or type the engine has no name
+ * for, become what request_check() refuses with EINVAL.  The cookie is
+ * kept as it came.  -1 if the magic is wrong.
  */
-int nbd_request_decode(const struct nbd_request *, int structured,
+int nbd_request_decode(const struct nbd_request *, int structured, int meta,
     struct request *q);
 
 #endif

@@ -16,6 +16,7 @@
 #include <vis.h>
 
 #include "conf.h"
+#include "crypto.h"
 #include "export.h"
 #include "log.h"
 #include "nbd_proto.h"
@@ -25,6 +26,8 @@
 #include "request.h"
 #include "session.h"
 #include "sockio.h"
+#include "tls.h"
+#include "util.h"
 
 /* The longest option the server reads; a longer one is skipped. */
 #define NBD_OPT_MAX		(8 * 1024)
@@ -45,6 +48,7 @@
 
 /* A connection's state; what encode_reply reads is fixed at GO. */
 struct nbd_conn {
+	struct tls_conn *tls;		/* after NBD_OPT_STARTTLS, else NULL */
 	int structured;			/* NBD_OPT_STRUCTURED_REPLY */
 	uint32_t meta_id;		/* base:allocation selected, else 0 */
 	size_t rpos, rend;		/* of rbuf: bytes not yet taken */
@@ -92,12 +96,49 @@ nbd_trunc_why(struct session *s, int r, const char *what)
 	return nbd_read_why(s, -1, what);
 }
 
-/* Negotiation: writing. */
+/* Negotiation: the socket, or TLS once it is on. */
+
+/* Exactly len bytes by the handshake's deadline: as sock_read_until. */
+static int
+nbd_hs_read(struct session *s, void *buf, size_t len)
+{
+	struct nbd_conn *c = s->proto_state;
+	uint8_t *p = buf;
+	size_t got = 0;
+	ssize_t n;
+
+	if (c->tls == NULL)
+		return sock_read_until(s->fd, buf, len, s->hs_deadline);
+	while (got < len) {
+		if ((n = tls_read(c->tls, p + got, len - got,
+		    s->hs_deadline)) == -1)
+			return -1;
+		if (n == 0 && got == 0)
+			return 0;
+		if (n == 0) {
+			errno = EPROTO;
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	return 1;
+}
+
+static int
+nbd_hs_write(struct session *s, const void *buf, size_t len)
+{
+	struct nbd_conn *c = s->proto_state;
+	struct iovec iov = { (void *)(uintptr_t)buf, len };
+
+	if (c->tls == NULL)
+		return sock_write_until(s->fd, buf, len, s->hs_deadline);
+	return tls_writev(c->tls, &iov, 1, s->hs_deadline);
+}
 
 static const char *
 nbd_write(struct session *s, const void *buf, size_t len)
 {
-	if (sock_write_until(s->fd, buf, len, s->hs_deadline) == -1)
+	if (nbd_hs_write(s, buf, len) == -1)
 		return nbd_read_why(s, -1, "option reply");
 	return NULL;
 }
@@ -154,14 +195,14 @@ nbd_read_option(struct session *s, struct nbd_hs *hs, int *skipped)
 	int r;
 
 	*skipped = 0;
-	if ((r = sock_read_until(s->fd, &h, sizeof(h), s->hs_deadline)) != 1)
+	if ((r = nbd_hs_read(s, &h, sizeof(h))) != 1)
 		return nbd_read_why(s, r, "option");
 	if (be64toh(h.magic) != NBD_OPT_MAGIC)
 		return "bad option magic";
 	hs->option = be32toh(h.option);
 	hs->len = be32toh(h.length);
 	if (hs->len <= sizeof(hs->data)) {
-		r = sock_read_until(s->fd, hs->data, hs->len, s->hs_deadline);
+		r = nbd_hs_read(s, hs->data, hs->len);
 		return r == 1 || hs->len == 0 ? NULL :
 		    nbd_trunc_why(s, r, "option data");
 	}
@@ -172,7 +213,7 @@ nbd_read_option(struct session *s, struct nbd_hs *hs, int *skipped)
 	}
 	for (left = hs->len; left > 0; left -= n) {
 		n = left < sizeof(hs->data) ? left : sizeof(hs->data);
-		r = sock_read_until(s->fd, hs->data, n, s->hs_deadline);
+		r = nbd_hs_read(s, hs->data, n);
 		if (r != 1)
 			return nbd_trunc_why(s, r, "option data");
 	}
@@ -208,29 +249,52 @@ nbd_name_vis(const char *name, uint32_t len, char *out, size_t outlen)
 	return out;
 }
 
-/* Whether NBD clients of this listener see e. */
+/* Whether the client sees e: nbd = plain, or nbd = tls over TLS. */
 static int
-nbd_offered(const struct export *e)
+nbd_offered(const struct session *s, const struct export *e)
 {
-	return e->conf.nbd == CONF_NBD_PLAIN;
+	const struct nbd_conn *c = s->proto_state;
+
+	return e->conf.nbd == CONF_NBD_PLAIN ||
+	    (e->conf.nbd == CONF_NBD_TLS && c->tls != NULL);
 }
 
-/* A reference to the export called name that NBD clients see, or NULL. */
+/*
+ * A reference to the export called name that the client sees, or NULL:
+ * then *rep is NBD_REP_ERR_TLS_REQD if it would see it over TLS, else
+ * NBD_REP_ERR_UNKNOWN.
+ */
 static struct export *
-nbd_find(struct session *s, const char *name)
+nbd_find(struct session *s, const char *name, uint32_t *rep)
 {
 	const struct sess_host *h = s->host;
 	struct export_table *t = h->ops->table_get(h->srv);
 	struct export *e;
 	size_t i;
 
+	*rep = NBD_REP_ERR_UNKNOWN;
 	for (i = 0; (e = h->ops->table_at(t, i)) != NULL; i++)
-		if (nbd_offered(e) && strcmp(e->conf.name, name) == 0)
+		if (e->conf.nbd != CONF_NBD_NO &&
+		    strcmp(e->conf.name, name) == 0)
 			break;
+	if (e != NULL && !nbd_offered(s, e)) {
+		*rep = NBD_REP_ERR_TLS_REQD;
+		e = NULL;
+	}
 	if (e != NULL)
 		e = export_ref(e);
 	h->ops->table_put(t);
 	return e;
+}
+
+/* The error reply for an export nbd_find did not give. */
+static const char *
+nbd_not_found(struct session *s, struct nbd_hs *hs, uint32_t rep)
+{
+	if (rep == NBD_REP_ERR_TLS_REQD)
+		return nbd_error(s, hs, rep, "the export needs TLS "
+		    "(NBD_OPT_STARTTLS)");
+	return nbd_error(s, hs, rep, "unknown export");
 }
 
 /* What the client sees of the export: NBD_FLAG_*. */
@@ -274,13 +338,30 @@ nbd_limits(struct session *s, const struct export *e, int shared,
 	    (c->meta_id != 0 ? REQ_CAN_BLOCK_STATUS : 0);
 }
 
-/* The client id of an NBD client: its address (IPv4 mapped to IPv6). */
+/*
+ * The client id of an NBD client: its TLS identity (PSK identity or
+ * certificate name) if it has one, else its address (IPv4 mapped to
+ * IPv6).
+ */
 static void
 nbd_client_id(const struct session *s, uint8_t id[ND_CLIENT_ID_LEN])
 {
+	const struct nbd_conn *c = s->proto_state;
 	const struct sockaddr_in *sin = (const void *)&s->peer_addr;
 	const struct sockaddr_in6 *sin6 = (const void *)&s->peer_addr;
+	static const char label[] = "netdisk nbd tls identity";
+	struct crypto_vec v[2];
+	uint8_t h[32];
 
+	if (c->tls != NULL && tls_identity(c->tls)[0] != '\0') {
+		v[0].base = label;
+		v[0].len = sizeof(label);
+		v[1].base = tls_identity(c->tls);
+		v[1].len = strlen(tls_identity(c->tls));
+		crypto_sha256v(h, v, 2);
+		memcpy(id, h, ND_CLIENT_ID_LEN);
+		return;
+	}
 	memset(id, 0, ND_CLIENT_ID_LEN);
 	if (s->peer_addr.ss_family == AF_INET6) {
 		memcpy(id, &sin6->sin6_addr, 16);
@@ -310,7 +391,7 @@ nbd_opt_list(struct session *s, struct nbd_hs *hs)
 	t = h->ops->table_get(h->srv);
 	for (i = 0; why == NULL && (e = h->ops->table_at(t, i)) != NULL;
 	    i++) {
-		if (!nbd_offered(e) || !conf_allowed(&e->conf,
+		if (!nbd_offered(s, e) || !conf_allowed(&e->conf,
 		    (struct sockaddr *)&s->peer_addr))
 			continue;
 		nl = (uint32_t)strlen(e->conf.name);
@@ -355,7 +436,7 @@ nbd_opt_meta(struct session *s, struct nbd_hs *hs)
 	struct nbd_meta m;
 	struct export *e;
 	const char *why;
-	uint32_t id;
+	uint32_t id, err;
 
 	if (!list)
 		hs->meta = 0;	/* whatever comes of it */
@@ -365,9 +446,10 @@ nbd_opt_meta(struct session *s, struct nbd_hs *hs)
 	if (!c->structured)
 		return nbd_error(s, hs, NBD_REP_ERR_INVALID,
 		    "metadata contexts need structured replies first");
-	if (nbd_name(m.name, m.namelen, ename) == -1 ||
-	    (e = nbd_find(s, ename)) == NULL)
-		return nbd_error(s, hs, NBD_REP_ERR_UNKNOWN, "unknown export");
+	if (nbd_name(m.name, m.namelen, ename) == -1)
+		return nbd_not_found(s, hs, NBD_REP_ERR_UNKNOWN);
+	if ((e = nbd_find(s, ename, &err)) == NULL)
+		return nbd_not_found(s, hs, err);
 	export_put(e);
 	if (m.base_allocation) {
 		id = htobe32(list ? 0 : NBD_META_ID);
@@ -473,9 +555,17 @@ nbd_enter(struct session *s, struct nbd_hs *hs)
 	hs->done = 1;
 	strnvis(peer_name, s->export->conf.name, sizeof(peer_name),
 	    VIS_SAFE | VIS_OCTAL | VIS_CSTYLE | VIS_DQ);
-	log_info("%s: NBD: export \"%s\"%s%s", s->peer, peer_name,
-	    s->shared ? " read-only" : "",
-	    c->structured ? " structured replies" : "");
+	if (c->tls != NULL)
+		log_info("%s: NBD: export \"%s\"%s%s, %s%s%s%s", s->peer,
+		    peer_name, s->shared ? " read-only" : "",
+		    c->structured ? " structured replies" : "",
+		    tls_suite(c->tls), tls_identity(c->tls)[0] != '\0' ?
+		    " identity \"" : "", tls_identity(c->tls),
+		    tls_identity(c->tls)[0] != '\0' ? "\"" : "");
+	else
+		log_info("%s: NBD: export \"%s\"%s%s", s->peer, peer_name,
+		    s->shared ? " read-only" : "",
+		    c->structured ? " structured replies" : "");
 }
 
 /* NBD_OPT_INFO and NBD_OPT_GO. */
@@ -491,25 +581,23 @@ nbd_opt_go(struct session *s, struct nbd_hs *hs)
 	if (nbd_parse_go(hs->data, hs->len, &g) == -1)
 		return nbd_error(s, hs, NBD_REP_ERR_INVALID,
 		    "malformed NBD_OPT_%s", go ? "GO" : "INFO");
+	type = NBD_REP_ERR_UNKNOWN;
 	if (nbd_name(g.name, g.namelen, name) == -1 ||
-	    (s->export = nbd_find(s, name)) == NULL) {
-		log_info("%s: NBD: unknown export \"%s\"", s->peer,
+	    (s->export = nbd_find(s, name, &type)) == NULL) {
+		log_info("%s: NBD: %s \"%s\"", s->peer,
+		    type == NBD_REP_ERR_TLS_REQD ? "without TLS: export" :
+		    "unknown export",
 		    nbd_name_vis(g.name, g.namelen, shown, sizeof(shown)));
-		return nbd_error(s, hs, NBD_REP_ERR_UNKNOWN,
-		    "unknown export");
+		return nbd_not_found(s, hs, type);
 	}
 	if ((status = session_allowed(s)) == ND_HS_OK && go)
 		status = nbd_admit(s);
 	if (status != ND_HS_OK) {
-		/* A refused GO ends the session (admissions are not undone). */
+		/* The client may try another export, or give up. */
 		msg = nbd_refusal(status, &type);
-		if ((why = nbd_error(s, hs, type, "%s", msg)) == NULL && go)
-			why = msg;
-		if (!go) {
-			export_put(s->export);
-			s->export = NULL;
-		}
-		return why;
+		if ((why = nbd_error(s, hs, type, "%s", msg)) != NULL)
+			return why;
+		return session_unadmit(s) == -1 ? msg : NULL;
 	}
 	nbd_limits(s, s->export, go ? s->shared : s->export->conf.readonly,
 	    s->proto_state);
@@ -535,11 +623,13 @@ nbd_opt_export_name(struct session *s, struct nbd_hs *hs)
 	uint16_t flags;
 	uint32_t status, type;
 
+	type = NBD_REP_ERR_UNKNOWN;
 	if (nbd_name((const char *)hs->data, hs->len, name) == -1 ||
-	    (s->export = nbd_find(s, name)) == NULL) {
-		snprintf(s->why, sizeof(s->why), "NBD: unknown export "
-		    "\"%s\"", nbd_name_vis((const char *)hs->data, hs->len,
-		    shown, sizeof(shown)));
+	    (s->export = nbd_find(s, name, &type)) == NULL) {
+		snprintf(s->why, sizeof(s->why), "NBD: %s \"%s\"",
+		    type == NBD_REP_ERR_TLS_REQD ? "without TLS: export" :
+		    "unknown export", nbd_name_vis((const char *)hs->data,
+		    hs->len, shown, sizeof(shown)));
 		return s->why;
 	}
 	if ((status = session_allowed(s)) == ND_HS_OK)
@@ -552,12 +642,44 @@ nbd_opt_export_name(struct session *s, struct nbd_hs *hs)
 	memset(buf, 0, sizeof(buf));
 	memcpy(buf, &size, 8);
 	memcpy(buf + 8, &flags, 2);
-	if (sock_write_until(s->fd, buf, hs->no_zeroes ? 10 : sizeof(buf),
-	    s->hs_deadline) == -1)
+	if (nbd_hs_write(s, buf, hs->no_zeroes ? 10 : sizeof(buf)) == -1)
 		return nbd_read_why(s, -1, "export reply");
 	hs->meta = 0;		/* it needs GO */
 	nbd_enter(s, hs);
 	return NULL;
+}
+
+/*
+ * NBD_OPT_STARTTLS: the TLS handshake, then the negotiation starts over
+ * inside TLS (what was agreed before is forgotten).
+ */
+static const char *
+nbd_opt_starttls(struct session *s, struct nbd_hs *hs)
+{
+	const struct sess_host *h = s->host;
+	struct nbd_conn *c = s->proto_state;
+	struct tls_creds *creds;
+	const char *why;
+
+	if (hs->len != 0)
+		return nbd_error(s, hs, NBD_REP_ERR_INVALID,
+		    "NBD_OPT_STARTTLS takes no data");
+	if (c->tls != NULL)
+		return nbd_error(s, hs, NBD_REP_ERR_INVALID,
+		    "TLS is already on");
+	if ((creds = h->ops->tls_get(h->srv)) == NULL)
+		return nbd_error(s, hs, NBD_REP_ERR_POLICY, "no TLS here "
+		    "(netdiskd has no nbd_tls_psk or nbd_tls_cert)");
+	if ((why = nbd_ack(s, hs)) == NULL &&
+	    (c->tls = tls_accept(creds, s->fd, s->hs_deadline, s->why,
+	    sizeof(s->why))) == NULL) {
+		h->ops->auth_failed(h->srv, s->peer, "%s", s->why);
+		why = s->why;
+	}
+	tls_creds_put(creds);
+	c->structured = 0;
+	hs->meta = 0;
+	return why;
 }
 
 static const char *
@@ -580,8 +702,7 @@ nbd_option(struct session *s, struct nbd_hs *hs)
 	case NBD_OPT_SET_META_CONTEXT:
 		return nbd_opt_meta(s, hs);
 	case NBD_OPT_STARTTLS:
-		return nbd_error(s, hs, NBD_REP_ERR_POLICY,
-		    "this listener does not offer TLS");
+		return nbd_opt_starttls(s, hs);
 	}
 	return nbd_error(s, hs, NBD_REP_ERR_UNSUP, "unknown option %u",
 	    hs->option);
@@ -642,6 +763,39 @@ nbd_handshake(struct session *s)
 
 /* Transmission. */
 
+/*
+ * Over TLS: the rest of len bytes (got of them are in p), through rbuf
+ * for small ones.
+ */
+static int
+nbd_recv_tls(struct session *s, uint8_t *p, size_t got, size_t len)
+{
+	struct nbd_conn *c = s->proto_state;
+	int direct = len - got >= NBD_RDIRECT;
+	ssize_t n;
+
+	while (got < len) {
+		if (direct)
+			n = tls_read(c->tls, p + got, len - got, -1);
+		else
+			n = tls_read(c->tls, c->rbuf, sizeof(c->rbuf), -1);
+		if (n <= 0) {
+			if (n == 0 && got > 0)
+				errno = EPROTO;
+			return n == 0 && got == 0 ? 0 : -1;
+		}
+		if (direct) {
+			got += (size_t)n;
+			continue;
+		}
+		c->rend = (size_t)n;
+		c->rpos = c->rend < len - got ? c->rend : len - got;
+		memcpy(p + got, c->rbuf, c->rpos);
+		got += c->rpos;
+	}
+	return 1;
+}
+
 /* len bytes from the client; held replies go out before a wait. */
 static int
 nbd_recv(struct session *s, void *buf, size_t len)
@@ -661,6 +815,8 @@ nbd_recv(struct session *s, void *buf, size_t len)
 	got = have;
 	c->rpos = c->rend = 0;
 	session_flush(s);
+	if (c->tls != NULL)
+		return nbd_recv_tls(s, p, got, len);
 	if (len - got >= NBD_RDIRECT) {
 		r = sock_read_full(s->fd, p + got, len - got);
 		if (r == 0 && got > 0)
@@ -695,7 +851,7 @@ nbd_read_request(struct session *s, struct request *q)
 
 	if ((r = nbd_recv(s, &w, sizeof(w))) != 1)
 		return nbd_read_why(s, r, "request");
-	if (nbd_request_decode(&w, c->structured, q) == -1)
+	if (nbd_request_decode(&w, c->structured, c->meta_id != 0, q) == -1)
 		return "bad NBD request magic";
 	return NULL;
 }
@@ -778,7 +934,12 @@ nbd_encode_reply(struct session *s, const struct request *q,
 static int
 nbd_send(struct session *s, const struct iovec *iov, int iovcnt)
 {
+	struct nbd_conn *c = s->proto_state;
 	struct iovec v[2 * SESSION_SEND_BATCH];
+
+	if (c->tls != NULL)
+		return tls_writev(c->tls, iov, iovcnt,
+		    mono_ms() + SESSION_SEND_TIMEOUT * 1000);
 
 	if (iovcnt > (int)(sizeof(v) / sizeof(v[0]))) {
 		errno = EINVAL;
@@ -791,7 +952,12 @@ nbd_send(struct session *s, const struct iovec *iov, int iovcnt)
 static void
 nbd_close(struct session *s)
 {
-	free(s->proto_state);
+	struct nbd_conn *c = s->proto_state;
+
+	if (c == NULL)
+		return;
+	tls_close(c->tls);
+	free(c);
 	s->proto_state = NULL;
 }
 

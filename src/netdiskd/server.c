@@ -35,6 +35,7 @@
 #include "server.h"
 #include "session.h"
 #include "status.h"
+#include "tls.h"
 #include "workq.h"
 
 #define SHUTDOWN_GRACE		30	/* seconds before stuck sessions are cut */
@@ -64,6 +65,7 @@ struct server {
 	pthread_mutex_t lock;		/* what follows */
 	pthread_cond_t cond;		/* a session left */
 	struct export_table *table;
+	struct tls_creds *tls;		/* for NBD clients, or NULL */
 	TAILQ_HEAD(, session) sessions;
 	int nsessions;
 	int nserved;			/* sessions past admission */
@@ -199,6 +201,32 @@ server_set_limits(struct server *srv, const struct conf *conf)
 	budget_set_limit(srv->budget, (size_t)conf->max_request_memory);
 }
 
+/* Make tls the credentials of new TLS sessions (those running keep theirs). */
+static void
+server_swap_tls(struct server *srv, struct tls_creds *tls)
+{
+	struct tls_creds *old;
+
+	pthread_mutex_lock(&srv->lock);
+	old = srv->tls;
+	srv->tls = tls;
+	pthread_mutex_unlock(&srv->lock);
+	tls_creds_put(old);
+}
+
+/* A reference to the TLS credentials, or NULL if there are none. */
+static struct tls_creds *
+server_tls_get(struct server *srv)
+{
+	struct tls_creds *tls = NULL;
+
+	pthread_mutex_lock(&srv->lock);
+	if (srv->tls != NULL)
+		tls = tls_creds_ref(srv->tls);
+	pthread_mutex_unlock(&srv->lock);
+	return tls;
+}
+
 /* Swap conf in (exports, then listeners), or change nothing: 0 or -1. */
 static int
 server_apply(struct server *srv, const struct conf *conf,
@@ -206,20 +234,30 @@ server_apply(struct server *srv, const struct conf *conf,
 {
 	struct listeners set;
 	struct export_table *t;
-	char *warnings;
+	struct tls_creds *tls;
+	char *warnings, err[512];
 
 	if (conf->warnings != NULL &&
 	    (warnings = strdup(conf->warnings)) != NULL) {
 		report_lines(report, warnings);
 		free(warnings);
 	}
-	if ((t = exports_build(conf, srv->table, report)) == NULL)
+	if ((tls = tls_creds_load(conf, err, sizeof(err))) == NULL &&
+	    err[0] != '\0') {
+		report_warnx(report, "%s", err);
 		return -1;
+	}
+	if ((t = exports_build(conf, srv->table, report)) == NULL) {
+		tls_creds_put(tls);
+		return -1;
+	}
 	if (listen_build(&srv->listeners, conf, &set, report) == -1) {
 		exports_put(t);
+		tls_creds_put(tls);
 		return -1;
 	}
 	listen_commit(&srv->listeners, &set);
+	server_swap_tls(srv, tls);
 	server_set_limits(srv, conf);
 	server_check_nofile(conf, exports_count(t) + (size_t)set.n);
 	server_swap(srv, t, "reconfigured");
@@ -519,6 +557,7 @@ server_destroy(struct server *srv)
 	workq_destroy(srv->wq);
 	listen_close(&srv->listeners);
 	exports_put(srv->table);
+	tls_creds_put(srv->tls);
 	budget_free(srv->budget);
 	admission_free(srv->adm);
 	auth_log_free(srv->authlog);
@@ -584,6 +623,33 @@ server_session_admit(struct server *srv, struct session *s)
 	return ND_HS_TOO_MANY;
 }
 
+/*
+ * Take back an admission whose claim was refused, for a protocol whose
+ * negotiation goes on (NBD): the session counts as a handshake again.
+ * -1 if the handshake caps have no room for it now; then it counts as
+ * one cut off, and must end.
+ */
+static int
+server_session_unadmit(struct server *srv, struct session *s)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&srv->lock);
+	if (s->admitted) {
+		s->admitted = 0;
+		srv->nserved--;
+		if (admission_enter(srv->adm,
+		    (const struct sockaddr *)&s->peer_addr, srv->max_handshakes,
+		    srv->max_hs_per_addr) != ADMIT_OK) {
+			s->evicted = 1;
+			srv->nevicted++;
+			r = -1;
+		}
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return r;
+}
+
 /* The session's last call into the server: it leaves the session list. */
 static void
 server_session_done(struct server *srv, struct session *s)
@@ -611,10 +677,11 @@ server_table_at(const struct export_table *t, size_t i)
 static const struct sess_host_ops server_sess_ops = {
 	.table_get = server_table_get, .table_put = exports_put,
 	.table_keyring = exports_keyring, .table_find = exports_find,
-	.table_at = server_table_at,
+	.table_at = server_table_at, .tls_get = server_tls_get,
 	.table_replayed = exports_replayed, .table_identity = exports_identity,
 	.revoked = server_revoked,
 	.auth_failed = server_auth_failed, .admit = server_session_admit,
+	.unadmit = server_session_unadmit,
 	.handshake_closed = server_handshake_closed,
 	.done = server_session_done, .addr_str = listen_addr_str,
 };

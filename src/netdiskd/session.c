@@ -276,6 +276,16 @@ session_admit(struct session *s, const uint8_t client_id[ND_CLIENT_ID_LEN],
 	return sess_claim(s, client_id, conn, readonly);
 }
 
+int
+session_unadmit(struct session *s)
+{
+	if (s->export != NULL) {
+		export_put(s->export);
+		s->export = NULL;
+	}
+	return s->host->ops->unadmit(s->host->srv, s);
+}
+
 /* After the protocol's handshake: the socket of the data phase. */
 static const char *
 sess_handshake(struct session *s)

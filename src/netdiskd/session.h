@@ -38,6 +38,7 @@ struct hs_keyring;
 struct proto_ops;
 struct server;
 struct session;
+struct tls_creds;
 struct workq;
 
 /* "ADDR:PORT" or "[ADDR]:PORT" of the peer, NUL included. */
@@ -78,6 +79,8 @@ struct sess_host_ops {
 	    const uint8_t eph[ND_KEY_LEN]);
 	struct export *(*table_find)(const struct export_table *,
 	    const char *name, size_t keyidx, const char **why);
+	/* A reference to the TLS credentials (tls.h), or NULL: none. */
+	struct tls_creds *(*tls_get)(struct server *);
 	/* Export i of the table (no reference), NULL past the last. */
 	struct export *(*table_at)(const struct export_table *, size_t i);
 	/* The client identity of a key (NULL: shared), its credential. */
@@ -88,6 +91,8 @@ struct sess_host_ops {
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 	/* The session takes one of max_connections: enum nd_hs_status. */
 	uint32_t (*admit)(struct server *, struct session *);
+	/* It gives it back, a handshake again: 0, or -1 if it must end. */
+	int (*unadmit)(struct server *, struct session *);
 	/* "PEER: closed: WHY" of a failed handshake, rate-limited. */
 	void (*handshake_closed)(struct server *, const char *peer,
 	    const char *why);
@@ -203,6 +208,13 @@ uint32_t session_allowed(struct session *);
  */
 uint32_t session_admit(struct session *,
     const uint8_t client_id[ND_CLIENT_ID_LEN], unsigned conn, int readonly);
+/*
+ * After session_admit refused: give back what it took (one of
+ * max_connections), so that the protocol's negotiation may go on and try
+ * again.  0, or -1 if the session must end (the handshake caps are full).
+ * s->export is dropped either way.
+ */
+int session_unadmit(struct session *);
 /* Why the session must stop reading (in s->why or static), or NULL. */
 const char *session_stop_why(struct session *);
 /* Before the reader may wait for the client: held replies go out. */
