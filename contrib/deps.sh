@@ -19,8 +19,13 @@ BUILD="build-essential autoconf automake pkg-config libmbedtls-dev libssl-dev
 # (fallocate), present on every Debian install but listed for stripped-down
 # images; e2fsprogs (filefrag: holes in copied files), jq (checks JSON
 # output) and socat (receives netdiskd's readiness notifications), without
-# which some test cases are skipped.
-TEST="coreutils util-linux e2fsprogs jq socat"
+# which some test cases are skipped.  The NBD listener's tests
+# (t/nbd-clients.sh, t/nbd-commands.sh) use libnbd-bin (nbdinfo, nbdcopy,
+# nbdsh), python3-libnbd (libnbd's Python module: nbdsh and t/nbd/*.py)
+# and qemu-utils (qemu-img), and are skipped without them; their fio
+# checks use fio's nbd engine (fio: KERNEL, below).
+TEST="coreutils util-linux e2fsprogs jq socat libnbd-bin python3-libnbd
+	qemu-utils"
 # Kernel tests (t/kernel): QEMU, static busybox, cpio and kmod for the
 # guests' initramfs, xz/zstd for Debian's compressed modules, pahole for
 # the 6.12 kernel build tree, fio inside the guests (e2fsprogs, above,
