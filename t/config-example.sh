@@ -7,7 +7,7 @@
 example="$top_srcdir/netdisk.conf.example"
 test -f "$example" || bail_out "$example is missing"
 
-tap_plan 18
+tap_plan 21
 
 # The example uses paths relative to its own directory: demo/...
 mkdir "$T/ex" "$T/ex/demo"
@@ -20,15 +20,30 @@ tap_is "the example passes netdiskd -n (from another directory)" "$?" 0 ||
 tap_is "... and says configuration OK" "$(cat "$T/out")" "configuration OK"
 tap_is "... with nothing on stderr" "$(cat "$T/err")" ""
 
-# Run it for real, on a free port.
-sed "s/^port = .*/port = $ND_PORT/" "$T/ex/netdisk.conf" >"$T/ex/run.conf"
+# Run it for real, on free ports.
+nbd_port=$(free_port)
+sed -e "s/^port = .*/port = $ND_PORT/" \
+    -e "s/^nbd_listen = 127.0.0.1:.*/nbd_listen = 127.0.0.1:$nbd_port/" \
+    "$T/ex/netdisk.conf" >"$T/ex/run.conf"
 tap_ok "the example's port line was found" grep -q "^port = $ND_PORT\$" "$T/ex/run.conf"
+tap_ok "... and its nbd_listen line" \
+    grep -q "^nbd_listen = 127.0.0.1:$nbd_port\$" "$T/ex/run.conf"
 cd / && start_netdiskd "$T/ex/run.conf" && cd - >/dev/null
 netdiskctl info --json -k "$T/ex/demo/netdisk.key" "$(uri demo)" >"$T/info" 2>"$T/err"
 tap_is "the example serves its demo export" "$?" 0 || tap_diag_file "$T/err"
 tap_is "... of 1 GiB" "$(json_field size <"$T/info")" 1073741824
 tap_ok "... in a sparse image created in demo/" \
     test "$(allocated "$T/ex/demo/demo.img")" -lt 1073741824
+if command -v qemu-img >/dev/null 2>&1; then
+	qemu-img info --output=json "nbd://127.0.0.1:$nbd_port/demo" \
+	    >"$T/qinfo" 2>"$T/err"
+	tap_is "the demo export is served to NBD clients (qemu-img info)" \
+	    "$?" 0 || tap_diag_file "$T/err"
+	tap_like "... of 1 GiB" "$(cat "$T/qinfo")" '"virtual-size": 1073741824'
+else
+	tap_skip "the demo export is served to NBD clients" "no qemu-img"
+	tap_skip "... of 1 GiB" "no qemu-img"
+fi
 tap_ok "netdiskd on the example exits 0 on SIGTERM" stop_netdiskd
 
 # A broken configuration: every error, each with its file and line.
