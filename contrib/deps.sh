@@ -24,15 +24,21 @@ BUILD="build-essential autoconf automake pkg-config libmbedtls-dev libssl-dev
 # nbdsh), python3-libnbd (libnbd's Python module: nbdsh and t/nbd/*.py)
 # and qemu-utils (qemu-img), and are skipped without them; their fio
 # checks use fio's nbd engine (fio: KERNEL, below).
+# What contrib/nbd-tester.sh builds the NBD project's nbd-tester-client
+# with (t/nbd-tester.sh): the compiler (build-essential, above), dpkg-dev
+# (apt-get source), xz-utils, glib, bison and flex.
+NBDTESTER="dpkg-dev xz-utils libglib2.0-dev bison flex"
 TEST="coreutils util-linux e2fsprogs jq socat libnbd-bin python3-libnbd
-	qemu-utils"
+	qemu-utils $NBDTESTER"
 # Kernel tests (t/kernel): QEMU, static busybox, cpio and kmod for the
 # guests' initramfs, xz/zstd for Debian's compressed modules, pahole for
 # the 6.12 kernel build tree, fio inside the guests (e2fsprogs, above,
-# gives them mkfs.ext4 and e2fsck).  t/kernel/fetch-kernels.sh installs
+# gives them mkfs.ext4 and e2fsck), Linux's nbd-client for the guests of
+# t/kernel/nbd.sh.  t/kernel/fetch-kernels.sh installs
 # the same host tools when one is missing, plus the gcc-N the kernel
 # headers were configured with (gcc-12 on Debian 12, in build-essential).
-KERNEL="qemu-system-x86 busybox-static cpio kmod xz-utils zstd pahole fio"
+KERNEL="qemu-system-x86 busybox-static cpio kmod xz-utils zstd pahole fio
+	nbd-client"
 # Service files and packages (t/system/install.sh, t/system/package.sh): systemd for
 # systemd-analyze verify, systemd-sysusers and systemd-tmpfiles (present
 # on Debian, listed for containers), shellcheck for the OpenRC scripts,
