@@ -140,6 +140,27 @@ uri_bad(const char *s)
 	ok(uri_parse(s, &u) == -1, "uri \"%s\" refused", s);
 }
 
+/* nbd://: the NBD port by default, the netdisk rules otherwise. */
+static void
+test_nbd_uris(void)
+{
+	struct nd_uri u;
+
+	ok(uri_parse("nbd://h/x", &u) == 0 && u.scheme == URI_NBD &&
+	    strcmp(u.port, "10809") == 0 && strcmp(u.export, "x") == 0,
+	    "nbd://h/x: NBD, port 10809");
+	ok(uri_parse("NBD://[::1]:2000/vm", &u) == 0 && u.scheme == URI_NBD &&
+	    strcmp(u.host, "::1") == 0 && strcmp(u.port, "2000") == 0,
+	    "nbd://[::1]:2000/vm, scheme in any case");
+	ok(uri_parse("netdisk://h/x", &u) == 0 && u.scheme == URI_NETDISK,
+	    "netdisk://: URI_NETDISK");
+	ok(uri_is_uri("nbd://h/x") && !uri_needs_key("nbd://h/x") &&
+	    uri_needs_key("netdisk://h/x"), "only netdisk:// needs the key");
+	uri_bad("nbd://h:0/x");
+	uri_bad("nbd://h/x/y");
+	uri_bad("nbd://h");
+}
+
 static void
 test_uris(void)
 {
@@ -175,8 +196,10 @@ test_uris(void)
 	uri_bad("netdisk://[nothex]/x");
 	uri_bad("netdisk://[::1]junk/x");
 	uri_bad("netdisk://user@h/x");
-	uri_bad("nbd://h/x");
+	uri_bad("nbds://h/x");
+	uri_bad("nbd:/h/x");
 	uri_bad("h/x");
+	test_nbd_uris();
 }
 
 static void

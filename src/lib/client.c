@@ -18,12 +18,15 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "client.h"
 #include "crypto.h"
+#include "nbd_client.h"
+#include "nbd_proto.h"
 #include "request.h"
 #include "util.h"
 
@@ -386,6 +389,93 @@ handshake(struct client *c, struct hs_ctx *h, const struct nd_uri *u,
 	return finish_handshake(c, h, deadline, err, errlen);
 }
 
+/* An NBD server's refusal, as a client_err with the server's words. */
+static int
+nbd_refused(struct client *c, const struct nd_uri *u, uint32_t rep,
+    const char *msg, char *err, size_t errlen)
+{
+	const char *what = msg[0] != '\0' ? msg : "refused";
+
+	switch (rep) {
+	case NBD_REP_ERR_UNKNOWN:
+		return fail(err, errlen, CLIENT_ERR_AUTH, c->peer, "no NBD "
+		    "export \"%s\" (%s)", u->export, what);
+	case NBD_REP_ERR_TLS_REQD:
+		return fail(err, errlen, CLIENT_ERR_AUTH, c->peer, "export "
+		    "\"%s\" needs TLS (%s)", u->export, what);
+	case NBD_REP_ERR_POLICY:
+		return fail(err, errlen, strstr(what, "busy") != NULL ?
+		    CLIENT_ERR_BUSY : CLIENT_ERR_DENIED, c->peer, "export "
+		    "\"%s\": %s", u->export, what);
+	}
+	return fail(err, errlen, CLIENT_ERR_PROTO, c->peer, "export \"%s\": "
+	    "NBD error 0x%x (%s)", u->export, (unsigned)rep, what);
+}
+
+/* NBD's transmission flags as netdisk's. */
+static uint32_t
+nbd_nd_flags(uint16_t tx)
+{
+	uint32_t f = 0;
+
+	if (tx & NBD_FLAG_READ_ONLY)
+		f |= ND_FLAG_READ_ONLY;
+	if (tx & NBD_FLAG_SEND_FLUSH)
+		f |= ND_FLAG_FLUSH;
+	if (tx & NBD_FLAG_SEND_FUA)
+		f |= ND_FLAG_FUA;
+	if (tx & NBD_FLAG_SEND_TRIM)
+		f |= ND_FLAG_TRIM;
+	if (tx & NBD_FLAG_SEND_WRITE_ZEROES)
+		f |= ND_FLAG_WRITE_ZEROES;
+	if (tx & NBD_FLAG_CAN_MULTI_CONN)
+		f |= ND_FLAG_MULTI_CONN;
+	return f;
+}
+
+/*
+ * nbd://: NBD_OPT_GO, and what it told as c->info.  netdisk's commands
+ * need a minimum block of at least 512 (offsets in sectors).
+ */
+static int
+nbd_handshake(struct client *c, const struct nd_uri *u, int64_t deadline,
+    char *err, size_t errlen)
+{
+	struct nbd_client *nc;
+	char msg[256];
+	uint32_t rep;
+	int r;
+
+	if ((nc = malloc(sizeof(*nc))) == NULL)
+		return fail(err, errlen, CLIENT_ERR_INTERNAL, c->peer,
+		    "out of memory");
+	c->nbd = nc;
+	if ((r = nbd_client_go(nc, c->fd, u->export, deadline, &rep, msg,
+	    sizeof(msg))) == 1)
+		return nbd_refused(c, u, rep, msg, err, errlen);
+	if (r == -1 || set_blocking(c->fd) == -1)
+		return fail(err, errlen, errno == ETIMEDOUT ?
+		    CLIENT_ERR_CONNECT : CLIENT_ERR_PROTO, c->peer, "%s",
+		    errno == ETIMEDOUT ? "NBD negotiation timed out" :
+		    "not an NBD server (fixed newstyle), or a broken reply");
+	c->info.status = ND_HS_OK;
+	c->info.size = nc->size;
+	c->info.flags = nbd_nd_flags(nc->tx_flags);
+	c->info.min_block = nc->min_block < ND_MIN_BLOCK ? ND_MIN_BLOCK :
+	    nc->min_block;
+	c->info.pref_block = nc->pref_block;
+	c->info.max_payload = nc->max_payload < ND_MAX_PAYLOAD ?
+	    nc->max_payload : ND_MAX_PAYLOAD;
+	return CLIENT_OK;
+}
+
+static void
+client_free_nbd(struct client *c)
+{
+	free(c->nbd);
+	c->nbd = NULL;
+}
+
 static void
 format_peer(struct client *c, const struct nd_uri *u)
 {
@@ -413,6 +503,15 @@ connect_once(struct client *c, const struct nd_uri *u,
 	if ((r = resolve_connect(c, u, deadline, err, errlen)) != CLIENT_OK)
 		return r;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (u->scheme == URI_NBD) {
+		if ((r = nbd_handshake(c, u, deadline, err, errlen)) !=
+		    CLIENT_OK) {
+			client_free_nbd(c);
+			close(c->fd);
+			c->fd = -1;
+		}
+		return r;
+	}
 	memset(&h, 0, sizeof(h));
 	r = handshake(c, &h, u, o, deadline, err, errlen);
 	hs_state_clear(&h.st);
@@ -483,9 +582,106 @@ client_close(struct client *c)
 		fcntl(c->fd, F_SETFL, fl | O_NONBLOCK);
 	if (client_send(c, ND_CMD_DISCONNECT, 0, 0, 0, 0, NULL) == 0)
 		wait_server_close(c->fd);
-	record_free(&c->rc);
+	if (c->nbd != NULL)
+		client_free_nbd(c);
+	else
+		record_free(&c->rc);
 	close(c->fd);
 	c->fd = -1;
+}
+
+/* netdisk's request type as NBD's; UINT16_MAX if NBD has none. */
+static uint16_t
+nbd_type(uint16_t type)
+{
+	switch (type) {
+	case ND_CMD_READ:
+		return NBD_CMD_READ;
+	case ND_CMD_WRITE:
+		return NBD_CMD_WRITE;
+	case ND_CMD_FLUSH:
+		return NBD_CMD_FLUSH;
+	case ND_CMD_TRIM:
+		return NBD_CMD_TRIM;
+	case ND_CMD_WRITE_ZEROES:
+		return NBD_CMD_WRITE_ZEROES;
+	case ND_CMD_DISCONNECT:
+		return NBD_CMD_DISC;
+	}
+	return UINT16_MAX;
+}
+
+static int
+client_send_nbd(struct client *c, uint16_t type, uint16_t flags,
+    uint64_t handle, uint64_t offset, uint32_t length, const void *data)
+{
+	uint16_t t = nbd_type(type);
+
+	if (t == UINT16_MAX || (flags & ~ND_CMD_FLAG_FUA)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return nbd_client_send(c->nbd, t, flags & ND_CMD_FLAG_FUA ?
+	    NBD_CMD_FLAG_FUA : 0, handle, offset, length, data);
+}
+
+static int
+client_batch_nbd(struct client *c, const struct client_req *q, int n)
+{
+	struct nbd_client_req b[CLIENT_BATCH_MAX];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		b[i].type = nbd_type(q[i].type);
+		if (b[i].type == UINT16_MAX || (q[i].flags & ~ND_CMD_FLAG_FUA)) {
+			errno = EINVAL;
+			return -1;
+		}
+		b[i].flags = q[i].flags & ND_CMD_FLAG_FUA ? NBD_CMD_FLAG_FUA :
+		    0;
+		b[i].cookie = q[i].handle;
+		b[i].offset = q[i].offset;
+		b[i].length = q[i].length;
+		b[i].data = q[i].data;
+	}
+	return nbd_client_sendv(c->nbd, b, n);
+}
+
+int
+client_send_batch(struct client *c, const struct client_req *q, int n)
+{
+	struct nd_request w[CLIENT_BATCH_MAX];
+	struct iovec iov[2 * CLIENT_BATCH_MAX];
+	struct request r;
+	int i, k = 0;
+
+	if (n > CLIENT_BATCH_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (c->nbd != NULL)
+		return client_batch_nbd(c, q, n);
+	for (i = 0; i < n; i++) {
+		r = (struct request){ .flags = q[i].flags, .type = q[i].type,
+		    .handle = q[i].handle, .offset = q[i].offset,
+		    .length = q[i].length };
+		request_encode(&r, &w[i]);
+		iov[k].iov_base = &w[i];
+		iov[k++].iov_len = sizeof(w[i]);
+		if (r.type != ND_CMD_WRITE)
+			continue;
+		iov[k].iov_base = (void *)q[i].data;
+		iov[k++].iov_len = r.length;
+	}
+	return record_sendv(&c->rc, iov, k);
+}
+
+int
+client_recv_ready(const struct client *c, size_t len)
+{
+	if (c->nbd != NULL)
+		return nbd_client_ready(c->nbd, len);
+	return record_recv_ready(&c->rc, len);
 }
 
 int
@@ -500,6 +696,9 @@ client_send(struct client *c, uint16_t type, uint16_t flags,
 	struct iovec iov[2];
 	int n = 1;
 
+	if (c->nbd != NULL)
+		return client_send_nbd(c, type, flags, handle, offset, length,
+		    data);
 	request_encode(&r, &w);
 	iov[0].iov_base = &w;
 	iov[0].iov_len = sizeof(w);
@@ -522,6 +721,8 @@ client_recv_reply(struct client *c, uint64_t *handle, uint32_t *error)
 	struct reply r;
 	int n;
 
+	if (c->nbd != NULL)
+		return nbd_client_recv_reply(c->nbd, handle, error);
 	n = record_recv(&c->rc, &w, sizeof(w));
 	if (n != 1)
 		return n;
@@ -542,6 +743,8 @@ client_recv_data(struct client *c, void *buf, size_t len)
 
 	if (len == 0)
 		return 0;
+	if (c->nbd != NULL)
+		return nbd_client_recv_data(c->nbd, buf, len);
 	n = record_recv(&c->rc, buf, len);
 	if (n == 0)
 		errno = EPROTO;

@@ -2,7 +2,9 @@
 /*
  * The client side of protocol v2 and v3, used by netdiskctl and the tests: connect,
  * handshake, then pipelined requests over one connection.  Replies may
- * complete out of order; the caller matches them by handle.
+ * complete out of order; the caller matches them by handle.  An nbd://
+ * URI gets the same calls over the NBD protocol (nbd_client.h): no key,
+ * no encryption, netdisk's request types and errors.
  */
 #ifndef CLIENT_H
 #define CLIENT_H
@@ -30,8 +32,11 @@ enum client_err {
 	CLIENT_ERR_INTERNAL = 1,
 };
 
+struct nbd_client;
+
 struct client {
 	int fd;
+	struct nbd_client *nbd;		/* an nbd:// connection, else NULL */
 	struct record_conn rc;
 	struct hs_export_info info;
 	uint8_t version;
@@ -64,6 +69,23 @@ int client_connect(struct client *c, const struct nd_uri *u,
     const struct client_opts *o, char *err, size_t errlen);
 /* Sends DISCONNECT if possible and waits up to 5 s for the server to close. */
 void client_close(struct client *c);
+
+/* A request of client_send_batch. */
+struct client_req {
+	uint16_t type, flags;		/* ND_CMD_*, ND_CMD_FLAG_* */
+	uint64_t handle, offset;
+	uint32_t length;
+	const void *data;		/* a WRITE's */
+};
+/* Most requests one client_send_batch takes. */
+#define CLIENT_BATCH_MAX	64
+/*
+ * Send n requests (and WRITE payloads) with as few writes as they fit
+ * in: 0 or -1 (errno).
+ */
+int client_send_batch(struct client *c, const struct client_req *q, int n);
+/* 1 if len bytes of replies can be taken without waiting, else 0. */
+int client_recv_ready(const struct client *c, size_t len);
 
 /* Send one request (and its WRITE payload).  0 or -1 (errno). */
 int client_send(struct client *c, uint16_t type, uint16_t flags,

@@ -206,7 +206,7 @@ check_uri(struct parser *p, const char *s, struct nd_uri *u)
 {
 	char buf[SHOW_LEN];
 
-	if (uri_parse(s, u) == -1)
+	if (uri_parse(s, u) == -1 || u->scheme != URI_NETDISK)
 		entry_err(p, "URI \"%s\" is not a netdisk URI "
 		    "(netdisk://HOST[:PORT]/EXPORT)", show(s, buf));
 }

@@ -8,17 +8,32 @@
 #include <string.h>
 #include <strings.h>
 
+#include "nbd_proto.h"
 #include "uri.h"
 #include "util.h"
 
 #define URI_SCHEME	"netdisk://"
+#define URI_SCHEME_NBD	"nbd://"
 #define URI_HOSTCHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
 			"0123456789.-_"
 
 int
-uri_is_uri(const char *s)
+uri_needs_key(const char *s)
 {
 	return s != NULL && strncasecmp(s, URI_SCHEME, strlen(URI_SCHEME)) == 0;
+}
+
+static int
+uri_is_nbd(const char *s)
+{
+	return s != NULL &&
+	    strncasecmp(s, URI_SCHEME_NBD, strlen(URI_SCHEME_NBD)) == 0;
+}
+
+int
+uri_is_uri(const char *s)
+{
+	return uri_needs_key(s) || uri_is_nbd(s);
 }
 
 int
@@ -81,7 +96,8 @@ uri_parse(const char *s, struct nd_uri *u)
 	if (!uri_is_uri(s))
 		return -1;
 	memset(u, 0, sizeof(*u));
-	p = s + strlen(URI_SCHEME);
+	u->scheme = uri_is_nbd(s) ? URI_NBD : URI_NETDISK;
+	p = s + strlen(u->scheme == URI_NBD ? URI_SCHEME_NBD : URI_SCHEME);
 	if (*p == '[')
 		p = uri_host_v6(p, u->host, sizeof(u->host));
 	else
@@ -95,7 +111,8 @@ uri_parse(const char *s, struct nd_uri *u)
 	} else if (p != slash)
 		return -1;
 	else
-		snprintf(u->port, sizeof(u->port), "%d", ND_DEFAULT_PORT);
+		snprintf(u->port, sizeof(u->port), "%d",
+		    u->scheme == URI_NBD ? NBD_DEFAULT_PORT : ND_DEFAULT_PORT);
 	if (!name_valid(slash + 1))
 		return -1;
 	strlcpy(u->export, slash + 1, sizeof(u->export));

@@ -188,9 +188,12 @@ attach_parse(const struct ctl_cmd *cmd, struct attach *a, int argc,
 		    "a URI");
 		return CLIENT_ERR_USAGE;
 	}
-	if (uri_parse(argv[optind], &a->u) == -1) {
+	if (uri_parse(argv[optind], &a->u) == -1 ||
+	    a->u.scheme != URI_NETDISK) {
 		ctl_warnx("\"%s\" is not a netdisk URI "
-		    "(netdisk://HOST[:PORT]/EXPORT)", argv[optind]);
+		    "(netdisk://HOST[:PORT]/EXPORT)%s", argv[optind],
+		    a->u.scheme == URI_NBD ? ": netdisk.ko speaks netdisk's "
+		    "protocol; for NBD use nbd-client" : "");
 		return CLIENT_ERR_USAGE;
 	}
 	attach_peer(a);

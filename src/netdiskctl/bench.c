@@ -232,7 +232,7 @@ open_conns(struct bench *b, const char *uri)
 	unsigned i;
 	int r;
 
-	r = ctl_load_keys(&b->args, &keys);
+	r = ctl_load_keys(&b->args, &uri, 1, &keys);
 	for (i = 0; i < b->conns && r == CLIENT_OK; i++)
 		r = conn_open(b, i, uri, &keys);
 	crypto_wipe(&keys, sizeof(keys));

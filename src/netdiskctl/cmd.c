@@ -110,11 +110,16 @@ ctl_load_server_key(const struct ctl_args *a, uint8_t pub[ND_KEY_LEN],
 }
 
 int
-ctl_load_keys(const struct ctl_args *a, struct ctl_keys *k)
+ctl_load_keys(const struct ctl_args *a, const char *const *uris, int n,
+    struct ctl_keys *k)
 {
-	int r;
+	int i, r;
 
 	memset(k, 0, sizeof(*k));
+	for (i = 0; i < n && !uri_needs_key(uris[i]); i++)
+		;
+	if (i == n)
+		return CLIENT_OK;	/* nbd:// only: no key */
 	if ((r = ctl_load_server_key(a, k->pub, &k->server_pub)) != CLIENT_OK)
 		return r;
 	return ctl_load_key(a, k->key);

@@ -73,7 +73,11 @@ struct ctl_keys {
 	uint8_t pub[ND_KEY_LEN];
 	const uint8_t *server_pub;	/* pub, or NULL: version 2 */
 };
-/* Both of the above; the caller wipes k with crypto_wipe. */
-int ctl_load_keys(const struct ctl_args *, struct ctl_keys *k);
+/*
+ * Both of the above, if one of the n URIs is a netdisk:// one (NBD needs
+ * no key); the caller wipes k with crypto_wipe.
+ */
+int ctl_load_keys(const struct ctl_args *, const char *const *uris, int n,
+    struct ctl_keys *k);
 
 #endif

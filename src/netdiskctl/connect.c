@@ -55,8 +55,9 @@ ctl_open(const char *uri, const struct ctl_keys *keys, uint32_t options,
 	int r;
 
 	if (uri_parse(uri, &u) == -1) {
-		ctl_warnx("\"%s\" is not a netdisk URI "
-		    "(netdisk://HOST[:PORT]/EXPORT)", uri);
+		ctl_warnx("\"%s\" is not a netdisk or NBD URI "
+		    "(netdisk://HOST[:PORT]/EXPORT, nbd://HOST[:PORT]/EXPORT)",
+		    uri);
 		return CLIENT_ERR_USAGE;
 	}
 	memset(&o, 0, sizeof(o));

@@ -427,12 +427,13 @@ open_ends(struct copy *cp, const struct ctl_keys *keys)
 static int
 open_all(struct copy *cp)
 {
+	const char *uris[2] = { cp->src.name, cp->dst.name };
 	struct ctl_keys keys;
 	int r;
 
 	if (!cp->src.is_uri && !cp->dst.is_uri)
 		return open_ends(cp, NULL);
-	if ((r = ctl_load_keys(&cp->args, &keys)) == CLIENT_OK)
+	if ((r = ctl_load_keys(&cp->args, uris, 2, &keys)) == CLIENT_OK)
 		r = open_ends(cp, &keys);
 	crypto_wipe(&keys, sizeof(keys));
 	return r;

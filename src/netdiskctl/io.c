@@ -84,7 +84,8 @@ io_open(struct io_cmd *io, uint32_t options)
 	struct ctl_keys keys;
 	int r;
 
-	if ((r = ctl_load_keys(&io->args, &keys)) == CLIENT_OK)
+	if ((r = ctl_load_keys(&io->args, (const char *const *)io->ops, 1,
+	    &keys)) == CLIENT_OK)
 		r = ctl_open(io->ops[0], &keys, options, &io->c);
 	crypto_wipe(&keys, sizeof(keys));
 	return r;

@@ -23,7 +23,7 @@
  * data after which it takes no more: large requests gain nothing from
  * waiting for each other.
  */
-#define CTL_TX_BATCH		64
+#define CTL_TX_BATCH		CLIENT_BATCH_MAX
 #define CTL_TX_BATCH_BYTES	(256 * 1024)
 
 /* A pipe's inflight[] by handle. */
@@ -142,24 +142,15 @@ tx_take(struct ctl_pipe *p, struct ctl_slot **batch)
 static int
 tx_send(struct ctl_pipe *p, struct ctl_slot **batch, int n)
 {
-	struct nd_request w[CTL_TX_BATCH];
-	struct iovec iov[2 * CTL_TX_BATCH];
-	struct request q;
-	int i, k = 0;
+	struct client_req q[CTL_TX_BATCH];
+	int i;
 
-	for (i = 0; i < n; i++) {
-		q = (struct request){ .flags = batch[i]->flags,
+	for (i = 0; i < n; i++)
+		q[i] = (struct client_req){ .flags = batch[i]->flags,
 		    .type = batch[i]->type, .handle = batch[i]->idx,
-		    .offset = batch[i]->offset, .length = batch[i]->length };
-		request_encode(&q, &w[i]);
-		iov[k].iov_base = &w[i];
-		iov[k++].iov_len = sizeof(w[i]);
-		if (q.type != ND_CMD_WRITE)
-			continue;
-		iov[k].iov_base = batch[i]->buf;
-		iov[k++].iov_len = q.length;
-	}
-	return record_sendv(&p->c->rc, iov, k);
+		    .offset = batch[i]->offset, .length = batch[i]->length,
+		    .data = batch[i]->buf };
+	return client_send_batch(p->c, q, n);
 }
 
 /*
@@ -276,7 +267,7 @@ rx_claim(struct ctl_pipe *p, uint64_t handle)
 static void
 rx_need(struct ctl_pipe *p, size_t len)
 {
-	if (rx_held && !record_recv_ready(&p->c->rc, len))
+	if (rx_held && !client_recv_ready(p->c, len))
 		rx_kick(p);
 }
 

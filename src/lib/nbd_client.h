@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The client side of the NBD protocol (include/nbd_proto.h), as
+ * netdiskctl uses it for nbd:// URIs: fixed newstyle negotiation with
+ * NBD_OPT_GO (asking for the block sizes), then pipelined requests with
+ * simple replies over one connection.  Replies may come out of order;
+ * the caller matches them by cookie.  Error numbers in replies are NBD's,
+ * which are netdisk's (enum nd_error) for every error both know.
+ */
+#ifndef NBD_CLIENT_H
+#define NBD_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Received bytes held for the replies: many small ones per read. */
+#define NBD_CLIENT_RBUF		(64 * 1024)
+
+struct nbd_client {
+	int fd;
+	/* What NBD_OPT_GO told (block sizes: the defaults if it did not). */
+	uint64_t size;
+	uint16_t tx_flags;		/* NBD_FLAG_* */
+	uint32_t min_block, pref_block, max_payload;
+	size_t rpos, rend;		/* of rbuf: bytes not yet taken */
+	uint8_t rbuf[NBD_CLIENT_RBUF];
+};
+
+/*
+ * Negotiate export on fd, by deadline (mono_ms()).  0 once in
+ * transmission; 1 if the server refused, with its NBD_REP_ERR_* in *rep
+ * and its message in msg; -1 with errno: ETIMEDOUT, or EPROTO for a peer
+ * that is not an NBD server or broke the protocol.
+ */
+int nbd_client_go(struct nbd_client *, int fd, const char *export,
+    int64_t deadline, uint32_t *rep, char *msg, size_t msglen);
+/* One request (NBD_CMD_*, NBD_CMD_FLAG_*) and a WRITE's data: 0 or -1. */
+int nbd_client_send(struct nbd_client *, uint16_t type, uint16_t flags,
+    uint64_t cookie, uint64_t offset, uint32_t length, const void *data);
+/* A request for nbd_client_sendv. */
+struct nbd_client_req {
+	uint16_t type, flags;		/* NBD_CMD_*, NBD_CMD_FLAG_* */
+	uint64_t cookie, offset;
+	uint32_t length;
+	const void *data;		/* a WRITE's */
+};
+#define NBD_CLIENT_BATCH_MAX	64
+/* n (at most NBD_CLIENT_BATCH_MAX) requests in one write: 0 or -1. */
+int nbd_client_sendv(struct nbd_client *, const struct nbd_client_req *,
+    int n);
+/* 1 if len bytes are received already, else 0. */
+int nbd_client_ready(const struct nbd_client *, size_t len);
+/*
+ * One simple reply: 1 with *cookie and *error; 0 at the end of the
+ * stream; -1 with errno (EBADMSG: not a simple reply).  A READ's data
+ * follows, for nbd_client_recv_data, when *error is 0.
+ */
+int nbd_client_recv_reply(struct nbd_client *, uint64_t *cookie,
+    uint32_t *error);
+/* 0 once len bytes are in buf; -1 otherwise (EOF here is EPROTO). */
+int nbd_client_recv_data(struct nbd_client *, void *buf, size_t len);
+
+#endif
