@@ -23,13 +23,14 @@ BUILD="build-essential autoconf automake pkg-config libmbedtls-dev libssl-dev
 # (t/nbd-clients.sh, t/nbd-commands.sh) use libnbd-bin (nbdinfo, nbdcopy,
 # nbdsh), python3-libnbd (libnbd's Python module: nbdsh and t/nbd/*.py)
 # and qemu-utils (qemu-img), and are skipped without them; their fio
-# checks use fio's nbd engine (fio: KERNEL, below).
+# checks use fio's nbd engine (fio: KERNEL, below); t/nbd-tls.sh makes
+# its keys and certificates with gnutls-bin (psktool, certtool).
 # What contrib/nbd-tester.sh builds the NBD project's nbd-tester-client
 # with (t/nbd-tester.sh): the compiler (build-essential, above), dpkg-dev
 # (apt-get source), xz-utils, glib, bison and flex.
 NBDTESTER="dpkg-dev xz-utils libglib2.0-dev bison flex"
 TEST="coreutils util-linux e2fsprogs jq socat libnbd-bin python3-libnbd
-	qemu-utils $NBDTESTER"
+	qemu-utils gnutls-bin $NBDTESTER"
 # Kernel tests (t/kernel): QEMU, static busybox, cpio and kmod for the
 # guests' initramfs, xz/zstd for Debian's compressed modules, pahole for
 # the 6.12 kernel build tree, fio inside the guests (e2fsprogs, above,

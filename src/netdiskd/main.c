@@ -23,6 +23,7 @@
 #include "control.h"
 #include "log.h"
 #include "server.h"
+#include "tls.h"
 
 static void __attribute__((noreturn))
 usage(int status)
@@ -193,6 +194,25 @@ run(struct conf *conf, const char *conf_path, int foreground)
 	return r == 0 ? 0 : 1;
 }
 
+/* -n: what the configuration names is readable too (the TLS files). */
+static int
+check_conf(const struct conf *conf)
+{
+	struct tls_creds *tls;
+	char err[512];
+
+	if ((tls = tls_creds_load(conf, err, sizeof(err))) == NULL &&
+	    err[0] != '\0') {
+		fprintf(stderr, "%s: %s\n", getprogname(), err);
+		return 1;
+	}
+	tls_creds_put(tls);
+	if (conf->warnings != NULL)
+		fputs(conf->warnings, stderr);
+	printf("configuration OK\n");
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -223,12 +243,9 @@ main(int argc, char *argv[])
 	abspath = conf_abspath(path);
 	if ((conf = load_conf(path)) == NULL)
 		status = 1;
-	else if (check) {
-		if (conf->warnings != NULL)
-			fputs(conf->warnings, stderr);
-		printf("configuration OK\n");
-		status = 0;
-	} else
+	else if (check)
+		status = check_conf(conf);
+	else
 		status = run(conf, abspath, foreground);
 	conf_free(conf);
 	free(abspath);

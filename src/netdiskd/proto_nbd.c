@@ -529,8 +529,8 @@ nbd_refusal(uint32_t status, uint32_t *type)
 	*type = NBD_REP_ERR_POLICY;
 	switch (status) {
 	case ND_HS_BUSY:
-		return "export busy: another client address has it open "
-		    "for writing";
+		return "export busy: another client (another address, or "
+		    "another TLS identity) has it open for writing";
 	case ND_HS_TOO_MANY:
 		return "too many clients (max_clients)";
 	case ND_HS_DENIED:
