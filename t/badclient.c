@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * badclient: a misbehaving netdisk client for t/hostile.sh.
+ * badclient: a misbehaving netdisk client for t/hostile.sh, and a
+ * misbehaving NBD client for t/hostile-nbd.sh.
  *
  *   badclient [-t SECONDS] [-s ADDR] [-n COUNT] [-d SECONDS] -k KEYFILE
  *       [-K KEYFILE] URI MODE
- *   badclient -l
+ *   badclient [-t SECONDS] [-s ADDR] [-n COUNT] [-d SECONDS]
+ *       nbd://HOST:PORT/EXPORT NBD-MODE
+ *   badclient -l | -L
  *
  * Each MODE attacks netdiskd in one way and checks that the server reacts
  * as docs/protocol.md says.  It exits 0 if the server behaved, 1 with a
@@ -12,6 +15,12 @@
  * server's handshake_timeout (default 2).  -l lists the modes.  A few
  * probes, not listed, check a state other tests set up (failed-export:
  * the export failed after a store error, t/sticky.sh).
+ *
+ * The NBD modes (-L lists them; their names start with "nbd-") attack
+ * the NBD listener as the NBD project's doc/proto.md has it, need no
+ * key, and connect from -s too; their export must be a read-write one
+ * of at least 256 KiB that no other client address has open.  See
+ * "NBD" below.
  *
  * The connection floods (flood, fill, trickle) open their attacking
  * connections from the source address -s (default: any), so that a test
@@ -60,6 +69,7 @@
 #include <unistd.h>
 
 #include "netdisk_proto.h"
+#include "nbd_proto.h"
 #include "crypto.h"
 #include "handshake.h"
 #include "record.h"
@@ -2059,6 +2069,1164 @@ mode_hello_time(void)
 	return rv;
 }
 
+/* ------------------------------------------------------------ NBD */
+
+/*
+ * The NBD modes attack netdiskd's NBD listener (nbd_listen), at the URI
+ * nbd://HOST:PORT/EXPORT, from the source address -s; no key.  Each
+ * checks the reaction the NBD project's doc/proto.md asks for: an error
+ * reply after which the negotiation or the transmission goes on (and
+ * still works), or a closed connection, within the handshake timeout
+ * for a negotiation that stalls.  The export must be a read-write one
+ * that no other address holds.
+ */
+
+#define NBD_SERVER_MAX_PAYLOAD	(32U * 1024 * 1024)	/* what netdiskd takes */
+#define NBD_BATCH		128	/* requests sent before reading replies */
+#define NBD_FLOOD_REQUESTS	8192
+#define NBD_NOREAD_REQUESTS	20000
+#define NBD_TEST_OFFSET		(128 * 1024)
+
+struct nbd_peer {
+	int fd;
+	uint64_t size;
+	uint16_t tx_flags;
+	uint64_t cookie;
+};
+
+/* A connection (from -s if attack) with a send timeout, or -1. */
+static int
+nbd_connect_from(struct nbd_peer *c, int attack)
+{
+	struct timeval tv = { .tv_sec = IO_TIMEOUT_MS / 1000 };
+	int one = 1;
+
+	memset(c, 0, sizeof(*c));
+	c->cookie = 1;
+	if ((c->fd = attack ? attack_connect(0) : tcp_connect()) == -1)
+		return fail("cannot connect to %s:%s: %s", cx.uri.host,
+		    cx.uri.port, strerror(errno));
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return 0;
+}
+
+static int
+nbd_connect(struct nbd_peer *c)
+{
+	return nbd_connect_from(c, 1);
+}
+
+static void
+nbd_close(struct nbd_peer *c)
+{
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static int
+nbd_read(struct nbd_peer *c, void *buf, size_t len, const char *what)
+{
+	enum read_end end;
+	size_t n = read_upto(c->fd, buf, len, IO_TIMEOUT_MS, &end);
+
+	if (n == len)
+		return 0;
+	return fail("%s: got %zu of %zu bytes (%s)", what, n, len,
+	    end == READ_TIMEOUT ? "timed out" : end == READ_EOF ?
+	    "connection closed" : strerror(errno));
+}
+
+/* The server's greeting; then the client flags cflags, unless -1. */
+static int
+nbd_greet(struct nbd_peer *c, int64_t cflags)
+{
+	uint8_t g[18];
+	uint64_t m, o;
+	uint16_t f;
+	uint32_t cf = htobe32((uint32_t)cflags);
+
+	if (nbd_read(c, g, sizeof(g), "greeting") != 0)
+		return 1;
+	memcpy(&m, g, 8);
+	memcpy(&o, g + 8, 8);
+	memcpy(&f, g + 16, 2);
+	if (be64toh(m) != NBD_MAGIC || be64toh(o) != NBD_OPT_MAGIC)
+		return fail("greeting without NBDMAGIC IHAVEOPT");
+	if (!(be16toh(f) & NBD_FLAG_FIXED_NEWSTYLE))
+		return fail("server without fixed newstyle (flags 0x%x)",
+		    be16toh(f));
+	if (cflags >= 0 && send_all(c->fd, &cf, sizeof(cf)) != 0)
+		return fail("sending the client flags: %s", strerror(errno));
+	return 0;
+}
+
+/* An option header claiming len bytes of data, then dlen bytes of data. */
+static int
+nbd_send_opt_as(struct nbd_peer *c, uint64_t magic, uint32_t opt,
+    uint32_t len, const void *data, size_t dlen)
+{
+	struct nbd_opt_hdr h = {
+		.magic = htobe64(magic), .option = htobe32(opt),
+		.length = htobe32(len),
+	};
+
+	if (send_all(c->fd, &h, sizeof(h)) != 0 ||
+	    (dlen > 0 && send_all(c->fd, data, dlen) != 0))
+		return fail("sending option %u: %s", opt, strerror(errno));
+	return 0;
+}
+
+static int
+nbd_send_opt(struct nbd_peer *c, uint32_t opt, const void *data, size_t len)
+{
+	return nbd_send_opt_as(c, NBD_OPT_MAGIC, opt, (uint32_t)len, data,
+	    len);
+}
+
+/* One option reply to opt: its type, and its data in buf (NUL-ended). */
+static int
+nbd_recv_rep(struct nbd_peer *c, uint32_t opt, uint32_t *type,
+    uint8_t *buf, size_t cap, size_t *len)
+{
+	struct nbd_rep_hdr h;
+	uint32_t n;
+
+	if (nbd_read(c, &h, sizeof(h), "option reply") != 0)
+		return 1;
+	if (be64toh(h.magic) != NBD_REP_MAGIC)
+		return fail("option reply with a bad magic");
+	if (be32toh(h.option) != opt)
+		return fail("reply to option %u, expected %u",
+		    be32toh(h.option), opt);
+	*type = be32toh(h.type);
+	if ((n = be32toh(h.length)) >= cap)
+		return fail("option reply of %u bytes", n);
+	if (nbd_read(c, buf, n, "option reply data") != 0)
+		return 1;
+	buf[n] = '\0';
+	*len = n;
+	return 0;
+}
+
+/* The reply to opt must be the error want; its message is shown. */
+static int
+nbd_expect_err(struct nbd_peer *c, uint32_t opt, uint32_t want,
+    const char *what)
+{
+	uint8_t buf[1024];
+	uint32_t type;
+	size_t n;
+
+	if (nbd_recv_rep(c, opt, &type, buf, sizeof(buf), &n) != 0)
+		return 1;
+	if (type != want)
+		return fail("%s: reply type 0x%x, expected 0x%x", what, type,
+		    want);
+	note("%s: refused (0x%x \"%s\")", what, type, (const char *)buf);
+	return 0;
+}
+
+/* GO/INFO data: the name (namelen as given) and nreq information types. */
+static size_t
+nbd_go_data(uint8_t *out, uint32_t namelen, const void *name, size_t nlen,
+    uint16_t nreq, const uint16_t *req, size_t nput)
+{
+	uint32_t nl = htobe32(namelen);
+	uint16_t v = htobe16(nreq);
+	size_t n = 0, i;
+
+	memcpy(out, &nl, 4);
+	memcpy(out + 4, name, nlen);
+	n = 4 + nlen;
+	memcpy(out + n, &v, 2);
+	n += 2;
+	for (i = 0; i < nput; i++) {
+		v = htobe16(req[i]);
+		memcpy(out + n, &v, 2);
+		n += 2;
+	}
+	return n;
+}
+
+/* NBD_OPT_GO for export: 0 once in transmission, size and flags known. */
+static int
+nbd_go(struct nbd_peer *c, const char *export)
+{
+	uint8_t data[4 + ND_NAME_MAX + 2], buf[1024];
+	uint32_t type;
+	uint16_t f;
+	size_t n;
+
+	n = nbd_go_data(data, (uint32_t)strlen(export), export,
+	    strlen(export), 0, NULL, 0);
+	if (nbd_send_opt(c, NBD_OPT_GO, data, n) != 0)
+		return 1;
+	for (;;) {
+		if (nbd_recv_rep(c, NBD_OPT_GO, &type, buf, sizeof(buf),
+		    &n) != 0)
+			return 1;
+		if (type == NBD_REP_ACK)
+			break;
+		if (type != NBD_REP_INFO)
+			return fail("GO \"%s\": reply 0x%x \"%s\"", export,
+			    type, (const char *)buf);
+		if (n == 12 && buf[0] == 0 && buf[1] == NBD_INFO_EXPORT) {
+			memcpy(&c->size, buf + 2, 8);
+			memcpy(&f, buf + 10, 2);
+			c->size = be64toh(c->size);
+			c->tx_flags = be16toh(f);
+		}
+	}
+	if (c->size < 2 * NBD_TEST_OFFSET)
+		return fail("export \"%s\" of %llu bytes is too small", export,
+		    (unsigned long long)c->size);
+	if (c->tx_flags & NBD_FLAG_READ_ONLY)
+		return fail("export \"%s\" is read-only", export);
+	return 0;
+}
+
+/* Connected, negotiated and in transmission on the URI's export. */
+static int
+nbd_open_from(struct nbd_peer *c, int attack)
+{
+	if (nbd_connect_from(c, attack) != 0)
+		return 1;
+	if (nbd_greet(c, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES) != 0 ||
+	    nbd_go(c, cx.uri.export) != 0) {
+		nbd_close(c);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+nbd_open(struct nbd_peer *c)
+{
+	return nbd_open_from(c, 1);
+}
+
+static void
+nbd_req_wire(struct nbd_request *w, uint16_t flags, uint16_t type,
+    uint64_t cookie, uint64_t off, uint32_t len)
+{
+	w->magic = htobe32(NBD_REQUEST_MAGIC);
+	w->flags = htobe16(flags);
+	w->type = htobe16(type);
+	w->cookie = htobe64(cookie);
+	w->offset = htobe64(off);
+	w->length = htobe32(len);
+}
+
+static int
+nbd_send_req(struct nbd_peer *c, uint16_t flags, uint16_t type,
+    uint64_t cookie, uint64_t off, uint32_t len, const void *data,
+    size_t dlen)
+{
+	struct nbd_request w;
+
+	nbd_req_wire(&w, flags, type, cookie, off, len);
+	if (send_all(c->fd, &w, sizeof(w)) != 0 ||
+	    (dlen > 0 && send_all(c->fd, data, dlen) != 0))
+		return fail("sending a request: %s", strerror(errno));
+	return 0;
+}
+
+/* A simple reply: 1 with error and cookie, 0 on EOF, -1 (failed). */
+static int
+nbd_recv_simple(struct nbd_peer *c, uint32_t *error, uint64_t *cookie)
+{
+	struct nbd_simple_reply r;
+	enum read_end end;
+	size_t n = read_upto(c->fd, &r, sizeof(r), IO_TIMEOUT_MS, &end);
+
+	if (n == 0 && end == READ_EOF)
+		return 0;
+	if (n != sizeof(r)) {
+		fail("reply: got %zu of %zu bytes (%s)", n, sizeof(r),
+		    end == READ_TIMEOUT ? "timed out" : "closed");
+		return -1;
+	}
+	if (be32toh(r.magic) != NBD_SIMPLE_REPLY_MAGIC) {
+		fail("reply with magic 0x%08x", be32toh(r.magic));
+		return -1;
+	}
+	*error = be32toh(r.error);
+	*cookie = be64toh(r.cookie);
+	return 1;
+}
+
+/* One request, its reply with the error want; a READ's data into out. */
+static int
+nbd_expect(struct nbd_peer *c, const char *what, uint16_t flags,
+    uint16_t type, uint64_t off, uint32_t len, const void *data,
+    size_t dlen, uint32_t want, void *out)
+{
+	uint64_t h = c->cookie++, got;
+	uint32_t error;
+	int n;
+
+	if (nbd_send_req(c, flags, type, h, off, len, data, dlen) != 0)
+		return 1;
+	if ((n = nbd_recv_simple(c, &error, &got)) != 1)
+		return n == 0 ? fail("%s: server closed the connection", what) :
+		    1;
+	if (got != h)
+		return fail("%s: reply for cookie %llu, expected %llu", what,
+		    (unsigned long long)got, (unsigned long long)h);
+	if (error != want)
+		return fail("%s: error %u, expected %u", what, error, want);
+	if (type == NBD_CMD_READ && error == 0)
+		return out != NULL ? nbd_read(c, out, len, what) :
+		    fail("%s: no buffer for the data", what);
+	return 0;
+}
+
+/* The connection still works: a write read back and compared. */
+static int
+nbd_usable(struct nbd_peer *c, const char *after)
+{
+	static uint64_t round;
+	uint8_t out[BLOCK], in[BLOCK];
+	char what[160];
+
+	fill_pattern(out, sizeof(out), ++round + 1000);
+	snprintf(what, sizeof(what), "write after %s", after);
+	if (nbd_expect(c, what, 0, NBD_CMD_WRITE, NBD_TEST_OFFSET, BLOCK,
+	    out, BLOCK, 0, NULL) != 0)
+		return 1;
+	snprintf(what, sizeof(what), "read after %s", after);
+	if (nbd_expect(c, what, 0, NBD_CMD_READ, NBD_TEST_OFFSET, BLOCK,
+	    NULL, 0, 0, in) != 0)
+		return 1;
+	if (memcmp(in, out, sizeof(in)) != 0)
+		return fail("read back after %s: wrong data", after);
+	return 0;
+}
+
+/* NBD_CMD_DISC, and the connection closed. */
+static void
+nbd_disconnect(struct nbd_peer *c)
+{
+	nbd_send_req(c, 0, NBD_CMD_DISC, c->cookie++, 0, 0, NULL, 0);
+	nbd_close(c);
+}
+
+/* A fresh session on the export (from -s if attack) works. */
+static int
+nbd_fresh_usable_from(const char *after, int attack)
+{
+	struct nbd_peer c;
+	int rv;
+
+	if (nbd_open_from(&c, attack) != 0)
+		return 1;
+	rv = nbd_usable(&c, after);
+	nbd_disconnect(&c);
+	return rv;
+}
+
+static int
+nbd_fresh_usable(const char *after)
+{
+	return nbd_fresh_usable_from(after, 1);
+}
+
+/* After a request that breaks the stream: error replies, then EOF. */
+static int
+nbd_expect_hangup(struct nbd_peer *c, const char *what)
+{
+	uint32_t error;
+	uint64_t cookie;
+	int n;
+
+	while ((n = nbd_recv_simple(c, &error, &cookie)) == 1) {
+		if (error == 0)
+			return fail("%s: answered with success", what);
+		note("%s: error %u before closing", what, error);
+	}
+	if (n != 0)
+		return 1;
+	note("%s: server closed the connection", what);
+	return 0;
+}
+
+/* ------------------------------------------------------------ NBD: negotiation */
+
+/* After the greeting and the flags cflags, bytes the server must close on. */
+static int
+nbd_close_on(int64_t cflags, const void *buf, size_t len, int ms,
+    const char *what)
+{
+	struct nbd_peer c;
+	int rv;
+
+	if (nbd_connect(&c) != 0)
+		return 1;
+	rv = nbd_greet(&c, cflags);
+	if (rv == 0 && len > 0 && send_all(c.fd, buf, len) != 0)
+		rv = fail("sending %s: %s", what, strerror(errno));
+	if (rv == 0)
+		rv = expect_closed(c.fd, ms, what);
+	nbd_close(&c);
+	return rv;
+}
+
+static int
+mode_nbd_garbage(void)
+{
+	uint8_t buf[256];
+
+	crypto_random(buf, sizeof(buf));
+	buf[0] = 'X';		/* never IHAVEOPT */
+	return nbd_close_on(NBD_FLAG_FIXED_NEWSTYLE, buf, sizeof(buf),
+	    fast_ms(), "256 random bytes after the client flags");
+}
+
+static int
+mode_nbd_no_fixed_newstyle(void)
+{
+	return nbd_close_on(0, NULL, 0, fast_ms(),
+	    "client flags without FIXED_NEWSTYLE");
+}
+
+static int
+mode_nbd_bad_client_flags(void)
+{
+	return nbd_close_on(NBD_FLAG_FIXED_NEWSTYLE | 0x80000000U, NULL, 0,
+	    fast_ms(), "unknown client flag bit 31");
+}
+
+static int
+mode_nbd_bad_magic(void)
+{
+	struct nbd_opt_hdr h = {
+		.magic = htobe64(NBD_OPT_MAGIC ^ 1), .option = htobe32(NBD_OPT_GO),
+		.length = 0,
+	};
+
+	return nbd_close_on(NBD_FLAG_FIXED_NEWSTYLE, &h, sizeof(h), fast_ms(),
+	    "an option with a bad magic");
+}
+
+/* Connect, greet: nothing more is sent; the deadline must close it. */
+static int
+mode_nbd_idle(void)
+{
+	return nbd_close_on(-1, NULL, 0, cx.hs_timeout * 1000 + HOLD_MARGIN_MS,
+	    "the greeting, with no client flags");
+}
+
+/*
+ * A GO option one byte a second: the handshake's deadline, not a
+ * per-read timeout, must end it.
+ */
+static int
+mode_nbd_slow_option(void)
+{
+	uint8_t msg[sizeof(struct nbd_opt_hdr) + 4 + ND_NAME_MAX + 2];
+	struct nbd_opt_hdr h;
+	struct nbd_peer c;
+	size_t n, i;
+	long t0, limit = cx.hs_timeout * 1000L + HOLD_MARGIN_MS, life;
+	uint8_t b;
+	enum read_end end;
+
+	n = nbd_go_data(msg + sizeof(h), (uint32_t)strlen(cx.uri.export),
+	    cx.uri.export, strlen(cx.uri.export), 0, NULL, 0);
+	h.magic = htobe64(NBD_OPT_MAGIC);
+	h.option = htobe32(NBD_OPT_GO);
+	h.length = htobe32((uint32_t)n);
+	memcpy(msg, &h, sizeof(h));
+	n += sizeof(h);
+	t0 = now_ms();
+	if (nbd_connect(&c) != 0)
+		return 1;
+	if (nbd_greet(&c, NBD_FLAG_FIXED_NEWSTYLE) != 0) {
+		nbd_close(&c);
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (send(c.fd, msg + i, 1, MSG_NOSIGNAL) != 1)
+			break;		/* closed under us: fine */
+		if (read_upto(c.fd, &b, 1, 1000, &end) > 0) {
+			nbd_close(&c);
+			return fail("server sent data during a trickled option");
+		}
+		if (end == READ_EOF)
+			break;
+		if (now_ms() - t0 > limit) {
+			nbd_close(&c);
+			return fail("still open %ld ms after the connection "
+			    "(handshake timeout %d s), %zu bytes sent",
+			    now_ms() - t0, cx.hs_timeout, i + 1);
+		}
+	}
+	life = now_ms() - t0;
+	nbd_close(&c);
+	if (i == n)
+		return fail("the whole option went through in %ld ms", life);
+	if (life < cx.hs_timeout * 1000L - 500)
+		return fail("closed after %ld ms, before the handshake "
+		    "timeout of %d s", life, cx.hs_timeout);
+	note("server closed %ld ms after the connection, %zu of %zu bytes "
+	    "sent", life, i, n);
+	return 0;
+}
+
+/* One option reply header and its data: 1, 0 on EOF, -1 (failed). */
+static int
+nbd_rep_or_eof(struct nbd_peer *c, struct nbd_rep_hdr *h)
+{
+	uint8_t buf[4096];
+	enum read_end end;
+	size_t n = read_upto(c->fd, h, sizeof(*h), IO_TIMEOUT_MS, &end);
+	uint32_t len;
+
+	if (n != sizeof(*h))
+		return end == READ_EOF ? 0 : fail("option reply: %zu bytes, "
+		    "then %s", n, end == READ_TIMEOUT ? "nothing" : "an error");
+	if ((len = be32toh(h->length)) > sizeof(buf))
+		return fail("option reply of %u bytes", len);
+	n = read_upto(c->fd, buf, len, IO_TIMEOUT_MS, &end);
+	return n == len ? 1 : end == READ_EOF ? 0 : fail("option reply "
+	    "data: %zu of %u bytes", n, len);
+}
+
+/*
+ * NBD_OPT_LIST over and over, each answered: option haggling without
+ * end must still be cut by the handshake's deadline.
+ */
+static int
+mode_nbd_option_loop(void)
+{
+	struct nbd_opt_hdr h = {
+		.magic = htobe64(NBD_OPT_MAGIC), .option = htobe32(NBD_OPT_LIST),
+		.length = 0,
+	};
+	struct nbd_rep_hdr r;
+	struct nbd_peer c;
+	long t0 = now_ms(), life;
+	long limit = cx.hs_timeout * 1000L + HOLD_MARGIN_MS;
+	int answered = 0, k = 1;
+
+	if (nbd_connect(&c) != 0)
+		return 1;
+	if (nbd_greet(&c, NBD_FLAG_FIXED_NEWSTYLE) != 0) {
+		nbd_close(&c);
+		return 1;
+	}
+	while (k == 1 && send_all(c.fd, &h, sizeof(h)) == 0) {
+		while ((k = nbd_rep_or_eof(&c, &r)) == 1 &&
+		    be32toh(r.type) == NBD_REP_SERVER)
+			;
+		if (k == 1 && be32toh(r.type) != NBD_REP_ACK)
+			k = -fail("LIST answered 0x%x", be32toh(r.type));
+		if (k == 1)
+			answered++;
+		if (k == 1 && now_ms() - t0 > limit)
+			k = -fail("%d LISTs answered, still open %ld ms after "
+			    "the connection (handshake timeout %d s)", answered,
+			    now_ms() - t0, cx.hs_timeout);
+	}
+	life = now_ms() - t0;
+	nbd_close(&c);
+	if (k < 0)
+		return 1;
+	if (life < cx.hs_timeout * 1000L - 500)
+		return fail("closed after %ld ms, before the handshake "
+		    "timeout of %d s", life, cx.hs_timeout);
+	note("server closed %ld ms after the connection, %d LISTs answered",
+	    life, answered);
+	return 0;
+}
+
+/*
+ * An option of 64 KiB is skipped with NBD_REP_ERR_TOO_BIG and the
+ * negotiation goes on; one claiming 4 GiB ends the connection at once.
+ */
+static int
+mode_nbd_huge_option(void)
+{
+	static uint8_t big[64 * 1024];
+	struct nbd_peer c;
+	int rv;
+
+	memset(big, 'A', sizeof(big));
+	if (nbd_connect(&c) != 0)
+		return 1;
+	rv = nbd_greet(&c, NBD_FLAG_FIXED_NEWSTYLE);
+	if (rv == 0)
+		rv = nbd_send_opt(&c, NBD_OPT_GO, big, sizeof(big));
+	if (rv == 0)
+		rv = nbd_expect_err(&c, NBD_OPT_GO, NBD_REP_ERR_TOO_BIG,
+		    "GO of 64 KiB");
+	if (rv == 0)
+		rv = nbd_go(&c, cx.uri.export);
+	if (rv == 0)
+		rv = nbd_usable(&c, "a 64 KiB option");
+	if (rv == 0)
+		nbd_disconnect(&c);
+	nbd_close(&c);
+	if (rv != 0)
+		return rv;
+	if (nbd_connect(&c) != 0)
+		return 1;
+	rv = nbd_greet(&c, NBD_FLAG_FIXED_NEWSTYLE);
+	if (rv == 0)
+		rv = nbd_send_opt_as(&c, NBD_OPT_MAGIC, NBD_OPT_GO, UINT32_MAX,
+		    big, 4096);
+	if (rv == 0)
+		rv = expect_closed(c.fd, fast_ms(), "an option of 4 GiB");
+	nbd_close(&c);
+	return rv;
+}
+
+/* Option opt with len bytes of data must be refused with want. */
+static int
+nbd_refused(struct nbd_peer *c, uint32_t opt, const void *data, size_t len,
+    uint32_t want, const char *what)
+{
+	if (nbd_send_opt(c, opt, data, len) != 0)
+		return 1;
+	return nbd_expect_err(c, opt, want, what);
+}
+
+/* Metadata context data: the name, nq queries announced, one of qlen. */
+static size_t
+nbd_meta_data(uint8_t *out, const char *name, uint32_t nq, uint32_t qlen)
+{
+	size_t nl = strlen(name), n;
+	uint32_t v = htobe32((uint32_t)nl);
+
+	memcpy(out, &v, 4);
+	memcpy(out + 4, name, nl);
+	n = 4 + nl;
+	v = htobe32(nq);
+	memcpy(out + n, &v, 4);
+	n += 4;
+	if (qlen == 0)
+		return n;
+	v = htobe32(qlen);
+	memcpy(out + n, &v, 4);
+	memcpy(out + n + 4, "base", 4);
+	return n + 8;
+}
+
+/* Options whose lengths do not add up: each refused, the rest works. */
+static int
+mode_nbd_bad_lengths(void)
+{
+	static const uint16_t infos[] = { NBD_INFO_NAME };
+	const char *name = cx.uri.export;
+	uint32_t nl = (uint32_t)strlen(name);
+	uint8_t d[4 + ND_NAME_MAX + 64];
+	struct nbd_peer c;
+	size_t n;
+	int rv;
+
+	if (nbd_connect(&c) != 0)
+		return 1;
+	rv = nbd_greet(&c, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
+	n = nbd_go_data(d, nl + 100, name, nl, 0, NULL, 0);
+	rv = rv || nbd_refused(&c, NBD_OPT_GO, d, n, NBD_REP_ERR_INVALID,
+	    "GO, name length 100 past the data");
+	n = nbd_go_data(d, UINT32_MAX, name, nl, 0, NULL, 0);
+	rv = rv || nbd_refused(&c, NBD_OPT_GO, d, n, NBD_REP_ERR_INVALID,
+	    "GO, name length 2^32-1");
+	n = nbd_go_data(d, nl, name, nl, 9, infos, 1);
+	rv = rv || nbd_refused(&c, NBD_OPT_INFO, d, n, NBD_REP_ERR_INVALID,
+	    "INFO, 9 requests announced, 1 sent");
+	n = nbd_go_data(d, nl, name, nl, 0, NULL, 0);
+	d[n++] = 0;
+	rv = rv || nbd_refused(&c, NBD_OPT_INFO, d, n, NBD_REP_ERR_INVALID,
+	    "INFO, a byte after the requests");
+	n = nbd_meta_data(d, name, UINT32_MAX, 0);
+	rv = rv || nbd_refused(&c, NBD_OPT_SET_META_CONTEXT, d, n,
+	    NBD_REP_ERR_INVALID, "SET_META_CONTEXT, 2^32-1 queries, none sent");
+	n = nbd_meta_data(d, name, 1, 1000);
+	rv = rv || nbd_refused(&c, NBD_OPT_LIST_META_CONTEXT, d, n,
+	    NBD_REP_ERR_INVALID, "LIST_META_CONTEXT, a query past the data");
+	rv = rv || nbd_refused(&c, NBD_OPT_LIST, d, 4, NBD_REP_ERR_INVALID,
+	    "LIST with data");
+	rv = rv || nbd_refused(&c, NBD_OPT_STRUCTURED_REPLY, d, 4,
+	    NBD_REP_ERR_INVALID, "STRUCTURED_REPLY with data");
+	rv = rv || nbd_refused(&c, 0x7fff0000, d, 4, NBD_REP_ERR_UNSUP,
+	    "option 0x7fff0000");
+	rv = rv || nbd_go(&c, name) || nbd_usable(&c, "malformed options");
+	if (rv == 0)
+		nbd_disconnect(&c);
+	nbd_close(&c);
+	return rv;
+}
+
+/*
+ * Names no export has: GO and INFO get NBD_REP_ERR_UNKNOWN and the
+ * negotiation goes on; NBD_OPT_EXPORT_NAME, which has no error reply,
+ * ends the connection.
+ */
+static int
+mode_nbd_bad_names(void)
+{
+	static const char nul[] = "vic\0tim";
+	static char longname[ND_NAME_MAX + 40];
+	uint8_t d[4 + sizeof(longname) + 2];
+	struct nbd_peer c;
+	size_t n;
+	int rv;
+
+	memset(longname, 'n', sizeof(longname));
+	if (nbd_connect(&c) != 0)
+		return 1;
+	rv = nbd_greet(&c, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
+	n = nbd_go_data(d, sizeof(nul) - 1, nul, sizeof(nul) - 1, 0, NULL, 0);
+	rv = rv || nbd_refused(&c, NBD_OPT_GO, d, n, NBD_REP_ERR_UNKNOWN,
+	    "GO, a name with a NUL");
+	n = nbd_go_data(d, sizeof(longname), longname, sizeof(longname), 0,
+	    NULL, 0);
+	rv = rv || nbd_refused(&c, NBD_OPT_INFO, d, n, NBD_REP_ERR_UNKNOWN,
+	    "INFO, a name of 168 bytes");
+	n = nbd_go_data(d, 8, "nosuchex", 8, 0, NULL, 0);
+	rv = rv || nbd_refused(&c, NBD_OPT_GO, d, n, NBD_REP_ERR_UNKNOWN,
+	    "GO, an unknown name");
+	if (rv == 0 && (rv = nbd_send_opt(&c, NBD_OPT_EXPORT_NAME,
+	    "nosuchex", 8)) == 0)
+		rv = expect_closed(c.fd, fast_ms(),
+		    "EXPORT_NAME of an unknown export");
+	nbd_close(&c);
+	return rv;
+}
+
+/* NBD_OPT_ABORT: an acknowledgement, then the end. */
+static int
+mode_nbd_abort(void)
+{
+	struct nbd_peer c;
+	uint8_t buf[256];
+	uint32_t type;
+	size_t n;
+	int rv;
+
+	if (nbd_connect(&c) != 0)
+		return 1;
+	rv = nbd_greet(&c, NBD_FLAG_FIXED_NEWSTYLE);
+	if (rv == 0)
+		rv = nbd_send_opt(&c, NBD_OPT_ABORT, NULL, 0);
+	if (rv == 0)
+		rv = nbd_recv_rep(&c, NBD_OPT_ABORT, &type, buf, sizeof(buf),
+		    &n);
+	if (rv == 0 && type != NBD_REP_ACK)
+		rv = fail("ABORT answered 0x%x", type);
+	if (rv == 0)
+		rv = expect_closed(c.fd, fast_ms(), "ABORT");
+	nbd_close(&c);
+	return rv;
+}
+
+/*
+ * 50 connections from -s that stop after the greeting: those over the
+ * server's max_handshakes_per_address are closed at once, the others by
+ * the handshake deadline; meanwhile a session from elsewhere works.
+ */
+static int
+mode_nbd_flood(void)
+{
+	struct nbd_peer fl[FLOOD_CONNS];
+	uint8_t g[18];
+	enum read_end end;
+	long deadline;
+	size_t n;
+	int i, rv = 0, held = 0, refused = 0;
+
+	for (i = 0; i < FLOOD_CONNS && rv == 0; i++) {
+		if ((rv = nbd_connect(&fl[i])) != 0)
+			break;
+		n = read_upto(fl[i].fd, g, sizeof(g), IO_TIMEOUT_MS, &end);
+		if (n == sizeof(g))
+			held++;
+		else if (n == 0 && end == READ_EOF) {
+			refused++;
+			nbd_close(&fl[i]);
+		} else
+			rv = fail("connection %d: %zu bytes of the greeting, "
+			    "then %s", i, n, end == READ_TIMEOUT ?
+			    "nothing" : "the end");
+	}
+	for (; i < FLOOD_CONNS; i++)
+		fl[i].fd = -1;
+	if (rv == 0)
+		rv = nbd_fresh_usable_from("50 idle connections", 0);
+	deadline = now_ms() + cx.hs_timeout * 1000L + HOLD_MARGIN_MS;
+	for (i = 0; i < FLOOD_CONNS; i++) {
+		uint8_t b;
+		long left = deadline - now_ms();
+
+		if (fl[i].fd == -1)
+			continue;
+		if (read_upto(fl[i].fd, &b, 1, left > 0 ? (int)left : 1,
+		    &end) > 0)
+			rv = fail("idle connection %d got data", i);
+		else if (end == READ_EOF)
+			held--;
+		nbd_close(&fl[i]);
+	}
+	if (rv == 0 && held > 0)
+		return fail("%d idle connections still open %d ms after the "
+		    "handshake timeout", held, HOLD_MARGIN_MS);
+	if (rv == 0)
+		note("%d connections: %d refused at once, the others closed "
+		    "by the handshake deadline", FLOOD_CONNS, refused);
+	return rv;
+}
+
+/* ------------------------------------------------------------ NBD: transmission */
+
+/* Requests the engine has no name for: EINVAL each, the stream in step. */
+static int
+mode_nbd_unknown_cmd(void)
+{
+	static const struct {
+		const char *what;
+		uint16_t flags, type;
+		int payload;
+	} bad[] = {
+		{ "command 9", 0, 9, 0 },
+		{ "command 0xffff", 0, 0xffff, 0 },
+		{ "READ with flag bit 7", 1U << 7, NBD_CMD_READ, 0 },
+		{ "READ with DF, no structured replies", NBD_CMD_FLAG_DF,
+		    NBD_CMD_READ, 0 },
+		{ "WRITE with flag bit 15 (payload sent)", 1U << 15,
+		    NBD_CMD_WRITE, 1 },
+		{ "WRITE with REQ_ONE (payload sent)", NBD_CMD_FLAG_REQ_ONE,
+		    NBD_CMD_WRITE, 1 },
+		{ "BLOCK_STATUS without a metadata context", 0,
+		    NBD_CMD_BLOCK_STATUS, 0 },
+		{ "TRIM with DF", NBD_CMD_FLAG_DF, NBD_CMD_TRIM, 0 },
+	};
+	uint8_t buf[BLOCK];
+	struct nbd_peer c;
+	size_t i;
+	int rv;
+
+	memset(buf, 0xa5, sizeof(buf));
+	if (nbd_open(&c) != 0)
+		return 1;
+	rv = 0;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]) && rv == 0; i++) {
+		rv = nbd_expect(&c, bad[i].what, bad[i].flags, bad[i].type,
+		    NBD_TEST_OFFSET, BLOCK, buf, bad[i].payload ? BLOCK : 0,
+		    NBD_EINVAL, NULL);
+		if (rv == 0)
+			note("%s: EINVAL", bad[i].what);
+	}
+	if (rv == 0)
+		rv = nbd_usable(&c, "unknown commands and flags");
+	if (rv == 0)
+		nbd_disconnect(&c);
+	nbd_close(&c);
+	return rv;
+}
+
+/* Requests beyond the export or malformed: the errors NBD asks for. */
+static int
+mode_nbd_out_of_range(void)
+{
+	static uint8_t buf[BLOCK];
+	struct nbd_peer c;
+	uint64_t end;
+	int rv;
+
+	if (nbd_open(&c) != 0)
+		return 1;
+	end = c.size;
+	rv = nbd_expect(&c, "READ past the end", 0, NBD_CMD_READ, end - 512,
+	    BLOCK, NULL, 0, NBD_EINVAL, buf);
+	if (rv == 0)
+		rv = nbd_expect(&c, "WRITE past the end", 0, NBD_CMD_WRITE,
+		    end - 512, BLOCK, buf, BLOCK, NBD_ENOSPC, NULL);
+	if (rv == 0)
+		rv = nbd_expect(&c, "READ at 2^64-512", 0, NBD_CMD_READ,
+		    UINT64_MAX - 511, BLOCK, NULL, 0, NBD_EINVAL, buf);
+	if (rv == 0)
+		rv = nbd_expect(&c, "READ of 0 bytes", 0, NBD_CMD_READ, 0, 0,
+		    NULL, 0, NBD_EINVAL, buf);
+	if (rv == 0)
+		rv = nbd_expect(&c, "READ over max payload", 0, NBD_CMD_READ,
+		    0, NBD_SERVER_MAX_PAYLOAD + 512, NULL, 0, NBD_EINVAL, buf);
+	if (rv == 0 && (c.tx_flags & NBD_FLAG_SEND_TRIM))
+		rv = nbd_expect(&c, "TRIM past the end", 0, NBD_CMD_TRIM,
+		    end - 512, BLOCK, NULL, 0, NBD_EINVAL, NULL);
+	if (rv == 0 && (c.tx_flags & NBD_FLAG_SEND_FLUSH))
+		rv = nbd_expect(&c, "FLUSH with a length", 0, NBD_CMD_FLUSH, 0,
+		    BLOCK, NULL, 0, NBD_EINVAL, NULL);
+	if (rv == 0)
+		rv = nbd_usable(&c, "requests out of range");
+	if (rv == 0) {
+		note("out-of-range requests refused with EINVAL or ENOSPC");
+		nbd_disconnect(&c);
+	}
+	nbd_close(&c);
+	return rv;
+}
+
+/* What the flood's request i is: a READ, or every fifth one invalid. */
+static int
+flood_is_read(uint64_t i)
+{
+	return i % 5 != 4;
+}
+
+static uint64_t
+flood_off(uint64_t i, uint64_t size)
+{
+	return (i * 7919 * BLOCK) % (size - BLOCK) / BLOCK * BLOCK;
+}
+
+/* Send n requests from first without waiting, then read their replies. */
+static int
+flood_batch(struct nbd_peer *c, uint64_t first, int n, uint8_t *seen)
+{
+	static uint8_t wire[NBD_BATCH * sizeof(struct nbd_request)];
+	uint8_t data[BLOCK];
+	struct nbd_request w;
+	uint64_t i, cookie;
+	uint32_t error;
+	int k, r;
+
+	for (k = 0; k < n; k++) {
+		i = first + (uint64_t)k;
+		nbd_req_wire(&w, 0, flood_is_read(i) ? NBD_CMD_READ : 0x4242,
+		    i, flood_off(i, c->size), BLOCK);
+		memcpy(wire + (size_t)k * sizeof(w), &w, sizeof(w));
+	}
+	if (send_all(c->fd, wire, (size_t)n * sizeof(w)) != 0)
+		return fail("sending %d requests: %s", n, strerror(errno));
+	for (k = 0; k < n; k++) {
+		if ((r = nbd_recv_simple(c, &error, &cookie)) != 1)
+			return r == 0 ? fail("closed after %llu replies",
+			    (unsigned long long)(first + (uint64_t)k)) : 1;
+		if (cookie < first || cookie >= first + (uint64_t)n ||
+		    seen[cookie]++)
+			return fail("unexpected or repeated cookie %llu",
+			    (unsigned long long)cookie);
+		if (error != (flood_is_read(cookie) ? 0U : NBD_EINVAL))
+			return fail("cookie %llu: error %u",
+			    (unsigned long long)cookie, error);
+		if (error == 0 && nbd_read(c, data, sizeof(data),
+		    "READ data") != 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * NBD_FLOOD_REQUESTS pipelined requests, a fifth of them invalid: each
+ * answered once, as it should be.  Then NBD_NOREAD_REQUESTS READs of
+ * 64 KiB whose replies are never read, and the connection dropped: the
+ * server must give up on them and go on serving.
+ */
+static int
+mode_nbd_request_flood(void)
+{
+	static uint8_t seen[NBD_FLOOD_REQUESTS];
+	static uint8_t wire[NBD_BATCH * sizeof(struct nbd_request)];
+	struct nbd_request w;
+	struct nbd_peer c;
+	uint64_t i;
+	int k, rv = 0;
+
+	if (nbd_open(&c) != 0)
+		return 1;
+	for (i = 0; i < NBD_FLOOD_REQUESTS && rv == 0; i += NBD_BATCH)
+		rv = flood_batch(&c, i, NBD_BATCH, seen);
+	if (rv == 0)
+		note("%d pipelined requests (1 in 5 invalid): each answered "
+		    "once", NBD_FLOOD_REQUESTS);
+	if (rv == 0)
+		rv = nbd_usable(&c, "the flood");
+	if (rv == 0)
+		nbd_disconnect(&c);
+	nbd_close(&c);
+	if (rv != 0 || nbd_open(&c) != 0)
+		return 1;
+	for (i = 0; i < NBD_NOREAD_REQUESTS; i += NBD_BATCH) {
+		for (k = 0; k < NBD_BATCH; k++) {
+			nbd_req_wire(&w, 0, NBD_CMD_READ, i + (uint64_t)k,
+			    flood_off(i + (uint64_t)k, c.size) / 65536 * 65536,
+			    65536);
+			memcpy(wire + (size_t)k * sizeof(w), &w, sizeof(w));
+		}
+		/* The server stops reading once its replies back up. */
+		if (send(c.fd, wire, sizeof(wire), MSG_NOSIGNAL |
+		    MSG_DONTWAIT) != (ssize_t)sizeof(wire))
+			break;
+	}
+	note("%llu READs of 64 KiB sent without reading a reply; closing",
+	    (unsigned long long)i);
+	nbd_close(&c);
+	if (nbd_fresh_usable("a client that stopped reading") != 0)
+		return 1;
+	return 0;
+}
+
+/* A WRITE longer than the server takes: EINVAL, then the end. */
+static int
+mode_nbd_write_too_big(void)
+{
+	static const uint32_t lens[] = {
+		NBD_SERVER_MAX_PAYLOAD + 512, UINT32_MAX,
+	};
+	char what[80];
+	struct nbd_peer c;
+	size_t i;
+	int rv = 0;
+
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]) && rv == 0; i++) {
+		if (nbd_open(&c) != 0)
+			return 1;
+		snprintf(what, sizeof(what), "WRITE of %u bytes", lens[i]);
+		rv = nbd_send_req(&c, 0, NBD_CMD_WRITE, c.cookie++, 0,
+		    lens[i], NULL, 0);
+		if (rv == 0)
+			rv = nbd_expect_hangup(&c, what);
+		nbd_close(&c);
+	}
+	if (rv == 0)
+		rv = nbd_fresh_usable("WRITEs too big");
+	return rv;
+}
+
+/*
+ * A WRITE of 1 MiB whose payload stops after 300 KiB, and a request
+ * header cut short: the server closes, and the unfinished write leaves
+ * no trace.
+ */
+static int
+mode_nbd_disconnect_midpayload(void)
+{
+	static uint8_t before[BLOCK], partial[1024 * 1024], back[BLOCK];
+	struct nbd_request w;
+	struct nbd_peer c;
+	int rv;
+
+	fill_pattern(before, sizeof(before), 77);
+	memset(partial, 0xee, sizeof(partial));
+	if (nbd_open(&c) != 0)
+		return 1;
+	rv = nbd_expect(&c, "WRITE before", 0, NBD_CMD_WRITE,
+	    NBD_TEST_OFFSET, BLOCK, before, BLOCK, 0, NULL);
+	if (rv == 0)
+		rv = nbd_send_req(&c, 0, NBD_CMD_WRITE, c.cookie++,
+		    NBD_TEST_OFFSET, sizeof(partial), partial, 300 * 1024);
+	nbd_close(&c);
+	if (rv != 0 || nbd_open(&c) != 0)
+		return 1;
+	rv = nbd_expect(&c, "READ after the cut WRITE", 0, NBD_CMD_READ,
+	    NBD_TEST_OFFSET, BLOCK, NULL, 0, 0, back);
+	if (rv == 0 && memcmp(back, before, sizeof(back)) != 0)
+		rv = fail("the WRITE cut after 300 KiB changed the export");
+	if (rv == 0)
+		note("a WRITE cut after 300 KiB of 1 MiB left the data as it "
+		    "was");
+	/* Then half a request header. */
+	nbd_req_wire(&w, 0, NBD_CMD_READ, c.cookie++, 0, BLOCK);
+	if (rv == 0 && send_all(c.fd, &w, 10) != 0)
+		rv = fail("sending half a request: %s", strerror(errno));
+	nbd_close(&c);
+	if (rv == 0)
+		rv = nbd_fresh_usable("cut requests");
+	return rv;
+}
+
+/*
+ * Probe, not listed: -n connections from -s, each in transmission with a
+ * WRITE of 32 MiB whose payload stops after its first byte, held -d
+ * seconds (default 10) or until the server closes them all.  Prints how
+ * many the server closed.  With -n 9 the stalled payloads take more than
+ * max_request_memory's default of 256 MiB: run a client meanwhile to see
+ * whether it still gets served.
+ */
+static int
+mode_nbd_stall_payload(void)
+{
+	struct nbd_peer *c;
+	struct pollfd *pfd;
+	uint8_t b;
+	long stop = now_ms() + (cx.duration > 0 ? cx.duration : 10) * 1000L;
+	int i, n = cx.nconns, open = 0, rv = 0;
+
+	if ((c = calloc((size_t)n, sizeof(*c))) == NULL ||
+	    (pfd = calloc((size_t)n, sizeof(*pfd))) == NULL)
+		return fail("out of memory");
+	for (i = 0; i < n && rv == 0; i++)
+		if ((rv = nbd_open(&c[i])) == 0 && (rv = nbd_send_req(&c[i], 0,
+		    NBD_CMD_WRITE, 1, 0, NBD_SERVER_MAX_PAYLOAD, "x", 1)) == 0)
+			open++;
+	note("%d WRITEs of 32 MiB stalled after one byte of payload", open);
+	while (rv == 0 && open > 0 && now_ms() < stop) {
+		for (i = 0; i < n; i++) {
+			pfd[i].fd = c[i].fd;
+			pfd[i].events = POLLIN;
+		}
+		if (poll(pfd, (nfds_t)n, 100) <= 0)
+			continue;
+		for (i = 0; i < n; i++)
+			if (pfd[i].revents != 0 && recv(c[i].fd, &b, 1,
+			    MSG_DONTWAIT) <= 0) {
+				nbd_close(&c[i]);
+				open--;
+			}
+	}
+	note("after %d s: %d of %d closed by the server", cx.duration > 0 ?
+	    cx.duration : 10, n - open, n);
+	for (i = 0; i < n; i++)
+		nbd_close(&c[i]);
+	free(pfd);
+	free(c);
+	return rv;
+}
+
+/*
+ * Probe, not listed: NBD_OPT_EXPORT_NAME has no error reply, so a name
+ * longer than the server reads must end the session (doc/proto.md: the
+ * server MUST terminate it), not get NBD_REP_ERR_TOO_BIG.
+ */
+static int
+mode_nbd_export_name_huge(void)
+{
+	static uint8_t msg[sizeof(struct nbd_opt_hdr) + 9000];
+	struct nbd_opt_hdr h = {
+		.magic = htobe64(NBD_OPT_MAGIC),
+		.option = htobe32(NBD_OPT_EXPORT_NAME),
+		.length = htobe32(sizeof(msg) - sizeof(h)),
+	};
+
+	memcpy(msg, &h, sizeof(h));
+	memset(msg + sizeof(h), 'n', sizeof(msg) - sizeof(h));
+	return nbd_close_on(NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES,
+	    msg, sizeof(msg), fast_ms(), "NBD_OPT_EXPORT_NAME of 9000 bytes");
+}
+
+/* A request with a bad magic in transmission: the server hangs up. */
+static int
+mode_nbd_req_bad_magic(void)
+{
+	struct nbd_request w;
+	struct nbd_peer c;
+	int rv;
+
+	if (nbd_open(&c) != 0)
+		return 1;
+	nbd_req_wire(&w, 0, NBD_CMD_READ, c.cookie++, 0, BLOCK);
+	w.magic = htobe32(NBD_SIMPLE_REPLY_MAGIC);
+	rv = send_all(c.fd, &w, sizeof(w)) != 0 ?
+	    fail("sending: %s", strerror(errno)) :
+	    nbd_expect_hangup(&c, "a request with a bad magic");
+	nbd_close(&c);
+	return rv;
+}
+
 /* ------------------------------------------------------------ main */
 
 static const struct {
@@ -2120,6 +3288,40 @@ static const struct {
 	{ "ro-flush", mode_ro_flush },
 };
 
+/* The NBD listener's (-L). */
+static const struct {
+	const char *name;
+	int (*run)(void);
+} nbd_modes[] = {
+	{ "nbd-garbage", mode_nbd_garbage },
+	{ "nbd-no-fixed-newstyle", mode_nbd_no_fixed_newstyle },
+	{ "nbd-bad-client-flags", mode_nbd_bad_client_flags },
+	{ "nbd-bad-magic", mode_nbd_bad_magic },
+	{ "nbd-idle", mode_nbd_idle },
+	{ "nbd-slow-option", mode_nbd_slow_option },
+	{ "nbd-option-loop", mode_nbd_option_loop },
+	{ "nbd-huge-option", mode_nbd_huge_option },
+	{ "nbd-bad-lengths", mode_nbd_bad_lengths },
+	{ "nbd-bad-names", mode_nbd_bad_names },
+	{ "nbd-abort", mode_nbd_abort },
+	{ "nbd-flood", mode_nbd_flood },
+	{ "nbd-unknown-cmd", mode_nbd_unknown_cmd },
+	{ "nbd-out-of-range", mode_nbd_out_of_range },
+	{ "nbd-request-flood", mode_nbd_request_flood },
+	{ "nbd-write-too-big", mode_nbd_write_too_big },
+	{ "nbd-disconnect-midpayload", mode_nbd_disconnect_midpayload },
+	{ "nbd-req-bad-magic", mode_nbd_req_bad_magic },
+};
+
+/* NBD probes: not listed by -L. */
+static const struct {
+	const char *name;
+	int (*run)(void);
+} nbd_probes[] = {
+	{ "nbd-stall-payload", mode_nbd_stall_payload },
+	{ "nbd-export-name-huge", mode_nbd_export_name_huge },
+};
+
 /* Probes for other tests: not attacks, so not listed by -l. */
 static const struct {
 	const char *name;
@@ -2134,14 +3336,54 @@ usage(void)
 	fprintf(stderr, "usage: badclient [-t SECONDS] [-s ADDR] [-n COUNT] "
 	    "[-d SECONDS] -k KEYFILE [-K KEYFILE]\n"
 	    "                 [-S PUBKEY] URI MODE\n"
-	    "       badclient -l\n");
+	    "       badclient [-t SECONDS] [-s ADDR] [-n COUNT] [-d SECONDS] "
+	    "nbd://HOST:PORT/EXPORT\n"
+	    "                 NBD-MODE\n"
+	    "       badclient -l | -L\n");
 	exit(2);
+}
+
+/*
+ * nbd://HOST[:PORT]/EXPORT, as uri_parse reads netdisk URIs; the port
+ * defaults to NBD's.
+ */
+static int
+nbd_uri_parse(const char *s, struct nd_uri *u)
+{
+	static const char scheme[] = "nbd://";
+	char buf[sizeof("netdisk://") + 512];
+	const char *host = s + strlen(scheme), *p;
+
+	if (strncmp(s, scheme, strlen(scheme)) != 0 ||
+	    (size_t)snprintf(buf, sizeof(buf), "netdisk://%s", host) >=
+	    sizeof(buf) || uri_parse(buf, u) != 0)
+		return -1;
+	p = *host == '[' ? strchr(host, ']') : host;
+	if (p != NULL && (p = strpbrk(p, ":/")) != NULL && *p == '/')
+		snprintf(u->port, sizeof(u->port), "%d", NBD_DEFAULT_PORT);
+	return 0;
+}
+
+/* An NBD mode's function, or NULL. */
+static int
+(*nbd_mode(const char *name))(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(nbd_modes) / sizeof(nbd_modes[0]); i++)
+		if (strcmp(nbd_modes[i].name, name) == 0)
+			return nbd_modes[i].run;
+	for (i = 0; i < sizeof(nbd_probes) / sizeof(nbd_probes[0]); i++)
+		if (strcmp(nbd_probes[i].name, name) == 0)
+			return nbd_probes[i].run;
+	return NULL;
 }
 
 int
 main(int argc, char *argv[])
 {
 	const char *keyfile = NULL, *keyfile2 = NULL;
+	int (*nbd_run)(void);
 	char err[256];
 	size_t i;
 	int ch;
@@ -2149,7 +3391,7 @@ main(int argc, char *argv[])
 	cx.hs_timeout = 2;
 	cx.nconns = 1;
 	cx.mode = "badclient";
-	while ((ch = getopt(argc, argv, "d:K:k:ln:S:s:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:K:k:Lln:S:s:t:")) != -1) {
 		switch (ch) {
 		case 'S':
 			if (key_parse_hex(optarg, cx.server_pub) != 0)
@@ -2179,6 +3421,11 @@ main(int argc, char *argv[])
 			for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 				printf("%s\n", modes[i].name);
 			return 0;
+		case 'L':
+			for (i = 0; i < sizeof(nbd_modes) /
+			    sizeof(nbd_modes[0]); i++)
+				printf("%s\n", nbd_modes[i].name);
+			return 0;
 		case 't':
 			cx.hs_timeout = atoi(optarg);
 			if (cx.hs_timeout < 1 || cx.hs_timeout > 60)
@@ -2188,7 +3435,20 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (keyfile == NULL || argc - optind != 2)
+	if (argc - optind != 2)
+		usage();
+	if ((nbd_run = nbd_mode(argv[optind + 1])) != NULL) {
+		if (nbd_uri_parse(argv[optind], &cx.uri) != 0) {
+			fprintf(stderr, "badclient: %s: not an nbd:// URI\n",
+			    argv[optind]);
+			return 2;
+		}
+		signal(SIGPIPE, SIG_IGN);
+		alarm(60 + cx.duration);
+		cx.mode = argv[optind + 1];
+		return nbd_run() == 0 ? 0 : 1;
+	}
+	if (keyfile == NULL)
 		usage();
 	if (uri_parse(argv[optind], &cx.uri) != 0) {
 		fprintf(stderr, "badclient: %s: not a netdisk URI\n", argv[optind]);

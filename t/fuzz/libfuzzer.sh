@@ -26,7 +26,7 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=.}"
 : "${FUZZ_SECONDS:=60}"
-: "${FUZZ_TARGETS:=fuzz_conf fuzz_uri fuzz_hello fuzz_hello3 fuzz_server_hello fuzz_record fuzz_request fuzz_tab fuzz_overlay_map}"
+: "${FUZZ_TARGETS:=fuzz_conf fuzz_uri fuzz_hello fuzz_hello3 fuzz_server_hello fuzz_record fuzz_request fuzz_tab fuzz_overlay_map fuzz_nbd}"
 : "${FUZZ_CC:=clang}"
 : "${FUZZ_FLAGS:=}"
 : "${INIH_CFLAGS=$(pkg-config --cflags inih 2>/dev/null)}"
@@ -40,7 +40,7 @@ set -u
 src=$top_srcdir
 lf=$top_builddir/t/fuzz/lf
 # The library sources the targets need (the parsers and what they call).
-lib_sources="crypto crypto_mbedtls crypto_openssl aesgcm_x86 sockio handshake record util uri key conf request tab"
+lib_sources="crypto crypto_mbedtls crypto_openssl aesgcm_x86 sockio handshake record util uri key conf request tab nbd_wire log"
 # The daemon units the targets need (src/netdiskd).
 daemon_sources="overlay_map"
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"

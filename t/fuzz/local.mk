@@ -11,7 +11,8 @@ FUZZ_COMMON = t/fuzz/driver.c t/fuzz/fuzz_util.c t/fuzz/fuzz.h
 
 check_PROGRAMS += t/fuzz/fuzz_conf t/fuzz/fuzz_uri t/fuzz/fuzz_hello \
 	t/fuzz/fuzz_server_hello t/fuzz/fuzz_record t/fuzz/fuzz_request \
-	t/fuzz/fuzz_tab t/fuzz/fuzz_overlay_map t/fuzz/fuzz_hello3
+	t/fuzz/fuzz_tab t/fuzz/fuzz_overlay_map t/fuzz/fuzz_hello3 \
+	t/fuzz/fuzz_nbd
 t_fuzz_fuzz_conf_SOURCES = t/fuzz/fuzz_conf.c $(FUZZ_COMMON)
 t_fuzz_fuzz_uri_SOURCES = t/fuzz/fuzz_uri.c $(FUZZ_COMMON)
 t_fuzz_fuzz_hello_SOURCES = t/fuzz/fuzz_hello.c $(FUZZ_COMMON)
@@ -20,6 +21,7 @@ t_fuzz_fuzz_server_hello_SOURCES = t/fuzz/fuzz_server_hello.c $(FUZZ_COMMON)
 t_fuzz_fuzz_record_SOURCES = t/fuzz/fuzz_record.c $(FUZZ_COMMON)
 t_fuzz_fuzz_request_SOURCES = t/fuzz/fuzz_request.c $(FUZZ_COMMON)
 t_fuzz_fuzz_tab_SOURCES = t/fuzz/fuzz_tab.c $(FUZZ_COMMON)
+t_fuzz_fuzz_nbd_SOURCES = t/fuzz/fuzz_nbd.c $(FUZZ_COMMON)
 # The overlay file's loader is a daemon unit.
 t_fuzz_fuzz_overlay_map_SOURCES = t/fuzz/fuzz_overlay_map.c $(FUZZ_COMMON)
 t_fuzz_fuzz_overlay_map_CPPFLAGS = $(NETDISKD_CPPFLAGS)
@@ -34,7 +36,8 @@ CLEANFILES += t/fuzz/crash-*
 
 FUZZ_SECONDS = 60
 FUZZ_TARGETS = fuzz_conf fuzz_uri fuzz_hello fuzz_hello3 \
-	fuzz_server_hello fuzz_record fuzz_request fuzz_tab fuzz_overlay_map
+	fuzz_server_hello fuzz_record fuzz_request fuzz_tab fuzz_overlay_map \
+	fuzz_nbd
 
 fuzz:
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
@@ -49,10 +52,10 @@ fuzz:
 fuzz-seeds: t/fuzz/fuzz_hello$(EXEEXT) t/fuzz/fuzz_hello3$(EXEEXT) \
 	t/fuzz/fuzz_server_hello$(EXEEXT) \
 	t/fuzz/fuzz_record$(EXEEXT) t/fuzz/fuzz_request$(EXEEXT) \
-	t/fuzz/fuzz_overlay_map$(EXEEXT)
+	t/fuzz/fuzz_overlay_map$(EXEEXT) t/fuzz/fuzz_nbd$(EXEEXT)
 	for t in fuzz_hello fuzz_hello3 fuzz_server_hello fuzz_record \
 	    fuzz_request \
-	    fuzz_overlay_map; do \
+	    fuzz_overlay_map fuzz_nbd; do \
 	    t/fuzz/$$t --write-seeds $(srcdir)/t/fuzz/corpus/$$t || exit 1; \
 	done
 

@@ -13,7 +13,7 @@ fi
 . "$top_srcdir/t/functions.sh"
 
 targets="fuzz_conf fuzz_uri fuzz_hello fuzz_hello3 fuzz_server_hello fuzz_record
-	fuzz_request fuzz_tab fuzz_overlay_map"
+	fuzz_request fuzz_tab fuzz_overlay_map fuzz_nbd"
 FUZZ_CRASH_DIR=${FUZZ_CRASH_DIR:-$top_builddir/t/fuzz}
 export FUZZ_CRASH_DIR
 
