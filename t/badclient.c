@@ -3311,6 +3311,7 @@ static const struct {
 	{ "nbd-write-too-big", mode_nbd_write_too_big },
 	{ "nbd-disconnect-midpayload", mode_nbd_disconnect_midpayload },
 	{ "nbd-req-bad-magic", mode_nbd_req_bad_magic },
+	{ "nbd-export-name-huge", mode_nbd_export_name_huge },
 };
 
 /* NBD probes: not listed by -L. */
@@ -3319,7 +3320,6 @@ static const struct {
 	int (*run)(void);
 } nbd_probes[] = {
 	{ "nbd-stall-payload", mode_nbd_stall_payload },
-	{ "nbd-export-name-huge", mode_nbd_export_name_huge },
 };
 
 /* Probes for other tests: not attacks, so not listed by -l. */

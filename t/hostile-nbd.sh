@@ -10,8 +10,9 @@
 #
 # The handshakes the server closes are logged at most 10 per 10 s (the
 # "closed handshakes" rate limit): the ten modes that end one come first,
-# the flood of 50 idle connections last, checked with the rest of them
-# or with the summary of the lines suppressed.
+# the flood of 50 idle connections and an oversized NBD_OPT_EXPORT_NAME
+# last, checked with the rest of them or with the summary of the lines
+# suppressed (badclient checks that the server closed at once).
 # shellcheck source=functions.sh
 . "$(dirname "$0")/functions.sh"
 # shellcheck source=nbd/nbd.sh
@@ -43,6 +44,7 @@ expect=(
 	nbd-write-too-big "${P}WRITE of 4294967295 bytes exceeds max_payload 33554432\$"
 	nbd-disconnect-midpayload "${P}WRITE payload truncated\$"
 	nbd-req-bad-magic "${P}bad NBD request magic\$"
+	nbd-export-name-huge "${P}NBD_OPT_EXPORT_NAME of 9000 bytes \(at most 8192\)\$|[0-9]+ more closed handshakes suppressed"
 	nbd-flood "${P}client flags: handshake timed out|[0-9]+ more closed handshakes suppressed|127\.0\.0\.2:[0-9]+: connection refused: too many handshakes from this address"
 )
 modes=$(badclient -L) || bail_out "badclient -L failed"

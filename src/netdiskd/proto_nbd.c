@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <endian.h>
 #include <errno.h>
@@ -41,6 +42,8 @@
 #define NBD_MAX_PAYLOAD		(32U * 1024 * 1024)
 /* The id of base:allocation, the one metadata context. */
 #define NBD_META_ID		1
+/* The longest option reply's data (the INFO and LIST ones are shorter). */
+#define NBD_REP_MAX		2048
 /* Received bytes held for the reader: many small requests per read. */
 #define NBD_RBUF		(64 * 1024)
 /* A payload at least this long is read straight into its buffer. */
@@ -60,6 +63,7 @@ struct nbd_hs {
 	int no_zeroes;			/* client flag NBD_FLAG_NO_ZEROES */
 	int done;			/* in transmission now */
 	uint32_t option, len;		/* the current option */
+	uint32_t skipped;		/* its length, if too long to read */
 	uint8_t data[NBD_OPT_MAX];	/* its data */
 	/* The export of the last NBD_OPT_SET_META_CONTEXT, if any selected. */
 	char meta_export[ND_NAME_MAX + 1];
@@ -152,11 +156,14 @@ nbd_reply(struct session *s, struct nbd_hs *hs, uint32_t type,
 		.magic = htobe64(NBD_REP_MAGIC), .option = htobe32(hs->option),
 		.type = htobe32(type), .length = htobe32((uint32_t)len),
 	};
-	const char *why;
+	uint8_t buf[sizeof(h) + NBD_REP_MAX];
 
-	if ((why = nbd_write(s, &h, sizeof(h))) != NULL || len == 0)
-		return why;
-	return nbd_write(s, data, len);
+	if (len > NBD_REP_MAX)
+		return "option reply too long";
+	memcpy(buf, &h, sizeof(h));
+	if (len > 0)
+		memcpy(buf + sizeof(h), data, len);
+	return nbd_write(s, buf, sizeof(h) + len);	/* one segment */
 }
 
 static const char *
@@ -211,6 +218,7 @@ nbd_read_option(struct session *s, struct nbd_hs *hs, int *skipped)
 		    "(at most %u)", hs->option, hs->len, NBD_OPT_SKIP_MAX);
 		return s->why;
 	}
+	hs->skipped = hs->len;
 	for (left = hs->len; left > 0; left -= n) {
 		n = left < sizeof(hs->data) ? left : sizeof(hs->data);
 		r = nbd_hs_read(s, hs->data, n);
@@ -742,8 +750,10 @@ nbd_handshake(struct session *s)
 {
 	struct nbd_hs *hs;
 	const char *why;
-	int skipped;
+	int skipped, on = 1;
 
+	/* Each option's reply goes out at once: the client waits for it. */
+	setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	if ((s->proto_state = calloc(1, sizeof(struct nbd_conn))) == NULL ||
 	    (hs = calloc(1, sizeof(*hs))) == NULL)
 		return "out of memory";
@@ -751,7 +761,13 @@ nbd_handshake(struct session *s)
 	while (why == NULL && !hs->done) {
 		if ((why = nbd_read_option(s, hs, &skipped)) != NULL)
 			break;
-		if (skipped)
+		if (skipped && hs->option == NBD_OPT_EXPORT_NAME) {
+			/* It has no error reply: the protocol says close. */
+			snprintf(s->why, sizeof(s->why), "NBD_OPT_EXPORT_NAME "
+			    "of %u bytes (at most %u)", hs->skipped,
+			    NBD_OPT_MAX);
+			why = s->why;
+		} else if (skipped)
 			why = nbd_error(s, hs, NBD_REP_ERR_TOO_BIG,
 			    "option of more than %u bytes", NBD_OPT_MAX);
 		else
