@@ -105,6 +105,19 @@ sock_wait(int fd, short events, int64_t deadline)
 }
 
 int
+sock_wait_readable(int fd, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int n;
+
+	if (deadline >= 0)
+		return sock_wait(fd, POLLIN, deadline);
+	while ((n = poll(&pfd, 1, -1)) == -1 && errno == EINTR)
+		;
+	return n == -1 ? -1 : 0;
+}
+
+int
 sock_read_until(int fd, void *buf, size_t len, int64_t deadline)
 {
 	uint8_t *p = buf;

@@ -34,6 +34,9 @@ int sock_writev_full(int fd, struct iovec *iov, int iovcnt);
 int sock_read_until(int fd, void *buf, size_t len, int64_t deadline);
 int sock_write_until(int fd, const void *buf, size_t len, int64_t deadline);
 
+/* Until fd is readable or deadline passes (-1: none): 0, or -1 (errno). */
+int sock_wait_readable(int fd, int64_t deadline);
+
 struct sockaddr_un;
 /* The address of the socket file path: 0, or -1 if path is too long. */
 int sock_unix_addr(const char *path, struct sockaddr_un *sun);

@@ -46,6 +46,8 @@
 #define NBD_REP_MAX		2048
 /* Received bytes held for the reader: many small requests per read. */
 #define NBD_RBUF		(64 * 1024)
+/* Seconds a WRITE's payload may take to arrive, once its header did. */
+#define NBD_PAYLOAD_TIMEOUT	60
 /* A payload at least this long is read straight into its buffer. */
 #define NBD_RDIRECT		(16 * 1024)
 
@@ -784,7 +786,8 @@ nbd_handshake(struct session *s)
  * for small ones.
  */
 static int
-nbd_recv_tls(struct session *s, uint8_t *p, size_t got, size_t len)
+nbd_recv_tls(struct session *s, uint8_t *p, size_t got, size_t len,
+    int64_t deadline)
 {
 	struct nbd_conn *c = s->proto_state;
 	int direct = len - got >= NBD_RDIRECT;
@@ -792,9 +795,9 @@ nbd_recv_tls(struct session *s, uint8_t *p, size_t got, size_t len)
 
 	while (got < len) {
 		if (direct)
-			n = tls_read(c->tls, p + got, len - got, -1);
+			n = tls_read(c->tls, p + got, len - got, deadline);
 		else
-			n = tls_read(c->tls, c->rbuf, sizeof(c->rbuf), -1);
+			n = tls_read(c->tls, c->rbuf, sizeof(c->rbuf), deadline);
 		if (n <= 0) {
 			if (n == 0 && got > 0)
 				errno = EPROTO;
@@ -812,9 +815,33 @@ nbd_recv_tls(struct session *s, uint8_t *p, size_t got, size_t len)
 	return 1;
 }
 
-/* len bytes from the client; held replies go out before a wait. */
+/*
+ * Some bytes into rbuf at rend, waiting until deadline (-1: none): as
+ * recv(2), with ETIMEDOUT.
+ */
+static ssize_t
+nbd_fill(struct session *s, int64_t deadline)
+{
+	struct nbd_conn *c = s->proto_state;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(s->fd, c->rbuf + c->rend, sizeof(c->rbuf) - c->rend,
+		    deadline < 0 ? 0 : MSG_DONTWAIT);
+		if (n >= 0 || (errno != EINTR && errno != EAGAIN &&
+		    errno != EWOULDBLOCK))
+			return n;
+		if (errno != EINTR && sock_wait_readable(s->fd, deadline) == -1)
+			return -1;
+	}
+}
+
+/*
+ * len bytes from the client, by deadline (-1: none); held replies go out
+ * before a wait.
+ */
 static int
-nbd_recv(struct session *s, void *buf, size_t len)
+nbd_recv(struct session *s, void *buf, size_t len, int64_t deadline)
 {
 	struct nbd_conn *c = s->proto_state;
 	uint8_t *p = buf;
@@ -832,18 +859,16 @@ nbd_recv(struct session *s, void *buf, size_t len)
 	c->rpos = c->rend = 0;
 	session_flush(s);
 	if (c->tls != NULL)
-		return nbd_recv_tls(s, p, got, len);
+		return nbd_recv_tls(s, p, got, len, deadline);
 	if (len - got >= NBD_RDIRECT) {
-		r = sock_read_full(s->fd, p + got, len - got);
+		r = deadline < 0 ? sock_read_full(s->fd, p + got, len - got) :
+		    sock_read_until(s->fd, p + got, len - got, deadline);
 		if (r == 0 && got > 0)
 			errno = EPROTO;
 		return r == 0 && got > 0 ? -1 : r;
 	}
 	while (c->rend < len - got) {
-		n = recv(s->fd, c->rbuf + c->rend, sizeof(c->rbuf) - c->rend, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
+		if ((n = nbd_fill(s, deadline)) == -1)
 			return -1;
 		if (n == 0 && got + c->rend == 0)
 			return 0;
@@ -865,19 +890,30 @@ nbd_read_request(struct session *s, struct request *q)
 	struct nbd_request w;
 	int r;
 
-	if ((r = nbd_recv(s, &w, sizeof(w))) != 1)
+	if ((r = nbd_recv(s, &w, sizeof(w), -1)) != 1)
 		return nbd_read_why(s, r, "request");
 	if (nbd_request_decode(&w, c->structured, c->meta_id != 0, q) == -1)
 		return "bad NBD request magic";
 	return NULL;
 }
 
+/*
+ * A WRITE's payload must come within NBD_PAYLOAD_TIMEOUT: its bytes are
+ * taken from the server's request memory, which a stalled client must
+ * not hold for long.
+ */
 static const char *
 nbd_read_payload(struct session *s, void *buf, size_t len)
 {
 	int r;
 
-	if ((r = nbd_recv(s, buf, len)) != 1)
+	r = nbd_recv(s, buf, len, mono_ms() + NBD_PAYLOAD_TIMEOUT * 1000);
+	if (r == -1 && errno == ETIMEDOUT && session_stop_why(s) == NULL) {
+		snprintf(s->why, sizeof(s->why), "WRITE payload of %zu bytes "
+		    "not received within %d s", len, NBD_PAYLOAD_TIMEOUT);
+		return s->why;
+	}
+	if (r != 1)
 		return nbd_trunc_why(s, r, "WRITE payload");
 	return NULL;
 }
