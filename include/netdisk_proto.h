@@ -78,7 +78,8 @@ ND_STATIC_ASSERT(sizeof(struct nd_hello_hdr) == 40, "nd_hello_hdr size");
 
 /* Options the client asks for (nd_client_payload.options). */
 #define ND_OPT_READ_ONLY	(1U << 0)	/* attach read-only */
-#define ND_OPT_ALL		(ND_OPT_READ_ONLY)
+#define ND_OPT_BLOCK_STATUS	(1U << 1)	/* offer ND_CMD_BLOCK_STATUS */
+#define ND_OPT_ALL		(ND_OPT_READ_ONLY | ND_OPT_BLOCK_STATUS)
 
 /*
  * Connection slots of one client id: a connection keeps its slot on every
@@ -162,7 +163,19 @@ enum nd_hs_status {
 #define ND_FLAG_TRIM		(1U << 3)
 #define ND_FLAG_WRITE_ZEROES	(1U << 4)
 #define ND_FLAG_MULTI_CONN	(1U << 5)	/* safe to use several connections */
-#define ND_FLAG_ALL		((1U << 6) - 1)
+#define ND_FLAG_BLOCK_STATUS	(1U << 6)	/* ND_CMD_BLOCK_STATUS is served */
+#define ND_FLAG_ALL		((1U << 7) - 1)
+
+/*
+ * The flags that answer an option: a server sets one only for a client
+ * that asked (so that older clients, which refuse unknown flags, never
+ * see it).  Non-zero if flags answer an option that options did not ask.
+ */
+static inline __u32 nd_server_flags_unasked(__u32 flags, __u32 options)
+{
+	return (flags & ND_FLAG_BLOCK_STATUS) &&
+	    !(options & ND_OPT_BLOCK_STATUS);
+}
 
 /* Encrypted part of the ServerHello, under the handshake key. */
 struct nd_server_payload {
@@ -429,10 +442,12 @@ enum nd_cmd {
 	ND_CMD_TRIM = 3,
 	ND_CMD_WRITE_ZEROES = 4,
 	ND_CMD_DISCONNECT = 5,
+	ND_CMD_BLOCK_STATUS = 6,	/* with ND_FLAG_BLOCK_STATUS only */
 };
 
 #define ND_CMD_FLAG_FUA		(1U << 0)	/* WRITE, WRITE_ZEROES */
-#define ND_CMD_FLAG_ALL		(ND_CMD_FLAG_FUA)
+#define ND_CMD_FLAG_REQ_ONE	(1U << 1)	/* BLOCK_STATUS: one extent */
+#define ND_CMD_FLAG_ALL		(ND_CMD_FLAG_FUA | ND_CMD_FLAG_REQ_ONE)
 
 struct nd_request {
 	__be32 magic;		/* ND_REQUEST_MAGIC */
@@ -464,6 +479,26 @@ struct nd_reply {
 	__be64 handle;
 };
 ND_STATIC_ASSERT(sizeof(struct nd_reply) == 16, "nd_reply size");
+
+/*
+ * A BLOCK_STATUS reply with error ND_OK: the nd_reply, a be32 count of
+ * 1..ND_EXTENTS_MAX, then count extents, consecutive from the request's
+ * offset, each of non-zero length, together at most the length asked
+ * (with ND_CMD_FLAG_REQ_ONE: count is 1).  With an error: nothing.
+ */
+#define ND_EXTENT_HOLE		(1U << 0)	/* not allocated */
+#define ND_EXTENT_ZERO		(1U << 1)	/* reads as zeroes */
+#define ND_EXTENT_FLAGS_ALL	(ND_EXTENT_HOLE | ND_EXTENT_ZERO)
+#define ND_EXTENTS_MAX		4096		/* extents per reply */
+
+struct nd_extent {
+	__be32 length;		/* bytes, non-zero */
+	__be32 flags;		/* ND_EXTENT_* */
+};
+ND_STATIC_ASSERT(sizeof(struct nd_extent) == 8, "nd_extent size");
+
+/* The nd_reply and the count before the extents (no struct: no padding). */
+#define ND_EXTENTS_HDR_LEN	(sizeof(struct nd_reply) + 4)
 
 #define ND_PREF_BLOCK		4096
 #define ND_MAX_PAYLOAD		(1U << 20)	/* 1 MiB */

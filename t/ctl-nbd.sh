@@ -9,7 +9,7 @@
 
 mib=1048576
 
-tap_plan 27
+tap_plan 29
 
 make_key "$ND_KEY" || bail_out "netdiskctl genkey -o failed"
 random_file "$T/image" $((16 * mib))
@@ -94,4 +94,15 @@ tap_status "copy netdisk:// to qemu-nbd's export" 0 \
 tap_is "... bit for bit" "$(sha_of "$T/q.img")" "$want"
 netdiskctl read "nbd://127.0.0.1:$qport/q" 0 16M >"$T/qread" 2>"$T/err"
 tap_is "read qemu-nbd's export" "$(sha_of "$T/qread")" "$want"
+# A server of one client at a time (qemu-nbd without -e): the copy's
+# extra connection for block status gives up after 5 s and reads all.
+q1port=$(free_port) || bail_out "no free TCP port"
+qemu-nbd -f raw -r -b 127.0.0.1 -p "$q1port" -x q -t "$T/q.img" \
+    >"$T/qemu-nbd1.log" 2>&1 &
+track_pid $!
+wait_listening "$q1port" 10 || bail_out "qemu-nbd (one client) does not listen"
+tap_status "copy from a one-client NBD server (qemu-nbd -e 1)" 0 \
+    timeout 60 netdiskctl copy --no-progress "nbd://127.0.0.1:$q1port/q" \
+    "$T/q1down"
+tap_is "... bit for bit" "$(sha_of "$T/q1down")" "$want"
 tap_ok "netdiskd is still up" pid_alive "$ND_PID"

@@ -1484,8 +1484,8 @@ static const struct sp_case sp_cases[] = {
 	    "OK, max_payload = min_block: valid" },
 	{ 0, 0, 512, 512, 0xffffffffU, 0, 1 << 30, 1, 1,
 	    "OK, max_payload 4 GiB - 1: valid" },
-	{ 0, 1U << 6, 512, 4096, 1 << 20, 0, 1 << 30, 1, 0,
-	    "OK, unknown flag bit 6: refused" },
+	{ 0, ND_FLAG_ALL + 1, 512, 4096, 1 << 20, 0, 1 << 30, 1, 0,
+	    "OK, the lowest unknown flag bit: refused" },
 	{ 0, 0, 256, 4096, 1 << 20, 0, 1 << 30, 1, 0, "min_block 256: refused" },
 	{ 0, 0, 8192, 8192, 1 << 20, 0, 1 << 30, 1, 0,
 	    "min_block 8192: refused" },
@@ -1590,6 +1590,55 @@ test_options(void)
 	    "unknown option bits: BAD_OPTIONS");
 	r.sreq.options = ND_OPT_READ_ONLY;
 	ok(hs_request_check(&r.sreq) == ND_HS_OK, "read-only option: OK");
+}
+
+/*
+ * A whole handshake whose ServerHello carries the flags the server
+ * answers a request with (hs_server_flags): 1 if the client sees
+ * ND_FLAG_BLOCK_STATUS, 0 if not, -1 if the handshake fails.
+ */
+static int
+run_block_status(uint32_t options, uint32_t export_flags)
+{
+	struct run r;
+
+	run_init(&r);
+	r.req.options = options;
+	if (run_open(&r, &r.psk, 1) != 0 ||
+	    hs_request_check(&r.sreq) != ND_HS_OK)
+		return -1;
+	r.info.flags = hs_server_flags(export_flags, r.sreq.options);
+	if (hs_server_hello(&r.s, &r.info, 0, r.sh) == -1 ||
+	    hs_client_finish(&r.c, r.sh, &r.cinfo, r.cf, &r.ck) == -1 ||
+	    hs_server_finish(&r.s, r.cf, &r.sk) == -1 ||
+	    nd_server_flags_unasked(r.cinfo.flags, options))
+		return -1;
+	return (r.cinfo.flags & ND_FLAG_BLOCK_STATUS) != 0;
+}
+
+/* ND_OPT_BLOCK_STATUS gets ND_FLAG_BLOCK_STATUS; nobody else sees it. */
+static void
+test_block_status_option(void)
+{
+	ok(ND_OPT_BLOCK_STATUS == 2 && ND_FLAG_BLOCK_STATUS == 0x40 &&
+	    ND_OPT_ALL == 3 && ND_FLAG_ALL == 0x7f,
+	    "block status: option bit 1, flag bit 6, the masks");
+	ok(run_block_status(ND_OPT_BLOCK_STATUS, ND_FLAG_FLUSH) == 1,
+	    "a client asking ND_OPT_BLOCK_STATUS gets ND_FLAG_BLOCK_STATUS");
+	ok(run_block_status(ND_OPT_BLOCK_STATUS | ND_OPT_READ_ONLY,
+	    ND_FLAG_READ_ONLY) == 1, "... also read-only");
+	ok(run_block_status(0, ND_FLAG_FLUSH) == 0,
+	    "a client not asking does not see the flag");
+	ok(run_block_status(ND_OPT_READ_ONLY, ND_FLAG_ALL) == 0,
+	    "... whatever flags the export has");
+	ok(hs_server_flags(ND_FLAG_FLUSH, 0) == ND_FLAG_FLUSH &&
+	    hs_server_flags(ND_FLAG_FLUSH, ND_OPT_BLOCK_STATUS) ==
+	    (ND_FLAG_FLUSH | ND_FLAG_BLOCK_STATUS),
+	    "hs_server_flags adds the answer and nothing else");
+	ok(nd_server_flags_unasked(ND_FLAG_BLOCK_STATUS, 0) &&
+	    !nd_server_flags_unasked(ND_FLAG_BLOCK_STATUS,
+	    ND_OPT_BLOCK_STATUS) && !nd_server_flags_unasked(ND_FLAG_FLUSH, 0),
+	    "a client refuses ND_FLAG_BLOCK_STATUS it did not ask for");
 }
 
 /* The connection slot, as the server caller sees it. */
@@ -2035,6 +2084,7 @@ test_handshakes(void)
 	test_server_payload_rules();
 	test_server_payload_sides();
 	test_options();
+	test_block_status_option();
 	test_conn();
 	test_payload_checks();
 	test_threads();

@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <endian.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -332,6 +334,102 @@ test_has_payload(void)
 	ok(request_has_payload(&r, l) == 0, "unknown command carries no payload");
 }
 
+/*
+ * Block status (docs/protocol.md, section 9.1): the byte vectors of the
+ * document, exactly.
+ */
+static void
+test_block_status_vectors(void)
+{
+	static const uint8_t opt_word[4] = { 0x00, 0x00, 0x00, 0x03 };
+	static const uint8_t req[32] = {
+		0x6e, 0x64, 0x72, 0x71,			/* magic "ndrq" */
+		0x00, 0x00,				/* flags */
+		0x00, 0x06,				/* type: BLOCK_STATUS */
+		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,	/* handle */
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,	/* offset */
+		0x04, 0x00, 0x00, 0x00,			/* length: 64 MiB */
+		0x00, 0x00, 0x00, 0x00,			/* reserved */
+	};
+	static const uint8_t rep[36] = {
+		0x6e, 0x64, 0x72, 0x70,			/* magic "ndrp" */
+		0x00, 0x00, 0x00, 0x00,			/* error: OK */
+		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,	/* handle */
+		0x00, 0x00, 0x00, 0x02,			/* count */
+		0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,	/* 1 MiB data */
+		0x03, 0xf0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03,	/* 63 MiB hole */
+	};
+	struct nd_client_payload p;
+	struct request r = {
+		.type = ND_CMD_BLOCK_STATUS, .handle = 0x0102030405060708ULL,
+		.offset = 0, .length = 64U << 20,
+	};
+	struct reply rp = { .error = ND_OK, .handle = 0x0102030405060708ULL };
+	struct nd_request w;
+	struct extent e[2];
+	uint8_t hdr[ND_EXTENTS_HDR_LEN];
+
+	memset(&p, 0, sizeof(p));
+	p.options = htobe32(ND_OPT_READ_ONLY | ND_OPT_BLOCK_STATUS);
+	ok(memcmp((uint8_t *)&p + offsetof(struct nd_client_payload, options),
+	    opt_word, 4) == 0 && offsetof(struct nd_client_payload, options) ==
+	    16, "vector: options READ_ONLY | BLOCK_STATUS = 00 00 00 03 at 16");
+	request_encode(&r, &w);
+	ok(memcmp(&w, req, sizeof(req)) == 0,
+	    "vector: BLOCK_STATUS request of 64 MiB at 0");
+	r.flags = ND_CMD_FLAG_REQ_ONE;
+	request_encode(&r, &w);
+	ok(((uint8_t *)&w)[4] == 0 && ((uint8_t *)&w)[5] == 2,
+	    "vector: ND_CMD_FLAG_REQ_ONE is 00 02");
+	ok(reply_extents_hdr(&rp, 2, hdr) == 20 &&
+	    memcmp(hdr, rep, 20) == 0, "vector: reply header and count 2");
+	ok(reply_extents_decode(rep + 20, 2, 64U << 20, 0, e) == 0 &&
+	    e[0].length == 1U << 20 && e[0].flags == 0 &&
+	    e[1].length == 63U << 20 &&
+	    e[1].flags == (ND_EXTENT_HOLE | ND_EXTENT_ZERO),
+	    "vector: 1 MiB of data, then a 63 MiB hole that reads as zeroes");
+	ok(reply_extents_decode(rep + 20, 2, 64U << 20, 1, e) == -1,
+	    "two extents after REQ_ONE: refused");
+	ok(reply_extents_decode(rep + 20, 1, 1U << 20, 1, e) == 0,
+	    "one extent after REQ_ONE: fine");
+	ok(reply_extents_decode(rep + 20, 2, (64U << 20) - 512, 0, e) == -1,
+	    "extents beyond the length asked: refused");
+	ok(reply_extents_decode(rep + 20, 0, 64U << 20, 0, e) == -1 &&
+	    reply_extents_decode(rep + 20, ND_EXTENTS_MAX + 1, 64U << 20, 0,
+	    e) == -1, "a count of 0 or above ND_EXTENTS_MAX: refused");
+	memcpy(hdr, rep + 20, 8);
+	hdr[7] = 4;
+	ok(reply_extents_decode(hdr, 1, 64U << 20, 0, e) == -1,
+	    "an unknown extent flag: refused");
+	memset(hdr, 0, 8);
+	ok(reply_extents_decode(hdr, 1, 64U << 20, 0, e) == -1,
+	    "an extent of length 0: refused");
+}
+
+/* The engine's BLOCK_STATUS, which a netdisk session maps its own onto. */
+static void
+test_block_status_check(void)
+{
+	struct request_limits l = rw_limits;
+
+	ok(check(REQ_CMD_BLOCK_STATUS, 0, 0, 4096, &l) == ND_ENOTSUP,
+	    "BLOCK_STATUS without REQ_CAN_BLOCK_STATUS is ENOTSUP");
+	l.flags |= REQ_CAN_BLOCK_STATUS;
+	ok(check(REQ_CMD_BLOCK_STATUS, 0, 0, (uint32_t)(SIZE / 2), &l) ==
+	    ND_OK, "BLOCK_STATUS beyond max_payload is valid");
+	ok(check(REQ_CMD_BLOCK_STATUS, REQ_FLAG_REQ_ONE, 0, 4096, &l) == ND_OK,
+	    "BLOCK_STATUS with REQ_ONE is valid");
+	ok(check(REQ_CMD_BLOCK_STATUS, ND_CMD_FLAG_FUA, 0, 4096, &l) ==
+	    ND_EINVAL, "BLOCK_STATUS with FUA is EINVAL");
+	ok(check(ND_CMD_READ, REQ_FLAG_REQ_ONE, 0, 4096, &l) == ND_EINVAL,
+	    "READ with REQ_ONE is EINVAL");
+	ok(check(REQ_CMD_BLOCK_STATUS, 0, SIZE, 512, &l) == ND_EOVERFLOW,
+	    "BLOCK_STATUS beyond the end is EOVERFLOW");
+	l.flags |= ND_FLAG_READ_ONLY;
+	ok(check(REQ_CMD_BLOCK_STATUS, 0, 0, 4096, &l) == ND_OK,
+	    "BLOCK_STATUS on a read-only session is valid");
+}
+
 int
 main(void)
 {
@@ -347,5 +445,7 @@ main(void)
 	test_unsupported();
 	test_unknown_command();
 	test_has_payload();
+	test_block_status_vectors();
+	test_block_status_check();
 	return done_testing();
 }

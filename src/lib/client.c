@@ -295,7 +295,7 @@ is_pow2(uint32_t v)
 
 /* What the server announced must make sense before anybody uses it. */
 static int
-check_info(struct client *c, char *err, size_t errlen)
+check_info(struct client *c, uint32_t options, char *err, size_t errlen)
 {
 	const struct hs_export_info *i = &c->info;
 
@@ -316,6 +316,10 @@ check_info(struct client *c, char *err, size_t errlen)
 	if (i->flags & ~ND_FLAG_ALL)
 		return fail(err, errlen, CLIENT_ERR_PROTO, c->peer,
 		    "server announced unknown flags 0x%x", i->flags);
+	if (nd_server_flags_unasked(i->flags, options))
+		return fail(err, errlen, CLIENT_ERR_PROTO, c->peer,
+		    "server announced flags 0x%x that answer options 0x%x "
+		    "did not ask for", i->flags, options);
 	return CLIENT_OK;
 }
 
@@ -354,7 +358,7 @@ finish_handshake(struct client *c, struct hs_ctx *h, int64_t deadline,
 	if (hs_io(c->fd, h->cf, sizeof(h->cf), 1, deadline) == -1)
 		return hs_io_fail(c, "sending the client finished", err,
 		    errlen);
-	if ((r = check_info(c, err, errlen)) != CLIENT_OK)
+	if ((r = check_info(c, h->req.options, err, errlen)) != CLIENT_OK)
 		return r;
 	if (set_blocking(c->fd) == -1 ||
 	    record_init(&c->rc, c->fd, &h->keys, 0) == -1)
@@ -435,11 +439,13 @@ nbd_nd_flags(uint16_t tx)
 
 /*
  * nbd://: NBD_OPT_GO, and what it told as c->info.  netdisk's commands
- * need a minimum block of at least 512 (offsets in sectors).
+ * need a minimum block of at least 512 (offsets in sectors).  With
+ * ND_OPT_BLOCK_STATUS, base:allocation too: ND_FLAG_BLOCK_STATUS if the
+ * server has it.
  */
 static int
-nbd_handshake(struct client *c, const struct nd_uri *u, int64_t deadline,
-    char *err, size_t errlen)
+nbd_handshake(struct client *c, const struct nd_uri *u, uint32_t options,
+    int64_t deadline, char *err, size_t errlen)
 {
 	struct nbd_client *nc;
 	char msg[256];
@@ -450,7 +456,8 @@ nbd_handshake(struct client *c, const struct nd_uri *u, int64_t deadline,
 		return fail(err, errlen, CLIENT_ERR_INTERNAL, c->peer,
 		    "out of memory");
 	c->nbd = nc;
-	if ((r = nbd_client_go(nc, c->fd, u->export, deadline, &rep, msg,
+	if ((r = nbd_client_go(nc, c->fd, u->export,
+	    (options & ND_OPT_BLOCK_STATUS) != 0, deadline, &rep, msg,
 	    sizeof(msg))) == 1)
 		return nbd_refused(c, u, rep, msg, err, errlen);
 	if (r == -1 || set_blocking(c->fd) == -1)
@@ -460,7 +467,8 @@ nbd_handshake(struct client *c, const struct nd_uri *u, int64_t deadline,
 		    "not an NBD server (fixed newstyle), or a broken reply");
 	c->info.status = ND_HS_OK;
 	c->info.size = nc->size;
-	c->info.flags = nbd_nd_flags(nc->tx_flags);
+	c->info.flags = nbd_nd_flags(nc->tx_flags) |
+	    (nc->allocation ? ND_FLAG_BLOCK_STATUS : 0);
 	c->info.min_block = nc->min_block < ND_MIN_BLOCK ? ND_MIN_BLOCK :
 	    nc->min_block;
 	c->info.pref_block = nc->pref_block;
@@ -504,8 +512,8 @@ connect_once(struct client *c, const struct nd_uri *u,
 		return r;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (u->scheme == URI_NBD) {
-		if ((r = nbd_handshake(c, u, deadline, err, errlen)) !=
-		    CLIENT_OK) {
+		if ((r = nbd_handshake(c, u, o->options, deadline, err,
+		    errlen)) != CLIENT_OK) {
 			client_free_nbd(c);
 			close(c->fd);
 			c->fd = -1;
@@ -524,6 +532,25 @@ connect_once(struct client *c, const struct nd_uri *u,
 	return r;
 }
 
+/*
+ * A server older than ND_OPT_BLOCK_STATUS refuses it as an unknown
+ * option: the connection goes without (and ND_FLAG_BLOCK_STATUS).
+ */
+static int
+connect_old(struct client *c, const struct nd_uri *u,
+    const struct client_opts *o, int64_t deadline, char *err, size_t errlen)
+{
+	struct client_opts old = *o;
+	int r;
+
+	r = connect_once(c, u, o, deadline, err, errlen);
+	if (r == CLIENT_OK || c->info.status != ND_HS_BAD_OPTIONS ||
+	    !(o->options & ND_OPT_BLOCK_STATUS))
+		return r;
+	old.options &= ~ND_OPT_BLOCK_STATUS;
+	return connect_once(c, u, &old, deadline, err, errlen);
+}
+
 int
 client_connect(struct client *c, const struct nd_uri *u,
     const struct client_opts *o, char *err, size_t errlen)
@@ -532,7 +559,7 @@ client_connect(struct client *c, const struct nd_uri *u,
 	int64_t deadline = mono_ms() + (int64_t)timeout * 1000;
 	int r, wait = CLIENT_RETRY_MS, retried = 0;
 
-	while ((r = connect_once(c, u, o, deadline, err, errlen)) !=
+	while ((r = connect_old(c, u, o, deadline, err, errlen)) !=
 	    CLIENT_OK && c->info.status == ND_HS_RETRY &&
 	    left_ms(deadline) > wait) {
 		retried = 1;
@@ -810,6 +837,67 @@ client_simple(struct client *c, uint16_t type, uint16_t flags, uint64_t off,
 	    NULL) == -1 || sync_reply(c, &error) == -1)
 		return -1;
 	return (int)error;
+}
+
+/* The count and the extents after a BLOCK_STATUS reply's header. */
+static int
+recv_extents(struct client *c, uint32_t len, struct extent *out, size_t max,
+    size_t *n)
+{
+	struct extent *all = NULL;
+	uint8_t *wire = NULL;
+	uint32_t count;
+	int r = -1;
+
+	if (client_recv_data(c, &count, sizeof(count)) == -1)
+		return -1;
+	count = be32toh(count);
+	if (count == 0 || count > ND_EXTENTS_MAX) {
+		errno = EBADMSG;
+		return -1;
+	}
+	if ((wire = malloc(count * sizeof(struct nd_extent))) == NULL ||
+	    (all = malloc(count * sizeof(*all))) == NULL)
+		goto out;	/* the stream is out of step: broken */
+	if (client_recv_data(c, wire, count * sizeof(struct nd_extent)) == -1)
+		goto out;
+	if (reply_extents_decode(wire, count, len, 0, all) == -1) {
+		errno = EBADMSG;
+		goto out;
+	}
+	*n = count < max ? count : max;
+	memcpy(out, all, *n * sizeof(*out));
+	r = 0;
+out:
+	free(wire);
+	free(all);
+	return r;
+}
+
+int
+client_block_status(struct client *c, uint64_t off, uint32_t len,
+    struct extent *out, size_t max, size_t *n)
+{
+	uint32_t error;
+
+	if (max == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!(c->info.flags & ND_FLAG_BLOCK_STATUS)) {
+		out[0] = (struct extent){ .length = len, .flags = 0 };
+		*n = 1;
+		return 0;
+	}
+	if (c->nbd != NULL)
+		return nbd_client_block_status(c->nbd, CLIENT_SYNC_HANDLE, off,
+		    len, out, max, n);
+	if (client_send(c, ND_CMD_BLOCK_STATUS, 0, CLIENT_SYNC_HANDLE, off,
+	    len, NULL) == -1 || sync_reply(c, &error) == -1)
+		return -1;
+	if (error != ND_OK)
+		return (int)error;
+	return recv_extents(c, len, out, max, n);
 }
 
 int

@@ -32,6 +32,7 @@ enum client_err {
 	CLIENT_ERR_INTERNAL = 1,
 };
 
+struct extent;
 struct nbd_client;
 
 struct client {
@@ -52,7 +53,15 @@ struct client_opts {
 	 */
 	const uint8_t *server_pub;
 	uint8_t client_id[ND_CLIENT_ID_LEN];
-	uint32_t options;		/* ND_OPT_* */
+	/*
+	 * ND_OPT_*.  ND_OPT_BLOCK_STATUS asks for the allocation query
+	 * (client_block_status): info.flags then has ND_FLAG_BLOCK_STATUS
+	 * if the server serves it.  A netdisk server older than the option
+	 * refuses it: the client connects again without it.  Over nbd:// it
+	 * negotiates base:allocation, and the connection then serves
+	 * client_block_status alone.
+	 */
+	uint32_t options;
 	uint16_t conn;			/* connection slot, < ND_CONN_SLOTS */
 	int timeout;			/* seconds for connect+handshake; 0 = 30 */
 	uint8_t version_min, version_max;	/* 0: the hello's version */
@@ -105,6 +114,18 @@ int client_write(struct client *c, uint64_t off, uint32_t len,
     const void *buf, int fua);
 int client_simple(struct client *c, uint16_t type, uint16_t flags,
     uint64_t off, uint32_t len);	/* FLUSH, TRIM, WRITE_ZEROES */
+
+/*
+ * Which parts of [off, off + len) are holes or read as zeroes: 0 with
+ * *n (at least 1, at most max) extents in out, consecutive from off,
+ * covering at most len bytes (ask again from where they end); an enum
+ * nd_error; -1 on a broken connection (errno EBADMSG: the server broke
+ * the protocol).  Flags are ND_EXTENT_* (NBD's base:allocation has the
+ * same bits).  A connection without ND_FLAG_BLOCK_STATUS answers one
+ * extent of data for the whole range, without asking the server.
+ */
+int client_block_status(struct client *c, uint64_t off, uint32_t len,
+    struct extent *out, size_t max, size_t *n);
 
 /* enum nd_error -> client_err and a short text. */
 int client_err_from_nd(uint32_t nd_error);

@@ -653,6 +653,15 @@ hs_request_check(const struct hs_request *req)
 	return ND_HS_OK;
 }
 
+uint32_t
+hs_server_flags(uint32_t flags, uint32_t options)
+{
+	flags &= ~ND_FLAG_BLOCK_STATUS;
+	if (options & ND_OPT_BLOCK_STATUS)
+		flags |= ND_FLAG_BLOCK_STATUS;
+	return flags;
+}
+
 void
 hs_server_reject(uint8_t out[ND_VERSION_REJECT_LEN], uint8_t smin,
     uint8_t smax)

@@ -126,6 +126,13 @@ int hs_server_check_hdr(const uint8_t *hdr8, uint8_t smin, uint8_t smax,
  * for unknown option bits or a connection slot out of range.
  */
 uint32_t hs_request_check(const struct hs_request *req);
+/*
+ * The flags a ServerHello announces to a client whose request carried
+ * options, from the flags of the export as the session sees it: those,
+ * and the answers to the options the server serves (ND_FLAG_BLOCK_STATUS
+ * for ND_OPT_BLOCK_STATUS), which no client gets without asking.
+ */
+uint32_t hs_server_flags(uint32_t flags, uint32_t options);
 void hs_server_reject(uint8_t out[ND_VERSION_REJECT_LEN], uint8_t smin,
     uint8_t smax);
 int hs_server_open_hello_psk(struct hs_state *st,

@@ -6,6 +6,11 @@
  * simple replies over one connection.  Replies may come out of order;
  * the caller matches them by cookie.  Error numbers in replies are NBD's,
  * which are netdisk's (enum nd_error) for every error both know.
+ *
+ * A connection negotiated for block status asks for structured replies
+ * and the "base:allocation" context before NBD_OPT_GO; it serves
+ * nbd_client_block_status alone (its other replies would be structured,
+ * which nbd_client_recv_reply does not read).
  */
 #ifndef NBD_CLIENT_H
 #define NBD_CLIENT_H
@@ -22,18 +27,24 @@ struct nbd_client {
 	uint64_t size;
 	uint16_t tx_flags;		/* NBD_FLAG_* */
 	uint32_t min_block, pref_block, max_payload;
+	int structured;			/* NBD_OPT_STRUCTURED_REPLY took */
+	int allocation;			/* base:allocation is meta_id */
+	uint32_t meta_id;
 	size_t rpos, rend;		/* of rbuf: bytes not yet taken */
 	uint8_t rbuf[NBD_CLIENT_RBUF];
 };
 
 /*
- * Negotiate export on fd, by deadline (mono_ms()).  0 once in
- * transmission; 1 if the server refused, with its NBD_REP_ERR_* in *rep
- * and its message in msg; -1 with errno: ETIMEDOUT, or EPROTO for a peer
- * that is not an NBD server or broke the protocol.
+ * Negotiate export on fd, by deadline (mono_ms()); with block_status,
+ * structured replies and base:allocation first (a server without them
+ * leaves ->allocation 0).  0 once in transmission; 1 if the server
+ * refused, with its NBD_REP_ERR_* in *rep and its message in msg; -1
+ * with errno: ETIMEDOUT, or EPROTO for a peer that is not an NBD server
+ * or broke the protocol.
  */
 int nbd_client_go(struct nbd_client *, int fd, const char *export,
-    int64_t deadline, uint32_t *rep, char *msg, size_t msglen);
+    int block_status, int64_t deadline, uint32_t *rep, char *msg,
+    size_t msglen);
 /* One request (NBD_CMD_*, NBD_CMD_FLAG_*) and a WRITE's data: 0 or -1. */
 int nbd_client_send(struct nbd_client *, uint16_t type, uint16_t flags,
     uint64_t cookie, uint64_t offset, uint32_t length, const void *data);
@@ -59,5 +70,18 @@ int nbd_client_recv_reply(struct nbd_client *, uint64_t *cookie,
     uint32_t *error);
 /* 0 once len bytes are in buf; -1 otherwise (EOF here is EPROTO). */
 int nbd_client_recv_data(struct nbd_client *, void *buf, size_t len);
+
+/*
+ * NBD_CMD_BLOCK_STATUS of [offset, offset + length) on a connection with
+ * ->allocation, and its reply: 0 with *n (at least 1) extents of
+ * base:allocation in out (at most max of them, consecutive from offset,
+ * the last one cut at the end of the range; NBD_STATE_* flags); an NBD
+ * error number from the server; or -1 with errno (EBADMSG: a reply that
+ * breaks the protocol).
+ */
+struct extent;
+int nbd_client_block_status(struct nbd_client *, uint64_t cookie,
+    uint64_t offset, uint32_t length, struct extent *out, size_t max,
+    size_t *n);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <endian.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "request.h"
 
@@ -46,6 +47,41 @@ reply_decode(const struct nd_reply *w, struct reply *r)
 		return -1;
 	r->error = be32toh(w->error);
 	r->handle = be64toh(w->handle);
+	return 0;
+}
+
+size_t
+reply_extents_hdr(const struct reply *r, uint32_t count, void *hdr)
+{
+	struct nd_reply w;
+	uint32_t n = htobe32(count);
+
+	reply_encode(r, &w);
+	memcpy(hdr, &w, sizeof(w));
+	memcpy((uint8_t *)hdr + sizeof(w), &n, sizeof(n));
+	return ND_EXTENTS_HDR_LEN;
+}
+
+int
+reply_extents_decode(const void *wire, uint32_t count, uint32_t len, int one,
+    struct extent *out)
+{
+	const uint8_t *p = wire;
+	struct nd_extent w;
+	uint64_t sum = 0;
+	uint32_t i;
+
+	if (count == 0 || count > ND_EXTENTS_MAX || (one && count > 1))
+		return -1;
+	for (i = 0; i < count; i++) {
+		memcpy(&w, p + i * sizeof(w), sizeof(w));
+		out[i].length = be32toh(w.length);
+		out[i].flags = be32toh(w.flags);
+		sum += out[i].length;
+		if (out[i].length == 0 || sum > len ||
+		    (out[i].flags & ~ND_EXTENT_FLAGS_ALL))
+			return -1;
+	}
 	return 0;
 }
 

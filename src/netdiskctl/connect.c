@@ -49,6 +49,13 @@ int
 ctl_open(const char *uri, const struct ctl_keys *keys, uint32_t options,
     struct client *c)
 {
+	return ctl_open_opt(uri, keys, options, 0, 0, c);
+}
+
+int
+ctl_open_opt(const char *uri, const struct ctl_keys *keys, uint32_t options,
+    int timeout, int quiet, struct client *c)
+{
 	struct client_opts o;
 	struct nd_uri u;
 	char err[512];
@@ -64,6 +71,7 @@ ctl_open(const char *uri, const struct ctl_keys *keys, uint32_t options,
 	o.key = keys->key;
 	o.server_pub = keys->server_pub;
 	o.options = options;
+	o.timeout = timeout;
 	if ((r = client_id(o.client_id, &o.conn)) == -2) {
 		ctl_warnx("%s: more than %d connections", uri, ND_CONN_SLOTS);
 		return CLIENT_ERR_USAGE;
@@ -73,7 +81,7 @@ ctl_open(const char *uri, const struct ctl_keys *keys, uint32_t options,
 		return CLIENT_ERR_INTERNAL;
 	}
 	r = client_connect(c, &u, &o, err, sizeof(err));
-	if (r != CLIENT_OK)
+	if (r != CLIENT_OK && !quiet)
 		ctl_warnx("%s", err);
 	return r;
 }

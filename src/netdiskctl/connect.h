@@ -20,6 +20,12 @@ struct ctl_keys;
  */
 int ctl_open(const char *uri, const struct ctl_keys *keys,
     uint32_t options, struct client *c);
+/*
+ * The same with a connect and handshake timeout in seconds (0: the
+ * default) and, if quiet, no message on failure.
+ */
+int ctl_open_opt(const char *uri, const struct ctl_keys *keys,
+    uint32_t options, int timeout, int quiet, struct client *c);
 
 /*
  * Reports a failed request: r is an enum nd_error from the server or -1

@@ -3,6 +3,10 @@
  * netdiskctl copy SRC DST: a local file or block device and a netdisk
  * export, either way round (or two exports, or two local files), with
  * many requests in flight.  All-zero chunks become WRITE_ZEROES or holes.
+ * A source export that answers block status (ND_FLAG_BLOCK_STATUS, or
+ * NBD's base:allocation) gets one more connection for the queries: the
+ * copy walks its extents ahead of the reads and does not read what reads
+ * as zeroes, which becomes a zero chunk as if it had been read.
  */
 #include "config.h"
 
@@ -29,6 +33,7 @@
 #include "output.h"
 #include "pipe.h"
 #include "pool.h"
+#include "request.h"
 #include "util.h"
 #include "warn.h"
 
@@ -36,6 +41,23 @@
 #define COPY_DEFAULT_BS		(1U << 20)
 #define COPY_MAX_BS		(64U << 20)
 #define COPY_PROGRESS_NS	250000000	/* four updates a second */
+#define COPY_EXTENTS		1024		/* of the source, known at once */
+#define COPY_QUERY_LEN		(1U << 30)	/* bytes a query asks about */
+/* Seconds for the query's connection; without it the copy reads all. */
+#define COPY_QUERY_TIMEOUT	5
+#define COPY_ZERO_MAX		(1U << 30)	/* one zero chunk without a buffer */
+
+/*
+ * The source's extents, as its block status query tells them: map[i]
+ * from at, cursor i; nothing to ask unless the query connection is open.
+ */
+struct copy_map {
+	struct client query;
+	int open;
+	struct extent map[COPY_EXTENTS];
+	size_t n, i;
+	uint64_t at;
+};
 
 struct copy_end {
 	const char *name;	/* as given on the command line */
@@ -51,6 +73,7 @@ struct copy_end {
 
 struct copy {
 	struct copy_end src, dst;
+	struct copy_map map;
 	uint64_t size;		/* bytes to copy */
 	uint64_t main_end;	/* the pipelined part; the rest is the tail */
 	uint32_t bs;
@@ -168,37 +191,61 @@ pwrite_full(int fd, const uint8_t *buf, size_t len, uint64_t off)
 
 /*
  * A zero chunk on a local destination: past the file's old end it is
- * already a hole; inside, punch one, or write the zeros.
+ * already a hole; inside, punch one, or write the zeros (from s->buf, of
+ * bs bytes, zeroed here: a zero chunk the source's extents told of may be
+ * longer).
  */
 static int
-local_write(struct copy_end *d, const struct ctl_slot *s)
+local_zero(struct copy *cp, struct copy_end *d, struct ctl_slot *s)
 {
-	if (!is_zero(s->buf, s->length))
-		return pwrite_full(d->fd, s->buf, s->length, s->offset);
+	uint64_t off = s->offset, end = s->offset + s->length;
+	uint32_t n;
+
 	if (!d->blockdev && s->offset >= d->old_size)
 		return 0;
 	if (!d->blockdev && fallocate(d->fd, FALLOC_FL_PUNCH_HOLE |
 	    FALLOC_FL_KEEP_SIZE, (off_t)s->offset, (off_t)s->length) == 0)
 		return 0;
-	return pwrite_full(d->fd, s->buf, s->length, s->offset);
+	memset(s->buf, 0, s->length < cp->bs ? s->length : cp->bs);
+	for (; off < end; off += n) {
+		n = end - off < cp->bs ? (uint32_t)(end - off) : cp->bs;
+		if (pwrite_full(d->fd, s->buf, n, off) == -1)
+			return -1;
+	}
+	return 0;
 }
 
-/* The chunk in s->buf is the source's; send it on to the destination. */
+static int
+local_write(struct copy *cp, struct copy_end *d, struct ctl_slot *s,
+    int zero)
+{
+	if (!zero && !is_zero(s->buf, s->length))
+		return pwrite_full(d->fd, s->buf, s->length, s->offset);
+	return local_zero(cp, d, s);
+}
+
+/*
+ * Send the chunk on to the destination: the source's data in s->buf, or,
+ * if zero, a chunk the source's extents say reads as zeroes (not read;
+ * as long as the destination takes in one request, zero_len()).
+ */
 static void
-copy_dispatch(struct copy *cp, struct ctl_slot *s)
+copy_dispatch(struct copy *cp, struct ctl_slot *s, int zero)
 {
 	struct copy_end *d = &cp->dst;
 
 	if (d->is_uri) {
 		s->flags = 0;
 		s->type = ND_CMD_WRITE;
+		if (zero && !(d->c.info.flags & ND_FLAG_WRITE_ZEROES))
+			memset(s->buf, 0, s->length);
 		if ((d->c.info.flags & ND_FLAG_WRITE_ZEROES) &&
-		    is_zero(s->buf, s->length))
+		    (zero || is_zero(s->buf, s->length)))
 			s->type = ND_CMD_WRITE_ZEROES;
 		ctl_pipe_submit(&d->pipe, s);
 		return;
 	}
-	if (local_write(d, s) == -1) {
+	if (local_write(cp, d, s, zero) == -1) {
 		copy_fail_local(cp, d->name);
 		copy_finish(cp, s, 0);
 		return;
@@ -217,7 +264,7 @@ src_done(struct ctl_pipe *p, struct ctl_slot *s, void *arg)
 		copy_finish(cp, s, 0);
 		return;
 	}
-	copy_dispatch(cp, s);
+	copy_dispatch(cp, s, 0);
 }
 
 static void
@@ -231,17 +278,105 @@ dst_done(struct ctl_pipe *p, struct ctl_slot *s, void *arg)
 	copy_finish(cp, s, s->error == ND_OK);
 }
 
+/* The block both ends' offsets and lengths are multiples of. */
+static uint32_t
+copy_block(const struct copy *cp)
+{
+	return block_of(&cp->src) > block_of(&cp->dst) ?
+	    block_of(&cp->src) : block_of(&cp->dst);
+}
+
+/* Ask the source about the extents from off on. */
+static int
+map_fill(struct copy *cp, uint64_t off)
+{
+	struct copy_map *m = &cp->map;
+	uint64_t left = cp->main_end - off;
+	uint32_t len = left < COPY_QUERY_LEN ? (uint32_t)left : COPY_QUERY_LEN;
+	int r;
+
+	r = client_block_status(&m->query, off, len, m->map, COPY_EXTENTS,
+	    &m->n);
+	if (r == -1)
+		return ctl_request_fail(&m->query, "block status", off, len, r);
+	if (r != ND_OK) {		/* read it all, as without the query */
+		m->map[0] = (struct extent){ .length = len, .flags = 0 };
+		m->n = 1;
+	}
+	m->i = 0;
+	m->at = off;
+	return CLIENT_OK;
+}
+
+/* The extent of the source that holds off, in m->map[m->i]. */
+static int
+map_find(struct copy *cp, uint64_t off)
+{
+	struct copy_map *m = &cp->map;
+
+	while (m->i < m->n && off - m->at >= m->map[m->i].length)
+		m->at += m->map[m->i++].length;
+	if (m->i < m->n)
+		return CLIENT_OK;
+	return map_fill(cp, off);
+}
+
+/*
+ * The run of the source from off (a multiple of the block) up to
+ * main_end that is all data or all zeroes, in whole blocks: a block only
+ * part of which reads as zeroes is data.  Without a query, all is data.
+ */
+static int
+src_run(struct copy *cp, uint64_t off, uint64_t *len, int *zero)
+{
+	uint64_t blk = copy_block(cp), end;
+	const struct extent *e;
+	int r;
+
+	*zero = 0;
+	*len = cp->main_end - off;
+	if (!cp->map.open)
+		return CLIENT_OK;
+	if ((r = map_find(cp, off)) != CLIENT_OK)
+		return r;
+	e = &cp->map.map[cp->map.i];
+	end = cp->map.at + e->length;
+	*zero = (e->flags & ND_EXTENT_ZERO) != 0;
+	end = *zero ? end / blk * blk : (end + blk - 1) / blk * blk;
+	if (end <= off) {
+		*zero = 0;
+		end = off + blk;
+	}
+	if (end < cp->main_end)
+		*len = end - off;
+	return CLIENT_OK;
+}
+
+/* How much of a zero run one chunk takes without a buffer. */
+static uint64_t
+zero_len(const struct copy *cp)
+{
+	if (cp->dst.is_uri && !(cp->dst.c.info.flags & ND_FLAG_WRITE_ZEROES))
+		return cp->bs;
+	return COPY_ZERO_MAX;
+}
+
 /* The pipelined part: every whole chunk up to main_end. */
 static void
 copy_main(struct copy *cp)
 {
 	struct ctl_slot *s;
-	uint64_t off;
+	uint64_t off, run;
 	uint32_t n;
+	int r, zero;
 
 	for (off = 0; off < cp->main_end; off += n) {
-		n = cp->main_end - off < cp->bs ?
-		    (uint32_t)(cp->main_end - off) : cp->bs;
+		if ((r = src_run(cp, off, &run, &zero)) != CLIENT_OK) {
+			copy_fail_code(cp, r);
+			break;
+		}
+		n = run < (zero ? zero_len(cp) : cp->bs) ? (uint32_t)run :
+		    (uint32_t)(zero ? zero_len(cp) : cp->bs);
 		s = ctl_pool_get(&cp->pool);
 		if (atomic_load(&cp->err) != 0) {
 			ctl_pool_put(&cp->pool, s);
@@ -251,10 +386,12 @@ copy_main(struct copy *cp)
 		s->length = n;
 		s->type = ND_CMD_READ;
 		s->flags = 0;
-		if (cp->src.is_uri)
+		if (zero)
+			copy_dispatch(cp, s, 1);
+		else if (cp->src.is_uri)
 			ctl_pipe_submit(&cp->src.pipe, s);
 		else if (pread_full(cp->src.fd, s->buf, n, off) == 0)
-			copy_dispatch(cp, s);
+			copy_dispatch(cp, s, 0);
 		else {
 			copy_fail_local(cp, cp->src.name);
 			copy_finish(cp, s, 0);
@@ -405,6 +542,30 @@ open_uri_dst(struct copy_end *e, const struct ctl_keys *keys, uint64_t need)
 	return CLIENT_OK;
 }
 
+/*
+ * The source's block status connection, if its server answers the
+ * query; a server that does not (an older netdiskd, an NBD server
+ * without base:allocation), or that takes no second connection within
+ * COPY_QUERY_TIMEOUT (qemu-nbd without -e), is read in full.
+ */
+static int
+open_query(struct copy *cp, const struct ctl_keys *keys)
+{
+	struct copy_map *m = &cp->map;
+
+	if (ctl_open_opt(cp->src.name, keys, ND_OPT_READ_ONLY |
+	    ND_OPT_BLOCK_STATUS, COPY_QUERY_TIMEOUT, 1, &m->query) !=
+	    CLIENT_OK)
+		return CLIENT_OK;
+	m->open = 1;
+	if (!(m->query.info.flags & ND_FLAG_BLOCK_STATUS) ||
+	    m->query.info.size != cp->src.c.info.size) {
+		client_close(&m->query);
+		m->open = 0;
+	}
+	return CLIENT_OK;
+}
+
 static int
 open_ends(struct copy *cp, const struct ctl_keys *keys)
 {
@@ -415,6 +576,8 @@ open_ends(struct copy *cp, const struct ctl_keys *keys)
 	else
 		r = open_local_src(&cp->src);
 	if (r != CLIENT_OK)
+		return r;
+	if (cp->src.is_uri && (r = open_query(cp, keys)) != CLIENT_OK)
 		return r;
 	if (cp->src.is_uri)
 		cp->src.size = cp->src.c.info.size;
@@ -453,8 +616,7 @@ close_end(struct copy_end *e)
 static int
 choose_bs(struct copy *cp)
 {
-	uint32_t blk = block_of(&cp->src) > block_of(&cp->dst) ?
-	    block_of(&cp->src) : block_of(&cp->dst);
+	uint32_t blk = copy_block(cp);
 	const struct copy_end *ends[2] = { &cp->src, &cp->dst };
 	int i;
 
@@ -693,6 +855,8 @@ ctl_copy(const struct ctl_cmd *cmd, int argc, char **argv)
 	r = copy_parse(cmd, cp, argc, argv);
 	if (r == CLIENT_OK && (r = open_all(cp)) == CLIENT_OK)
 		r = copy_run(cp);
+	if (cp->map.open)
+		client_close(&cp->map.query);
 	close_end(&cp->src);
 	close_end(&cp->dst);
 	pthread_mutex_destroy(&cp->lock);

@@ -178,8 +178,13 @@ netdisk_admit(struct session *s, const struct hs_request *req)
 	    (req->options & ND_OPT_READ_ONLY) != 0);
 }
 
+/*
+ * What the server announces.  ND_FLAG_BLOCK_STATUS answers
+ * ND_OPT_BLOCK_STATUS and goes to no client that did not ask (older ones
+ * refuse unknown flags); the engine then serves the query.
+ */
 static void
-netdisk_export_info(struct session *s, uint32_t status,
+netdisk_export_info(struct session *s, uint32_t status, uint32_t options,
     struct hs_export_info *info)
 {
 	struct export *e = s->export;
@@ -191,6 +196,7 @@ netdisk_export_info(struct session *s, uint32_t status,
 	info->flags = e->flags;
 	if (s->shared)
 		info->flags = (e->flags & RO_SESSION_FLAGS) | ND_FLAG_READ_ONLY;
+	info->flags = hs_server_flags(info->flags, options);
 	info->size = e->size;
 	info->min_block = ND_MIN_BLOCK;
 	info->pref_block = ND_PREF_BLOCK;
@@ -199,7 +205,8 @@ netdisk_export_info(struct session *s, uint32_t status,
 	s->limits.size = info->size;
 	s->limits.min_block = info->min_block;
 	s->limits.max_payload = info->max_payload;
-	s->limits.flags = info->flags;
+	s->limits.flags = info->flags |
+	    (info->flags & ND_FLAG_BLOCK_STATUS ? REQ_CAN_BLOCK_STATUS : 0);
 }
 
 static const char *
@@ -245,7 +252,7 @@ netdisk_finish(struct session *s, struct netdisk_hs *hs)
 	int r;
 
 	status = netdisk_admit(s, &hs->req);
-	netdisk_export_info(s, status, &info);
+	netdisk_export_info(s, status, hs->req.options, &info);
 	if (hs_server_hello(&hs->st, &info, 0, hs->sh) == -1)
 		return errno == EBADMSG ? "bad client ephemeral key" :
 		    "cannot build the server hello";
@@ -305,6 +312,35 @@ netdisk_recv(struct session *s, void *buf, size_t len)
 	return record_recv(rc, buf, len);
 }
 
+/*
+ * The wire's BLOCK_STATUS and REQ_ONE as the engine's (request.h), on a
+ * session that negotiated them; on another they stay unknown, as for an
+ * older server.  The flag bits swap places, so that the wire bit at
+ * REQ_FLAG_REQ_ONE's place, unknown, stays unknown: it becomes bit 1,
+ * which the engine allows on no command, as it allows none of the other
+ * unknown bits on a netdisk session.
+ */
+static void
+netdisk_to_engine(const struct session *s, struct request *q)
+{
+	uint16_t f = q->flags & ~(ND_CMD_FLAG_REQ_ONE | REQ_FLAG_REQ_ONE);
+
+	if (q->type == REQ_CMD_BLOCK_STATUS || q->type == REQ_CMD_CACHE) {
+		q->type = UINT16_MAX;	/* not netdisk's: unknown */
+		return;
+	}
+	if (!(s->limits.flags & REQ_CAN_BLOCK_STATUS))
+		return;
+
+	if (q->flags & ND_CMD_FLAG_REQ_ONE)
+		f |= REQ_FLAG_REQ_ONE;
+	if (q->flags & REQ_FLAG_REQ_ONE)
+		f |= ND_CMD_FLAG_REQ_ONE;
+	q->flags = f;
+	if (q->type == ND_CMD_BLOCK_STATUS)
+		q->type = REQ_CMD_BLOCK_STATUS;
+}
+
 static const char *
 netdisk_read_request(struct session *s, struct request *q)
 {
@@ -315,6 +351,7 @@ netdisk_read_request(struct session *s, struct request *q)
 		return netdisk_read_why(s, r, "request");
 	if (request_decode(&w, q) == -1)
 		return "bad request magic";
+	netdisk_to_engine(s, q);
 	return NULL;
 }
 
@@ -332,9 +369,16 @@ static size_t
 netdisk_encode_reply(struct session *s, const struct request *q,
     const struct reply *rep, uint32_t datalen, void *hdr)
 {
+	/* A BLOCK_STATUS reply carries the engine's extents as they are. */
+	_Static_assert(REQ_EXTENT_LEN == sizeof(struct nd_extent),
+	    "extent size");
+	_Static_assert(REQ_EXTENT_HOLE == ND_EXTENT_HOLE &&
+	    REQ_EXTENT_ZERO == ND_EXTENT_ZERO, "extent flags");
+	_Static_assert(REQ_EXTENTS_MAX <= ND_EXTENTS_MAX, "extents per reply");
+
 	(void)s;
-	(void)q;
-	(void)datalen;
+	if (q->type == REQ_CMD_BLOCK_STATUS && rep->error == ND_OK)
+		return reply_extents_hdr(rep, datalen / REQ_EXTENT_LEN, hdr);
 	reply_encode(rep, hdr);
 	return sizeof(struct nd_reply);
 }
