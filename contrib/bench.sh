@@ -1,42 +1,43 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: ISC
-# make bench: netdisk against plain NBD, on this machine, same data, same
-# workloads.
+# make bench: netdisk against plaintext NBD servers, on this machine, same
+# data, same workloads, one client for every server.
 #
 # Runs from a built tree (make bench runs it in the build directory and
 # builds nothing itself).  It
 #   1. installs what it needs and is missing (contrib/deps.sh --bench:
-#      fio, nbd-server, jq),
+#      fio, nbd-server, nbdkit, jq),
 #   2. makes a temporary directory with a 1 GiB image full of random data
 #      (so reads hit real data, not holes) and a scratch image for writes,
-#   3. starts netdiskd (-f, a fresh key, 127.0.0.1, a free port) and
-#      nbd-server (plain NBD, no encryption, 127.0.0.1, another free port)
-#      on the same two images,
-#   4. measures each workload against both, one after the other:
+#   3. starts, on 127.0.0.1 and the same two images: netdiskd, with its
+#      netdisk listener (AES-256-GCM) and its NBD listener (plain, and TLS
+#      with a PSK); nbd-server; nbdkit's file plugin,
+#   4. measures each workload against each server, one after the other:
 #        4 KiB random read, queue depth 32
 #        1 MiB sequential read, queue depth 8
 #        1 MiB sequential write, queue depth 8 (scratch image)
-#      netdisk with "netdiskctl bench", NBD with fio's nbd ioengine,
-#   5. prints a table with both results and the ratio netdisk / NBD.
+#      with ONE client for every server, netdiskctl bench (netdisk:// and
+#      nbd://: the same pipelined engine, one connection), and fio's nbd
+#      engine (libnbd) as a second opinion on the NBD servers,
+#   5. prints a table: throughput, the ratio to the best plaintext NBD
+#      server measured with the same client, the server's CPU time per
+#      request and per MiB (utime + stime of the server's process and its
+#      reaped children, from /proc/PID/stat, over the run).
 #
-# Why this pair is a fair comparison:
-# - No kernel module can be loaded here, so both clients run in userspace:
-#   netdiskctl bench on one side, fio's "nbd" ioengine (libnbd) on the
-#   other.  Both keep a fixed number of requests in flight on ONE TCP
-#   connection, with the same block size, pattern and duration, and count
-#   completed requests.  Neither adds FUA or flushes.
-# - Both servers serve the same files from the same filesystem through
-#   the page cache (the data image is read once before the runs, so both
-#   start warm), over the same loopback interface, on the same two cores,
-#   one at a time.  The scratch image is restored and synced before each
-#   write run, so both write over the same allocated blocks.
-# - nbd-server is the reference NBD server that Debian ships; the NBD
-#   protocol is the closest plaintext relative of netdisk's (pipelined
-#   requests and out-of-order replies over one TCP connection).  So the
-#   ratio shows what netdisk's encryption and implementation cost against
-#   a server that encrypts nothing.
+# Why this is a fair comparison:
+# - No kernel module can be loaded here, so the clients run in userspace.
+#   A row's ratio compares servers under the same client: a client that
+#   saturates its own core (fio's nbd engine does at about 40k IOPS of 4
+#   KiB reads) measures itself, so the CPU time each server spends per
+#   request is printed beside the throughput.
+# - Every server serves the same files from the same filesystem through
+#   the page cache (the data image is read once before the runs), over
+#   the same loopback interface, on the same two cores, one at a time.
+#   The scratch image is restored and synced before each write run.
+# - nbd-server is the reference NBD server that Debian ships, nbdkit's
+#   file plugin the other common one; neither encrypts.
 # - The machines here have 2 cores shared by client and server; absolute
-#   figures are not those of real hardware, the ratio is the point.
+#   figures are not those of real hardware, the ratios are the point.
 #
 # Environment: BENCH_TIME seconds per run (10), BENCH_SIZE image size
 # (1G), BENCH_KEEP=1 keeps the temporary directory, NETDISKD and
@@ -60,9 +61,14 @@ BENCH_NAME=bench.sh
 fio --enghelp 2>/dev/null | grep -qw nbd ||
 	die "this fio has no nbd ioengine (Debian's fio has it)"
 
+command -v nbdkit >/dev/null 2>&1 || die "nbdkit is missing"
+
 bench_stop_others() {
 	if [ -f "$dir/nbd-server.pid" ]; then
 		kill -TERM "$(cat "$dir/nbd-server.pid")" 2>/dev/null || true
+	fi
+	if [ -f "$dir/nbdkit.pid" ]; then
+		kill -TERM "$(cat "$dir/nbdkit.pid")" 2>/dev/null || true
 	fi
 }
 
@@ -89,9 +95,16 @@ ND_KEY=$dir/netdisk.key
 ND_CTL=$dir/netdiskd.sock
 ND_LOG=$dir/netdiskd.log
 make_key "$ND_KEY" >/dev/null
-write_conf "$dir/netdisk.conf"
-add_export "$dir/netdisk.conf" data readonly=yes
-add_export "$dir/netdisk.conf" scratch
+ndnbd_port=$(free_port) || die "no free TCP port"
+[ "$ndnbd_port" != "$ND_PORT" ] || ndnbd_port=$(free_port)
+# A PSK for the NBD listener's TLS (fio's libnbd reads the same file).
+printf 'bench:%s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+    >"$dir/nbd.psk"
+chmod 600 "$dir/nbd.psk"
+write_conf "$dir/netdisk.conf" "nbd_listen=127.0.0.1:$ndnbd_port" \
+    "nbd_tls_psk=$dir/nbd.psk"
+add_export "$dir/netdisk.conf" data readonly=yes nbd=plain
+add_export "$dir/netdisk.conf" scratch nbd=plain
 netdiskd_start "$dir/netdisk.conf" || {
 	cat "$ND_LOG" >&2
 	die "netdiskd does not listen on 127.0.0.1:$ND_PORT"
@@ -118,86 +131,169 @@ nbd-server -C "$dir/nbd-server.conf" -p "$dir/nbd-server.pid" \
 	die "nbd-server did not start"
 }
 wait_listening "$nbd_port" || die "nbd-server does not listen on 127.0.0.1:$nbd_port"
+nbd_server_pid=$(cat "$dir/nbd-server.pid")
+
+# nbdkit's file plugin: one export, the file named by the export name
+# (dir=), so data and scratch are both served.
+kit_port=$(free_port) || die "no free TCP port"
+nbdkit --exit-with-parent -P "$dir/nbdkit.pid" -i 127.0.0.1 -p "$kit_port" \
+    file dir="$dir" >"$dir/nbdkit.log" 2>&1 &
+wait_listening "$kit_port" || die "nbdkit does not listen on 127.0.0.1:$kit_port"
+for _ in $(seq 50); do [ -s "$dir/nbdkit.pid" ] && break; sleep 0.1; done
+kit_pid=$(cat "$dir/nbdkit.pid")
 
 # ------------------------------------------------------------ the runs
 
-# netdisk_run EXPORT MODE BS QD: prints "IOPS BYTES_PER_SECOND P50_US".
-netdisk_run() {
-	local extra=""
+# The CPU time of PID and its reaped children, in clock ticks.
+cpu_ticks() {
+	awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat"
+}
+hz=$(getconf CLK_TCK)
 
-	case $2 in
-	*write) extra=--destructive ;;
-	esac
+# Each run prints "IOPS BYTES_PER_SECOND P50_US".
+# ctl_run URI MODE BS QD: netdiskctl bench.
+ctl_run() {
+	local extra="" key=""
+
+	case $2 in *write) extra=--destructive ;; esac
+	case $1 in netdisk://*) key="-k $ND_KEY" ;; esac
 	# shellcheck disable=SC2086
-	"$NETDISKCTL" bench -k "$ND_KEY" --rw "$2" --bs "$3" \
-	    --qd "$4" --conns 1 --time "$BENCH_TIME" --json $extra \
-	    "netdisk://127.0.0.1:$ND_PORT/$1" >"$dir/nd-$2.json" \
-	    2>"$dir/nd-$2.err" || {
-		cat "$dir/nd-$2.err" >&2
-		die "netdiskctl bench --rw $2 failed"
+	"$NETDISKCTL" bench $key --rw "$2" --bs "$3" --qd "$4" --conns 1 \
+	    --time "$BENCH_TIME" --json $extra "$1" >"$dir/run.json" \
+	    2>"$dir/run.err" || {
+		cat "$dir/run.err" >&2
+		die "netdiskctl bench --rw $2 $1 failed"
 	}
-	jq -r '"\(.iops) \(.iops * .bs) \(.lat_p50_us)"' "$dir/nd-$2.json"
+	jq -r '"\(.iops) \(.iops * .bs) \(.lat_p50_us)"' "$dir/run.json"
 }
 
-# nbd_run EXPORT MODE BS QD: prints "IOPS BYTES_PER_SECOND P50_US"
-# (completion latency: from submission to reply, as netdiskctl measures).
-nbd_run() {
+# fio_run URI MODE BS QD: fio's nbd engine (completion latency).
+fio_run() {
 	local dirn=read
 
-	case $2 in
-	*write) dirn="write" ;;
-	esac
-	fio --name="nbd-$2" --ioengine=nbd \
-	    --uri="nbd://127.0.0.1:$nbd_port/$1" --rw="$2" --bs="$3" \
+	case $2 in *write) dirn=write ;; esac
+	fio --name="nbd-$2" --ioengine=nbd --uri="$1" --rw="$2" --bs="$3" \
 	    --iodepth="$4" --time_based --runtime="$BENCH_TIME" \
-	    --output-format=json --output="$dir/nbd-$2.json" \
-	    >"$dir/nbd-$2.out" 2>&1 || {
-		cat "$dir/nbd-$2.out" >&2
-		die "fio --rw=$2 against nbd-server failed"
+	    --output-format=json --output="$dir/run.json" \
+	    >"$dir/run.out" 2>&1 || {
+		cat "$dir/run.out" >&2
+		die "fio --rw=$2 $1 failed"
 	}
 	jq -r ".jobs[0].$dirn | \"\\(.iops) \\(.bw_bytes) \\(.clat_ns.percentile[\"50.000000\"] / 1000)\"" \
-	    "$dir/nbd-$2.json"
+	    "$dir/run.json"
 }
+
+# nbdcopy_run URI: libnbd's nbdcopy reads the whole image to null: with
+# 1 MiB requests, 8 in flight, one connection (the one client here that
+# speaks TLS to NBD servers); no latency figure.
+nbdcopy_run() {
+	local t0 t1
+
+	t0=$(date +%s.%N)
+	nbdcopy --connections=1 --threads=1 --requests=8 --request-size=1048576 \
+	    --no-extents "$1" null: >"$dir/run.out" 2>&1 || {
+		cat "$dir/run.out" >&2
+		die "nbdcopy $1 null: failed"
+	}
+	t1=$(date +%s.%N)
+	awk -v s="$size_bytes" -v t0="$t0" -v t1="$t1" \
+	    'BEGIN { printf "%f %f 0\n", s / 1048576 / (t1 - t0), s / (t1 - t0) }'
+}
+
+# The servers: NAME PID URI-PREFIX (the export name follows).
+servers=(
+	"netdiskd netdisk $ND_PID netdisk://127.0.0.1:$ND_PORT/"
+	"netdiskd NBD $ND_PID nbd://127.0.0.1:$ndnbd_port/"
+	"netdiskd NBD+TLS $ND_PID nbds://bench@127.0.0.1:$ndnbd_port/"
+	"nbd-server $nbd_server_pid nbd://127.0.0.1:$nbd_port/"
+	"nbdkit-file $kit_pid nbd://127.0.0.1:$kit_port/"
+)
 
 results=()
-# run LABEL EXPORT MODE BS QD UNIT
-run() {
-	local label=$1 export=$2 mode=$3 bs=$4 qd=$5 unit=$6 nd nbd
+# one CLIENT LABEL MODE BS QD SERVER-LINE: a run, with the server's CPU.
+one() {
+	local client=$1 label=$2 mode=$3 bs=$4 qd=$5 srv=$6 name pid uri
+	local export=data r t0 t1 suffix=""
 
-	case $mode in *write) reset_scratch ;; esac
-	echo "bench.sh: $label: netdisk..." >&2
-	nd=$(netdisk_run "$export" "$mode" "$bs" "$qd")
-	case $mode in *write) reset_scratch ;; esac
-	echo "bench.sh: $label: nbd-server..." >&2
-	nbd=$(nbd_run "$export" "$mode" "$bs" "$qd")
-	results+=("$label|$unit|$nd|$nbd")
+	read -r name pid uri <<<"$srv"
+	case $name in netdiskd) read -r _ name pid uri <<<"$srv"
+	    name="netdiskd/$name" ;; esac
+	case $mode in *write) export=scratch; reset_scratch ;; esac
+	# nbdkit's file plugin serves the files of $dir by their names.
+	[ "$name" = nbdkit-file ] && export=$export.img
+	# Only netdiskctl speaks netdisk's protocol.  netdiskctl has no TLS
+	# for NBD, fio neither (libnbd refuses its PSK file in a URI);
+	# nbdcopy does, and measures the sequential read only.
+	case $client:$uri:$mode in
+	netdiskctl:nbds://*|fio:nbds://*|fio:netdisk://*) return 0 ;;
+	nbdcopy:netdisk://*|nbdcopy:*:randread|nbdcopy:*:write) return 0 ;;
+	esac
+	case $uri in nbds://*) suffix="?tls-psk-file=$dir/nbd.psk" ;; esac
+	note "$label: $client -> $name..."
+	t0=$(cpu_ticks "$pid")
+	case $client in
+	netdiskctl) r=$(ctl_run "$uri$export" "$mode" "$bs" "$qd") ;;
+	fio) r=$(fio_run "$uri$export$suffix" "$mode" "$bs" "$qd") ;;
+	nbdcopy) r=$(nbdcopy_run "$uri$export$suffix") ;;
+	esac
+	sleep 0.5	# nbd-server's child is reaped: its time is counted
+	t1=$(cpu_ticks "$pid")
+	results+=("$label|$client|$name|$r|$(((t1 - t0)))")
 }
 
-run "4 KiB random read, qd 32" data randread 4K 32 iops
-run "1 MiB sequential read, qd 8" data read 1M 8 mib
-run "1 MiB sequential write, qd 8" scratch write 1M 8 mib
+run() {
+	local label=$1 mode=$2 bs=$3 qd=$4 client srv
+
+	for client in netdiskctl fio nbdcopy; do
+		for srv in "${servers[@]}"; do
+			one "$client" "$label" "$mode" "$bs" "$qd" "$srv"
+		done
+	done
+}
+
+run "4 KiB random read, qd 32" randread 4K 32
+run "1 MiB sequential read, qd 8" read 1M 8
+run "1 MiB sequential write, qd 8" write 1M 8
 
 # ------------------------------------------------------------ the table
 
 echo
 printf 'image %s of random data, %s s per run, 127.0.0.1, 1 connection\n' \
     "$BENCH_SIZE" "$BENCH_TIME"
-printf 'netdisk: netdiskctl bench -> netdiskd (AES-256-GCM)\n'
-printf 'peer:    fio ioengine=nbd (libnbd) -> nbd-server %s (plaintext NBD)\n\n' \
-    "$(nbd-server -V 2>&1 | sed -n 's/.*version //p' | head -n 1)"
-printf '%-30s %16s %16s %6s   %s\n' workload netdisk nbd-server ratio \
-    "p50 latency netdisk / nbd-server"
+printf 'netdiskd/netdisk: AES-256-GCM; netdiskd/NBD: plaintext; NBD+TLS: TLS 1.2 PSK\n'
+printf 'peers: nbd-server %s, nbdkit %s (file plugin), both plaintext NBD\n' \
+    "$(nbd-server -V 2>&1 | sed -n 's/.*version //p' | head -n 1)" \
+    "$(nbdkit --version 2>/dev/null | awk '{ print $2 }')"
+printf 'ratio: to the best plaintext peer (nbd-server, nbdkit) with the same client\n'
+printf 'cpu: the server process, utime + stime, per request and per MiB\n\n'
+printf '%-29s %-10s %-17s %12s %6s %10s %10s %8s\n' workload client server \
+    throughput ratio "cpu us/req" "cpu ms/MiB" "p50 us"
 for r in "${results[@]}"; do
-	IFS='|' read -r label unit nd nbd <<<"$r"
-	read -r nd_iops nd_bw nd_lat <<<"$nd"
-	read -r nbd_iops nbd_bw nbd_lat <<<"$nbd"
-	if [ "$unit" = iops ]; then
-		set -- "$nd_iops" "$nbd_iops" 1 IOPS
-	else
-		set -- "$nd_bw" "$nbd_bw" 1048576 MiB/s
-	fi
-	awk -v l="$label" -v a="$1" -v b="$2" -v d="$3" -v u="$4" \
-	    -v la="$nd_lat" -v lb="$nbd_lat" 'BEGIN {
-		printf "%-30s %10.0f %-5s %10.0f %-5s %6.2f   %.0f us / %.0f us\n",
-		    l, a / d, u, b / d, u, (b > 0 ? a / b : 0), la, lb }'
+	IFS='|' read -r label client name res ticks <<<"$r"
+	read -r iops bw lat <<<"$res"
+	best=0
+	for p in "${results[@]}"; do
+		IFS='|' read -r l2 c2 n2 res2 _ <<<"$p"
+		[ "$l2" = "$label" ] && [ "$c2" = "$client" ] || continue
+		case $n2 in nbd-server|nbdkit-file) ;; *) continue ;; esac
+		read -r i2 _ _ <<<"$res2"
+		best=$(awk -v a="$best" -v b="$i2" 'BEGIN { print (b > a ? b : a) }')
+	done
+	awk -v l="$label" -v c="$client" -v n="$name" -v iops="$iops" \
+	    -v bw="$bw" -v lat="$lat" -v best="$best" -v ticks="$ticks" \
+	    -v hz="$hz" -v t="$BENCH_TIME" -v size="$size_bytes" \
+	    -v bs="$(case $label in 4*) echo 4096 ;; *) echo 1048576 ;; esac)" \
+	    'BEGIN {
+		mib = bw * t / 1048576; cpu = ticks / hz
+		if (c == "nbdcopy")	# the whole image, not t seconds
+			mib = size / 1048576
+		req = (bs > 0 ? mib * 1048576 / bs : iops * t)
+		if (l ~ /4 KiB/)
+			tp = sprintf("%.0f IOPS", iops)
+		else
+			tp = sprintf("%.0f MiB/s", bw / 1048576)
+		printf "%-29s %-10s %-17s %12s %6.2f %10.1f %10.1f %8.0f\n",
+		    l, c, n, tp, (best > 0 ? iops / best : 0),
+		    (req > 0 ? cpu * 1e6 / req : 0),
+		    (mib > 0 ? cpu * 1e3 / mib : 0), lat }'
 done

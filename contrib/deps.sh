@@ -55,9 +55,10 @@ KERNEL="qemu-system-x86 busybox-static cpio kmod xz-utils zstd pahole fio
 PACKAGE="systemd shellcheck debhelper dh-dkms dkms fakeroot dpkg-dev openrc
 	debootstrap systemd-container bsdutils vmdb2 zerofree openssh-client"
 # Benchmarks (optional, installed by contrib/bench.sh itself): fio with its
-# libnbd ioengine as the userspace NBD client, nbd-server as the plaintext
-# NBD peer (jq, above, reads fio's JSON output).
-BENCH="fio nbd-server"
+# libnbd ioengine as the second NBD client, nbd-server and nbdkit (its
+# file plugin) as the plaintext NBD peers (jq, above, reads fio's JSON
+# output).
+BENCH="fio nbd-server nbdkit"
 
 want="$BUILD $TEST $KERNEL $PACKAGE"
 case "${1:-}" in
