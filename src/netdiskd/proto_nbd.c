@@ -72,36 +72,6 @@ struct nbd_hs {
 	int meta;
 };
 
-/* The reason a read failed: r is 0 (EOF) or -1 (errno). */
-static const char *
-nbd_read_why(struct session *s, int r, const char *what)
-{
-	int error = errno;
-	const char *why;
-
-	if ((why = session_stop_why(s)) != NULL)
-		return why;
-	if (r == 0)
-		return "client closed the connection";
-	if (error == ETIMEDOUT)
-		snprintf(s->why, sizeof(s->why), "%s: handshake timed out "
-		    "(handshake_timeout %d s)", what, s->hs_timeout);
-	else if (error == EPROTO)
-		snprintf(s->why, sizeof(s->why), "%s truncated", what);
-	else
-		snprintf(s->why, sizeof(s->why), "%s: %s", what,
-		    strerror(error));
-	return s->why;
-}
-
-static const char *
-nbd_trunc_why(struct session *s, int r, const char *what)
-{
-	if (r == 0)
-		errno = EPROTO;
-	return nbd_read_why(s, -1, what);
-}
-
 /* Negotiation: the socket, or TLS once it is on. */
 
 /* Exactly len bytes by the handshake's deadline: as sock_read_until. */
@@ -145,7 +115,7 @@ static const char *
 nbd_write(struct session *s, const void *buf, size_t len)
 {
 	if (nbd_hs_write(s, buf, len) == -1)
-		return nbd_read_why(s, -1, "option reply");
+		return session_read_why(s, -1, "option reply");
 	return NULL;
 }
 
@@ -205,7 +175,7 @@ nbd_read_option(struct session *s, struct nbd_hs *hs, int *skipped)
 
 	*skipped = 0;
 	if ((r = nbd_hs_read(s, &h, sizeof(h))) != 1)
-		return nbd_read_why(s, r, "option");
+		return session_read_why(s, r, "option");
 	if (be64toh(h.magic) != NBD_OPT_MAGIC)
 		return "bad option magic";
 	hs->option = be32toh(h.option);
@@ -213,7 +183,7 @@ nbd_read_option(struct session *s, struct nbd_hs *hs, int *skipped)
 	if (hs->len <= sizeof(hs->data)) {
 		r = nbd_hs_read(s, hs->data, hs->len);
 		return r == 1 || hs->len == 0 ? NULL :
-		    nbd_trunc_why(s, r, "option data");
+		    session_trunc_why(s, r, "option data");
 	}
 	if (hs->len > NBD_OPT_SKIP_MAX) {
 		snprintf(s->why, sizeof(s->why), "option %u of %u bytes "
@@ -225,7 +195,7 @@ nbd_read_option(struct session *s, struct nbd_hs *hs, int *skipped)
 		n = left < sizeof(hs->data) ? left : sizeof(hs->data);
 		r = nbd_hs_read(s, hs->data, n);
 		if (r != 1)
-			return nbd_trunc_why(s, r, "option data");
+			return session_trunc_why(s, r, "option data");
 	}
 	hs->len = 0;
 	*skipped = 1;
@@ -653,7 +623,7 @@ nbd_opt_export_name(struct session *s, struct nbd_hs *hs)
 	memcpy(buf, &size, 8);
 	memcpy(buf + 8, &flags, 2);
 	if (nbd_hs_write(s, buf, hs->no_zeroes ? 10 : sizeof(buf)) == -1)
-		return nbd_read_why(s, -1, "export reply");
+		return session_read_why(s, -1, "export reply");
 	hs->meta = 0;		/* it needs GO */
 	nbd_enter(s, hs);
 	return NULL;
@@ -732,9 +702,9 @@ nbd_greet(struct session *s, struct nbd_hs *hs)
 	memcpy(g + 8, &o, 8);
 	memcpy(g + 16, &f, 2);
 	if (sock_write_until(s->fd, g, sizeof(g), s->hs_deadline) == -1)
-		return nbd_read_why(s, -1, "greeting");
+		return session_read_why(s, -1, "greeting");
 	if ((r = sock_read_until(s->fd, &cf, 4, s->hs_deadline)) != 1)
-		return nbd_read_why(s, r, "client flags");
+		return session_read_why(s, r, "client flags");
 	cf = be32toh(cf);
 	if (!(cf & NBD_FLAG_FIXED_NEWSTYLE))
 		return "NBD client without fixed newstyle negotiation";
@@ -891,7 +861,7 @@ nbd_read_request(struct session *s, struct request *q)
 	int r;
 
 	if ((r = nbd_recv(s, &w, sizeof(w), -1)) != 1)
-		return nbd_read_why(s, r, "request");
+		return session_read_why(s, r, "request");
 	if (nbd_request_decode(&w, c->structured, c->meta_id != 0, q) == -1)
 		return "bad NBD request magic";
 	return NULL;
@@ -914,7 +884,7 @@ nbd_read_payload(struct session *s, void *buf, size_t len)
 		return s->why;
 	}
 	if (r != 1)
-		return nbd_trunc_why(s, r, "WRITE payload");
+		return session_trunc_why(s, r, "WRITE payload");
 	return NULL;
 }
 

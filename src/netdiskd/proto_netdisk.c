@@ -36,41 +36,6 @@ struct netdisk_hs {
 	uint8_t cf[ND_CLIENT_FINISHED_LEN];
 };
 
-/* The reason a read failed: r is 0 (EOF) or -1 (errno). */
-static const char *
-netdisk_read_why(struct session *s, int r, const char *what)
-{
-	int error = errno;
-	const char *why;
-
-	if ((why = session_stop_why(s)) != NULL)
-		return why;
-	if (r == 0)
-		return "client closed the connection";
-	if (error == EBADMSG)
-		return "bad record";
-	if (error == ETIMEDOUT)
-		snprintf(s->why, sizeof(s->why), "%s: handshake timed out "
-		    "(handshake_timeout %d s)", what, s->hs_timeout);
-	else if (error == EAGAIN || error == EWOULDBLOCK)
-		snprintf(s->why, sizeof(s->why), "%s timed out", what);
-	else if (error == EPROTO)
-		snprintf(s->why, sizeof(s->why), "%s truncated", what);
-	else
-		snprintf(s->why, sizeof(s->why), "%s: %s", what,
-		    strerror(error));
-	return s->why;
-}
-
-/* The same, for a read that must not end at EOF. */
-static const char *
-netdisk_trunc_why(struct session *s, int r, const char *what)
-{
-	if (r == 0)
-		errno = EPROTO;
-	return netdisk_read_why(s, -1, what);
-}
-
 /* Handshake. */
 
 /* The versions the server speaks now (its current key ring's). */
@@ -95,7 +60,7 @@ netdisk_read_hello(struct session *s, struct netdisk_hs *hs)
 	int r;
 
 	if ((r = sock_read_until(s->fd, hs->ch, 8, s->hs_deadline)) != 1)
-		return netdisk_read_why(s, r, "hello");
+		return session_read_why(s, r, "hello");
 	netdisk_versions(s, &smin, &smax);
 	if (hs_server_check_hdr(hs->ch, smin, smax, &hs->st.version) == -1) {
 		if (errno != EPROTONOSUPPORT)
@@ -111,7 +76,7 @@ netdisk_read_hello(struct session *s, struct netdisk_hs *hs)
 	r = sock_read_until(s->fd, hs->ch + 8,
 	    nd_client_hello_len(hs->st.version) - 8, s->hs_deadline);
 	if (r != 1)
-		return netdisk_trunc_why(s, r, "hello");
+		return session_trunc_why(s, r, "hello");
 	return NULL;
 }
 
@@ -258,12 +223,12 @@ netdisk_finish(struct session *s, struct netdisk_hs *hs)
 		    "cannot build the server hello";
 	if (sock_write_until(s->fd, hs->sh, sizeof(hs->sh),
 	    s->hs_deadline) == -1)
-		return netdisk_read_why(s, -1, "server hello");
+		return session_read_why(s, -1, "server hello");
 	if (status != ND_HS_OK)
 		return netdisk_status_why(status);
 	if ((r = sock_read_until(s->fd, hs->cf, sizeof(hs->cf),
 	    s->hs_deadline)) != 1)
-		return netdisk_trunc_why(s, r, "client finished");
+		return session_trunc_why(s, r, "client finished");
 	if (hs_server_finish(&hs->st, hs->cf, &hs->keys) == -1)
 		return netdisk_auth_failed(s, "bad client finished");
 	return netdisk_records(s, &hs->keys);
@@ -348,7 +313,7 @@ netdisk_read_request(struct session *s, struct request *q)
 	int r;
 
 	if ((r = netdisk_recv(s, &w, sizeof(w))) != 1)
-		return netdisk_read_why(s, r, "request");
+		return session_read_why(s, r, "request");
 	if (request_decode(&w, q) == -1)
 		return "bad request magic";
 	netdisk_to_engine(s, q);
@@ -361,7 +326,7 @@ netdisk_read_payload(struct session *s, void *buf, size_t len)
 	int r;
 
 	if ((r = netdisk_recv(s, buf, len)) != 1)
-		return netdisk_trunc_why(s, r, "WRITE payload");
+		return session_trunc_why(s, r, "WRITE payload");
 	return NULL;
 }
 

@@ -112,6 +112,39 @@ session_stop_why(struct session *s)
 	return s->why;
 }
 
+const char *
+session_read_why(struct session *s, int r, const char *what)
+{
+	int error = errno;
+	const char *why;
+
+	if ((why = session_stop_why(s)) != NULL)
+		return why;
+	if (r == 0)
+		return "client closed the connection";
+	if (error == EBADMSG)
+		return "bad record";
+	if (error == ETIMEDOUT)
+		snprintf(s->why, sizeof(s->why), "%s: handshake timed out "
+		    "(handshake_timeout %d s)", what, s->hs_timeout);
+	else if (error == EAGAIN || error == EWOULDBLOCK)
+		snprintf(s->why, sizeof(s->why), "%s timed out", what);
+	else if (error == EPROTO)
+		snprintf(s->why, sizeof(s->why), "%s truncated", what);
+	else
+		snprintf(s->why, sizeof(s->why), "%s: %s", what,
+		    strerror(error));
+	return s->why;
+}
+
+const char *
+session_trunc_why(struct session *s, int r, const char *what)
+{
+	if (r == 0)
+		errno = EPROTO;
+	return session_read_why(s, -1, what);
+}
+
 /* Fencing. */
 
 /* Called with the export's claims locked, by a newer session of the slot. */

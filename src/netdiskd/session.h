@@ -215,6 +215,15 @@ uint32_t session_admit(struct session *,
  * s->export is dropped either way.
  */
 int session_unadmit(struct session *);
+/*
+ * Why a protocol's read of what failed, for the log: r is 0 (the end of
+ * the stream) or -1 (errno: ETIMEDOUT is the handshake's deadline,
+ * EPROTO a truncated message, EBADMSG a bad record); a stopped session
+ * says why it stopped.  session_trunc_why: the same for a read that must
+ * not meet the end of the stream.
+ */
+const char *session_read_why(struct session *, int r, const char *what);
+const char *session_trunc_why(struct session *, int r, const char *what);
 /* Why the session must stop reading (in s->why or static), or NULL. */
 const char *session_stop_why(struct session *);
 /* Before the reader may wait for the client: held replies go out. */
