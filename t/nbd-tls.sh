@@ -195,7 +195,7 @@ cp -p "$T/psk/keys.psk" "$T/psk/open.psk"
 chmod 644 "$T/psk/open.psk"
 conf "$T/open.conf" "nbd_tls_psk=$T/psk/open.psk"
 start_fails "a PSK file others may read (mode 644)" "$T/open.conf" \
-    "nbd_tls_psk \"$T/psk/open.psk\": group or others may access it"
+    "nbd_tls_psk \"$T/psk/open.psk\": permissions 0644 are too open \(group or others may access it"
 {
 	head -n 1 "$T/psk/keys.psk"
 	echo "bob:0123456789abcdefXY"
@@ -211,7 +211,7 @@ chmod 644 "$T/pki/open-key.pem"
 conf "$T/openkey.conf" "nbd_tls_cert=$T/pki/server-cert.pem" \
     "nbd_tls_key=$T/pki/open-key.pem"
 start_fails "a private key others may read (mode 644)" "$T/openkey.conf" \
-    "nbd_tls_key \"$T/pki/open-key.pem\": group or others may access it"
+    "nbd_tls_key \"$T/pki/open-key.pem\": permissions 0644 are too open \(group or others may access it"
 
 # ---------------------------------------------------------------- PSK
 
@@ -363,7 +363,7 @@ kill -HUP "$ND_PID"
 tap_ok "SIGHUP with the PSK file at mode 644: the reload fails" \
     wait_log 'reload failed: keeping the running configuration'
 tap_ok "... naming the file" grep -qF \
-    "nbd_tls_psk \"$T/psk/keys.psk\": group or others may access it" \
+    "nbd_tls_psk \"$T/psk/keys.psk\": permissions 0644 are too open (group or others may access it" \
     "$ND_LOG"
 tap_ok "... alice's key still works" \
     nbdinfo --size "$(psk_uri alice "$T/psk/keys.psk" secure)"

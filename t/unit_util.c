@@ -161,6 +161,60 @@ test_nbd_uris(void)
 	uri_bad("nbd://h");
 }
 
+/* nbds://: libnbd's identity and query, one of the two TLS parameters. */
+static void
+test_nbds_uris(void)
+{
+	char why[256];
+	struct nd_uri u;
+
+	ok(uri_parse("nbds://alice@h:2000/x?tls-psk-file=/k/keys.psk",
+	    &u) == 0 && u.scheme == URI_NBD && u.tls == URI_TLS_PSK &&
+	    strcmp(u.identity, "alice") == 0 && strcmp(u.host, "h") == 0 &&
+	    strcmp(u.port, "2000") == 0 && strcmp(u.export, "x") == 0 &&
+	    strcmp(u.tls_path, "/k/keys.psk") == 0,
+	    "nbds://alice@h:2000/x?tls-psk-file=: PSK, identity, path");
+	ok(uri_parse("NBDS://[::1]/vm?tls-certificates=/etc/pki", &u) == 0 &&
+	    u.tls == URI_TLS_X509 && u.identity[0] == '\0' &&
+	    strcmp(u.host, "::1") == 0 && strcmp(u.port, "10809") == 0 &&
+	    strcmp(u.tls_path, "/etc/pki") == 0,
+	    "nbds://[::1]/vm?tls-certificates=: X.509, port 10809");
+	ok(uri_parse("nbds://h/x?tls-psk-file=a", &u) == 0 &&
+	    u.identity[0] == '\0', "no IDENTITY@: empty (the local user's)");
+	ok(uri_parse("nbds://al%69ce@h/x?tls-psk-file=/a%26b%20c", &u) == 0 &&
+	    strcmp(u.identity, "alice") == 0 &&
+	    strcmp(u.tls_path, "/a&b c") == 0, "%%XX decoded");
+	ok(uri_parse("nbd://h/x", &u) == 0 && u.tls == URI_TLS_NONE,
+	    "nbd://: no TLS");
+	ok(uri_is_uri("nbds://h/x") && !uri_needs_key("nbds://h/x"),
+	    "nbds:// is a URI without the key");
+	ok(uri_parse_why("nbds://h/x", &u, why, sizeof(why)) == -1 &&
+	    strstr(why, "tls-psk-file") != NULL,
+	    "nbds:// without a query: refused, saying what it needs");
+	ok(uri_parse_why("nbds://h/x?tls-psk=/k", &u, why, sizeof(why)) == -1 &&
+	    strstr(why, "unknown query parameter \"tls-psk\"") != NULL,
+	    "an unknown query parameter: refused, named");
+	ok(uri_parse_why("nbds://h/x?tls-psk-file=/k&tls-certificates=/d", &u,
+	    why, sizeof(why)) == -1 && strstr(why, "already") != NULL,
+	    "both parameters: refused");
+	uri_bad("nbds://h/x?tls-psk-file=/k&tls-psk-file=/j");
+	uri_bad("nbds://h/x?tls-psk-file=");
+	uri_bad("nbds://h/x?tls-psk-file");
+	uri_bad("nbds://h/x?");
+	uri_bad("nbds://h/x?tls-psk-file=/k&");
+	uri_bad("nbds://h/x?tls-psk-file=/k%2");
+	uri_bad("nbds://h/x?tls-psk-file=/k%zz");
+	uri_bad("nbds://h/x?tls-psk-file=/k%00");
+	uri_bad("nbds://@h/x?tls-psk-file=/k");
+	uri_bad("nbds://a@b@h/x?tls-psk-file=/k");
+	uri_bad("nbds://a:b@h/x?tls-psk-file=/k");
+	uri_bad("nbds://h/.x?tls-psk-file=/k");
+	uri_bad("nbds://h?tls-psk-file=/k");
+	uri_bad("nbd://alice@h/x");
+	uri_bad("nbd://h/x?tls-psk-file=/k");
+	uri_bad("netdisk://h/x?tls-psk-file=/k");
+}
+
 static void
 test_uris(void)
 {
@@ -200,6 +254,7 @@ test_uris(void)
 	uri_bad("nbd:/h/x");
 	uri_bad("h/x");
 	test_nbd_uris();
+	test_nbds_uris();
 }
 
 static void

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include "nbd_client.h"
 #include "nbd_proto.h"
 #include "request.h"
+#include "tls_client.h"
 #include "util.h"
 
 #define CLIENT_DEFAULT_TIMEOUT	30		/* seconds */
@@ -406,7 +408,7 @@ nbd_refused(struct client *c, const struct nd_uri *u, uint32_t rep,
 		    "export \"%s\" (%s)", u->export, what);
 	case NBD_REP_ERR_TLS_REQD:
 		return fail(err, errlen, CLIENT_ERR_AUTH, c->peer, "export "
-		    "\"%s\" needs TLS (%s)", u->export, what);
+		    "\"%s\" needs TLS (%s; use nbds://)", u->export, what);
 	case NBD_REP_ERR_POLICY:
 		return fail(err, errlen, strstr(what, "busy") != NULL ?
 		    CLIENT_ERR_BUSY : CLIENT_ERR_DENIED, c->peer, "export "
@@ -437,34 +439,89 @@ nbd_nd_flags(uint16_t tx)
 	return f;
 }
 
+/* nbds://: the credentials the URI names, in *tls. */
+static int
+nbd_tls_new(struct client *c, const struct nd_uri *u, struct tls_client **tls,
+    char *err, size_t errlen)
+{
+	struct tls_client_opts to = { .host = u->host };
+	struct passwd *pw;
+	char msg[512];
+
+	if (u->tls == URI_TLS_X509)
+		to.cert_dir = u->tls_path;
+	else {
+		to.psk_file = u->tls_path;
+		to.identity = u->identity;
+		/* libnbd's default identity: the local user's name. */
+		if (u->identity[0] == '\0' &&
+		    (pw = getpwuid(geteuid())) != NULL)
+			to.identity = pw->pw_name;
+		if (to.identity[0] == '\0')
+			return fail(err, errlen, CLIENT_ERR_USAGE, c->peer, "no "
+			    "PSK identity: no name for uid %u (nbds://IDENTITY@"
+			    "HOST/...)", (unsigned)geteuid());
+	}
+	if ((*tls = tls_client_new(&to, msg, sizeof(msg))) == NULL)
+		return fail(err, errlen, CLIENT_ERR_USAGE, c->peer, "%s", msg);
+	return CLIENT_OK;
+}
+
+/* nbd_client_go's failure r as a client_err and a message. */
+static int
+nbd_go_fail(struct client *c, const struct nd_uri *u, int r, uint32_t rep,
+    const char *msg, char *err, size_t errlen)
+{
+	switch (r) {
+	case NBD_CLIENT_REFUSED:
+		return nbd_refused(c, u, rep, msg, err, errlen);
+	case NBD_CLIENT_NO_TLS:
+		return fail(err, errlen, CLIENT_ERR_PROTO, c->peer, "server does "
+		    "not offer TLS (NBD_OPT_STARTTLS: NBD error 0x%x%s%s%s)",
+		    (unsigned)rep, msg[0] != '\0' ? ", \"" : "", msg,
+		    msg[0] != '\0' ? "\"" : "");
+	case NBD_CLIENT_TLS_FAILED:
+		return fail(err, errlen, errno == EACCES ? CLIENT_ERR_AUTH :
+		    errno == ETIMEDOUT ? CLIENT_ERR_CONNECT : CLIENT_ERR_PROTO,
+		    c->peer, "%s", msg);
+	}
+	return fail(err, errlen, errno == ETIMEDOUT ? CLIENT_ERR_CONNECT :
+	    CLIENT_ERR_PROTO, c->peer, "%s", errno == ETIMEDOUT ?
+	    "NBD negotiation timed out" :
+	    "not an NBD server (fixed newstyle), or a broken reply");
+}
+
 /*
- * nbd://: NBD_OPT_GO, and what it told as c->info.  netdisk's commands
- * need a minimum block of at least 512 (offsets in sectors).  With
- * ND_OPT_BLOCK_STATUS, base:allocation too: ND_FLAG_BLOCK_STATUS if the
- * server has it.
+ * nbd://: NBD_OPT_GO, and what it told as c->info; nbds://, over TLS.
+ * netdisk's commands need a minimum block of at least 512 (offsets in
+ * sectors).  With ND_OPT_BLOCK_STATUS, base:allocation too:
+ * ND_FLAG_BLOCK_STATUS if the server has it.
  */
 static int
 nbd_handshake(struct client *c, const struct nd_uri *u, uint32_t options,
     int64_t deadline, char *err, size_t errlen)
 {
+	struct tls_client *tls = NULL;
 	struct nbd_client *nc;
-	char msg[256];
-	uint32_t rep;
+	char msg[512];
+	uint32_t rep = 0;
 	int r;
 
-	if ((nc = malloc(sizeof(*nc))) == NULL)
+	if ((nc = calloc(1, sizeof(*nc))) == NULL)
 		return fail(err, errlen, CLIENT_ERR_INTERNAL, c->peer,
 		    "out of memory");
 	c->nbd = nc;
-	if ((r = nbd_client_go(nc, c->fd, u->export,
-	    (options & ND_OPT_BLOCK_STATUS) != 0, deadline, &rep, msg,
-	    sizeof(msg))) == 1)
-		return nbd_refused(c, u, rep, msg, err, errlen);
-	if (r == -1 || set_blocking(c->fd) == -1)
-		return fail(err, errlen, errno == ETIMEDOUT ?
-		    CLIENT_ERR_CONNECT : CLIENT_ERR_PROTO, c->peer, "%s",
-		    errno == ETIMEDOUT ? "NBD negotiation timed out" :
-		    "not an NBD server (fixed newstyle), or a broken reply");
+	if (u->tls != URI_TLS_NONE &&
+	    (r = nbd_tls_new(c, u, &tls, err, errlen)) != CLIENT_OK)
+		return r;
+	r = nbd_client_go(nc, c->fd, u->export, (options &
+	    ND_OPT_BLOCK_STATUS) != 0, tls, deadline, &rep, msg, sizeof(msg));
+	if (nc->tls == NULL)
+		tls_client_free(tls);	/* else client_free_nbd's */
+	if (r == 0 && set_blocking(c->fd) == -1)
+		r = -1;
+	if (r != 0)
+		return nbd_go_fail(c, u, r, rep, msg, err, errlen);
 	c->info.status = ND_HS_OK;
 	c->info.size = nc->size;
 	c->info.flags = nbd_nd_flags(nc->tx_flags) |
@@ -480,6 +537,8 @@ nbd_handshake(struct client *c, const struct nd_uri *u, uint32_t options,
 static void
 client_free_nbd(struct client *c)
 {
+	if (c->nbd != NULL)
+		tls_client_free(c->nbd->tls);
 	free(c->nbd);
 	c->nbd = NULL;
 }
@@ -607,6 +666,9 @@ client_close(struct client *c)
 	fl = fcntl(c->fd, F_GETFL);
 	if (fl != -1)
 		fcntl(c->fd, F_SETFL, fl | O_NONBLOCK);
+	if (c->nbd != NULL && c->nbd->tls != NULL)
+		tls_client_set_deadline(c->nbd->tls,
+		    mono_ms() + CLIENT_CLOSE_WAIT_MS);
 	if (client_send(c, ND_CMD_DISCONNECT, 0, 0, 0, 0, NULL) == 0)
 		wait_server_close(c->fd);
 	if (c->nbd != NULL)

@@ -4,7 +4,9 @@
  * handshake, then pipelined requests over one connection.  Replies may
  * complete out of order; the caller matches them by handle.  An nbd://
  * URI gets the same calls over the NBD protocol (nbd_client.h): no key,
- * no encryption, netdisk's request types and errors.
+ * no encryption, netdisk's request types and errors; an nbds:// URI the
+ * same over TLS (tls_client.h), with the PSK file or the certificates
+ * its query names.
  */
 #ifndef CLIENT_H
 #define CLIENT_H
@@ -21,7 +23,7 @@ enum client_err {
 	CLIENT_OK = 0,
 	CLIENT_ERR_USAGE = 2,		/* bad arguments */
 	CLIENT_ERR_CONNECT = 3,		/* resolve/connect failed */
-	CLIENT_ERR_AUTH = 4,		/* wrong key or no such export */
+	CLIENT_ERR_AUTH = 4,		/* wrong key or no such export; TLS */
 	CLIENT_ERR_BUSY = 5,		/* export held by another client */
 	CLIENT_ERR_DENIED = 6,		/* address not allowed, too many clients */
 	CLIENT_ERR_READONLY = 7,	/* write to a read-only export */
@@ -37,7 +39,7 @@ struct nbd_client;
 
 struct client {
 	int fd;
-	struct nbd_client *nbd;		/* an nbd:// connection, else NULL */
+	struct nbd_client *nbd;		/* nbd:// or nbds://, else NULL */
 	struct record_conn rc;
 	struct hs_export_info info;
 	uint8_t version;

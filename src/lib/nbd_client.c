@@ -13,6 +13,7 @@
 #include "nbd_proto.h"
 #include "request.h"
 #include "sockio.h"
+#include "tls_client.h"
 
 /* The longest option reply the client reads; longer ones are skipped. */
 #define NBD_CLIENT_REP_MAX	4096
@@ -33,6 +34,56 @@ bad_reply(void)
 {
 	errno = EBADMSG;
 	return -1;
+}
+
+/* The transport: the socket, or TLS once NBD_OPT_STARTTLS took. */
+
+/* 1 once len bytes are in buf by deadline; 0 at EOF first; -1 (errno). */
+static int
+io_read_until(struct nbd_client *nc, void *buf, size_t len, int64_t deadline)
+{
+	uint8_t *p = buf;
+	size_t got = 0;
+	ssize_t n;
+
+	if (nc->tls == NULL)
+		return sock_read_until(nc->fd, buf, len, deadline);
+	tls_client_set_deadline(nc->tls, deadline);
+	for (; got < len; got += (size_t)n)
+		if ((n = tls_client_read(nc->tls, p + got, len - got)) <= 0) {
+			if (n == 0 && got > 0)
+				errno = EPROTO;
+			return n == 0 && got == 0 ? 0 : -1;
+		}
+	return 1;
+}
+
+static int
+io_writev(struct nbd_client *nc, struct iovec *iov, int n)
+{
+	if (nc->tls != NULL)
+		return tls_client_writev(nc->tls, iov, n);
+	return sock_writev_full(nc->fd, iov, n);
+}
+
+static int
+io_write_until(struct nbd_client *nc, const void *buf, size_t len,
+    int64_t deadline)
+{
+	struct iovec iov = { (void *)buf, len };
+
+	if (nc->tls == NULL)
+		return sock_write_until(nc->fd, buf, len, deadline);
+	tls_client_set_deadline(nc->tls, deadline);
+	return tls_client_writev(nc->tls, &iov, 1);
+}
+
+static ssize_t
+io_recv(struct nbd_client *nc, void *buf, size_t len)
+{
+	if (nc->tls != NULL)
+		return tls_client_read(nc->tls, buf, len);
+	return recv(nc->fd, buf, len, 0);
 }
 
 /* The greeting, and our flags in reply. */
@@ -61,8 +112,8 @@ nbd_greeting(int fd, int64_t deadline)
 
 /* Option opt with the n pieces of its data. */
 static int
-nbd_send_opt(int fd, uint32_t opt, const struct iovec *data, int n,
-    int64_t deadline)
+nbd_send_opt(struct nbd_client *nc, uint32_t opt, const struct iovec *data,
+    int n, int64_t deadline)
 {
 	struct nbd_opt_hdr h = {
 		.magic = htobe64(NBD_OPT_MAGIC), .option = htobe32(opt),
@@ -73,10 +124,10 @@ nbd_send_opt(int fd, uint32_t opt, const struct iovec *data, int n,
 	for (i = 0; i < n; i++)
 		len += (uint32_t)data[i].iov_len;
 	h.length = htobe32(len);
-	if (sock_write_until(fd, &h, sizeof(h), deadline) == -1)
+	if (io_write_until(nc, &h, sizeof(h), deadline) == -1)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (data[i].iov_len > 0 && sock_write_until(fd,
+		if (data[i].iov_len > 0 && io_write_until(nc,
 		    data[i].iov_base, data[i].iov_len, deadline) == -1)
 			return -1;
 	return 0;
@@ -84,7 +135,7 @@ nbd_send_opt(int fd, uint32_t opt, const struct iovec *data, int n,
 
 /* NBD_OPT_GO for export, asking for the block sizes. */
 static int
-nbd_send_go(int fd, const char *export, int64_t deadline)
+nbd_send_go(struct nbd_client *nc, const char *export, int64_t deadline)
 {
 	uint32_t nl = (uint32_t)strlen(export);
 	uint32_t benl = htobe32(nl);
@@ -93,7 +144,7 @@ nbd_send_go(int fd, const char *export, int64_t deadline)
 		{ &benl, 4 }, { (void *)export, nl }, { &nreq, 2 }, { &req, 2 },
 	};
 
-	return nbd_send_opt(fd, NBD_OPT_GO, iov, 4, deadline);
+	return nbd_send_opt(nc, NBD_OPT_GO, iov, 4, deadline);
 }
 
 /*
@@ -101,25 +152,25 @@ nbd_send_go(int fd, const char *export, int64_t deadline)
  * of its data in d (NBD_CLIENT_REP_MAX at most; the rest is skipped).
  */
 static int
-nbd_opt_reply(int fd, uint32_t opt, uint32_t *type, uint8_t *d, uint32_t *n,
-    int64_t deadline)
+nbd_opt_reply(struct nbd_client *nc, uint32_t opt, uint32_t *type, uint8_t *d,
+    uint32_t *n, int64_t deadline)
 {
 	struct nbd_rep_hdr h;
 	uint8_t skip[256];
 	uint32_t len, k;
 
-	if (sock_read_until(fd, &h, sizeof(h), deadline) != 1)
+	if (io_read_until(nc, &h, sizeof(h), deadline) != 1)
 		return errno == ETIMEDOUT ? -1 : proto_error();
 	if (be64toh(h.magic) != NBD_REP_MAGIC || be32toh(h.option) != opt)
 		return proto_error();
 	*type = be32toh(h.type);
 	len = be32toh(h.length);
 	*n = len < NBD_CLIENT_REP_MAX ? len : NBD_CLIENT_REP_MAX;
-	if (*n > 0 && sock_read_until(fd, d, *n, deadline) != 1)
+	if (*n > 0 && io_read_until(nc, d, *n, deadline) != 1)
 		return errno == ETIMEDOUT ? -1 : proto_error();
 	for (len -= *n; len > 0; len -= k) {
 		k = len < sizeof(skip) ? len : sizeof(skip);
-		if (sock_read_until(fd, skip, k, deadline) != 1)
+		if (io_read_until(nc, skip, k, deadline) != 1)
 			return errno == ETIMEDOUT ? -1 : proto_error();
 	}
 	return 0;
@@ -132,8 +183,8 @@ nbd_structured(struct nbd_client *nc, int64_t deadline)
 	uint8_t d[NBD_CLIENT_REP_MAX];
 	uint32_t type, n;
 
-	if (nbd_send_opt(nc->fd, NBD_OPT_STRUCTURED_REPLY, NULL, 0,
-	    deadline) == -1 || nbd_opt_reply(nc->fd,
+	if (nbd_send_opt(nc, NBD_OPT_STRUCTURED_REPLY, NULL, 0,
+	    deadline) == -1 || nbd_opt_reply(nc,
 	    NBD_OPT_STRUCTURED_REPLY, &type, d, &n, deadline) == -1)
 		return -1;
 	if (type != NBD_REP_ACK && !(type & NBD_REP_ERR(0)))
@@ -158,11 +209,11 @@ nbd_meta_context(struct nbd_client *nc, const char *export, int64_t deadline)
 		{ &ql, 4 }, { (void *)ctx, sizeof(ctx) - 1 },
 	};
 
-	if (nbd_send_opt(nc->fd, NBD_OPT_SET_META_CONTEXT, iov, 5,
+	if (nbd_send_opt(nc, NBD_OPT_SET_META_CONTEXT, iov, 5,
 	    deadline) == -1)
 		return -1;
 	for (;;) {
-		if (nbd_opt_reply(nc->fd, NBD_OPT_SET_META_CONTEXT, &type, d,
+		if (nbd_opt_reply(nc, NBD_OPT_SET_META_CONTEXT, &type, d,
 		    &n, deadline) == -1)
 			return -1;
 		if (type == NBD_REP_ACK || (type & NBD_REP_ERR(0)))
@@ -204,14 +255,67 @@ nbd_take_info(struct nbd_client *nc, const uint8_t *d, uint32_t len,
 	}
 }
 
-int
-nbd_client_go(struct nbd_client *nc, int fd, const char *export,
-    int block_status, int64_t deadline, uint32_t *rep, char *msg,
-    size_t msglen)
+/*
+ * NBD_OPT_STARTTLS, then the handshake: 0 with nc->tls; NBD_CLIENT_NO_TLS
+ * with the server's refusal in *rep and msg; NBD_CLIENT_TLS_FAILED with
+ * errno and msg; -1.
+ */
+static int
+nbd_starttls(struct nbd_client *nc, struct tls_client *tls, int64_t deadline,
+    uint32_t *rep, char *msg, size_t msglen)
+{
+	uint8_t d[NBD_CLIENT_REP_MAX];
+	uint32_t type, n;
+
+	if (nbd_send_opt(nc, NBD_OPT_STARTTLS, NULL, 0, deadline) == -1 ||
+	    nbd_opt_reply(nc, NBD_OPT_STARTTLS, &type, d, &n, deadline) == -1)
+		return -1;
+	if (type != NBD_REP_ACK) {
+		if (!(type & NBD_REP_ERR(0)))
+			return proto_error();
+		snprintf(msg, msglen, "%.*s", (int)n, (const char *)d);
+		*rep = type;
+		return NBD_CLIENT_NO_TLS;
+	}
+	if (n != 0)
+		return proto_error();
+	if (tls_client_handshake(tls, nc->fd, deadline, msg, msglen) == -1)
+		return NBD_CLIENT_TLS_FAILED;
+	nc->tls = tls;
+	return 0;
+}
+
+/* NBD_OPT_GO's replies: 0, NBD_CLIENT_REFUSED or -1. */
+static int
+nbd_go_replies(struct nbd_client *nc, int64_t deadline, uint32_t *rep,
+    char *msg, size_t msglen)
 {
 	uint8_t d[NBD_CLIENT_REP_MAX];
 	uint32_t type, n;
 	int have_export = 0;
+
+	for (;;) {
+		if (nbd_opt_reply(nc, NBD_OPT_GO, &type, d, &n, deadline) == -1)
+			return -1;
+		if (type == NBD_REP_INFO)
+			nbd_take_info(nc, d, n, &have_export);
+		else if (type == NBD_REP_ACK)
+			return have_export ? 0 : proto_error();
+		else if (type & NBD_REP_ERR(0)) {
+			snprintf(msg, msglen, "%.*s", (int)n, (const char *)d);
+			*rep = type;
+			return NBD_CLIENT_REFUSED;
+		} else
+			return proto_error();
+	}
+}
+
+int
+nbd_client_go(struct nbd_client *nc, int fd, const char *export,
+    int block_status, struct tls_client *tls, int64_t deadline,
+    uint32_t *rep, char *msg, size_t msglen)
+{
+	int r;
 
 	memset(nc, 0, sizeof(*nc));
 	nc->fd = fd;
@@ -221,25 +325,18 @@ nbd_client_go(struct nbd_client *nc, int fd, const char *export,
 	msg[0] = '\0';
 	if (nbd_greeting(fd, deadline) == -1)
 		return -1;
+	if (tls != NULL &&
+	    (r = nbd_starttls(nc, tls, deadline, rep, msg, msglen)) != 0)
+		return r;
 	if (block_status && (nbd_structured(nc, deadline) == -1 ||
 	    (nc->structured && nbd_meta_context(nc, export, deadline) == -1)))
 		return -1;
-	if (nbd_send_go(fd, export, deadline) == -1)
+	if (nbd_send_go(nc, export, deadline) == -1)
 		return -1;
-	for (;;) {
-		if (nbd_opt_reply(fd, NBD_OPT_GO, &type, d, &n, deadline) == -1)
-			return -1;
-		if (type == NBD_REP_INFO)
-			nbd_take_info(nc, d, n, &have_export);
-		else if (type == NBD_REP_ACK)
-			return have_export ? 0 : proto_error();
-		else if (type & NBD_REP_ERR(0)) {
-			snprintf(msg, msglen, "%.*s", (int)n, (const char *)d);
-			*rep = type;
-			return 1;
-		} else
-			return proto_error();
-	}
+	r = nbd_go_replies(nc, deadline, rep, msg, msglen);
+	if (nc->tls != NULL)
+		tls_client_set_deadline(nc->tls, -1);
+	return r;
 }
 
 int
@@ -257,7 +354,7 @@ nbd_client_send(struct nbd_client *nc, uint16_t type, uint16_t flags,
 		errno = EINVAL;
 		return -1;
 	}
-	return sock_writev_full(nc->fd, iov, type == NBD_CMD_WRITE ? 2 : 1);
+	return io_writev(nc, iov, type == NBD_CMD_WRITE ? 2 : 1);
 }
 
 int
@@ -287,7 +384,7 @@ nbd_client_sendv(struct nbd_client *nc, const struct nbd_client_req *q,
 		iov[k].iov_base = (void *)q[i].data;
 		iov[k++].iov_len = q[i].length;
 	}
-	return sock_writev_full(nc->fd, iov, k);
+	return io_writev(nc, iov, k);
 }
 
 int
@@ -313,14 +410,15 @@ nbd_recv(struct nbd_client *nc, void *buf, size_t len)
 	got = have;
 	nc->rpos = nc->rend = 0;
 	if (len - got >= sizeof(nc->rbuf) / 4) {
-		n = sock_read_full(nc->fd, p + got, len - got);
+		n = nc->tls != NULL ? io_read_until(nc, p + got, len - got,
+		    -1) : sock_read_full(nc->fd, p + got, len - got);
 		if (n == 0 && got > 0)
 			errno = EPROTO;
 		return n == 0 && got > 0 ? -1 : (int)n;
 	}
 	while (nc->rend < len - got) {
-		n = recv(nc->fd, nc->rbuf + nc->rend,
-		    sizeof(nc->rbuf) - nc->rend, 0);
+		n = io_recv(nc, nc->rbuf + nc->rend,
+		    sizeof(nc->rbuf) - nc->rend);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {

@@ -7,6 +7,11 @@
  * the caller matches them by cookie.  Error numbers in replies are NBD's,
  * which are netdisk's (enum nd_error) for every error both know.
  *
+ * With TLS (nbds://) the client asks for NBD_OPT_STARTTLS first and,
+ * once the server agrees, runs the TLS handshake (tls_client.h): the
+ * rest of the negotiation and all the requests and replies go through
+ * it.
+ *
  * A connection negotiated for block status asks for structured replies
  * and the "base:allocation" context before NBD_OPT_GO; it serves
  * nbd_client_block_status alone (its other replies would be structured,
@@ -21,8 +26,11 @@
 /* Received bytes held for the replies: many small ones per read. */
 #define NBD_CLIENT_RBUF		(64 * 1024)
 
+struct tls_client;
+
 struct nbd_client {
 	int fd;
+	struct tls_client *tls;		/* once STARTTLS took; the caller's */
 	/* What NBD_OPT_GO told (block sizes: the defaults if it did not). */
 	uint64_t size;
 	uint16_t tx_flags;		/* NBD_FLAG_* */
@@ -34,17 +42,25 @@ struct nbd_client {
 	uint8_t rbuf[NBD_CLIENT_RBUF];
 };
 
+/* What nbd_client_go returns besides 0 and -1. */
+#define NBD_CLIENT_REFUSED	1	/* NBD_OPT_GO refused */
+#define NBD_CLIENT_NO_TLS	2	/* NBD_OPT_STARTTLS refused */
+#define NBD_CLIENT_TLS_FAILED	3	/* the TLS handshake failed */
+
 /*
- * Negotiate export on fd, by deadline (mono_ms()); with block_status,
- * structured replies and base:allocation first (a server without them
- * leaves ->allocation 0).  0 once in transmission; 1 if the server
- * refused, with its NBD_REP_ERR_* in *rep and its message in msg; -1
- * with errno: ETIMEDOUT, or EPROTO for a peer that is not an NBD server
- * or broke the protocol.
+ * Negotiate export on fd, by deadline (mono_ms()); with tls (NULL: none),
+ * over TLS; with block_status, structured replies and base:allocation
+ * first (a server without them leaves ->allocation 0).  0 once in
+ * transmission; NBD_CLIENT_REFUSED or NBD_CLIENT_NO_TLS if the server
+ * refused, with its NBD_REP_ERR_* in *rep and its message in msg;
+ * NBD_CLIENT_TLS_FAILED with errno (EACCES: the key or a certificate,
+ * tls_client.h) and the problem in msg; -1 with errno: ETIMEDOUT, or
+ * EPROTO for a peer that is not an NBD server or broke the protocol.
+ * tls stays the caller's, to free after the connection.
  */
 int nbd_client_go(struct nbd_client *, int fd, const char *export,
-    int block_status, int64_t deadline, uint32_t *rep, char *msg,
-    size_t msglen);
+    int block_status, struct tls_client *tls, int64_t deadline,
+    uint32_t *rep, char *msg, size_t msglen);
 /* One request (NBD_CMD_*, NBD_CMD_FLAG_*) and a WRITE's data: 0 or -1. */
 int nbd_client_send(struct nbd_client *, uint16_t type, uint16_t flags,
     uint64_t cookie, uint64_t offset, uint32_t length, const void *data);

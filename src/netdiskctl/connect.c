@@ -58,13 +58,14 @@ ctl_open_opt(const char *uri, const struct ctl_keys *keys, uint32_t options,
 {
 	struct client_opts o;
 	struct nd_uri u;
-	char err[512];
+	char err[512], why[256];
 	int r;
 
-	if (uri_parse(uri, &u) == -1) {
-		ctl_warnx("\"%s\" is not a netdisk or NBD URI "
-		    "(netdisk://HOST[:PORT]/EXPORT, nbd://HOST[:PORT]/EXPORT)",
-		    uri);
+	if (uri_parse_why(uri, &u, why, sizeof(why)) == -1) {
+		ctl_warnx("\"%s\" is not a netdisk or NBD URI: %s "
+		    "(netdisk://HOST[:PORT]/EXPORT, nbd://HOST[:PORT]/EXPORT, "
+		    "nbds://[IDENTITY@]HOST[:PORT]/EXPORT?tls-psk-file=FILE or "
+		    "?tls-certificates=DIR)", uri, why);
 		return CLIENT_ERR_USAGE;
 	}
 	memset(&o, 0, sizeof(o));

@@ -44,7 +44,9 @@ usage(FILE *f)
 	fprintf(f, "URI: netdisk://HOST[:PORT]/EXPORT; the key is read from "
 	    "-k KEYFILE or $NETDISK_KEYFILE\n");
 	fprintf(f, "     or nbd://HOST[:PORT]/EXPORT (NBD, no key) for info, "
-	    "read, write, flush, trim,\n     zero, copy and bench\n");
+	    "read, write, flush, trim,\n     zero, copy and bench; "
+	    "nbds://[IDENTITY@]HOST[:PORT]/EXPORT?tls-psk-file=FILE\n"
+	    "     or ?tls-certificates=DIR for NBD over TLS\n");
 	fprintf(f, "DEVICE: /dev/netdiskN, netdiskN or N (the kernel client's "
 	    "devices)\n");
 	fprintf(f, "SOCKET: netdiskd's control socket (default %s)\n",

@@ -30,47 +30,16 @@
 #include "conf.h"
 #include "key.h"
 #include "tls.h"
+#include "tls_io.h"
 #include "util.h"
 
 /* The PSK file: its longest line, its most entries. */
 #define TLS_PSK_LINE_MAX	(TLS_PSK_ID_MAX + 2 * TLS_PSK_KEY_MAX + 8)
 #define TLS_PSK_MAX		4096
-/* What a record carries at most: writes are gathered up to it. */
-#define TLS_RECORD_MAX		16384
-
-/*
- * Suites, in the server's order of preference: TLS 1.2 AEAD only, PSK
- * first (a GnuTLS PSK client offers certificate suites too).  With PSK,
- * forward secrecy with AES-GCM needs DHE: GnuTLS and mbedTLS share no
- * ECDHE-PSK AES-GCM suite.  mbedTLS keeps the pointers.
- */
-static const int suites_psk[] = {
-	MBEDTLS_TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256,
-	MBEDTLS_TLS_DHE_PSK_WITH_AES_256_GCM_SHA384,
-	MBEDTLS_TLS_DHE_PSK_WITH_AES_128_GCM_SHA256,
-	MBEDTLS_TLS_DHE_PSK_WITH_CHACHA20_POLY1305_SHA256,
-	MBEDTLS_TLS_PSK_WITH_AES_256_GCM_SHA384,
-	MBEDTLS_TLS_PSK_WITH_AES_128_GCM_SHA256,
-};
-static const int suites_x509[] = {
-	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-	MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-	MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-	MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-	MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-	MBEDTLS_TLS_DHE_RSA_WITH_AES_256_GCM_SHA384,
-	MBEDTLS_TLS_DHE_RSA_WITH_AES_128_GCM_SHA256,
-};
-#define NSUITES(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* RFC 7919's group, which GnuTLS asks for, rather than mbedTLS's default. */
 static const unsigned char dhm_p[] = MBEDTLS_DHM_RFC7919_FFDHE2048_P_BIN;
 static const unsigned char dhm_g[] = MBEDTLS_DHM_RFC7919_FFDHE2048_G_BIN;
-static const mbedtls_ecp_group_id curves[] = {
-	MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
-	MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE
-};
 
 struct tls_psk {
 	char id[TLS_PSK_ID_MAX + 1];
@@ -88,17 +57,13 @@ struct tls_creds {
 	mbedtls_pk_context key;
 	struct tls_psk *psk;
 	size_t npsk;
-	int suites[NSUITES(suites_psk) + NSUITES(suites_x509) + 1];
+	int suites[TLS_IO_NSUITES_PSK + TLS_IO_NSUITES_X509 + 1];
 };
 
 struct tls_conn {
-	mbedtls_ssl_context ssl;	/* first: the PSK callback's way back */
+	struct tls_io io;		/* first: the PSK callback's way back */
 	struct tls_creds *creds;
-	int fd;
-	pthread_mutex_t lock;		/* around every mbedTLS call */
 	char identity[TLS_PSK_ID_MAX + 1];
-	char suite[96];
-	uint8_t out[TLS_RECORD_MAX];	/* what tls_writev gathers */
 };
 
 /* Loading. */
@@ -144,37 +109,6 @@ tls_psk_line(char *line, struct tls_psk *p, const char *path, int lineno,
 	return 0;
 }
 
-/* A file only its owner may read: a stream on it, or NULL (err). */
-static FILE *
-tls_open_secret(const char *what, const char *path, char *err, size_t errlen)
-{
-	struct stat st;
-	FILE *f;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &st) == -1) {
-		snprintf(err, errlen, "%s \"%s\": %s", what, path,
-		    strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
-		snprintf(err, errlen, "%s \"%s\": %s", what, path,
-		    !S_ISREG(st.st_mode) ? "not a regular file" :
-		    "group or others may access it (chmod 600)");
-		close(fd);
-		return NULL;
-	}
-	if ((f = fdopen(fd, "r")) == NULL) {
-		snprintf(err, errlen, "%s \"%s\": %s", what, path,
-		    strerror(errno));
-		close(fd);
-	}
-	return f;
-}
-
 static int
 tls_psk_load(struct tls_creds *c, const char *path, char *err, size_t errlen)
 {
@@ -183,7 +117,7 @@ tls_psk_load(struct tls_creds *c, const char *path, char *err, size_t errlen)
 	size_t len;
 	FILE *f;
 
-	if ((f = tls_open_secret("nbd_tls_psk", path, err, errlen)) == NULL)
+	if ((f = tls_io_open_secret("nbd_tls_psk", path, err, errlen)) == NULL)
 		return -1;
 	if ((c->psk = calloc(TLS_PSK_MAX, sizeof(*c->psk))) == NULL) {
 		fclose(f);
@@ -253,7 +187,7 @@ tls_x509_load(struct tls_creds *c, const struct conf *conf, char *err,
 	int r;
 
 	/* The key file must be private; mbedTLS reads it itself. */
-	if ((f = tls_open_secret("nbd_tls_key", conf->nbd_tls_key, err,
+	if ((f = tls_io_open_secret("nbd_tls_key", conf->nbd_tls_key, err,
 	    errlen)) == NULL)
 		return -1;
 	fclose(f);
@@ -298,20 +232,22 @@ tls_conf(struct tls_creds *c, const struct conf *conf, char *err,
 	    MBEDTLS_SSL_MINOR_VERSION_3);
 	mbedtls_ssl_conf_renegotiation(&c->conf,
 	    MBEDTLS_SSL_RENEGOTIATION_DISABLED);
-	mbedtls_ssl_conf_curves(&c->conf, curves);
+	mbedtls_ssl_conf_curves(&c->conf, tls_io_curves);
 	mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE);
 	if (conf->nbd_tls_psk != NULL) {
 		if (tls_psk_load(c, conf->nbd_tls_psk, err, errlen) == -1)
 			return -1;
 		mbedtls_ssl_conf_psk_cb(&c->conf, tls_psk_cb, c);
-		memcpy(c->suites, suites_psk, sizeof(suites_psk));
-		n = NSUITES(suites_psk);
+		memcpy(c->suites, tls_io_suites_psk,
+		    TLS_IO_NSUITES_PSK * sizeof(int));
+		n = TLS_IO_NSUITES_PSK;
 	}
 	if (conf->nbd_tls_cert != NULL) {
 		if (tls_x509_load(c, conf, err, errlen) == -1)
 			return -1;
-		memcpy(c->suites + n, suites_x509, sizeof(suites_x509));
-		n += NSUITES(suites_x509);
+		memcpy(c->suites + n, tls_io_suites_x509,
+		    TLS_IO_NSUITES_X509 * sizeof(int));
+		n += TLS_IO_NSUITES_X509;
 	}
 	c->suites[n] = 0;
 	mbedtls_ssl_conf_ciphersuites(&c->conf, c->suites);
@@ -368,65 +304,11 @@ tls_creds_put(struct tls_creds *c)
 	free(c);
 }
 
-/* The socket. */
-
-/* Wait for events on fd until deadline (-1: none): 0, or an mbedTLS error. */
-static int
-tls_wait(int fd, short events, int64_t deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-	int64_t left;
-	int n;
-
-	for (;;) {
-		left = deadline < 0 ? -1 : deadline - mono_ms();
-		if (deadline >= 0 && left <= 0)
-			return MBEDTLS_ERR_SSL_TIMEOUT;
-		n = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
-		if (n > 0)
-			return 0;	/* POLLERR and POLLHUP: the I/O says */
-		if (n == -1 && errno != EINTR)
-			return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
-	}
-}
-
-static int
-tls_bio_send(void *arg, const unsigned char *buf, size_t len)
-{
-	struct tls_conn *tc = arg;
-	ssize_t n;
-
-	do
-		n = send(tc->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	while (n == -1 && errno == EINTR);
-	if (n >= 0)
-		return (int)n;
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
-		return MBEDTLS_ERR_SSL_WANT_WRITE;
-	return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
-}
-
-static int
-tls_bio_recv(void *arg, unsigned char *buf, size_t len)
-{
-	struct tls_conn *tc = arg;
-	ssize_t n;
-
-	do
-		n = recv(tc->fd, buf, len, MSG_DONTWAIT);
-	while (n == -1 && errno == EINTR);
-	if (n >= 0)
-		return (int)n;	/* 0: mbedTLS's end of stream */
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
-		return MBEDTLS_ERR_SSL_WANT_READ;
-	return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
-}
-
 /* The common name of the client's certificate, if it showed one. */
 static void
 tls_peer_cn(struct tls_conn *tc)
 {
-	const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&tc->ssl);
+	const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&tc->io.ssl);
 	const mbedtls_x509_name *n;
 	size_t len;
 
@@ -472,27 +354,16 @@ tls_accept(struct tls_creds *c, int fd, int64_t deadline, char *why,
 {
 	struct tls_conn *tc;
 	char msg[128];
-	int r, on = 1;
+	int r;
 
 	if ((tc = calloc(1, sizeof(*tc))) == NULL) {
 		snprintf(why, whylen, "TLS: out of memory");
 		return NULL;
 	}
-	mbedtls_ssl_init(&tc->ssl);
-	pthread_mutex_init(&tc->lock, NULL);
+	tls_io_init(&tc->io);
 	tc->creds = tls_creds_ref(c);
-	tc->fd = fd;
-	/* mbedTLS sends each handshake message by itself. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	if ((r = mbedtls_ssl_setup(&tc->ssl, &c->conf)) == 0) {
-		mbedtls_ssl_set_bio(&tc->ssl, tc, tls_bio_send, tls_bio_recv,
-		    NULL);
-		while ((r = mbedtls_ssl_handshake(&tc->ssl)) ==
-		    MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
-			if ((r = tls_wait(fd, r == MBEDTLS_ERR_SSL_WANT_READ ?
-			    POLLIN : POLLOUT, deadline)) != 0)
-				break;
-	}
+	if ((r = tls_io_setup(&tc->io, &c->conf)) == 0)
+		r = tls_io_handshake(&tc->io, fd, deadline);
 	if (r != 0) {
 		if (tls_why(r) == NULL)
 			mbedtls_strerror(r, msg, sizeof(msg));
@@ -503,9 +374,6 @@ tls_accept(struct tls_creds *c, int fd, int64_t deadline, char *why,
 	}
 	if (tc->identity[0] == '\0')
 		tls_peer_cn(tc);
-	snprintf(tc->suite, sizeof(tc->suite), "%s %s",
-	    mbedtls_ssl_get_version(&tc->ssl),
-	    mbedtls_ssl_get_ciphersuite(&tc->ssl));
 	return tc;
 }
 
@@ -518,88 +386,20 @@ tls_identity(const struct tls_conn *tc)
 const char *
 tls_suite(const struct tls_conn *tc)
 {
-	return tc->suite;
+	return tc->io.suite;
 }
 
 ssize_t
 tls_read(struct tls_conn *tc, void *buf, size_t len, int64_t deadline)
 {
-	int r;
-
-	for (;;) {
-		pthread_mutex_lock(&tc->lock);
-		r = mbedtls_ssl_read(&tc->ssl, buf, len);
-		pthread_mutex_unlock(&tc->lock);
-		if (r > 0)
-			return r;
-		if (r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY ||
-		    r == MBEDTLS_ERR_SSL_CONN_EOF)
-			return 0;
-		if (r != MBEDTLS_ERR_SSL_WANT_READ &&
-		    r != MBEDTLS_ERR_SSL_WANT_WRITE)
-			break;
-		if ((r = tls_wait(tc->fd, r == MBEDTLS_ERR_SSL_WANT_READ ?
-		    POLLIN : POLLOUT, deadline)) != 0)
-			break;
-	}
-	errno = r == MBEDTLS_ERR_SSL_TIMEOUT ? ETIMEDOUT : EPROTO;
-	return -1;
+	return tls_io_read(&tc->io, buf, len, deadline);
 }
 
-/* One record's worth of bytes, all of them. */
-static int
-tls_write(struct tls_conn *tc, const uint8_t *p, size_t len,
-    int64_t deadline)
-{
-	int r;
-
-	while (len > 0) {
-		pthread_mutex_lock(&tc->lock);
-		r = mbedtls_ssl_write(&tc->ssl, p, len);
-		pthread_mutex_unlock(&tc->lock);
-		if (r > 0) {
-			p += r;
-			len -= (size_t)r;
-			continue;
-		}
-		if (r == MBEDTLS_ERR_SSL_WANT_READ ||
-		    r == MBEDTLS_ERR_SSL_WANT_WRITE)
-			r = tls_wait(tc->fd, r == MBEDTLS_ERR_SSL_WANT_READ ?
-			    POLLIN : POLLOUT, deadline);
-		if (r != 0) {
-			errno = r == MBEDTLS_ERR_SSL_TIMEOUT ? ETIMEDOUT : EPIPE;
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/*
- * The buffers as full records: small pieces (reply headers) gathered in
- * tc->out, so that a batch of replies does not become a record each.
- */
 int
 tls_writev(struct tls_conn *tc, const struct iovec *iov, int iovcnt,
     int64_t deadline)
 {
-	size_t have = 0, n, off;
-	int i;
-
-	for (i = 0; i < iovcnt; i++)
-		for (off = 0; off < iov[i].iov_len; off += n) {
-			n = iov[i].iov_len - off;
-			if (n > sizeof(tc->out) - have)
-				n = sizeof(tc->out) - have;
-			memcpy(tc->out + have, (const uint8_t *)iov[i].iov_base +
-			    off, n);
-			have += n;
-			if (have == sizeof(tc->out)) {
-				if (tls_write(tc, tc->out, have, deadline) == -1)
-					return -1;
-				have = 0;
-			}
-		}
-	return have > 0 ? tls_write(tc, tc->out, have, deadline) : 0;
+	return tls_io_writev(&tc->io, iov, iovcnt, deadline);
 }
 
 void
@@ -607,11 +407,7 @@ tls_close(struct tls_conn *tc)
 {
 	if (tc == NULL)
 		return;
-	pthread_mutex_lock(&tc->lock);
-	(void)mbedtls_ssl_close_notify(&tc->ssl);	/* if it fits now */
-	pthread_mutex_unlock(&tc->lock);
-	mbedtls_ssl_free(&tc->ssl);
-	pthread_mutex_destroy(&tc->lock);
+	tls_io_free(&tc->io);
 	tls_creds_put(tc->creds);
 	mbedtls_platform_zeroize(tc, sizeof(*tc));
 	free(tc);
