@@ -16,9 +16,10 @@
 #        4 KiB random read, queue depth 32
 #        1 MiB sequential read, queue depth 8
 #        1 MiB sequential write, queue depth 8 (scratch image)
-#      with ONE client for every server, netdiskctl bench (netdisk:// and
-#      nbd://: the same pipelined engine, one connection), and fio's nbd
-#      engine (libnbd) as a second opinion on the NBD servers,
+#      with ONE client for every server, netdiskctl bench (netdisk://,
+#      nbd:// and nbds://: the same pipelined engine, one connection), and
+#      fio's nbd engine (libnbd) as a second opinion on the plaintext NBD
+#      servers, nbdcopy on all of them for the sequential read,
 #   5. prints a table: throughput, the ratio to the best plaintext NBD
 #      server measured with the same client, the server's CPU time per
 #      request and per MiB (utime + stime of the server's process and its
@@ -221,18 +222,18 @@ one() {
 	case $mode in *write) export=scratch; reset_scratch ;; esac
 	# nbdkit's file plugin serves the files of $dir by their names.
 	[ "$name" = nbdkit-file ] && export=$export.img
-	# Only netdiskctl speaks netdisk's protocol.  netdiskctl has no TLS
-	# for NBD, fio neither (libnbd refuses its PSK file in a URI);
-	# nbdcopy does, and measures the sequential read only.
+	# Only netdiskctl speaks netdisk's protocol.  fio has no TLS for
+	# NBD (libnbd refuses its PSK file in a URI); nbdcopy measures the
+	# sequential read only.
 	case $client:$uri:$mode in
-	netdiskctl:nbds://*|fio:nbds://*|fio:netdisk://*) return 0 ;;
+	fio:nbds://*|fio:netdisk://*) return 0 ;;
 	nbdcopy:netdisk://*|nbdcopy:*:randread|nbdcopy:*:write) return 0 ;;
 	esac
 	case $uri in nbds://*) suffix="?tls-psk-file=$dir/nbd.psk" ;; esac
 	note "$label: $client -> $name..."
 	t0=$(cpu_ticks "$pid")
 	case $client in
-	netdiskctl) r=$(ctl_run "$uri$export" "$mode" "$bs" "$qd") ;;
+	netdiskctl) r=$(ctl_run "$uri$export$suffix" "$mode" "$bs" "$qd") ;;
 	fio) r=$(fio_run "$uri$export$suffix" "$mode" "$bs" "$qd") ;;
 	nbdcopy) r=$(nbdcopy_run "$uri$export$suffix") ;;
 	esac
