@@ -48,14 +48,31 @@ test -n "$line" || kt_skip "no kernel of series $s (fetch-kernels.sh: $(tail -n 
 read -r _ ver vmlinuz kdir moddir <<<"$line"
 
 # ---------------------------------------------------------------- the root
+# The Debian packages of the shared libraries netdiskctl uses, as the
+# host's dpkg names them (the guest's root is the same release), so that
+# a new library of the build reaches the root.
+lib_packages() {
+	local p
+
+	for p in $(ldd "$top_builddir/src/netdiskctl/netdiskctl" |
+	    awk '$3 ~ /^\// { print $3 }'); do
+		dpkg -S "$p" 2>/dev/null || dpkg -S "$(readlink -f "$p")"
+	done | cut -d: -f1 | sort -u
+}
+
 # cached_root: the path of the cached root of $nbi_tool, made if missing.
 cached_root() {
 	local c=${NETDISK_CACHE:-/var/cache/netdisk-ktest}/$(nbi_rootfs_name)
+	local libs
 
-	# shellcheck disable=SC2046
+	libs=$(lib_packages) && test -n "$libs" || {
+		echo "cannot find the packages of netdiskctl's libraries" \
+		    >"$T/rootfs.log"
+		return 1
+	}
+	# shellcheck disable=SC2046,SC2086
 	"$top_srcdir/t/system/systemd-rootfs.sh" "$c" $(nbi_packages) udev \
-	    e2fsprogs kmod libbsd0 libc6 libinih1 libmbedcrypto7 libssl3 \
-	    >"$T/rootfs.log" 2>&1 || return 1
+	    e2fsprogs kmod $libs >"$T/rootfs.log" 2>&1 || return 1
 	echo "$c"
 }
 t0=$(kt_now)
