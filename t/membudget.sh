@@ -163,6 +163,8 @@ tap_like "status shows a reader waiting" \
 kill -TERM "$ND_PID"
 sleep 0.5
 rm -f "$sf/stall"
-stop_netdiskd
+# It may be gone already: wait for it, rather than signal it again.
+wait_pid_status "$ND_PID" 15
 tap_is "netdiskd stops with a reader waiting and a write stalled" $? 0
+ND_PID=""
 tap_ok "... having logged no error" sh -c "! grep -i 'fatal\|abort' '$ND_LOG'"
