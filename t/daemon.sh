@@ -77,14 +77,22 @@ nd_kill_all() {
 
 # ---------------------------------------------------------------- ports
 
-# A TCP port nobody on this host uses (listening or connected).
+# A port nobody on this host uses, TCP or UDP (listening, connected or
+# bound), below the kernel's range of ephemeral ports, which a connection
+# or a datagram socket (a guest's DNS query through QEMU, say) may take
+# after we looked: a UDP port of a QEMU socket network once collided
+# with one.
 free_port() {
-	local i p hex
+	local i p hex lo
 
+	lo=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range \
+	    2>/dev/null) || lo=32768
+	test "${lo:-0}" -gt 21000 || lo=60000
 	for i in $(seq 200); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % (lo - 20000)))
 		hex=$(printf '%04X' "$p")
-		if ! grep -q ":$hex " /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
+		if ! grep -q ":$hex " /proc/net/tcp /proc/net/tcp6 \
+		    /proc/net/udp /proc/net/udp6 2>/dev/null; then
 			echo "$p"
 			return 0
 		fi
