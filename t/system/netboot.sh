@@ -278,6 +278,7 @@ finish() {
 	line=$(cat "$T/end.$1" 2>/dev/null)
 	read -r "rs[$1]" "secs[$1]" end_at <<<"${line:-255 ? 0}"
 }
+problems='WARNING:|BUG:|Oops|Kernel panic|hung_task'
 # report NAME WHAT: the run's result lines as TAP, and the run.
 report() {
 	local n=$1
@@ -295,8 +296,12 @@ report() {
 		tr -d '\r' <"$con.$n" >"$T/con"
 		tap_diag_file "$T/con" 60
 	fi
-	tap_is "$s: $n: no kernel warning, oops or BUG on the console" \
-	    "$(grep -acE 'WARNING:|BUG:|Oops|Kernel panic|hung_task' "$con.$n")" 0
+	if ! tap_is "$s: $n: no kernel warning, oops or BUG on the console" \
+	    "$(grep -acE "$problems" "$con.$n")" 0; then
+		# what the kernel said, and what led to it
+		tr -d '\r' <"$con.$n" | grep -aE -B 8 -A 40 -m 3 "$problems" |
+		    head -n 150 | sed 's/^/#   /'
+	fi
 }
 # mounted_at NAME WHICH: the same, the uptime when the root was mounted.
 mounted_at() {
