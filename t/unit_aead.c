@@ -295,6 +295,47 @@ struct bufs {
 	uint8_t t[16], t2[16];
 };
 
+/*
+ * The message in two places (crypto_aead_seal_split, open_split), split
+ * at a random multiple of CRYPTO_SPLIT_ALIGN or at its end, against the
+ * ciphertext and tag in b->c and b->t: 0, else the failed step.
+ */
+static int
+split_case(struct crypto_aead *x, struct bufs *b, size_t adlen, size_t len,
+    size_t off)
+{
+	size_t part = len / CRYPTO_SPLIT_ALIGN;
+	uint8_t *p = b->p + off, *out = b->out + (off * 5 + 1) % 16;
+	uint8_t *in = b->c2 + off, bad[16];
+
+	part = rng() % 4 == 0 ? len :
+	    (size_t)(rng() % (part + 1)) * CRYPTO_SPLIT_ALIGN;
+	memset(out, 0xa5, part);
+	memcpy(out + part, p + part, len - part);
+	if (crypto_aead_seal_split(x, b->iv, b->ad, adlen, p, part, out, len,
+	    b->t2) != 0 || memcmp(out, b->c, len) != 0 ||
+	    memcmp(b->t, b->t2, 16) != 0)
+		return 8;	/* sealed from two places */
+	memcpy(in, b->c, len);
+	memset(out, 0xa5, len);
+	if (crypto_aead_open_split(x, b->iv, b->ad, adlen, in, len, out, part,
+	    b->t) != 0 || memcmp(out, p, part) != 0 ||
+	    memcmp(in + part, p + part, len - part) != 0)
+		return 9;	/* opened into two places */
+	memcpy(in, b->c, len);
+	memcpy(bad, b->t, 16);
+	bad[rng() % 16] ^= (uint8_t)(1 + rng() % 255);
+	if (crypto_aead_open_split(x, b->iv, b->ad, adlen, in, len, out, part,
+	    bad) != -1 || !all_zero(out, part) ||
+	    !all_zero(in + part, len - part))
+		return 10;	/* a bad tag: both places zeroed */
+	if (part + CRYPTO_SPLIT_ALIGN / 2 < len &&
+	    crypto_aead_seal_split(x, b->iv, b->ad, adlen, p,
+	    part + CRYPTO_SPLIT_ALIGN / 2, out, len, b->t2) != -1)
+		return 11;	/* a split between steps is refused */
+	return 0;
+}
+
 /* One case: 0 if both agree in every mode, else the failed step. */
 static int
 diff_case(enum crypto_aead_impl impl, struct bufs *b, size_t adlen,
@@ -328,6 +369,8 @@ diff_case(enum crypto_aead_impl impl, struct bufs *b, size_t adlen,
 	    b->ad, adlen, b->c2 + off, len, b->c2 + off, b->t) != 0 ||
 	    memcmp(b->c2 + off, p, len) != 0)
 		step = 7;	/* mbedTLS opens in place too */
+	if (step == 0 && x != NULL)
+		step = split_case(x, b, adlen, len, off);
 	crypto_aead_free(m);
 	crypto_aead_free(x);
 	return step;
@@ -379,7 +422,7 @@ test_differential(enum crypto_aead_impl impl)
 			    "step %d differs\n", i, len, adlen, off, step);
 	}
 	ok(bad == 0, "%s equals mbedtls in %d cases (%d over 16 KiB; "
-	    "seal and open, in place and not): %d differ", impl_name(impl), n,
+	    "seal and open, in place, not, and split): %d differ", impl_name(impl), n,
 	    big, bad);
 	free(b);
 }

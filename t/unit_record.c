@@ -518,6 +518,65 @@ test_inner(void)
 	    "16384 bytes of content and padding: too long, refused");
 }
 
+/*
+ * Opening into the caller's buffer (record.c, direct_part): records of
+ * content c[i] and padding pad[i] (type t[i]), delivered at once and read
+ * with receives of want bytes each: 1 if every byte came back in order,
+ * else what record_recv said (0 or -errno).
+ */
+static int
+direct_reads(const size_t *c, const size_t *pad, const uint8_t *t, int n,
+    size_t want)
+{
+	static uint8_t data[4 * ND_REC_MAX_PLAINTEXT], got[sizeof(data)];
+	static uint8_t rec[MAXREC];
+	size_t off = 0, total, k;
+	struct wire w;
+	int i, rv = 1;
+
+	crypto_random(data, sizeof(data));
+	wire_open(&w);
+	for (i = 0; i < n; i++) {
+		k = craft(rec, &keys.c2s, (uint64_t)i, data + off, c[i], t[i],
+		    pad[i]);
+		deliver(&w, rec, k);
+		off += c[i];
+	}
+	total = off;
+	memset(got, 0, sizeof(got));
+	for (off = 0; off < total && rv == 1; off += k) {
+		k = total - off < want ? total - off : want;
+		errno = 0;
+		if (record_recv(&w.rx, got + off, k) != 1)
+			rv = -errno;
+	}
+	if (rv == 1 && memcmp(got, data, total) != 0)
+		rv = -EILSEQ;
+	wire_close(&w);
+	return rv;
+}
+
+static void
+test_direct(void)
+{
+	static const size_t c1[] = { 1000, 1000 }, p1[] = { 5000, 0 };
+	static const size_t c2[] = { 16384, 300, 16000 }, p2[] = { 0, 0, 384 };
+	static const size_t c3[] = { 1000 }, p3[] = { 0 };
+	static const uint8_t d[] = { 23, 23, 23 }, bad[] = { 21 };
+
+	ok(direct_reads(c1, p1, d, 2, 2000) == 1,
+	    "a padded record whose type byte falls in the caller's buffer: "
+	    "its content read, then the next record's");
+	ok(direct_reads(c2, p2, d, 3, 1 << 20) == 1 &&
+	    direct_reads(c2, p2, d, 3, 5000) == 1 &&
+	    direct_reads(c2, p2, d, 3, 257) == 1 &&
+	    direct_reads(c2, p2, d, 3, 255) == 1,
+	    "records opened into receives of 1 MiB, 5000, 257 and 255 bytes");
+	ok(direct_reads(c3, p3, bad, 1, 1000) == -EBADMSG,
+	    "1000 bytes of unknown inner type 21, read into a big buffer: "
+	    "EBADMSG");
+}
+
 /* KeyUpdate. */
 
 static int
@@ -614,6 +673,7 @@ main(void)
 	test_truncation();
 	test_headers();
 	test_inner();
+	test_direct();
 	test_key_update();
 	test_misuse();
 	return done_testing();

@@ -392,20 +392,20 @@ ctr_tail(const struct aesgcm_x86 *k, __m128i *ctr, const uint8_t *in,
 
 /* Encrypts and hashes the ciphertext, the hashing a step behind. */
 TARGET static __m128i
-seal_text(const struct aesgcm_x86 *k, __m128i ctr, __m128i x,
+seal_text(const struct aesgcm_x86 *k, __m128i *ctr, __m128i x,
     const uint8_t *in, uint8_t *out, size_t len)
 {
 	size_t i, n = len / STEP;
 
 	if (n > 0) {
-		ctr_step(k, &ctr, in, out, NULL, NULL);
+		ctr_step(k, ctr, in, out, NULL, NULL);
 		for (i = 1; i < n; i++)
-			ctr_step(k, &ctr, in + i * STEP, out + i * STEP,
+			ctr_step(k, ctr, in + i * STEP, out + i * STEP,
 			    out + (i - 1) * STEP, &x);
 		x = ghash_blocks(k, x, out + (n - 1) * STEP, BLOCKS);
 	}
 	if (len % STEP != 0) {
-		ctr_tail(k, &ctr, in + n * STEP, out + n * STEP, len % STEP);
+		ctr_tail(k, ctr, in + n * STEP, out + n * STEP, len % STEP);
 		x = ghash(k, x, out + n * STEP, len % STEP);
 	}
 	return x;
@@ -413,17 +413,17 @@ seal_text(const struct aesgcm_x86 *k, __m128i ctr, __m128i x,
 
 /* Hashes the ciphertext and decrypts it, a step at a time. */
 TARGET static __m128i
-open_text(const struct aesgcm_x86 *k, __m128i ctr, __m128i x,
+open_text(const struct aesgcm_x86 *k, __m128i *ctr, __m128i x,
     const uint8_t *in, uint8_t *out, size_t len)
 {
 	size_t i, n = len / STEP;
 
 	for (i = 0; i < n; i++)
-		ctr_step(k, &ctr, in + i * STEP, out + i * STEP,
+		ctr_step(k, ctr, in + i * STEP, out + i * STEP,
 		    in + i * STEP, &x);
 	if (len % STEP != 0) {
 		x = ghash(k, x, in + n * STEP, len % STEP);
-		ctr_tail(k, &ctr, in + n * STEP, out + n * STEP, len % STEP);
+		ctr_tail(k, ctr, in + n * STEP, out + n * STEP, len % STEP);
 	}
 	return x;
 }
@@ -541,14 +541,14 @@ ctr_step2(const struct aesgcm_x86 *k, __m128i *ctr, const uint8_t *in,
 
 /* seal_text with 256-bit steps while len allows, len >= STEP2. */
 TARGET2 static __m128i
-seal_text2(const struct aesgcm_x86 *k, __m128i ctr, __m128i x,
+seal_text2(const struct aesgcm_x86 *k, __m128i *ctr, __m128i x,
     const uint8_t *in, uint8_t *out, size_t len)
 {
 	size_t i, n = len / STEP2;
 
-	ctr_step2(k, &ctr, in, out, NULL, NULL);
+	ctr_step2(k, ctr, in, out, NULL, NULL);
 	for (i = 1; i < n; i++)
-		ctr_step2(k, &ctr, in + i * STEP2, out + i * STEP2,
+		ctr_step2(k, ctr, in + i * STEP2, out + i * STEP2,
 		    out + (i - 1) * STEP2, &x);
 	x = ghash_blocks(k, x, out + (n - 1) * STEP2, 2 * BLOCKS);
 	return seal_text(k, ctr, x, in + n * STEP2, out + n * STEP2,
@@ -557,13 +557,13 @@ seal_text2(const struct aesgcm_x86 *k, __m128i ctr, __m128i x,
 
 /* open_text with 256-bit steps while len allows, len >= STEP2. */
 TARGET2 static __m128i
-open_text2(const struct aesgcm_x86 *k, __m128i ctr, __m128i x,
+open_text2(const struct aesgcm_x86 *k, __m128i *ctr, __m128i x,
     const uint8_t *in, uint8_t *out, size_t len)
 {
 	size_t i, n = len / STEP2;
 
 	for (i = 0; i < n; i++)
-		ctr_step2(k, &ctr, in + i * STEP2, out + i * STEP2,
+		ctr_step2(k, ctr, in + i * STEP2, out + i * STEP2,
 		    in + i * STEP2, &x);
 	return open_text(k, ctr, x, in + n * STEP2, out + n * STEP2,
 	    len % STEP2);
@@ -611,54 +611,96 @@ too_long(size_t adlen, size_t len)
 	return (uint64_t)len > GCM_MAX_LEN || (uint64_t)adlen > GCM_MAX_ADLEN;
 }
 
+/* Encrypts len bytes, continuing at *ctr: the hash x continued. */
+TARGET static __m128i
+seal_any(const struct aesgcm_x86 *k, __m128i *ctr, __m128i x,
+    const uint8_t *in, uint8_t *out, size_t len)
+{
+	if (k->level == AESGCM_X86_VAES && len >= STEP2)
+		return seal_text2(k, ctr, x, in, out, len);
+	return seal_text(k, ctr, x, in, out, len);
+}
+
+TARGET static __m128i
+open_any(const struct aesgcm_x86 *k, __m128i *ctr, __m128i x,
+    const uint8_t *in, uint8_t *out, size_t len)
+{
+	if (k->level == AESGCM_X86_VAES && len >= STEP2)
+		return open_text2(k, ctr, x, in, out, len);
+	return open_text(k, ctr, x, in, out, len);
+}
+
+/*
+ * A split message goes on where the first part ends: part is a multiple
+ * of both steps (or all of it), so the counter and the hash carry over.
+ */
 TARGET int
-aesgcm_x86_seal(const struct aesgcm_x86 *k, const uint8_t nonce[12],
-    const void *ad, size_t adlen, const void *in, size_t len, void *out,
-    uint8_t tag[16])
+aesgcm_x86_seal_split(const struct aesgcm_x86 *k, const uint8_t nonce[12],
+    const void *ad, size_t adlen, const void *in, size_t part, void *out,
+    size_t len, uint8_t tag[16])
 {
 	const __m128i one = _mm_set_epi32(0, 0, 0, 1);
+	uint8_t *o = out;
 	__m128i j0, ctr, x;
 
-	if (too_long(adlen, len))
+	_Static_assert(CRYPTO_SPLIT_ALIGN % STEP2 == 0 &&
+	    CRYPTO_SPLIT_ALIGN % STEP == 0, "a split falls between steps");
+	if (too_long(adlen, len) || part > len)
 		return -1;
 	j0 = first_counter(nonce);
 	ctr = _mm_add_epi32(bswap(j0), one);
 	x = ghash(k, _mm_setzero_si128(), ad, adlen);
-	if (k->level == AESGCM_X86_VAES && len >= STEP2)
-		x = seal_text2(k, ctr, x, in, out, len);
-	else
-		x = seal_text(k, ctr, x, in, out, len);
+	x = seal_any(k, &ctr, x, in, o, part);
+	x = seal_any(k, &ctr, x, o + part, o + part, len - part);
 	make_tag(k, x, j0, adlen, len, tag);
 	return 0;
 }
 
 TARGET int
-aesgcm_x86_open(const struct aesgcm_x86 *k, const uint8_t nonce[12],
+aesgcm_x86_seal(const struct aesgcm_x86 *k, const uint8_t nonce[12],
     const void *ad, size_t adlen, const void *in, size_t len, void *out,
-    const uint8_t tag[16])
+    uint8_t tag[16])
+{
+	return aesgcm_x86_seal_split(k, nonce, ad, adlen, in, len, out, len,
+	    tag);
+}
+
+TARGET int
+aesgcm_x86_open_split(const struct aesgcm_x86 *k, const uint8_t nonce[12],
+    const void *ad, size_t adlen, void *in, size_t len, void *out,
+    size_t part, const uint8_t tag[16])
 {
 	const __m128i one = _mm_set_epi32(0, 0, 0, 1);
-	uint8_t want[16];
+	uint8_t want[16], *i = in;
 	__m128i j0, ctr, x;
 	int good;
 
-	if (too_long(adlen, len))
+	if (too_long(adlen, len) || part > len)
 		return -1;
 	j0 = first_counter(nonce);
 	ctr = _mm_add_epi32(bswap(j0), one);
 	x = ghash(k, _mm_setzero_si128(), ad, adlen);
-	if (k->level == AESGCM_X86_VAES && len >= STEP2)
-		x = open_text2(k, ctr, x, in, out, len);
-	else
-		x = open_text(k, ctr, x, in, out, len);
+	x = open_any(k, &ctr, x, i, out, part);
+	x = open_any(k, &ctr, x, i + part, i + part, len - part);
 	make_tag(k, x, j0, adlen, len, want);
 	good = CRYPTO_memcmp(want, tag, sizeof(want)) == 0;
 	OPENSSL_cleanse(want, sizeof(want));
 	if (!good) {
-		OPENSSL_cleanse(out, len);
+		OPENSSL_cleanse(out, part);
+		OPENSSL_cleanse(i + part, len - part);
 		return -1;
 	}
 	return 0;
+}
+
+/* All of it out of place: nothing is written to in. */
+TARGET int
+aesgcm_x86_open(const struct aesgcm_x86 *k, const uint8_t nonce[12],
+    const void *ad, size_t adlen, const void *in, size_t len, void *out,
+    const uint8_t tag[16])
+{
+	return aesgcm_x86_open_split(k, nonce, ad, adlen, (void *)(uintptr_t)in,
+	    len, out, len, tag);
 }
 
 /* The AEAD backends. */
@@ -704,6 +746,24 @@ x86_seal(void *state, const uint8_t nonce[CRYPTO_IV_LEN], const void *ad,
 }
 
 static int
+x86_seal_split(void *state, const uint8_t nonce[CRYPTO_IV_LEN],
+    const void *ad, size_t adlen, const void *in, size_t part, void *out,
+    size_t len, uint8_t tag[CRYPTO_TAG_LEN])
+{
+	return aesgcm_x86_seal_split(state, nonce, ad, adlen, in, part, out,
+	    len, tag);
+}
+
+static int
+x86_open_split(void *state, const uint8_t nonce[CRYPTO_IV_LEN],
+    const void *ad, size_t adlen, void *in, size_t len, void *out,
+    size_t part, const uint8_t tag[CRYPTO_TAG_LEN])
+{
+	return aesgcm_x86_open_split(state, nonce, ad, adlen, in, len, out,
+	    part, tag);
+}
+
+static int
 x86_open(void *state, const uint8_t nonce[CRYPTO_IV_LEN], const void *ad,
     size_t adlen, const void *in, size_t len, void *out,
     const uint8_t tag[CRYPTO_TAG_LEN])
@@ -715,11 +775,13 @@ const struct crypto_aead_ops aesgcm_x86_aesni_aead = {
 	.name = "x86-aesni", .size = sizeof(struct aesgcm_x86),
 	.available = aesni_available, .init = aesni_init, .fini = x86_fini,
 	.seal = x86_seal, .open = x86_open,
+	.seal_split = x86_seal_split, .open_split = x86_open_split,
 };
 const struct crypto_aead_ops aesgcm_x86_vaes_aead = {
 	.name = "x86-vaes", .size = sizeof(struct aesgcm_x86),
 	.available = vaes_available, .init = vaes_key_init, .fini = x86_fini,
 	.seal = x86_seal, .open = x86_open,
+	.seal_split = x86_seal_split, .open_split = x86_open_split,
 };
 
 #endif

@@ -53,6 +53,14 @@ void aesgcm_x86_init(struct aesgcm_x86 *, const uint8_t key[32],
 int aesgcm_x86_seal(const struct aesgcm_x86 *, const uint8_t nonce[12],
     const void *ad, size_t adlen, const void *in, size_t len, void *out,
     uint8_t tag[16]);
+/* crypto_aead_seal_split (crypto.h). */
+int aesgcm_x86_seal_split(const struct aesgcm_x86 *, const uint8_t nonce[12],
+    const void *ad, size_t adlen, const void *in, size_t part, void *out,
+    size_t len, uint8_t tag[16]);
+/* crypto_aead_open_split (crypto.h). */
+int aesgcm_x86_open_split(const struct aesgcm_x86 *, const uint8_t nonce[12],
+    const void *ad, size_t adlen, void *in, size_t len, void *out,
+    size_t part, const uint8_t tag[16]);
 /* -1 on a bad tag (out is zeroed) or lengths over GCM's limits. */
 int aesgcm_x86_open(const struct aesgcm_x86 *, const uint8_t nonce[12],
     const void *ad, size_t adlen, const void *in, size_t len, void *out,

@@ -357,3 +357,42 @@ crypto_aead_open(struct crypto_aead *a, const uint8_t nonce[12],
 {
 	return a->ops->open(a->state, nonce, ad, adlen, in, len, out, tag);
 }
+
+int
+crypto_aead_seal_split(struct crypto_aead *a, const uint8_t nonce[12],
+    const void *ad, size_t adlen, const void *in, size_t part, void *out,
+    size_t len, uint8_t tag[16])
+{
+	if (part > len || (part % CRYPTO_SPLIT_ALIGN != 0 && part != len)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (a->ops->seal_split != NULL)
+		return a->ops->seal_split(a->state, nonce, ad, adlen, in, part,
+		    out, len, tag);
+	if (part > 0)
+		memcpy(out, in, part);
+	return a->ops->seal(a->state, nonce, ad, adlen, out, len, out, tag);
+}
+
+int
+crypto_aead_open_split(struct crypto_aead *a, const uint8_t nonce[12],
+    const void *ad, size_t adlen, void *in, size_t len, void *out,
+    size_t part, const uint8_t tag[16])
+{
+	if (part > len || (part % CRYPTO_SPLIT_ALIGN != 0 && part != len)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (a->ops->open_split != NULL)
+		return a->ops->open_split(a->state, nonce, ad, adlen, in, len,
+		    out, part, tag);
+	if (a->ops->open(a->state, nonce, ad, adlen, in, len, in, tag) == -1) {
+		if (part > 0)
+			memset(out, 0, part);
+		return -1;
+	}
+	if (part > 0)
+		memcpy(out, in, part);
+	return 0;
+}

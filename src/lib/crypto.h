@@ -68,6 +68,23 @@ int crypto_aead_open(struct crypto_aead *, const uint8_t nonce[12],
  * crypto_aead_select overrides both, for tests; it applies to the
  * contexts crypto_aead_new makes after it.
  */
+/*
+ * A message in two places, so that its bulk is read or written where the
+ * caller has it, in the same pass as the cipher (the record layer seals
+ * a record's content from the caller's buffer and opens it into the
+ * caller's buffer).  part is a multiple of CRYPTO_SPLIT_ALIGN, at most
+ * len.  seal_split: the plaintext is in[0, part) followed by
+ * out[part, len); the ciphertext fills out[0, len).  open_split: the
+ * ciphertext is in[0, len); the plaintext's first part bytes go to out,
+ * the rest to in[part, len), in place.  A bad tag zeroes both places.
+ */
+int crypto_aead_seal_split(struct crypto_aead *, const uint8_t nonce[12],
+    const void *ad, size_t adlen, const void *in, size_t part, void *out,
+    size_t len, uint8_t tag[16]);
+int crypto_aead_open_split(struct crypto_aead *, const uint8_t nonce[12],
+    const void *ad, size_t adlen, void *in, size_t len, void *out,
+    size_t part, const uint8_t tag[16]);
+
 enum crypto_aead_impl {
 	CRYPTO_AEAD_AUTO,
 	CRYPTO_AEAD_MBEDTLS,	/* "mbedtls" */

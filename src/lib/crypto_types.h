@@ -16,6 +16,8 @@
 #define CRYPTO_IV_LEN	12
 #define CRYPTO_TAG_LEN	16
 #define CRYPTO_HASH_LEN	32
+/* Where a split message (crypto_aead_seal_split) may change places. */
+#define CRYPTO_SPLIT_ALIGN	256
 
 struct crypto_vec {
 	const void *base;
@@ -52,6 +54,17 @@ struct crypto_aead_ops {
 	int (*open)(void *state, const uint8_t nonce[CRYPTO_IV_LEN],
 	    const void *ad, size_t adlen, const void *in, size_t len,
 	    void *out, const uint8_t tag[CRYPTO_TAG_LEN]);
+	/*
+	 * Optional (crypto.c copies when NULL): a message in two places,
+	 * as crypto_aead_seal_split and crypto_aead_open_split (crypto.h)
+	 * take it; part is a multiple of CRYPTO_SPLIT_ALIGN, or len.
+	 */
+	int (*seal_split)(void *state, const uint8_t nonce[CRYPTO_IV_LEN],
+	    const void *ad, size_t adlen, const void *in, size_t part,
+	    void *out, size_t len, uint8_t tag[CRYPTO_TAG_LEN]);
+	int (*open_split)(void *state, const uint8_t nonce[CRYPTO_IV_LEN],
+	    const void *ad, size_t adlen, void *in, size_t len, void *out,
+	    size_t part, const uint8_t tag[CRYPTO_TAG_LEN]);
 };
 
 #endif

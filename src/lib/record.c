@@ -116,9 +116,13 @@ tx_room(struct record_conn *rc)
 	return rc->txbuf + rc->txlen;
 }
 
-/* Seals the len content bytes after the header at h as one record. */
+/*
+ * Seals one record of len content bytes after the header at h: the first
+ * part bytes from src (sealed where they are), the rest already in place.
+ */
 static int
-seal_record(struct record_conn *rc, uint8_t *h, size_t len, uint8_t type)
+seal_record(struct record_conn *rc, uint8_t *h, const uint8_t *src,
+    size_t part, size_t len, uint8_t type)
 {
 	uint8_t *body = h + ND_REC_HDR_LEN;
 	uint8_t nonce[ND_IV_LEN];
@@ -127,8 +131,8 @@ seal_record(struct record_conn *rc, uint8_t *h, size_t len, uint8_t type)
 	body[len] = type;
 	nd_rec_hdr_fill(h, (uint32_t)clen);
 	nd_rec_nonce(nonce, rc->tx.traffic.iv, rc->tx.seq);
-	if (crypto_aead_seal(rc->tx.aead, nonce, h, ND_REC_HDR_LEN, body,
-	    len + 1, body, body + len + 1) == -1) {
+	if (crypto_aead_seal_split(rc->tx.aead, nonce, h, ND_REC_HDR_LEN, src,
+	    part, body, len + 1, body + len + 1) == -1) {
 		errno = EIO;
 		return -1;
 	}
@@ -148,7 +152,8 @@ rekey_if_due(struct record_conn *rc)
 	if ((h = tx_room(rc)) == NULL)
 		return -1;
 	memcpy(h + ND_REC_HDR_LEN, &key_update, sizeof(key_update));
-	if (seal_record(rc, h, sizeof(key_update), ND_REC_TYPE_HANDSHAKE) ==
+	if (seal_record(rc, h, NULL, 0, sizeof(key_update),
+	    ND_REC_TYPE_HANDSHAKE) ==
 	    -1 || dir_update(&rc->tx) == -1)
 		return -1;
 	rc->tx_updates++;
@@ -190,18 +195,46 @@ cursor_copy(struct iov_cursor *c, uint8_t *out, size_t max)
 	return fill;
 }
 
-/* Seals all of the cursor's bytes into records, writing as txbuf fills. */
+/*
+ * Where the next record's first bytes can be sealed from: the cursor's
+ * place, if the piece it is in holds CRYPTO_SPLIT_ALIGN bytes or more.
+ * The count of such bytes (at most max), the cursor past them.
+ */
+static size_t
+cursor_part(struct iov_cursor *c, const uint8_t **src, size_t max)
+{
+	size_t n;
+
+	if (cursor_done(c))
+		return 0;
+	n = c->iov->iov_len - c->off;
+	if (n > max)
+		n = max;
+	n -= n % CRYPTO_SPLIT_ALIGN;
+	*src = (const uint8_t *)c->iov->iov_base + c->off;
+	c->off += n;
+	return n;
+}
+
+/*
+ * Seals all of the cursor's bytes into records, writing as txbuf fills.
+ * The bulk of a record is sealed from where the caller has it, in one
+ * pass; what is left of it (the pieces too small, the tail) is copied.
+ */
 static int
 seal_all(struct record_conn *rc, struct iov_cursor *c)
 {
+	const uint8_t *src = NULL;
+	size_t part, n;
 	uint8_t *h;
-	size_t n;
 
 	do {
 		if (rekey_if_due(rc) == -1 || (h = tx_room(rc)) == NULL)
 			return -1;
-		n = cursor_copy(c, h + ND_REC_HDR_LEN, ND_REC_MAX_PLAINTEXT);
-		if (seal_record(rc, h, n, ND_REC_TYPE_DATA) == -1)
+		part = cursor_part(c, &src, ND_REC_MAX_PLAINTEXT);
+		n = part + cursor_copy(c, h + ND_REC_HDR_LEN + part,
+		    ND_REC_MAX_PLAINTEXT - part);
+		if (seal_record(rc, h, src, part, n, ND_REC_TYPE_DATA) == -1)
 			return -1;
 	} while (!cursor_done(c));
 	return 0;
@@ -299,14 +332,58 @@ inner_type(const uint8_t *p, size_t n, size_t *len, uint8_t *type)
 }
 
 /*
- * Reads and opens the next record in place: 1 with its content at
- * rxbuf + *pos, 0 on EOF before it, -1.
+ * The bytes of a record's plaintext (plain, with the type) that may be
+ * opened straight into a caller's buffer of room bytes: a multiple of
+ * CRYPTO_SPLIT_ALIGN, leaving at least the type byte in place.
+ */
+static size_t
+direct_part(size_t plain, size_t room)
+{
+	size_t n = plain - 1;
+
+	if (n > room)
+		n = room;
+	return n - n % CRYPTO_SPLIT_ALIGN;
+}
+
+/*
+ * Finds the content of a record opened in two places, its first part
+ * bytes at dst: *direct, the content's bytes in dst (part, or 0 if the
+ * record is not data or its type byte lies in dst, being padded; then
+ * its first bytes go back in place, to be read from there), and *len,
+ * those still in place.
  */
 static int
-read_record(struct record_conn *rc, size_t *pos, size_t *len, uint8_t *type)
+split_type(uint8_t *body, size_t plain, const uint8_t *dst, size_t part,
+    size_t *len, uint8_t *type, size_t *direct)
+{
+	uint32_t l;
+
+	*direct = 0;
+	if (part == 0)
+		return inner_type(body, plain, len, type);
+	if (nd_rec_inner(body + part, (uint32_t)(plain - part), &l, type) ==
+	    0 && *type == ND_REC_TYPE_DATA) {
+		*direct = part;
+		*len = l;
+		return 1;
+	}
+	memcpy(body, dst, part);
+	return inner_type(body, plain, len, type);
+}
+
+/*
+ * Reads and opens the next record: 1 with its content at rxbuf + *pos,
+ * 0 on EOF before it, -1.  If dst is not NULL, the record's first bytes
+ * (up to room, *direct of them) go there instead, opened in the same
+ * pass; the rest of its content is then at rxbuf + *pos.
+ */
+static int
+read_record(struct record_conn *rc, size_t *pos, size_t *len, uint8_t *type,
+    uint8_t *dst, size_t room, size_t *direct)
 {
 	uint8_t *h, *body, nonce[ND_IV_LEN];
-	size_t clen;
+	size_t clen, part;
 	int r;
 
 	if (rc->rxnext == rc->rxfill)
@@ -328,26 +405,33 @@ read_record(struct record_conn *rc, size_t *pos, size_t *len, uint8_t *type)
 	body = h + ND_REC_HDR_LEN;
 	rc->rxnext += ND_REC_HDR_LEN + clen;
 	clen -= ND_TAG_LEN;
+	part = dst != NULL ? direct_part(clen, room) : 0;
 	nd_rec_nonce(nonce, rc->rx.traffic.iv, rc->rx.seq);
-	if (crypto_aead_open(rc->rx.aead, nonce, h, ND_REC_HDR_LEN, body,
-	    clen, body, body + clen) == -1) {
+	if (crypto_aead_open_split(rc->rx.aead, nonce, h, ND_REC_HDR_LEN, body,
+	    clen, dst, part, body + clen) == -1) {
 		errno = EBADMSG;
 		return -1;
 	}
 	rc->rx.seq++;
-	*pos = (size_t)(body - rc->rxbuf);
-	return inner_type(body, clen, len, type);
+	if (split_type(body, clen, dst, part, len, type, direct) == -1)
+		return -1;
+	*pos = (size_t)(body - rc->rxbuf) + *direct;
+	return 1;
 }
 
-/* Processes the next record: 1, 0 on EOF at a record boundary, -1. */
+/*
+ * Processes the next record, opening what it can into dst (room bytes;
+ * *direct of them): 1, 0 on EOF at a record boundary, -1.
+ */
 static int
-next_record(struct record_conn *rc)
+next_record(struct record_conn *rc, uint8_t *dst, size_t room,
+    size_t *direct)
 {
 	size_t pos, len;
 	uint8_t type;
 	int r;
 
-	if ((r = read_record(rc, &pos, &len, &type)) != 1)
+	if ((r = read_record(rc, &pos, &len, &type, dst, room, direct)) != 1)
 		return r;
 	if (type == ND_REC_TYPE_DATA) {
 		rc->rxpos = pos;
@@ -374,8 +458,10 @@ record_recv(struct record_conn *rc, void *buf, size_t len)
 
 	while (got < len) {
 		if (rc->rxpos == rc->rxlen) {
-			if ((r = next_record(rc)) == 1)
+			if ((r = next_record(rc, p + got, len - got, &n)) == 1) {
+				got += n;
 				continue;
+			}
 			if (r == 0 && got == 0)
 				return 0;
 			if (r == 0)
