@@ -12,6 +12,8 @@ NETDISKD=${NETDISKD:-$PWD/src/netdiskd/netdiskd}
 NETDISKCTL=${NETDISKCTL:-$PWD/src/netdiskctl/netdiskctl}
 BENCH_TIME=${BENCH_TIME:-10}
 BENCH_SIZE=${BENCH_SIZE:-1G}
+BENCH_IDLE=${BENCH_IDLE:-1000}
+IDLECONNS=${IDLECONNS:-$PWD/t/idleconns}
 
 die() {
 	echo "$BENCH_NAME: $*" >&2

@@ -23,7 +23,12 @@
 #   5. prints a table: throughput, the ratio to the best plaintext NBD
 #      server measured with the same client, the server's CPU time per
 #      request and per MiB (utime + stime of the server's process and its
-#      reaped children, from /proc/PID/stat, over the run).
+#      reaped children, from /proc/PID/stat, over the run),
+#   6. measures how netdiskd scales: its memory per idle authenticated
+#      session (VmRSS before and after t/idleconns opens BENCH_IDLE of
+#      them, each a client of its own), and the aggregate throughput of
+#      1 to 64 netdiskctl processes reading 64 KiB blocks at random, 4 in
+#      flight each, from one export at once (a second table).
 #
 # Why this is a fair comparison:
 # - No kernel module can be loaded here, so the clients run in userspace.
@@ -41,7 +46,7 @@
 #   figures are not those of real hardware, the ratios are the point.
 #
 # Environment: BENCH_TIME seconds per run (10), BENCH_SIZE image size
-# (1G), BENCH_KEEP=1 keeps the temporary directory, NETDISKD and
+# (1G), BENCH_IDLE idle sessions (1000), BENCH_KEEP=1 keeps the temporary directory, NETDISKD and
 # NETDISKCTL the programs (default src/netdiskd/netdiskd, src/netdiskctl/netdiskctl of the
 # current directory, which make bench sets to the build directory).
 #
@@ -63,6 +68,7 @@ fio --enghelp 2>/dev/null | grep -qw nbd ||
 	die "this fio has no nbd ioengine (Debian's fio has it)"
 
 command -v nbdkit >/dev/null 2>&1 || die "nbdkit is missing"
+[ -x "$IDLECONNS" ] || die "$IDLECONNS not found: make bench builds it"
 
 bench_stop_others() {
 	if [ -f "$dir/nbd-server.pid" ]; then
@@ -103,7 +109,7 @@ printf 'bench:%s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
     >"$dir/nbd.psk"
 chmod 600 "$dir/nbd.psk"
 write_conf "$dir/netdisk.conf" "nbd_listen=127.0.0.1:$ndnbd_port" \
-    "nbd_tls_psk=$dir/nbd.psk"
+    "nbd_tls_psk=$dir/nbd.psk" "max_connections=$((BENCH_IDLE + 100))"
 add_export "$dir/netdisk.conf" data readonly=yes nbd=plain
 add_export "$dir/netdisk.conf" scratch nbd=plain
 netdiskd_start "$dir/netdisk.conf" || {
@@ -297,4 +303,84 @@ for r in "${results[@]}"; do
 		    l, c, n, tp, (best > 0 ? iops / best : 0),
 		    (req > 0 ? cpu * 1e6 / req : 0),
 		    (mib > 0 ? cpu * 1e3 / mib : 0), lat }'
+done
+
+# ------------------------------------------------------------ scale
+
+# idle_memory: netdiskd's VmRSS growth per idle session, in bytes, over
+# BENCH_IDLE sessions t/idleconns holds open (until its input ends).
+idle_memory() {
+	local r0 r1 i
+
+	r0=$(awk '/^VmRSS/ { print $2 }' "/proc/$ND_PID/status")
+	rm -f "$dir/idle.fifo" && mkfifo "$dir/idle.fifo"
+	timeout 600 "$IDLECONNS" -k "$ND_KEY" -n "$BENCH_IDLE" \
+	    "netdisk://127.0.0.1:$ND_PORT/data" <"$dir/idle.fifo" \
+	    >"$dir/idle.out" 2>&1 &
+	exec {idle_fd}<>"$dir/idle.fifo"
+	for i in $(seq 1200); do
+		grep -q 'sessions open' "$dir/idle.out" && break
+		kill -0 $! 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q 'sessions open' "$dir/idle.out" || {
+		cat "$dir/idle.out" >&2
+		die "t/idleconns did not open $BENCH_IDLE sessions"
+	}
+	r1=$(awk '/^VmRSS/ { print $2 }' "/proc/$ND_PID/status")
+	exec {idle_fd}>&-
+	wait $! || die "t/idleconns failed"
+	echo $(((r1 - r0) * 1024 / BENCH_IDLE))
+}
+
+# clients N: N netdiskctl processes at once, 64 KiB random reads, qd 4
+# each: "MIB_PER_S CPU_TICKS", the bytes they all read over the time from
+# the first start to the last end (their start-up counts against them).
+clients() {
+	local i t0 t1 w0 w1 pids=""
+
+	t0=$(cpu_ticks "$ND_PID")
+	w0=$(date +%s.%N)
+	for i in $(seq "$1"); do
+		"$NETDISKCTL" bench -k "$ND_KEY" --rw randread --bs 64K --qd 4 \
+		    --conns 1 --time "$BENCH_TIME" --json \
+		    "netdisk://127.0.0.1:$ND_PORT/data" >"$dir/c$i.json" \
+		    2>"$dir/c$i.err" &
+		pids="$pids $!"
+	done
+	for i in $pids; do
+		wait "$i" || die "netdiskctl bench ($1 clients) failed: $(cat "$dir"/c*.err)"
+	done
+	w1=$(date +%s.%N)
+	t1=$(cpu_ticks "$ND_PID")
+	jq -s 'map(.ios * .bs) | add / 1048576' "$dir"/c[0-9]*.json |
+	    awk -v t=$((t1 - t0)) -v w0="$w0" -v w1="$w1" \
+	    '{ printf "%f %d %f\n", $1 / (w1 - w0), t, $1 }'
+	rm -f "$dir"/c[0-9]*.json
+}
+
+note "scale: $BENCH_IDLE idle sessions..."
+idle_bytes=$(idle_memory)
+scale=()
+for n in 1 2 4 8 16 32 64; do
+	note "scale: $n clients..."
+	scale+=("$n $(clients "$n")")
+done
+
+echo
+printf 'scale: netdiskd, netdisk protocol (AES-256-GCM), export "data"\n'
+printf 'idle: %d authenticated sessions (t/idleconns): %.1f KiB of VmRSS each\n' \
+    "$BENCH_IDLE" "$(awk -v b="$idle_bytes" 'BEGIN { print b / 1024 }')"
+printf 'clients: netdiskctl processes, 64 KiB random reads, qd 4 each, %s s;\n' \
+    "$BENCH_TIME"
+printf 'throughput: all the bytes read, over the time from the first start to the last end\n' 
+printf 'ratio: to the most of any row; cpu: the server, per MiB\n\n'
+printf '%-8s %12s %6s %10s\n' clients throughput ratio "cpu ms/MiB"
+best=$(printf '%s\n' "${scale[@]}" | awk '$2 > m { m = $2 } END { print m }')
+for r in "${scale[@]}"; do
+	read -r n mibs ticks total <<<"$r"
+	awk -v n="$n" -v m="$mibs" -v best="$best" -v ticks="$ticks" \
+	    -v hz="$hz" -v total="$total" 'BEGIN {
+		printf "%-8d %7.0f MiB/s %6.2f %10.2f\n", n, m, m / best,
+		    (total > 0 ? ticks / hz * 1e3 / total : 0) }'
 done
