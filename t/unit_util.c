@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "key.h"
+#include "rxbuf.h"
 #include "uri.h"
 #include "util.h"
 #include "tap.h"
@@ -398,6 +400,101 @@ test_json_string(void)
 	free(out);
 }
 
+/*
+ * rxbuf: a stream of len bytes (a counter pattern) handed out in pieces
+ * of pseudo-random sizes, then the end, or an error at err_at.
+ */
+struct stream {
+	size_t len, off, err_at;
+	uint64_t rng;
+	unsigned fills, direct;
+	const struct rxbuf *rb;
+};
+
+static ssize_t
+stream_fill(void *arg, void *buf, size_t len)
+{
+	struct stream *st = arg;
+	size_t n, i;
+
+	st->fills++;
+	if ((uint8_t *)buf < st->rb->buf ||
+	    (uint8_t *)buf >= st->rb->buf + sizeof(st->rb->buf))
+		st->direct++;
+	if (st->off >= st->err_at) {
+		errno = ECONNRESET;
+		return -1;
+	}
+	if (st->off == st->len)
+		return 0;
+	st->rng = st->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+	n = 1 + (size_t)(st->rng >> 33) % 70000;
+	if (n > len)
+		n = len;
+	if (n > st->len - st->off)
+		n = st->len - st->off;
+	for (i = 0; i < n; i++)
+		((uint8_t *)buf)[i] = (uint8_t)((st->off + i) * 7 + 3);
+	st->off += n;
+	return (ssize_t)n;
+}
+
+/* Reads the whole stream in pieces of random sizes up to max: 1 if right. */
+static int
+read_stream(struct rxbuf *rb, struct stream *st, size_t max)
+{
+	static uint8_t got[100000];
+	size_t off = 0, n, i;
+	uint64_t r = 99;
+
+	while (off < st->len) {
+		r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+		n = 1 + (size_t)(r >> 33) % max;
+		if (n > st->len - off)
+			n = st->len - off;
+		if (n > sizeof(got) || rxbuf_read(rb, got, n, stream_fill, st)
+		    != 1)
+			return 0;
+		for (i = 0; i < n; i++)
+			if (got[i] != (uint8_t)((off + i) * 7 + 3))
+				return 0;
+		off += n;
+	}
+	return rxbuf_read(rb, got, 1, stream_fill, st) == 0;
+}
+
+static void
+test_rxbuf(void)
+{
+	static struct rxbuf rb;
+	struct stream st = { 3000000, 0, SIZE_MAX, 1, 0, 0, &rb };
+	uint8_t b[40];
+	int good;
+
+	good = read_stream(&rb, &st, 100);
+	ok(good && st.direct == 0,
+	    "rxbuf: 3 MB in reads of 1 to 100 bytes, from pieces of random "
+	    "sizes, then the end: every byte, none read straight (%u reads)",
+	    st.fills);
+	st = (struct stream){ 3000000, 0, SIZE_MAX, 2, 0, 0, &rb };
+	good = read_stream(&rb, &st, 40000);
+	ok(good && st.direct > 0,
+	    "rxbuf: the same in reads of 1 to 40000 bytes: long ones read "
+	    "straight into place (%u of %u reads)", st.direct, st.fills);
+	st = (struct stream){ 30, 0, SIZE_MAX, 3, 0, 0, &rb };
+	errno = 0;
+	ok(rxbuf_read(&rb, b, 20, stream_fill, &st) == 1 &&
+	    rxbuf_read(&rb, b, 20, stream_fill, &st) == -1 && errno == EPROTO,
+	    "rxbuf: the end inside a read: -1, EPROTO");
+	rb.pos = rb.end = 0;
+	st = (struct stream){ 30, 0, 0, 4, 0, 0, &rb };
+	errno = 0;
+	ok(rxbuf_read(&rb, b, 20, stream_fill, &st) == -1 &&
+	    errno == ECONNRESET, "rxbuf: a read error: -1, its errno");
+	ok(rxbuf_ready(&rb, 0) && !rxbuf_ready(&rb, 1),
+	    "rxbuf_ready: nothing held");
+}
+
 int
 main(void)
 {
@@ -415,6 +512,7 @@ main(void)
 	test_key_file();
 	test_key_file_big();
 	test_json_string();
+	test_rxbuf();
 	cleanup();
 	return done_testing();
 }

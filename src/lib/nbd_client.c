@@ -390,49 +390,26 @@ nbd_client_sendv(struct nbd_client *nc, const struct nbd_client_req *q,
 int
 nbd_client_ready(const struct nbd_client *nc, size_t len)
 {
-	return nc->rend - nc->rpos >= len;
+	return rxbuf_ready(&nc->rx, len);
 }
 
-/* len bytes, through rbuf: 1, 0 at EOF before any, -1 (errno). */
+/* Some bytes, at most len, for rxbuf_read: the socket or TLS. */
+static ssize_t
+io_fill(void *arg, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = io_recv(arg, buf, len);
+	while (n == -1 && errno == EINTR);
+	return n;
+}
+
+/* len bytes: 1, 0 at EOF before any, -1 (errno). */
 static int
 nbd_recv(struct nbd_client *nc, void *buf, size_t len)
 {
-	uint8_t *p = buf;
-	size_t have = nc->rend - nc->rpos, got;
-	ssize_t n;
-
-	if (have >= len) {
-		memcpy(p, nc->rbuf + nc->rpos, len);
-		nc->rpos += len;
-		return 1;
-	}
-	memcpy(p, nc->rbuf + nc->rpos, have);
-	got = have;
-	nc->rpos = nc->rend = 0;
-	if (len - got >= sizeof(nc->rbuf) / 4) {
-		n = nc->tls != NULL ? io_read_until(nc, p + got, len - got,
-		    -1) : sock_read_full(nc->fd, p + got, len - got);
-		if (n == 0 && got > 0)
-			errno = EPROTO;
-		return n == 0 && got > 0 ? -1 : (int)n;
-	}
-	while (nc->rend < len - got) {
-		n = io_recv(nc, nc->rbuf + nc->rend,
-		    sizeof(nc->rbuf) - nc->rend);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0 && got + nc->rend == 0)
-				return 0;
-			if (n == 0)
-				errno = EPROTO;
-			return -1;
-		}
-		nc->rend += (size_t)n;
-	}
-	memcpy(p + got, nc->rbuf, len - got);
-	nc->rpos = len - got;
-	return 1;
+	return rxbuf_read(&nc->rx, buf, len, io_fill, nc);
 }
 
 int

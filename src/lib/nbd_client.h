@@ -23,8 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Received bytes held for the replies: many small ones per read. */
-#define NBD_CLIENT_RBUF		(64 * 1024)
+#include "rxbuf.h"
 
 struct tls_client;
 
@@ -38,8 +37,7 @@ struct nbd_client {
 	int structured;			/* NBD_OPT_STRUCTURED_REPLY took */
 	int allocation;			/* base:allocation is meta_id */
 	uint32_t meta_id;
-	size_t rpos, rend;		/* of rbuf: bytes not yet taken */
-	uint8_t rbuf[NBD_CLIENT_RBUF];
+	struct rxbuf rx;		/* replies read, not yet taken */
 };
 
 /* What nbd_client_go returns besides 0 and -1. */

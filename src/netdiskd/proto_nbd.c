@@ -25,6 +25,7 @@
 #include "proto_nbd.h"
 #include "protocol.h"
 #include "request.h"
+#include "rxbuf.h"
 #include "session.h"
 #include "sockio.h"
 #include "tls.h"
@@ -44,20 +45,15 @@
 #define NBD_META_ID		1
 /* The longest option reply's data (the INFO and LIST ones are shorter). */
 #define NBD_REP_MAX		2048
-/* Received bytes held for the reader: many small requests per read. */
-#define NBD_RBUF		(64 * 1024)
 /* Seconds a WRITE's payload may take to arrive, once its header did. */
 #define NBD_PAYLOAD_TIMEOUT	60
-/* A payload at least this long is read straight into its buffer. */
-#define NBD_RDIRECT		(16 * 1024)
 
 /* A connection's state; what encode_reply reads is fixed at GO. */
 struct nbd_conn {
 	struct tls_conn *tls;		/* after NBD_OPT_STARTTLS, else NULL */
 	int structured;			/* NBD_OPT_STRUCTURED_REPLY */
 	uint32_t meta_id;		/* base:allocation selected, else 0 */
-	size_t rpos, rend;		/* of rbuf: bytes not yet taken */
-	uint8_t rbuf[NBD_RBUF];
+	struct rxbuf rx;		/* requests read, not yet taken */
 };
 
 /* What the negotiation holds. */
@@ -751,57 +747,30 @@ nbd_handshake(struct session *s)
 
 /* Transmission. */
 
-/*
- * Over TLS: the rest of len bytes (got of them are in p), through rbuf
- * for small ones.
- */
-static int
-nbd_recv_tls(struct session *s, uint8_t *p, size_t got, size_t len,
-    int64_t deadline)
-{
-	struct nbd_conn *c = s->proto_state;
-	int direct = len - got >= NBD_RDIRECT;
-	ssize_t n;
+/* Where rxbuf_read reads from: the client, by a deadline (-1: none). */
+struct nbd_reader {
+	struct session *s;
+	int64_t deadline;
+};
 
-	while (got < len) {
-		if (direct)
-			n = tls_read(c->tls, p + got, len - got, deadline);
-		else
-			n = tls_read(c->tls, c->rbuf, sizeof(c->rbuf), deadline);
-		if (n <= 0) {
-			if (n == 0 && got > 0)
-				errno = EPROTO;
-			return n == 0 && got == 0 ? 0 : -1;
-		}
-		if (direct) {
-			got += (size_t)n;
-			continue;
-		}
-		c->rend = (size_t)n;
-		c->rpos = c->rend < len - got ? c->rend : len - got;
-		memcpy(p + got, c->rbuf, c->rpos);
-		got += c->rpos;
-	}
-	return 1;
-}
-
-/*
- * Some bytes into rbuf at rend, waiting until deadline (-1: none): as
- * recv(2), with ETIMEDOUT.
- */
+/* Some bytes, at most len, for rxbuf_read: as recv(2), with ETIMEDOUT. */
 static ssize_t
-nbd_fill(struct session *s, int64_t deadline)
+nbd_fill(void *arg, void *buf, size_t len)
 {
-	struct nbd_conn *c = s->proto_state;
+	const struct nbd_reader *r = arg;
+	struct nbd_conn *c = r->s->proto_state;
 	ssize_t n;
 
+	if (c->tls != NULL)
+		return tls_read(c->tls, buf, len, r->deadline);
 	for (;;) {
-		n = recv(s->fd, c->rbuf + c->rend, sizeof(c->rbuf) - c->rend,
-		    deadline < 0 ? 0 : MSG_DONTWAIT);
+		n = recv(r->s->fd, buf, len, r->deadline < 0 ? 0 :
+		    MSG_DONTWAIT);
 		if (n >= 0 || (errno != EINTR && errno != EAGAIN &&
 		    errno != EWOULDBLOCK))
 			return n;
-		if (errno != EINTR && sock_wait_readable(s->fd, deadline) == -1)
+		if (errno != EINTR &&
+		    sock_wait_readable(r->s->fd, r->deadline) == -1)
 			return -1;
 	}
 }
@@ -814,43 +783,11 @@ static int
 nbd_recv(struct session *s, void *buf, size_t len, int64_t deadline)
 {
 	struct nbd_conn *c = s->proto_state;
-	uint8_t *p = buf;
-	size_t have = c->rend - c->rpos, got = 0;
-	ssize_t n;
-	int r;
+	struct nbd_reader r = { s, deadline };
 
-	if (have >= len) {
-		memcpy(p, c->rbuf + c->rpos, len);
-		c->rpos += len;
-		return 1;
-	}
-	memcpy(p, c->rbuf + c->rpos, have);
-	got = have;
-	c->rpos = c->rend = 0;
-	session_flush(s);
-	if (c->tls != NULL)
-		return nbd_recv_tls(s, p, got, len, deadline);
-	if (len - got >= NBD_RDIRECT) {
-		r = deadline < 0 ? sock_read_full(s->fd, p + got, len - got) :
-		    sock_read_until(s->fd, p + got, len - got, deadline);
-		if (r == 0 && got > 0)
-			errno = EPROTO;
-		return r == 0 && got > 0 ? -1 : r;
-	}
-	while (c->rend < len - got) {
-		if ((n = nbd_fill(s, deadline)) == -1)
-			return -1;
-		if (n == 0 && got + c->rend == 0)
-			return 0;
-		if (n == 0) {
-			errno = EPROTO;
-			return -1;
-		}
-		c->rend += (size_t)n;
-	}
-	memcpy(p + got, c->rbuf, len - got);
-	c->rpos = len - got;
-	return 1;
+	if (!rxbuf_ready(&c->rx, len))
+		session_flush(s);
+	return rxbuf_read(&c->rx, buf, len, nbd_fill, &r);
 }
 
 static const char *
