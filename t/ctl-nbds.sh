@@ -41,34 +41,10 @@ cut -d: -f2 "$T"/psk/*.psk | sort -u >"$T/hexkeys"
 # X.509 as t/nbd-tls.sh makes it: a CA, the server's certificate for
 # 127.0.0.1 and localhost; a rogue CA.  A directory per client as libnbd
 # reads it (tls-certificates=): anon trusts the CA, rogue the rogue CA.
-cert() {
-	local name=$1 ca=$2 line
-
-	shift 2
-	for line in "$@"; do
-		echo "$line"
-	done >"$T/pki/$name.tmpl"
-	echo "expiration_days = 2" >>"$T/pki/$name.tmpl"
-	(umask 077 && certtool --generate-privkey --key-type ecdsa \
-	    --outfile "$T/pki/$name-key.pem") >/dev/null 2>&1 || return 1
-	if test "$ca" = -; then
-		certtool --generate-self-signed \
-		    --load-privkey "$T/pki/$name-key.pem" \
-		    --template "$T/pki/$name.tmpl" \
-		    --outfile "$T/pki/$name-cert.pem"
-	else
-		certtool --generate-certificate \
-		    --load-privkey "$T/pki/$name-key.pem" \
-		    --load-ca-certificate "$T/pki/$ca-cert.pem" \
-		    --load-ca-privkey "$T/pki/$ca-key.pem" \
-		    --template "$T/pki/$name.tmpl" \
-		    --outfile "$T/pki/$name-cert.pem"
-	fi >/dev/null 2>&1
-}
 mkdir -m 700 "$T/pki" "$T/anon" "$T/rogue" || bail_out "cannot make $T/pki"
-if ! { cert ca - 'cn = "netdisk test CA"' ca cert_signing_key &&
-    cert rogueca - 'cn = "rogue CA"' ca cert_signing_key &&
-    cert server ca 'cn = "netdiskd"' 'ip_address = "127.0.0.1"' \
+if ! { nbd_cert ca - 'cn = "netdisk test CA"' ca cert_signing_key &&
+    nbd_cert rogueca - 'cn = "rogue CA"' ca cert_signing_key &&
+    nbd_cert server ca 'cn = "netdiskd"' 'ip_address = "127.0.0.1"' \
     'dns_name = "localhost"' tls_www_server signing_key encryption_key; }
 then
 	bail_out "certtool failed"
@@ -130,31 +106,33 @@ tap_like "... with no errors" "$(cat "$T/out")" \
 
 # ---------------------------------------------------------------- refusals
 
-tap_status "a wrong key for alice: exit 4" 4 \
-    netdiskctl info "$(psk_uri alice@ "$T/psk/wrong.psk" secure)"
-tap_like "... TLS handshake failed: wrong key or identity" \
-    "$(cat "$T/err")" 'TLS handshake failed: wrong key or identity'
-tap_status "an unknown identity (mallory): exit 4" 4 \
-    netdiskctl info "$(psk_uri mallory@ "$T/psk/mallory.psk" secure)"
-tap_like "... the same message" "$(cat "$T/err")" \
+# refused STATUS WHAT URI MESSAGE-DESC ERE: netdiskctl info URI exits
+# STATUS and says what matches ERE (two TAP lines).
+refused() {
+	tap_status "$2: exit $1" "$1" netdiskctl info "$3"
+	tap_like "$4" "$(cat "$T/err")" "$5"
+}
+refused 4 "a wrong key for alice" \
+    "$(psk_uri alice@ "$T/psk/wrong.psk" secure)" \
+    "... TLS handshake failed: wrong key or identity" \
     'TLS handshake failed: wrong key or identity'
-tap_status "an identity the file has no key for: exit 2" 2 \
-    netdiskctl info "$(psk_uri bob@ "$T/psk/alice.psk" secure)"
-tap_like "... saying so" "$(cat "$T/err")" \
+refused 4 "an unknown identity (mallory)" \
+    "$(psk_uri mallory@ "$T/psk/mallory.psk" secure)" \
+    "... the same message" 'TLS handshake failed: wrong key or identity'
+refused 2 "an identity the file has no key for" \
+    "$(psk_uri bob@ "$T/psk/alice.psk" secure)" "... saying so" \
     "tls-psk-file \"$T/psk/alice.psk\": no key for identity \"bob\""
 cp -p "$T/psk/keys.psk" "$T/psk/open.psk"
 chmod 644 "$T/psk/open.psk"
-tap_status "a PSK file others may read (mode 644): exit 2" 2 \
-    netdiskctl info "$(psk_uri alice@ "$T/psk/open.psk" secure)"
-tap_like "... naming the file and the mode" "$(cat "$T/err")" \
+refused 2 "a PSK file others may read (mode 644)" \
+    "$(psk_uri alice@ "$T/psk/open.psk" secure)" \
+    "... naming the file and the mode" \
     "tls-psk-file \"$T/psk/open.psk\": permissions 0644 are too open"
-tap_status "a PSK file that is not there: exit 2" 2 \
-    netdiskctl info "$(psk_uri alice@ "$T/psk/nosuch.psk" secure)"
-tap_like "... naming it" "$(cat "$T/err")" \
+refused 2 "a PSK file that is not there" \
+    "$(psk_uri alice@ "$T/psk/nosuch.psk" secure)" "... naming it" \
     "tls-psk-file \"$T/psk/nosuch.psk\": No such file"
-tap_status "nbd:// to the nbd = tls export: exit 4" 4 \
-    netdiskctl info "$(nbd_uri secure)"
-tap_like "... needs TLS" "$(cat "$T/err")" 'export "secure" needs TLS'
+refused 4 "nbd:// to the nbd = tls export" "$(nbd_uri secure)" \
+    "... needs TLS" 'export "secure" needs TLS'
 tap_ok "no key in any output" \
     sh -c "! cat '$T'/out '$T'/err '$ND_LOG' | grep -qiFf '$T/hexkeys'"
 

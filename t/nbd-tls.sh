@@ -53,39 +53,13 @@ cut -d: -f2 "$T"/psk/*.psk | sort -u >"$T/hexkeys"
 # certificate; a rogue CA and mallory's certificate from it.  A directory
 # per client as libnbd (tls-certificates=) and qemu (tls-creds-x509) read
 # it: anon has only the CA, carol and rogue a client certificate too.
-# cert NAME CA TEMPLATE-LINES...: NAME-key.pem, NAME-cert.pem signed by CA
-# (or self-signed if CA is "-").
-cert() {
-	local name=$1 ca=$2 line
-
-	shift 2
-	for line in "$@"; do
-		echo "$line"
-	done >"$T/pki/$name.tmpl"
-	echo "expiration_days = 2" >>"$T/pki/$name.tmpl"
-	(umask 077 && certtool --generate-privkey --key-type ecdsa \
-	    --outfile "$T/pki/$name-key.pem") >/dev/null 2>&1 || return 1
-	if test "$ca" = -; then
-		certtool --generate-self-signed \
-		    --load-privkey "$T/pki/$name-key.pem" \
-		    --template "$T/pki/$name.tmpl" \
-		    --outfile "$T/pki/$name-cert.pem"
-	else
-		certtool --generate-certificate \
-		    --load-privkey "$T/pki/$name-key.pem" \
-		    --load-ca-certificate "$T/pki/$ca-cert.pem" \
-		    --load-ca-privkey "$T/pki/$ca-key.pem" \
-		    --template "$T/pki/$name.tmpl" \
-		    --outfile "$T/pki/$name-cert.pem"
-	fi >/dev/null 2>&1
-}
 mkdir -m 700 "$T/pki" || bail_out "cannot make $T/pki"
-if ! { cert ca - 'cn = "netdisk test CA"' ca cert_signing_key &&
-    cert rogueca - 'cn = "rogue CA"' ca cert_signing_key &&
-    cert server ca 'cn = "netdiskd"' 'ip_address = "127.0.0.1"' \
+if ! { nbd_cert ca - 'cn = "netdisk test CA"' ca cert_signing_key &&
+    nbd_cert rogueca - 'cn = "rogue CA"' ca cert_signing_key &&
+    nbd_cert server ca 'cn = "netdiskd"' 'ip_address = "127.0.0.1"' \
     'dns_name = "localhost"' tls_www_server signing_key encryption_key &&
-    cert carol ca 'cn = "carol"' tls_www_client signing_key &&
-    cert mallory rogueca 'cn = "mallory"' tls_www_client signing_key; }; then
+    nbd_cert carol ca 'cn = "carol"' tls_www_client signing_key &&
+    nbd_cert mallory rogueca 'cn = "mallory"' tls_www_client signing_key; }; then
 	bail_out "certtool failed"
 fi
 for d in anon carol rogue; do

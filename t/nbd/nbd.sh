@@ -15,6 +15,10 @@
 #                                  import nbd (python3-libnbd); sets
 #                                  NBD_PYTHON, and NBD_PYPATH, a PATH on
 #                                  which nbdsh finds that Python
+#   nbd_cert NAME CA TEMPLATE-LINE...   an ECDSA key and certificate
+#                                  (certtool) in $T/pki: NAME-key.pem,
+#                                  NAME-cert.pem signed by CA's (or
+#                                  self-signed if CA is "-"), valid 2 days
 #   nbd_py SCRIPT ARGS...          run t/nbd/SCRIPT; its "ok - DESC" and
 #                                  "not ok - DESC" lines become numbered
 #                                  TAP lines (tap_pass, tap_fail), its
@@ -84,4 +88,29 @@ nbd_py() {
 		esac
 	done <"$T/py.out"
 	tap_is "$script ran to its end" "$st" 0 || tap_diag_file "$T/py.err"
+}
+
+nbd_cert() {
+	local name=$1 ca=$2 line
+
+	shift 2
+	for line in "$@"; do
+		echo "$line"
+	done >"$T/pki/$name.tmpl"
+	echo "expiration_days = 2" >>"$T/pki/$name.tmpl"
+	(umask 077 && certtool --generate-privkey --key-type ecdsa \
+	    --outfile "$T/pki/$name-key.pem") >/dev/null 2>&1 || return 1
+	if test "$ca" = -; then
+		certtool --generate-self-signed \
+		    --load-privkey "$T/pki/$name-key.pem" \
+		    --template "$T/pki/$name.tmpl" \
+		    --outfile "$T/pki/$name-cert.pem"
+	else
+		certtool --generate-certificate \
+		    --load-privkey "$T/pki/$name-key.pem" \
+		    --load-ca-certificate "$T/pki/$ca-cert.pem" \
+		    --load-ca-privkey "$T/pki/$ca-key.pem" \
+		    --template "$T/pki/$name.tmpl" \
+		    --outfile "$T/pki/$name-cert.pem"
+	fi >/dev/null 2>&1
 }
