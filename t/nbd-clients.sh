@@ -19,7 +19,7 @@ mib=1048576
 size=$((64 * mib))
 zeros="0 5 17 18 40 63"		# MiB-sized regions of the image left zero
 
-tap_plan 44
+tap_plan 45
 
 make_key "$ND_KEY" || bail_out "netdiskctl genkey -o failed"
 random_file "$T/image" "$size"
@@ -118,10 +118,13 @@ tap_is "... the file is the image" "$(sha_of "$T/down3.raw")" "$want"
 # reads another one over the netdisk protocol.
 if command -v fio >/dev/null 2>&1 &&
     fio --enghelp=nbd 2>/dev/null | grep -q uri; then
-	fio --name=nbd --ioengine=nbd --uri="$(nbd_uri scratch)" \
-	    --rw=randrw --bs=4k --size=16M --iodepth=8 --verify=crc32c \
-	    --verify_fatal=1 --output-format=json \
-	    --output="$T/fio.json" >"$T/fio.err" 2>&1 &
+	# fio saves a verify state in its working directory unless told not
+	# to: none, and that directory is $T, never the build tree.
+	(cd "$T" && exec fio --name=nbd --ioengine=nbd \
+	    --uri="$(nbd_uri scratch)" --rw=randrw --bs=4k --size=16M \
+	    --iodepth=8 --verify=crc32c --verify_fatal=1 \
+	    --verify_state_save=0 --output-format=json \
+	    --output="$T/fio.json") >"$T/fio.err" 2>&1 &
 	fio_pid=$!
 	track_pid "$fio_pid"
 else
@@ -142,8 +145,11 @@ if test -n "$fio_pid"; then
 	tap_ok "... wrote, and read back more than it wrote (the verify)" \
 	    test "${write_b:-0}" -gt 0 -a "${read_b:-0}" -ge "${write_b:-0}"
 	tap_is "... no error" "$(json_field error <"$T/fio.json")" 0
+	tap_is "... and no file of fio's left behind (make distcheck)" \
+	    "$(ls -- *verify.state "$T"/*verify.state 2>/dev/null)" ""
 else
-	for d in "fio --ioengine=nbd exits 0" "... reads back" "... no error"; do
+	for d in "fio --ioengine=nbd exits 0" "... reads back" "... no error" \
+	    "... and no file of fio's left behind (make distcheck)"; do
 		tap_skip "$d" "fio with its nbd engine not found"
 	done
 fi
