@@ -217,6 +217,42 @@ static bool cache_hit(struct nd_device *dev, struct request *rq)
 }
 
 /*
+ * The end of a batch: what nd_queue_rq held back on any connection goes
+ * out.  A failed send resets the connection, which holds its requests.
+ */
+static void push_all(struct nd_device *dev)
+{
+	struct nd_conn *conn;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < ND_MAX_CONNS; i++) {
+		conn = &dev->conns[i];
+		if (!READ_ONCE(conn->rec.txlen))
+			continue;
+		mutex_lock(&conn->tx_lock);
+		err = nd_io_push(conn);
+		mutex_unlock(&conn->tx_lock);
+		if (err) {
+			pr_warn_ratelimited("%s: connection %u: send failed (%d)\n",
+					    dev->name, conn->index, err);
+			nd_conn_fail(conn);
+		}
+	}
+}
+
+/*
+ * blk-mq said more requests would follow (bd->last false) and none did.
+ * Only a kernel thread sends (nd_queue_rq), so only one holds anything
+ * back.
+ */
+static void nd_commit_rqs(struct blk_mq_hw_ctx *hctx)
+{
+	if (current->flags & PF_KTHREAD)
+		push_all(hctx->driver_data);
+}
+
+/*
  * Requests are sent from kernel threads only (kblockd runs the hardware
  * queues): in a user task's context a signal would interrupt sendmsg,
  * possibly in the middle of a record, and a signal is not a failure.
@@ -236,8 +272,11 @@ static blk_status_t nd_queue_rq(struct blk_mq_hw_ctx *hctx,
 		return BLK_STS_NOTSUPP;
 	if (nd_dev_gone(dev))
 		return BLK_STS_IOERR;
-	if (cache_hit(dev, rq))
+	if (cache_hit(dev, rq)) {
+		if (bd->last && (current->flags & PF_KTHREAD))
+			push_all(dev);	/* the batch ends with no send */
 		return BLK_STS_OK;
+	}
 	if (!(current->flags & PF_KTHREAD))
 		return BLK_STS_RESOURCE;
 	conn = pick_conn(dev, hctx, rq);
@@ -264,6 +303,8 @@ static blk_status_t nd_queue_rq(struct blk_mq_hw_ctx *hctx,
 				    dev->name, conn->index, err);
 		nd_conn_fail(conn);	/* holds rq */
 	}
+	if (bd->last)
+		push_all(dev);
 	return BLK_STS_OK;
 }
 
@@ -347,6 +388,7 @@ static int nd_init_hctx(struct blk_mq_hw_ctx *hctx, void *data,
 
 static const struct blk_mq_ops nd_mq_ops = {
 	.queue_rq = nd_queue_rq,
+	.commit_rqs = nd_commit_rqs,
 	.complete = nd_complete_rq,
 	.timeout = nd_timeout,
 	.init_request = nd_init_request,

@@ -69,7 +69,12 @@ static int send_payload(struct nd_conn *conn, struct request *rq)
 	return 0;
 }
 
-/* Send rq on conn; the caller holds conn->tx_lock and the cmd's lock. */
+/*
+ * Send rq on conn; the caller holds conn->tx_lock and the cmd's lock.
+ * Full records go out at once; the last one stays in conn's buffer for
+ * the requests that follow at once (several in one record and one
+ * sendmsg), and the caller pushes it (nd_io_push) when no more follow.
+ */
 int nd_io_send(struct nd_conn *conn, struct request *rq)
 {
 	struct nd_pdu *cmd = blk_mq_rq_to_pdu(rq);
@@ -84,35 +89,31 @@ int nd_io_send(struct nd_conn *conn, struct request *rq)
 	err = nd_rec_write(&conn->rec, &req, sizeof(req));
 	if (!err && type == ND_CMD_WRITE)
 		err = send_payload(conn, rq);
-	if (!err)
-		err = nd_rec_flush(&conn->rec);
 	return err;
+}
+
+/*
+ * Send what nd_io_send held back, if conn holds anything and is
+ * connected; the caller holds conn->tx_lock.
+ */
+int nd_io_push(struct nd_conn *conn)
+{
+	if (!conn->rec.txlen || !conn->rec.sock)
+		return 0;
+	return nd_rec_flush(&conn->rec);
 }
 
 /* Exactly cmd->len bytes into the request's pages. */
 static int recv_payload(struct nd_conn *conn, struct request *rq)
 {
 	struct nd_pdu *cmd = blk_mq_rq_to_pdu(rq);
-	u32 left = cmd->len;
-	struct req_iterator iter;
-	struct bio_vec bv;
-	void *p;
-	int err;
+	struct nd_rx_dest d;
 
-	if (blk_rq_bytes(rq) != left)
+	if (blk_rq_bytes(rq) != cmd->len || !rq->bio)
 		return -EPROTO;
-	rq_for_each_segment(bv, rq, iter) {
-		if (bv.bv_len > left)
-			return -EPROTO;
-		p = bvec_kmap_local(&bv);
-		err = nd_rec_read(&conn->rec, p, bv.bv_len);
-		kunmap_local(p);
-		if (err)
-			return err;
-		flush_dcache_page(bv.bv_page);
-		left -= bv.bv_len;
-	}
-	return left ? -EPROTO : 0;
+	d.bio = rq->bio;
+	d.iter = rq->bio->bi_iter;
+	return nd_rec_read_pages(&conn->rec, &d, cmd->len);
 }
 
 /*

@@ -8,6 +8,7 @@
 #include "netdisk.h"
 
 int nd_io_send(struct nd_conn *conn, struct request *rq);
+int nd_io_push(struct nd_conn *conn);
 int nd_io_recv(struct nd_conn *conn);
 int nd_io_cmd_type(struct request *rq);
 bool nd_io_give_up(struct nd_pdu *cmd);

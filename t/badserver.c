@@ -419,6 +419,79 @@ reply_flood(struct conn *c, const struct request *rq)
 	return reply_ok(c, rq);
 }
 
+/*
+ * One record of the stream's next len bytes at p and pad zero bytes of
+ * padding (docs/protocol.md allows it; netdiskd never pads), sealed as
+ * record.c seals them, under the connection's keys and sequence.
+ */
+static int
+send_padded(struct conn *c, const uint8_t *p, size_t len, size_t pad)
+{
+	static __thread uint8_t rec[ND_REC_MAX_LEN];
+	size_t n = len + 1 + pad;
+	uint8_t nonce[ND_IV_LEN];
+
+	if (n > ND_REC_MAX_PLAINTEXT + 1 ||
+	    c->rc.tx.seq + 1 >= c->rc.rekey_limit)
+		return -1;
+	memcpy(rec + ND_REC_HDR_LEN, p, len);
+	rec[ND_REC_HDR_LEN + len] = ND_REC_TYPE_DATA;
+	memset(rec + ND_REC_HDR_LEN + len + 1, 0, pad);
+	nd_rec_hdr_fill(rec, (uint32_t)(n + ND_TAG_LEN));
+	nd_rec_nonce(nonce, c->rc.tx.traffic.iv, c->rc.tx.seq);
+	if (crypto_aead_seal(c->rc.tx.aead, nonce, rec, ND_REC_HDR_LEN,
+	    rec + ND_REC_HDR_LEN, n, rec + ND_REC_HDR_LEN, rec +
+	    ND_REC_HDR_LEN + n) == -1)
+		return -1;
+	c->rc.tx.seq++;
+	return sock_write_full(c->fd, rec, ND_REC_HDR_LEN + n + ND_TAG_LEN);
+}
+
+/*
+ * The correct reply, in records of 1 to 8000 bytes of content with 0 to
+ * 8000 bytes of zero padding each (both drawn from the record number),
+ * so that a client reading into its buffers finds the content shorter
+ * than the record.
+ */
+static int
+reply_padded(struct conn *c, const struct request *rq)
+{
+	struct reply r = { ND_OK, rq->handle };
+	size_t len = 0, off, n, pad;
+	uint8_t *msg;
+	uint64_t x;
+	int rv = 0;
+
+	if (!armed())
+		return reply_ok(c, rq);
+	if (!c->done)
+		note(c, "replies in padded records from here on");
+	c->done = 1;
+	if (rq->type == ND_CMD_READ && (r.error = read_data(c, rq)) == ND_OK)
+		len = rq->length;
+	else if (rq->type == ND_CMD_WRITE &&
+	    store_io(1, rq->offset, c->buf, rq->length))
+		r.error = ND_EOVERFLOW;
+	else if ((rq->type == ND_CMD_TRIM || rq->type == ND_CMD_WRITE_ZEROES) &&
+	    store_zero(rq->offset, rq->length))
+		r.error = ND_EOVERFLOW;
+	if ((msg = malloc(sizeof(struct nd_reply) + len)) == NULL)
+		return -1;
+	reply_encode(&r, (struct nd_reply *)msg);
+	memcpy(msg + sizeof(struct nd_reply), c->buf, len);
+	len += sizeof(struct nd_reply);
+	for (off = 0; off < len && rv == 0; off += n) {
+		x = c->rc.tx.seq * 0x9e3779b97f4a7c15ULL;
+		n = 1 + (size_t)(x >> 40) % 8000;
+		if (n > len - off)
+			n = len - off;
+		pad = (x >> 20) % 4 == 0 ? 0 : (size_t)(x >> 8) % 8001;
+		rv = send_padded(c, msg + off, n, pad);
+	}
+	free(msg);
+	return rv;
+}
+
 /* ------------------------------------------------------------ hellos */
 
 static void
@@ -480,6 +553,8 @@ static const struct mode modes[] = {
 	  "1000 KeyUpdates after the handshake, 20 before each reply" },
 	{ "empty-flood", ALL, NULL, 0, reply_flood,
 	  "20000 empty records after the handshake, 200 before each reply" },
+	{ "padded", ALL, NULL, 0, reply_padded,
+	  "from the first WRITE on, replies in records of 1 to 8000 bytes, most padded with up to 8000 zero bytes (correct, as the protocol allows)" },
 	{ "hello-size", RECONNECT, hello_size, 0, NULL,
 	  "reconnects announce half the size" },
 	{ "hello-tiny", RECONNECT, hello_tiny, 0, NULL,
