@@ -225,18 +225,3 @@ int nd_aead_open(struct nd_aead *a, const u8 nonce[ND_IV_LEN], u8 *buf,
 	sg_init_one(&sg, buf, adlen + textlen + ND_TAG_LEN);
 	return aead_crypt(a, nonce, &sg, &sg, adlen, textlen, false);
 }
-
-/*
- * buf = ad || ciphertext || tag, opened into dst, which covers ad and the
- * plaintext (its entries may be buf's own bytes, in place, or pages);
- * -EBADMSG if it does not authenticate.
- */
-int nd_aead_open_sg(struct nd_aead *a, const u8 nonce[ND_IV_LEN], u8 *buf,
-		    unsigned int adlen, unsigned int textlen,
-		    struct scatterlist *dst)
-{
-	struct scatterlist sg;
-
-	sg_init_one(&sg, buf, adlen + textlen + ND_TAG_LEN);
-	return aead_crypt(a, nonce, &sg, dst, adlen, textlen, false);
-}

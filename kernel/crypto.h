@@ -12,7 +12,6 @@
 
 struct crypto_aead;
 struct aead_request;
-struct scatterlist;
 
 struct nd_vec {
 	const void *base;
@@ -42,9 +41,5 @@ int nd_aead_seal(struct nd_aead *a, const u8 nonce[ND_IV_LEN], u8 *buf,
 		 unsigned int adlen, unsigned int textlen);
 int nd_aead_open(struct nd_aead *a, const u8 nonce[ND_IV_LEN], u8 *buf,
 		 unsigned int adlen, unsigned int textlen);
-/* Out of place: dst covers ad || text, buf is as for nd_aead_open. */
-int nd_aead_open_sg(struct nd_aead *a, const u8 nonce[ND_IV_LEN], u8 *buf,
-		    unsigned int adlen, unsigned int textlen,
-		    struct scatterlist *dst);
 
 #endif /* ND_CRYPTO_H */

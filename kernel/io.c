@@ -107,13 +107,26 @@ int nd_io_push(struct nd_conn *conn)
 static int recv_payload(struct nd_conn *conn, struct request *rq)
 {
 	struct nd_pdu *cmd = blk_mq_rq_to_pdu(rq);
-	struct nd_rx_dest d;
+	u32 left = cmd->len;
+	struct req_iterator iter;
+	struct bio_vec bv;
+	void *p;
+	int err;
 
-	if (blk_rq_bytes(rq) != cmd->len || !rq->bio)
+	if (blk_rq_bytes(rq) != left)
 		return -EPROTO;
-	d.bio = rq->bio;
-	d.iter = rq->bio->bi_iter;
-	return nd_rec_read_pages(&conn->rec, &d, cmd->len);
+	rq_for_each_segment(bv, rq, iter) {
+		if (bv.bv_len > left)
+			return -EPROTO;
+		p = bvec_kmap_local(&bv);
+		err = nd_rec_read(&conn->rec, p, bv.bv_len);
+		kunmap_local(p);
+		if (err)
+			return err;
+		flush_dcache_page(bv.bv_page);
+		left -= bv.bv_len;
+	}
+	return left ? -EPROTO : 0;
 }
 
 /*

@@ -6,10 +6,7 @@
  * used by one receive worker only.
  */
 #include <crypto/aead.h>
-#include <linux/bio.h>
-#include <linux/highmem.h>
 #include <linux/net.h>
-#include <linux/scatterlist.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -427,118 +424,6 @@ int nd_rec_read(struct nd_record *rc, void *buf, size_t len)
 		memcpy(buf, rc->rxbuf + rc->rxpos, n);
 		rc->rxpos += n;
 		buf += n;
-		len -= n;
-	}
-	return 0;
-}
-
-/* The next piece of d's pages, at most max bytes; d moves past it. */
-static struct bio_vec dest_take(struct nd_rx_dest *d, unsigned int max)
-{
-	struct bio_vec bv;
-
-	while (!d->iter.bi_size) {
-		d->bio = d->bio->bi_next;
-		d->iter = d->bio->bi_iter;
-	}
-	bv = bio_iter_iovec(d->bio, d->iter);
-	if (bv.bv_len > max)
-		bv.bv_len = max;
-	bio_advance_iter_single(d->bio, &d->iter, bv.bv_len);
-	return bv;
-}
-
-static void dest_copy(struct nd_rx_dest *d, const u8 *src, unsigned int len)
-{
-	struct bio_vec bv;
-
-	while (len) {
-		bv = dest_take(d, len);
-		memcpy_to_page(bv.bv_page, bv.bv_offset, src, bv.bv_len);
-		src += bv.bv_len;
-		len -= bv.bv_len;
-	}
-}
-
-/*
- * Read and open the next record, its first content bytes (at most want)
- * straight into d's pages in the same pass: *got of them, the rest of the
- * content waits in rxbuf.  A record padded past the pages, or not data,
- * goes back in place and d with it (*got 0).  0 or a negative errno.
- */
-static int rx_direct(struct nd_record *rc, struct nd_rx_dest *d,
-		     unsigned int want, unsigned int *got)
-{
-	struct nd_rx_dest start = *d;
-	struct scatterlist *sg = rc->rxsg;
-	unsigned int plain, part = 0, k = 1, len, i;
-	u8 nonce[ND_IV_LEN], *tail, type;
-	struct bio_vec bv;
-	int clen, err;
-
-	*got = 0;
-	clen = rx_record(rc);
-	if (clen < 0)
-		return clen;
-	plain = clen - ND_TAG_LEN;	/* >= 1: check_header */
-	want = min(want, plain - 1);	/* the type byte stays in place */
-	sg_init_table(sg, ND_REC_SG);
-	sg_set_buf(&sg[0], rc->rxbuf, ND_REC_HDR_LEN);
-	while (part < want && k < ND_REC_SG - 1) {
-		bv = dest_take(d, want - part);
-		sg_set_page(&sg[k++], bv.bv_page, bv.bv_len, bv.bv_offset);
-		part += bv.bv_len;
-	}
-	tail = rc->rxbuf + ND_REC_HDR_LEN + part;
-	sg_set_buf(&sg[k], tail, plain - part);
-	sg_mark_end(&sg[k]);
-	nd_rec_nonce(nonce, rc->rx.traffic.iv, rc->rx.seq);
-	if (nd_aead_open_sg(&rc->rx.aead, nonce, rc->rxbuf, ND_REC_HDR_LEN,
-			    plain, sg))
-		return -EBADMSG;
-	rc->rx.seq++;
-	if (part && !nd_rec_inner(tail, plain - part, &len, &type) &&
-	    type == ND_REC_TYPE_DATA) {
-		for (i = 1; i < k; i++)
-			flush_dcache_page(sg_page(&sg[i]));
-		*got = part;
-		rc->rxpos = ND_REC_HDR_LEN + part;
-		rc->rxlen = rc->rxpos + len;
-		return 0;
-	}
-	if (part) {
-		sg_copy_to_buffer(sg + 1, k - 1, rc->rxbuf + ND_REC_HDR_LEN,
-				  part);
-		*d = start;
-	}
-	if (nd_rec_inner(rc->rxbuf + ND_REC_HDR_LEN, plain, &len, &type))
-		return -EBADMSG;
-	err = rx_accept(rc, ND_REC_HDR_LEN, len, type);
-	return err < 0 ? err : 0;
-}
-
-/*
- * Exactly len bytes of the stream into d's pages: whole records are
- * opened straight into them, what an earlier record left is copied.  0
- * or a negative errno.
- */
-int nd_rec_read_pages(struct nd_record *rc, struct nd_rx_dest *d,
-		      unsigned int len)
-{
-	unsigned int n;
-	int err;
-
-	while (len) {
-		if (rc->rxpos == rc->rxlen) {
-			err = rx_direct(rc, d, len, &n);
-			if (err)
-				return err;
-			len -= n;
-			continue;
-		}
-		n = min(len, rc->rxlen - rc->rxpos);
-		dest_copy(d, rc->rxbuf + rc->rxpos, n);
-		rc->rxpos += n;
 		len -= n;
 	}
 	return 0;

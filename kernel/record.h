@@ -3,25 +3,13 @@
 #ifndef ND_RECORD_H
 #define ND_RECORD_H
 
-#include <linux/bvec.h>
-#include <linux/scatterlist.h>
 #include <linux/types.h>
 
 #include "crypto.h"
 #include "handshake.h"
 #include "netdisk_proto.h"
 
-struct bio;
 struct socket;
-
-/* Entries of a record opened into pages: the header, pieces, the rest. */
-#define ND_REC_SG	34
-
-/* Where nd_rec_read_pages puts bytes: a request's bios, from a point. */
-struct nd_rx_dest {
-	struct bio *bio;
-	struct bvec_iter iter;
-};
 
 struct nd_rec_dir {
 	struct nd_traffic traffic;
@@ -39,7 +27,6 @@ struct nd_record {
 	u8 *rxbuf;		/* header || decrypted record */
 	unsigned int rxpos;	/* next unread plaintext byte */
 	unsigned int rxlen;	/* end of plaintext */
-	struct scatterlist rxsg[ND_REC_SG];	/* rx_direct's */
 	u8 *kubuf;		/* one KeyUpdate record */
 	u64 tx_updates;
 	u64 rx_updates;
@@ -64,7 +51,5 @@ void nd_rec_free(struct nd_record *rc);
 int nd_rec_write(struct nd_record *rc, const void *buf, size_t len);
 int nd_rec_flush(struct nd_record *rc);
 int nd_rec_read(struct nd_record *rc, void *buf, size_t len);
-int nd_rec_read_pages(struct nd_record *rc, struct nd_rx_dest *d,
-		      unsigned int len);
 
 #endif /* ND_RECORD_H */
