@@ -178,26 +178,26 @@ void nd_aead_free(struct nd_aead *a)
 	a->tfm = NULL;
 }
 
-/* One AEAD operation from src to dst (both: ad || text [|| tag]). */
-static int aead_crypt(struct nd_aead *a, const u8 nonce[ND_IV_LEN],
-		      struct scatterlist *src, struct scatterlist *dst,
+static int aead_crypt(struct nd_aead *a, const u8 nonce[ND_IV_LEN], u8 *buf,
 		      unsigned int adlen, unsigned int textlen, bool enc)
 {
 	unsigned int noreclaim = memalloc_noreclaim_save();
 	DECLARE_CRYPTO_WAIT(wait);
+	struct scatterlist sg;
 	u8 iv[ND_IV_LEN];
 	int err;
 
 	memcpy(iv, nonce, sizeof(iv));
+	sg_init_one(&sg, buf, adlen + textlen + ND_TAG_LEN);
 	aead_request_set_callback(a->req, CRYPTO_TFM_REQ_MAY_BACKLOG |
 				  CRYPTO_TFM_REQ_MAY_SLEEP,
 				  crypto_req_done, &wait);
 	aead_request_set_ad(a->req, adlen);
 	if (enc) {
-		aead_request_set_crypt(a->req, src, dst, textlen, iv);
+		aead_request_set_crypt(a->req, &sg, &sg, textlen, iv);
 		err = crypto_wait_req(crypto_aead_encrypt(a->req), &wait);
 	} else {
-		aead_request_set_crypt(a->req, src, dst, textlen + ND_TAG_LEN,
+		aead_request_set_crypt(a->req, &sg, &sg, textlen + ND_TAG_LEN,
 				       iv);
 		err = crypto_wait_req(crypto_aead_decrypt(a->req), &wait);
 	}
@@ -210,18 +210,12 @@ static int aead_crypt(struct nd_aead *a, const u8 nonce[ND_IV_LEN],
 int nd_aead_seal(struct nd_aead *a, const u8 nonce[ND_IV_LEN], u8 *buf,
 		 unsigned int adlen, unsigned int textlen)
 {
-	struct scatterlist sg;
-
-	sg_init_one(&sg, buf, adlen + textlen + ND_TAG_LEN);
-	return aead_crypt(a, nonce, &sg, &sg, adlen, textlen, true);
+	return aead_crypt(a, nonce, buf, adlen, textlen, true);
 }
 
 /* buf = ad || ciphertext || tag; -EBADMSG if it does not authenticate. */
 int nd_aead_open(struct nd_aead *a, const u8 nonce[ND_IV_LEN], u8 *buf,
 		 unsigned int adlen, unsigned int textlen)
 {
-	struct scatterlist sg;
-
-	sg_init_one(&sg, buf, adlen + textlen + ND_TAG_LEN);
-	return aead_crypt(a, nonce, &sg, &sg, adlen, textlen, false);
+	return aead_crypt(a, nonce, buf, adlen, textlen, false);
 }

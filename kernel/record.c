@@ -342,70 +342,43 @@ int nd_rec_write(struct nd_record *rc, const void *buf, size_t len)
 	return 0;
 }
 
-/*
- * Read the next record into rxbuf: its ciphertext length (with the tag)
- * or a negative errno.
- */
-static int rx_record(struct nd_record *rc)
-{
-	int clen, err;
-
-	err = nd_sock_recv(rc->sock, rc->rxbuf, ND_REC_HDR_LEN);
-	if (err)
-		return err;
-	clen = check_header(rc->rxbuf);
-	if (clen < 0)
-		return clen;
-	err = nd_sock_recv(rc->sock, rc->rxbuf + ND_REC_HDR_LEN, clen);
-	if (err)
-		return err;
-	if (rc->rx.seq >= ND_REC_REKEY_LIMIT)
-		return -EBADMSG;	/* the peer did not update */
-	return clen;
-}
-
-/*
- * An opened record, its content of len bytes at rxbuf + pos: 1 if it is
- * data to read (rxpos..rxlen), 0 if there is none (an empty record, a
- * KeyUpdate, taken), or a negative errno.
- */
-static int rx_accept(struct nd_record *rc, unsigned int pos, unsigned int len,
-		     u8 type)
-{
-	int err;
-
-	if (type == ND_REC_TYPE_DATA) {
-		rc->rxpos = pos;
-		rc->rxlen = pos + len;
-		return len > 0;
-	}
-	if (type != ND_REC_TYPE_HANDSHAKE || len != ND_KEY_UPDATE_LEN ||
-	    memcmp(rc->rxbuf + pos, &key_update_msg, len))
-		return -EBADMSG;
-	err = nd_rec_dir_update(&rc->rx);
-	if (err)
-		return err;
-	rc->rx_updates++;
-	return 0;
-}
-
 /* Read and open the next record with content; handles KeyUpdates. */
 static int rx_fill(struct nd_record *rc)
 {
 	unsigned int len;
-	int err;
+	int clen, err;
 	u8 type;
 
-	do {
-		err = rx_record(rc);
-		if (err < 0)
+	for (;;) {
+		err = nd_sock_recv(rc->sock, rc->rxbuf, ND_REC_HDR_LEN);
+		if (err)
 			return err;
+		clen = check_header(rc->rxbuf);
+		if (clen < 0)
+			return clen;
+		err = nd_sock_recv(rc->sock, rc->rxbuf + ND_REC_HDR_LEN, clen);
+		if (err)
+			return err;
+		if (rc->rx.seq >= ND_REC_REKEY_LIMIT)
+			return -EBADMSG;	/* the peer did not update */
 		err = nd_rec_open(&rc->rx, rc->rxbuf, &len, &type);
 		if (err)
 			return err;
-		err = rx_accept(rc, ND_REC_HDR_LEN, len, type);
-	} while (!err);
-	return err < 0 ? err : 0;
+		if (type == ND_REC_TYPE_DATA && len) {
+			rc->rxpos = ND_REC_HDR_LEN;
+			rc->rxlen = ND_REC_HDR_LEN + len;
+			return 0;
+		}
+		if (type == ND_REC_TYPE_DATA)
+			continue;
+		if (type != ND_REC_TYPE_HANDSHAKE || len != ND_KEY_UPDATE_LEN ||
+		    memcmp(rc->rxbuf + ND_REC_HDR_LEN, &key_update_msg, len))
+			return -EBADMSG;
+		err = nd_rec_dir_update(&rc->rx);
+		if (err)
+			return err;
+		rc->rx_updates++;
+	}
 }
 
 /* Exactly len bytes of the stream: 0 or a negative errno. */
